@@ -1,0 +1,43 @@
+package app
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Config is everything a node needs to start. The zero value is not usable;
+// start from DefaultConfig.
+type Config struct {
+	// DataDir holds object data, metadata and generated credentials.
+	// Default "./insitu-data".
+	DataDir string
+	// Listen is the HOST:PORT of the single HTTP listener. Default
+	// "127.0.0.1:8773"; port 0 picks a free port (see Node.Addr).
+	Listen string
+	// Region is the S3/EC2 region this node answers as. Default "us-east-1".
+	Region string
+	// Domain enables virtual-host style: BUCKET.Domain. Default "localhost".
+	Domain string
+	// TLSCert and TLSKey, when both set, serve HTTPS instead of HTTP.
+	TLSCert, TLSKey string
+	// RootAccessKey and RootSecretKey set the root account's key. When
+	// empty, a key is generated on first start and kept (mode 0600) in
+	// DataDir/root-credentials.json.
+	RootAccessKey, RootSecretKey string
+	// ShutdownTimeout bounds the graceful drain on Close. Default 10s.
+	ShutdownTimeout time.Duration
+	// Logger receives structured logs. Default: slog.Default().
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns the embedded defaults: a single node serving on
+// loopback from ./insitu-data.
+func DefaultConfig() Config {
+	return Config{
+		DataDir:         "./insitu-data",
+		Listen:          "127.0.0.1:8773",
+		Region:          "us-east-1",
+		Domain:          "localhost",
+		ShutdownTimeout: 10 * time.Second,
+	}
+}

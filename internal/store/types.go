@@ -1,0 +1,230 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// Sentinel errors returned by an Engine. Callers compare with errors.Is.
+var (
+	ErrNoSuchBucket       = errors.New("store: no such bucket")
+	ErrBucketExists       = errors.New("store: bucket already exists") // owned by another account
+	ErrBucketOwnedByYou   = errors.New("store: bucket already owned by you")
+	ErrBucketNotEmpty     = errors.New("store: bucket not empty")
+	ErrNoSuchKey          = errors.New("store: no such key")
+	ErrNoSuchUpload       = errors.New("store: no such upload")
+	ErrInvalidPart        = errors.New("store: invalid part")       // a listed part is missing or its ETag differs
+	ErrInvalidPartOrder   = errors.New("store: invalid part order") // part numbers not ascending
+	ErrEntityTooSmall     = errors.New("store: part too small")     // a non-last part under MinPartSize
+	ErrBadDigest          = errors.New("store: content digest mismatch")
+	ErrIncompleteBody     = errors.New("store: body shorter than declared size")
+	ErrCorrupt            = errors.New("store: stored data failed its checksum")
+	ErrInvalidRange       = errors.New("store: range not satisfiable")
+	ErrInvalidPartNumber  = errors.New("store: part number out of range")
+	ErrPreconditionFailed = errors.New("store: precondition failed")
+)
+
+// Limits that follow AWS S3.
+const (
+	MinPartSize = 5 << 20 // every part but the last
+	MaxParts    = 10000
+	MaxPartSize = 5 << 30
+)
+
+// BucketInfo describes a bucket.
+type BucketInfo struct {
+	Name    string
+	Owner   string // account name
+	Region  string // LocationConstraint, "" means us-east-1
+	Created time.Time
+}
+
+// ObjectMeta is the caller-supplied metadata stored with an object.
+type ObjectMeta struct {
+	ContentType        string
+	ContentEncoding    string
+	ContentDisposition string
+	ContentLanguage    string
+	CacheControl       string
+	Expires            string
+	// User holds x-amz-meta-* values keyed by lower-case name without the prefix.
+	User map[string]string
+}
+
+// Checksum is an additional S3 checksum of an object or part.
+type Checksum struct {
+	Algorithm string // CRC32, CRC32C, CRC64NVME, SHA1, SHA256
+	Value     string // base64; for composite multipart checksums it ends in "-N"
+	Type      string // FULL_OBJECT or COMPOSITE
+}
+
+// PartInfo describes one part of a multipart upload or of a completed
+// multipart object.
+type PartInfo struct {
+	Number       int
+	Size         int64
+	ETag         string // hex MD5, unquoted
+	LastModified time.Time
+	Checksum     Checksum // zero when the part was uploaded without one
+}
+
+// ObjectInfo describes a stored object.
+type ObjectInfo struct {
+	Bucket       string
+	Key          string
+	Size         int64
+	ETag         string // unquoted: hex MD5, or hex(md5 of part md5s)-N
+	LastModified time.Time
+	Meta         ObjectMeta
+	Checksum     Checksum   // zero when none was requested
+	Parts        []PartInfo // non-nil only for multipart objects
+}
+
+// PutOptions control a PutObject or UploadPart.
+type PutOptions struct {
+	Meta ObjectMeta
+	// MD5 when non-nil is the expected MD5 of the body (Content-MD5).
+	MD5 []byte
+	// ChecksumAlgorithm names an additional checksum to compute and store
+	// ("" for none).
+	ChecksumAlgorithm string
+	// ExpectedChecksum returns the base64 value the computed checksum must
+	// equal, or "" when the client sent none. It is called only after the
+	// body has been read to EOF, so values from aws-chunked trailers work.
+	ExpectedChecksum func() string
+	// IfNoneMatchStar makes the put fail with ErrPreconditionFailed when the
+	// key already exists (If-None-Match: *).
+	IfNoneMatchStar bool
+}
+
+// Range is a requested byte range (HTTP Range semantics). The engine
+// resolves it against the object's size with Resolve.
+type Range struct {
+	Start int64 // first byte, inclusive
+	End   int64 // last byte, inclusive; -1 means the end of the object
+	// Suffix > 0 asks for the last Suffix bytes; Start and End are ignored.
+	Suffix int64
+}
+
+// Resolve returns the absolute offset and length of r within an object of
+// size bytes, clamping End to the object. It returns ErrInvalidRange when
+// the range starts beyond the object (or the object is empty).
+func (r Range) Resolve(size int64) (off, n int64, err error) {
+	if r.Suffix > 0 {
+		if size == 0 {
+			return 0, 0, ErrInvalidRange
+		}
+		n = min(r.Suffix, size)
+		return size - n, n, nil
+	}
+	if r.Start < 0 || r.Start >= size || (r.End >= 0 && r.End < r.Start) {
+		return 0, 0, ErrInvalidRange
+	}
+	end := r.End
+	if end < 0 || end >= size {
+		end = size - 1
+	}
+	return r.Start, end - r.Start + 1, nil
+}
+
+// ListOptions select a page of a bucket listing.
+type ListOptions struct {
+	Prefix    string
+	Delimiter string
+	// After lists only keys strictly greater than After (marker, start-after,
+	// or a decoded continuation token).
+	After   string
+	MaxKeys int // 0 means 1000; capped at 1000
+}
+
+// ListResult is one page of a listing, in key order. Objects and
+// CommonPrefixes together hold at most MaxKeys entries.
+type ListResult struct {
+	Objects        []ObjectInfo
+	CommonPrefixes []string
+	IsTruncated    bool
+	// NextAfter is the last key or common prefix returned; pass it as After
+	// to get the next page. Set only when IsTruncated.
+	NextAfter string
+}
+
+// UploadInfo describes an in-progress multipart upload.
+type UploadInfo struct {
+	Bucket            string
+	Key               string
+	UploadID          string
+	Initiated         time.Time
+	Meta              ObjectMeta
+	ChecksumAlgorithm string
+	ChecksumType      string
+}
+
+// ListUploadsOptions select a page of in-progress uploads.
+type ListUploadsOptions struct {
+	Prefix         string
+	Delimiter      string
+	KeyMarker      string
+	UploadIDMarker string
+	MaxUploads     int // 0 means 1000
+}
+
+// ListUploadsResult is a page of uploads ordered by key, then initiation.
+type ListUploadsResult struct {
+	Uploads            []UploadInfo
+	CommonPrefixes     []string
+	IsTruncated        bool
+	NextKeyMarker      string
+	NextUploadIDMarker string
+}
+
+// ListPartsResult is a page of parts ordered by number.
+type ListPartsResult struct {
+	Upload               UploadInfo
+	Parts                []PartInfo
+	IsTruncated          bool
+	NextPartNumberMarker int
+}
+
+// CompletePart is one entry of a CompleteMultipartUpload request.
+type CompletePart struct {
+	Number   int
+	ETag     string   // quotes are ignored
+	Checksum Checksum // optional; verified against the stored part when set
+}
+
+// Engine is the storage interface between the protocol layers and a backend.
+// Implementations are safe for concurrent use. Bucket and key names arrive
+// already validated by the protocol layer.
+type Engine interface {
+	CreateBucket(ctx context.Context, b BucketInfo) error
+	DeleteBucket(ctx context.Context, bucket string) error
+	GetBucket(ctx context.Context, bucket string) (BucketInfo, error)
+	// ListBuckets returns every bucket in name order.
+	ListBuckets(ctx context.Context) ([]BucketInfo, error)
+
+	// PutObject stores r as bucket/key. size is the exact body length, or -1
+	// when unknown. Nothing is visible until the write is durable; on any
+	// error (including a read error from r) nothing changes.
+	PutObject(ctx context.Context, bucket, key string, r io.Reader, size int64, opts PutOptions) (ObjectInfo, error)
+	HeadObject(ctx context.Context, bucket, key string) (ObjectInfo, error)
+	// GetObject opens the object; rng nil means the whole object. Every byte
+	// read is verified against the stored block checksums; a mismatch makes
+	// Read return ErrCorrupt. The caller must Close the reader.
+	GetObject(ctx context.Context, bucket, key string, rng *Range) (ObjectInfo, io.ReadCloser, error)
+	// DeleteObject removes the object; deleting a missing key is not an error.
+	DeleteObject(ctx context.Context, bucket, key string) error
+	ListObjects(ctx context.Context, bucket string, opts ListOptions) (ListResult, error)
+
+	CreateMultipartUpload(ctx context.Context, bucket, key string, opts PutOptions) (UploadInfo, error)
+	// UploadPart stores one part; a part with the same number replaces it.
+	UploadPart(ctx context.Context, bucket, key, uploadID string, number int, r io.Reader, size int64, opts PutOptions) (PartInfo, error)
+	ListParts(ctx context.Context, bucket, key, uploadID string, marker, maxParts int) (ListPartsResult, error)
+	AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error
+	CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []CompletePart) (ObjectInfo, error)
+	ListMultipartUploads(ctx context.Context, bucket string, opts ListUploadsOptions) (ListUploadsResult, error)
+
+	// Close releases the engine; it is idempotent.
+	Close() error
+}
