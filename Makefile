@@ -1,0 +1,37 @@
+# insitu: build, run and test. `make run` and `make test` work on a machine
+# that has only Go; `make test` uses the aws CLI, rclone and s3cmd when they
+# are installed (.ci/run installs them).
+
+GO        ?= go
+BIN       ?= bin/insitu
+PKGS      ?= ./...
+TESTFLAGS ?= -race -timeout 30m
+FUZZTIME  ?= 10s
+
+.PHONY: build run test fuzz check clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/insitu
+
+run: build
+	./$(BIN) server
+
+test:
+	$(GO) test $(TESTFLAGS) $(PKGS)
+
+# fuzz runs every fuzz target briefly (FUZZTIME each).
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+check:
+	@test -z "$$(gofmt -l . | tee /dev/stderr)" || (echo "gofmt needed" && exit 1)
+	$(GO) vet ./...
+	$(GO) mod tidy -diff
+	$(MAKE) test
+
+clean:
+	rm -rf bin

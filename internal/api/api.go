@@ -1,0 +1,198 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/insitu-cloud/insitu/internal/auth"
+	"github.com/insitu-cloud/insitu/internal/auth/sigv4"
+	"github.com/insitu-cloud/insitu/internal/obs"
+)
+
+// Handler serves /api/v1/.
+type Handler struct {
+	verifier *sigv4.Verifier
+	accounts *auth.Accounts
+	mux      *http.ServeMux
+}
+
+// New returns the native API handler.
+func New(v *sigv4.Verifier, accounts *auth.Accounts) *Handler {
+	h := &Handler{verifier: v, accounts: accounts, mux: http.NewServeMux()}
+	h.route("GET /api/v1/whoami", "WhoAmI", false, h.whoami)
+	h.route("GET /api/v1/admin/users", "ListUsers", true, h.listUsers)
+	h.route("POST /api/v1/admin/users", "AddUser", true, h.addUser)
+	h.route("DELETE /api/v1/admin/users/{name}", "RemoveUser", true, h.removeUser)
+	h.route("POST /api/v1/admin/users/{name}/keys", "RotateKey", true, h.rotateKey)
+	return h
+}
+
+// call is one authenticated API request.
+type call struct {
+	w       http.ResponseWriter
+	r       *http.Request
+	ctx     context.Context
+	account auth.Account
+	body    io.Reader
+}
+
+type handlerFunc func(c *call) error
+
+// Error is an API error with its HTTP status.
+type Error struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+func (h *Handler) route(pattern, op string, rootOnly bool, fn handlerFunc) {
+	h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		obs.SetOp(ctx, "api", op)
+		res, err := h.verifier.Verify(ctx, r)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		acct, err := h.accounts.Get(ctx, res.Credential.Account)
+		if err != nil {
+			writeError(w, &Error{Status: http.StatusForbidden, Code: "AccessDenied", Message: "account not found"})
+			return
+		}
+		obs.FromContext(ctx).Account = acct.Name
+		if rootOnly && !acct.Root {
+			writeError(w, &Error{Status: http.StatusForbidden, Code: "AccessDenied", Message: "only the root account may do this"})
+			return
+		}
+		body := io.Reader(r.Body)
+		if res.Body != nil {
+			body = res.Body
+		}
+		if err := fn(&call{w: w, r: r, ctx: ctx, account: acct, body: body}); err != nil {
+			writeError(w, err)
+		}
+	})
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.mux.ServeHTTP(w, r)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	var e *Error
+	var se *sigv4.Error
+	switch {
+	case errors.As(err, &e):
+	case errors.As(err, &se):
+		e = &Error{Status: se.Status, Code: se.Code, Message: se.Message}
+	case errors.Is(err, auth.ErrNoSuchAccount):
+		e = &Error{Status: http.StatusNotFound, Code: "NoSuchUser", Message: "no such user"}
+	case errors.Is(err, auth.ErrAccountExists):
+		e = &Error{Status: http.StatusConflict, Code: "UserExists", Message: "a user with that name exists"}
+	case errors.Is(err, auth.ErrInvalidName):
+		e = &Error{Status: http.StatusBadRequest, Code: "InvalidName", Message: err.Error()}
+	case errors.Is(err, auth.ErrRootImmutable):
+		e = &Error{Status: http.StatusBadRequest, Code: "RootImmutable", Message: err.Error()}
+	default:
+		e = &Error{Status: http.StatusInternalServerError, Code: "InternalError", Message: "internal error"}
+	}
+	writeJSON(w, e.Status, map[string]*Error{"error": e})
+}
+
+// decode reads a JSON body of at most 1 MiB into v.
+func decode(c *call, v any) error {
+	dec := json.NewDecoder(io.LimitReader(c.body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var se *sigv4.Error
+		if errors.As(err, &se) {
+			return se
+		}
+		return &Error{Status: http.StatusBadRequest, Code: "MalformedJSON", Message: err.Error()}
+	}
+	return nil
+}
+
+// keyResponse is the answer to user creation and key rotation.
+type keyResponse struct {
+	Name      string    `json:"name"`
+	AccessKey string    `json:"access_key"`
+	SecretKey string    `json:"secret_key"`
+	Created   time.Time `json:"created"`
+}
+
+type userEntry struct {
+	Name       string    `json:"name"`
+	Root       bool      `json:"root"`
+	AccessKeys []string  `json:"access_keys"`
+	Created    time.Time `json:"created"`
+}
+
+func (h *Handler) whoami(c *call) error {
+	writeJSON(c.w, http.StatusOK, map[string]any{"account": c.account.Name, "root": c.account.Root})
+	return nil
+}
+
+func (h *Handler) listUsers(c *call) error {
+	all, err := h.accounts.List(c.ctx)
+	if err != nil {
+		return err
+	}
+	out := make([]userEntry, 0, len(all))
+	for _, a := range all {
+		e := userEntry{Name: a.Name, Root: a.Root, Created: a.Created, AccessKeys: []string{}}
+		for _, k := range a.Keys {
+			e.AccessKeys = append(e.AccessKeys, k.AccessKey)
+		}
+		out = append(out, e)
+	}
+	writeJSON(c.w, http.StatusOK, map[string]any{"users": out})
+	return nil
+}
+
+func (h *Handler) addUser(c *call) error {
+	var in struct {
+		Name string `json:"name"`
+	}
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	a, err := h.accounts.Add(c.ctx, in.Name)
+	if err != nil {
+		return err
+	}
+	k := a.Keys[0]
+	writeJSON(c.w, http.StatusCreated, keyResponse{Name: a.Name, AccessKey: k.AccessKey, SecretKey: k.Secret, Created: k.Created})
+	return nil
+}
+
+func (h *Handler) removeUser(c *call) error {
+	if err := h.accounts.Remove(c.ctx, c.r.PathValue("name")); err != nil {
+		return err
+	}
+	c.w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) rotateKey(c *call) error {
+	name := c.r.PathValue("name")
+	k, err := h.accounts.Rotate(c.ctx, name)
+	if err != nil {
+		return err
+	}
+	writeJSON(c.w, http.StatusOK, keyResponse{Name: name, AccessKey: k.AccessKey, SecretKey: k.Secret, Created: k.Created})
+	return nil
+}

@@ -1,0 +1,230 @@
+package app
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/insitu-cloud/insitu/internal/api"
+	"github.com/insitu-cloud/insitu/internal/auth"
+	"github.com/insitu-cloud/insitu/internal/auth/sigv4"
+	"github.com/insitu-cloud/insitu/internal/meta"
+	"github.com/insitu-cloud/insitu/internal/obs"
+	"github.com/insitu-cloud/insitu/internal/s3api"
+	"github.com/insitu-cloud/insitu/internal/store"
+	"github.com/insitu-cloud/insitu/internal/store/local"
+)
+
+// Node is one running insitu server.
+type Node struct {
+	cfg      Config
+	log      *slog.Logger
+	kv       meta.Store
+	engine   store.Engine
+	accounts *auth.Accounts
+	metrics  *obs.Metrics
+	ln       net.Listener
+	srv      *http.Server
+	scheme   string
+	rootKey  auth.Key
+	newRoot  bool
+
+	closeOnce sync.Once
+	closeErr  error
+	ready     chan struct{}
+}
+
+// credentialsFile holds generated root credentials, mode 0600.
+const credentialsFile = "root-credentials.json"
+
+// New opens the node's stores and binds its listener; Run serves.
+func New(ctx context.Context, cfg Config) (n *Node, err error) {
+	def := DefaultConfig()
+	if cfg.DataDir == "" {
+		cfg.DataDir = def.DataDir
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = def.Listen
+	}
+	if cfg.Region == "" {
+		cfg.Region = def.Region
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = def.ShutdownTimeout
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return nil, errors.New("app: --tls-cert and --tls-key go together")
+	}
+	if (cfg.RootAccessKey == "") != (cfg.RootSecretKey == "") {
+		return nil, errors.New("app: INSITU_ROOT_ACCESS_KEY and INSITU_ROOT_SECRET_KEY go together")
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("app: data dir: %w", err)
+	}
+	n = &Node{cfg: cfg, log: cfg.Logger, metrics: obs.NewMetrics(), scheme: "http", ready: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			n.Close()
+		}
+	}()
+	if n.kv, err = meta.OpenLocal(filepath.Join(cfg.DataDir, "control")); err != nil {
+		return nil, err
+	}
+	if n.engine, err = local.Open(ctx, filepath.Join(cfg.DataDir, "store"), cfg.Logger.With("component", "store")); err != nil {
+		return nil, err
+	}
+	n.accounts = auth.NewAccounts(n.kv)
+	if err := n.ensureRoot(ctx); err != nil {
+		return nil, err
+	}
+	verifier := &sigv4.Verifier{Keys: n.accounts}
+	s3 := s3api.New(s3api.Config{Engine: n.engine, Verifier: verifier, Region: cfg.Region, Domain: cfg.Domain})
+	native := api.New(verifier, n.accounts)
+	n.srv = &http.Server{
+		Handler:           n.metrics.Middleware(cfg.Logger, n.router(s3, native)),
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
+	}
+	if n.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+		return nil, fmt.Errorf("app: listen %s: %w", cfg.Listen, err)
+	}
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("app: TLS key pair: %w", err)
+		}
+		n.ln = tls.NewListener(n.ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}})
+		n.scheme = "https"
+	}
+	return n, nil
+}
+
+// ensureRoot makes the root account hold the configured key, or a generated
+// one kept in the data directory.
+func (n *Node) ensureRoot(ctx context.Context) error {
+	key, created, err := n.accounts.EnsureRoot(ctx, n.cfg.RootAccessKey, n.cfg.RootSecretKey)
+	if err != nil {
+		return fmt.Errorf("app: root account: %w", err)
+	}
+	n.rootKey, n.newRoot = key, created
+	if !created {
+		return nil
+	}
+	b, _ := json.MarshalIndent(map[string]string{"access_key": key.AccessKey, "secret_key": key.Secret}, "", "  ")
+	path := filepath.Join(n.cfg.DataDir, credentialsFile)
+	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("app: write %s: %w", path, err)
+	}
+	return nil
+}
+
+// router sends each request to its face (see DESIGN.md).
+func (n *Node) router(s3 *s3api.Handler, native http.Handler) http.Handler {
+	ops := http.NewServeMux()
+	ops.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		obs.SetOp(r.Context(), "ops", "healthz")
+		_, _ = io.WriteString(w, "ok\n")
+	})
+	ops.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		obs.SetOp(r.Context(), "ops", "readyz")
+		select {
+		case <-n.ready:
+			_, _ = io.WriteString(w, "ready\n")
+		default:
+			http.Error(w, "starting", http.StatusServiceUnavailable)
+		}
+	})
+	metrics := promhttp.HandlerFor(n.metrics.Registry, promhttp.HandlerOpts{})
+	ops.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		obs.SetOp(r.Context(), "ops", "metrics")
+		metrics.ServeHTTP(w, r)
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s3.VirtualBucket(r) != "" {
+			s3.ServeHTTP(w, r)
+			return
+		}
+		switch p := r.URL.Path; {
+		case p == "/healthz" || p == "/readyz" || p == "/metrics":
+			ops.ServeHTTP(w, r)
+		case strings.HasPrefix(p, "/api/"):
+			native.ServeHTTP(w, r)
+		default:
+			s3.ServeHTTP(w, r)
+		}
+	})
+}
+
+// Addr returns the address the node listens on.
+func (n *Node) Addr() string { return n.ln.Addr().String() }
+
+// Endpoint returns the node's base URL.
+func (n *Node) Endpoint() string { return n.scheme + "://" + n.Addr() }
+
+// RootKey returns the root account's key (for tests and the first-start
+// banner).
+func (n *Node) RootKey() (accessKey, secret string) { return n.rootKey.AccessKey, n.rootKey.Secret }
+
+// Run serves until ctx is done, then shuts down gracefully: it stops
+// accepting, drains in-flight requests for up to ShutdownTimeout, and
+// closes the stores. It returns nil after a clean shutdown.
+func (n *Node) Run(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- n.srv.Serve(n.ln) }()
+	close(n.ready)
+	n.log.Info("insitu serving", "endpoint", n.Endpoint(), "data", n.cfg.DataDir, "region", n.cfg.Region)
+	if n.newRoot {
+		n.log.Info("generated root credentials (shown once; kept in the data directory, mode 0600)",
+			"access_key", n.rootKey.AccessKey, "secret_key", n.rootKey.Secret,
+			"file", filepath.Join(n.cfg.DataDir, credentialsFile))
+	}
+	select {
+	case err := <-errc:
+		n.Close()
+		return err
+	case <-ctx.Done():
+	}
+	n.log.Info("shutting down")
+	return n.Close()
+}
+
+// Close stops the server and closes the stores; it is idempotent.
+func (n *Node) Close() error {
+	n.closeOnce.Do(func() {
+		var errs []error
+		if n.srv != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout)
+			if err := n.srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errs = append(errs, err)
+			}
+			cancel()
+		} else if n.ln != nil {
+			n.ln.Close()
+		}
+		if n.engine != nil {
+			errs = append(errs, n.engine.Close())
+		}
+		if n.kv != nil {
+			errs = append(errs, n.kv.Close())
+		}
+		n.closeErr = errors.Join(errs...)
+	})
+	return n.closeErr
+}

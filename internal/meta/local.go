@@ -1,0 +1,177 @@
+package meta
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/cockroachdb/pebble"
+)
+
+// Local is a Store on an embedded Pebble database. Writes are serialized by
+// one mutex (control-plane traffic is small) and synced before returning.
+type Local struct {
+	db *pebble.DB
+
+	mu       sync.Mutex // serializes writes and guards watchers
+	watchers map[*watcher]struct{}
+	closed   bool
+}
+
+type watcher struct {
+	prefix string
+	ch     chan Event
+	done   <-chan struct{}
+}
+
+// OpenLocal opens (creating if needed) a local store in dir.
+func OpenLocal(dir string) (*Local, error) {
+	db, err := pebble.Open(dir, &pebble.Options{Logger: quietLogger{}})
+	if err != nil {
+		return nil, fmt.Errorf("meta: open %s: %w", dir, err)
+	}
+	return &Local{db: db, watchers: map[*watcher]struct{}{}}, nil
+}
+
+// Get implements Store.
+func (l *Local) Get(_ context.Context, key string) ([]byte, error) {
+	v, closer, err := l.db.Get([]byte(key))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer closer.Close()
+	return bytes.Clone(v), nil
+}
+
+// Put implements Store.
+func (l *Local) Put(ctx context.Context, key string, value []byte) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.db.Set([]byte(key), value, pebble.Sync); err != nil {
+		return err
+	}
+	l.notify(ctx, Event{Key: key, Value: bytes.Clone(value)})
+	return nil
+}
+
+// Delete implements Store.
+func (l *Local) Delete(ctx context.Context, key string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.db.Delete([]byte(key), pebble.Sync); err != nil {
+		return err
+	}
+	l.notify(ctx, Event{Key: key})
+	return nil
+}
+
+// List implements Store.
+func (l *Local) List(_ context.Context, prefix string) ([]Pair, error) {
+	it, err := l.db.NewIter(&pebble.IterOptions{LowerBound: []byte(prefix), UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []Pair
+	for ok := it.First(); ok; ok = it.Next() {
+		out = append(out, Pair{Key: string(it.Key()), Value: bytes.Clone(it.Value())})
+	}
+	return out, it.Error()
+}
+
+// CompareAndSwap implements Store.
+func (l *Local) CompareAndSwap(ctx context.Context, key string, expect, value []byte) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	cur, err := l.Get(ctx, key)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		if expect != nil {
+			return ErrConflict
+		}
+	case err != nil:
+		return err
+	default:
+		if expect == nil || !bytes.Equal(cur, expect) {
+			return ErrConflict
+		}
+	}
+	if value == nil {
+		err = l.db.Delete([]byte(key), pebble.Sync)
+	} else {
+		err = l.db.Set([]byte(key), value, pebble.Sync)
+	}
+	if err != nil {
+		return err
+	}
+	l.notify(ctx, Event{Key: key, Value: bytes.Clone(value)})
+	return nil
+}
+
+// Watch implements Store.
+func (l *Local) Watch(ctx context.Context, prefix string) <-chan Event {
+	w := &watcher{prefix: prefix, ch: make(chan Event, 64), done: ctx.Done()}
+	l.mu.Lock()
+	l.watchers[w] = struct{}{}
+	l.mu.Unlock()
+	go func() {
+		<-ctx.Done()
+		l.mu.Lock()
+		delete(l.watchers, w)
+		close(w.ch)
+		l.mu.Unlock()
+	}()
+	return w.ch
+}
+
+// notify must be called with l.mu held.
+func (l *Local) notify(ctx context.Context, ev Event) {
+	for w := range l.watchers {
+		if !strings.HasPrefix(ev.Key, w.prefix) {
+			continue
+		}
+		select {
+		case w.ch <- ev:
+		case <-w.done:
+		case <-ctx.Done():
+		}
+	}
+}
+
+// Close implements Store.
+func (l *Local) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil
+	}
+	l.closed = true
+	return l.db.Close()
+}
+
+// prefixEnd returns the smallest key greater than every key with prefix.
+func prefixEnd(prefix string) []byte {
+	b := []byte(prefix)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return b[:i+1]
+		}
+	}
+	return nil
+}
+
+// quietLogger drops Pebble's informational logs; fatal errors still panic.
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any) {}
+func (quietLogger) Errorf(string, ...any) {}
+func (quietLogger) Fatalf(format string, args ...any) {
+	panic(fmt.Sprintf(format, args...))
+}

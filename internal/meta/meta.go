@@ -1,0 +1,51 @@
+// Package meta is insitu's control-plane state: a small transactional,
+// watchable key-value surface for accounts, keys, apps, jobs, services and
+// instances. A single node keeps it in a local Pebble store (Open); the
+// cluster will put the same interface over etcd, so the features built on it
+// do not change.
+//
+// Keys are '/'-separated strings; values are opaque bytes (callers use JSON).
+package meta
+
+import (
+	"context"
+	"errors"
+)
+
+// ErrNotFound is returned by Get for a missing key.
+var ErrNotFound = errors.New("meta: key not found")
+
+// ErrConflict is returned by CompareAndSwap when the current value differs
+// from the expected one.
+var ErrConflict = errors.New("meta: compare failed")
+
+// Pair is one key and its value.
+type Pair struct {
+	Key   string
+	Value []byte
+}
+
+// Event is one change seen by a watcher. Value is nil for deletions.
+type Event struct {
+	Key   string
+	Value []byte
+}
+
+// Store is the control-plane state. Implementations are safe for concurrent
+// use; every write is durable when the call returns.
+type Store interface {
+	Get(ctx context.Context, key string) ([]byte, error)
+	Put(ctx context.Context, key string, value []byte) error
+	Delete(ctx context.Context, key string) error
+	// List returns every pair whose key starts with prefix, in key order.
+	List(ctx context.Context, prefix string) ([]Pair, error)
+	// CompareAndSwap writes value at key only if the current value equals
+	// expect (nil expect: the key must be absent; nil value: delete).
+	// It returns ErrConflict when the comparison fails.
+	CompareAndSwap(ctx context.Context, key string, expect, value []byte) error
+	// Watch delivers changes under prefix until ctx is done. Slow readers
+	// lose no events: the channel is buffered and the writer blocks.
+	Watch(ctx context.Context, prefix string) <-chan Event
+	// Close is idempotent.
+	Close() error
+}

@@ -1,0 +1,176 @@
+package obs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type ctxKey struct{}
+
+// Info is the request-scoped record the middleware keeps. Handlers may set
+// the API, operation and account; the fields are read once the handler
+// returns. One goroutine (the handler's) writes them.
+type Info struct {
+	ID      string
+	API     string
+	Op      string
+	Account string
+	Logger  *slog.Logger
+}
+
+// FromContext returns the request's Info, or a fresh one with a discard
+// logger when ctx carries none (tests, background work).
+func FromContext(ctx context.Context) *Info {
+	if in, ok := ctx.Value(ctxKey{}).(*Info); ok {
+		return in
+	}
+	return &Info{Logger: slog.New(slog.DiscardHandler)}
+}
+
+// SetOp names the API and operation of the current request.
+func SetOp(ctx context.Context, api, op string) {
+	if in, ok := ctx.Value(ctxKey{}).(*Info); ok {
+		in.API, in.Op = api, op
+	}
+}
+
+// Logger returns the request's logger (it carries request_id).
+func Logger(ctx context.Context) *slog.Logger { return FromContext(ctx).Logger }
+
+// RequestID returns the request's id, or "" outside a request.
+func RequestID(ctx context.Context) string { return FromContext(ctx).ID }
+
+// Metrics are a node's Prometheus collectors, registered on their own
+// registry so two nodes can live in one process.
+type Metrics struct {
+	Registry *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	bytesIn  *prometheus.CounterVec
+	bytesOut *prometheus.CounterVec
+}
+
+// NewMetrics creates and registers the HTTP collectors, plus Go runtime and
+// process collectors.
+func NewMetrics() *Metrics {
+	m := &Metrics{
+		Registry: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "insitu_http_requests_total", Help: "HTTP requests by API, operation and status code.",
+		}, []string{"api", "op", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "insitu_http_request_duration_seconds", Help: "HTTP request latency by API and operation.",
+			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10),
+		}, []string{"api", "op"}),
+		bytesIn: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "insitu_http_received_bytes_total", Help: "Request body bytes read, by API.",
+		}, []string{"api"}),
+		bytesOut: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "insitu_http_sent_bytes_total", Help: "Response body bytes written, by API.",
+		}, []string{"api"}),
+	}
+	m.Registry.MustRegister(m.requests, m.latency, m.bytesIn, m.bytesOut,
+		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	return m
+}
+
+// Middleware wraps next with request ids, logging and metrics.
+func (m *Metrics) Middleware(logger *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := newID()
+		in := &Info{ID: id, API: "other", Op: "unknown", Logger: logger.With("request_id", id)}
+		w.Header().Set("x-amz-request-id", id)
+		w.Header().Set("x-amz-id-2", id)
+		cw := &countingWriter{ResponseWriter: w, code: http.StatusOK}
+		var body *countingReader
+		if r.Body != nil && r.Body != http.NoBody {
+			body = &countingReader{ReadCloser: r.Body}
+			r.Body = body
+		}
+		next.ServeHTTP(cw, r.WithContext(context.WithValue(r.Context(), ctxKey{}, in)))
+		d := time.Since(start)
+		var nin int64
+		if body != nil {
+			nin = body.n.Load()
+		}
+		m.requests.WithLabelValues(in.API, in.Op, strconv.Itoa(cw.code)).Inc()
+		m.latency.WithLabelValues(in.API, in.Op).Observe(d.Seconds())
+		m.bytesIn.WithLabelValues(in.API).Add(float64(nin))
+		m.bytesOut.WithLabelValues(in.API).Add(float64(cw.n))
+		lvl := slog.LevelInfo
+		if cw.code >= 500 {
+			lvl = slog.LevelError
+		}
+		in.Logger.LogAttrs(r.Context(), lvl, "request",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.String("api", in.API), slog.String("op", in.Op), slog.String("account", in.Account),
+			slog.Int("status", cw.code), slog.Int64("in", nin), slog.Int64("out", cw.n),
+			slog.Duration("dur", d))
+	})
+}
+
+func newID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+type countingWriter struct {
+	http.ResponseWriter
+	code        int
+	n           int64
+	wroteHeader bool
+}
+
+func (c *countingWriter) WriteHeader(code int) {
+	if !c.wroteHeader {
+		c.code, c.wroteHeader = code, true
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	c.wroteHeader = true
+	n, err := c.ResponseWriter.Write(b)
+	c.n += int64(n)
+	return n, err
+}
+
+// ReadFrom keeps io.Copy on the fast path (sendfile) for the wrapped writer.
+func (c *countingWriter) ReadFrom(r io.Reader) (int64, error) {
+	c.wroteHeader = true
+	n, err := io.Copy(c.ResponseWriter, r)
+	c.n += n
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the real writer.
+func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
+// Flush implements http.Flusher.
+func (c *countingWriter) Flush() {
+	if f, ok := c.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+type countingReader struct {
+	io.ReadCloser
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}

@@ -1,0 +1,108 @@
+package s3api
+
+import (
+	"encoding/xml"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/insitu-cloud/insitu/internal/store"
+)
+
+func (h *Handler) listBuckets(req *request) error {
+	all, err := h.engine.ListBuckets(req.ctx)
+	if err != nil {
+		return err
+	}
+	res := listAllMyBucketsResult{NS: s3NS, Owner: owner{ID: req.account, DisplayName: req.account}, Buckets: []bucketEntry{}}
+	for _, b := range all {
+		if b.Owner != req.account {
+			continue
+		}
+		res.Buckets = append(res.Buckets, bucketEntry{Name: b.Name, CreationDate: s3Time(b.Created), BucketRegion: h.bucketRegion(b)})
+	}
+	writeXML(req.w, res)
+	return nil
+}
+
+func (h *Handler) bucketRegion(b store.BucketInfo) string {
+	if b.Region == "" {
+		return h.region
+	}
+	return b.Region
+}
+
+func (h *Handler) createBucket(req *request) error {
+	if !validBucketName(req.bucket) {
+		return errInvalidBucketName
+	}
+	region := ""
+	body, err := io.ReadAll(io.LimitReader(req.r.Body, 64<<10))
+	if err != nil {
+		return err
+	}
+	if len(body) > 0 {
+		var cfg createBucketConfiguration
+		if err := xml.Unmarshal(body, &cfg); err != nil {
+			return errMalformedXML
+		}
+		region = cfg.LocationConstraint
+	}
+	if region != "" && region != h.region {
+		return apiErr(http.StatusBadRequest, "IllegalLocationConstraintException",
+			"The %s location constraint is incompatible for the region specific endpoint this request was sent to.", region)
+	}
+	err = h.engine.CreateBucket(req.ctx, store.BucketInfo{Name: req.bucket, Owner: req.account, Region: h.region, Created: time.Now().UTC()})
+	if err != nil {
+		return err
+	}
+	req.w.Header().Set("Location", "/"+req.bucket)
+	req.w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (h *Handler) deleteBucket(req *request) error {
+	if err := h.engine.DeleteBucket(req.ctx, req.bucket); err != nil {
+		return err
+	}
+	req.w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) headBucket(req *request) error {
+	b, err := h.engine.GetBucket(req.ctx, req.bucket)
+	if err != nil {
+		return err
+	}
+	req.w.Header().Set("x-amz-bucket-region", h.bucketRegion(b))
+	req.w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (h *Handler) getBucketLocation(req *request) error {
+	b, err := h.engine.GetBucket(req.ctx, req.bucket)
+	if err != nil {
+		return err
+	}
+	loc := h.bucketRegion(b)
+	if loc == "us-east-1" {
+		loc = "" // S3 reports the default region as an empty constraint
+	}
+	writeXML(req.w, locationConstraint{NS: s3NS, Value: loc})
+	return nil
+}
+
+// getACL answers with the only ACL insitu has: the owner's full control.
+func (h *Handler) getACL(req *request) error {
+	if req.key != "" {
+		if _, err := h.engine.HeadObject(req.ctx, req.bucket, req.key); err != nil {
+			return err
+		}
+	}
+	o := owner{ID: req.account, DisplayName: req.account}
+	writeXML(req.w, accessControlPolicy{NS: s3NS, Owner: o, Grants: []grant{{
+		Grantee:    grantee{XMLNSXSI: "http://www.w3.org/2001/XMLSchema-instance", Type: "CanonicalUser", ID: o.ID, DisplayName: o.DisplayName},
+		Permission: "FULL_CONTROL",
+	}}})
+	return nil
+}

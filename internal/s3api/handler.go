@@ -1,0 +1,214 @@
+package s3api
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/insitu-cloud/insitu/internal/auth/sigv4"
+	"github.com/insitu-cloud/insitu/internal/obs"
+	"github.com/insitu-cloud/insitu/internal/store"
+)
+
+// Config wires a Handler.
+type Config struct {
+	Engine   store.Engine
+	Verifier *sigv4.Verifier
+	// Region is reported by GetBucketLocation and HeadBucket. Default us-east-1.
+	Region string
+	// Domain enables virtual-host style requests for BUCKET.Domain; empty
+	// disables it.
+	Domain string
+}
+
+// Handler serves the S3 API.
+type Handler struct {
+	engine   store.Engine
+	verifier *sigv4.Verifier
+	region   string
+	domain   string
+}
+
+// New returns a Handler.
+func New(cfg Config) *Handler {
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	return &Handler{engine: cfg.Engine, verifier: cfg.Verifier, region: cfg.Region, domain: strings.ToLower(cfg.Domain)}
+}
+
+// request is one authenticated S3 request being served.
+type request struct {
+	w       http.ResponseWriter
+	r       *http.Request
+	ctx     context.Context
+	q       url.Values
+	account string
+	bucket  string
+	key     string
+	auth    *sigv4.Result
+}
+
+// VirtualBucket returns the bucket named by the Host header in
+// virtual-host style (BUCKET.domain), or "".
+func (h *Handler) VirtualBucket(r *http.Request) string {
+	if h.domain == "" {
+		return ""
+	}
+	host := strings.ToLower(r.Host)
+	if hst, _, err := net.SplitHostPort(host); err == nil {
+		host = hst
+	}
+	if b, ok := strings.CutSuffix(host, "."+h.domain); ok && b != "" {
+		return b
+	}
+	return ""
+}
+
+func (h *Handler) target(r *http.Request) (bucket, key string) {
+	if b := h.VirtualBucket(r); b != "" {
+		return b, strings.TrimPrefix(r.URL.Path, "/")
+	}
+	p := strings.TrimPrefix(r.URL.Path, "/")
+	bucket, key, _ = strings.Cut(p, "/")
+	return bucket, key
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	bucket, key := h.target(r)
+	q := r.URL.Query()
+	op := opName(r.Method, bucket, key, q, r.Header)
+	obs.SetOp(ctx, "s3", op)
+	w.Header().Set("Server", "insitu")
+	res, err := h.verifier.Verify(ctx, r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	obs.FromContext(ctx).Account = res.Credential.Account
+	if res.Body != nil {
+		r.Body = res.Body
+	}
+	req := &request{w: w, r: r, ctx: ctx, q: q, account: res.Credential.Account, bucket: bucket, key: key, auth: res}
+	if err := h.dispatch(req, op); err != nil {
+		writeError(w, r, err)
+	}
+}
+
+func (h *Handler) dispatch(req *request, op string) error {
+	if len(req.key) > 1024 {
+		return errKeyTooLong
+	}
+	if req.bucket != "" && op != "CreateBucket" && op != "ListBuckets" {
+		if err := h.authorizeBucket(req); err != nil {
+			return err
+		}
+	}
+	switch op {
+	case "ListBuckets":
+		return h.listBuckets(req)
+	case "CreateBucket":
+		return h.createBucket(req)
+	case "DeleteBucket":
+		return h.deleteBucket(req)
+	case "HeadBucket":
+		return h.headBucket(req)
+	case "GetBucketLocation":
+		return h.getBucketLocation(req)
+	case "GetBucketVersioning":
+		writeXML(req.w, versioningConfiguration{})
+		return nil
+	case "GetBucketAcl", "GetObjectAcl":
+		return h.getACL(req)
+	case "ListObjects":
+		return h.listObjects(req, 1)
+	case "ListObjectsV2":
+		return h.listObjects(req, 2)
+	case "ListObjectVersions":
+		return h.listObjectVersions(req)
+	case "ListMultipartUploads":
+		return h.listMultipartUploads(req)
+	case "DeleteObjects":
+		return h.deleteObjects(req)
+	case "PutObject":
+		return h.putObject(req)
+	case "CopyObject":
+		return h.copyObject(req)
+	case "GetObject", "HeadObject":
+		return h.getObject(req, op == "HeadObject")
+	case "DeleteObject":
+		return h.deleteObject(req)
+	case "CreateMultipartUpload":
+		return h.createMultipartUpload(req)
+	case "UploadPart":
+		return h.uploadPart(req)
+	case "UploadPartCopy":
+		return h.uploadPartCopy(req)
+	case "CompleteMultipartUpload":
+		return h.completeMultipartUpload(req)
+	case "AbortMultipartUpload":
+		return h.abortMultipartUpload(req)
+	case "ListParts":
+		return h.listParts(req)
+	case "GetObjectTagging":
+		if _, err := h.engine.HeadObject(req.ctx, req.bucket, req.key); err != nil {
+			return err
+		}
+		writeXML(req.w, tagging{})
+		return nil
+	}
+	if e, ok := unconfigured[op]; ok {
+		return e
+	}
+	if op == "MethodNotAllowed" {
+		return errMethodNotAllowed
+	}
+	return errNotImplemented
+}
+
+// authorizeBucket allows a request on an existing bucket only for its owner.
+func (h *Handler) authorizeBucket(req *request) error {
+	if !validBucketName(req.bucket) {
+		if h.VirtualBucket(req.r) == "" && isReserved(req.bucket) {
+			return errNoSuchBucket
+		}
+		return errInvalidBucketName
+	}
+	b, err := h.engine.GetBucket(req.ctx, req.bucket)
+	if err != nil {
+		return err
+	}
+	if b.Owner != req.account {
+		return errAccessDenied
+	}
+	return nil
+}
+
+// ownBucket checks that account owns bucket (for copy sources).
+func (h *Handler) ownBucket(ctx context.Context, account, bucket string) error {
+	b, err := h.engine.GetBucket(ctx, bucket)
+	if err != nil {
+		return err
+	}
+	if b.Owner != account {
+		return errAccessDenied
+	}
+	return nil
+}
+
+// unconfigured answers GETs of bucket sub-resources insitu does not keep,
+// the way S3 answers for a bucket that never had them configured.
+var unconfigured = map[string]*APIError{
+	"GetBucketPolicy":     {http.StatusNotFound, "NoSuchBucketPolicy", "The bucket policy does not exist"},
+	"GetBucketCors":       {http.StatusNotFound, "NoSuchCORSConfiguration", "The CORS configuration does not exist"},
+	"GetBucketTagging":    {http.StatusNotFound, "NoSuchTagSet", "The TagSet does not exist"},
+	"GetBucketLifecycle":  {http.StatusNotFound, "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist"},
+	"GetBucketEncryption": {http.StatusNotFound, "ServerSideEncryptionConfigurationNotFoundError", "The server side encryption configuration was not found"},
+	"GetObjectLockConfig": {http.StatusNotFound, "ObjectLockConfigurationNotFoundError", "Object Lock configuration does not exist for this bucket"},
+	"GetBucketWebsite":    {http.StatusNotFound, "NoSuchWebsiteConfiguration", "The specified bucket does not have a website configuration"},
+}
+

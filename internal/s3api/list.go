@@ -1,0 +1,182 @@
+package s3api
+
+import (
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/insitu-cloud/insitu/internal/store"
+)
+
+// maxKeysParam parses max-keys style parameters: default def, capped at 1000.
+func maxKeysParam(q url.Values, name string, def int) (int, error) {
+	v := q.Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, apiErr(http.StatusBadRequest, "InvalidArgument", "Provided %s not an integer or within integer range", name)
+	}
+	return min(n, 1000), nil
+}
+
+// encoder returns the key encoding for encoding-type.
+func encoder(q url.Values) (func(string) string, string, error) {
+	switch et := q.Get("encoding-type"); et {
+	case "":
+		return func(s string) string { return s }, "", nil
+	case "url":
+		return s3URLEncode, "url", nil
+	default:
+		return nil, "", apiErr(http.StatusBadRequest, "InvalidArgument", "Invalid Encoding Method specified in Request")
+	}
+}
+
+// s3URLEncode encodes a key for encoding-type=url: form encoding with '/'
+// kept, which every client's decoder (query unescaping) reverses.
+func s3URLEncode(s string) string {
+	return strings.ReplaceAll(url.QueryEscape(s), "%2F", "/")
+}
+
+func (h *Handler) listObjects(req *request, version int) error {
+	q := req.q
+	maxKeys, err := maxKeysParam(q, "max-keys", 1000)
+	if err != nil {
+		return err
+	}
+	enc, encType, err := encoder(q)
+	if err != nil {
+		return err
+	}
+	opts := store.ListOptions{Prefix: q.Get("prefix"), Delimiter: q.Get("delimiter"), MaxKeys: maxKeys}
+	res := listBucketResult{NS: s3NS, Name: req.bucket, Prefix: enc(opts.Prefix), MaxKeys: maxKeys,
+		Delimiter: enc(opts.Delimiter), EncodingType: encType}
+	fetchOwner := version == 1
+	if version == 2 {
+		fetchOwner = q.Get("fetch-owner") == "true"
+		res.StartAfter = enc(q.Get("start-after"))
+		opts.After = q.Get("start-after")
+		if tok := q.Get("continuation-token"); tok != "" {
+			after, err := base64.RawURLEncoding.DecodeString(tok)
+			if err != nil {
+				return apiErr(http.StatusBadRequest, "InvalidArgument", "The continuation token provided is incorrect")
+			}
+			opts.After = string(after)
+			res.ContinuationToken = tok
+		}
+	} else {
+		m := q.Get("marker")
+		res.Marker = &m
+		opts.After = m
+	}
+	var page store.ListResult
+	if maxKeys > 0 {
+		page, err = h.engine.ListObjects(req.ctx, req.bucket, opts)
+		if err != nil {
+			return err
+		}
+	}
+	var o *owner
+	if fetchOwner {
+		o = &owner{ID: req.account, DisplayName: req.account}
+	}
+	for _, obj := range page.Objects {
+		res.Contents = append(res.Contents, objectEntry{Key: enc(obj.Key), LastModified: s3Time(obj.LastModified),
+			ETag: quoteETag(obj.ETag), Size: obj.Size, Owner: o, StorageClass: "STANDARD",
+			ChecksumAlgorithm: obj.Checksum.Algorithm, ChecksumType: obj.Checksum.Type})
+	}
+	for _, p := range page.CommonPrefixes {
+		res.CommonPrefixes = append(res.CommonPrefixes, commonPrefix{Prefix: enc(p)})
+	}
+	res.IsTruncated = page.IsTruncated
+	if version == 2 {
+		n := len(res.Contents) + len(res.CommonPrefixes)
+		res.KeyCount = &n
+		if page.IsTruncated {
+			res.NextContinuationToken = base64.RawURLEncoding.EncodeToString([]byte(page.NextAfter))
+		}
+	} else if page.IsTruncated && opts.Delimiter != "" {
+		res.NextMarker = enc(page.NextAfter)
+	}
+	writeXML(req.w, res)
+	return nil
+}
+
+// listObjectVersions lists an unversioned bucket: every object is its only
+// version, with VersionId "null".
+func (h *Handler) listObjectVersions(req *request) error {
+	q := req.q
+	maxKeys, err := maxKeysParam(q, "max-keys", 1000)
+	if err != nil {
+		return err
+	}
+	enc, encType, err := encoder(q)
+	if err != nil {
+		return err
+	}
+	opts := store.ListOptions{Prefix: q.Get("prefix"), Delimiter: q.Get("delimiter"), MaxKeys: maxKeys, After: q.Get("key-marker")}
+	res := listVersionsResult{NS: s3NS, Name: req.bucket, Prefix: enc(opts.Prefix), KeyMarker: enc(opts.After),
+		VersionIDMarker: q.Get("version-id-marker"), MaxKeys: maxKeys, Delimiter: enc(opts.Delimiter), EncodingType: encType}
+	var page store.ListResult
+	if maxKeys > 0 {
+		page, err = h.engine.ListObjects(req.ctx, req.bucket, opts)
+		if err != nil {
+			return err
+		}
+	}
+	o := owner{ID: req.account, DisplayName: req.account}
+	for _, obj := range page.Objects {
+		v := versionEntry{Key: enc(obj.Key), VersionID: "null", IsLatest: true, LastModified: s3Time(obj.LastModified),
+			ETag: quoteETag(obj.ETag), Size: obj.Size, Owner: o, StorageClass: "STANDARD"}
+		v.XMLName.Local = "Version"
+		res.Versions = append(res.Versions, v)
+	}
+	for _, p := range page.CommonPrefixes {
+		res.CommonPrefixes = append(res.CommonPrefixes, commonPrefix{Prefix: enc(p)})
+	}
+	res.IsTruncated = page.IsTruncated
+	if page.IsTruncated {
+		res.NextKeyMarker = enc(page.NextAfter)
+		res.NextVersionIDMarker = "null"
+	}
+	writeXML(req.w, res)
+	return nil
+}
+
+func (h *Handler) listMultipartUploads(req *request) error {
+	q := req.q
+	maxUploads, err := maxKeysParam(q, "max-uploads", 1000)
+	if err != nil {
+		return err
+	}
+	enc, encType, err := encoder(q)
+	if err != nil {
+		return err
+	}
+	opts := store.ListUploadsOptions{Prefix: q.Get("prefix"), Delimiter: q.Get("delimiter"),
+		KeyMarker: q.Get("key-marker"), UploadIDMarker: q.Get("upload-id-marker"), MaxUploads: maxUploads}
+	res := listMultipartUploadsResult{NS: s3NS, Bucket: req.bucket, KeyMarker: enc(opts.KeyMarker), UploadIDMarker: opts.UploadIDMarker,
+		Prefix: enc(opts.Prefix), Delimiter: enc(opts.Delimiter), MaxUploads: maxUploads, EncodingType: encType}
+	if maxUploads > 0 {
+		page, err := h.engine.ListMultipartUploads(req.ctx, req.bucket, opts)
+		if err != nil {
+			return err
+		}
+		o := owner{ID: req.account, DisplayName: req.account}
+		for _, u := range page.Uploads {
+			res.Uploads = append(res.Uploads, uploadEntry{Key: enc(u.Key), UploadID: u.UploadID, Initiator: o, Owner: o,
+				StorageClass: "STANDARD", Initiated: s3Time(u.Initiated), ChecksumAlgorithm: u.ChecksumAlgorithm})
+		}
+		for _, p := range page.CommonPrefixes {
+			res.CommonPrefixes = append(res.CommonPrefixes, commonPrefix{Prefix: enc(p)})
+		}
+		res.IsTruncated = page.IsTruncated
+		res.NextKeyMarker = enc(page.NextKeyMarker)
+		res.NextUploadIDMarker = page.NextUploadIDMarker
+	}
+	writeXML(req.w, res)
+	return nil
+}
