@@ -112,9 +112,6 @@ func setObjectHeaders(w http.ResponseWriter, info store.ObjectInfo) {
 	for k, v := range m.User {
 		h["X-Amz-Meta-"+k] = []string{v}
 	}
-	if len(info.Parts) > 0 {
-		h.Set("x-amz-mp-parts-count", strconv.Itoa(len(info.Parts)))
-	}
 }
 
 // responseOverrides are the response-* query parameters of GetObject.
@@ -187,6 +184,9 @@ func (h *Handler) tryGetObject(req *request, head bool) (done bool, err error) {
 			return true, err
 		}
 		rng, status = &r, http.StatusPartialContent
+		if len(info.Parts) > 0 {
+			req.w.Header().Set("x-amz-mp-parts-count", strconv.Itoa(len(info.Parts)))
+		}
 		if info.Size == 0 {
 			rng, status = nil, http.StatusOK
 		}

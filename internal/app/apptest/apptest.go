@@ -184,3 +184,8 @@ func SelfSignedCert(t testing.TB, dir string) (certFile, keyFile string, pool *x
 	pool.AddCert(cert)
 	return certFile, keyFile, pool
 }
+
+// MinioCreds returns minio-go credentials for the root account.
+func (n *Node) MinioCreds() *miniocreds.Credentials {
+	return miniocreds.NewStaticV4(n.AccessKey, n.SecretKey, "")
+}
