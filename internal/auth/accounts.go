@@ -53,7 +53,7 @@ func NewAccounts(kv meta.Store) *Accounts {
 }
 
 func accountKey(name string) string { return "accounts/" + name }
-func accessKeyKey(ak string) string  { return "keys/" + ak }
+func accessKeyKey(ak string) string { return "keys/" + ak }
 
 // Lookup implements sigv4.KeyStore.
 func (a *Accounts) Lookup(ctx context.Context, accessKey string) (sigv4.Credential, error) {

@@ -123,4 +123,3 @@ func Composite(alg string, parts []string) (string, error) {
 
 // BlockCRC returns the CRC32C of b, used for at-rest block checksums.
 func BlockCRC(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
-

@@ -170,7 +170,7 @@ func prefixEnd(prefix string) []byte {
 // quietLogger drops Pebble's informational logs; fatal errors still panic.
 type quietLogger struct{}
 
-func (quietLogger) Infof(string, ...any) {}
+func (quietLogger) Infof(string, ...any)  {}
 func (quietLogger) Errorf(string, ...any) {}
 func (quietLogger) Fatalf(format string, args ...any) {
 	panic(fmt.Sprintf(format, args...))

@@ -211,4 +211,3 @@ var unconfigured = map[string]*APIError{
 	"GetObjectLockConfig": {http.StatusNotFound, "ObjectLockConfigurationNotFoundError", "Object Lock configuration does not exist for this bucket"},
 	"GetBucketWebsite":    {http.StatusNotFound, "NoSuchWebsiteConfiguration", "The specified bucket does not have a website configuration"},
 }
-
