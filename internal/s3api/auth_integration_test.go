@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/insitu-cloud/insitu/internal/app/apptest"
+	"github.com/insitu-cloud/insitu/internal/checksum"
 	"github.com/insitu-cloud/insitu/internal/client"
 )
 
@@ -260,4 +262,94 @@ func TestTamperedChunk(t *testing.T) {
 	if _, err := mc.StatObject(ctx, "tcb", "k", minio.StatObjectOptions{}); minio.ToErrorResponse(err).Code != "NoSuchKey" {
 		t.Fatalf("tampered object exists: %v", err)
 	}
+}
+
+// TestUnsupportedChecksum: algorithms insitu does not implement get a clean
+// 400 InvalidRequest and nothing is stored.
+func TestUnsupportedChecksum(t *testing.T) {
+	node := apptest.Start(t, apptest.Options{})
+	ctx := context.Background()
+	c := node.S3("", "")
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("cks")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, hdr := range [][2]string{
+		{"x-amz-checksum-sha512", "z4PhNX7vuL3xVChQ1m2AB9Yg5AULVxXcg/SpIdNs6c5H0NE8XYXysP+DGNKHfuwvY7kxvUdBeoGlODJ6+SfaPg=="},
+		{"x-amz-sdk-checksum-algorithm", "XXHASH64"},
+		{"x-amz-checksum-algorithm", "MD5"},
+	} {
+		req := func() *http.Request {
+			r, _ := http.NewRequest(http.MethodPut, node.Endpoint()+"/cks/k", strings.NewReader("hello"))
+			r.Header.Set(hdr[0], hdr[1])
+			sum := sha256.Sum256([]byte("hello"))
+			ph := hex.EncodeToString(sum[:])
+			r.Header.Set("x-amz-content-sha256", ph)
+			signer := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })
+			if err := signer.SignHTTP(ctx, aws.Credentials{AccessKeyID: node.AccessKey, SecretAccessKey: node.SecretKey}, r, ph, "s3", "us-east-1", time.Now()); err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}()
+		if st, code := s3Error(t, node.HTTPClient(), req); st != 400 || code != "InvalidRequest" {
+			t.Errorf("%s: %d %s, want 400 InvalidRequest", hdr[0], st, code)
+		}
+	}
+	_, err := c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("cks"), Key: aws.String("k")})
+	wantCode(t, err, "NotFound")
+}
+
+// TestTrailerChecksum sends aws-chunked bodies with a CRC32 trailer, as
+// SDKs do over TLS: a right trailer stores the object, a wrong one is
+// BadDigest and stores nothing.
+func TestTrailerChecksum(t *testing.T) {
+	node := apptest.Start(t, apptest.Options{})
+	ctx := context.Background()
+	c := node.S3("", "")
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("trl")}); err != nil {
+		t.Fatal(err)
+	}
+	data := randBytes(t, 100000)
+	good := crc32b64(data)
+	for _, tc := range []struct {
+		key, trailer, code string
+	}{{"good", good, ""}, {"bad", "AAAAAA==", "BadDigest"}} {
+		var body bytes.Buffer
+		for off := 0; off < len(data); off += 65536 {
+			end := min(off+65536, len(data))
+			fmt.Fprintf(&body, "%x\r\n", end-off)
+			body.Write(data[off:end])
+			body.WriteString("\r\n")
+		}
+		fmt.Fprintf(&body, "0\r\nx-amz-checksum-crc32:%s\r\n\r\n", tc.trailer)
+		req, _ := http.NewRequest(http.MethodPut, node.Endpoint()+"/trl/"+tc.key, bytes.NewReader(body.Bytes()))
+		req.Header.Set("Content-Encoding", "aws-chunked")
+		req.Header.Set("x-amz-content-sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+		req.Header.Set("x-amz-trailer", "x-amz-checksum-crc32")
+		req.Header.Set("x-amz-decoded-content-length", fmt.Sprint(len(data)))
+		signer := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })
+		if err := signer.SignHTTP(ctx, aws.Credentials{AccessKeyID: node.AccessKey, SecretAccessKey: node.SecretKey}, req,
+			"STREAMING-UNSIGNED-PAYLOAD-TRAILER", "s3", "us-east-1", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		st, code := s3Error(t, node.HTTPClient(), req)
+		if code != tc.code {
+			t.Fatalf("%s trailer: status %d code %q, want %q", tc.key, st, code, tc.code)
+		}
+	}
+	out, err := c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("trl"), Key: aws.String("good"), ChecksumMode: "ENABLED"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := io.ReadAll(out.Body)
+	out.Body.Close()
+	if !bytes.Equal(got, data) || aws.ToString(out.ChecksumCRC32) != good || aws.ToString(out.ContentEncoding) != "" {
+		t.Fatalf("stored object: %d bytes, crc %q, content-encoding %q", len(got), aws.ToString(out.ChecksumCRC32), aws.ToString(out.ContentEncoding))
+	}
+	_, err = c.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String("trl"), Key: aws.String("bad")})
+	wantCode(t, err, "NotFound")
+}
+
+func crc32b64(b []byte) string {
+	s, _ := checksum.Sum(checksum.CRC32, b)
+	return s
 }

@@ -135,7 +135,11 @@ func checksumRequest(req *request) (alg string, expected func() string, err erro
 			if trailer == nil {
 				return ""
 			}
-			return trailer().Get(checksum.HeaderName(ca))
+			// Trailer names are kept lower-case; index the map directly.
+			if v := trailer()[checksum.HeaderName(ca)]; len(v) > 0 {
+				return v[0]
+			}
+			return ""
 		}, nil
 	}
 	return alg, nil, nil

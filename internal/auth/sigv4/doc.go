@@ -1,0 +1,28 @@
+// Package sigv4 verifies AWS Signature Version 4 requests the way Amazon S3
+// does: the Authorization header form, presigned (query-string) URLs, and
+// the aws-chunked streaming bodies (STREAMING-AWS4-HMAC-SHA256-PAYLOAD,
+// STREAMING-UNSIGNED-PAYLOAD-TRAILER and
+// STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER) with their trailing headers.
+//
+// A Verifier checks the request line and headers in Verify and hands back a
+// Result whose Body verifies the payload while it is read: a hex
+// x-amz-content-sha256 is compared at EOF, and every chunk signature and the
+// trailer signature of a streaming body is checked before the chunk's bytes
+// are returned. Failures are *Error values carrying S3's error code and HTTP
+// status, so the S3 layer can answer them unchanged.
+//
+// Defaults: a zero MaxSkew allows 15 minutes of clock difference, a nil Now
+// uses time.Now, any region and service named in the credential scope are
+// accepted (the signature is computed with the client's own scope), and the
+// Authorization header form requires x-amz-content-sha256 for the "s3"
+// service. SigV2 is refused and SigV4a (ECDSA) answers NotImplemented.
+//
+// Costs: Verify does a constant amount of work per request (a few SHA-256
+// and HMAC computations; the derived signing key is cached per secret, day,
+// region and service). Signed streaming bodies hold one chunk in memory at a
+// time (at most 16 MiB per chunk); everything else streams.
+//
+// A Verifier is safe for concurrent use once its fields are set; it must not
+// be copied after first use. A Result's Body is for one reader.
+// The package has no package-level mutable state.
+package sigv4

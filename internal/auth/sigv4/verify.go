@@ -1,0 +1,482 @@
+package sigv4
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Credential is one access key and the account that owns it.
+type Credential struct{ AccessKey, Secret, Account string }
+
+// KeyStore finds a secret by access key. Lookup returns an error wrapping
+// ErrUnknownKey when the key does not exist; any other error is treated as
+// an internal failure and returned by Verify. It must be safe for
+// concurrent use.
+type KeyStore interface {
+	Lookup(ctx context.Context, accessKey string) (Credential, error)
+}
+
+// DefaultMaxSkew is the clock difference allowed when MaxSkew is zero.
+const DefaultMaxSkew = 15 * time.Minute
+
+// MaxBufferedPayload bounds the body Verify reads into memory to hash it
+// when a request for a service other than "s3" carries no
+// x-amz-content-sha256 header (for example EC2 Query API calls, whose
+// signature covers the hash of the form body).
+const MaxBufferedPayload = 1 << 20
+
+// signingKeyCacheSize bounds the derived signing keys a Verifier keeps.
+const signingKeyCacheSize = 256
+
+// Verifier authenticates SigV4 requests.
+//
+// The zero value of every field is a usable default except Keys, which is
+// required. A Verifier is safe for concurrent use once its fields are set
+// and must not be copied after first use (it holds a small cache of derived
+// signing keys, at most 256 entries, guarded by a mutex).
+type Verifier struct {
+	Keys    KeyStore
+	Now     func() time.Time // nil = time.Now
+	MaxSkew time.Duration    // 0 = 15 minutes (DefaultMaxSkew)
+
+	mu    sync.Mutex
+	cache map[[32]byte][]byte
+}
+
+// Result is a verified request.
+type Result struct {
+	Credential      Credential
+	Presigned       bool
+	Service, Region string // from the credential scope
+
+	// PayloadHash is the x-amz-content-sha256 value the signature covers
+	// (UNSIGNED-PAYLOAD for a presigned URL without X-Amz-Content-Sha256).
+	PayloadHash string
+
+	// Body is the decoded payload to read instead of r.Body. It verifies as
+	// it goes: a hex x-amz-content-sha256 is checked at EOF
+	// (XAmzContentSHA256Mismatch); aws-chunked bodies are de-chunked and
+	// every chunk signature and the trailer signature are verified before
+	// the bytes they cover are returned. On any verification failure Read
+	// returns an *Error instead of data or io.EOF, and keeps returning it.
+	// Errors of the underlying connection are returned as they are. Close
+	// closes r.Body.
+	Body io.ReadCloser
+
+	// DecodedLength is x-amz-decoded-content-length for chunked bodies,
+	// else r.ContentLength (-1 when unknown).
+	DecodedLength int64
+
+	// Trailer returns the trailing headers (lower-case names, for example
+	// "x-amz-checksum-crc32") once Body has returned io.EOF; before that,
+	// and for requests without trailers, it returns an empty header.
+	Trailer func() http.Header
+}
+
+func (v *Verifier) now() time.Time {
+	if v.Now != nil {
+		return v.Now()
+	}
+	return time.Now()
+}
+
+func (v *Verifier) maxSkew() time.Duration {
+	if v.MaxSkew > 0 {
+		return v.MaxSkew
+	}
+	return DefaultMaxSkew
+}
+
+// Verify authenticates r by its Authorization header or its presigned
+// query. It does not consume the body (except for a non-"s3" request
+// without x-amz-content-sha256, whose body, at most MaxBufferedPayload
+// bytes, must be hashed to check the signature); read Result.Body instead
+// of r.Body. Authentication failures are *Error values; a KeyStore failure
+// other than ErrUnknownKey is returned wrapped.
+func (v *Verifier) Verify(ctx context.Context, r *http.Request) (*Result, error) {
+	if r.Body == nil {
+		// Client-side requests may have no body; server requests always do.
+		r = r.WithContext(r.Context())
+		r.Body = http.NoBody
+	}
+	auth := r.Header.Values("Authorization")
+	hasAuth := len(auth) > 0 && (len(auth) > 1 || strings.TrimSpace(auth[0]) != "")
+	params := parseQuery(r.URL.RawQuery)
+	_, hasSig := params["X-Amz-Signature"]
+	_, hasAlg := params["X-Amz-Algorithm"]
+	_, hasCred := params["X-Amz-Credential"]
+	hasPresign := hasSig || hasAlg || hasCred
+	_, hasV2Sig := params["Signature"]
+	_, hasV2Key := params["AWSAccessKeyId"]
+	hasV2Query := hasV2Sig && hasV2Key
+	switch {
+	case hasAuth && (hasPresign || hasV2Query):
+		return nil, errTwoMechanisms()
+	case hasAuth:
+		if len(auth) > 1 {
+			return nil, errHeaderMalformed("more than one Authorization header.")
+		}
+		return v.verifyHeader(ctx, r, auth[0])
+	case hasPresign:
+		return v.verifyPresigned(ctx, r, params)
+	case hasV2Query:
+		return nil, errUnsupportedV2()
+	}
+	return nil, errAnonymous()
+}
+
+// parseQuery decodes a raw query into a map, keeping values in order.
+func parseQuery(raw string) map[string][]string {
+	m := map[string][]string{}
+	for part := range strings.SplitSeq(raw, "&") {
+		if part == "" {
+			continue
+		}
+		k, val, _ := strings.Cut(part, "=")
+		k = queryUnescape(k)
+		m[k] = append(m[k], queryUnescape(val))
+	}
+	return m
+}
+
+// authInput is what both authentication forms reduce to.
+type authInput struct {
+	sc            scope
+	signedHeaders []string // as sent, lower-case expected
+	signedList    string
+	signature     string
+	amzDate       string // the timestamp as it enters the string to sign
+	query         string // canonical query
+	payloadHashes []string
+}
+
+// headerAuth is a parsed Authorization header.
+type headerAuth struct {
+	credential, signedHeaders, signature string
+}
+
+func parseAuthorization(h string) (headerAuth, *Error) {
+	h = strings.TrimSpace(h)
+	schemeName, rest, _ := strings.Cut(h, " ")
+	switch schemeName {
+	case algorithmHMAC:
+	case algorithmECDSA:
+		return headerAuth{}, errSigV4a()
+	case "AWS":
+		return headerAuth{}, errUnsupportedV2()
+	default:
+		return headerAuth{}, errUnsupportedScheme()
+	}
+	var a headerAuth
+	seen := map[string]bool{}
+	for field := range strings.SplitSeq(rest, ",") {
+		field = strings.TrimSpace(field)
+		if field == "" {
+			continue
+		}
+		k, val, ok := strings.Cut(field, "=")
+		if !ok {
+			return headerAuth{}, errHeaderMalformed("the authorization component " + strconv.Quote(field) + " is malformed.")
+		}
+		k, val = strings.TrimSpace(k), strings.TrimSpace(val)
+		if seen[k] {
+			return headerAuth{}, errHeaderMalformed("the authorization component " + strconv.Quote(k) + " is repeated.")
+		}
+		seen[k] = true
+		switch k {
+		case "Credential":
+			a.credential = val
+		case "SignedHeaders":
+			a.signedHeaders = val
+		case "Signature":
+			a.signature = val
+		default:
+			return headerAuth{}, errHeaderMalformed("the authorization component " + strconv.Quote(k) + " is not recognized.")
+		}
+	}
+	switch {
+	case a.credential == "":
+		return headerAuth{}, errHeaderMalformed("missing Credential.")
+	case a.signedHeaders == "":
+		return headerAuth{}, errHeaderMalformed("missing SignedHeaders.")
+	case a.signature == "":
+		return headerAuth{}, errHeaderMalformed("missing Signature.")
+	}
+	return a, nil
+}
+
+// splitSignedHeaders splits a SignedHeaders value; ok is false when a name
+// is empty.
+func splitSignedHeaders(s string) ([]string, bool) {
+	names := strings.Split(s, ";")
+	for _, n := range names {
+		if n == "" || strings.ContainsAny(n, " \t\r\n:") {
+			return nil, false
+		}
+	}
+	return names, true
+}
+
+// requestTime returns the request timestamp from x-amz-date or Date and
+// the string that enters the string to sign.
+func requestTime(r *http.Request) (time.Time, string, bool) {
+	if v := r.Header.Get("X-Amz-Date"); v != "" {
+		t, err := time.Parse(amzDateLayout, v)
+		if err != nil {
+			return time.Time{}, "", false
+		}
+		return t, v, true
+	}
+	if v := r.Header.Get("Date"); v != "" {
+		t, err := http.ParseTime(v)
+		if err != nil {
+			return time.Time{}, "", false
+		}
+		t = t.UTC()
+		return t, t.Format(amzDateLayout), true
+	}
+	return time.Time{}, "", false
+}
+
+func (v *Verifier) verifyHeader(ctx context.Context, r *http.Request, authz string) (*Result, error) {
+	a, e := parseAuthorization(authz)
+	if e != nil {
+		return nil, e
+	}
+	sc, detail := parseCredential(a.credential)
+	if detail != "" {
+		return nil, errHeaderMalformed(detail)
+	}
+	signed, ok := splitSignedHeaders(a.signedHeaders)
+	if !ok {
+		return nil, errHeaderMalformed("the SignedHeaders component is malformed.")
+	}
+	t, amzDate, ok := requestTime(r)
+	if !ok {
+		return nil, errNoDate()
+	}
+	if sc.date != t.Format(scopeDateLayout) {
+		return nil, errHeaderMalformed("Invalid credential date. Date is not the same as X-Amz-Date.")
+	}
+	if d := v.now().Sub(t); d > v.maxSkew() || d < -v.maxSkew() {
+		return nil, errSkewed()
+	}
+
+	in := authInput{
+		sc: sc, signedHeaders: signed, signedList: a.signedHeaders, signature: a.signature,
+		amzDate: amzDate, query: canonicalQuery(r.URL.RawQuery, ""),
+	}
+	hashes := r.Header.Values("X-Amz-Content-Sha256")
+	if len(hashes) > 1 {
+		return nil, errBadContentSHA256()
+	}
+	var payload string
+	if len(hashes) == 1 {
+		payload = hashes[0]
+	}
+	mode, perr := classifyPayload(payload)
+	if perr != nil {
+		return nil, perr
+	}
+	var decoded int64 = r.ContentLength
+	var buffered []byte
+	switch mode {
+	case payloadMissing:
+		if sc.service == "s3" {
+			return nil, errMissingContentSHA256()
+		}
+		b, err := io.ReadAll(io.LimitReader(r.Body, MaxBufferedPayload+1))
+		if err != nil {
+			return nil, fmt.Errorf("sigv4: reading body to hash it: %w", err)
+		}
+		if len(b) > MaxBufferedPayload {
+			return nil, errBodyTooLarge()
+		}
+		buffered = b
+		sum := sha256.Sum256(b)
+		in.payloadHashes = []string{hex.EncodeToString(sum[:]), unsignedPayload}
+		decoded = int64(len(b))
+	case payloadStreamSigned, payloadStreamSignedTrailer, payloadStreamUnsignedTrailer:
+		dl := r.Header.Values("X-Amz-Decoded-Content-Length")
+		if len(dl) == 0 {
+			return nil, errMissingDecodedLength()
+		}
+		n, err := strconv.ParseInt(dl[0], 10, 64)
+		if len(dl) > 1 || err != nil || n < 0 {
+			return nil, errBadDecodedLength()
+		}
+		decoded = n
+		in.payloadHashes = []string{payload}
+	default:
+		in.payloadHashes = []string{payload}
+	}
+
+	cred, key, matched, err := v.check(ctx, r, &in)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{
+		Credential:    cred,
+		Service:       sc.service,
+		Region:        sc.region,
+		PayloadHash:   matched,
+		DecodedLength: decoded,
+		Trailer:       emptyTrailer,
+	}
+	switch mode {
+	case payloadMissing:
+		res.Body = &bufferedBody{Reader: bytes.NewReader(buffered), src: r.Body}
+	case payloadHex:
+		res.Body = newHashReader(r.Body, payload)
+	case payloadUnsigned:
+		res.Body = r.Body
+	default:
+		cr := newChunkedReader(r.Body, chunkConfig{
+			mode:     streamMode(mode),
+			key:      key,
+			amzDate:  amzDate,
+			scope:    sc.String(),
+			seed:     strings.ToLower(a.signature),
+			decoded:  decoded,
+			trailers: declaredTrailers(r),
+		})
+		res.Body = cr
+		res.Trailer = cr.Trailer
+	}
+	return res, nil
+}
+
+func emptyTrailer() http.Header { return http.Header{} }
+
+// declaredTrailers returns the lower-case names listed in x-amz-trailer.
+func declaredTrailers(r *http.Request) map[string]bool {
+	m := map[string]bool{}
+	for _, v := range r.Header.Values("X-Amz-Trailer") {
+		for name := range strings.SplitSeq(v, ",") {
+			name = strings.ToLower(strings.TrimSpace(name))
+			if name != "" {
+				m[name] = true
+			}
+		}
+	}
+	return m
+}
+
+// payload modes named by x-amz-content-sha256.
+type payloadMode int
+
+const (
+	payloadMissing payloadMode = iota
+	payloadHex
+	payloadUnsigned
+	payloadStreamSigned
+	payloadStreamSignedTrailer
+	payloadStreamUnsignedTrailer
+)
+
+func classifyPayload(v string) (payloadMode, *Error) {
+	switch v {
+	case "":
+		return payloadMissing, nil
+	case unsignedPayload:
+		return payloadUnsigned, nil
+	case streamingSigned:
+		return payloadStreamSigned, nil
+	case streamingSignedTrailer:
+		return payloadStreamSignedTrailer, nil
+	case streamingUnsignedTrailr:
+		return payloadStreamUnsignedTrailer, nil
+	case streamingECDSA, streamingECDSATrailer:
+		return 0, errSigV4a()
+	}
+	if isHexSHA256(v) {
+		return payloadHex, nil
+	}
+	return 0, errBadContentSHA256()
+}
+
+func streamMode(m payloadMode) chunkMode {
+	switch m {
+	case payloadStreamSignedTrailer:
+		return modeSignedTrailer
+	case payloadStreamUnsignedTrailer:
+		return modeUnsignedTrailer
+	}
+	return modeSigned
+}
+
+// check looks the key up and compares the signature against every
+// canonical URI and payload hash candidate. It returns the credential, the
+// signing key and the payload hash that matched.
+func (v *Verifier) check(ctx context.Context, r *http.Request, in *authInput) (Credential, []byte, string, error) {
+	if v.Keys == nil {
+		return Credential{}, nil, "", errors.New("sigv4: Verifier has no KeyStore")
+	}
+	cred, err := v.Keys.Lookup(ctx, in.sc.accessKey)
+	if err != nil {
+		if errors.Is(err, ErrUnknownKey) {
+			return Credential{}, nil, "", errUnknownAccessKey()
+		}
+		return Credential{}, nil, "", fmt.Errorf("sigv4: looking up access key: %w", err)
+	}
+	if !isHexSHA256(in.signature) {
+		return Credential{}, nil, "", errSignatureMismatch()
+	}
+	key := v.signingKey(cred.Secret, in.sc)
+	for _, uri := range canonicalURIs(r.URL, in.sc.service) {
+		for _, ph := range in.payloadHashes {
+			cr := canonicalRequest(r, uri, in.query, in.signedHeaders, in.signedList, ph)
+			if sigEqual(signHex(key, stringToSign(in.amzDate, in.sc, cr)), in.signature) {
+				return cred, key, ph, nil
+			}
+		}
+	}
+	return Credential{}, nil, "", errSignatureMismatch()
+}
+
+// signingKey returns the derived key for secret and scope, from the cache
+// when it is there.
+func (v *Verifier) signingKey(secret string, sc scope) []byte {
+	h := sha256.New()
+	for _, s := range []string{secret, sc.date, sc.region, sc.service} {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
+		h.Write(n[:])
+		h.Write([]byte(s))
+	}
+	var id [32]byte
+	h.Sum(id[:0])
+	v.mu.Lock()
+	k, ok := v.cache[id]
+	v.mu.Unlock()
+	if ok {
+		return k
+	}
+	k = deriveSigningKey(secret, sc.date, sc.region, sc.service)
+	v.mu.Lock()
+	if v.cache == nil || len(v.cache) >= signingKeyCacheSize {
+		v.cache = make(map[[32]byte][]byte, 16)
+	}
+	v.cache[id] = k
+	v.mu.Unlock()
+	return k
+}
+
+// bufferedBody serves a body Verify had to read to hash it.
+type bufferedBody struct {
+	*bytes.Reader
+	src io.Closer
+}
+
+func (b *bufferedBody) Close() error { return b.src.Close() }
