@@ -1,0 +1,151 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/insitu-cloud/insitu/internal/client"
+)
+
+// newAdminCmd builds the "admin" group (root account only).
+func newAdminCmd(g *globals) *cobra.Command {
+	admin := &cobra.Command{
+		Use:   "admin",
+		Short: "Administer the cloud (root account only)",
+	}
+	user := &cobra.Command{
+		Use:   "user",
+		Short: "Manage accounts and their access keys",
+	}
+	user.AddCommand(newUserAddCmd(g), newUserLsCmd(g), newUserRmCmd(g), newUserRotateCmd(g))
+	admin.AddCommand(user)
+	return admin
+}
+
+func newUserAddCmd(g *globals) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "add NAME",
+		Short: "Create an account and print its access key and secret key",
+		Long: `Create an account and print its first key pair. The secret key is shown
+only once. --json prints {"name","access_key","secret_key","created"}.`,
+		Args: exactArgs(1, "NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.api(cmd)
+			if err != nil {
+				return err
+			}
+			k, err := c.CreateUser(cmd.Context(), args[0])
+			if err != nil {
+				return fmt.Errorf("admin user add %s: %w", args[0], err)
+			}
+			return printKey(g.streams.Out, k, asJSON)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func newUserLsCmd(g *globals) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "ls",
+		Short: "List accounts",
+		Long:  `List accounts. --json prints {"users":[{"name","root","access_keys","created"}]}.`,
+		Args:  exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.api(cmd)
+			if err != nil {
+				return err
+			}
+			users, err := c.ListUsers(cmd.Context())
+			if err != nil {
+				return fmt.Errorf("admin user ls: %w", err)
+			}
+			return printUsers(g.streams.Out, users, asJSON)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func newUserRmCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "rm NAME...",
+		Short: "Remove accounts and revoke their keys",
+		Args:  rangeArgs(1, -1, "NAME..."),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.api(cmd)
+			if err != nil {
+				return err
+			}
+			for _, name := range args {
+				if err := c.DeleteUser(cmd.Context(), name); err != nil {
+					return fmt.Errorf("admin user rm %s: %w", name, err)
+				}
+			}
+			return nil
+		},
+	}
+}
+
+func newUserRotateCmd(g *globals) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "rotate NAME",
+		Short: "Issue a new key pair for an account and revoke its previous keys",
+		Args:  exactArgs(1, "NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.api(cmd)
+			if err != nil {
+				return err
+			}
+			k, err := c.RotateKey(cmd.Context(), args[0])
+			if err != nil {
+				return fmt.Errorf("admin user rotate %s: %w", args[0], err)
+			}
+			return printKey(g.streams.Out, k, asJSON)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func printKey(out io.Writer, k *client.Key, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(k)
+	}
+	_, err := fmt.Fprintf(out, "User:       %s\nAccess Key: %s\nSecret Key: %s\n", k.Name, k.AccessKey, k.SecretKey)
+	return err
+}
+
+func printUsers(out io.Writer, users []client.User, asJSON bool) error {
+	if asJSON {
+		if users == nil {
+			users = []client.User{}
+		}
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			Users []client.User `json:"users"`
+		}{users})
+	}
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tROOT\tACCESS KEYS\tCREATED")
+	for _, u := range users {
+		keys := strings.Join(u.AccessKeys, ",")
+		if keys == "" {
+			keys = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%t\t%s\t%s\n", u.Name, u.Root, keys, u.Created.UTC().Format(time.RFC3339))
+	}
+	return tw.Flush()
+}

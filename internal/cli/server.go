@@ -1,0 +1,120 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/insitu-cloud/insitu/internal/app"
+)
+
+// serverEnv maps each "server" flag to the environment variable read when
+// the flag is not given (flag > environment > default).
+func serverEnv() [][2]string {
+	return [][2]string{
+		{"data", "INSITU_DATA"},
+		{"listen", "INSITU_LISTEN"},
+		{"region", "INSITU_REGION"},
+		{"domain", "INSITU_DOMAIN"},
+		{"tls-cert", "INSITU_TLS_CERT"},
+		{"tls-key", "INSITU_TLS_KEY"},
+		{"log-level", "INSITU_LOG_LEVEL"},
+		{"log-format", "INSITU_LOG_FORMAT"},
+	}
+}
+
+// newServerCmd builds "server": run a node in the foreground until the
+// command's context is cancelled (SIGINT/SIGTERM in the binary).
+func newServerCmd(g *globals) *cobra.Command {
+	cfg := app.DefaultConfig()
+	var logLevel, logFormat string
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run an insitu node",
+		Long: `Run an insitu node: the S3 API, the native API and operations endpoints on
+one listener. Each flag also reads an environment variable (shown in
+brackets); a flag wins over the environment. The root account's keys come
+from INSITU_ROOT_ACCESS_KEY and INSITU_ROOT_SECRET_KEY, or are generated at
+first start, kept in the data directory and printed once.`,
+		Args: exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := applyEnv(cmd.Flags(), serverEnv(), g.env); err != nil {
+				return usageError{cmd.CommandPath(), err}
+			}
+			logger, err := newLogger(g.streams.Err, logLevel, logFormat)
+			if err != nil {
+				return usageError{cmd.CommandPath(), err}
+			}
+			cfg.Logger = logger
+			ak, _ := g.env("INSITU_ROOT_ACCESS_KEY")
+			sk, _ := g.env("INSITU_ROOT_SECRET_KEY")
+			if (ak == "") != (sk == "") {
+				return errors.New("server: set both INSITU_ROOT_ACCESS_KEY and INSITU_ROOT_SECRET_KEY, or neither")
+			}
+			cfg.RootAccessKey, cfg.RootSecretKey = ak, sk
+			if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+				return usageError{cmd.CommandPath(), errors.New("--tls-cert and --tls-key go together")}
+			}
+			node, err := app.New(cmd.Context(), cfg)
+			if err != nil {
+				return fmt.Errorf("server: %w", err)
+			}
+			err = node.Run(cmd.Context())
+			if cerr := node.Close(); err == nil && cerr != nil {
+				err = cerr
+			}
+			if err != nil {
+				return fmt.Errorf("server: %w", err)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.DataDir, "data", cfg.DataDir, "data `directory` [INSITU_DATA]")
+	f.StringVar(&cfg.Listen, "listen", cfg.Listen, "`host:port` to serve on (port 0 picks one) [INSITU_LISTEN]")
+	f.StringVar(&cfg.Region, "region", cfg.Region, "region to answer as [INSITU_REGION]")
+	f.StringVar(&cfg.Domain, "domain", cfg.Domain, "domain for virtual-host style BUCKET.DOMAIN [INSITU_DOMAIN]")
+	f.StringVar(&cfg.TLSCert, "tls-cert", "", "PEM certificate `file`; with --tls-key, serve HTTPS [INSITU_TLS_CERT]")
+	f.StringVar(&cfg.TLSKey, "tls-key", "", "PEM private key `file` [INSITU_TLS_KEY]")
+	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error [INSITU_LOG_LEVEL]")
+	f.StringVar(&logFormat, "log-format", "text", "text or json [INSITU_LOG_FORMAT]")
+	return cmd
+}
+
+// applyEnv sets each flag of table that was not given on the command line
+// from its environment variable, if set.
+func applyEnv(fs *pflag.FlagSet, table [][2]string, env func(string) (string, bool)) error {
+	for _, fe := range table {
+		if fs.Changed(fe[0]) {
+			continue
+		}
+		if v, ok := env(fe[1]); ok {
+			if err := fs.Set(fe[0], v); err != nil {
+				return fmt.Errorf("%s=%q: %w", fe[1], v, err)
+			}
+		}
+	}
+	return nil
+}
+
+// newLogger returns a slog logger writing to w at level ("debug", "info",
+// "warn", "error") in format ("text" or "json").
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch strings.ToLower(format) {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
