@@ -7,7 +7,7 @@
 // Storage errors are the sentinel errors declared here; internal/s3api maps
 // them to S3 error codes in exactly one place.
 //
-// The local backend (Open) keeps object bytes in files under a data
+// The local backend (package store/local, local.Open) keeps object bytes in files under a data
 // directory and metadata in an embedded Pebble store. A write is durable
 // before it is acknowledged: temp file, fsync, rename, fsync of the
 // directory, then a synced metadata commit. Every data file carries a CRC32C

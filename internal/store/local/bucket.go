@@ -1,0 +1,175 @@
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/cockroachdb/pebble"
+
+	"github.com/insitu-cloud/insitu/internal/store"
+)
+
+// CreateBucket creates b. It returns store.ErrBucketOwnedByYou when the
+// bucket exists with the same owner and store.ErrBucketExists when another
+// owner has it. A zero b.Created is set to now.
+func (e *Engine) CreateBucket(ctx context.Context, b store.BucketInfo) error {
+	if err := e.enter(); err != nil {
+		return err
+	}
+	defer e.leave()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	mu := e.bucketLock(b.Name)
+	mu.Lock()
+	defer mu.Unlock()
+	var old store.BucketInfo
+	ok, err := e.getJSON(bucketKey(b.Name), &old)
+	if err != nil {
+		return err
+	}
+	if ok {
+		if old.Owner == b.Owner {
+			return store.ErrBucketOwnedByYou
+		}
+		return store.ErrBucketExists
+	}
+	if b.Created.IsZero() {
+		b.Created = time.Now().UTC()
+	}
+	batch := e.db.NewBatch()
+	if err := setJSON(batch, bucketKey(b.Name), b); err != nil {
+		batch.Close()
+		return err
+	}
+	return e.commit(batch)
+}
+
+// GetBucket returns the bucket or store.ErrNoSuchBucket.
+func (e *Engine) GetBucket(ctx context.Context, bucket string) (store.BucketInfo, error) {
+	if err := e.enter(); err != nil {
+		return store.BucketInfo{}, err
+	}
+	defer e.leave()
+	var b store.BucketInfo
+	ok, err := e.getJSON(bucketKey(bucket), &b)
+	if err != nil {
+		return store.BucketInfo{}, err
+	}
+	if !ok {
+		return store.BucketInfo{}, store.ErrNoSuchBucket
+	}
+	return b, nil
+}
+
+// ListBuckets returns every bucket in name order.
+func (e *Engine) ListBuckets(ctx context.Context) ([]store.BucketInfo, error) {
+	if err := e.enter(); err != nil {
+		return nil, err
+	}
+	defer e.leave()
+	it, err := e.db.NewIter(&pebble.IterOptions{
+		LowerBound: []byte(pfxBucket),
+		UpperBound: []byte(successor(pfxBucket)),
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []store.BucketInfo
+	for it.First(); it.Valid(); it.Next() {
+		var b store.BucketInfo
+		if err := json.Unmarshal(it.Value(), &b); err != nil {
+			return nil, fmt.Errorf("local: bucket %q: %w", it.Key(), err)
+		}
+		out = append(out, b)
+	}
+	return out, it.Error()
+}
+
+// DeleteBucket removes an empty bucket. Only objects count: in-progress
+// multipart uploads are aborted with it. It returns store.ErrBucketNotEmpty
+// when an object exists and store.ErrNoSuchBucket when there is no bucket.
+func (e *Engine) DeleteBucket(ctx context.Context, bucket string) error {
+	if err := e.enter(); err != nil {
+		return err
+	}
+	defer e.leave()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	mu := e.bucketLock(bucket)
+	mu.Lock()
+	defer mu.Unlock()
+	if err := e.bucketExists(bucket); err != nil {
+		return err
+	}
+	empty, err := e.prefixEmpty(objectBase(bucket))
+	if err != nil {
+		return err
+	}
+	if !empty {
+		return store.ErrBucketNotEmpty
+	}
+	batch := e.db.NewBatch()
+	files, err := e.dropUploads(batch, bucket)
+	if err != nil {
+		batch.Close()
+		return err
+	}
+	if err := batch.Delete(bucketKey(bucket), nil); err != nil {
+		batch.Close()
+		return err
+	}
+	if err := e.commit(batch); err != nil {
+		return err
+	}
+	e.removeData(files...)
+	return nil
+}
+
+// prefixEmpty reports whether no index key starts with p.
+func (e *Engine) prefixEmpty(p string) (bool, error) {
+	it, err := e.db.NewIter(&pebble.IterOptions{
+		LowerBound: []byte(p),
+		UpperBound: []byte(successor(p)),
+	})
+	if err != nil {
+		return false, err
+	}
+	defer it.Close()
+	empty := !it.First()
+	return empty, it.Error()
+}
+
+// dropUploads adds to batch the deletion of every upload of bucket with its
+// parts, and returns the part files to unlink after the commit.
+func (e *Engine) dropUploads(batch *pebble.Batch, bucket string) ([]string, error) {
+	base := uploadBase(bucket)
+	it, err := e.db.NewIter(&pebble.IterOptions{
+		LowerBound: []byte(base),
+		UpperBound: []byte(successor(base)),
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var files []string
+	for it.First(); it.Valid(); it.Next() {
+		_, id, ok := splitUploadKey(string(it.Key()[len(base):]))
+		if !ok {
+			continue
+		}
+		if err := batch.Delete(it.Key(), nil); err != nil {
+			return nil, err
+		}
+		f, err := e.dropParts(batch, id)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, f...)
+	}
+	return files, it.Error()
+}

@@ -1,0 +1,51 @@
+// Package local is insitu's single-node storage backend: it implements
+// store.Engine with object bytes in plain files and metadata in one Pebble
+// database.
+//
+// # Layout
+//
+// Under the data directory given to Open:
+//
+//	tmp/                     files being written; emptied at Open
+//	objects/<xx>/<fileid>    data files of objects and of multipart parts,
+//	                         fanned out by the first two hex digits of the id
+//	index/                   the Pebble database
+//
+// Index keys are ordered so that every listing is one ordered scan:
+//
+//	b/<bucket>                          BucketInfo (JSON)
+//	o/<bucket>\x00<key>                 object record (JSON)
+//	u/<bucket>\x00<key>\x00<uploadID>   upload record (JSON)
+//	i/<uploadID>                        upload id -> bucket and key
+//	p/<uploadID>/<%05d part>            part record (JSON)
+//	f/<fileid>                          reverse index: the key that owns a data file
+//
+// Upload ids are UUIDv7, so ordering uploads of one key by id orders them by
+// initiation time.
+//
+// # Durability
+//
+// A write is durable before it is acknowledged: the bytes go to tmp/<uuid>,
+// the file is fsynced, renamed into objects/, the fan-out directory is
+// fsynced, then one synced Pebble batch publishes the record and its f/ key.
+// A crash at any point leaves the old object or the new one. Data files no
+// f/ key references (a crash between rename and commit, or between commit
+// and unlinking a replaced file) are removed by a sweep that Open starts in
+// the background.
+//
+// # Integrity
+//
+// A data file holds the object bytes from offset 0, then a CRC32C per 64 KiB
+// block, then a 24-byte trailer (magic, block size, data length, CRC of the
+// table); see blockfile.go. Reads always read whole blocks and verify them
+// before returning any byte; a mismatch surfaces as store.ErrCorrupt.
+// Reads and writes stream through one block buffer, so memory per request
+// is bounded (plus 4 bytes per 64 KiB block of table while writing).
+//
+// # Concurrency
+//
+// An Engine is safe for concurrent use. Data is written without locks;
+// only the metadata commit is serialized per key (striped mutexes), per
+// upload, and against DeleteBucket (a striped RWMutex per bucket). Commits
+// of different keys run concurrently so Pebble can group their syncs.
+package local

@@ -1,0 +1,321 @@
+package local
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+
+	"github.com/cockroachdb/pebble"
+
+	"github.com/insitu-cloud/insitu/internal/store"
+)
+
+// ErrClosed is returned by every call made after Close.
+var ErrClosed = errors.New("local: engine closed")
+
+const (
+	keyStripes    = 256
+	bucketStripes = 64
+)
+
+// Engine is the local store.Engine. Create it with Open; it is safe for
+// concurrent use.
+type Engine struct {
+	dir     string
+	tmpDir  string
+	objDir  string
+	log     *slog.Logger
+	db      *pebble.DB
+	seed    maphash.Seed
+	bufPool sync.Pool // *[]byte of blockSize
+
+	// life guards against use after Close: every call holds it for reading.
+	life   sync.RWMutex
+	closed bool
+
+	bucketMu [bucketStripes]sync.RWMutex // DeleteBucket/CreateBucket write, commits read
+	keyMu    [keyStripes]sync.Mutex      // per object key commit
+	uploadMu [keyStripes]sync.Mutex      // per upload id
+
+	// inflight holds ids of data files renamed into objects/ whose metadata
+	// commit has not finished; the sweep leaves them alone.
+	inflightMu sync.Mutex
+	inflight   map[string]struct{}
+
+	sweepCancel context.CancelFunc
+	sweepDone   chan struct{}
+
+	// listVisited counts index entries visited by listings (for tests).
+	listVisited atomic.Int64
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ store.Engine = (*Engine)(nil)
+
+// Open opens (creating if needed) the store under dir. It removes leftover
+// temporary files and starts a background sweep of data files that no
+// metadata references; Close stops it. logger may be nil (slog.Default).
+func Open(ctx context.Context, dir string, logger *slog.Logger) (*Engine, error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	e := &Engine{
+		dir:      dir,
+		tmpDir:   filepath.Join(dir, "tmp"),
+		objDir:   filepath.Join(dir, "objects"),
+		log:      logger.With("component", "store/local"),
+		seed:     maphash.MakeSeed(),
+		inflight: make(map[string]struct{}),
+	}
+	e.bufPool.New = func() any { b := make([]byte, blockSize); return &b }
+	if err := e.prepareDirs(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	db, err := pebble.Open(filepath.Join(dir, "index"), &pebble.Options{
+		Logger: pebbleLogger{e.log},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("local: open index: %w", err)
+	}
+	e.db = db
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	e.sweepCancel = cancel
+	e.sweepDone = make(chan struct{})
+	go func() {
+		defer close(e.sweepDone)
+		if err := e.sweep(sctx); err != nil && sctx.Err() == nil {
+			e.log.Error("sweep failed", "err", err)
+		}
+	}()
+	return e, nil
+}
+
+// prepareDirs creates the directory tree and empties tmp/.
+func (e *Engine) prepareDirs() error {
+	for _, d := range []string{e.dir, e.tmpDir, e.objDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("local: %w", err)
+		}
+	}
+	ents, err := os.ReadDir(e.tmpDir)
+	if err != nil {
+		return fmt.Errorf("local: %w", err)
+	}
+	for _, ent := range ents {
+		if err := os.RemoveAll(filepath.Join(e.tmpDir, ent.Name())); err != nil {
+			return fmt.Errorf("local: clean tmp: %w", err)
+		}
+	}
+	if len(ents) > 0 {
+		e.log.Info("removed temporary files", "count", len(ents))
+	}
+	created := false
+	for i := 0; i < 256; i++ {
+		d := filepath.Join(e.objDir, fmt.Sprintf("%02x", i))
+		if _, err := os.Stat(d); err == nil {
+			continue
+		}
+		if err := os.Mkdir(d, 0o755); err != nil && !os.IsExist(err) {
+			return fmt.Errorf("local: %w", err)
+		}
+		created = true
+	}
+	if created {
+		for _, d := range []string{e.objDir, e.dir} {
+			if err := syncDir(d); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Close stops the sweep, waits for calls in progress and closes the index.
+// It is idempotent; calls after Close return ErrClosed. Readers returned by
+// GetObject stay usable after Close.
+func (e *Engine) Close() error {
+	e.closeOnce.Do(func() {
+		e.sweepCancel()
+		<-e.sweepDone
+		e.life.Lock()
+		e.closed = true
+		e.life.Unlock()
+		e.closeErr = e.db.Close()
+	})
+	return e.closeErr
+}
+
+// enter marks a call in progress; the caller must call e.leave.
+func (e *Engine) enter() error {
+	e.life.RLock()
+	if e.closed {
+		e.life.RUnlock()
+		return ErrClosed
+	}
+	return nil
+}
+
+func (e *Engine) leave() { e.life.RUnlock() }
+
+func (e *Engine) stripe(parts ...string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(e.seed)
+	for _, p := range parts {
+		h.WriteString(p)
+		h.WriteByte(0)
+	}
+	return h.Sum64()
+}
+
+func (e *Engine) bucketLock(bucket string) *sync.RWMutex {
+	return &e.bucketMu[e.stripe(bucket)%bucketStripes]
+}
+
+func (e *Engine) keyLock(bucket, key string) *sync.Mutex {
+	return &e.keyMu[e.stripe(bucket, key)%keyStripes]
+}
+
+func (e *Engine) uploadLock(id string) *sync.Mutex {
+	return &e.uploadMu[e.stripe(id)%keyStripes]
+}
+
+func (e *Engine) getBuf() []byte { return *(e.bufPool.Get().(*[]byte)) }
+
+func (e *Engine) putBuf(b []byte) {
+	if cap(b) >= blockSize {
+		b = b[:blockSize]
+		e.bufPool.Put(&b)
+	}
+}
+
+// getJSON loads key into v; it reports false when the key is absent.
+func (e *Engine) getJSON(key []byte, v any) (bool, error) {
+	val, closer, err := e.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("local: index get: %w", err)
+	}
+	defer closer.Close()
+	if err := json.Unmarshal(val, v); err != nil {
+		return false, fmt.Errorf("local: index value of %q: %w", key, err)
+	}
+	return true, nil
+}
+
+// has reports whether key exists.
+func (e *Engine) has(key []byte) (bool, error) {
+	_, closer, err := e.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("local: index get: %w", err)
+	}
+	closer.Close()
+	return true, nil
+}
+
+// setJSON adds key=json(v) to b.
+func setJSON(b *pebble.Batch, key []byte, v any) error {
+	val, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Set(key, val, nil)
+}
+
+// commit applies b durably and closes it.
+func (e *Engine) commit(b *pebble.Batch) error {
+	defer b.Close()
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("local: index commit: %w", err)
+	}
+	return nil
+}
+
+// bucketExists returns store.ErrNoSuchBucket when bucket is missing.
+func (e *Engine) bucketExists(bucket string) error {
+	ok, err := e.has(bucketKey(bucket))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return store.ErrNoSuchBucket
+	}
+	return nil
+}
+
+// dataPath is where the data file with id lives.
+func (e *Engine) dataPath(id string) string {
+	return filepath.Join(e.objDir, id[:2], id)
+}
+
+func (e *Engine) markInflight(id string) {
+	e.inflightMu.Lock()
+	e.inflight[id] = struct{}{}
+	e.inflightMu.Unlock()
+}
+
+func (e *Engine) unmarkInflight(id string) {
+	e.inflightMu.Lock()
+	delete(e.inflight, id)
+	e.inflightMu.Unlock()
+}
+
+func (e *Engine) isInflight(id string) bool {
+	e.inflightMu.Lock()
+	defer e.inflightMu.Unlock()
+	_, ok := e.inflight[id]
+	return ok
+}
+
+// removeData unlinks data files after their metadata is gone; failures are
+// logged (the sweep at the next Open retries).
+func (e *Engine) removeData(ids ...string) {
+	for _, id := range ids {
+		if id == "" {
+			continue
+		}
+		if err := os.Remove(e.dataPath(id)); err != nil && !os.IsNotExist(err) {
+			e.log.Warn("remove data file", "file", id, "err", err)
+		}
+	}
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("local: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("local: fsync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// pebbleLogger routes Pebble's logging to slog.
+type pebbleLogger struct{ l *slog.Logger }
+
+func (p pebbleLogger) Infof(format string, args ...any) {
+	p.l.Debug(fmt.Sprintf(format, args...), "source", "pebble")
+}
+
+func (p pebbleLogger) Fatalf(format string, args ...any) {
+	p.l.Error(fmt.Sprintf(format, args...), "source", "pebble")
+	panic(fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,253 @@
+package local
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/cockroachdb/pebble"
+	"github.com/google/uuid"
+
+	"github.com/insitu-cloud/insitu/internal/checksum"
+	"github.com/insitu-cloud/insitu/internal/store"
+)
+
+// ingested is a data file written and fsynced in tmp/, not yet installed.
+type ingested struct {
+	id       string
+	tmp      string
+	size     int64
+	md5      []byte
+	checksum *store.Checksum
+}
+
+// ingest streams r into a new temporary data file, computing its MD5, block
+// CRCs and, when alg is set, that checksum, then checks size and the
+// expected digests of opts. On error the temporary file is gone. A read
+// error from r is returned as is (wrapped).
+func (e *Engine) ingest(ctx context.Context, r io.Reader, size int64, alg string, opts store.PutOptions) (*ingested, error) {
+	var ck hash.Hash
+	if alg != "" {
+		a, ok := checksum.Canonical(alg)
+		if !ok {
+			return nil, fmt.Errorf("local: %w: %q", checksum.ErrUnsupported, alg)
+		}
+		alg = a
+		ck, _ = checksum.New(alg)
+	}
+	ing := &ingested{id: uuid.NewString()}
+	ing.tmp = filepath.Join(e.tmpDir, ing.id)
+	f, err := os.OpenFile(ing.tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("local: %w", err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(ing.tmp)
+		}
+	}()
+	wbuf, rbuf := e.getBuf(), e.getBuf()
+	defer e.putBuf(wbuf)
+	defer e.putBuf(rbuf)
+
+	bw := newBlockWriter(f, wbuf)
+	md := md5.New()
+	src := io.Reader(r)
+	if size >= 0 {
+		src = io.LimitReader(r, size+1)
+	}
+	n, err := copyHashed(ctx, bw, md, ck, src, rbuf)
+	if err != nil {
+		return nil, err
+	}
+	if size >= 0 && n != size {
+		return nil, fmt.Errorf("%w: read %d bytes, declared %d", store.ErrIncompleteBody, n, size)
+	}
+	ing.size = n
+	ing.md5 = md.Sum(nil)
+	if opts.MD5 != nil && !bytes.Equal(opts.MD5, ing.md5) {
+		return nil, fmt.Errorf("%w: Content-MD5", store.ErrBadDigest)
+	}
+	if ck != nil {
+		ing.checksum = &store.Checksum{Algorithm: alg, Value: checksum.Encode(ck.Sum(nil)), Type: "FULL_OBJECT"}
+	}
+	if opts.ExpectedChecksum != nil {
+		if want := opts.ExpectedChecksum(); want != "" {
+			if ing.checksum == nil || ing.checksum.Value != want {
+				return nil, fmt.Errorf("%w: x-amz-checksum", store.ErrBadDigest)
+			}
+		}
+	}
+	if err := bw.finish(); err != nil {
+		return nil, fmt.Errorf("local: write data: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("local: write data: %w", err)
+	}
+	ok = true
+	return ing, nil
+}
+
+// copyHashed copies src into bw, md and ck (nil allowed) through buf,
+// checking ctx between reads. Read errors are returned wrapped.
+func copyHashed(ctx context.Context, bw *blockWriter, md, ck hash.Hash, src io.Reader, buf []byte) (int64, error) {
+	var n int64
+	for {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		c, rerr := src.Read(buf)
+		if c > 0 {
+			p := buf[:c]
+			md.Write(p)
+			if ck != nil {
+				ck.Write(p)
+			}
+			if _, err := bw.Write(p); err != nil {
+				return n, fmt.Errorf("local: write data: %w", err)
+			}
+			n += int64(c)
+		}
+		if rerr == io.EOF {
+			return n, nil
+		}
+		if rerr != nil {
+			return n, fmt.Errorf("local: read body: %w", rerr)
+		}
+	}
+}
+
+// install renames an ingested file into objects/ and fsyncs its directory.
+// The file is marked in flight (hidden from the sweep) until the caller's
+// deferred e.settle.
+func (e *Engine) install(ing *ingested) error {
+	e.markInflight(ing.id)
+	dst := e.dataPath(ing.id)
+	if err := os.Rename(ing.tmp, dst); err != nil {
+		e.unmarkInflight(ing.id)
+		os.Remove(ing.tmp)
+		return fmt.Errorf("local: install data: %w", err)
+	}
+	if err := syncDir(filepath.Dir(dst)); err != nil {
+		e.settle(ing, false)
+		return err
+	}
+	return nil
+}
+
+// settle ends the in-flight state of an installed file; when the metadata
+// commit failed the file is removed.
+func (e *Engine) settle(ing *ingested, committed bool) {
+	if !committed {
+		e.removeData(ing.id)
+	}
+	e.unmarkInflight(ing.id)
+}
+
+// PutObject stores r as bucket/key; see store.Engine. The body is streamed
+// to disk (bounded memory); only the final metadata commit is serialized
+// with other writers of the same key.
+func (e *Engine) PutObject(ctx context.Context, bucket, key string, r io.Reader, size int64, opts store.PutOptions) (store.ObjectInfo, error) {
+	if err := e.enter(); err != nil {
+		return store.ObjectInfo{}, err
+	}
+	defer e.leave()
+	if err := e.bucketExists(bucket); err != nil {
+		return store.ObjectInfo{}, err
+	}
+	if opts.IfNoneMatchStar {
+		if ok, err := e.has(objectKey(bucket, key)); err != nil {
+			return store.ObjectInfo{}, err
+		} else if ok {
+			return store.ObjectInfo{}, store.ErrPreconditionFailed
+		}
+	}
+	ing, err := e.ingest(ctx, r, size, opts.ChecksumAlgorithm, opts)
+	if err != nil {
+		return store.ObjectInfo{}, err
+	}
+	if err := e.install(ing); err != nil {
+		return store.ObjectInfo{}, err
+	}
+	rec := &objectRecord{
+		Size:     ing.size,
+		ETag:     hex.EncodeToString(ing.md5),
+		Meta:     opts.Meta,
+		Checksum: ing.checksum,
+		File:     ing.id,
+	}
+	err = e.commitObject(ctx, bucket, key, rec, opts.IfNoneMatchStar, nil)
+	e.settle(ing, err == nil)
+	if err != nil {
+		return store.ObjectInfo{}, err
+	}
+	return rec.info(bucket, key), nil
+}
+
+// commitObject publishes rec as bucket/key, replacing (and afterwards
+// unlinking) any previous version. extra, when set, adds more operations to
+// the same batch (CompleteMultipartUpload drops the upload with it); it runs
+// under the key lock and may fail the commit.
+func (e *Engine) commitObject(ctx context.Context, bucket, key string, rec *objectRecord, ifNoneMatch bool, extra func(b *pebble.Batch) error) error {
+	bmu := e.bucketLock(bucket)
+	bmu.RLock()
+	defer bmu.RUnlock()
+	kmu := e.keyLock(bucket, key)
+	kmu.Lock()
+	var oldFile string
+	err := func() error {
+		defer kmu.Unlock()
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := e.bucketExists(bucket); err != nil {
+			return err
+		}
+		var old objectRecord
+		exists, err := e.getJSON(objectKey(bucket, key), &old)
+		if err != nil {
+			return err
+		}
+		if exists && ifNoneMatch {
+			return store.ErrPreconditionFailed
+		}
+		rec.Modified = time.Now().UTC()
+		b := e.db.NewBatch()
+		if extra != nil {
+			if err := extra(b); err != nil {
+				b.Close()
+				return err
+			}
+		}
+		if err := setJSON(b, objectKey(bucket, key), rec); err != nil {
+			b.Close()
+			return err
+		}
+		b.Set(fileKey(rec.File), objectKey(bucket, key), nil)
+		if exists && old.File != rec.File {
+			b.Delete(fileKey(old.File), nil)
+		}
+		if err := e.commit(b); err != nil {
+			return err
+		}
+		if exists && old.File != rec.File {
+			oldFile = old.File
+		}
+		return nil
+	}()
+	if err != nil {
+		return err
+	}
+	// Readers that opened the old file keep reading it; unlink is safe.
+	e.removeData(oldFile)
+	return nil
+}
