@@ -202,7 +202,10 @@ func (n *Node) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	n.log.Info("shutting down")
-	return n.Close()
+	start := time.Now()
+	err := n.Close()
+	n.log.Info("stopped", "took", time.Since(start), "err", err)
+	return err
 }
 
 // Close stops the server and closes the stores; it is idempotent.
