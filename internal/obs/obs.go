@@ -97,26 +97,43 @@ func (m *Metrics) Middleware(logger *slog.Logger, next http.Handler) http.Handle
 			body = &countingReader{ReadCloser: r.Body}
 			r.Body = body
 		}
+		// A handler may abort a response it cannot finish cleanly
+		// (http.ErrAbortHandler); account for it, then let net/http cut
+		// the connection.
+		defer func() {
+			if p := recover(); p != nil {
+				if !cw.wroteHeader {
+					cw.code = http.StatusInternalServerError
+				}
+				m.observe(in, r, cw, body, start, "aborted")
+				panic(p)
+			}
+		}()
 		next.ServeHTTP(cw, r.WithContext(context.WithValue(r.Context(), ctxKey{}, in)))
-		d := time.Since(start)
-		var nin int64
-		if body != nil {
-			nin = body.n.Load()
-		}
-		m.requests.WithLabelValues(in.API, in.Op, strconv.Itoa(cw.code)).Inc()
-		m.latency.WithLabelValues(in.API, in.Op).Observe(d.Seconds())
-		m.bytesIn.WithLabelValues(in.API).Add(float64(nin))
-		m.bytesOut.WithLabelValues(in.API).Add(float64(cw.n))
-		lvl := slog.LevelInfo
-		if cw.code >= 500 {
-			lvl = slog.LevelError
-		}
-		in.Logger.LogAttrs(r.Context(), lvl, "request",
-			slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.String("api", in.API), slog.String("op", in.Op), slog.String("account", in.Account),
-			slog.Int("status", cw.code), slog.Int64("in", nin), slog.Int64("out", cw.n),
-			slog.Duration("dur", d))
+		m.observe(in, r, cw, body, start, "")
 	})
+}
+
+// observe records metrics and the request log line.
+func (m *Metrics) observe(in *Info, r *http.Request, cw *countingWriter, body *countingReader, start time.Time, note string) {
+	d := time.Since(start)
+	var nin int64
+	if body != nil {
+		nin = body.n.Load()
+	}
+	m.requests.WithLabelValues(in.API, in.Op, strconv.Itoa(cw.code)).Inc()
+	m.latency.WithLabelValues(in.API, in.Op).Observe(d.Seconds())
+	m.bytesIn.WithLabelValues(in.API).Add(float64(nin))
+	m.bytesOut.WithLabelValues(in.API).Add(float64(cw.n))
+	lvl := slog.LevelInfo
+	if cw.code >= 500 {
+		lvl = slog.LevelError
+	}
+	in.Logger.LogAttrs(r.Context(), lvl, "request",
+		slog.String("method", r.Method), slog.String("path", r.URL.Path),
+		slog.String("api", in.API), slog.String("op", in.Op), slog.String("account", in.Account),
+		slog.Int("status", cw.code), slog.Int64("in", nin), slog.Int64("out", cw.n),
+		slog.Duration("dur", d), slog.String("note", note))
 }
 
 func newID() string {
