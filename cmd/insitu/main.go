@@ -9,9 +9,15 @@ import (
 	"syscall"
 
 	"github.com/insitu-cloud/insitu/internal/cli"
+	"github.com/insitu-cloud/insitu/internal/sandbox"
 )
 
 func main() {
+	// A node re-executes this binary to host sandbox runs in killable
+	// worker processes; those skip the command line entirely.
+	if sandbox.IsWorkerProcess() {
+		os.Exit(sandbox.WorkerMain())
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Main(ctx, os.Args[1:], cli.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})
 	stop()

@@ -8,22 +8,37 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/insitu-cloud/insitu/internal/apps"
 	"github.com/insitu-cloud/insitu/internal/auth"
 	"github.com/insitu-cloud/insitu/internal/auth/sigv4"
 	"github.com/insitu-cloud/insitu/internal/obs"
+	"github.com/insitu-cloud/insitu/internal/runs"
+	"github.com/insitu-cloud/insitu/internal/store"
 )
 
 // Handler serves /api/v1/.
 type Handler struct {
 	verifier *sigv4.Verifier
 	accounts *auth.Accounts
+	apps     *apps.Registry
+	runs     *runs.Service
 	mux      *http.ServeMux
 }
 
+// Deps are the services the API exposes.
+type Deps struct {
+	Verifier *sigv4.Verifier
+	Accounts *auth.Accounts
+	Apps     *apps.Registry
+	Runs     *runs.Service
+}
+
 // New returns the native API handler.
-func New(v *sigv4.Verifier, accounts *auth.Accounts) *Handler {
-	h := &Handler{verifier: v, accounts: accounts, mux: http.NewServeMux()}
+func New(d Deps) *Handler {
+	h := &Handler{verifier: d.Verifier, accounts: d.Accounts, apps: d.Apps, runs: d.Runs, mux: http.NewServeMux()}
 	h.route("GET /api/v1/whoami", "WhoAmI", false, h.whoami)
+	h.routeApps()
+	h.routeRuns()
 	h.route("GET /api/v1/admin/users", "ListUsers", true, h.listUsers)
 	h.route("POST /api/v1/admin/users", "AddUser", true, h.addUser)
 	h.route("DELETE /api/v1/admin/users/{name}", "RemoveUser", true, h.removeUser)
@@ -107,14 +122,49 @@ func writeError(w http.ResponseWriter, err error) {
 	case errors.Is(err, auth.ErrRootImmutable):
 		e = &Error{Status: http.StatusBadRequest, Code: "RootImmutable", Message: err.Error()}
 	default:
-		e = &Error{Status: http.StatusInternalServerError, Code: "InternalError", Message: "internal error"}
+		e = appError(err)
 	}
 	writeJSON(w, e.Status, map[string]*Error{"error": e})
 }
 
+// appError maps registry, run and storage errors.
+func appError(err error) *Error {
+	var e *Error
+	switch {
+	case errors.Is(err, apps.ErrNoSuchApp):
+		e = &Error{Status: http.StatusNotFound, Code: "NoSuchApp", Message: "no such app"}
+	case errors.Is(err, apps.ErrAppExists):
+		e = &Error{Status: http.StatusConflict, Code: "AppExists", Message: err.Error()}
+	case errors.Is(err, apps.ErrInvalidName):
+		e = &Error{Status: http.StatusBadRequest, Code: "InvalidName", Message: err.Error()}
+	case errors.Is(err, apps.ErrInvalidWasm):
+		e = &Error{Status: http.StatusBadRequest, Code: "InvalidModule", Message: err.Error()}
+	case errors.Is(err, apps.ErrTooLarge):
+		e = &Error{Status: http.StatusRequestEntityTooLarge, Code: "ModuleTooLarge", Message: err.Error()}
+	case errors.Is(err, runs.ErrNoSuchRun):
+		e = &Error{Status: http.StatusNotFound, Code: "NoSuchRun", Message: "no such run"}
+	case errors.Is(err, runs.ErrAccessDenied):
+		e = &Error{Status: http.StatusForbidden, Code: "AccessDenied", Message: err.Error()}
+	case errors.Is(err, runs.ErrBadRequest):
+		e = &Error{Status: http.StatusBadRequest, Code: "InvalidRequest", Message: err.Error()}
+	case errors.Is(err, runs.ErrNoOpenWith):
+		e = &Error{Status: http.StatusNotFound, Code: "NoOpenWith", Message: err.Error()}
+	case errors.Is(err, store.ErrNoSuchBucket):
+		e = &Error{Status: http.StatusNotFound, Code: "NoSuchBucket", Message: "the specified bucket does not exist"}
+	case errors.Is(err, store.ErrNoSuchKey):
+		e = &Error{Status: http.StatusNotFound, Code: "NoSuchKey", Message: "the specified key does not exist"}
+	default:
+		e = &Error{Status: http.StatusInternalServerError, Code: "InternalError", Message: "internal error"}
+	}
+	return e
+}
+
 // decode reads a JSON body of at most 1 MiB into v.
-func decode(c *call, v any) error {
-	dec := json.NewDecoder(io.LimitReader(c.body, 1<<20))
+func decode(c *call, v any) error { return decodeLimit(c, v, 1<<20) }
+
+// decodeLimit reads a JSON body of at most limit bytes into v.
+func decodeLimit(c *call, v any, limit int64) error {
+	dec := json.NewDecoder(io.LimitReader(c.body, limit))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var se *sigv4.Error

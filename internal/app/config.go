@@ -24,6 +24,16 @@ type Config struct {
 	// empty, a key is generated on first start and kept (mode 0600) in
 	// DataDir/root-credentials.json.
 	RootAccessKey, RootSecretKey string
+	// SandboxWorkers is the number of sandbox worker processes (runs that
+	// execute at once). Default: the number of CPUs.
+	SandboxWorkers int
+	// SandboxWorkerCommand starts a sandbox worker process. Default: this
+	// executable with the hidden "sandbox-worker" command.
+	SandboxWorkerCommand []string
+	// SeedApps is a directory of apps pushed for the root account at start
+	// (each subdirectory holding NAME.wasm and an optional app.json), so a
+	// fresh node has the examples ready. Empty: none.
+	SeedApps string
 	// ShutdownTimeout bounds the graceful drain on Close. Default 10s.
 	ShutdownTimeout time.Duration
 	// Logger receives structured logs. Default: slog.Default().

@@ -19,11 +19,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/insitu-cloud/insitu/internal/api"
+	"github.com/insitu-cloud/insitu/internal/apps"
 	"github.com/insitu-cloud/insitu/internal/auth"
 	"github.com/insitu-cloud/insitu/internal/auth/sigv4"
 	"github.com/insitu-cloud/insitu/internal/meta"
 	"github.com/insitu-cloud/insitu/internal/obs"
+	"github.com/insitu-cloud/insitu/internal/runs"
 	"github.com/insitu-cloud/insitu/internal/s3api"
+	"github.com/insitu-cloud/insitu/internal/sandbox"
 	"github.com/insitu-cloud/insitu/internal/store"
 	"github.com/insitu-cloud/insitu/internal/store/local"
 )
@@ -35,6 +38,9 @@ type Node struct {
 	kv       meta.Store
 	engine   store.Engine
 	accounts *auth.Accounts
+	apps     *apps.Registry
+	sandbox  *sandbox.Runtime
+	runs     *runs.Service
 	metrics  *obs.Metrics
 	ln       net.Listener
 	srv      *http.Server
@@ -78,9 +84,10 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 		return nil, fmt.Errorf("app: data dir: %w", err)
 	}
 	n = &Node{cfg: cfg, log: cfg.Logger, metrics: obs.NewMetrics(), scheme: "http", ready: make(chan struct{})}
+	node := n // the named result is nil on the error paths below
 	defer func() {
 		if err != nil {
-			n.Close()
+			node.Close()
 		}
 	}()
 	if n.kv, err = meta.OpenLocal(filepath.Join(cfg.DataDir, "control")); err != nil {
@@ -93,9 +100,31 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	if err := n.ensureRoot(ctx); err != nil {
 		return nil, err
 	}
+	if n.apps, err = apps.New(n.kv, filepath.Join(cfg.DataDir, "apps")); err != nil {
+		return nil, err
+	}
+	for _, d := range []string{"tmp", "cache"} {
+		if err := os.MkdirAll(filepath.Join(cfg.DataDir, "sandbox", d), 0o700); err != nil {
+			return nil, fmt.Errorf("app: %w", err)
+		}
+	}
+	if n.sandbox, err = sandbox.New(ctx, sandbox.Config{
+		Workers:       cfg.SandboxWorkers,
+		WorkerCommand: cfg.SandboxWorkerCommand,
+		TempDir:       filepath.Join(cfg.DataDir, "sandbox", "tmp"),
+		CacheDir:      filepath.Join(cfg.DataDir, "sandbox", "cache"),
+		Logger:        cfg.Logger.With("component", "sandbox"),
+	}); err != nil {
+		return nil, err
+	}
+	n.runs = runs.New(runs.Config{Engine: n.engine, Apps: n.apps, Runtime: n.sandbox, KV: n.kv,
+		Logger: cfg.Logger.With("component", "runs"), Registerer: n.metrics.Registry})
+	if err := n.seedApps(ctx); err != nil {
+		return nil, err
+	}
 	verifier := &sigv4.Verifier{Keys: n.accounts}
-	s3 := s3api.New(s3api.Config{Engine: n.engine, Verifier: verifier, Region: cfg.Region, Domain: cfg.Domain})
-	native := api.New(verifier, n.accounts)
+	s3 := s3api.New(s3api.Config{Engine: n.engine, Verifier: verifier, Region: cfg.Region, Domain: cfg.Domain, Runner: n.runs})
+	native := api.New(api.Deps{Verifier: verifier, Accounts: n.accounts, Apps: n.apps, Runs: n.runs})
 	n.srv = &http.Server{
 		Handler:           n.metrics.Middleware(cfg.Logger, n.router(s3, native)),
 		ReadHeaderTimeout: 30 * time.Second,
@@ -220,6 +249,9 @@ func (n *Node) Close() error {
 			cancel()
 		} else if n.ln != nil {
 			n.ln.Close()
+		}
+		if n.sandbox != nil {
+			errs = append(errs, n.sandbox.Close())
 		}
 		if n.engine != nil {
 			errs = append(errs, n.engine.Close())

@@ -70,6 +70,7 @@ order of precedence.`,
 		newMbCmd(g), newRbCmd(g), newLsCmd(g), newCpCmd(g),
 		newCatCmd(g), newRmCmd(g), newStatCmd(g),
 		newAdminCmd(g), newWhoamiCmd(g), newConfigureCmd(g),
+		newAppCmd(g), newRunCmd(g), newRunsCmd(g), newBucketCmd(g), newSandboxWorkerCmd(),
 		newVersionCmd(s),
 	)
 	return root
@@ -85,6 +86,13 @@ func Main(ctx context.Context, args []string, s Streams) int {
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK
+	}
+	var ee exitError
+	if errors.As(err, &ee) {
+		if ee.msg != "" {
+			fmt.Fprintf(s.Err, "insitu: %s\n", oneLine(ee.msg))
+		}
+		return ee.code
 	}
 	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
 		fmt.Fprintln(s.Err, "insitu: interrupted")
@@ -103,6 +111,15 @@ func Main(ctx context.Context, args []string, s Streams) int {
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
+
+// exitError ends the process with a given status (for example a guest's
+// exit code), printing msg when it is not empty.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d: %s", e.code, e.msg) }
 
 // usageError marks bad arguments or flags (exit status ExitUsage).
 type usageError struct {

@@ -25,6 +25,8 @@ func serverEnv() [][2]string {
 		{"tls-key", "INSITU_TLS_KEY"},
 		{"log-level", "INSITU_LOG_LEVEL"},
 		{"log-format", "INSITU_LOG_FORMAT"},
+		{"seed-apps", "INSITU_SEED_APPS"},
+		{"sandbox-workers", "INSITU_SANDBOX_WORKERS"},
 	}
 }
 
@@ -83,6 +85,8 @@ first start, kept in the data directory and printed once.`,
 	f.StringVar(&cfg.TLSKey, "tls-key", "", "PEM private key `file` [INSITU_TLS_KEY]")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error [INSITU_LOG_LEVEL]")
 	f.StringVar(&logFormat, "log-format", "text", "text or json [INSITU_LOG_FORMAT]")
+	f.StringVar(&cfg.SeedApps, "seed-apps", "", "push the apps in this `directory` (one subdirectory per app) as public root apps at start [INSITU_SEED_APPS]")
+	f.IntVar(&cfg.SandboxWorkers, "sandbox-workers", 0, "sandbox worker processes, the runs executing at once (default: CPUs) [INSITU_SANDBOX_WORKERS]")
 	return cmd
 }
 

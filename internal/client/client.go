@@ -110,37 +110,7 @@ func ParseEndpoint(s string) (*url.URL, error) {
 // with "/api/"). A non-nil in is sent as JSON; a non-nil out receives the
 // decoded JSON response. Responses outside 2xx become *Error.
 func (c *Client) do(ctx context.Context, method, p string, in, out any) error {
-	var body []byte
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return fmt.Errorf("client: encode request: %w", err)
-		}
-		body = b
-	}
-	u := *c.base
-	u.RawPath = strings.TrimSuffix(c.base.EscapedPath(), "/") + p
-	pu, err := url.PathUnescape(u.RawPath)
-	if err != nil {
-		return fmt.Errorf("client: bad path %q: %w", p, err)
-	}
-	u.Path = pu
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("client: %w", err)
-	}
-	if body == nil {
-		req.Body = http.NoBody
-		req.GetBody = func() (io.ReadCloser, error) { return http.NoBody, nil }
-		req.ContentLength = 0
-	} else {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Accept", "application/json")
-	if err := c.sign(ctx, req, body); err != nil {
-		return err
-	}
-	resp, err := c.http.Do(req)
+	resp, err := c.send(ctx, c.http, method, p, in, "application/json")
 	if err != nil {
 		return err
 	}
@@ -159,6 +129,44 @@ func (c *Client) do(ctx context.Context, method, p string, in, out any) error {
 		return fmt.Errorf("client: decode %s %s response: %w", method, p, err)
 	}
 	return nil
+}
+
+// send signs and sends a request with hc and returns the response, whose
+// body the caller must close. Non-2xx answers are returned as is.
+func (c *Client) send(ctx context.Context, hc *http.Client, method, p string, in any, accept string) (*http.Response, error) {
+	var body []byte
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return nil, fmt.Errorf("client: encode request: %w", err)
+		}
+		body = b
+	}
+	u := *c.base
+	path, query, _ := strings.Cut(p, "?")
+	u.RawPath = strings.TrimSuffix(c.base.EscapedPath(), "/") + path
+	u.RawQuery = query
+	pu, err := url.PathUnescape(u.RawPath)
+	if err != nil {
+		return nil, fmt.Errorf("client: bad path %q: %w", p, err)
+	}
+	u.Path = pu
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("client: %w", err)
+	}
+	if body == nil {
+		req.Body = http.NoBody
+		req.GetBody = func() (io.ReadCloser, error) { return http.NoBody, nil }
+		req.ContentLength = 0
+	} else {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", accept)
+	if err := c.sign(ctx, req, body); err != nil {
+		return nil, err
+	}
+	return hc.Do(req)
 }
 
 // sign adds x-amz-content-sha256, x-amz-date and Authorization to req.

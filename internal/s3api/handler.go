@@ -21,6 +21,9 @@ type Config struct {
 	// Domain enables virtual-host style requests for BUCKET.Domain; empty
 	// disables it.
 	Domain string
+	// Runner serves the compute extensions (transform on GET, open-with,
+	// run on write); nil answers them NotImplemented.
+	Runner Runner
 }
 
 // Handler serves the S3 API.
@@ -29,6 +32,7 @@ type Handler struct {
 	verifier *sigv4.Verifier
 	region   string
 	domain   string
+	runner   Runner
 }
 
 // New returns a Handler.
@@ -36,7 +40,7 @@ func New(cfg Config) *Handler {
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
 	}
-	return &Handler{engine: cfg.Engine, verifier: cfg.Verifier, region: cfg.Region, domain: strings.ToLower(cfg.Domain)}
+	return &Handler{engine: cfg.Engine, verifier: cfg.Verifier, region: cfg.Region, domain: strings.ToLower(cfg.Domain), runner: cfg.Runner}
 }
 
 // request is one authenticated S3 request being served.
@@ -154,6 +158,12 @@ func (h *Handler) dispatch(req *request, op string) error {
 		return h.abortMultipartUpload(req)
 	case "ListParts":
 		return h.listParts(req)
+	case "TransformObject":
+		return h.transformObject(req, "transform")
+	case "OpenObject":
+		return h.transformObject(req, "open")
+	case "RunOnWrite":
+		return h.runOnWrite(req)
 	case "GetObjectTagging":
 		if _, err := h.engine.HeadObject(req.ctx, req.bucket, req.key); err != nil {
 			return err

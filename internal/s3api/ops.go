@@ -97,6 +97,10 @@ func opName(method, bucket, key string, q url.Values, h http.Header) string {
 			return "GetObjectAcl"
 		case q.Has("tagging"):
 			return "GetObjectTagging"
+		case q.Has(paramRun):
+			return "TransformObject"
+		case q.Has(paramOpen):
+			return "OpenObject"
 		}
 		return "GetObject"
 	case http.MethodHead:
@@ -115,6 +119,8 @@ func opName(method, bucket, key string, q url.Values, h http.Header) string {
 			return "CreateMultipartUpload"
 		case q.Has("uploadId"):
 			return "CompleteMultipartUpload"
+		case q.Has(paramRun):
+			return "RunOnWrite"
 		}
 		return "NotImplemented"
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"time"
 )
 
@@ -227,4 +228,12 @@ type Engine interface {
 
 	// Close releases the engine; it is idempotent.
 	Close() error
+}
+
+// LocalFiles is implemented by engines that keep each object in a local
+// data file in the blockfile format (internal/store/blockfile). OpenFile
+// returns the object's info and its open data file, positioned anywhere;
+// the caller verifies blocks as it reads and closes the file.
+type LocalFiles interface {
+	OpenFile(ctx context.Context, bucket, key string) (ObjectInfo, *os.File, error)
 }

@@ -28,6 +28,7 @@ import (
 	miniocreds "github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/insitu-cloud/insitu/internal/app"
+	"github.com/insitu-cloud/insitu/internal/sandbox"
 )
 
 // Options select how a test node runs.
@@ -49,7 +50,8 @@ type Node struct {
 	done                 chan error
 }
 
-// Start runs a node until the test ends.
+// Start runs a node until the test ends. The test package's TestMain must
+// call Main.
 func Start(t testing.TB, opts Options) *Node {
 	t.Helper()
 	if opts.DataDir == "" {
@@ -68,6 +70,8 @@ func Start(t testing.TB, opts Options) *Node {
 	cfg.Listen = "127.0.0.1:0"
 	cfg.Logger = logger
 	cfg.ShutdownTimeout = 5 * time.Second
+	cfg.SandboxWorkers = 2
+	cfg.SandboxWorkerCommand = []string{os.Args[0]} // see Main
 	tn := &Node{DataDir: opts.DataDir, done: make(chan error, 1)}
 	if opts.TLS {
 		cfg.TLSCert, cfg.TLSKey, tn.CertPool = SelfSignedCert(t, t.TempDir())
@@ -188,4 +192,14 @@ func SelfSignedCert(t testing.TB, dir string) (certFile, keyFile string, pool *x
 // MinioCreds returns minio-go credentials for the root account.
 func (n *Node) MinioCreds() *miniocreds.Credentials {
 	return miniocreds.NewStaticV4(n.AccessKey, n.SecretKey, "")
+}
+
+// Main is TestMain for packages that start nodes: the test binary doubles as
+// the nodes' sandbox worker process (Start points SandboxWorkerCommand at
+// it), so a worker re-execution runs the worker instead of the tests.
+func Main(m *testing.M) {
+	if sandbox.IsWorkerProcess() {
+		os.Exit(sandbox.WorkerMain())
+	}
+	os.Exit(m.Run())
 }

@@ -171,7 +171,7 @@ func TestBlockFileRoundTrip(t *testing.T) {
 			}
 			p = p[n:]
 		}
-		if err := bw.finish(); err != nil {
+		if err := bw.Finish(); err != nil {
 			t.Fatal(err)
 		}
 		f.Close()

@@ -419,18 +419,18 @@ func (e *Engine) assemble(ctx context.Context, bucket, key, id string, recs []*p
 		}
 		br := newBlockReader(bf, 0, r.Size, rbuf, nil)
 		_, err = br.WriteTo(dst)
-		bf.f.Close()
+		bf.Close()
 		if err != nil {
 			return nil, err
 		}
 	}
-	if err := bw.finish(); err != nil {
+	if err := bw.Finish(); err != nil {
 		return nil, fmt.Errorf("local: write data: %w", err)
 	}
 	if err := f.Close(); err != nil {
 		return nil, fmt.Errorf("local: write data: %w", err)
 	}
-	ing.size = bw.size
+	ing.size = bw.Size()
 	ok = true
 	return ing, nil
 }

@@ -87,7 +87,7 @@ func (e *Engine) ingest(ctx context.Context, r io.Reader, size int64, alg string
 			}
 		}
 	}
-	if err := bw.finish(); err != nil {
+	if err := bw.Finish(); err != nil {
 		return nil, fmt.Errorf("local: write data: %w", err)
 	}
 	if err := f.Close(); err != nil {

@@ -1,0 +1,311 @@
+package apps
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/insitu-cloud/insitu/internal/meta"
+	"github.com/insitu-cloud/insitu/internal/sandbox"
+)
+
+// Errors returned by a Registry.
+var (
+	ErrNoSuchApp    = errors.New("apps: no such app")
+	ErrAppExists    = errors.New("apps: that version exists with different content")
+	ErrInvalidName  = errors.New("apps: invalid app name or version (name: 1-64 of a-z 0-9 - _ ., starting alphanumeric; version: 1-64 of A-Z a-z 0-9 - _ . +)")
+	ErrInvalidWasm  = errors.New("apps: module refused")
+	ErrTooLarge     = errors.New("apps: module too large")
+	ErrAccessDenied = errors.New("apps: access denied")
+)
+
+// MaxModuleSize bounds a module's size (64 MiB).
+const MaxModuleSize = 64 << 20
+
+var (
+	nameRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+	versionRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$`)
+)
+
+// App is one version of an app.
+type App struct {
+	Owner    string    `json:"owner"`
+	Name     string    `json:"name"`
+	Version  string    `json:"version"`
+	Digest   string    `json:"digest"` // sha256 hex of the module
+	Size     int64     `json:"size"`
+	Manifest Manifest  `json:"manifest"`
+	Public   bool      `json:"public"`
+	Created  time.Time `json:"created"`
+	Imports  []string  `json:"imports,omitempty"`
+}
+
+// Ref returns "name:version".
+func (a App) Ref() string { return a.Name + ":" + a.Version }
+
+// Registry stores apps.
+type Registry struct {
+	kv  meta.Store
+	dir string // blobs directory
+	now func() time.Time
+}
+
+// New returns a registry keeping module bytes under dir/blobs.
+func New(kv meta.Store, dir string) (*Registry, error) {
+	blobs := filepath.Join(dir, "blobs")
+	if err := os.MkdirAll(blobs, 0o700); err != nil {
+		return nil, fmt.Errorf("apps: %w", err)
+	}
+	return &Registry{kv: kv, dir: blobs, now: time.Now}, nil
+}
+
+func appKey(owner, name, version string) string { return "apps/" + owner + "/" + name + "/" + version }
+func latestKey(owner, name string) string        { return "apps-latest/" + owner + "/" + name }
+
+// Push validates wasm and stores it as owner's app name:version (version
+// defaults to the manifest's, then to "sha-" and 12 digits of the digest).
+// Pushing identical bytes to an existing version is a no-op; different bytes
+// get ErrAppExists.
+func (r *Registry) Push(ctx context.Context, owner, name, version string, wasm []byte, m Manifest) (App, error) {
+	if version == "" {
+		version = m.Version
+	}
+	if len(wasm) > MaxModuleSize {
+		return App{}, ErrTooLarge
+	}
+	sum := sha256.Sum256(wasm)
+	digest := hex.EncodeToString(sum[:])
+	if version == "" {
+		version = "sha-" + digest[:12]
+	}
+	if !nameRE.MatchString(name) || !versionRE.MatchString(version) {
+		return App{}, ErrInvalidName
+	}
+	info, err := sandbox.Validate(ctx, wasm)
+	if err != nil {
+		return App{}, fmt.Errorf("%w: %v", ErrInvalidWasm, err)
+	}
+	if old, err := r.get(ctx, owner, name, version); err == nil {
+		if old.Digest == digest {
+			return old, nil
+		}
+		return App{}, ErrAppExists
+	}
+	if err := r.writeBlob(digest, wasm); err != nil {
+		return App{}, err
+	}
+	m.Name, m.Version = name, version
+	a := App{Owner: owner, Name: name, Version: version, Digest: digest, Size: int64(len(wasm)),
+		Manifest: m, Public: m.Public, Created: r.now().UTC(), Imports: info.Imports}
+	b, err := json.Marshal(a)
+	if err != nil {
+		return App{}, err
+	}
+	if err := r.kv.CompareAndSwap(ctx, appKey(owner, name, version), nil, b); err != nil {
+		if errors.Is(err, meta.ErrConflict) {
+			return App{}, ErrAppExists
+		}
+		return App{}, err
+	}
+	if err := r.kv.Put(ctx, latestKey(owner, name), []byte(version)); err != nil {
+		return App{}, err
+	}
+	return a, nil
+}
+
+// writeBlob stores wasm under its digest, durably, unless it is there.
+func (r *Registry) writeBlob(digest string, wasm []byte) error {
+	path := filepath.Join(r.dir, digest+".wasm")
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	tmp, err := os.CreateTemp(r.dir, ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("apps: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(wasm); err != nil {
+		tmp.Close()
+		return fmt.Errorf("apps: write module: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("apps: sync module: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("apps: %w", err)
+	}
+	d, err := os.Open(r.dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// Module returns the bytes of a module by digest, checking them.
+func (r *Registry) Module(digest string) ([]byte, error) {
+	b, err := os.ReadFile(filepath.Join(r.dir, digest+".wasm"))
+	if err != nil {
+		return nil, fmt.Errorf("apps: module %s: %w", digest, err)
+	}
+	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != digest {
+		return nil, fmt.Errorf("apps: module %s is corrupted on disk", digest)
+	}
+	return b, nil
+}
+
+func (r *Registry) get(ctx context.Context, owner, name, version string) (App, error) {
+	b, err := r.kv.Get(ctx, appKey(owner, name, version))
+	if errors.Is(err, meta.ErrNotFound) {
+		return App{}, ErrNoSuchApp
+	}
+	if err != nil {
+		return App{}, err
+	}
+	var a App
+	if err := json.Unmarshal(b, &a); err != nil {
+		return App{}, fmt.Errorf("apps: decode %s/%s:%s: %w", owner, name, version, err)
+	}
+	return a, nil
+}
+
+// ParseRef splits "[owner/]name[:version]".
+func ParseRef(ref string) (owner, name, version string) {
+	rest := ref
+	if i := strings.IndexByte(rest, '/'); i >= 0 {
+		owner, rest = rest[:i], rest[i+1:]
+	}
+	name, version, _ = strings.Cut(rest, ":")
+	return owner, name, version
+}
+
+// SystemOwner's public apps (the examples a node seeds) are found by bare
+// name when the caller has no app of that name.
+const SystemOwner = "root"
+
+// Resolve finds the app ref names for account: its own app, another
+// account's public app when ref is "owner/name[:version]", or, for a bare
+// name the account does not have, SystemOwner's public app.
+func (r *Registry) Resolve(ctx context.Context, account, ref string) (App, error) {
+	owner, _, _ := ParseRef(ref)
+	a, err := r.resolve(ctx, account, ref)
+	if errors.Is(err, ErrNoSuchApp) && owner == "" && account != SystemOwner {
+		return r.resolve(ctx, account, SystemOwner+"/"+ref)
+	}
+	return a, err
+}
+
+func (r *Registry) resolve(ctx context.Context, account, ref string) (App, error) {
+	owner, name, version := ParseRef(ref)
+	if owner == "" {
+		owner = account
+	}
+	if !nameRE.MatchString(name) || (version != "" && !versionRE.MatchString(version)) || !nameRE.MatchString(owner) {
+		return App{}, ErrInvalidName
+	}
+	if version == "" {
+		v, err := r.kv.Get(ctx, latestKey(owner, name))
+		if errors.Is(err, meta.ErrNotFound) {
+			return App{}, ErrNoSuchApp
+		}
+		if err != nil {
+			return App{}, err
+		}
+		version = string(v)
+	}
+	a, err := r.get(ctx, owner, name, version)
+	if err != nil {
+		return App{}, err
+	}
+	if a.Owner != account && !a.Public {
+		return App{}, ErrNoSuchApp // do not reveal private apps
+	}
+	return a, nil
+}
+
+// List returns account's apps (every version) and, with public, other
+// accounts' public apps, ordered by owner, name and creation.
+func (r *Registry) List(ctx context.Context, account string, public bool) ([]App, error) {
+	prefix := "apps/" + account + "/"
+	if public {
+		prefix = "apps/"
+	}
+	pairs, err := r.kv.List(ctx, prefix)
+	if err != nil {
+		return nil, err
+	}
+	var out []App
+	for _, p := range pairs {
+		var a App
+		if err := json.Unmarshal(p.Value, &a); err != nil {
+			return nil, fmt.Errorf("apps: decode %s: %w", p.Key, err)
+		}
+		if a.Owner == account || a.Public {
+			out = append(out, a)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Owner != out[j].Owner {
+			return out[i].Owner < out[j].Owner
+		}
+		if out[i].Name != out[j].Name {
+			return out[i].Name < out[j].Name
+		}
+		return out[i].Created.Before(out[j].Created)
+	})
+	return out, nil
+}
+
+// Remove deletes owner's app name:version, or every version when version is
+// "". The module bytes stay while other versions or apps use them; blobs
+// no record names are left for a later collection (they are small).
+func (r *Registry) Remove(ctx context.Context, owner, name, version string) error {
+	if !nameRE.MatchString(name) {
+		return ErrInvalidName
+	}
+	pairs, err := r.kv.List(ctx, "apps/"+owner+"/"+name+"/")
+	if err != nil {
+		return err
+	}
+	removed := 0
+	for _, p := range pairs {
+		if version != "" && p.Key != appKey(owner, name, version) {
+			continue
+		}
+		if err := r.kv.Delete(ctx, p.Key); err != nil {
+			return err
+		}
+		removed++
+	}
+	if removed == 0 {
+		return ErrNoSuchApp
+	}
+	// Point "latest" at the newest remaining version, or drop it.
+	rest, err := r.List(ctx, owner, false)
+	if err != nil {
+		return err
+	}
+	var newest *App
+	for i := range rest {
+		if rest[i].Name == name && (newest == nil || rest[i].Created.After(newest.Created)) {
+			newest = &rest[i]
+		}
+	}
+	if newest == nil {
+		return r.kv.Delete(ctx, latestKey(owner, name))
+	}
+	return r.kv.Put(ctx, latestKey(owner, name), []byte(newest.Version))
+}

@@ -1,0 +1,90 @@
+package runs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/insitu-cloud/insitu/internal/meta"
+	"github.com/insitu-cloud/insitu/internal/sandbox"
+)
+
+// ErrNoSuchRun is returned for an unknown run id.
+var ErrNoSuchRun = errors.New("runs: no such run")
+
+// Record is the accounting line of one run.
+type Record struct {
+	ID          string         `json:"id"`
+	Account     string         `json:"account"`
+	App         string         `json:"app"` // owner/name:version
+	Digest      string         `json:"digest"`
+	Node        string         `json:"node"`
+	Kind        string         `json:"kind"` // run, transform, open, write
+	Start       time.Time      `json:"start"`
+	WallMS      float64        `json:"wall_ms"`
+	CPUMS       float64        `json:"cpu_ms"`
+	Status      sandbox.Status `json:"status"`
+	ExitCode    int            `json:"exit_code"`
+	Error       string         `json:"error,omitempty"`
+	PeakMemory  int64          `json:"peak_memory"`
+	StdinBytes  int64          `json:"stdin_bytes"`
+	StdoutBytes int64          `json:"stdout_bytes"`
+	StderrBytes int64          `json:"stderr_bytes"`
+	InputBytes  int64          `json:"input_bytes"`
+	OutputBytes int64          `json:"output_bytes"`
+	Outputs     []string       `json:"outputs,omitempty"` // s3:// URLs written
+}
+
+// OK reports whether the run exited 0.
+func (r *Record) OK() bool { return r.Status == sandbox.StatusExited && r.ExitCode == 0 }
+
+func recordKey(account, id string) string { return "runs/" + account + "/" + id }
+
+func (s *Service) saveRecord(ctx context.Context, rec *Record) error {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	return s.kv.Put(ctx, recordKey(rec.Account, rec.ID), b)
+}
+
+// Get returns account's run id.
+func (s *Service) Get(ctx context.Context, account, id string) (*Record, error) {
+	b, err := s.kv.Get(ctx, recordKey(account, id))
+	if errors.Is(err, meta.ErrNotFound) {
+		return nil, ErrNoSuchRun
+	}
+	if err != nil {
+		return nil, err
+	}
+	var rec Record
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return nil, fmt.Errorf("runs: decode %s: %w", id, err)
+	}
+	return &rec, nil
+}
+
+// List returns account's most recent runs, newest first, at most limit
+// (default 100).
+func (s *Service) List(ctx context.Context, account string, limit int) ([]Record, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	pairs, err := s.kv.List(ctx, "runs/"+account+"/")
+	if err != nil {
+		return nil, err
+	}
+	slices.Reverse(pairs)
+	out := make([]Record, 0, min(limit, len(pairs)))
+	for _, p := range pairs[:min(limit, len(pairs))] {
+		var rec Record
+		if err := json.Unmarshal(p.Value, &rec); err != nil {
+			return nil, fmt.Errorf("runs: decode %s: %w", p.Key, err)
+		}
+		out = append(out, rec)
+	}
+	return out, nil
+}

@@ -1,0 +1,439 @@
+package runs
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/insitu-cloud/insitu/internal/apps"
+	"github.com/insitu-cloud/insitu/internal/meta"
+	"github.com/insitu-cloud/insitu/internal/sandbox"
+	"github.com/insitu-cloud/insitu/internal/store"
+)
+
+// Errors a Request can be refused with, before anything runs.
+var (
+	ErrAccessDenied = errors.New("runs: access denied")
+	ErrBadRequest   = errors.New("runs: bad request")
+)
+
+// Runner executes sandbox specs; *sandbox.Runtime implements it.
+type Runner interface {
+	Run(ctx context.Context, spec sandbox.Spec) (*sandbox.Result, error)
+}
+
+// Config wires a Service.
+type Config struct {
+	Engine  store.Engine
+	Apps    *apps.Registry
+	Runtime Runner
+	KV      meta.Store
+	// Node names this node in records. Default "local".
+	Node string
+	// Caps are the largest limits any run may ask for; zero fields use
+	// DefaultCaps.
+	Caps   sandbox.Limits
+	Logger *slog.Logger
+	// Registerer receives the run metrics; nil skips them.
+	Registerer prometheus.Registerer
+}
+
+// DefaultCaps are the per-account ceilings on run limits.
+func DefaultCaps() sandbox.Limits {
+	return sandbox.Limits{
+		Memory: 1 << 30, Timeout: 15 * time.Minute,
+		StdoutBytes: 5 << 30, StderrBytes: 64 << 20,
+		OutFiles: 10000, OutBytes: 5 << 30,
+		TmpFiles: 10000, TmpBytes: 256 << 20,
+	}
+}
+
+// Service runs apps for accounts.
+type Service struct {
+	engine  store.Engine
+	apps    *apps.Registry
+	rt      Runner
+	kv      meta.Store
+	node    string
+	caps    sandbox.Limits
+	log     *slog.Logger
+	total   *prometheus.CounterVec
+	seconds *prometheus.HistogramVec
+}
+
+// New returns a Service.
+func New(cfg Config) *Service {
+	s := &Service{engine: cfg.Engine, apps: cfg.Apps, rt: cfg.Runtime, kv: cfg.KV, node: cfg.Node,
+		caps: overlay(DefaultCaps(), cfg.Caps), log: cfg.Logger}
+	if s.node == "" {
+		s.node = "local"
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.total = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "insitu_runs_total", Help: "Sandbox runs by kind and final status.",
+	}, []string{"kind", "status"})
+	s.seconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "insitu_run_duration_seconds", Help: "Wall time of sandbox runs by kind.",
+		Buckets: prometheus.ExponentialBuckets(0.00002, 4, 12),
+	}, []string{"kind"})
+	if cfg.Registerer != nil {
+		cfg.Registerer.MustRegister(s.total, s.seconds)
+	}
+	return s
+}
+
+// ObjectRef names an object, or a prefix when used as an output directory.
+type ObjectRef struct{ Bucket, Key string }
+
+func (o ObjectRef) String() string { return "s3://" + o.Bucket + "/" + o.Key }
+
+// ParseS3URL parses "s3://bucket/key".
+func ParseS3URL(s string) (ObjectRef, error) {
+	rest, ok := strings.CutPrefix(s, "s3://")
+	if !ok {
+		return ObjectRef{}, fmt.Errorf("%w: %q is not an s3://BUCKET/KEY URL", ErrBadRequest, s)
+	}
+	b, k, _ := strings.Cut(rest, "/")
+	if b == "" {
+		return ObjectRef{}, fmt.Errorf("%w: %q names no bucket", ErrBadRequest, s)
+	}
+	return ObjectRef{Bucket: b, Key: k}, nil
+}
+
+// InputSpec mounts an object under /in.
+type InputSpec struct {
+	Object ObjectRef
+	// Path below /in; default the key's base name.
+	Path string
+}
+
+// Request is one run to execute.
+type Request struct {
+	// ID names the run's record; default a new UUIDv7.
+	ID      string
+	Account string
+	// Kind labels the record: "run" (default), "transform", "open", "write".
+	Kind string
+	App  string // [owner/]name[:version]
+	// Args follow argv[0]; nil takes the manifest's default args.
+	Args []string
+	Env  map[string]string
+
+	StdinObject *ObjectRef
+	Stdin       io.Reader // used when StdinObject is nil
+	Stdout      io.Writer // ignored when StdoutObject is set
+	Stderr      io.Writer // ignored when StderrObject is set
+
+	StdoutObject *ObjectRef
+	StderrObject *ObjectRef
+	Inputs       []InputSpec
+	// OutPrefix receives the files of /out as objects OutPrefix.Key+path,
+	// when the run exits 0.
+	OutPrefix *ObjectRef
+	// Limits overrides the app's limits field by field (zero = keep).
+	Limits        sandbox.Limits
+	Deterministic bool
+	Seed          int64
+	// OutputMeta is stored on objects written from stdout.
+	OutputMeta store.ObjectMeta
+	// KeepPartial stores stdout and /out files even when the run fails
+	// (jobs keep a failed task's partial output). By default they are
+	// stored only when the guest exits 0; stderr objects always are.
+	KeepPartial bool
+}
+
+// Run executes req and returns its record. An error means the run was
+// refused or could not start; a guest failure is in the record.
+func (s *Service) Run(ctx context.Context, req Request) (*Record, error) {
+	if req.Kind == "" {
+		req.Kind = "run"
+	}
+	app, err := s.apps.Resolve(ctx, req.Account, req.App)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.authorize(ctx, req); err != nil {
+		return nil, err
+	}
+	spec, closers, err := s.buildSpec(ctx, app, req)
+	defer func() {
+		for _, c := range closers {
+			c.Close()
+		}
+	}()
+	if err != nil {
+		return nil, err
+	}
+	if req.ID == "" {
+		req.ID = NewID()
+	}
+	rec := &Record{ID: req.ID, Account: req.Account, App: app.Owner + "/" + app.Ref(), Digest: app.Digest,
+		Node: s.node, Kind: req.Kind, Start: time.Now().UTC()}
+
+	// Object-bound stdout/stderr stream into PutObject while the guest runs.
+	var sinks []*objectSink
+	if req.StdoutObject != nil {
+		sk := s.startSink(ctx, *req.StdoutObject, req.OutputMeta)
+		spec.Stdout, sinks = sk, append(sinks, sk)
+	}
+	if req.StderrObject != nil {
+		sk := s.startSink(ctx, *req.StderrObject, store.ObjectMeta{ContentType: "text/plain"})
+		spec.Stderr, sinks = sk, append(sinks, sk)
+	}
+
+	res, runErr := s.rt.Run(ctx, spec)
+	if runErr != nil {
+		for _, sk := range sinks {
+			sk.abort(runErr)
+		}
+		rec.Status, rec.ExitCode, rec.Error = sandbox.StatusError, -1, runErr.Error()
+		s.finish(ctx, rec)
+		return rec, nil
+	}
+	defer func() {
+		if res.Cleanup != nil {
+			res.Cleanup()
+		}
+	}()
+	rec.Status, rec.ExitCode, rec.Error = res.Status, res.ExitCode, res.Reason
+	rec.WallMS = float64(res.Wall.Microseconds()) / 1000
+	rec.CPUMS = float64(res.CPU.Microseconds()) / 1000
+	rec.PeakMemory, rec.StdinBytes, rec.StdoutBytes, rec.StderrBytes = res.PeakMemory, res.StdinBytes, res.StdoutBytes, res.StderrBytes
+	rec.InputBytes, rec.OutputBytes = res.InputBytes, res.OutputBytes
+	for _, sk := range sinks {
+		if !rec.OK() && !req.KeepPartial && sk.ref != derefOr(req.StderrObject) {
+			sk.abort(errRunFailed)
+			continue
+		}
+		if err := sk.finish(); err != nil {
+			rec.Error = joinErr(rec.Error, fmt.Sprintf("storing %s: %v", sk.ref, err))
+			continue
+		}
+		rec.Outputs = append(rec.Outputs, sk.ref.String())
+	}
+	if (rec.OK() || req.KeepPartial) && req.OutPrefix != nil {
+		for _, o := range res.Outputs {
+			ref := ObjectRef{Bucket: req.OutPrefix.Bucket, Key: req.OutPrefix.Key + o.Path}
+			if err := s.storeFile(ctx, ref, o); err != nil {
+				rec.Error = joinErr(rec.Error, fmt.Sprintf("storing %s: %v", ref, err))
+				continue
+			}
+			rec.Outputs = append(rec.Outputs, ref.String())
+		}
+	}
+	s.finish(ctx, rec)
+	return rec, nil
+}
+
+var errRunFailed = errors.New("runs: the run failed; output discarded")
+
+func derefOr(r *ObjectRef) ObjectRef {
+	if r == nil {
+		return ObjectRef{}
+	}
+	return *r
+}
+
+func joinErr(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+func (s *Service) finish(ctx context.Context, rec *Record) {
+	s.total.WithLabelValues(rec.Kind, string(rec.Status)).Inc()
+	s.seconds.WithLabelValues(rec.Kind).Observe(rec.WallMS / 1000)
+	// The record is written even when the caller went away.
+	if err := s.saveRecord(context.WithoutCancel(ctx), rec); err != nil {
+		s.log.Error("save run record", "id", rec.ID, "err", err)
+	}
+}
+
+// NewID returns a new run id (UUIDv7: ids sort by start time).
+func NewID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.NewString()
+	}
+	return id.String()
+}
+
+// Check refuses req now if it would be refused by Run: unknown app or a
+// bucket the account does not own.
+func (s *Service) Check(ctx context.Context, req Request) error {
+	if _, err := s.apps.Resolve(ctx, req.Account, req.App); err != nil {
+		return err
+	}
+	return s.authorize(ctx, req)
+}
+
+// authorize checks, before anything runs, that the account owns every
+// bucket the run reads or writes.
+func (s *Service) authorize(ctx context.Context, req Request) error {
+	var buckets []string
+	add := func(r *ObjectRef) {
+		if r != nil {
+			buckets = append(buckets, r.Bucket)
+		}
+	}
+	add(req.StdinObject)
+	add(req.StdoutObject)
+	add(req.StderrObject)
+	add(req.OutPrefix)
+	for i := range req.Inputs {
+		add(&req.Inputs[i].Object)
+	}
+	for _, b := range buckets {
+		info, err := s.engine.GetBucket(ctx, b)
+		if err != nil {
+			return err
+		}
+		if info.Owner != req.Account {
+			return fmt.Errorf("%w: bucket %s", ErrAccessDenied, b)
+		}
+	}
+	return nil
+}
+
+// buildSpec resolves limits, args, env and opens the input objects.
+func (s *Service) buildSpec(ctx context.Context, app apps.App, req Request) (sandbox.Spec, []io.Closer, error) {
+	var closers []io.Closer
+	limits, err := app.Manifest.Limits.Apply(sandbox.DefaultLimits())
+	if err != nil {
+		return sandbox.Spec{}, nil, fmt.Errorf("%w: app limits: %v", ErrBadRequest, err)
+	}
+	limits = clamp(overlay(limits, req.Limits), s.caps)
+	args := req.Args
+	if args == nil {
+		args = app.Manifest.Args
+	}
+	envm := map[string]string{}
+	for k, v := range app.Manifest.Env {
+		envm[k] = v
+	}
+	for k, v := range req.Env {
+		envm[k] = v
+	}
+	env := make([]string, 0, len(envm))
+	for k, v := range envm {
+		if k == "" || strings.ContainsAny(k, "=\x00") || strings.Contains(v, "\x00") {
+			return sandbox.Spec{}, nil, fmt.Errorf("%w: bad environment variable %q", ErrBadRequest, k)
+		}
+		env = append(env, k+"="+v)
+	}
+	sort.Strings(env)
+	spec := sandbox.Spec{
+		ModuleID: app.Digest,
+		Wasm:     func() ([]byte, error) { return s.apps.Module(app.Digest) },
+		Args:     append([]string{app.Name}, args...),
+		Env:      env,
+		Stdout:   req.Stdout, Stderr: req.Stderr,
+		Limits:        limits,
+		Deterministic: req.Deterministic, Seed: req.Seed,
+	}
+	if req.StdinObject != nil {
+		f, info, err := s.open(ctx, *req.StdinObject)
+		if err != nil {
+			return spec, closers, err
+		}
+		closers = append(closers, f)
+		spec.Stdin = f.stdin(info.Size)
+	} else if req.Stdin != nil {
+		spec.Stdin = sandbox.Stdin{Reader: req.Stdin}
+	}
+	seen := map[string]bool{}
+	for _, in := range req.Inputs {
+		p := in.Path
+		if p == "" {
+			p = path.Base(in.Object.Key)
+		}
+		p = strings.TrimPrefix(path.Clean("/"+strings.TrimPrefix(p, "/in/")), "/")
+		if p == "" || p == "." || seen[p] {
+			return spec, closers, fmt.Errorf("%w: input path %q is empty or used twice", ErrBadRequest, in.Path)
+		}
+		seen[p] = true
+		f, info, err := s.open(ctx, in.Object)
+		if err != nil {
+			return spec, closers, err
+		}
+		closers = append(closers, f)
+		spec.Inputs = append(spec.Inputs, f.input(p, info.Size))
+	}
+	return spec, closers, nil
+}
+
+// opened is an input object: its data file when the engine keeps local
+// files, else its bytes.
+type opened struct {
+	file  *os.File
+	bytes []byte
+}
+
+func (o *opened) Close() error {
+	if o.file != nil {
+		return o.file.Close()
+	}
+	return nil
+}
+
+func (o *opened) stdin(size int64) sandbox.Stdin {
+	if o.file != nil {
+		return sandbox.Stdin{File: o.file, Size: size}
+	}
+	return sandbox.Stdin{Reader: bytes.NewReader(o.bytes)}
+}
+
+func (o *opened) input(p string, size int64) sandbox.Input {
+	if o.file != nil {
+		return sandbox.Input{Path: p, File: o.file, Size: size}
+	}
+	return sandbox.Input{Path: p, Bytes: o.bytes, Size: size}
+}
+
+// maxInMemoryInput bounds inputs read into memory for engines without
+// local files.
+const maxInMemoryInput = 256 << 20
+
+func (s *Service) open(ctx context.Context, ref ObjectRef) (*opened, store.ObjectInfo, error) {
+	if lf, ok := s.engine.(store.LocalFiles); ok {
+		info, f, err := lf.OpenFile(ctx, ref.Bucket, ref.Key)
+		if err != nil {
+			return nil, info, err
+		}
+		return &opened{file: f}, info, nil
+	}
+	info, rc, err := s.engine.GetObject(ctx, ref.Bucket, ref.Key, nil)
+	if err != nil {
+		return nil, info, err
+	}
+	defer rc.Close()
+	if info.Size > maxInMemoryInput {
+		return nil, info, fmt.Errorf("%w: %s is too large for this storage backend", ErrBadRequest, ref)
+	}
+	b, err := io.ReadAll(rc)
+	return &opened{bytes: b}, info, err
+}
+
+func (s *Service) storeFile(ctx context.Context, ref ObjectRef, o sandbox.Output) error {
+	f, err := os.Open(o.HostPath)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = s.engine.PutObject(ctx, ref.Bucket, ref.Key, f, o.Size, store.PutOptions{Meta: store.ObjectMeta{ContentType: contentTypeFor(o.Path)}})
+	return err
+}

@@ -1,0 +1,50 @@
+// Package sandbox runs WebAssembly (WASI preview1) programs next to the
+// data: one run is one guest in a fresh instance whose only I/O is the
+// channels it was granted, stopped at its limits whatever it does.
+//
+// # Processes
+//
+// A Runtime keeps a pool of sandbox worker processes (this same binary
+// re-executed; see WorkerMain) plus one warm spare. Workers execute guests
+// with wazero at full speed: no WithCloseOnContextDone, whose checks slow
+// loop-heavy code many times over and still miss recursion without loops.
+// The parent enforces each run's deadline, and the caller's ctx, by
+// SIGKILLing the worker's process group and promoting the spare; so loops,
+// exponential recursion and guests blocked in poll_oneoff or fd_read all
+// stop, and their CPU is released. Workers lead their own process group,
+// die with the parent (Pdeathsig), and run in a cgroup v2 with memory.max
+// and cpu.max where the machine lets us create one.
+//
+// Parent and worker talk over a SOCK_SEQPACKET socketpair with a small
+// binary protocol (protocol.go): one request carrying file descriptors
+// (SCM_RIGHTS) for stdin and /in object files, stdout/stderr streamed
+// back in messages, then one result. Object data files are read by the
+// worker in place (internal/store/blockfile verifies every block); no
+// object byte passes through the parent. A worker compiles a ModuleID
+// once and keeps it (the module bytes ride along with the first run of
+// that module on that worker); an optional on-disk compilation cache has
+// one directory per worker slot (wazero issue 2547).
+//
+// # Files
+//
+// The guest sees /in (read-only inputs), /out (create and write only;
+// files land in a per-run host directory under Config.TempDir under names
+// the worker picks, and come back in Result.Outputs when the guest exits
+// 0) and /tmp (in worker memory, empty at every run). All three are
+// insitu's own virtual filesystem (vfs*.go); no host directory is ever
+// mounted and no guest-chosen name reaches the host.
+//
+// # Limits
+//
+// Memory is capped per run by a wazero memory allocator that refuses to
+// grow past Limits.Memory (memory.grow returns -1, malloc returns NULL);
+// a run that then fails is StatusMemory. Stdout, stderr, /out and /tmp
+// quotas end the run at once with StatusQuota. Limits.Timeout is the
+// wall-clock deadline from the start of Run.
+//
+// # Concurrency
+//
+// Run is safe for concurrent use; at most Config.Workers runs execute at
+// once. Validate is a plain function, safe for concurrent use. There is no
+// package-level mutable state.
+package sandbox

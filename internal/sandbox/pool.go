@@ -1,0 +1,330 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Why a worker was killed.
+const (
+	killNone    int32 = iota
+	killTimeout       // the run's deadline passed
+	killCancel        // the caller's ctx ended
+	killClose         // the Runtime closed
+	killOutput        // writing the guest's output to the caller failed
+)
+
+// helloTimeout bounds a worker's start-up (exec, wazero runtime, WASI).
+const helloTimeout = 30 * time.Second
+
+// proc is one worker process as the parent sees it. Between acquire and
+// release it belongs to one Run; kill may be called from any goroutine.
+type proc struct {
+	pid     int
+	slot    int // compilation cache slot, reused by its replacement
+	cmd     *exec.Cmd
+	conn    *net.UnixConn
+	done    chan struct{} // closed once the process has been reaped
+	killed  atomic.Int32  // a kill* reason, first one wins
+	modules map[string]struct{}
+	lastCPU int64 // the worker's cumulative CPU ns after its last run
+	rbuf    []byte
+	e       enc
+	req     request
+	inline  []byte // reusable stdin buffer
+	outs    []wireOutput
+}
+
+func (p *proc) kill(reason int32) {
+	p.killed.CompareAndSwap(killNone, reason)
+	// The worker leads its own process group; guests cannot fork, but
+	// kill the group anyway.
+	syscall.Kill(-p.pid, syscall.SIGKILL)
+	syscall.Kill(p.pid, syscall.SIGKILL)
+}
+
+// cpuOfDeath is the CPU the worker used since its last report, read from
+// its rusage once reaped (waits at most a few seconds).
+func (p *proc) cpuOfDeath() time.Duration {
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+		return 0
+	}
+	st := p.cmd.ProcessState
+	if st == nil {
+		return 0
+	}
+	total := st.UserTime() + st.SystemTime()
+	return max(0, total-time.Duration(p.lastCPU))
+}
+
+// pool keeps Workers warm worker processes plus one warm spare, so a
+// killed worker is replaced at once and its successor starts in the
+// background.
+type pool struct {
+	cfg    *Config
+	log    *slog.Logger
+	cg     *cgroup
+	idle   chan *proc
+	spare  chan *proc
+	closed chan struct{}
+	wg     sync.WaitGroup // background spawns
+
+	mu   sync.Mutex
+	live map[*proc]struct{}
+}
+
+func newPool(ctx context.Context, cfg *Config, log *slog.Logger, cg *cgroup) (*pool, error) {
+	pl := &pool{
+		cfg: cfg, log: log, cg: cg,
+		idle:   make(chan *proc, cfg.Workers),
+		spare:  make(chan *proc, 1),
+		closed: make(chan struct{}),
+		live:   map[*proc]struct{}{},
+	}
+	n := cfg.Workers + 1
+	errs := make(chan error, n)
+	for slot := range n {
+		go func() {
+			p, err := pl.spawn(ctx, slot)
+			if err != nil {
+				errs <- err
+				return
+			}
+			if slot == cfg.Workers {
+				pl.spare <- p
+			} else {
+				pl.idle <- p
+			}
+			errs <- nil
+		}()
+	}
+	var first error
+	for range n {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	if first != nil {
+		pl.close()
+		return nil, first
+	}
+	return pl, nil
+}
+
+// spawn starts a worker in cache slot slot and waits for its hello.
+func (pl *pool) spawn(ctx context.Context, slot int) (*proc, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: socketpair: %w", err)
+	}
+	parentEnd := os.NewFile(uintptr(fds[0]), "sandbox-parent")
+	childEnd := os.NewFile(uintptr(fds[1]), "sandbox-child")
+	defer childEnd.Close()
+	defer parentEnd.Close()
+
+	cacheDir := ""
+	if pl.cfg.CacheDir != "" {
+		// One cache directory per live worker: wazero's file cache is not
+		// safe across processes compiling at once (wazero issue 2547).
+		cacheDir = filepath.Join(pl.cfg.CacheDir, "w"+strconv.Itoa(slot))
+	}
+	argv := pl.cfg.WorkerCommand
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), workerEnv+"=1", workerCacheEnv+"="+cacheDir)
+	cmd.ExtraFiles = []*os.File{childEnd} // fd 3
+	cmd.Stdout = nil
+	cmd.Stderr = os.Stderr // a worker's own crash report
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	pl.cg.apply(cmd.SysProcAttr)
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("sandbox: start worker %q: %w", argv[0], err)
+	}
+	p := &proc{pid: cmd.Process.Pid, slot: slot, cmd: cmd, done: make(chan struct{}),
+		modules: map[string]struct{}{}, rbuf: make([]byte, maxMsg+1)}
+	go func() {
+		cmd.Wait()
+		close(p.done)
+	}()
+	c, err := net.FileConn(parentEnd)
+	if err != nil {
+		p.kill(killClose)
+		return nil, fmt.Errorf("sandbox: worker conn: %w", err)
+	}
+	p.conn = c.(*net.UnixConn)
+	p.conn.SetReadDeadline(time.Now().Add(helloTimeout))
+	stop := context.AfterFunc(ctx, func() { p.conn.SetReadDeadline(time.Now()) })
+	n, err := p.conn.Read(p.rbuf)
+	stop()
+	p.conn.SetReadDeadline(time.Time{})
+	if err != nil || n == 0 || p.rbuf[0] != msgHello {
+		p.kill(killClose)
+		p.conn.Close()
+		<-p.done
+		return nil, fmt.Errorf("sandbox: worker %d did not start (%v, %s)", p.pid, err, p.cmd.ProcessState)
+	}
+	d := &dec{b: p.rbuf[1:n]}
+	p.lastCPU = d.i()
+	pl.mu.Lock()
+	select {
+	case <-pl.closed:
+		pl.mu.Unlock()
+		p.kill(killClose)
+		p.conn.Close()
+		return nil, ErrClosed
+	default:
+	}
+	pl.live[p] = struct{}{}
+	pl.mu.Unlock()
+	pl.log.Debug("sandbox worker started", "pid", p.pid, "slot", slot)
+	return p, nil
+}
+
+// acquire waits for an idle worker.
+func (pl *pool) acquire(ctx context.Context) (*proc, error) {
+	select {
+	case p := <-pl.idle:
+		return p, nil
+	default:
+	}
+	select {
+	case p := <-pl.idle:
+		return p, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-pl.closed:
+		return nil, ErrClosed
+	}
+}
+
+// release returns a healthy worker to the pool, or retires a dead one:
+// the spare takes its place at once and a new spare starts in the
+// background in the dead worker's cache slot.
+func (pl *pool) release(p *proc, healthy bool) {
+	if healthy {
+		select {
+		case <-pl.closed:
+			pl.retire(p)
+		default:
+			pl.idle <- p
+		}
+		return
+	}
+	pl.retire(p)
+	select {
+	case s := <-pl.spare:
+		pl.idle <- s
+	default:
+		// No spare (several deaths in a row): the replacement goes
+		// straight to the idle set when it is up.
+		pl.wg.Add(1)
+		go func() {
+			defer pl.wg.Done()
+			<-p.done
+			if np := pl.respawn(p.slot); np != nil {
+				pl.idle <- np
+			}
+		}()
+		return
+	}
+	pl.wg.Add(1)
+	go func() {
+		defer pl.wg.Done()
+		<-p.done
+		if np := pl.respawn(p.slot); np != nil {
+			select {
+			case pl.spare <- np:
+			default:
+				pl.idle <- np // cannot happen while counts hold; stay safe
+			}
+		}
+	}()
+}
+
+// respawn starts a worker, retrying with backoff until it works or the
+// pool closes (nil then).
+func (pl *pool) respawn(slot int) *proc {
+	delay := 10 * time.Millisecond
+	for {
+		select {
+		case <-pl.closed:
+			return nil
+		default:
+		}
+		p, err := pl.spawn(context.Background(), slot)
+		if err == nil {
+			return p
+		}
+		if errors.Is(err, ErrClosed) {
+			return nil
+		}
+		pl.log.Error("sandbox worker start failed", "err", err)
+		select {
+		case <-pl.closed:
+			return nil
+		case <-time.After(delay):
+		}
+		delay = min(2*delay, 5*time.Second)
+	}
+}
+
+// retire kills p and forgets it.
+func (pl *pool) retire(p *proc) {
+	p.kill(killClose)
+	p.conn.Close()
+	pl.mu.Lock()
+	delete(pl.live, p)
+	pl.mu.Unlock()
+}
+
+// close kills every worker and waits for them to be reaped.
+func (pl *pool) close() {
+	pl.mu.Lock()
+	select {
+	case <-pl.closed:
+		pl.mu.Unlock()
+		return
+	default:
+	}
+	close(pl.closed)
+	procs := make([]*proc, 0, len(pl.live))
+	for p := range pl.live {
+		procs = append(procs, p)
+	}
+	pl.mu.Unlock()
+	for _, p := range procs {
+		p.kill(killClose)
+	}
+	for _, p := range procs {
+		select {
+		case <-p.done:
+		case <-time.After(5 * time.Second):
+			pl.log.Error("sandbox worker not reaped", "pid", p.pid)
+		}
+	}
+	pl.wg.Wait()
+	for {
+		select {
+		case p := <-pl.idle:
+			p.conn.Close()
+		case p := <-pl.spare:
+			p.conn.Close()
+		default:
+			return
+		}
+	}
+}

@@ -1,0 +1,2 @@
+// trivial does nothing: the per-run overhead benchmark's guest.
+int main(void) { return 0; }

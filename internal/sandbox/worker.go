@@ -1,0 +1,496 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/insitu-cloud/insitu/internal/store"
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/experimental"
+	"github.com/tetratelabs/wazero/experimental/sysfs"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"github.com/tetratelabs/wazero/sys"
+	"golang.org/x/sys/unix"
+)
+
+// Environment of a worker process, set by the parent when it spawns one.
+const (
+	workerEnv      = "INSITU_SANDBOX_WORKER"       // "1" in a worker
+	workerCacheEnv = "INSITU_SANDBOX_WORKER_CACHE" // compilation cache dir, may be empty
+	workerFD       = 3                             // the socketpair end (ExtraFiles[0])
+	maxModules     = 64                            // compiled modules a worker keeps
+)
+
+// IsWorkerProcess reports whether this process was started by a Runtime
+// as a sandbox worker. A binary that serves as its own worker (insitu, or
+// a test binary) checks it first thing and then calls WorkerMain:
+//
+//	if sandbox.IsWorkerProcess() { os.Exit(sandbox.WorkerMain()) }
+func IsWorkerProcess() bool { return os.Getenv(workerEnv) == "1" }
+
+// WorkerMain serves runs for the parent Runtime on fd 3 until the parent
+// closes it, and returns the process exit code. It runs guests at full
+// speed, without wazero's context-done checks: the parent stops a run by
+// killing the whole process. It is meant for the hidden
+// `insitu sandbox-worker` command and test binaries (see IsWorkerProcess).
+func WorkerMain() int {
+	signal.Ignore(os.Interrupt) // the parent decides when a worker ends
+	w, err := newWorker(context.Background(), workerFD, os.Getenv(workerCacheEnv))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "insitu sandbox-worker: %v\n", err)
+		return 2
+	}
+	if err := w.serve(); err != nil {
+		fmt.Fprintf(os.Stderr, "insitu sandbox-worker: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// worker is the state of one worker process: one wazero runtime with WASI,
+// the compiled modules by ModuleID, and reusable message buffers.
+type worker struct {
+	ctx     context.Context
+	fd      int
+	rt      wazero.Runtime
+	modules map[string]wazero.CompiledModule
+	rbuf    []byte
+	oob     []byte
+	e       enc
+	req     request
+	spare   []byte // zeroed linear memory kept for the next run
+}
+
+func newWorker(ctx context.Context, fd int, cacheDir string) (*worker, error) {
+	// Guests run in this process's memory; collect garbage a bit more
+	// eagerly than the default so dead instances go back quickly.
+	debug.SetGCPercent(100)
+	cfg := wazero.NewRuntimeConfig() // no WithCloseOnContextDone: full speed
+	if cacheDir != "" {
+		if c, err := wazero.NewCompilationCacheWithDir(cacheDir); err == nil {
+			cfg = cfg.WithCompilationCache(c)
+		}
+	}
+	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+		return nil, fmt.Errorf("instantiate WASI: %w", err)
+	}
+	return &worker{
+		ctx: ctx, fd: fd, rt: rt, modules: map[string]wazero.CompiledModule{},
+		rbuf: make([]byte, maxMsg), oob: make([]byte, unix.CmsgSpace(4*64)),
+	}, nil
+}
+
+func (w *worker) send(b []byte) error {
+	for {
+		_, err := unix.Write(w.fd, b)
+		if err == unix.EINTR {
+			continue
+		}
+		return err
+	}
+}
+
+func (w *worker) serve() error {
+	w.e.b = append(w.e.b[:0], msgHello)
+	w.e.i(cpuNanos())
+	if err := w.send(w.e.b); err != nil {
+		return err
+	}
+	for {
+		n, oobn, _, _, err := unix.Recvmsg(w.fd, w.rbuf, w.oob, unix.MSG_CMSG_CLOEXEC)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil // the parent closed its end
+		}
+		fds, err := parseRights(w.oob[:oobn])
+		if err != nil {
+			return err
+		}
+		msg := w.rbuf[:n]
+		var body []byte
+		switch msg[0] {
+		case msgRun:
+			body = msg[1:]
+		case msgRunFD:
+			if len(fds) == 0 {
+				return errors.New("run request without its fd")
+			}
+			body, err = io.ReadAll(io.NewSectionReader(fds[0], 0, 1<<40))
+			fds[0].Close()
+			fds = fds[1:]
+			if err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("unexpected message %q", msg[0])
+		}
+		if err := w.req.decode(body); err != nil {
+			return err
+		}
+		if w.req.nfds() != len(fds) {
+			return fmt.Errorf("run request with %d fds, want %d", len(fds), w.req.nfds())
+		}
+		res, outs := w.run(&w.req, fds)
+		for _, f := range fds {
+			f.Close()
+		}
+		if err := w.report(&res, outs); err != nil {
+			return err
+		}
+	}
+}
+
+func parseRights(oob []byte) ([]*os.File, error) {
+	if len(oob) == 0 {
+		return nil, nil
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return nil, err
+	}
+	var files []*os.File
+	for i := range msgs {
+		fds, err := unix.ParseUnixRights(&msgs[i])
+		if err != nil {
+			continue
+		}
+		for _, fd := range fds {
+			files = append(files, os.NewFile(uintptr(fd), "passed"))
+		}
+	}
+	return files, nil
+}
+
+// report sends the outputs in batches, then the result.
+func (w *worker) report(res *wireResult, outs []wireOutput) error {
+	for len(outs) > 0 {
+		n, size := 0, 16
+		for n < len(outs) && size+len(outs[n].path)+len(outs[n].host)+32 < maxMsg {
+			size += len(outs[n].path) + len(outs[n].host) + 32
+			n++
+		}
+		w.e.b = append(w.e.b[:0], msgOutputs)
+		encodeOutputs(&w.e, outs[:n])
+		if err := w.send(w.e.b); err != nil {
+			return err
+		}
+		outs = outs[n:]
+	}
+	w.e.b = append(w.e.b[:0], msgResult)
+	res.encode(&w.e)
+	return w.send(w.e.b)
+}
+
+// compiled returns the module, compiling it from req.wasm when new.
+func (w *worker) compiled(req *request) (wazero.CompiledModule, error) {
+	if m, ok := w.modules[req.moduleID]; ok {
+		return m, nil
+	}
+	if req.wasm == nil {
+		return nil, fmt.Errorf("module %q is not compiled here and no bytes came with the run", req.moduleID)
+	}
+	m, err := w.rt.CompileModule(w.ctx, req.wasm)
+	if err != nil {
+		return nil, fmt.Errorf("compile: %w", err)
+	}
+	if len(w.modules) >= maxModules {
+		for id, old := range w.modules { // evict one, any
+			old.Close(w.ctx)
+			delete(w.modules, id)
+			break
+		}
+	}
+	w.modules[req.moduleID] = m
+	return m, nil
+}
+
+// run executes one request. fds are the passed files in request order.
+func (w *worker) run(req *request, fds []*os.File) (wireResult, []wireOutput) {
+	cpu0 := cpuNanos()
+	res, outs := w.execute(req, fds)
+	cpu1 := cpuNanos()
+	res.cpu, res.cumCPU = cpu1-cpu0, cpu1
+	return res, outs
+}
+
+func (w *worker) execute(req *request, fds []*os.File) (res wireResult, outs []wireOutput) {
+	res.exitCode = -1
+	fail := func(s Status, format string, args ...any) (wireResult, []wireOutput) {
+		res.status, res.reason = s, fmt.Sprintf(format, args...)
+		return res, nil
+	}
+	mod, err := w.compiled(req)
+	if err != nil {
+		return fail(StatusError, "%v", err)
+	}
+	res.compiledOK = true
+	if req.wasm != nil {
+		// Compiling is not the guest's time: the parent restarts the
+		// deadline when it hears this.
+		w.send([]byte{msgStarted})
+	}
+	lim := req.lim
+	for _, m := range mod.ExportedMemories() {
+		if int64(m.Min())*wasmPage > lim.Memory {
+			return fail(StatusMemory, "the module needs %d bytes of memory at start, over the limit of %d", int64(m.Min())*wasmPage, lim.Memory)
+		}
+	}
+
+	st := &runState{lim: lim, outDir: req.outDir}
+	defer st.closeOut()
+	in, out, tmp := newVFS(fsIn, st), newVFS(fsOut, st), newVFS(fsTmp, st)
+	next := 0
+	nextFD := func() *os.File { f := fds[next]; next++; return f }
+
+	var stdin io.Reader = strings.NewReader("")
+	var stdinCount countReader
+	switch req.stdinKind {
+	case srcInline:
+		stdin = &readerOnly{b: req.stdinData}
+	case srcPipe:
+		stdin = nextFD()
+	case srcBlock:
+		r, err := openBlockReader(nextFD(), req.stdinSize)
+		if err != nil {
+			return fail(StatusError, "stdin: %v", err)
+		}
+		stdin = r
+	}
+	stdinCount.r = stdin
+	stdinCount.st = st
+	for _, inp := range req.inputs {
+		var data fileData
+		switch inp.kind {
+		case srcInline:
+			data = &memData{b: inp.data}
+			inp.size = int64(len(inp.data))
+		case srcPipe:
+			data = &readerData{r: nextFD(), name: inp.path, st: st}
+		case srcBlock:
+			ra, err := openBlockReaderAt(nextFD(), inp.size)
+			if err != nil {
+				return fail(StatusError, "input /in/%s: %v", inp.path, err)
+			}
+			data = &readerData{r: ra, name: inp.path, st: st}
+		}
+		if errno := in.addInput(inp.path, inp.size, data); errno != 0 {
+			return fail(StatusError, "input /in/%s: %v", inp.path, errno)
+		}
+	}
+
+	stdout := &streamOut{w: w, typ: msgStdout, limit: lim.StdoutBytes, discard: req.discardOut, what: "stdout"}
+	stderr := &streamOut{w: w, typ: msgStderr, limit: lim.StderrBytes, discard: req.discardErr, what: "stderr"}
+	fsc := wazero.NewFSConfig().(sysfs.FSConfig).WithSysFSMount(in, "/in")
+	fsc = fsc.(sysfs.FSConfig).WithSysFSMount(out, "/out")
+	fsc = fsc.(sysfs.FSConfig).WithSysFSMount(tmp, "/tmp")
+	cfg := wazero.NewModuleConfig().WithName("").WithArgs(req.args...).
+		WithStdin(&stdinCount).WithStdout(stdout).WithStderr(stderr).WithFSConfig(fsc)
+	for _, kv := range req.env {
+		k, v, _ := strings.Cut(kv, "=")
+		cfg = cfg.WithEnv(k, v)
+	}
+	if req.deterministic {
+		cfg = deterministicClock(cfg, req.seed)
+	} else {
+		cfg = cfg.WithSysWalltime().WithSysNanotime().WithSysNanosleep()
+	}
+	alloc := &memAllocator{limit: uint64(lim.Memory), spare: &w.spare}
+	ctx := experimental.WithMemoryAllocator(w.ctx, alloc)
+
+	inst, err := w.rt.InstantiateModule(ctx, mod, cfg)
+	if inst != nil {
+		inst.Close(ctx)
+	}
+	ferr := stdout.flush()
+	if e := stderr.flush(); ferr == nil {
+		ferr = e
+	}
+	peak, hitLimit := alloc.stats()
+	res.peak = peak
+	res.stdin, res.stdout, res.stderr = stdinCount.n, stdout.n, stderr.n
+	res.input = st.inputBytes
+	res.output = st.outBytes
+
+	var exitErr *sys.ExitError
+	var qe *quotaError
+	switch {
+	case err == nil:
+		res.status, res.exitCode = StatusExited, 0
+	case errors.As(err, &qe):
+		res.status, res.reason = StatusQuota, qe.Error()
+	case errors.As(err, &exitErr):
+		res.status, res.exitCode = StatusExited, int64(exitErr.ExitCode())
+		if res.exitCode != 0 {
+			res.reason = fmt.Sprintf("exit status %d", res.exitCode)
+		}
+	default:
+		res.status, res.reason = StatusTrap, firstLine(err.Error())
+	}
+	if hitLimit && (res.status == StatusTrap || res.exitCode != 0) {
+		res.status, res.exitCode = StatusMemory, -1
+		res.reason = fmt.Sprintf("memory limit of %d bytes reached (memory.grow refused); then: %s", lim.Memory, res.reason)
+	}
+	if st.inputErr != nil {
+		res.status, res.exitCode = StatusError, -1
+		res.reason = st.inputErr.Error()
+		if errors.Is(st.inputErr, store.ErrCorrupt) {
+			res.reason = "corrupt input: " + res.reason
+		}
+	}
+	if ferr != nil {
+		return res, nil // the parent is gone or the stream broke
+	}
+	if res.status == StatusExited && res.exitCode == 0 {
+		out.walkFiles(func(p string, n *vnode) {
+			if d, ok := n.file.(*outData); ok && d.host != "" {
+				outs = append(outs, wireOutput{path: p, size: n.size, host: d.host})
+			}
+		})
+	}
+	return res, outs
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+// deterministicClock gives the guest a clock that starts at
+// 2000-01-01T00:00:00Z and advances 1 ms per read, sleeps that return at
+// once, and randomness seeded with seed.
+func deterministicClock(cfg wazero.ModuleConfig, seed int64) wazero.ModuleConfig {
+	base := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+	var ticks int64
+	wall := func() (int64, int32) {
+		ticks++
+		t := base + ticks*int64(time.Millisecond)
+		return t / 1e9, int32(t % 1e9)
+	}
+	mono := func() int64 {
+		ticks++
+		return ticks * int64(time.Millisecond)
+	}
+	return cfg.WithWalltime(wall, sys.ClockResolution(time.Millisecond)).
+		WithNanotime(mono, sys.ClockResolution(time.Millisecond)).
+		WithNanosleep(func(ns int64) { ticks += ns / int64(time.Millisecond) }).
+		WithRandSource(rand.New(rand.NewSource(seed)))
+}
+
+// cpuNanos is this process's user+system CPU time.
+func cpuNanos() int64 {
+	var ru unix.Rusage
+	if unix.Getrusage(unix.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// countReader counts the stdin bytes the guest read.
+type countReader struct {
+	r  io.Reader
+	n  int64
+	st *runState
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	if err != nil && !errors.Is(err, io.EOF) && c.st.inputErr == nil {
+		c.st.inputErr = fmt.Errorf("reading stdin: %w", err)
+	}
+	return n, err
+}
+
+// readerOnly reads a byte slice; unlike bytes.Reader it has no WriteTo or
+// Seek for wazero to find.
+type readerOnly struct{ b []byte }
+
+func (r *readerOnly) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b)
+	r.b = r.b[n:]
+	return n, nil
+}
+
+// streamOut carries the guest's stdout or stderr to the parent in
+// messages of up to streamChunk bytes, and ends the run with a quotaError
+// at the byte limit. Bytes wait at most about 10 ms in the buffer while
+// the guest keeps writing; the rest goes at exit.
+type streamOut struct {
+	w       *worker
+	typ     byte
+	what    string
+	limit   int64
+	n       int64
+	discard bool
+	buf     []byte
+	since   time.Time
+	err     error
+}
+
+func (s *streamOut) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	total := len(p)
+	over := false
+	if s.n+int64(len(p)) > s.limit {
+		p = p[:s.limit-s.n]
+		over = true
+	}
+	s.n += int64(len(p))
+	if !s.discard {
+		for len(p) > 0 {
+			if len(s.buf) == 0 {
+				s.buf = append(s.buf[:0], s.typ)
+				s.since = time.Now()
+			}
+			c := min(len(p), streamChunk+1-len(s.buf))
+			s.buf = append(s.buf, p[:c]...)
+			p = p[c:]
+			if len(s.buf) > streamChunk {
+				if err := s.flush(); err != nil {
+					return 0, err
+				}
+			}
+		}
+		if len(s.buf) > 0 && time.Since(s.since) > 10*time.Millisecond {
+			if err := s.flush(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	if over {
+		s.flush()
+		panic(&quotaError{what: s.what, limit: s.limit})
+	}
+	return total, nil
+}
+
+func (s *streamOut) flush() error {
+	if len(s.buf) <= 1 || s.err != nil {
+		s.buf = s.buf[:0]
+		return s.err
+	}
+	s.err = s.w.send(s.buf)
+	s.buf = s.buf[:0]
+	return s.err
+}
