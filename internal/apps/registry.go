@@ -69,7 +69,7 @@ func New(kv meta.Store, dir string) (*Registry, error) {
 }
 
 func appKey(owner, name, version string) string { return "apps/" + owner + "/" + name + "/" + version }
-func latestKey(owner, name string) string        { return "apps-latest/" + owner + "/" + name }
+func latestKey(owner, name string) string       { return "apps-latest/" + owner + "/" + name }
 
 // Push validates wasm and stores it as owner's app name:version (version
 // defaults to the manifest's, then to "sha-" and 12 digits of the digest).
