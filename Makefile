@@ -10,14 +10,17 @@ FUZZTIME  ?= 10s
 
 .PHONY: build run test fuzz check clean
 
+include examples/apps/apps.mk
+
 build:
 	$(GO) build -o $(BIN) ./cmd/insitu
 
-run: build
-	./$(BIN) server
+run: build examples
+	./$(BIN) server --seed-apps examples/apps
 
 test:
 	$(GO) test $(TESTFLAGS) $(PKGS)
+	$(MAKE) examples-test
 
 # fuzz runs every fuzz target briefly (FUZZTIME each).
 fuzz:

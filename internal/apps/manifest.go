@@ -88,7 +88,7 @@ func (s LimitSpec) Apply(base sandbox.Limits) (sandbox.Limits, error) {
 	return base, nil
 }
 
-var sizeRE = regexp.MustCompile(`^(\d+)\s*([KMGT]i?B?|B)?$`)
+var sizeRE = regexp.MustCompile(`^(\d+)\s*([KMGT]I?B?|B)?$`) // matched upper-cased
 
 // ParseSize parses "1048576", "64MiB", "64M", "1GiB", "512KB" (binary units
 // throughout: K = 1024).

@@ -92,6 +92,10 @@ func (m *Metrics) Middleware(logger *slog.Logger, next http.Handler) http.Handle
 		w.Header().Set("x-amz-request-id", id)
 		w.Header().Set("x-amz-id-2", id)
 		cw := &countingWriter{ResponseWriter: w, code: http.StatusOK}
+		// Wrap the body on a copy of the request: net/http must keep seeing
+		// its own body reader on the original to answer Expect:
+		// 100-continue requests that are refused before their body is read.
+		r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, in))
 		var body *countingReader
 		if r.Body != nil && r.Body != http.NoBody {
 			body = &countingReader{ReadCloser: r.Body}
@@ -109,7 +113,7 @@ func (m *Metrics) Middleware(logger *slog.Logger, next http.Handler) http.Handle
 				panic(p)
 			}
 		}()
-		next.ServeHTTP(cw, r.WithContext(context.WithValue(r.Context(), ctxKey{}, in)))
+		next.ServeHTTP(cw, r)
 		m.observe(in, r, cw, body, start, "")
 	})
 }

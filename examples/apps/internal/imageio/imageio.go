@@ -1,0 +1,81 @@
+// Package imageio holds what the image example apps share: reading a PNG or
+// JPEG from stdin or a file with a guard against decompression bombs, and
+// writing it back out as PNG or JPEG.
+package imageio
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"image/png"
+	"io"
+	"os"
+	"strings"
+)
+
+// MaxPixels bounds the decoded size of an input image, so that a small file
+// that claims huge dimensions is refused before it is decoded. 25 megapixels
+// (a 6000x4000 photo) fit the apps' 256 MiB memory limit.
+const MaxPixels = 25_000_000
+
+// Read reads one PNG or JPEG image from the named file, or from stdin when
+// name is "" or "-". It returns the image and its format ("png" or "jpeg").
+func Read(name string) (image.Image, string, error) {
+	var r io.Reader = os.Stdin
+	if name != "" && name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, "", err
+		}
+		defer f.Close()
+		r = f
+	}
+	data, err := io.ReadAll(bufio.NewReader(r))
+	if err != nil {
+		return nil, "", err
+	}
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return nil, "", fmt.Errorf("not a PNG or JPEG image: %v", err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > MaxPixels {
+		return nil, "", fmt.Errorf("image is %dx%d; at most %d pixels are allowed", cfg.Width, cfg.Height, MaxPixels)
+	}
+	img, _, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, "", err
+	}
+	return img, format, nil
+}
+
+// Format normalizes an output format name: "png", "jpeg" (or "jpg"), or ""
+// for "the same as the input".
+func Format(name string) (string, error) {
+	switch strings.ToLower(name) {
+	case "":
+		return "", nil
+	case "png":
+		return "png", nil
+	case "jpeg", "jpg":
+		return "jpeg", nil
+	}
+	return "", fmt.Errorf("unknown format %q (want png or jpeg)", name)
+}
+
+// Write encodes img to stdout as format ("png" or "jpeg", with quality
+// 1-100 for JPEG).
+func Write(img image.Image, format string, quality int) error {
+	w := bufio.NewWriterSize(os.Stdout, 64<<10)
+	var err error
+	if format == "jpeg" {
+		err = jpeg.Encode(w, img, &jpeg.Options{Quality: quality})
+	} else {
+		err = png.Encode(w, img)
+	}
+	if err != nil {
+		return err
+	}
+	return w.Flush()
+}
