@@ -90,15 +90,15 @@ func (r *Registry) Push(ctx context.Context, owner, name, version string, wasm [
 	if !nameRE.MatchString(name) || !versionRE.MatchString(version) {
 		return App{}, ErrInvalidName
 	}
+	if old, err := r.get(ctx, owner, name, version); err == nil {
+		if old.Digest == digest {
+			return old, nil // already here; validated when first pushed
+		}
+		return App{}, ErrAppExists
+	}
 	info, err := sandbox.Validate(ctx, wasm)
 	if err != nil {
 		return App{}, fmt.Errorf("%w: %v", ErrInvalidWasm, err)
-	}
-	if old, err := r.get(ctx, owner, name, version); err == nil {
-		if old.Digest == digest {
-			return old, nil
-		}
-		return App{}, ErrAppExists
 	}
 	if err := r.writeBlob(digest, wasm); err != nil {
 		return App{}, err
