@@ -13,6 +13,7 @@ import (
 	"github.com/insitu-cloud/insitu/internal/auth/sigv4"
 	"github.com/insitu-cloud/insitu/internal/obs"
 	"github.com/insitu-cloud/insitu/internal/runs"
+	"github.com/insitu-cloud/insitu/internal/services"
 	"github.com/insitu-cloud/insitu/internal/store"
 )
 
@@ -22,6 +23,7 @@ type Handler struct {
 	accounts *auth.Accounts
 	apps     *apps.Registry
 	runs     *runs.Service
+	services *services.Manager
 	mux      *http.ServeMux
 }
 
@@ -31,14 +33,16 @@ type Deps struct {
 	Accounts *auth.Accounts
 	Apps     *apps.Registry
 	Runs     *runs.Service
+	Services *services.Manager
 }
 
 // New returns the native API handler.
 func New(d Deps) *Handler {
-	h := &Handler{verifier: d.Verifier, accounts: d.Accounts, apps: d.Apps, runs: d.Runs, mux: http.NewServeMux()}
+	h := &Handler{verifier: d.Verifier, accounts: d.Accounts, apps: d.Apps, runs: d.Runs, services: d.Services, mux: http.NewServeMux()}
 	h.route("GET /api/v1/whoami", "WhoAmI", false, h.whoami)
 	h.routeApps()
 	h.routeRuns()
+	h.routeServices()
 	h.route("GET /api/v1/admin/users", "ListUsers", true, h.listUsers)
 	h.route("POST /api/v1/admin/users", "AddUser", true, h.addUser)
 	h.route("DELETE /api/v1/admin/users/{name}", "RemoveUser", true, h.removeUser)
@@ -141,6 +145,14 @@ func appError(err error) *Error {
 		e = &Error{Status: http.StatusBadRequest, Code: "InvalidModule", Message: err.Error()}
 	case errors.Is(err, apps.ErrTooLarge):
 		e = &Error{Status: http.StatusRequestEntityTooLarge, Code: "ModuleTooLarge", Message: err.Error()}
+	case errors.Is(err, services.ErrNoSuchService):
+		e = &Error{Status: http.StatusNotFound, Code: "NoSuchService", Message: "no such service"}
+	case errors.Is(err, services.ErrExists):
+		e = &Error{Status: http.StatusConflict, Code: "ServiceExists", Message: err.Error()}
+	case errors.Is(err, services.ErrInvalid):
+		e = &Error{Status: http.StatusBadRequest, Code: "InvalidService", Message: err.Error()}
+	case errors.Is(err, services.ErrAccessDenied):
+		e = &Error{Status: http.StatusForbidden, Code: "AccessDenied", Message: err.Error()}
 	case errors.Is(err, runs.ErrNoSuchRun):
 		e = &Error{Status: http.StatusNotFound, Code: "NoSuchRun", Message: "no such run"}
 	case errors.Is(err, runs.ErrAccessDenied):

@@ -27,6 +27,7 @@ import (
 	"github.com/insitu-cloud/insitu/internal/runs"
 	"github.com/insitu-cloud/insitu/internal/s3api"
 	"github.com/insitu-cloud/insitu/internal/sandbox"
+	"github.com/insitu-cloud/insitu/internal/services"
 	"github.com/insitu-cloud/insitu/internal/store"
 	"github.com/insitu-cloud/insitu/internal/store/local"
 )
@@ -41,6 +42,7 @@ type Node struct {
 	apps     *apps.Registry
 	sandbox  *sandbox.Runtime
 	runs     *runs.Service
+	services *services.Manager
 	metrics  *obs.Metrics
 	ln       net.Listener
 	srv      *http.Server
@@ -123,10 +125,12 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 		return nil, err
 	}
 	verifier := &sigv4.Verifier{Keys: n.accounts}
+	n.services = services.NewManager(n.kv, n.apps, n.runs, n.engine)
+	svc := n.services.Handler(verifier, cfg.Domain, n.metrics.Registry)
 	s3 := s3api.New(s3api.Config{Engine: n.engine, Verifier: verifier, Region: cfg.Region, Domain: cfg.Domain, Runner: n.runs})
-	native := api.New(api.Deps{Verifier: verifier, Accounts: n.accounts, Apps: n.apps, Runs: n.runs})
+	native := api.New(api.Deps{Verifier: verifier, Accounts: n.accounts, Apps: n.apps, Runs: n.runs, Services: n.services})
 	n.srv = &http.Server{
-		Handler:           n.metrics.Middleware(cfg.Logger, n.router(s3, native)),
+		Handler:           n.metrics.Middleware(cfg.Logger, n.router(s3, native, svc)),
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
@@ -165,7 +169,7 @@ func (n *Node) ensureRoot(ctx context.Context) error {
 }
 
 // router sends each request to its face (see DESIGN.md).
-func (n *Node) router(s3 *s3api.Handler, native http.Handler) http.Handler {
+func (n *Node) router(s3 *s3api.Handler, native http.Handler, svc *services.Handler) http.Handler {
 	ops := http.NewServeMux()
 	ops.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		obs.SetOp(r.Context(), "ops", "healthz")
@@ -186,6 +190,13 @@ func (n *Node) router(s3 *s3api.Handler, native http.Handler) http.Handler {
 		metrics.ServeHTTP(w, r)
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// NAME.svc.DOMAIN (empty script name) always goes to services;
+		// /svc/NAME only when the request is not virtual-host S3, where
+		// "svc/..." is an object key.
+		if _, script, _, ok := svc.Match(r); ok && (script == "" || s3.VirtualBucket(r) == "") {
+			svc.ServeHTTP(w, r)
+			return
+		}
 		if s3.VirtualBucket(r) != "" {
 			s3.ServeHTTP(w, r)
 			return

@@ -149,6 +149,9 @@ type Request struct {
 	Seed          int64
 	// OutputMeta is stored on objects written from stdout.
 	OutputMeta store.ObjectMeta
+	// Ephemeral skips the durable record (per-request services count their
+	// runs in metrics instead of paying a synced write per request).
+	Ephemeral bool
 	// KeepPartial stores stdout and /out files even when the run fails
 	// (jobs keep a failed task's partial output). By default they are
 	// stored only when the guest exits 0; stderr objects always are.
@@ -200,7 +203,7 @@ func (s *Service) Run(ctx context.Context, req Request) (*Record, error) {
 			sk.abort(runErr)
 		}
 		rec.Status, rec.ExitCode, rec.Error = sandbox.StatusError, -1, runErr.Error()
-		s.finish(ctx, rec)
+		s.finish(ctx, rec, req.Ephemeral)
 		return rec, nil
 	}
 	defer func() {
@@ -234,7 +237,7 @@ func (s *Service) Run(ctx context.Context, req Request) (*Record, error) {
 			rec.Outputs = append(rec.Outputs, ref.String())
 		}
 	}
-	s.finish(ctx, rec)
+	s.finish(ctx, rec, req.Ephemeral)
 	return rec, nil
 }
 
@@ -254,9 +257,12 @@ func joinErr(a, b string) string {
 	return a + "; " + b
 }
 
-func (s *Service) finish(ctx context.Context, rec *Record) {
+func (s *Service) finish(ctx context.Context, rec *Record, ephemeral bool) {
 	s.total.WithLabelValues(rec.Kind, string(rec.Status)).Inc()
 	s.seconds.WithLabelValues(rec.Kind).Observe(rec.WallMS / 1000)
+	if ephemeral {
+		return
+	}
 	// The record is written even when the caller went away.
 	if err := s.saveRecord(context.WithoutCancel(ctx), rec); err != nil {
 		s.log.Error("save run record", "id", rec.ID, "err", err)

@@ -1,0 +1,307 @@
+package services
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/insitu-cloud/insitu/internal/auth/sigv4"
+	"github.com/insitu-cloud/insitu/internal/obs"
+	"github.com/insitu-cloud/insitu/internal/runs"
+	"github.com/insitu-cloud/insitu/internal/sandbox"
+	"github.com/insitu-cloud/insitu/internal/store"
+)
+
+// MaxRequestBody is the request body quota of a service request (64 MiB).
+const MaxRequestBody = 64 << 20
+
+// Handler serves service requests. Build it with Manager.Handler.
+type Handler struct {
+	m        *Manager
+	verifier *sigv4.Verifier
+	domain   string
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	runTime  *prometheus.HistogramVec
+}
+
+// Handler returns the HTTP face of m: requests for /svc/NAME/... and
+// NAME.svc.domain. Metrics go to reg when it is not nil.
+func (m *Manager) Handler(v *sigv4.Verifier, domain string, reg prometheus.Registerer) *Handler {
+	h := &Handler{m: m, verifier: v, domain: strings.ToLower(domain),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "insitu_service_requests_total", Help: "Service requests by service and status code.",
+		}, []string{"service", "code"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "insitu_service_request_duration_seconds", Help: "Service request latency.",
+			Buckets: prometheus.ExponentialBuckets(0.00005, 2, 16),
+		}, []string{"service"}),
+		runTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "insitu_service_instance_seconds", Help: "Wall time of the per-request sandbox instance (start to exit).",
+			Buckets: prometheus.ExponentialBuckets(0.00002, 2, 16),
+		}, []string{"service"}),
+	}
+	if reg != nil {
+		reg.MustRegister(h.requests, h.latency, h.runTime)
+	}
+	return h
+}
+
+// Match reports whether r is for a service, and which: by Host
+// NAME.svc.DOMAIN (the whole path is PATH_INFO) or by path /svc/NAME/...
+func (h *Handler) Match(r *http.Request) (name, scriptName, pathInfo string, ok bool) {
+	host := strings.ToLower(r.Host)
+	if hst, _, err := net.SplitHostPort(host); err == nil {
+		host = hst
+	}
+	if h.domain != "" {
+		if n, found := strings.CutSuffix(host, ".svc."+h.domain); found && n != "" && !strings.Contains(n, ".") {
+			return n, "", r.URL.Path, true
+		}
+	}
+	rest, found := strings.CutPrefix(r.URL.Path, "/svc/")
+	if !found || rest == "" {
+		return "", "", "", false
+	}
+	name, tail, slash := strings.Cut(rest, "/")
+	if slash {
+		pathInfo = "/" + tail
+	}
+	return name, "/svc/" + name, pathInfo, true
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	ctx := r.Context()
+	name, script, pathInfo, ok := h.Match(r)
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	obs.SetOp(ctx, "svc", "Request")
+	code, run := h.serve(ctx, w, r, name, script, pathInfo)
+	if _, known := h.m.statsFor(name, false); known || code != http.StatusNotFound {
+		st, _ := h.m.statsFor(name, true)
+		st.observe(code, time.Since(start), run)
+		h.requests.WithLabelValues(name, strconv.Itoa(code)).Inc()
+		h.latency.WithLabelValues(name).Observe(time.Since(start).Seconds())
+		if run > 0 {
+			h.runTime.WithLabelValues(name).Observe(run.Seconds())
+		}
+	}
+}
+
+// plain writes a short text error; the guest never produced a response.
+func plain(w http.ResponseWriter, code int, msg string) int {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	fmt.Fprintln(w, msg)
+	return code
+}
+
+// serve runs one request and returns its status and the instance's run time.
+func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Request, name, script, pathInfo string) (int, time.Duration) {
+	s, err := h.m.Get(ctx, name)
+	if errors.Is(err, ErrNoSuchService) {
+		return plain(w, http.StatusNotFound, "no such service"), 0
+	}
+	if err != nil {
+		return plain(w, http.StatusInternalServerError, "service lookup failed"), 0
+	}
+	body := io.Reader(r.Body)
+	if !s.Public {
+		res, err := h.verifier.Verify(ctx, r)
+		if err != nil || res.Credential.Account != s.Owner {
+			return plain(w, http.StatusForbidden, "this service needs its owner's credentials (AWS SigV4)"), 0
+		}
+		if res.Body != nil {
+			body = res.Body
+		}
+	}
+	if r.ContentLength > MaxRequestBody {
+		return plain(w, http.StatusRequestEntityTooLarge, "request body over the service's quota"), 0
+	}
+	if !h.m.acquire(name, s.MaxConcurrency) {
+		w.Header().Set("Retry-After", "1")
+		return plain(w, http.StatusServiceUnavailable, "service at its concurrency limit; retry"), 0
+	}
+	defer h.m.release(name)
+
+	inputs, err := h.m.mounted(ctx, s)
+	if err != nil {
+		return plain(w, http.StatusInternalServerError, "mounting the service's objects failed"), 0
+	}
+	// Bodies stream both ways: let the guest answer while it still reads
+	// (net/http otherwise cuts the request body off once the response
+	// starts).
+	_ = http.NewResponseController(w).EnableFullDuplex()
+	resp := &cgiResponse{w: w}
+	in := &limitedBody{r: body, left: MaxRequestBody}
+	rec, err := h.m.runs.Run(ctx, runs.Request{
+		Account: s.Owner, Kind: "service", App: s.App, Ephemeral: true,
+		Env:    cgiEnv(r, script, pathInfo, s.Env),
+		Stdin:  in,
+		Stdout: resp, Stderr: io.Discard, Inputs: inputs,
+		Limits: sandbox.Limits{Timeout: s.Timeout, Memory: s.Memory},
+	})
+	if err != nil {
+		if resp.started {
+			panic(http.ErrAbortHandler)
+		}
+		return plain(w, http.StatusBadGateway, "the service's app could not run: "+err.Error()), 0
+	}
+	run := time.Duration(rec.WallMS * float64(time.Millisecond))
+	exceeded, bodyErr := in.outcome()
+	if resp.started {
+		if !rec.OK() || exceeded || bodyErr != nil {
+			// Headers are out: cut the connection rather than pass a
+			// truncated body off as whole.
+			panic(http.ErrAbortHandler)
+		}
+		return resp.status(), run
+	}
+	switch {
+	case exceeded:
+		return plain(w, http.StatusRequestEntityTooLarge, "request body over the service's quota"), run
+	case bodyErr != nil:
+		return plain(w, http.StatusBadRequest, "reading the request body failed"), run
+	case rec.Status == sandbox.StatusTimeout:
+		return plain(w, http.StatusGatewayTimeout, "the service did not answer in time"), run
+	case rec.Status == sandbox.StatusKilled && ctx.Err() != nil:
+		return 499, run // the client went away
+	case !rec.OK():
+		return plain(w, http.StatusBadGateway, "the service failed: "+string(rec.Status)+" "+rec.Error), run
+	default:
+		return plain(w, http.StatusBadGateway, "the service wrote no valid CGI response"), run
+	}
+}
+
+// limitedBody passes at most left bytes of a request body to the guest and
+// remembers whether the client sent more.
+// Read runs on the sandbox's stdin pump goroutine, which may still be in a
+// Read when the run returns: the outcome fields are guarded by mu.
+type limitedBody struct {
+	r    io.Reader
+	left int64
+
+	mu       sync.Mutex
+	exceeded bool
+	err      error // a read error other than EOF: the guest saw a cut stream
+}
+
+// outcome reports whether the body ran over quota or failed.
+func (l *limitedBody) outcome() (exceeded bool, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.exceeded, l.err
+}
+
+var errBodyQuota = errors.New("services: request body over quota")
+
+func (l *limitedBody) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		var one [1]byte
+		if n, _ := l.r.Read(one[:]); n > 0 {
+			l.mu.Lock()
+			l.exceeded = true
+			l.mu.Unlock()
+			return 0, errBodyQuota
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	if err != nil && err != io.EOF {
+		l.mu.Lock()
+		l.err = err
+		l.mu.Unlock()
+	}
+	return n, err
+}
+
+// mounted lists the objects a service's mounts expose, up to
+// MaxMountedObjects, as run inputs.
+func (m *Manager) mounted(ctx context.Context, s Service) ([]runs.InputSpec, error) {
+	var out []runs.InputSpec
+	for _, mt := range s.Mounts {
+		after := ""
+		for {
+			page, err := m.engine.ListObjects(ctx, mt.Bucket, store.ListOptions{Prefix: mt.Prefix, After: after, MaxKeys: 1000})
+			if err != nil {
+				return nil, err
+			}
+			for _, o := range page.Objects {
+				rel := strings.TrimPrefix(o.Key, mt.Prefix)
+				if rel == "" || len(out) >= MaxMountedObjects {
+					continue
+				}
+				p := strings.Trim(mt.Path, "/")
+				if p != "" {
+					p += "/"
+				}
+				out = append(out, runs.InputSpec{Object: runs.ObjectRef{Bucket: mt.Bucket, Key: o.Key}, Path: p + rel})
+			}
+			if !page.IsTruncated || len(out) >= MaxMountedObjects {
+				break
+			}
+			after = page.NextAfter
+		}
+	}
+	return out, nil
+}
+
+func (m *Manager) acquire(name string, limit int) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.inUse[name] >= limit {
+		return false
+	}
+	m.inUse[name]++
+	return true
+}
+
+func (m *Manager) release(name string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.inUse[name]--; m.inUse[name] <= 0 {
+		delete(m.inUse, name)
+	}
+}
+
+func (m *Manager) statsFor(name string, create bool) (*stats, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st, ok := m.stats[name]
+	if !ok && create {
+		st = &stats{}
+		m.stats[name] = st
+	}
+	return st, ok
+}
+
+// Stats summarizes account's service name.
+func (m *Manager) Stats(ctx context.Context, account, name string) (Stats, error) {
+	s, err := m.Get(ctx, name)
+	if err != nil || s.Owner != account {
+		return Stats{}, ErrNoSuchService
+	}
+	st, _ := m.statsFor(name, true)
+	m.mu.Lock()
+	inFlight := m.inUse[name]
+	m.mu.Unlock()
+	return st.summary(name, inFlight), nil
+}

@@ -1,0 +1,5 @@
+#!/bin/sh
+# Rebuilds the test guests (needs Debian's clang-14 and wasi-libc).
+set -e
+cd "$(dirname "$0")"
+clang-14 --target=wasm32-wasi -O2 -Wl,--strip-all -o cgitool.wasm cgitool.c
