@@ -31,6 +31,7 @@ SigV4-signed requests; --public ones answer anyone.`,
 type svcFlags struct {
 	app, timeout, memory string
 	envs, ins            []string
+	out                  string
 	maxConc              int
 	public, private      bool
 }
@@ -47,6 +48,7 @@ func (f *svcFlags) add(cmd *cobra.Command, update bool) {
 		fl.BoolVar(&f.private, "private", false, "require the owner's credentials again")
 	}
 	fl.StringArrayVar(&f.ins, "in", nil, "mount objects read-only: s3://B/PREFIX[:/in/PATH] (repeatable)")
+	fl.StringVar(&f.out, "out", "", "store files a request writes in /out as objects under s3://B/PREFIX/")
 }
 
 func (f *svcFlags) spec(cmd *cobra.Command) (client.ServiceSpec, error) {
@@ -75,6 +77,13 @@ func (f *svcFlags) spec(cmd *cobra.Command) (client.ServiceSpec, error) {
 			return spec, usageError{cmd.CommandPath(), fmt.Errorf("--in %q: %v", in, err)}
 		}
 		spec.Mounts = append(spec.Mounts, client.ServiceMount{Bucket: loc.bucket, Prefix: loc.key, Path: strings.Trim(p, "/")})
+	}
+	if f.out != "" {
+		loc, err := parseS3(f.out)
+		if err != nil {
+			return spec, usageError{cmd.CommandPath(), fmt.Errorf("--out %q: %v", f.out, err)}
+		}
+		spec.Out = &client.ServiceMount{Bucket: loc.bucket, Prefix: loc.key}
 	}
 	return spec, nil
 }

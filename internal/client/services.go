@@ -19,6 +19,7 @@ type Service struct {
 	Memory         int64             `json:"memory"`
 	MaxConcurrency int               `json:"max_concurrency"`
 	Mounts         []ServiceMount    `json:"mounts,omitempty"`
+	Out            *ServiceMount     `json:"out,omitempty"`
 	Created        time.Time         `json:"created"`
 	Updated        time.Time         `json:"updated"`
 }
@@ -40,6 +41,7 @@ type ServiceSpec struct {
 	Memory         string            `json:"memory,omitempty"`
 	MaxConcurrency int               `json:"max_concurrency,omitempty"`
 	Mounts         []ServiceMount    `json:"mounts,omitempty"`
+	Out            *ServiceMount     `json:"out,omitempty"`
 }
 
 // ServiceStats are a service's live counters on the node.

@@ -148,8 +148,12 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	_ = http.NewResponseController(w).EnableFullDuplex()
 	resp := &cgiResponse{w: w}
 	in := &limitedBody{r: body, left: MaxRequestBody}
+	var out *runs.ObjectRef
+	if s.Out != nil {
+		out = &runs.ObjectRef{Bucket: s.Out.Bucket, Key: s.Out.Prefix}
+	}
 	rec, err := h.m.runs.Run(ctx, runs.Request{
-		Account: s.Owner, Kind: "service", App: s.App, Ephemeral: true,
+		Account: s.Owner, Kind: "service", App: s.App, Ephemeral: true, OutPrefix: out,
 		Env:    cgiEnv(r, script, pathInfo, s.Env),
 		Stdin:  in,
 		Stdout: resp, Stderr: io.Discard, Inputs: inputs,

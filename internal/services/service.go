@@ -46,10 +46,14 @@ type Service struct {
 	Timeout time.Duration     `json:"timeout"`
 	Memory  int64             `json:"memory"`
 	// MaxConcurrency caps requests served at once; over it, 503.
-	MaxConcurrency int       `json:"max_concurrency"`
-	Mounts         []Mount   `json:"mounts,omitempty"`
-	Created        time.Time `json:"created"`
-	Updated        time.Time `json:"updated"`
+	MaxConcurrency int     `json:"max_concurrency"`
+	Mounts         []Mount `json:"mounts,omitempty"`
+	// Out, when set, stores the files a request leaves in /out as objects
+	// under this prefix (only when the request's run exits 0): the one way
+	// a service keeps state.
+	Out     *Mount    `json:"out,omitempty"`
+	Created time.Time `json:"created"`
+	Updated time.Time `json:"updated"`
 }
 
 // Spec creates or updates a service. Zero fields take defaults on create
@@ -63,6 +67,7 @@ type Spec struct {
 	Memory         string            `json:"memory,omitempty"`
 	MaxConcurrency int               `json:"max_concurrency,omitempty"`
 	Mounts         []Mount           `json:"mounts,omitempty"`
+	Out            *Mount            `json:"out,omitempty"`
 }
 
 // Defaults for new services.
@@ -250,6 +255,16 @@ func (m *Manager) apply(ctx context.Context, s *Service, spec Spec) error {
 			}
 		}
 		s.Mounts = spec.Mounts
+	}
+	if spec.Out != nil {
+		b, err := m.engine.GetBucket(ctx, spec.Out.Bucket)
+		if err != nil {
+			return err
+		}
+		if b.Owner != s.Owner {
+			return fmt.Errorf("%w: bucket %s", ErrAccessDenied, spec.Out.Bucket)
+		}
+		s.Out = spec.Out
 	}
 	return nil
 }

@@ -381,3 +381,33 @@ func TestMountedObjects(t *testing.T) {
 		t.Fatalf("mounting another account's bucket: %v", err)
 	}
 }
+
+// TestStateInObjects: a service keeps state by writing /out (stored as
+// objects when the request succeeds) and reading it back through a mount.
+func TestStateInObjects(t *testing.T) {
+	e := setup(t)
+	ctx := context.Background()
+	mc := e.node.Minio(t, "", "", false)
+	if err := mc.MakeBucket(ctx, "state", minio.MakeBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.create("notes", client.ServiceSpec{App: "tool", Public: public(),
+		Mounts: []client.ServiceMount{{Bucket: "state", Prefix: "notes/"}},
+		Out:    &client.ServiceMount{Bucket: "state", Prefix: "notes/"}})
+	req, _ := http.NewRequest(http.MethodPost, e.node.Endpoint()+"/svc/notes/n1.json?save", strings.NewReader(`{"text":"remember"}`))
+	if resp, body := e.do(req); resp.StatusCode != 201 || body != "{\"saved\":19}\n" {
+		t.Fatalf("save: %d %q", resp.StatusCode, body)
+	}
+	if resp, body := e.get("/svc/notes/n1.json?cat"); resp.StatusCode != 200 || body != `{"text":"remember"}` {
+		t.Fatalf("read back: %d %q", resp.StatusCode, body)
+	}
+	obj, err := mc.GetObject(ctx, "state", "notes/n1.json", minio.GetObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(obj)
+	obj.Close()
+	if string(b) != `{"text":"remember"}` {
+		t.Fatalf("stored object %q", b)
+	}
+}

@@ -9,6 +9,7 @@
 //   spew     write a header, then output without end (quota)
 //   version  print the VERSION environment variable
 //   cat      serve the file /in + PATH_INFO (404 when it cannot be opened)
+//   save     store the request body as /out + PATH_INFO
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,23 @@ int main(void) {
 	} else if (strcmp(q, "version") == 0) {
 		const char *v = getenv("VERSION");
 		printf("Content-Type: text/plain\r\n\r\n%s\n", v ? v : "");
+	} else if (strcmp(q, "save") == 0) {
+		const char *p = getenv("PATH_INFO");
+		char path[1024];
+		snprintf(path, sizeof path, "/out%s", p ? p : "/unnamed");
+		FILE *f = fopen(path, "wb");
+		if (!f) {
+			printf("Status: 500 Internal Server Error\r\nContent-Type: text/plain\r\n\r\ncannot create %s\n", path);
+			return 0;
+		}
+		char buf[4096];
+		size_t n, total = 0;
+		while ((n = fread(buf, 1, sizeof buf, stdin)) > 0) {
+			fwrite(buf, 1, n, f);
+			total += n;
+		}
+		fclose(f);
+		printf("Status: 201 Created\r\nContent-Type: application/json\r\n\r\n{\"saved\":%zu}\n", total);
 	} else if (strcmp(q, "cat") == 0) {
 		const char *p = getenv("PATH_INFO");
 		char path[1024];
