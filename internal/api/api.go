@@ -11,6 +11,7 @@ import (
 	"github.com/insitu-cloud/insitu/internal/apps"
 	"github.com/insitu-cloud/insitu/internal/auth"
 	"github.com/insitu-cloud/insitu/internal/auth/sigv4"
+	"github.com/insitu-cloud/insitu/internal/jobs"
 	"github.com/insitu-cloud/insitu/internal/obs"
 	"github.com/insitu-cloud/insitu/internal/runs"
 	"github.com/insitu-cloud/insitu/internal/services"
@@ -34,6 +35,8 @@ type Deps struct {
 	Apps     *apps.Registry
 	Runs     *runs.Service
 	Services *services.Manager
+	// Jobs runs map/reduce jobs; nil serves no jobs API.
+	Jobs *jobs.Service
 }
 
 // New returns the native API handler.
@@ -42,6 +45,7 @@ func New(d Deps) *Handler {
 	h.route("GET /api/v1/whoami", "WhoAmI", false, h.whoami)
 	h.routeApps()
 	h.routeRuns()
+	h.routeJobs(d.Jobs)
 	h.routeServices()
 	h.route("GET /api/v1/admin/users", "ListUsers", true, h.listUsers)
 	h.route("POST /api/v1/admin/users", "AddUser", true, h.addUser)

@@ -22,6 +22,7 @@ import (
 	"github.com/insitu-cloud/insitu/internal/apps"
 	"github.com/insitu-cloud/insitu/internal/auth"
 	"github.com/insitu-cloud/insitu/internal/auth/sigv4"
+	"github.com/insitu-cloud/insitu/internal/jobs"
 	"github.com/insitu-cloud/insitu/internal/meta"
 	"github.com/insitu-cloud/insitu/internal/obs"
 	"github.com/insitu-cloud/insitu/internal/runs"
@@ -43,6 +44,7 @@ type Node struct {
 	sandbox  *sandbox.Runtime
 	runs     *runs.Service
 	services *services.Manager
+	jobs     *jobs.Service // see node_jobs.go
 	metrics  *obs.Metrics
 	ln       net.Listener
 	srv      *http.Server
@@ -124,11 +126,14 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	if err := n.seedApps(ctx); err != nil {
 		return nil, err
 	}
+	if err := n.startJobs(ctx); err != nil {
+		return nil, err
+	}
 	verifier := &sigv4.Verifier{Keys: n.accounts}
 	n.services = services.NewManager(n.kv, n.apps, n.runs, n.engine)
 	svc := n.services.Handler(verifier, cfg.Domain, n.metrics.Registry)
 	s3 := s3api.New(s3api.Config{Engine: n.engine, Verifier: verifier, Region: cfg.Region, Domain: cfg.Domain, Runner: n.runs})
-	native := api.New(api.Deps{Verifier: verifier, Accounts: n.accounts, Apps: n.apps, Runs: n.runs, Services: n.services})
+	native := api.New(api.Deps{Verifier: verifier, Accounts: n.accounts, Apps: n.apps, Runs: n.runs, Services: n.services, Jobs: n.jobs})
 	n.srv = &http.Server{
 		Handler:           n.metrics.Middleware(cfg.Logger, n.router(s3, native, svc)),
 		ReadHeaderTimeout: 30 * time.Second,
@@ -252,6 +257,7 @@ func (n *Node) Run(ctx context.Context) error {
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
 		var errs []error
+		n.closeJobs()
 		if n.srv != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout)
 			if err := n.srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {

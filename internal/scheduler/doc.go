@@ -1,0 +1,15 @@
+// Package scheduler decides where work runs. It is pure: Place takes a
+// read-only snapshot of the nodes (their zones, free sandbox slots and
+// memory) and the tasks to place (each with the nodes that hold its input)
+// and returns assignments, with no I/O, no clock of its own and no import
+// of any server package, so the single node today and the cluster later
+// call the same function, and tests drive it with fake clusters of
+// thousands of nodes.
+//
+// The rules, in order: never over-commit a node (slots and memory); put a
+// task on a node that holds its input object when one has room (data
+// locality: the program moves to the data); otherwise on the least loaded
+// node with room (most free slots, then most free memory, then node id).
+// The result depends only on the snapshot and the tasks, never on the
+// order of the nodes in the snapshot or on map iteration.
+package scheduler
