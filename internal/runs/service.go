@@ -75,7 +75,7 @@ type Service struct {
 // New returns a Service.
 func New(cfg Config) *Service {
 	s := &Service{engine: cfg.Engine, apps: cfg.Apps, rt: cfg.Runtime, kv: cfg.KV, node: cfg.Node,
-		caps: overlay(DefaultCaps(), cfg.Caps), log: cfg.Logger}
+		caps: DefaultCaps().Overlay(cfg.Caps), log: cfg.Logger}
 	if s.node == "" {
 		s.node = "local"
 	}
@@ -322,7 +322,7 @@ func (s *Service) buildSpec(ctx context.Context, app apps.App, req Request) (san
 	if err != nil {
 		return sandbox.Spec{}, nil, fmt.Errorf("%w: app limits: %v", ErrBadRequest, err)
 	}
-	limits = clamp(overlay(limits, req.Limits), s.caps)
+	limits = clamp(limits.Overlay(req.Limits), s.caps)
 	args := req.Args
 	if args == nil {
 		args = app.Manifest.Args

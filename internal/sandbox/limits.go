@@ -15,31 +15,7 @@ const (
 // withDefaults fills zero fields from DefaultLimits and clamps memory to
 // whole pages within wasm32's 4 GiB.
 func (l Limits) withDefaults() Limits {
-	d := DefaultLimits()
-	if l.Memory <= 0 {
-		l.Memory = d.Memory
-	}
-	if l.Timeout <= 0 {
-		l.Timeout = d.Timeout
-	}
-	if l.StdoutBytes <= 0 {
-		l.StdoutBytes = d.StdoutBytes
-	}
-	if l.StderrBytes <= 0 {
-		l.StderrBytes = d.StderrBytes
-	}
-	if l.OutFiles <= 0 {
-		l.OutFiles = d.OutFiles
-	}
-	if l.OutBytes <= 0 {
-		l.OutBytes = d.OutBytes
-	}
-	if l.TmpFiles <= 0 {
-		l.TmpFiles = d.TmpFiles
-	}
-	if l.TmpBytes <= 0 {
-		l.TmpBytes = d.TmpBytes
-	}
+	l = DefaultLimits().Overlay(l)
 	l.Memory = min(l.Memory, maxWasmMemory) / wasmPage * wasmPage
 	if l.Memory < wasmPage {
 		l.Memory = wasmPage

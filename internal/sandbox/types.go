@@ -29,6 +29,28 @@ func DefaultLimits() Limits {
 	}
 }
 
+// Overlay returns l with every positive field of o in its place.
+func (l Limits) Overlay(o Limits) Limits {
+	pick := func(dst *int64, v int64) {
+		if v > 0 {
+			*dst = v
+		}
+	}
+	pick(&l.Memory, o.Memory)
+	pick((*int64)(&l.Timeout), int64(o.Timeout))
+	pick(&l.StdoutBytes, o.StdoutBytes)
+	pick(&l.StderrBytes, o.StderrBytes)
+	pick(&l.OutBytes, o.OutBytes)
+	pick(&l.TmpBytes, o.TmpBytes)
+	if o.OutFiles > 0 {
+		l.OutFiles = o.OutFiles
+	}
+	if o.TmpFiles > 0 {
+		l.TmpFiles = o.TmpFiles
+	}
+	return l
+}
+
 // Input is a read-only file mounted under /in. Exactly one of File or
 // Bytes is set.
 type Input struct {
