@@ -14,6 +14,7 @@ import (
 	"github.com/insitu-cloud/insitu/internal/jobs"
 	"github.com/insitu-cloud/insitu/internal/obs"
 	"github.com/insitu-cloud/insitu/internal/runs"
+	"github.com/insitu-cloud/insitu/internal/sandbox"
 	"github.com/insitu-cloud/insitu/internal/services"
 	"github.com/insitu-cloud/insitu/internal/store"
 )
@@ -51,6 +52,7 @@ func New(d Deps) *Handler {
 	h.route("POST /api/v1/admin/users", "AddUser", true, h.addUser)
 	h.route("DELETE /api/v1/admin/users/{name}", "RemoveUser", true, h.removeUser)
 	h.route("POST /api/v1/admin/users/{name}/keys", "RotateKey", true, h.rotateKey)
+	h.route("PUT /api/v1/admin/users/{name}/caps", "SetCaps", true, h.setCaps)
 	return h
 }
 
@@ -250,6 +252,29 @@ func (h *Handler) removeUser(c *call) error {
 		return err
 	}
 	c.w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// setCaps sets an account's ceilings on run limits (sizes like "256MiB",
+// durations like "1m"); an empty object clears them.
+func (h *Handler) setCaps(c *call) error {
+	var in apps.LimitSpec
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	var caps *sandbox.Limits
+	if in != (apps.LimitSpec{}) {
+		l, err := in.Apply(sandbox.Limits{})
+		if err != nil {
+			return &Error{Status: http.StatusBadRequest, Code: "InvalidCaps", Message: err.Error()}
+		}
+		caps = &l
+	}
+	a, err := h.accounts.SetCaps(c.ctx, c.r.PathValue("name"), caps)
+	if err != nil {
+		return err
+	}
+	writeJSON(c.w, http.StatusOK, map[string]any{"name": a.Name, "caps": a.Caps})
 	return nil
 }
 

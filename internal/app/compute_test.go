@@ -243,6 +243,34 @@ func TestComputeOnObjects(t *testing.T) {
 		}
 	})
 
+	t.Run("account caps", func(t *testing.T) {
+		k, err := root.CreateUser(ctx, "capped")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cc := apiClient(t, node, k.AccessKey, k.SecretKey)
+		// A ceiling below what wc needs to start: asking for more does not help.
+		if err := root.SetCaps(ctx, "capped", map[string]string{"memory": "64KiB"}); err != nil {
+			t.Fatal(err)
+		}
+		rec, err := cc.Run(ctx, client.RunSpec{App: "wc", StdinData: "a b\n", Limits: map[string]string{"memory": "64MiB"}}, io.Discard, io.Discard)
+		if err != nil || rec.Status != "memory" {
+			t.Fatalf("capped run: %+v %v", rec, err)
+		}
+		if err := cc.SetCaps(ctx, "capped", map[string]string{}); !client.IsCode(err, "AccessDenied") {
+			t.Fatalf("an account set its own caps: %v", err)
+		}
+		if err := root.SetCaps(ctx, "capped", map[string]string{}); err != nil {
+			t.Fatal(err)
+		}
+		if rec, err := cc.Run(ctx, client.RunSpec{App: "wc", StdinData: "a b\n"}, io.Discard, io.Discard); err != nil || rec.ExitCode != 0 {
+			t.Fatalf("after clearing caps: %+v %v", rec, err)
+		}
+		if err := root.SetCaps(ctx, "capped", map[string]string{"memory": "lots"}); !client.IsCode(err, "InvalidCaps") {
+			t.Fatalf("bad caps: %v", err)
+		}
+	})
+
 	t.Run("runs ls", func(t *testing.T) {
 		list, err := root.ListRuns(ctx, 100)
 		if err != nil || len(list) < 6 {

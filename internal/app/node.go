@@ -121,7 +121,7 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	}); err != nil {
 		return nil, err
 	}
-	n.runs = runs.New(runs.Config{Engine: n.engine, Apps: n.apps, Runtime: n.sandbox, KV: n.kv,
+	n.runs = runs.New(runs.Config{Engine: n.engine, Apps: n.apps, Runtime: n.sandbox, KV: n.kv, AccountCaps: n.accounts.Caps,
 		Logger: cfg.Logger.With("component", "runs"), Registerer: n.metrics.Registry})
 	if err := n.seedApps(ctx); err != nil {
 		return nil, err

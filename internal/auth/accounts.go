@@ -11,6 +11,7 @@ import (
 
 	"github.com/insitu-cloud/insitu/internal/auth/sigv4"
 	"github.com/insitu-cloud/insitu/internal/meta"
+	"github.com/insitu-cloud/insitu/internal/sandbox"
 )
 
 // RootName is the name of the account created at first start.
@@ -39,6 +40,9 @@ type Account struct {
 	Root    bool      `json:"root"`
 	Created time.Time `json:"created"`
 	Keys    []Key     `json:"keys"`
+	// Caps, when set, replace the node's default ceilings on this account's
+	// run limits, field by field.
+	Caps *sandbox.Limits `json:"caps,omitempty"`
 }
 
 // Accounts manages accounts in a meta.Store.
@@ -178,6 +182,29 @@ func (a *Accounts) Remove(ctx context.Context, name string) error {
 		}
 	}
 	return a.kv.Delete(ctx, accountKey(name))
+}
+
+// SetCaps sets (nil: clears) the account's run-limit ceilings.
+func (a *Accounts) SetCaps(ctx context.Context, name string, caps *sandbox.Limits) (Account, error) {
+	acct, err := a.Get(ctx, name)
+	if err != nil {
+		return Account{}, err
+	}
+	acct.Caps = caps
+	b, err := json.Marshal(acct)
+	if err != nil {
+		return Account{}, err
+	}
+	return acct, a.kv.Put(ctx, accountKey(name), b)
+}
+
+// Caps returns the account's ceilings, if it has any.
+func (a *Accounts) Caps(ctx context.Context, name string) (sandbox.Limits, bool) {
+	acct, err := a.Get(ctx, name)
+	if err != nil || acct.Caps == nil {
+		return sandbox.Limits{}, false
+	}
+	return *acct.Caps, true
 }
 
 // Rotate gives the account a new key and revokes the previous ones.

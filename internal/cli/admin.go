@@ -23,7 +23,7 @@ func newAdminCmd(g *globals) *cobra.Command {
 		Use:   "user",
 		Short: "Manage accounts and their access keys",
 	}
-	user.AddCommand(newUserAddCmd(g), newUserLsCmd(g), newUserRmCmd(g), newUserRotateCmd(g))
+	user.AddCommand(newUserAddCmd(g), newUserLsCmd(g), newUserRmCmd(g), newUserRotateCmd(g), newUserCapsCmd(g))
 	admin.AddCommand(user)
 	return admin
 }
@@ -93,6 +93,37 @@ func newUserRmCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+func newUserCapsCmd(g *globals) *cobra.Command {
+	var memory, timeout, stdout, out string
+	cmd := &cobra.Command{
+		Use:   "caps NAME",
+		Short: "Set an account's ceilings on run limits (no flags: back to the node defaults)",
+		Args:  exactArgs(1, "NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			caps := map[string]string{}
+			for k, v := range map[string]string{"memory": memory, "timeout": timeout, "stdout": stdout, "out": out} {
+				if v != "" {
+					caps[k] = v
+				}
+			}
+			c, err := g.api(cmd)
+			if err != nil {
+				return err
+			}
+			if err := c.SetCaps(cmd.Context(), args[0], caps); err != nil {
+				return fmt.Errorf("admin user caps %s: %w", args[0], err)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&memory, "memory", "", "largest memory a run may have, e.g. 256MiB")
+	f.StringVar(&timeout, "timeout", "", "longest a run may last, e.g. 5m")
+	f.StringVar(&stdout, "stdout", "", "largest stdout of a run, e.g. 1GiB")
+	f.StringVar(&out, "out", "", "largest total of /out files of a run")
+	return cmd
 }
 
 func newUserRotateCmd(g *globals) *cobra.Command {

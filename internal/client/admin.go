@@ -76,3 +76,10 @@ func (c *Client) WhoAmI(ctx context.Context) (*Identity, error) {
 	}
 	return &id, nil
 }
+
+// SetCaps sets an account's ceilings on run limits: keys "memory",
+// "timeout", "stdout", "stderr", "out", "tmp" (sizes like "256MiB",
+// durations like "1m"). An empty map clears them. Root only.
+func (c *Client) SetCaps(ctx context.Context, name string, caps map[string]string) error {
+	return c.do(ctx, http.MethodPut, "/api/v1/admin/users/"+url.PathEscape(name)+"/caps", caps, nil)
+}

@@ -43,8 +43,11 @@ type Config struct {
 	Node string
 	// Caps are the largest limits any run may ask for; zero fields use
 	// DefaultCaps.
-	Caps   sandbox.Limits
-	Logger *slog.Logger
+	Caps sandbox.Limits
+	// AccountCaps, when set, returns an account's own ceilings, which
+	// replace Caps field by field for that account.
+	AccountCaps func(ctx context.Context, account string) (sandbox.Limits, bool)
+	Logger      *slog.Logger
 	// Registerer receives the run metrics; nil skips them.
 	Registerer prometheus.Registerer
 }
@@ -67,6 +70,7 @@ type Service struct {
 	kv      meta.Store
 	node    string
 	caps    sandbox.Limits
+	acaps   func(ctx context.Context, account string) (sandbox.Limits, bool)
 	log     *slog.Logger
 	total   *prometheus.CounterVec
 	seconds *prometheus.HistogramVec
@@ -75,7 +79,7 @@ type Service struct {
 // New returns a Service.
 func New(cfg Config) *Service {
 	s := &Service{engine: cfg.Engine, apps: cfg.Apps, rt: cfg.Runtime, kv: cfg.KV, node: cfg.Node,
-		caps: DefaultCaps().Overlay(cfg.Caps), log: cfg.Logger}
+		caps: DefaultCaps().Overlay(cfg.Caps), acaps: cfg.AccountCaps, log: cfg.Logger}
 	if s.node == "" {
 		s.node = "local"
 	}
@@ -322,7 +326,13 @@ func (s *Service) buildSpec(ctx context.Context, app apps.App, req Request) (san
 	if err != nil {
 		return sandbox.Spec{}, nil, fmt.Errorf("%w: app limits: %v", ErrBadRequest, err)
 	}
-	limits = clamp(limits.Overlay(req.Limits), s.caps)
+	caps := s.caps
+	if s.acaps != nil {
+		if ac, ok := s.acaps(ctx, req.Account); ok {
+			caps = caps.Overlay(ac)
+		}
+	}
+	limits = clamp(limits.Overlay(req.Limits), caps)
 	args := req.Args
 	if args == nil {
 		args = app.Manifest.Args
