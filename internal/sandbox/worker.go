@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	cryptorand "crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -306,7 +307,9 @@ func (w *worker) execute(req *request, fds []*os.File) (res wireResult, outs []w
 	if req.deterministic {
 		cfg = deterministicClock(cfg, req.seed)
 	} else {
-		cfg = cfg.WithSysWalltime().WithSysNanotime().WithSysNanosleep()
+		// Real randomness: wazero's default source is seeded with a
+		// constant, so every run would read the same "random" bytes.
+		cfg = cfg.WithSysWalltime().WithSysNanotime().WithSysNanosleep().WithRandSource(cryptorand.Reader)
 	}
 	alloc := &memAllocator{limit: uint64(lim.Memory), spare: &w.spare}
 	ctx := experimental.WithMemoryAllocator(w.ctx, alloc)
