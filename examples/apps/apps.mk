@@ -5,12 +5,14 @@
 #   make examples-test   run them all under wazero and check their output
 #   make examples-clean  remove what `make examples` generated
 #
-# C apps (examples/apps/{wc,grep,sha256,upper,sum,csvselect} and
-# examples/services/{hello,echo}) are built with Debian's clang-14 and
+# C apps (examples/apps/{wc,grep,sha256,upper,sum,csvselect,sortu} and
+# examples/services/{hello,echo,notes}) are built with Debian's clang-14 and
 # wasi-libc. Their small .wasm builds are committed beside their sources, so
 # a machine with only Go still has them: without clang-14 `make examples`
-# keeps the committed files. Go apps (thumbnail, watermark) are 3-4 MB each
-# and are not committed; they are always built, with GOOS=wasip1.
+# keeps the committed files. Go apps (thumbnail, watermark) and Go services
+# (thumbs: source in examples/apps/services/NAME, since Go code lives in this
+# module; build in examples/services/NAME/NAME.wasm) are 3-4 MB each and are
+# not committed; they are always built, with GOOS=wasip1.
 
 EXAMPLES_DIR  := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
 EXAMPLES_ROOT := $(patsubst %/,%,$(dir $(EXAMPLES_DIR)))
@@ -22,13 +24,15 @@ WASI_SYSROOT ?= /usr
 WASI_CFLAGS  ?= -O2 -Wall -Wextra -Werror
 WASI_LDFLAGS ?= -Wl,--strip-all
 
-EXAMPLES_C_APPS  := wc grep sha256 upper sum csvselect
-EXAMPLES_C_SVCS  := hello echo
+EXAMPLES_C_APPS  := wc grep sha256 upper sum csvselect sortu
+EXAMPLES_C_SVCS  := hello echo notes
 EXAMPLES_GO_APPS := thumbnail watermark
+EXAMPLES_GO_SVCS := thumbs
 
 EXAMPLES_C_WASM  := $(foreach a,$(EXAMPLES_C_APPS),$(EXAMPLES_DIR)/$(a)/$(a).wasm) \
                     $(foreach s,$(EXAMPLES_C_SVCS),$(EXAMPLES_ROOT)/services/$(s)/$(s).wasm)
-EXAMPLES_GO_WASM := $(foreach a,$(EXAMPLES_GO_APPS),$(EXAMPLES_DIR)/$(a)/$(a).wasm)
+EXAMPLES_GO_WASM := $(foreach a,$(EXAMPLES_GO_APPS),$(EXAMPLES_DIR)/$(a)/$(a).wasm) \
+                    $(foreach s,$(EXAMPLES_GO_SVCS),$(EXAMPLES_ROOT)/services/$(s)/$(s).wasm)
 
 .PHONY: examples examples-c examples-c-build examples-go examples-test examples-clean
 
@@ -56,6 +60,10 @@ examples-go:
 	@set -e; for a in $(EXAMPLES_GO_APPS); do \
 	  echo "go build $(EXAMPLES_DIR)/$$a/$$a.wasm"; \
 	  (cd $(EXAMPLES_DIR) && GOOS=wasip1 GOARCH=wasm $(NICE) $(GO) build -trimpath -buildvcs=false -ldflags=-s -o $$a/$$a.wasm ./$$a); \
+	done
+	@set -e; for s in $(EXAMPLES_GO_SVCS); do \
+	  echo "go build $(EXAMPLES_ROOT)/services/$$s/$$s.wasm"; \
+	  (cd $(EXAMPLES_DIR) && GOOS=wasip1 GOARCH=wasm $(NICE) $(GO) build -trimpath -buildvcs=false -ldflags=-s -o ../services/$$s/$$s.wasm ./services/$$s); \
 	done
 
 # The tests use the committed C builds and build the Go apps themselves, so

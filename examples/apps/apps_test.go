@@ -97,7 +97,7 @@ func appPath(t testing.TB, name string) string {
 	switch name {
 	case "thumbnail", "watermark":
 		return goApp(t, name)
-	case "hello", "echo":
+	case "hello", "echo", "notes":
 		return filepath.Join("..", "services", name, name+".wasm")
 	}
 	return filepath.Join(name, name+".wasm")
@@ -736,7 +736,7 @@ func TestCommittedBuilds(t *testing.T) {
 	if err := probe.Run(); err != nil {
 		t.Skipf("no clang-14 with wasi-libc: %v", err)
 	}
-	for _, app := range []string{"wc", "grep", "sha256", "upper", "sum", "csvselect", "hello", "echo"} {
+	for _, app := range []string{"wc", "grep", "sha256", "upper", "sum", "csvselect", "hello", "echo", "notes"} {
 		committed := appPath(t, app)
 		out := filepath.Join(dir, app+".wasm")
 		cmd := exec.Command("clang-14", "--target=wasm32-wasi", "--sysroot=/usr", "-O2", "-Wall", "-Wextra", "-Werror",

@@ -12,14 +12,11 @@ package main
 import (
 	"flag"
 	"fmt"
-	"image"
-	"math"
 	"os"
 	"strconv"
 	"strings"
 
 	"github.com/insitu-cloud/insitu/examples/apps/internal/imageio"
-	"golang.org/x/image/draw"
 )
 
 // parseSize parses "WxH".
@@ -34,18 +31,6 @@ func parseSize(s string) (w, h int, err error) {
 		return 0, 0, fmt.Errorf("bad size %q (each side 1 to 16384)", s)
 	}
 	return w, h, nil
-}
-
-// Fit returns the size of a w x h image scaled down to fit in a
-// boxW x boxH box with its aspect ratio kept; it never scales up.
-func Fit(w, h, boxW, boxH int) (int, int) {
-	scale := math.Min(float64(boxW)/float64(w), float64(boxH)/float64(h))
-	if scale >= 1 {
-		return w, h
-	}
-	nw := max(1, int(math.Round(float64(w)*scale)))
-	nh := max(1, int(math.Round(float64(h)*scale)))
-	return min(nw, boxW), min(nh, boxH)
 }
 
 func env(name, def string) string {
@@ -102,11 +87,7 @@ func main() {
 		outFormat = inFormat
 	}
 
-	b := src.Bounds()
-	w, h := Fit(b.Dx(), b.Dy(), boxW, boxH)
-	dst := image.NewRGBA(image.Rect(0, 0, w, h))
-	draw.CatmullRom.Scale(dst, dst.Bounds(), src, b, draw.Src, nil)
-	if err := imageio.Write(dst, outFormat, quality); err != nil {
+	if err := imageio.Write(imageio.Thumbnail(src, boxW, boxH), outFormat, quality); err != nil {
 		fail("%v", err)
 	}
 }

@@ -11,8 +11,11 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+	"math"
 	"os"
 	"strings"
+
+	"golang.org/x/image/draw"
 )
 
 // MaxPixels bounds the decoded size of an input image, so that a small file
@@ -48,6 +51,28 @@ func Read(name string) (image.Image, string, error) {
 		return nil, "", err
 	}
 	return img, format, nil
+}
+
+// Fit returns the size of a w x h image scaled down to fit in a
+// boxW x boxH box with its aspect ratio kept; it never scales up.
+func Fit(w, h, boxW, boxH int) (int, int) {
+	scale := math.Min(float64(boxW)/float64(w), float64(boxH)/float64(h))
+	if scale >= 1 {
+		return w, h
+	}
+	nw := max(1, int(math.Round(float64(w)*scale)))
+	nh := max(1, int(math.Round(float64(h)*scale)))
+	return min(nw, boxW), min(nh, boxH)
+}
+
+// Thumbnail returns src scaled down to fit in a boxW x boxH box (see Fit),
+// resampled with the Catmull-Rom kernel.
+func Thumbnail(src image.Image, boxW, boxH int) *image.RGBA {
+	b := src.Bounds()
+	w, h := Fit(b.Dx(), b.Dy(), boxW, boxH)
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	draw.CatmullRom.Scale(dst, dst.Bounds(), src, b, draw.Src, nil)
+	return dst
 }
 
 // Format normalizes an output format name: "png", "jpeg" (or "jpg"), or ""

@@ -1,0 +1,213 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/insitu-cloud/insitu/internal/client"
+)
+
+const (
+	accessKey = "benchservicesroot"
+	secretKey = "bench-services-secret-key-0123456789"
+)
+
+type insituServer struct {
+	target
+	cmd     *exec.Cmd
+	logPath string
+	api     *client.Client
+}
+
+// insitu is the running server, for the stats printed after the table.
+var insitu *insituServer
+
+// startInsitu builds (or takes) the insitu binary, starts a server on a
+// fresh data directory, pushes hello.wasm and creates the public service.
+func startInsitu(ctx context.Context, cfg *config, root, tmp string) (*insituServer, error) {
+	bin := cfg.insitu
+	if bin == "" {
+		bin = filepath.Join(tmp, "insitu")
+		fmt.Fprintln(os.Stderr, "building insitu ...")
+		b := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/insitu")
+		b.Dir, b.Stdout, b.Stderr = root, os.Stderr, os.Stderr
+		if err := b.Run(); err != nil {
+			return nil, fmt.Errorf("building insitu: %w", err)
+		}
+	}
+	ln, err := listenLoopback()
+	if err != nil {
+		return nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	data := filepath.Join(tmp, "insitu-data")
+	s := &insituServer{logPath: filepath.Join(tmp, "insitu.log")}
+	logf, err := os.Create(s.logPath)
+	if err != nil {
+		return nil, err
+	}
+	s.cmd = exec.Command(bin, "server", "--data", data, "--listen", addr, "--log-level", "warn")
+	s.cmd.Env = append(os.Environ(), "INSITU_ROOT_ACCESS_KEY="+accessKey, "INSITU_ROOT_SECRET_KEY="+secretKey)
+	s.cmd.Stdout, s.cmd.Stderr = logf, logf
+	if err := s.cmd.Start(); err != nil {
+		return nil, err
+	}
+	endpoint := "http://" + addr
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(endpoint + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			s.stop()
+			log, _ := os.ReadFile(s.logPath)
+			return nil, fmt.Errorf("insitu did not become healthy at %s: %v\n%s", endpoint, err, log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.api, err = client.New(client.Config{Endpoint: endpoint, AccessKey: accessKey, SecretKey: secretKey})
+	if err != nil {
+		s.stop()
+		return nil, err
+	}
+	wasm, err := os.ReadFile(filepath.Join(root, "examples", "services", "hello", "hello.wasm"))
+	if err != nil {
+		s.stop()
+		return nil, err
+	}
+	if _, err := s.api.PushApp(ctx, "hello", "1", wasm, nil, false); err != nil {
+		s.stop()
+		return nil, fmt.Errorf("push hello: %w", err)
+	}
+	public := true
+	// The concurrency cap is raised past the connection count so that no
+	// request is turned away with 503.
+	if _, err := s.api.CreateService(ctx, "hello", client.ServiceSpec{App: "hello", Public: &public, MaxConcurrency: 10000}); err != nil {
+		s.stop()
+		return nil, fmt.Errorf("create service: %w", err)
+	}
+	pid := s.cmd.Process.Pid
+	s.target = target{name: "insitu", url: endpoint + "/svc/hello/",
+		pids: func() []int { return append([]int{pid}, childrenOf(pid)...) },
+		note: "insitu server, service hello (hello.wasm), public, fresh sandbox per request"}
+	insitu = s
+	return s, nil
+}
+
+func (s *insituServer) stop() {
+	if s.cmd != nil && s.cmd.Process != nil {
+		s.cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { s.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			s.cmd.Process.Kill()
+			<-done
+		}
+	}
+}
+
+// printInsituStats prints the service's own view: instance run time and
+// request latency as insitu measured them.
+func printInsituStats(ctx context.Context) {
+	if insitu == nil {
+		return
+	}
+	st, err := insitu.api.ServiceStats(ctx, "hello")
+	if err != nil {
+		fmt.Printf("\ninsitu svc stats: %v\n", err)
+		return
+	}
+	fmt.Printf("\ninsitu svc stats hello: %d requests in all; percentiles over the latest 1024, by status %v\n", st.Requests, st.ByStatus)
+	fmt.Printf("  request latency ms (inside the server): %s\n", fmtMap(st.LatencyMS))
+	fmt.Printf("  sandbox instance ms (start to exit):    %s\n", fmtMap(st.RunMS))
+}
+
+func fmtMap(m map[string]float64) string {
+	var b bytes.Buffer
+	for _, k := range []string{"p50", "p90", "p99", "max", "mean"} {
+		if v, ok := m[k]; ok {
+			fmt.Fprintf(&b, "%s %.3f  ", k, v)
+		}
+	}
+	if b.Len() == 0 {
+		return fmt.Sprint(m)
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// childrenOf returns the pids whose parent is pid (insitu's sandbox
+// workers).
+func childrenOf(pid int) []int {
+	var out []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		st, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		f := statFields(st)
+		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// statFields returns the fields of /proc/PID/stat after the command name
+// (field 3, the state, is f[0]).
+func statFields(st []byte) []string {
+	i := bytes.LastIndexByte(st, ')')
+	if i < 0 {
+		return nil
+	}
+	return strings.Fields(string(st[i+1:]))
+}
+
+// cpuOf sums user+system CPU of pids; a negative pid also counts that
+// process's reaped children (cutime+cstime).
+func cpuOf(pids []int) time.Duration {
+	const hz = 100 // USER_HZ on Linux
+	var ticks int64
+	for _, p := range pids {
+		withChildren := p < 0
+		if withChildren {
+			p = -p
+		}
+		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
+		if err != nil {
+			continue
+		}
+		f := statFields(st)
+		if len(f) < 15 {
+			continue
+		}
+		// utime, stime, cutime, cstime are fields 14-17: f[11..14].
+		for i, idx := range []int{11, 12, 13, 14} {
+			if i >= 2 && !withChildren {
+				break
+			}
+			n, _ := strconv.ParseInt(f[idx], 10, 64)
+			ticks += n
+		}
+	}
+	return time.Duration(ticks) * time.Second / hz
+}

@@ -1,0 +1,260 @@
+// Command services measures insitu's per-request services against classic
+// CGI and against an in-process handler, with a real HTTP load generator on
+// loopback, in one run:
+//
+//	go run ./bench/services [-duration 10s] [-warmup 2s] [-conns 1,16] [-load auto|wrk|go]
+//
+// The three rows serve the same response ("Content-Type: text/plain",
+// "hello\n") for GET /svc/hello/:
+//
+//   - insitu: the real insitu binary (built from ./cmd/insitu into a
+//     temporary directory) serving the service hello, the C program
+//     examples/services/hello/hello.c as committed (hello.wasm), public; a
+//     fresh WebAssembly sandbox per request.
+//   - cgi: the same hello.c compiled natively with cc -O2 and served by
+//     Go's net/http/cgi (fork+exec of the program per request) in this
+//     process.
+//   - ceiling: an in-process Go handler writing the same bytes, no
+//     isolation at all.
+//
+// Load comes from wrk (apt install wrk; -t1 -cN --latency) when it is
+// installed, else from a Go client (N keep-alive connections, one
+// goroutine each, fixed duration). Each row gets a warm-up run that is not
+// counted, then the measured run. Server CPU per request (user+system of
+// the serving process and its children, from /proc) is reported beside.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/cgi"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type config struct {
+	duration, warmup time.Duration
+	connsList        []int
+	conns, threads   int
+	load             string
+	rows             string
+	insitu           string // a prebuilt insitu binary ("" = build one)
+	keep             bool
+	cc               string
+}
+
+func main() {
+	cfg := &config{}
+	flag.DurationVar(&cfg.duration, "duration", 10*time.Second, "measured time per row")
+	flag.DurationVar(&cfg.warmup, "warmup", 2*time.Second, "warm-up per row, not counted")
+	conns := flag.String("conns", "1,16", "keep-alive connections: one table per value, comma-separated")
+	flag.IntVar(&cfg.threads, "threads", 1, "wrk threads")
+	flag.StringVar(&cfg.load, "load", "auto", "load generator: wrk, go, or auto (wrk when installed)")
+	flag.StringVar(&cfg.rows, "rows", "insitu,cgi,ceiling", "rows to run, in order")
+	flag.StringVar(&cfg.insitu, "insitu", "", "insitu binary to use (default: build ./cmd/insitu)")
+	flag.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory")
+	flag.StringVar(&cfg.cc, "cc", "cc", "C compiler for the native CGI program")
+	flag.Parse()
+	for _, c := range strings.Split(*conns, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(c))
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "bench/services: bad -conns %q\n", *conns)
+			os.Exit(2)
+		}
+		cfg.connsList = append(cfg.connsList, n)
+	}
+	if cfg.load == "auto" {
+		cfg.load = "go"
+		if _, err := exec.LookPath("wrk"); err == nil {
+			cfg.load = "wrk"
+		}
+	}
+	if err := run(cfg); err != nil {
+		fmt.Fprintln(os.Stderr, "bench/services:", err)
+		os.Exit(1)
+	}
+}
+
+// target is one way of serving hello.
+type target struct {
+	name, url string
+	pids      func() []int // processes whose CPU counts as the server's
+	note      string
+}
+
+type result struct {
+	target
+	load loadResult
+	cpu  time.Duration // server CPU in the measured window
+}
+
+func run(cfg *config) error {
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "insitu-bench-services-")
+	if err != nil {
+		return err
+	}
+	if cfg.keep {
+		fmt.Fprintln(os.Stderr, "temporary directory:", tmp)
+	} else {
+		defer os.RemoveAll(tmp)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	printMachine(cfg)
+	var targets []target
+	for _, row := range strings.Split(cfg.rows, ",") {
+		var t target
+		switch strings.TrimSpace(row) {
+		case "insitu":
+			srv, err := startInsitu(ctx, cfg, root, tmp)
+			if err != nil {
+				return err
+			}
+			defer srv.stop()
+			t = srv.target
+		case "cgi":
+			t, err = startCGI(cfg, root, tmp)
+		case "ceiling":
+			t, err = startCeiling()
+		default:
+			return fmt.Errorf("unknown row %q", row)
+		}
+		if err != nil {
+			return err
+		}
+		if err := check(t.url); err != nil {
+			return fmt.Errorf("%s: %w", t.name, err)
+		}
+		targets = append(targets, t)
+	}
+
+	var tables [][]result
+	for _, conns := range cfg.connsList {
+		cfg.conns = conns
+		var results []result
+		for _, t := range targets {
+			fmt.Fprintf(os.Stderr, "%s: warm-up %v, then %v with %d connections (%s) ...\n", t.name, cfg.warmup, cfg.duration, cfg.conns, cfg.load)
+			if cfg.warmup > 0 {
+				if _, err := generate(ctx, cfg, t.url, cfg.warmup); err != nil {
+					return fmt.Errorf("%s warm-up: %w", t.name, err)
+				}
+			}
+			before := cpuOf(t.pids())
+			lr, err := generate(ctx, cfg, t.url, cfg.duration)
+			if err != nil {
+				return fmt.Errorf("%s: %w", t.name, err)
+			}
+			results = append(results, result{target: t, load: lr, cpu: cpuOf(t.pids()) - before})
+			if err := check(t.url); err != nil {
+				return fmt.Errorf("%s after the load: %w", t.name, err)
+			}
+		}
+		tables = append(tables, results)
+	}
+	for i, results := range tables {
+		cfg.conns = cfg.connsList[i]
+		report(cfg, results)
+	}
+	for _, t := range targets {
+		if strings.HasPrefix(t.name, "insitu") {
+			printInsituStats(ctx)
+		}
+	}
+	return nil
+}
+
+// check fetches url once and insists on exactly the hello response.
+func check(url string) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || string(b) != "hello\n" || resp.Header.Get("Content-Type") != "text/plain" {
+		return fmt.Errorf("GET %s: %d %q %v, want 200 \"hello\\n\" text/plain", url, resp.StatusCode, b, resp.Header)
+	}
+	return nil
+}
+
+// repoRoot finds the insitu module from the working directory up.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && strings.HasPrefix(string(b), "module github.com/insitu-cloud/insitu\n") {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("run from inside the insitu repository")
+		}
+		dir = parent
+	}
+}
+
+// listenLoopback returns a listener on a free loopback port.
+func listenLoopback() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
+
+// startCGI compiles hello.c natively and serves it with net/http/cgi:
+// every request forks and execs the program.
+func startCGI(cfg *config, root, tmp string) (target, error) {
+	bin := filepath.Join(tmp, "hello-cgi")
+	src := filepath.Join(root, "examples", "services", "hello", "hello.c")
+	if out, err := exec.Command(cfg.cc, "-O2", "-o", bin, src).CombinedOutput(); err != nil {
+		return target{}, fmt.Errorf("%s -O2 %s: %v\n%s", cfg.cc, src, err, out)
+	}
+	ln, err := listenLoopback()
+	if err != nil {
+		return target{}, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/svc/hello/", &cgi.Handler{Path: bin, Root: "/svc/hello"})
+	go http.Serve(ln, mux)
+	self := os.Getpid()
+	return target{name: "cgi", url: "http://" + ln.Addr().String() + "/svc/hello/",
+		pids: func() []int { return []int{-self} }, // this process and its reaped children
+		note: "hello.c built with " + cfg.cc + " -O2, net/http/cgi, fork+exec per request"}, nil
+}
+
+// startCeiling serves the same bytes from an in-process handler.
+func startCeiling() (target, error) {
+	ln, err := listenLoopback()
+	if err != nil {
+		return target{}, err
+	}
+	body := []byte("hello\n")
+	mux := http.NewServeMux()
+	mux.HandleFunc("/svc/hello/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		w.Write(body)
+	})
+	go http.Serve(ln, mux)
+	self := os.Getpid()
+	return target{name: "ceiling", url: "http://" + ln.Addr().String() + "/svc/hello/",
+		pids: func() []int { return []int{self} },
+		note: "in-process Go handler, no isolation"}, nil
+}
+
+func init() {
+	// The CGI and ceiling servers run in this process: give them the same
+	// CPUs insitu gets.
+	runtime.GOMAXPROCS(runtime.NumCPU())
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// printMachine prints what the results depend on, and the load before the
+// run (other work on the machine skews every row).
+func printMachine(cfg *config) {
+	model := "?"
+	if f, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(f), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
+	load, _ := os.ReadFile("/proc/loadavg")
+	fmt.Printf("machine: %d CPUs (%s), Linux %s, %s %s/%s\n", runtime.NumCPU(), model,
+		strings.TrimSpace(string(kernel)), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	fmt.Printf("load average before the run: %s\n", strings.Join(strings.Fields(string(load))[:3], " "))
+	gen := "Go client (keep-alive, one goroutine per connection)"
+	if cfg.load == "wrk" {
+		v, _ := exec.Command("wrk", "--version").CombinedOutput()
+		first, _, _ := strings.Cut(string(v), "\n")
+		gen = fmt.Sprintf("%s, -t%d", strings.TrimSpace(strings.SplitN(first, "Copyright", 2)[0]), cfg.threads)
+	}
+	fmt.Printf("load: %s, %v connections, %v warm-up + %v measured per row, GET /svc/hello/ on 127.0.0.1\n",
+		gen, cfg.connsList, cfg.warmup, cfg.duration)
+}
+
+// report prints the table and the ratios against the goals.
+func report(cfg *config, results []result) {
+	fmt.Printf("\n%d connection(s):\n\n", cfg.conns)
+	fmt.Println("| row | requests/s | p50 | p99 | errors | server CPU per request | what |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---|")
+	byName := map[string]result{}
+	for _, r := range results {
+		byName[r.name] = r
+		cpu := "-"
+		// In-process rows share this process with the Go load client.
+		if r.load.requests > 0 && (cfg.load == "wrk" || r.name == "insitu") {
+			cpu = fmt.Sprintf("%.0f µs", float64(r.cpu)/float64(time.Microsecond)/float64(r.load.requests))
+		}
+		fmt.Printf("| %s | %.0f | %s | %s | %d | %s | %s |\n", r.name, r.load.rps, fmtDur(r.load.p50), fmtDur(r.load.p99),
+			r.load.errors, cpu, r.note)
+	}
+	fmt.Println()
+	in, ok := byName["insitu"]
+	if !ok {
+		return
+	}
+	if c, ok := byName["cgi"]; ok && c.load.rps > 0 {
+		x := in.load.rps / c.load.rps
+		fmt.Printf("insitu / cgi:     %6.2fx throughput (goal >= 20x: %s)\n", x, verdict(x >= 20))
+	}
+	if c, ok := byName["ceiling"]; ok && c.load.rps > 0 {
+		x := in.load.rps / c.load.rps
+		fmt.Printf("insitu / ceiling: %6.2fx throughput (goal >= 0.5x: %s)\n", x, verdict(x >= 0.5))
+	}
+	fmt.Printf("insitu p50:       %s (goal < 1 ms: %s)\n", fmtDur(in.load.p50), verdict(in.load.p50 < time.Millisecond))
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "MISSED"
+}
