@@ -51,9 +51,10 @@ func cgiEnv(r *http.Request, scriptName, pathInfo string, svcEnv map[string]stri
 	}
 	for k, vs := range r.Header {
 		switch strings.ToLower(k) {
-		case "authorization", "proxy-authorization", "content-type", "content-length", "cookie":
+		case "authorization", "proxy-authorization", "content-type", "content-length", "cookie", "proxy":
 			// Credentials never reach the guest; type and length have
-			// their own variables.
+			// their own variables; "Proxy" would become HTTP_PROXY
+			// (httpoxy).
 			continue
 		}
 		name := "HTTP_" + strings.ToUpper(strings.ReplaceAll(k, "-", "_"))

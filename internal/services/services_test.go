@@ -112,6 +112,7 @@ func TestHelloAndCGIVariables(t *testing.T) {
 	req.Header.Set("X-Custom-Thing", "value 1")
 	req.Header.Set("Authorization", "Bearer secret-token")
 	req.Header.Set("Cookie", "session=secret")
+	req.Header.Set("Proxy", "http://evil.example:1")
 	resp, body = e.do(req)
 	if resp.StatusCode != 200 {
 		t.Fatalf("echo: %d %s", resp.StatusCode, body)
@@ -122,7 +123,7 @@ func TestHelloAndCGIVariables(t *testing.T) {
 			t.Errorf("echo lacks %q:\n%s", want, body)
 		}
 	}
-	for _, leak := range []string{"secret-token", "session=secret", "HTTP_AUTHORIZATION"} {
+	for _, leak := range []string{"secret-token", "session=secret", "HTTP_AUTHORIZATION", "HTTP_PROXY", "evil.example"} {
 		if strings.Contains(body, leak) {
 			t.Errorf("echo saw %q", leak)
 		}
