@@ -424,8 +424,17 @@ func TestSum(t *testing.T) {
 		{"x\ty\t1\nx\t2\nx\ty\t3\n", "x\t2\nx\ty\t4\n"}, // the key is all before the last tab
 		{"k\t1\n5\n", "\t5\nk\t1\n"},                    // a keyless line sums under the empty key
 		{"B\t1\na\t1\nA\t1\n", "A\t1\nB\t1\na\t1\n"},    // byte order
+		{"3 7 32\n1 2 10\n", "4 9 42\n"},                // columns: what wc prints
+		{"3 7 32\n5\n", "8 7 32\n"},                     // a short line adds to the first column
+		{"1 2 x\n", ""},                                 // a bad column is an error (checked below)
 	}
 	for _, tt := range tests {
+		if tt.want == "" {
+			if res := (run{stdin: []byte(tt.in)}).exec(t, "sum"); res.exit != 1 {
+				t.Errorf("sum %q: exit %d, want 1", tt.in, res.exit)
+			}
+			continue
+		}
 		if got := string(run{stdin: []byte(tt.in)}.ok(t, "sum")); got != tt.want {
 			t.Errorf("sum %q: got %q, want %q", tt.in, got, tt.want)
 		}

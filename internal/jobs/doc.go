@@ -27,6 +27,15 @@
 // times. A task that still fails fails the job: tasks of its phase and the
 // earlier ones finish (their outputs are kept), later phases stop.
 //
+// An app removed (or made private) while its job runs: runs already
+// started finish, every task of its phase not started yet is refused (no
+// run; its error says "app NAME is gone"), the job fails, and the outputs
+// of finished tasks are kept.
+//
+// Inputs given as prefixes or globs skip the default outputs of earlier
+// jobs (keys under .insitu-jobs/), so a job over a whole bucket does not
+// read them unless asked to by that prefix.
+//
 // State lives in meta: the summary at "jobs/<account>/<id>" and the task
 // list in chunks at "jobtasks/<account>/<id>/<phase>/<chunk>", written in
 // batches (at most every FlushInterval, and at the end), not per task. A

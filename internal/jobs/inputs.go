@@ -13,10 +13,17 @@ import (
 // MaxInputs bounds the objects one job maps over.
 const MaxInputs = 1_000_000
 
+// DefaultOutDir is the key prefix of the default output prefixes
+// (<bucket>/.insitu-jobs/<id>/).
+const DefaultOutDir = ".insitu-jobs/"
+
 // expandInputs turns objects, prefixes and globs into the list of input
 // objects, in the order given and key order within a prefix, without
 // duplicates. A named object must exist; a prefix or glob may match none,
-// but the job as a whole must have at least one input.
+// but the job as a whole must have at least one input. A prefix or glob
+// skips earlier jobs' default outputs (keys under DefaultOutDir) unless it
+// is itself under DefaultOutDir, so running a job over a whole bucket
+// twice reads the same objects.
 func expandInputs(ctx context.Context, engine store.Engine, inputs []string) ([]runs.ObjectRef, error) {
 	var out []runs.ObjectRef
 	seen := map[runs.ObjectRef]bool{}
@@ -37,19 +44,25 @@ func expandInputs(ctx context.Context, engine store.Engine, inputs []string) ([]
 			return nil, err
 		}
 		glob := strings.IndexAny(ref.Key, "*?[")
+		listed := func(key string) bool {
+			return !strings.HasPrefix(key, DefaultOutDir) || strings.HasPrefix(ref.Key, DefaultOutDir)
+		}
 		switch {
 		case glob >= 0:
 			if _, err := path.Match(ref.Key, ""); err != nil {
 				return nil, bad("input %q: bad pattern: %v", in, err)
 			}
 			err = listPrefix(ctx, engine, ref.Bucket, ref.Key[:glob], func(key string) error {
-				if ok, _ := path.Match(ref.Key, key); ok {
+				if ok, _ := path.Match(ref.Key, key); ok && listed(key) {
 					return add(runs.ObjectRef{Bucket: ref.Bucket, Key: key})
 				}
 				return nil
 			})
 		case ref.Key == "" || strings.HasSuffix(ref.Key, "/"):
 			err = listPrefix(ctx, engine, ref.Bucket, ref.Key, func(key string) error {
+				if !listed(key) {
+					return nil
+				}
 				return add(runs.ObjectRef{Bucket: ref.Bucket, Key: key})
 			})
 		default:

@@ -306,7 +306,7 @@ func (s *Service) outPrefix(spec Spec, id string) (runs.ObjectRef, error) {
 		if err != nil {
 			return runs.ObjectRef{}, err
 		}
-		return runs.ObjectRef{Bucket: first.Bucket, Key: ".insitu-jobs/" + id + "/"}, nil
+		return runs.ObjectRef{Bucket: first.Bucket, Key: DefaultOutDir + id + "/"}, nil
 	}
 	out, err := runs.ParseS3URL(spec.Out)
 	if err != nil {

@@ -29,7 +29,8 @@ const InfraRetries = 3
 type Spec struct {
 	// Inputs are objects (s3://B/K), prefixes (s3://B/P/) or globs
 	// (s3://B/logs/2026-*.gz, matched with path.Match after listing the
-	// prefix before the first glob character).
+	// prefix before the first glob character). Prefixes and globs skip
+	// the default outputs of earlier jobs (.insitu-jobs/...).
 	Inputs []string `json:"inputs"`
 	// Out is the prefix outputs go under (s3://B/PREFIX/); default
 	// s3://<first input's bucket>/.insitu-jobs/<id>/.

@@ -8,6 +8,7 @@ import (
 	"path"
 	"time"
 
+	"github.com/insitu-cloud/insitu/internal/apps"
 	"github.com/insitu-cloud/insitu/internal/runs"
 	"github.com/insitu-cloud/insitu/internal/sandbox"
 	"github.com/insitu-cloud/insitu/internal/scheduler"
@@ -106,7 +107,7 @@ func (r *jobRun) runTask(ctx context.Context, t *Task) outcome {
 		} else {
 			o.err = string(rec.Status)
 		}
-		if rec.Error != "" {
+		if rec.Error != "" && rec.Error != fmt.Sprintf("exit status %d", rec.ExitCode) {
 			o.err += ": " + rec.Error
 		}
 		if s := stderrTail(stderr); s != "" {
@@ -151,6 +152,11 @@ func (r *jobRun) attempt(ctx context.Context, t *Task, pl *phasePlan) (*runs.Rec
 	var stderr bytes.Buffer
 	req.Stderr = &stderr
 	rec, err := r.s.cfg.Runs.Run(ctx, req)
+	if errors.Is(err, apps.ErrNoSuchApp) {
+		// The app was removed (or hidden) after the job was submitted:
+		// every task not started yet is refused; say which app.
+		err = fmt.Errorf("app %s is gone (removed while the job ran): %w", pl.App, err)
+	}
 	if err != nil {
 		return nil, stderr.String(), err
 	}

@@ -2,7 +2,9 @@
 // stdin or from the files named in args, sums the numbers per key and prints
 // "KEY<TAB>SUM" for each key in byte order of the key.
 //
-// When no line has a key it prints only the total. KEY is everything before
+// When no line has a key it prints only the total; key-less lines may hold
+// several space-separated numbers (what wc prints), summed column by column
+// and printed on one line, so "wc | sum" adds up word counts. KEY is everything before
 // the last tab, so a key may itself hold tabs (several columns). Blank lines
 // are skipped and a trailing CR is ignored. A sum stays an exact integer
 // while every number is an integer and it fits in 64 bits; otherwise it is a
@@ -77,13 +79,56 @@ static struct entry *lookup(const char *key, size_t n) {
 
 static int haskeys; // some line had a key
 
-// add parses one line and adds its number to its key's sum.
+// Key-less lines may hold several numbers separated by spaces ("3 7 32",
+// what wc prints): each column is summed on its own (column 0 under the
+// empty key, the others here), and the total line then prints every column.
+#define MAXCOLS 64
+static struct entry cols[MAXCOLS];
+static int ncols = 1;
+
+// accumulate adds one parsed number to e, leaving the integers for
+// floating point only when it must.
+static void accumulate(struct entry *e, int isint, long long i, double f) {
+	long long sum;
+	if (!e->isfloat && isint && !__builtin_add_overflow(e->i, i, &sum)) {
+		e->i = sum;
+		return;
+	}
+	if (!e->isfloat) { // switch to floating point
+		e->isfloat = 1;
+		e->f = (double)e->i;
+	}
+	e->f += isint ? (double)i : f;
+}
+
+// number parses one number at *p, skipping spaces after it; it returns -1
+// when there is none.
+static int number(char **p, int *isint, long long *i, double *f) {
+	char *num = *p, *end;
+	errno = 0;
+	*i = strtoll(num, &end, 10);
+	*isint = end != num && errno == 0;
+	*f = 0;
+	if (!*isint || (*end && *end != ' ')) {
+		*isint = 0;
+		*f = strtod(num, &end);
+		if (end == num || (*end && *end != ' '))
+			return -1;
+	}
+	while (*end == ' ')
+		end++;
+	*p = end;
+	return 0;
+}
+
+// add parses one line and adds its number(s) to its key's sum.
 static int add(char *line, size_t n) {
 	if (n > 0 && line[n - 1] == '\r')
 		n--;
 	line[n] = 0;
 	char *tab = memrchr(line, '\t', n);
-	const char *key = "", *num = line;
+	const char *key = "";
+	char *num = line;
 	size_t keylen = 0;
 	if (tab) {
 		key = line;
@@ -95,33 +140,25 @@ static int add(char *line, size_t n) {
 		num++;
 	if (!*num && !tab)
 		return 0; // a blank line
-	char *end;
-	errno = 0;
-	long long i = strtoll(num, &end, 10);
-	int isint = end != num && errno == 0;
-	double f = 0;
-	if (!isint || (*end && *end != ' ')) {
-		isint = 0;
-		f = strtod(num, &end);
-		if (end == num)
-			return -1;
-	}
-	while (*end == ' ')
-		end++;
-	if (*end)
+	int isint;
+	long long i;
+	double f;
+	if (number(&num, &isint, &i, &f) < 0)
 		return -1;
-
-	struct entry *e = lookup(key, keylen);
-	long long sum;
-	if (!e->isfloat && isint && !__builtin_add_overflow(e->i, i, &sum)) {
-		e->i = sum;
+	if (tab) {
+		if (*num)
+			return -1; // one number per keyed line
+		accumulate(lookup(key, keylen), isint, i, f);
 		return 0;
 	}
-	if (!e->isfloat) { // switch this key to floating point
-		e->isfloat = 1;
-		e->f = (double)e->i;
+	accumulate(lookup("", 0), isint, i, f); // column 0 is the empty key's sum
+	for (int c = 1; *num; c++) {
+		if (c == MAXCOLS || number(&num, &isint, &i, &f) < 0)
+			return -1;
+		accumulate(&cols[c], isint, i, f);
+		if (c + 1 > ncols)
+			ncols = c + 1;
 	}
-	e->f += isint ? (double)i : f;
 	return 0;
 }
 
@@ -174,11 +211,16 @@ static int bykey(const void *a, const void *b) {
 	return c ? c : (x->keylen > y->keylen) - (x->keylen < y->keylen);
 }
 
-static void print(const struct entry *e) {
+static void printnum(const struct entry *e) {
 	if (e->isfloat)
-		printf("%.15g\n", e->f);
+		printf("%.15g", e->f);
 	else
-		printf("%lld\n", e->i);
+		printf("%lld", e->i);
+}
+
+static void print(const struct entry *e) {
+	printnum(e);
+	putchar('\n');
 }
 
 int main(int argc, char **argv) {
@@ -201,10 +243,14 @@ int main(int argc, char **argv) {
 		close(fd);
 	}
 
-	if (!haskeys) { // just a total, 0 for empty input
-		struct entry *e = lookup("", 0);
-		print(e);
-		return 0;
+	if (!haskeys) { // just the total (per column), 0 for empty input
+		printnum(lookup("", 0));
+		for (int c = 1; c < ncols; c++) {
+			putchar(' ');
+			printnum(&cols[c]);
+		}
+		putchar('\n');
+		return fflush(stdout) ? 1 : 0;
 	}
 	struct entry **sorted = xalloc((used + 1) * sizeof *sorted);
 	size_t n = 0;
