@@ -261,7 +261,11 @@ func (n *Node) Close() error {
 		if n.srv != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout)
 			if err := n.srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				errs = append(errs, err)
+				// Past the drain timeout: cut what is left (including
+				// connections that never sent a request) rather than
+				// leave them to a closed store.
+				n.log.Warn("shutdown drain timed out; closing connections", "err", err)
+				n.srv.Close()
 			}
 			cancel()
 		} else if n.ln != nil {
