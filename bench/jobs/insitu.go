@@ -3,11 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/insitu-cloud/insitu/bench/internal/benchnode"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -61,7 +60,7 @@ func (b *countingBody) Read(p []byte) (int, error) {
 }
 
 type server struct {
-	cmd      *exec.Cmd
+	node     *benchnode.Node
 	logPath  string
 	endpoint string
 	net      *countingTransport
@@ -78,49 +77,15 @@ func newTransport() *countingTransport {
 // startInsitu builds (or takes) the binary and starts a server on a fresh
 // data directory under tmp, then pushes wc (and the reduce app).
 func startInsitu(ctx context.Context, cfg *config, root, tmp string) (*server, error) {
-	bin := cfg.insitu
-	if bin == "" {
-		bin = filepath.Join(tmp, "insitu")
-		fmt.Fprintln(os.Stderr, "building insitu ...")
-		b := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/insitu")
-		b.Dir, b.Stdout, b.Stderr = root, os.Stderr, os.Stderr
-		if err := b.Run(); err != nil {
-			return nil, fmt.Errorf("building insitu: %w", err)
-		}
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	bin, err := benchnode.Build(ctx, root, tmp, cfg.insitu)
 	if err != nil {
 		return nil, err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	s := &server{logPath: filepath.Join(tmp, "insitu.log"), endpoint: "http://" + addr, net: newTransport()}
-	logf, err := os.Create(s.logPath)
+	node, err := benchnode.Start(bin, tmp, accessKey, secretKey)
 	if err != nil {
 		return nil, err
 	}
-	s.cmd = exec.Command(bin, "server", "--data", filepath.Join(tmp, "data"), "--listen", addr, "--log-level", "warn")
-	s.cmd.Env = append(os.Environ(), "INSITU_ROOT_ACCESS_KEY="+accessKey, "INSITU_ROOT_SECRET_KEY="+secretKey)
-	s.cmd.Stdout, s.cmd.Stderr = logf, logf
-	if err := s.cmd.Start(); err != nil {
-		return nil, err
-	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(s.endpoint + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			s.stop()
-			log, _ := os.ReadFile(s.logPath)
-			return nil, fmt.Errorf("insitu did not become healthy at %s: %v\n%s", s.endpoint, err, log)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	s := &server{node: node, logPath: node.LogPath, endpoint: node.Endpoint, net: newTransport()}
 	s.api, err = client.New(client.Config{Endpoint: s.endpoint, AccessKey: accessKey, SecretKey: secretKey,
 		HTTPClient: &http.Client{Transport: s.net}})
 	if err != nil {
@@ -153,21 +118,7 @@ func startInsitu(ctx context.Context, cfg *config, root, tmp string) (*server, e
 	return s, nil
 }
 
-func (s *server) stop() {
-	if s.cmd == nil || s.cmd.Process == nil {
-		return
-	}
-	s.cmd.Process.Signal(os.Interrupt)
-	done := make(chan struct{})
-	go func() { s.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(15 * time.Second):
-		s.cmd.Process.Kill()
-		<-done
-	}
-	s.cmd = nil
-}
+func (s *server) stop() { s.node.Stop() }
 
 // parallel runs fn(i) for i in [0, n) on workers goroutines; the first
 // error wins.

@@ -4,9 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net/http"
+	"github.com/insitu-cloud/insitu/bench/internal/benchnode"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -22,7 +21,7 @@ const (
 
 type insituServer struct {
 	target
-	cmd     *exec.Cmd
+	node    *benchnode.Node
 	logPath string
 	api     *client.Client
 }
@@ -33,51 +32,16 @@ var insitu *insituServer
 // startInsitu builds (or takes) the insitu binary, starts a server on a
 // fresh data directory, pushes hello.wasm and creates the public service.
 func startInsitu(ctx context.Context, cfg *config, root, tmp string) (*insituServer, error) {
-	bin := cfg.insitu
-	if bin == "" {
-		bin = filepath.Join(tmp, "insitu")
-		fmt.Fprintln(os.Stderr, "building insitu ...")
-		b := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/insitu")
-		b.Dir, b.Stdout, b.Stderr = root, os.Stderr, os.Stderr
-		if err := b.Run(); err != nil {
-			return nil, fmt.Errorf("building insitu: %w", err)
-		}
-	}
-	ln, err := listenLoopback()
+	bin, err := benchnode.Build(ctx, root, tmp, cfg.insitu)
 	if err != nil {
 		return nil, err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	data := filepath.Join(tmp, "insitu-data")
-	s := &insituServer{logPath: filepath.Join(tmp, "insitu.log")}
-	logf, err := os.Create(s.logPath)
+	node, err := benchnode.Start(bin, tmp, accessKey, secretKey)
 	if err != nil {
 		return nil, err
 	}
-	s.cmd = exec.Command(bin, "server", "--data", data, "--listen", addr, "--log-level", "warn")
-	s.cmd.Env = append(os.Environ(), "INSITU_ROOT_ACCESS_KEY="+accessKey, "INSITU_ROOT_SECRET_KEY="+secretKey)
-	s.cmd.Stdout, s.cmd.Stderr = logf, logf
-	if err := s.cmd.Start(); err != nil {
-		return nil, err
-	}
-	endpoint := "http://" + addr
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(endpoint + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			s.stop()
-			log, _ := os.ReadFile(s.logPath)
-			return nil, fmt.Errorf("insitu did not become healthy at %s: %v\n%s", endpoint, err, log)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	s := &insituServer{node: node, logPath: node.LogPath}
+	endpoint := node.Endpoint
 	s.api, err = client.New(client.Config{Endpoint: endpoint, AccessKey: accessKey, SecretKey: secretKey})
 	if err != nil {
 		s.stop()
@@ -99,7 +63,7 @@ func startInsitu(ctx context.Context, cfg *config, root, tmp string) (*insituSer
 		s.stop()
 		return nil, fmt.Errorf("create service: %w", err)
 	}
-	pid := s.cmd.Process.Pid
+	pid := node.Pid()
 	s.target = target{name: "insitu", url: endpoint + "/svc/hello/",
 		pids: func() []int { return append([]int{pid}, childrenOf(pid)...) },
 		note: "insitu server, service hello (hello.wasm), public, fresh sandbox per request"}
@@ -107,19 +71,7 @@ func startInsitu(ctx context.Context, cfg *config, root, tmp string) (*insituSer
 	return s, nil
 }
 
-func (s *insituServer) stop() {
-	if s.cmd != nil && s.cmd.Process != nil {
-		s.cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { s.cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			s.cmd.Process.Kill()
-			<-done
-		}
-	}
-}
+func (s *insituServer) stop() { s.node.Stop() }
 
 // printInsituStats prints the service's own view: instance run time and
 // request latency as insitu measured them.
