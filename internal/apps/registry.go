@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/insitu-cloud/insitu/internal/meta"
@@ -57,6 +58,13 @@ type Registry struct {
 	kv  meta.Store
 	dir string // blobs directory
 	now func() time.Time
+
+	// cache holds decoded app records by "owner/name/version". A record
+	// never changes once pushed (a version is immutable); Remove drops
+	// its entries. Every writer is this process today; a cluster will
+	// invalidate from a meta watch.
+	mu    sync.RWMutex
+	cache map[string]App
 }
 
 // New returns a registry keeping module bytes under dir/blobs.
@@ -65,7 +73,7 @@ func New(kv meta.Store, dir string) (*Registry, error) {
 	if err := os.MkdirAll(blobs, 0o700); err != nil {
 		return nil, fmt.Errorf("apps: %w", err)
 	}
-	return &Registry{kv: kv, dir: blobs, now: time.Now}, nil
+	return &Registry{kv: kv, dir: blobs, now: time.Now, cache: map[string]App{}}, nil
 }
 
 func appKey(owner, name, version string) string { return "apps/" + owner + "/" + name + "/" + version }
@@ -168,6 +176,23 @@ func (r *Registry) Module(digest string) ([]byte, error) {
 }
 
 func (r *Registry) get(ctx context.Context, owner, name, version string) (App, error) {
+	k := appKey(owner, name, version)
+	r.mu.RLock()
+	a, ok := r.cache[k]
+	r.mu.RUnlock()
+	if ok {
+		return a, nil
+	}
+	a, err := r.load(ctx, owner, name, version)
+	if err == nil {
+		r.mu.Lock()
+		r.cache[k] = a
+		r.mu.Unlock()
+	}
+	return a, err
+}
+
+func (r *Registry) load(ctx context.Context, owner, name, version string) (App, error) {
 	b, err := r.kv.Get(ctx, appKey(owner, name, version))
 	if errors.Is(err, meta.ErrNotFound) {
 		return App{}, ErrNoSuchApp
@@ -288,6 +313,9 @@ func (r *Registry) Remove(ctx context.Context, owner, name, version string) erro
 		if err := r.kv.Delete(ctx, p.Key); err != nil {
 			return err
 		}
+		r.mu.Lock()
+		delete(r.cache, p.Key)
+		r.mu.Unlock()
 		removed++
 	}
 	if removed == 0 {

@@ -88,19 +88,51 @@ type Manager struct {
 	engine store.Engine
 
 	mu    sync.Mutex
-	stats map[string]*stats // by service name
-	inUse map[string]int    // requests in flight by service name
+	stats map[string]*stats  // by service name
+	inUse map[string]int     // requests in flight by service name
+	defs  map[string]Service // decoded definitions; writers below drop theirs
+	gen   map[string]uint64  // writes by name, so a slow load never caches a stale copy
 }
 
 // NewManager returns a Manager.
 func NewManager(kv meta.Store, registry *apps.Registry, rs *runs.Service, engine store.Engine) *Manager {
-	return &Manager{kv: kv, apps: registry, runs: rs, engine: engine, stats: map[string]*stats{}, inUse: map[string]int{}}
+	return &Manager{kv: kv, apps: registry, runs: rs, engine: engine, stats: map[string]*stats{}, inUse: map[string]int{}, defs: map[string]Service{}, gen: map[string]uint64{}}
 }
 
 func key(name string) string { return "services/" + name }
 
-// Get returns a service.
+// Get returns a service. Definitions are cached in memory: Create, Update
+// and Remove (the only writers, all in this process on a single node)
+// replace or drop the cached copy before they return, so a request that
+// starts after an update sees it.
 func (m *Manager) Get(ctx context.Context, name string) (Service, error) {
+	m.mu.Lock()
+	s, ok := m.defs[name]
+	gen := m.gen[name]
+	m.mu.Unlock()
+	if ok {
+		return s, nil
+	}
+	s, err := m.load(ctx, name)
+	if err == nil {
+		m.mu.Lock()
+		if m.gen[name] == gen { // no write since we read
+			m.defs[name] = s
+		}
+		m.mu.Unlock()
+	}
+	return s, err
+}
+
+// forget drops name's cached definition after a write.
+func (m *Manager) forget(name string) {
+	m.mu.Lock()
+	delete(m.defs, name)
+	m.gen[name]++
+	m.mu.Unlock()
+}
+
+func (m *Manager) load(ctx context.Context, name string) (Service, error) {
 	b, err := m.kv.Get(ctx, key(name))
 	if errors.Is(err, meta.ErrNotFound) {
 		return Service{}, ErrNoSuchService
@@ -152,6 +184,7 @@ func (m *Manager) Create(ctx context.Context, account, name string, spec Spec) (
 		}
 		return Service{}, err
 	}
+	m.forget(name)
 	return s, nil
 }
 
@@ -182,7 +215,11 @@ func (m *Manager) Update(ctx context.Context, account, name string, spec Spec) (
 		if errors.Is(err, meta.ErrConflict) {
 			continue // raced with another update; apply on top of it
 		}
-		return s, err
+		m.forget(name)
+		if err != nil {
+			return Service{}, err
+		}
+		return s, nil
 	}
 }
 
@@ -198,6 +235,7 @@ func (m *Manager) Remove(ctx context.Context, account, name string) error {
 	if err := m.kv.Delete(ctx, key(name)); err != nil {
 		return err
 	}
+	m.forget(name)
 	m.mu.Lock()
 	delete(m.stats, name)
 	m.mu.Unlock()
