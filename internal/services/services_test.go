@@ -289,11 +289,26 @@ func TestUpdateDuringTraffic(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(200 * time.Millisecond)
+	// Update while traffic flows: wait for old answers, update, then wait
+	// for new ones (bounded, so a loaded machine only makes it slower).
+	waitFor := func(what string) {
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			mu.Lock()
+			n := seen[what]
+			mu.Unlock()
+			if n >= 3 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("never saw %q", what)
+			}
+		}
+	}
+	waitFor("200 v1\n")
 	if _, err := e.api.UpdateService(context.Background(), "ver", client.ServiceSpec{Env: map[string]string{"VERSION": "v2"}}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond)
+	waitFor("200 v2\n")
 	cancel()
 	wg.Wait()
 	for k := range seen {
