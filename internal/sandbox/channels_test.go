@@ -226,12 +226,14 @@ func TestCancel(t *testing.T) {
 	go func() {
 		res, _ := r.Run(context.Background(), func() sandbox.Spec {
 			s := toolSpec(t, "sleep")
-			s.Limits.Timeout = time.Second
+			s.Limits.Timeout = 5 * time.Second
 			return s
 		}())
 		done <- res
 	}()
-	time.Sleep(100 * time.Millisecond)
+	// Give the sleeper time to take the only worker, even on a loaded
+	// machine; it holds it for 5 s.
+	time.Sleep(time.Second)
 	time.AfterFunc(100*time.Millisecond, cancel2)
 	res, err = r.Run(ctx2, toolSpec(t, "exit", "0"))
 	if err != nil || res.Status != sandbox.StatusKilled {
