@@ -83,7 +83,6 @@ type result struct {
 	times   []time.Duration
 	counts  counts
 	network int64 // bytes across the network (loopback here) per run
-	note    string
 }
 
 func (r *result) median() time.Duration {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 type ctxKey struct{}
@@ -79,7 +80,7 @@ func NewMetrics() *Metrics {
 		}, []string{"api"}),
 	}
 	m.Registry.MustRegister(m.requests, m.latency, m.bytesIn, m.bytesOut,
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -517,14 +516,4 @@ func TestPresign(t *testing.T) {
 	if resp.StatusCode != 403 || !strings.Contains(string(msg), "SignatureDoesNotMatch") {
 		t.Fatalf("tampered presign: %s %s", resp.Status, msg)
 	}
-}
-
-// sortedKeys is a test helper for deterministic comparisons.
-func sortedKeys(m map[string][]byte) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }

@@ -71,6 +71,7 @@ func TestInputsAndStdinFromObjects(t *testing.T) {
 	}
 	spec.Args = []string{"tool", "ls", "/in"}
 	res, out, _ = mustRun(t, r, spec)
+	wantStatus(t, res, sandbox.StatusExited, "")
 	want := "/in/logs 0 dir\n  /in/logs/obj.txt 200000\n/in/small.txt 5\n"
 	if out != want {
 		t.Fatalf("ls /in: %q, want %q", out, want)

@@ -129,7 +129,6 @@ type server struct {
 	done     chan struct{}
 	waitErr  error
 	log      *syncBuffer
-	logFile  *os.File
 	starts   int
 	stopped  bool
 	allLogMu sync.Mutex
