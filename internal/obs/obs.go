@@ -47,6 +47,15 @@ func SetOp(ctx context.Context, api, op string) {
 // Logger returns the request's logger (it carries request_id).
 func Logger(ctx context.Context) *slog.Logger { return FromContext(ctx).Logger }
 
+// LoggerOr returns the request's logger when ctx belongs to a request, and
+// fallback (a component's logger) for background work.
+func LoggerOr(ctx context.Context, fallback *slog.Logger) *slog.Logger {
+	if in, ok := ctx.Value(ctxKey{}).(*Info); ok {
+		return in.Logger
+	}
+	return fallback
+}
+
 // RequestID returns the request's id, or "" outside a request.
 func RequestID(ctx context.Context) string { return FromContext(ctx).ID }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/insitu-cloud/insitu/internal/apps"
 	"github.com/insitu-cloud/insitu/internal/meta"
+	"github.com/insitu-cloud/insitu/internal/obs"
 	"github.com/insitu-cloud/insitu/internal/sandbox"
 	"github.com/insitu-cloud/insitu/internal/store"
 )
@@ -269,7 +270,7 @@ func (s *Service) finish(ctx context.Context, rec *Record, ephemeral bool) {
 	}
 	// The record is written even when the caller went away.
 	if err := s.saveRecord(context.WithoutCancel(ctx), rec); err != nil {
-		s.log.Error("save run record", "id", rec.ID, "err", err)
+		obs.LoggerOr(ctx, s.log).Error("save run record", "id", rec.ID, "err", err)
 	}
 }
 
