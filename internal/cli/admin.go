@@ -1,11 +1,9 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -150,33 +148,18 @@ func newUserRotateCmd(g *globals) *cobra.Command {
 
 func printKey(out io.Writer, k *client.Key, asJSON bool) error {
 	if asJSON {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(k)
+		return printJSON(out, k)
 	}
 	_, err := fmt.Fprintf(out, "User:       %s\nAccess Key: %s\nSecret Key: %s\n", k.Name, k.AccessKey, k.SecretKey)
 	return err
 }
 
 func printUsers(out io.Writer, users []client.User, asJSON bool) error {
-	if asJSON {
-		if users == nil {
-			users = []client.User{}
-		}
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
-			Users []client.User `json:"users"`
-		}{users})
-	}
-	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tROOT\tACCESS KEYS\tCREATED")
-	for _, u := range users {
+	return printList(out, asJSON, "users", users, "NAME\tROOT\tACCESS KEYS\tCREATED", func(u client.User) string {
 		keys := strings.Join(u.AccessKeys, ",")
 		if keys == "" {
 			keys = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%t\t%s\t%s\n", u.Name, u.Root, keys, u.Created.UTC().Format(time.RFC3339))
-	}
-	return tw.Flush()
+		return fmt.Sprintf("%s\t%t\t%s\t%s", u.Name, u.Root, keys, u.Created.UTC().Format(time.RFC3339))
+	})
 }

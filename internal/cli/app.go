@@ -3,10 +3,8 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -97,18 +95,9 @@ func newAppLsCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("app ls: %w", err)
 			}
-			if asJSON {
-				if list == nil {
-					list = []client.App{}
-				}
-				return printJSON(g.streams.Out, map[string]any{"apps": list})
-			}
-			tw := tabwriter.NewWriter(g.streams.Out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "OWNER\tNAME\tVERSION\tSIZE\tPUBLIC\tCREATED")
-			for _, a := range list {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%v\t%s\n", a.Owner, a.Name, a.Version, a.Size, a.Public, a.Created.Format("2006-01-02 15:04:05"))
-			}
-			return tw.Flush()
+			return printList(g.streams.Out, asJSON, "apps", list, "OWNER\tNAME\tVERSION\tSIZE\tPUBLIC\tCREATED", func(a client.App) string {
+				return fmt.Sprintf("%s\t%s\t%s\t%d\t%v\t%s", a.Owner, a.Name, a.Version, a.Size, a.Public, a.Created.Format("2006-01-02 15:04:05"))
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&public, "public", false, "include other accounts' public apps")
@@ -155,10 +144,4 @@ func newAppRmCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-}
-
-func printJSON(out io.Writer, v any) error {
-	enc := json.NewEncoder(out)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }

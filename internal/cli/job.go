@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/minio/minio-go/v7"
@@ -230,24 +229,15 @@ func newJobLsCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("job ls: %w", err)
 			}
-			if asJSON {
-				if list == nil {
-					list = []client.Job{}
-				}
-				return printJSON(g.streams.Out, map[string]any{"jobs": list})
-			}
-			tw := tabwriter.NewWriter(g.streams.Out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tSTATE\tPHASES\tTASKS\tCREATED")
-			for _, j := range list {
+			return printList(g.streams.Out, asJSON, "jobs", list, "ID\tSTATE\tPHASES\tTASKS\tCREATED", func(j client.Job) string {
 				var apps []string
 				tasks := 0
 				for _, ph := range j.Phases {
 					apps = append(apps, ph.Type+":"+ph.App)
 					tasks += ph.Tasks
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", j.ID, j.State, strings.Join(apps, ","), tasks, j.Created.Format(time.RFC3339))
-			}
-			return tw.Flush()
+				return fmt.Sprintf("%s\t%s\t%s\t%d\t%s", j.ID, j.State, strings.Join(apps, ","), tasks, j.Created.Format(time.RFC3339))
+			})
 		},
 	}
 	cmd.Flags().IntVar(&limit, "limit", 50, "how many jobs")

@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -142,18 +141,9 @@ func newRunsCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("runs ls: %w", err)
 			}
-			if asJSON {
-				if list == nil {
-					list = []client.RunRecord{}
-				}
-				return printJSON(g.streams.Out, map[string]any{"runs": list})
-			}
-			tw := tabwriter.NewWriter(g.streams.Out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tAPP\tKIND\tSTATUS\tEXIT\tWALL\tSTART")
-			for _, r := range list {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%.3fms\t%s\n", r.ID, r.App, r.Kind, r.Status, r.ExitCode, r.WallMS, r.Start.Format(time.RFC3339))
-			}
-			return tw.Flush()
+			return printList(g.streams.Out, asJSON, "runs", list, "ID\tAPP\tKIND\tSTATUS\tEXIT\tWALL\tSTART", func(r client.RunRecord) string {
+				return fmt.Sprintf("%s\t%s\t%s\t%s\t%d\t%.3fms\t%s", r.ID, r.App, r.Kind, r.Status, r.ExitCode, r.WallMS, r.Start.Format(time.RFC3339))
+			})
 		},
 	}
 	ls.Flags().IntVar(&limit, "limit", 50, "how many runs")

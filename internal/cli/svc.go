@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -142,15 +141,9 @@ func newSvcLsCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("svc ls: %w", err)
 			}
-			if asJSON {
-				return printJSON(g.streams.Out, map[string]any{"services": list})
-			}
-			tw := tabwriter.NewWriter(g.streams.Out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tAPP\tPUBLIC\tTIMEOUT\tMAX-CONCURRENCY")
-			for _, s := range list {
-				fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%d\n", s.Name, s.App, s.Public, s.Timeout, s.MaxConcurrency)
-			}
-			return tw.Flush()
+			return printList(g.streams.Out, asJSON, "services", list, "NAME\tAPP\tPUBLIC\tTIMEOUT\tMAX-CONCURRENCY", func(s client.Service) string {
+				return fmt.Sprintf("%s\t%s\t%v\t%s\t%d", s.Name, s.App, s.Public, s.Timeout, s.MaxConcurrency)
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
