@@ -41,6 +41,23 @@ func s3URLEncode(s string) string {
 	return strings.ReplaceAll(url.QueryEscape(s), "%2F", "/")
 }
 
+// listPage reads one page of a bucket listing; max-keys=0 asks for none.
+func (h *Handler) listPage(req *request, opts store.ListOptions) (store.ListResult, error) {
+	if opts.MaxKeys == 0 {
+		return store.ListResult{}, nil
+	}
+	return h.engine.ListObjects(req.ctx, req.bucket, opts)
+}
+
+// commonPrefixes encodes a page's rolled-up prefixes.
+func commonPrefixes(enc func(string) string, ps []string) []commonPrefix {
+	var out []commonPrefix
+	for _, p := range ps {
+		out = append(out, commonPrefix{Prefix: enc(p)})
+	}
+	return out
+}
+
 func (h *Handler) listObjects(req *request, version int) error {
 	q := req.q
 	maxKeys, err := maxKeysParam(q, "max-keys", 1000)
@@ -72,12 +89,9 @@ func (h *Handler) listObjects(req *request, version int) error {
 		res.Marker = &m
 		opts.After = m
 	}
-	var page store.ListResult
-	if maxKeys > 0 {
-		page, err = h.engine.ListObjects(req.ctx, req.bucket, opts)
-		if err != nil {
-			return err
-		}
+	page, err := h.listPage(req, opts)
+	if err != nil {
+		return err
 	}
 	var o *owner
 	if fetchOwner {
@@ -88,9 +102,7 @@ func (h *Handler) listObjects(req *request, version int) error {
 			ETag: quoteETag(obj.ETag), Size: obj.Size, Owner: o, StorageClass: "STANDARD",
 			ChecksumAlgorithm: obj.Checksum.Algorithm, ChecksumType: obj.Checksum.Type})
 	}
-	for _, p := range page.CommonPrefixes {
-		res.CommonPrefixes = append(res.CommonPrefixes, commonPrefix{Prefix: enc(p)})
-	}
+	res.CommonPrefixes = commonPrefixes(enc, page.CommonPrefixes)
 	res.IsTruncated = page.IsTruncated
 	if version == 2 {
 		n := len(res.Contents) + len(res.CommonPrefixes)
@@ -120,12 +132,9 @@ func (h *Handler) listObjectVersions(req *request) error {
 	opts := store.ListOptions{Prefix: q.Get("prefix"), Delimiter: q.Get("delimiter"), MaxKeys: maxKeys, After: q.Get("key-marker")}
 	res := listVersionsResult{NS: s3NS, Name: req.bucket, Prefix: enc(opts.Prefix), KeyMarker: enc(opts.After),
 		VersionIDMarker: q.Get("version-id-marker"), MaxKeys: maxKeys, Delimiter: enc(opts.Delimiter), EncodingType: encType}
-	var page store.ListResult
-	if maxKeys > 0 {
-		page, err = h.engine.ListObjects(req.ctx, req.bucket, opts)
-		if err != nil {
-			return err
-		}
+	page, err := h.listPage(req, opts)
+	if err != nil {
+		return err
 	}
 	o := owner{ID: req.account, DisplayName: req.account}
 	for _, obj := range page.Objects {
@@ -134,9 +143,7 @@ func (h *Handler) listObjectVersions(req *request) error {
 		v.XMLName.Local = "Version"
 		res.Versions = append(res.Versions, v)
 	}
-	for _, p := range page.CommonPrefixes {
-		res.CommonPrefixes = append(res.CommonPrefixes, commonPrefix{Prefix: enc(p)})
-	}
+	res.CommonPrefixes = commonPrefixes(enc, page.CommonPrefixes)
 	res.IsTruncated = page.IsTruncated
 	if page.IsTruncated {
 		res.NextKeyMarker = enc(page.NextAfter)
@@ -170,9 +177,7 @@ func (h *Handler) listMultipartUploads(req *request) error {
 			res.Uploads = append(res.Uploads, uploadEntry{Key: enc(u.Key), UploadID: u.UploadID, Initiator: o, Owner: o,
 				StorageClass: "STANDARD", Initiated: s3Time(u.Initiated), ChecksumAlgorithm: u.ChecksumAlgorithm})
 		}
-		for _, p := range page.CommonPrefixes {
-			res.CommonPrefixes = append(res.CommonPrefixes, commonPrefix{Prefix: enc(p)})
-		}
+		res.CommonPrefixes = commonPrefixes(enc, page.CommonPrefixes)
 		res.IsTruncated = page.IsTruncated
 		res.NextKeyMarker = enc(page.NextKeyMarker)
 		res.NextUploadIDMarker = page.NextUploadIDMarker
