@@ -57,6 +57,11 @@ type Node struct {
 	ready     chan struct{}
 }
 
+// maxHeaderBytes bounds a request's line and headers. S3 allows about 8 KB
+// of headers; 64 KiB leaves room for long keys, presigned queries and
+// copy sources (net/http's default is 1 MiB).
+const maxHeaderBytes = 64 << 10
+
 // credentialsFile holds generated root credentials, mode 0600.
 const credentialsFile = "root-credentials.json"
 

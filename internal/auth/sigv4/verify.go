@@ -50,6 +50,16 @@ type Verifier struct {
 	Now     func() time.Time // nil = time.Now
 	MaxSkew time.Duration    // 0 = 15 minutes (DefaultMaxSkew)
 
+	// Region, when set, is the only region a credential scope may name;
+	// another answers AuthorizationHeaderMalformed (or
+	// AuthorizationQueryParametersError for a presigned URL), as S3 does.
+	// Empty accepts any region.
+	Region string
+	// Services lists the service names a credential scope may name (a node
+	// sets ["s3"]: its S3, native and service faces all sign as "s3"). Nil
+	// accepts any.
+	Services []string
+
 	mu    sync.Mutex
 	cache map[[32]byte][]byte
 }
@@ -268,6 +278,12 @@ func (v *Verifier) verifyHeader(ctx context.Context, r *http.Request, authz stri
 	}
 	if sc.date != t.Format(scopeDateLayout) {
 		return nil, errHeaderMalformed("Invalid credential date. Date is not the same as X-Amz-Date.")
+	}
+	if e := v.checkScope(sc, false); e != nil {
+		return nil, e
+	}
+	if e := checkSigned(r, signed); e != nil {
+		return nil, e
 	}
 	if d := v.now().Sub(t); d > v.maxSkew() || d < -v.maxSkew() {
 		return nil, errSkewed()
