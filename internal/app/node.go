@@ -134,7 +134,8 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	if err := n.startJobs(ctx); err != nil {
 		return nil, err
 	}
-	verifier := &sigv4.Verifier{Keys: n.accounts}
+	// Every face signs as service "s3" in the node's region.
+	verifier := &sigv4.Verifier{Keys: n.accounts, Region: cfg.Region, Services: []string{"s3"}}
 	n.services = services.NewManager(n.kv, n.apps, n.runs, n.engine)
 	svc := n.services.Handler(verifier, cfg.Domain, n.metrics.Registry)
 	s3 := s3api.New(s3api.Config{Engine: n.engine, Verifier: verifier, Region: cfg.Region, Domain: cfg.Domain, Runner: n.runs})
@@ -142,6 +143,7 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	n.srv = &http.Server{
 		Handler:           n.metrics.Middleware(cfg.Logger, n.router(s3, native, svc)),
 		ReadHeaderTimeout: 30 * time.Second,
+		MaxHeaderBytes:    maxHeaderBytes,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
 	}
