@@ -3,6 +3,8 @@ package app
 import (
 	"log/slog"
 	"time"
+
+	"github.com/insitu-cloud/insitu/internal/obs"
 )
 
 // Config is everything a node needs to start. The zero value is not usable;
@@ -34,6 +36,10 @@ type Config struct {
 	// (each subdirectory holding NAME.wasm and an optional app.json), so a
 	// fresh node has the examples ready. Empty: none.
 	SeedApps string
+	// BodyTimeout is how long a client may take to send, or to take, each
+	// 64 KiB of a body (or its rest, when less is left) before the request
+	// is cut and the connection closed, on every face. Default 30s.
+	BodyTimeout time.Duration
 	// ShutdownTimeout bounds the graceful drain on Close. Default 10s.
 	ShutdownTimeout time.Duration
 	// Logger receives structured logs. Default: slog.Default().
@@ -48,6 +54,7 @@ func DefaultConfig() Config {
 		Listen:          "127.0.0.1:8773",
 		Region:          "us-east-1",
 		Domain:          "localhost",
+		BodyTimeout:     obs.DefaultBodyWindow,
 		ShutdownTimeout: 10 * time.Second,
 	}
 }

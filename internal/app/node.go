@@ -77,6 +77,9 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	if cfg.Region == "" {
 		cfg.Region = def.Region
 	}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = def.BodyTimeout
+	}
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = def.ShutdownTimeout
 	}
@@ -141,7 +144,7 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	s3 := s3api.New(s3api.Config{Engine: n.engine, Verifier: verifier, Region: cfg.Region, Domain: cfg.Domain, Runner: n.runs})
 	native := api.New(api.Deps{Verifier: verifier, Accounts: n.accounts, Apps: n.apps, Runs: n.runs, Services: n.services, Jobs: n.jobs})
 	n.srv = &http.Server{
-		Handler:           n.metrics.Middleware(cfg.Logger, n.router(s3, native, svc)),
+		Handler:           n.metrics.Middleware(cfg.Logger, obs.BodyDeadlines(cfg.BodyTimeout, n.router(s3, native, svc))),
 		ReadHeaderTimeout: 30 * time.Second,
 		MaxHeaderBytes:    maxHeaderBytes,
 		IdleTimeout:       120 * time.Second,

@@ -40,6 +40,7 @@ var (
 	errEntityTooLarge     = &APIError{http.StatusBadRequest, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size."}
 	errKeyTooLong         = &APIError{http.StatusBadRequest, "KeyTooLongError", "Your key is too long"}
 	errInvalidDigest      = &APIError{http.StatusBadRequest, "InvalidDigest", "The Content-MD5 you specified is not valid."}
+	errRequestTimeout     = &APIError{http.StatusBadRequest, "RequestTimeout", "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed."}
 	errMethodNotAllowed   = &APIError{http.StatusMethodNotAllowed, "MethodNotAllowed", "The specified method is not allowed against this resource."}
 )
 
@@ -87,6 +88,8 @@ func toAPIError(err error) *APIError {
 		return apiErr(http.StatusInternalServerError, "InternalError", "The stored object failed its integrity check.")
 	case errors.Is(err, checksum.ErrUnsupported):
 		return apiErr(http.StatusBadRequest, "InvalidRequest", "Value for x-amz-checksum-algorithm header is invalid.")
+	case errors.Is(err, obs.ErrBodyTimeout):
+		return errRequestTimeout
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return apiErr(499, "RequestCanceled", "The request was canceled.")
 	}
