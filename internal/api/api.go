@@ -82,12 +82,18 @@ func (h *Handler) route(pattern, op string, rootOnly bool, fn handlerFunc) {
 		obs.SetOp(ctx, "api", op)
 		res, err := h.verifier.Verify(ctx, r)
 		if err != nil {
+			logInternal(ctx, "verifying the signature", err)
 			writeError(w, err)
 			return
 		}
 		acct, err := h.accounts.Get(ctx, res.Credential.Account)
-		if err != nil {
+		if errors.Is(err, auth.ErrNoSuchAccount) {
 			writeError(w, &Error{Status: http.StatusForbidden, Code: "AccessDenied", Message: "account not found"})
+			return
+		}
+		if err != nil {
+			logInternal(ctx, "reading the account", err)
+			writeError(w, err) // 500 InternalError
 			return
 		}
 		obs.FromContext(ctx).Account = acct.Name
@@ -103,6 +109,15 @@ func (h *Handler) route(pattern, op string, rootOnly bool, fn handlerFunc) {
 			writeError(w, err)
 		}
 	})
+}
+
+// logInternal logs err when it is a server failure rather than an
+// authentication answer (a key store that cannot be read).
+func logInternal(ctx context.Context, what string, err error) {
+	var se *sigv4.Error
+	if !errors.As(err, &se) {
+		obs.Logger(ctx).Error("api: "+what, "err", err)
+	}
 }
 
 // ServeHTTP implements http.Handler.
