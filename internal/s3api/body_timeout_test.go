@@ -40,7 +40,7 @@ func slowPut(t *testing.T, node *apptest.Node, key string, size int64, send func
 		t.Fatal(err)
 	}
 	go func() { _ = req.Write(conn) }()
-	go func() { send(pw); /* then stall: never close pw */ }()
+	go func() { send(pw) /* then stall: never close pw */ }()
 	_ = conn.SetReadDeadline(time.Now().Add(20 * testBodyWindow))
 	resp, err := http.ReadResponse(bufio.NewReader(conn), req)
 	if err != nil {

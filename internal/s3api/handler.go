@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/insitu-cloud/insitu/internal/auth/sigv4"
 	"github.com/insitu-cloud/insitu/internal/obs"
@@ -107,6 +108,9 @@ func (h *Handler) dispatch(req *request, op string) error {
 	if len(req.key) > 1024 {
 		return errKeyTooLong
 	}
+	if writesKey[op] && !utf8.ValidString(req.key) {
+		return errKeyNotUTF8
+	}
 	if req.bucket != "" && op != "CreateBucket" && op != "ListBuckets" {
 		if err := h.authorizeBucket(req); err != nil {
 			return err
@@ -178,6 +182,13 @@ func (h *Handler) dispatch(req *request, op string) error {
 		return errMethodNotAllowed
 	}
 	return errNotImplemented
+}
+
+// writesKey are the operations that create an object under req.key (run
+// on write also creates objects under x-insitu-out). Keys that are not
+// UTF-8 are refused there; existing ones stay readable and deletable.
+var writesKey = map[string]bool{
+	"PutObject": true, "CopyObject": true, "CreateMultipartUpload": true, "RunOnWrite": true,
 }
 
 // authorizeBucket allows a request on an existing bucket only for its owner.
