@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/insitu-cloud/insitu/internal/auth/sigv4"
 	"github.com/insitu-cloud/insitu/internal/obs"
 )
 
@@ -16,7 +17,9 @@ type Config struct {
 	// Listen is the HOST:PORT of the single HTTP listener. Default
 	// "127.0.0.1:8773"; port 0 picks a free port (see Node.Addr).
 	Listen string
-	// Region is the S3/EC2 region this node answers as. Default "us-east-1".
+	// Region is the S3/EC2 region this node answers as, and the only one
+	// a request's credential scope may name. Default sigv4.DefaultRegion
+	// ("us-east-1").
 	Region string
 	// Domain enables virtual-host style: BUCKET.Domain. Default "localhost".
 	Domain string
@@ -52,7 +55,7 @@ func DefaultConfig() Config {
 	return Config{
 		DataDir:         "./insitu-data",
 		Listen:          "127.0.0.1:8773",
-		Region:          "us-east-1",
+		Region:          sigv4.DefaultRegion,
 		Domain:          "localhost",
 		BodyTimeout:     obs.DefaultBodyWindow,
 		ShutdownTimeout: 10 * time.Second,

@@ -77,6 +77,9 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	if cfg.Region == "" {
 		cfg.Region = def.Region
 	}
+	if cfg.Domain == "" {
+		cfg.Domain = def.Domain
+	}
 	if cfg.BodyTimeout <= 0 {
 		cfg.BodyTimeout = def.BodyTimeout
 	}

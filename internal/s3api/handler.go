@@ -17,7 +17,8 @@ import (
 type Config struct {
 	Engine   store.Engine
 	Verifier *sigv4.Verifier
-	// Region is reported by GetBucketLocation and HeadBucket. Default us-east-1.
+	// Region is reported by GetBucketLocation and HeadBucket. Default
+	// sigv4.DefaultRegion.
 	Region string
 	// Domain enables virtual-host style requests for BUCKET.Domain; empty
 	// disables it.
@@ -39,7 +40,7 @@ type Handler struct {
 // New returns a Handler.
 func New(cfg Config) *Handler {
 	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
+		cfg.Region = sigv4.DefaultRegion
 	}
 	return &Handler{engine: cfg.Engine, verifier: cfg.Verifier, region: cfg.Region, domain: strings.ToLower(cfg.Domain), runner: cfg.Runner}
 }

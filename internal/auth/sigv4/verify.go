@@ -27,6 +27,11 @@ type KeyStore interface {
 	Lookup(ctx context.Context, accessKey string) (Credential, error)
 }
 
+// DefaultRegion is the region of a node, client or bucket that names none,
+// as in AWS (an empty LocationConstraint means this region). It is defined
+// here, once, for every package.
+const DefaultRegion = "us-east-1"
+
 // DefaultMaxSkew is the clock difference allowed when MaxSkew is zero.
 const DefaultMaxSkew = 15 * time.Minute
 
