@@ -25,13 +25,19 @@ const testBodyWindow = time.Second
 // the body with send, and returns the response and the connection.
 func slowPut(t *testing.T, node *apptest.Node, key string, size int64, send func(w io.Writer)) (*http.Response, net.Conn) {
 	t.Helper()
+	return slowSend(t, node, http.MethodPut, "/slow/"+key, size, send)
+}
+
+// slowSend is slowPut for any method and path.
+func slowSend(t *testing.T, node *apptest.Node, method, path string, size int64, send func(w io.Writer)) (*http.Response, net.Conn) {
+	t.Helper()
 	conn, err := net.Dial("tcp", node.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
 	pr, pw := io.Pipe()
-	req, _ := http.NewRequest(http.MethodPut, node.Endpoint()+"/slow/"+key, pr)
+	req, _ := http.NewRequest(method, node.Endpoint()+path, pr)
 	req.ContentLength = size
 	req.Header.Set("x-amz-content-sha256", "UNSIGNED-PAYLOAD")
 	signer := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })
@@ -91,6 +97,18 @@ func TestBodyTimeout(t *testing.T) {
 			}
 		})
 	}
+	t.Run("native API", func(t *testing.T) {
+		start := time.Now()
+		resp, conn := slowSend(t, node, http.MethodPost, "/api/v1/admin/users", 100, cut["stall"])
+		resp.Body.Close()
+		if took := time.Since(start); took > 3*testBodyWindow || resp.StatusCode != http.StatusRequestTimeout {
+			t.Fatalf("got %s after %v", resp.Status, took)
+		}
+		_ = conn.SetReadDeadline(time.Now().Add(3 * testBodyWindow))
+		if _, err := conn.Read(make([]byte, 1)); err != io.EOF {
+			t.Errorf("connection still open after the error: %v", err)
+		}
+	})
 	t.Run("slow but moving", func(t *testing.T) {
 		const piece, pieces = 16 << 10, 24 // 384 KiB at 160 KiB/s: 2.4 windows
 		resp, _ := slowPut(t, node, "moving", piece*pieces, func(w io.Writer) {
