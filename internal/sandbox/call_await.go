@@ -1,9 +1,6 @@
 package sandbox
 
-import (
-	"context"
-	"fmt"
-)
+import "fmt"
 
 // await reads the worker's messages until its result, or until the
 // worker dies. The deadline (Limits.Timeout from c.start, restarted when
@@ -22,7 +19,7 @@ func (c *call) await() {
 	p := c.p
 	gen := p.arm()
 	timer := c.r.afterFunc(c.lim.Timeout-c.sinceStart(), func() { p.killRun(gen, killTimeout) })
-	stopCtx := context.AfterFunc(c.ctx, func() { p.killRun(gen, killCancel) })
+	stopCtx := c.r.ctxAfterFunc(c.ctx, func() { p.killRun(gen, killCancel) })
 	c.stdout = capWriter{w: c.spec.Stdout, limit: c.lim.StdoutBytes}
 	c.stderr = capWriter{w: c.spec.Stderr, limit: c.lim.StderrBytes}
 	c.outs = p.outs[:0]

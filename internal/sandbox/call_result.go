@@ -79,7 +79,10 @@ func (c *call) failed(res *Result) {
 	case killTimeout:
 		res.Status, res.Reason = StatusTimeout, fmt.Sprintf("stopped at the time limit of %v", c.lim.Timeout)
 	case killCancel:
-		res.Status, res.Reason = StatusKilled, "cancelled: "+context.Cause(c.ctx).Error()
+		res.Status, res.Reason = StatusKilled, "cancelled"
+		if err := context.Cause(c.ctx); err != nil {
+			res.Reason += ": " + err.Error()
+		}
 	case killClose:
 		res.Status, res.Reason = StatusKilled, "the sandbox runtime closed"
 	case killOutput:

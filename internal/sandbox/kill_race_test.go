@@ -1,6 +1,7 @@
 package sandbox_test
 
 import (
+	"context"
 	"strings"
 	"sync"
 	"testing"
@@ -42,6 +43,20 @@ func (ft *fakeTimers) fireAll() {
 	}
 }
 
+// ctxAfterFunc stands in for context.AfterFunc the same way.
+func (ft *fakeTimers) ctxAfterFunc(_ context.Context, f func()) func() bool {
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	ft.pending = append(ft.pending, f)
+	return func() bool {
+		if ft.fireInStop {
+			f()
+			return false
+		}
+		return true
+	}
+}
+
 func (t *fakeTimer) Reset(time.Duration) bool { return true }
 
 func (t *fakeTimer) Stop() bool {
@@ -52,17 +67,31 @@ func (t *fakeTimer) Stop() bool {
 	return true
 }
 
-// Issue 8 item 8: a deadline callback that fires after its run took its
-// result (Stop reported false, or the callback goroutine ran late) must
-// not kill the worker under the next run, nor let a killed worker go
-// back to the pool as healthy.
+// Issue 8 item 8: a deadline or ctx callback that fires after its run
+// took its result (Stop reported false, or the callback goroutine ran
+// late) must not kill the worker under the next run, nor let a killed
+// worker go back to the pool as healthy.
 func TestLateDeadlineCallbackSparesNextRun(t *testing.T) {
-	for _, inStop := range []bool{false, true} {
-		name := map[bool]string{false: "fires after release", true: "fires inside Stop"}[inStop]
-		t.Run(name, func(t *testing.T) {
+	cases := []struct {
+		name       string
+		timer, ctx bool
+		fireInStop bool
+	}{
+		{"deadline fires after release", true, false, false},
+		{"deadline fires inside Stop", true, false, true},
+		{"ctx callback fires after release", false, true, false},
+		{"ctx callback fires inside stop", false, true, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
 			r, _ := newRuntime(t, 1)
-			ft := &fakeTimers{fireInStop: inStop}
-			sandbox.SetAfterFunc(r, ft.afterFunc)
+			ft := &fakeTimers{fireInStop: tc.fireInStop}
+			if tc.timer {
+				sandbox.SetAfterFunc(r, ft.afterFunc)
+			}
+			if tc.ctx {
+				sandbox.SetCtxAfterFunc(r, ft.ctxAfterFunc)
+			}
 			for i := range 3 {
 				res, _, _ := mustRun(t, r, toolSpec(t, "exit", "0"))
 				wantStatus(t, res, sandbox.StatusExited, "")
@@ -71,7 +100,7 @@ func TestLateDeadlineCallbackSparesNextRun(t *testing.T) {
 				spec.Stdin.Reader = strings.NewReader("ok")
 				res, out, _ := mustRun(t, r, spec)
 				if res.Status != sandbox.StatusExited || res.ExitCode != 0 || out != "ok" {
-					t.Fatalf("round %d: the run after a late deadline callback: %s (%q), stdout %q", i, res.Status, res.Reason, out)
+					t.Fatalf("round %d: the run after a late callback: %s (%q), stdout %q", i, res.Status, res.Reason, out)
 				}
 				ft.fireAll()
 			}

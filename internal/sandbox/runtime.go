@@ -56,9 +56,11 @@ type Runtime struct {
 	once  sync.Once
 	tasks *tasks // Runs in progress and their stdin copies
 
-	// afterFunc starts a run's deadline timer: time.AfterFunc, or a
-	// test's fake (export_test.go) to force the late-callback race.
-	afterFunc func(time.Duration, func()) deadline
+	// afterFunc starts a run's deadline timer and ctxAfterFunc its ctx
+	// callback: time.AfterFunc and context.AfterFunc, or a test's fakes
+	// (export_test.go) that force the late-callback race.
+	afterFunc    func(time.Duration, func()) deadline
+	ctxAfterFunc func(context.Context, func()) (stop func() bool)
 }
 
 // deadline is the part of *time.Timer a run uses.
@@ -102,7 +104,8 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 		return nil, fmt.Errorf("sandbox: temp dir: %w", err)
 	}
 	r := &Runtime{cfg: cfg, log: cfg.Logger, base: base, tasks: newTasks(),
-		afterFunc: func(d time.Duration, f func()) deadline { return time.AfterFunc(d, f) }}
+		afterFunc:    func(d time.Duration, f func()) deadline { return time.AfterFunc(d, f) },
+		ctxAfterFunc: context.AfterFunc}
 	r.cg = newCgroup(cfg.Logger, cgroupRoot, cfg.Workers, cfg.CgroupMemory)
 	if r.pool, err = newPool(ctx, &r.cfg, r.log, r.cg); err != nil {
 		r.cg.remove()
