@@ -117,32 +117,32 @@ func (pl *pool) spawn(ctx context.Context, slot int) (*proc, error) {
 		return nil, fmt.Errorf("sandbox: worker conn: %w", err)
 	}
 	p.conn = c.(*net.UnixConn)
-	p.conn.SetReadDeadline(time.Now().Add(helloTimeout))
-	stop := context.AfterFunc(ctx, func() { p.conn.SetReadDeadline(time.Now()) })
-	n, err := p.conn.Read(p.rbuf)
-	stop()
-	p.conn.SetReadDeadline(time.Time{})
-	if err != nil || n == 0 || p.rbuf[0] != msgHello {
+	if err := p.hello(ctx); err != nil {
 		p.kill(killClose)
 		p.conn.Close()
 		<-p.done
 		return nil, fmt.Errorf("sandbox: worker %d did not start (%v, %s)", p.pid, err, p.cmd.ProcessState)
 	}
-	d := &dec{b: p.rbuf[1:n]}
-	p.lastCPU = d.i()
-	pl.mu.Lock()
-	select {
-	case <-pl.closed:
-		pl.mu.Unlock()
+	if !pl.register(p) {
 		p.kill(killClose)
 		p.conn.Close()
 		return nil, ErrClosed
+	}
+	pl.log.Debug("sandbox worker started", "pid", p.pid, "slot", slot)
+	return p, nil
+}
+
+// register adds p to the live workers close kills; false once closed.
+func (pl *pool) register(p *proc) bool {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	select {
+	case <-pl.closed:
+		return false
 	default:
 	}
 	pl.live[p] = struct{}{}
-	pl.mu.Unlock()
-	pl.log.Debug("sandbox worker started", "pid", p.pid, "slot", slot)
-	return p, nil
+	return true
 }
 
 // acquire waits for an idle worker.

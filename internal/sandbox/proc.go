@@ -1,6 +1,8 @@
 package sandbox
 
 import (
+	"context"
+	"errors"
 	"net"
 	"os/exec"
 	"sync"
@@ -145,6 +147,25 @@ func (p *proc) killRun(gen uint64, reason int32) {
 	if p.armed && p.gen == gen {
 		p.killLocked(reason)
 	}
+}
+
+// hello waits for the worker's first message (at most helloTimeout, or
+// until ctx ends) and takes its CPU count from it.
+func (p *proc) hello(ctx context.Context) error {
+	p.conn.SetReadDeadline(time.Now().Add(helloTimeout))
+	stop := context.AfterFunc(ctx, func() { p.conn.SetReadDeadline(time.Now()) })
+	n, err := p.conn.Read(p.rbuf)
+	stop()
+	p.conn.SetReadDeadline(time.Time{})
+	if err != nil {
+		return err
+	}
+	if n == 0 || p.rbuf[0] != msgHello {
+		return errors.New("no hello")
+	}
+	d := &dec{b: p.rbuf[1:n]}
+	p.lastCPU = d.i()
+	return nil
 }
 
 // cpuOfDeath is the CPU the worker used since its last report, read from
