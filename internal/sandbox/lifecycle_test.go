@@ -46,7 +46,7 @@ func (g *gateReader) Read(b []byte) (int, error) {
 func TestTimeoutCountsFromWorkerAssignment(t *testing.T) {
 	r, _ := newRuntime(t, 1)
 	healthy(t, r) // tool.wasm compiled on the worker: no compile restarts B's deadline
-	const hold, need, timeout = 1000 * time.Millisecond, 800 * time.Millisecond, 1500 * time.Millisecond
+	const hold, need, timeout = 1500 * time.Millisecond, 1000 * time.Millisecond, 2000 * time.Millisecond
 
 	started := make(chan struct{})
 	a := toolSpec(t, "cat")
