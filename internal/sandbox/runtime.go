@@ -104,6 +104,10 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	return r, nil
 }
 
+// Workers returns how many runs execute at once (Config.Workers with its
+// default applied).
+func (r *Runtime) Workers() int { return r.cfg.Workers }
+
 // Close kills every worker (runs in progress end with StatusKilled) and
 // removes the Runtime's temp directory when no outputs remain in it. It is
 // idempotent.
