@@ -105,8 +105,9 @@ func TestAdmissionFairness(t *testing.T) {
 	putText(t, aliceS3, "alice-data", "in.txt", "input")
 	putText(t, aliceS3, "alice-data", "doomed.txt", "input")
 
-	// alice: her two executing runs sleep to deadlines of 5 s and 6 s, her
-	// queued ones to 1 s.
+	// alice: her two executing runs sleep to deadlines of 8 s and 9 s, her
+	// queued ones to 1 s. (Generous: a loaded machine is slow to start the
+	// fresh worker that replaces a killed one.)
 	sleeper := func(timeout, input string) client.RunSpec {
 		return client.RunSpec{App: "tool", Args: []string{"sleep"}, Limits: map[string]string{"timeout": timeout},
 			Inputs: []client.RunInput{{Object: "s3://alice-data/" + input}}}
@@ -116,9 +117,9 @@ func TestAdmissionFairness(t *testing.T) {
 		spec := sleeper("1s", "in.txt")
 		switch i {
 		case 0:
-			spec = sleeper("5s", "in.txt")
+			spec = sleeper("8s", "in.txt")
 		case 1:
-			spec = sleeper("6s", "in.txt")
+			spec = sleeper("9s", "in.txt")
 		case 5:
 			spec = sleeper("1s", "doomed.txt")
 		}
@@ -141,8 +142,8 @@ func TestAdmissionFairness(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// bob waits about 5 s for a worker; his 3 s timeout is his own.
-	rec, err := bob.Run(ctx, client.RunSpec{App: "tool", Args: []string{"exit", "0"}, Limits: map[string]string{"timeout": "3s"}}, nil, nil)
+	// bob waits about 8 s for a worker; his 6 s timeout is his own.
+	rec, err := bob.Run(ctx, client.RunSpec{App: "tool", Args: []string{"exit", "0"}, Limits: map[string]string{"timeout": "6s"}}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
