@@ -115,6 +115,10 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	return r, nil
 }
 
+// Workers returns how many runs execute at once (Config.Workers with its
+// default applied).
+func (r *Runtime) Workers() int { return r.cfg.Workers }
+
 // Close kills every worker (runs in progress end with StatusKilled),
 // waits for the workers to be reaped, for the Runs in progress to return
 // and for their stdin copies to end, then removes the Runtime's cgroup and
