@@ -46,6 +46,7 @@ func (r *Record) OK() bool { return r.Status == sandbox.StatusExited && r.ExitCo
 func (r *Record) fill(res *sandbox.Result) {
 	r.Status, r.ExitCode, r.Error = res.Status, res.ExitCode, res.Reason
 	r.WallMS, r.CPUMS = ms(res.Wall), ms(res.CPU)
+	r.QueuedMS += ms(res.Queued) // a worker being replaced after a kill
 	r.PeakMemory, r.StdinBytes, r.StdoutBytes, r.StderrBytes = res.PeakMemory, res.StdinBytes, res.StdoutBytes, res.StderrBytes
 	r.InputBytes, r.OutputBytes = res.InputBytes, res.OutputBytes
 }
