@@ -3,6 +3,8 @@ package local
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -158,11 +160,14 @@ func (m *plMachine) powerCut() {
 	m.index.SetIgnoreSyncs(false)
 }
 
-// plEffect is what a step does to the objects once acknowledged: key holds
-// data afterwards (nil: key is absent). An empty key changes no object.
+// plEffect is what a step does once acknowledged: key holds data
+// afterwards (nil: key is absent; an empty key changes no object), or part
+// number part of the upload holds data, or the upload uploadID exists.
 type plEffect struct {
-	key  string
-	data []byte
+	key      string
+	data     []byte
+	part     int
+	uploadID string
 }
 
 type plStep struct {
@@ -188,7 +193,7 @@ func plData(seed uint64, n int) []byte {
 func plPut(key string, data []byte) plStep {
 	return plStep{"put " + key, func(ctx context.Context, e *Engine, _ *plWorld) (plEffect, error) {
 		_, err := e.PutObject(ctx, "b", key, bytes.NewReader(data), int64(len(data)), store.PutOptions{})
-		return plEffect{key, data}, err
+		return plEffect{key: key, data: data}, err
 	}}
 }
 
@@ -198,7 +203,7 @@ func plPart(num int, data []byte) plStep {
 		if err == nil {
 			w.parts[num], w.etags[num] = data, pi.ETag
 		}
-		return plEffect{}, err
+		return plEffect{part: num, data: data}, err
 	}}
 }
 
@@ -219,7 +224,7 @@ func plWorkload(in [][]byte) []plStep {
 		{"create upload", func(ctx context.Context, e *Engine, w *plWorld) (plEffect, error) {
 			ui, err := e.CreateMultipartUpload(ctx, "b", "mp", store.PutOptions{})
 			w.uploadID = ui.UploadID
-			return plEffect{}, err
+			return plEffect{uploadID: ui.UploadID}, err
 		}},
 		plPart(1, in[3]),
 		plPart(2, in[4]),
@@ -227,7 +232,7 @@ func plWorkload(in [][]byte) []plStep {
 		{"complete upload", func(ctx context.Context, e *Engine, w *plWorld) (plEffect, error) {
 			_, err := e.CompleteMultipartUpload(ctx, "b", "mp", w.uploadID, []store.CompletePart{
 				{Number: 1, ETag: w.etags[1]}})
-			return plEffect{"mp", w.parts[1]}, err
+			return plEffect{key: "mp", data: w.parts[1]}, err
 		}},
 		{"copy big", func(ctx context.Context, e *Engine, _ *plWorld) (plEffect, error) {
 			_, rc, err := e.GetObject(ctx, "b", "big", nil)
@@ -240,30 +245,47 @@ func plWorkload(in [][]byte) []plStep {
 				return plEffect{}, err
 			}
 			_, err = e.PutObject(ctx, "b", "copy", bytes.NewReader(data), int64(len(data)), store.PutOptions{})
-			return plEffect{"copy", data}, err
+			return plEffect{key: "copy", data: data}, err
 		}},
 		{"delete small", func(ctx context.Context, e *Engine, _ *plWorld) (plEffect, error) {
-			return plEffect{"small", nil}, e.DeleteObject(ctx, "b", "small")
+			return plEffect{key: "small"}, e.DeleteObject(ctx, "b", "small")
 		}},
 		plPut("big", in[6]),
 	}
 }
 
 // plOutcome is what a run acknowledged before the power went: the objects
-// (acked), whether the bucket exists, and the step in flight at the crash,
-// whose effect may or may not have landed.
+// (acked), whether the bucket exists, the upload and its parts, whether it
+// was completed, and the step in flight at the crash, whose effect may or
+// may not have landed.
 type plOutcome struct {
-	bucket   bool
-	acked    map[string][]byte
-	inFlight *plEffect
-	step     string
+	bucket    bool
+	acked     map[string][]byte
+	uploadID  string
+	parts     map[int][]byte
+	completed bool
+	inFlight  *plEffect
+	step      string
+}
+
+// ack records the effect of an acknowledged step.
+func (o *plOutcome) ack(eff plEffect) {
+	switch {
+	case eff.uploadID != "":
+		o.uploadID = eff.uploadID
+	case eff.part > 0:
+		o.parts[eff.part] = eff.data
+	case eff.key != "":
+		o.acked[eff.key] = eff.data
+		o.completed = o.completed || eff.key == "mp"
+	}
 }
 
 // plRun opens an engine on m, runs the workload until the power goes at
 // operation m.clock.at (never if 0) and returns what was acknowledged.
 func plRun(ctx context.Context, t *testing.T, m *plMachine, in [][]byte) plOutcome {
 	t.Helper()
-	out := plOutcome{acked: map[string][]byte{}}
+	out := plOutcome{acked: map[string][]byte{}, parts: map[int][]byte{}}
 	e := m.open(ctx, t)
 	defer e.Close()
 	w := &plWorld{parts: map[int][]byte{}, etags: map[int]string{}}
@@ -282,24 +304,35 @@ func plRun(ctx context.Context, t *testing.T, m *plMachine, in [][]byte) plOutco
 		if err != nil {
 			t.Fatalf("step %q before any crash: %v", s.name, err)
 		}
-		if i == 0 {
-			out.bucket = true
-		}
-		if eff.key != "" {
-			out.acked[eff.key] = eff.data
-		}
+		out.bucket = true
+		out.ack(eff)
 	}
 	return out
 }
 
+// plKeys are the keys the workload writes.
+var plKeys = []string{"big", "copy", "mp", "small"}
+
 // plCheck reopens the engine on what survived and checks it against out:
 // every acknowledged object is there and whole, the one in flight is
-// either its old or its new self, nothing else is visible, and after the
-// sweep the data files are exactly those the index references.
+// either its old or its new self, nothing else is visible, after the sweep
+// the data files are exactly those the index references, and an
+// acknowledged upload keeps its acknowledged parts.
 func plCheck(ctx context.Context, t *testing.T, m *plMachine, out plOutcome) error {
 	e := m.open(ctx, t)
 	defer e.Close()
-	for _, key := range []string{"small", "big", "mp", "copy"} {
+	if err := plCheckObjects(ctx, e, out); err != nil {
+		return err
+	}
+	if err := plCheckFiles(e, m); err != nil {
+		return err
+	}
+	return plCheckUpload(ctx, e, out)
+}
+
+// plCheckObjects checks the objects against out.
+func plCheckObjects(ctx context.Context, e *Engine, out plOutcome) error {
+	for _, key := range plKeys {
 		allowed := [][]byte{out.acked[key]}
 		if out.inFlight != nil && out.inFlight.key == key {
 			allowed = append(allowed, out.inFlight.data)
@@ -316,8 +349,71 @@ func plCheck(ctx context.Context, t *testing.T, m *plMachine, out plOutcome) err
 		if _, err := e.GetBucket(ctx, "b"); err == nil && out.step != "create bucket" {
 			return errors.New("bucket exists though its creation never started")
 		}
+		return nil
 	}
-	return plCheckFiles(e, m)
+	res, err := e.ListObjects(ctx, "b", store.ListOptions{})
+	if err != nil {
+		return fmt.Errorf("list: %w", err)
+	}
+	for _, o := range res.Objects {
+		if !slices.Contains(plKeys, o.Key) {
+			return fmt.Errorf("list shows %q, never written", o.Key)
+		}
+	}
+	return nil
+}
+
+// plCheckUpload checks that an acknowledged, uncompleted upload still has
+// its acknowledged parts (the one in flight old or new) and that part 1's
+// bytes read back whole through a completion; a completed upload is gone.
+// It completes the upload, so it runs last.
+func plCheckUpload(ctx context.Context, e *Engine, out plOutcome) error {
+	if out.uploadID == "" {
+		return nil
+	}
+	lp, err := e.ListParts(ctx, "b", "mp", out.uploadID, 0, 0)
+	if out.completed || (out.step == "complete upload" && errors.Is(err, store.ErrNoSuchUpload)) {
+		if !errors.Is(err, store.ErrNoSuchUpload) {
+			return fmt.Errorf("completed upload: ListParts = %v", err)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("acknowledged upload: %w", err)
+	}
+	got := map[int]string{}
+	for _, p := range lp.Parts {
+		got[p.Number] = strings.Trim(p.ETag, `"`)
+	}
+	for _, num := range []int{1, 2} {
+		allowed := []string{plETag(out.parts[num])}
+		if out.inFlight != nil && out.inFlight.part == num {
+			allowed = append(allowed, plETag(out.inFlight.data))
+		}
+		if !slices.Contains(allowed, got[num]) {
+			return fmt.Errorf("part %d: etag %q, want one of %q", num, got[num], allowed)
+		}
+	}
+	if got[1] == "" {
+		return nil
+	}
+	if _, err := e.CompleteMultipartUpload(ctx, "b", "mp", out.uploadID, []store.CompletePart{{Number: 1, ETag: got[1]}}); err != nil {
+		return fmt.Errorf("complete after restart: %w", err)
+	}
+	data, err := plRead(ctx, e, "mp")
+	if err != nil || plETag(data) != got[1] {
+		return fmt.Errorf("part 1 after restart: %s, %v; want etag %s", plDescribe(data), err, got[1])
+	}
+	return nil
+}
+
+// plETag is the ETag of a part holding data; "" when there is none.
+func plETag(data []byte) string {
+	if data == nil {
+		return ""
+	}
+	sum := md5.Sum(data)
+	return hex.EncodeToString(sum[:])
 }
 
 // plRead returns key's bytes, nil when it is absent.
