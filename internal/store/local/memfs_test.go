@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/insitu-cloud/insitu/internal/store/blockfile"
@@ -311,4 +312,57 @@ func (i memInfo) Mode() fs.FileMode {
 		return fs.ModeDir | 0o755
 	}
 	return 0o644
+}
+
+// TestMemFSPowerLoss pins the model TestPowerLoss relies on: a file's
+// bytes survive only up to its last Sync, a directory entry (creation,
+// rename, removal) only once its directory is synced, and nothing after
+// syncs are ignored.
+func TestMemFSPowerLoss(t *testing.T) {
+	m := newMemFS()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(m.Mkdir("/d"))
+	must(m.SyncDir("/"))
+	write := func(name, data string, sync bool) {
+		f, err := m.Create(name)
+		must(err)
+		_, err = f.Write([]byte(data))
+		must(err)
+		if sync {
+			must(f.Sync())
+		}
+		_, err = f.Write([]byte("+unsynced"))
+		must(err)
+	}
+	write("/d/synced", "a", true)
+	write("/d/nosync", "b", false)
+	must(m.SyncDir("/d"))
+	write("/d/late", "d", true) // its entry is never synced
+	must(m.Rename("/d/synced", "/d/renamed"))
+	must(m.Remove("/d/nosync"))
+	m.setIgnoreSyncs(true)
+	must(m.SyncDir("/d"))
+	m.reset()
+	// The rename and the removal were not synced either.
+	want := map[string]string{"synced": "a", "nosync": ""}
+	ents, err := m.ReadDir("/d")
+	must(err)
+	if len(ents) != len(want) {
+		t.Fatalf("after the crash /d holds %d entries, want %d", len(ents), len(want))
+	}
+	for name, data := range want {
+		f, err := m.Open("/d/" + name)
+		must(err)
+		st, _ := f.Stat()
+		buf := make([]byte, st.Size())
+		f.ReadAt(buf, 0)
+		if string(buf) != data {
+			t.Errorf("%s after the crash: %q, want %q", name, buf, data)
+		}
+	}
 }
