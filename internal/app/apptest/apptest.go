@@ -37,8 +37,7 @@ type Options struct {
 	DataDir string // default: t.TempDir()
 	// Logger defaults to discarding; set INSITU_TEST_LOG=1 to see logs.
 	Logger *slog.Logger
-	// Configure, when set, adjusts the node's Config last (for example a
-	// short BodyTimeout).
+	// Configure, when set, adjusts the node's configuration last.
 	Configure func(*app.Config)
 }
 
