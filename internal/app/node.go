@@ -132,7 +132,8 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	verifier := &sigv4.Verifier{Keys: n.accounts}
 	n.services = services.NewManager(n.kv, n.apps, n.runs, n.engine)
 	svc := n.services.Handler(verifier, cfg.Domain, n.metrics.Registry)
-	s3 := s3api.New(s3api.Config{Engine: n.engine, Verifier: verifier, Region: cfg.Region, Domain: cfg.Domain, Runner: n.runs})
+	s3 := s3api.New(s3api.Config{Engine: n.engine, Verifier: verifier, Region: cfg.Region, Domain: cfg.Domain, Runner: n.runs,
+		BucketDeleted: n.bucketDeleted})
 	native := api.New(api.Deps{Verifier: verifier, Accounts: n.accounts, Apps: n.apps, Runs: n.runs, Services: n.services, Jobs: n.jobs})
 	n.srv = &http.Server{
 		Handler:           n.metrics.Middleware(cfg.Logger, n.router(s3, native, svc)),
