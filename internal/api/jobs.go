@@ -54,12 +54,15 @@ func (a jobsAPI) submit(c *call) error {
 }
 
 func (a jobsAPI) list(c *call) error {
-	limit, _ := strconv.Atoi(c.r.URL.Query().Get("limit"))
-	list, err := a.js.List(c.ctx, c.account.Name, limit)
+	limit, after, err := pageParams(c)
+	if err != nil {
+		return err
+	}
+	list, next, err := a.js.List(c.ctx, c.account.Name, limit, after)
 	if err != nil {
 		return jobError(err)
 	}
-	writeJSON(c.w, http.StatusOK, map[string]any{"jobs": list})
+	writeJSON(c.w, http.StatusOK, pageBody("jobs", list, next))
 	return nil
 }
 

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"sync"
 
 	"github.com/insitu-cloud/insitu/internal/apps"
@@ -227,12 +226,15 @@ func (b *cappedBuffer) String() string {
 }
 
 func (h *Handler) listRuns(c *call) error {
-	limit, _ := strconv.Atoi(c.r.URL.Query().Get("limit"))
-	list, err := h.runs.List(c.ctx, c.account.Name, limit)
+	limit, after, err := pageParams(c)
 	if err != nil {
 		return err
 	}
-	writeJSON(c.w, http.StatusOK, map[string]any{"runs": list})
+	list, next, err := h.runs.List(c.ctx, c.account.Name, limit, after)
+	if err != nil {
+		return err
+	}
+	writeJSON(c.w, http.StatusOK, pageBody("runs", list, next))
 	return nil
 }
 
