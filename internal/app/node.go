@@ -45,6 +45,7 @@ type Node struct {
 	runs     *runs.Service
 	services *services.Manager
 	jobs     *jobs.Service // see node_jobs.go
+	sweep    *sweeper      // see node_sweep.go
 	metrics  *obs.Metrics
 	ln       net.Listener
 	srv      *http.Server
@@ -152,6 +153,7 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 		n.ln = tls.NewListener(n.ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}})
 		n.scheme = "https"
 	}
+	n.startSweeper()
 	return n, nil
 }
 
@@ -258,6 +260,7 @@ func (n *Node) Run(ctx context.Context) error {
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
 		var errs []error
+		n.stopSweeper()
 		n.closeJobs()
 		if n.srv != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout)

@@ -27,6 +27,8 @@ func serverEnv() [][2]string {
 		{"log-format", "INSITU_LOG_FORMAT"},
 		{"seed-apps", "INSITU_SEED_APPS"},
 		{"sandbox-workers", "INSITU_SANDBOX_WORKERS"},
+		{"record-retention", "INSITU_RECORD_RETENTION"},
+		{"max-records", "INSITU_MAX_RECORDS"},
 	}
 }
 
@@ -87,6 +89,8 @@ first start, kept in the data directory and printed once.`,
 	f.StringVar(&logFormat, "log-format", "text", "text or json [INSITU_LOG_FORMAT]")
 	f.StringVar(&cfg.SeedApps, "seed-apps", "", "push the apps in this `directory` (one subdirectory per app) as public root apps at start [INSITU_SEED_APPS]")
 	f.IntVar(&cfg.SandboxWorkers, "sandbox-workers", 0, "sandbox worker processes, the runs executing at once (default: CPUs) [INSITU_SANDBOX_WORKERS]")
+	f.DurationVar(&cfg.RecordRetention, "record-retention", cfg.RecordRetention, "delete run records and finished jobs older than this; 0 keeps them [INSITU_RECORD_RETENTION]")
+	f.IntVar(&cfg.MaxRecordsPerAccount, "max-records", cfg.MaxRecordsPerAccount, "keep at most this many run records (and finished jobs) per account; 0: no cap [INSITU_MAX_RECORDS]")
 	return cmd
 }
 
