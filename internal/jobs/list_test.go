@@ -115,3 +115,25 @@ func TestPruneJobs(t *testing.T) {
 		t.Fatalf("bob's unfinished jobs: %+v", list)
 	}
 }
+
+// TestRecoverWalksPages: recovery at start reads the jobs a page at a
+// time and still marks every unfinished one, across page boundaries.
+func TestRecoverWalksPages(t *testing.T) {
+	ctx := context.Background()
+	kv, err := meta.OpenLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kv.Close()
+	ids := putJobs(t, kv, "alice", pruneBatch+50, time.Now(), Running)
+	s, err := New(ctx, Config{KV: kv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, id := range []string{ids[0], ids[pruneBatch-1], ids[pruneBatch], ids[len(ids)-1]} {
+		if j, err := s.Get(ctx, "alice", id); err != nil || j.State != Failed || j.Error != interruptedWhy {
+			t.Fatalf("job %s after restart: %+v %v", id, j, err)
+		}
+	}
+}
