@@ -11,7 +11,6 @@ import (
 	"github.com/insitu-cloud/insitu/internal/apps"
 	"github.com/insitu-cloud/insitu/internal/auth"
 	"github.com/insitu-cloud/insitu/internal/auth/sigv4"
-	"github.com/insitu-cloud/insitu/internal/jobs"
 	"github.com/insitu-cloud/insitu/internal/obs"
 	"github.com/insitu-cloud/insitu/internal/runs"
 	"github.com/insitu-cloud/insitu/internal/sandbox"
@@ -24,7 +23,7 @@ type Handler struct {
 	verifier *sigv4.Verifier
 	accounts *auth.Accounts
 	apps     *apps.Registry
-	runs     *runs.Service
+	runs     Runs
 	services *services.Manager
 	mux      *http.ServeMux
 }
@@ -34,10 +33,10 @@ type Deps struct {
 	Verifier *sigv4.Verifier
 	Accounts *auth.Accounts
 	Apps     *apps.Registry
-	Runs     *runs.Service
+	Runs     Runs
 	Services *services.Manager
 	// Jobs runs map/reduce jobs; nil serves no jobs API.
-	Jobs *jobs.Service
+	Jobs Jobs
 }
 
 // New returns the native API handler.

@@ -12,7 +12,7 @@ import (
 )
 
 // routeJobs serves the jobs API when the node runs jobs.
-func (h *Handler) routeJobs(js *jobs.Service) {
+func (h *Handler) routeJobs(js Jobs) {
 	if js == nil {
 		return
 	}
@@ -27,7 +27,7 @@ func (h *Handler) routeJobs(js *jobs.Service) {
 	h.route("DELETE /api/v1/jobs/{id}", "CancelJob", false, a.cancel)
 }
 
-type jobsAPI struct{ js *jobs.Service }
+type jobsAPI struct{ js Jobs }
 
 // jobError maps the jobs service's own errors; the rest go to appError.
 func jobError(err error) error {
