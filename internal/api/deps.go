@@ -12,7 +12,7 @@ import (
 // handlers can be tested over a small fake.
 type Runs interface {
 	Run(ctx context.Context, req runs.Request) (*runs.Record, error)
-	Check(ctx context.Context, req runs.Request) error
+	Detach(ctx context.Context, req runs.Request) (string, error)
 	List(ctx context.Context, account string, limit int, after string) ([]runs.Record, string, error)
 	Get(ctx context.Context, account, id string) (*runs.Record, error)
 	ListOpenWith(ctx context.Context, account, bucket string) ([]runs.OpenWith, error)

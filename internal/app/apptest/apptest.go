@@ -37,7 +37,7 @@ type Options struct {
 	DataDir string // default: t.TempDir()
 	// Logger defaults to discarding; set INSITU_TEST_LOG=1 to see logs.
 	Logger *slog.Logger
-	// Configure, when set, edits the node's config last, before start.
+	// Configure, when set, adjusts the node's configuration last.
 	Configure func(*app.Config)
 }
 
