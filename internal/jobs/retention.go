@@ -49,6 +49,9 @@ func (s *Service) pruneAccount(ctx context.Context, account string, cutoff time.
 	}
 	n, after := 0, ""
 	for {
+		if err := ctx.Err(); err != nil {
+			return n, err // Close stops a long sweep between pages
+		}
 		page, err := s.cfg.KV.ListPage(ctx, prefix, meta.Page{After: after, Limit: pruneBatch})
 		if err != nil || len(page) == 0 {
 			return n, err

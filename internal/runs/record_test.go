@@ -3,6 +3,7 @@ package runs_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -90,6 +91,11 @@ func TestPruneRuns(t *testing.T) {
 	alice := putRecords(t, kv, "alice", 50, now) // one a minute, the last at now
 	bob := putRecords(t, kv, "bob", 10, now)
 
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if n, err := s.Prune(cancelled, now, 1); !errors.Is(err, context.Canceled) || n != 0 {
+		t.Fatalf("prune with a cancelled context: %d deleted, %v", n, err)
+	}
 	// Started before now-30m: alice's 19 oldest (now-49m..now-31m).
 	n, err := s.Prune(ctx, now.Add(-30*time.Minute), 0)
 	if err != nil || n != 19 {

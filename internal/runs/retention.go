@@ -49,6 +49,9 @@ func (s *Service) pruneAccount(ctx context.Context, account string, cutoff time.
 	}
 	n := 0
 	for {
+		if err := ctx.Err(); err != nil {
+			return n, err // Close stops a long sweep between pages
+		}
 		page, err := s.kv.ListPage(ctx, prefix, meta.Page{Limit: pruneBatch})
 		if err != nil || len(page) == 0 {
 			return n, err
