@@ -113,37 +113,6 @@ func (a *Accounts) List(ctx context.Context) ([]Account, error) {
 	return out, nil
 }
 
-// EnsureRoot makes sure the root account exists and holds the given key.
-// With an empty accessKey it keeps whatever root key exists, generating
-// one on first start; created reports whether a key was generated.
-func (a *Accounts) EnsureRoot(ctx context.Context, accessKey, secret string) (key Key, created bool, err error) {
-	acct, err := a.Get(ctx, RootName)
-	switch {
-	case errors.Is(err, ErrNoSuchAccount):
-		acct = Account{Name: RootName, Root: true, Created: a.now().UTC()}
-	case err != nil:
-		return Key{}, false, err
-	}
-	if accessKey == "" {
-		if len(acct.Keys) > 0 {
-			return acct.Keys[0], false, nil
-		}
-		key = newKey(a.now())
-		created = true
-	} else {
-		key = Key{AccessKey: accessKey, Secret: secret, Created: a.now().UTC()}
-		if len(acct.Keys) == 1 && acct.Keys[0].AccessKey == accessKey && acct.Keys[0].Secret == secret {
-			return acct.Keys[0], false, nil
-		}
-	}
-	old := acct.Keys
-	acct.Keys = []Key{key}
-	if err := a.save(ctx, acct, old); err != nil {
-		return Key{}, false, err
-	}
-	return key, created, nil
-}
-
 // Add creates an account with one fresh key.
 func (a *Accounts) Add(ctx context.Context, name string) (Account, error) {
 	if !nameRE.MatchString(name) {
@@ -164,98 +133,6 @@ func (a *Accounts) Add(ctx context.Context, name string) (Account, error) {
 		return Account{}, err
 	}
 	return acct, nil
-}
-
-// Remove deletes an account and revokes its keys. Buckets it owns stay and
-// keep their owner name; only root can reach them afterwards.
-func (a *Accounts) Remove(ctx context.Context, name string) error {
-	acct, err := a.Get(ctx, name)
-	if err != nil {
-		return err
-	}
-	if acct.Root {
-		return ErrRootImmutable
-	}
-	for _, k := range acct.Keys {
-		if err := a.kv.Delete(ctx, accessKeyKey(k.AccessKey)); err != nil {
-			return err
-		}
-	}
-	return a.kv.Delete(ctx, accountKey(name))
-}
-
-// SetCaps sets (nil: clears) the account's run-limit ceilings.
-func (a *Accounts) SetCaps(ctx context.Context, name string, caps *sandbox.Limits) (Account, error) {
-	acct, err := a.Get(ctx, name)
-	if err != nil {
-		return Account{}, err
-	}
-	acct.Caps = caps
-	b, err := json.Marshal(acct)
-	if err != nil {
-		return Account{}, err
-	}
-	return acct, a.kv.Put(ctx, accountKey(name), b)
-}
-
-// Caps returns the account's ceilings, if it has any.
-func (a *Accounts) Caps(ctx context.Context, name string) (sandbox.Limits, bool) {
-	acct, err := a.Get(ctx, name)
-	if err != nil || acct.Caps == nil {
-		return sandbox.Limits{}, false
-	}
-	return *acct.Caps, true
-}
-
-// Rotate gives the account a new key and revokes the previous ones.
-func (a *Accounts) Rotate(ctx context.Context, name string) (Key, error) {
-	acct, err := a.Get(ctx, name)
-	if err != nil {
-		return Key{}, err
-	}
-	old := acct.Keys
-	key := newKey(a.now())
-	acct.Keys = []Key{key}
-	if err := a.save(ctx, acct, old); err != nil {
-		return Key{}, err
-	}
-	return key, nil
-}
-
-// save writes acct, indexes its keys and drops the index of revoked keys.
-// The new keys are indexed before the account record changes, and old ones
-// removed after, so a crash leaves at worst a dangling index entry that
-// Lookup ignores.
-func (a *Accounts) save(ctx context.Context, acct Account, old []Key) error {
-	for _, k := range acct.Keys {
-		if err := a.kv.Put(ctx, accessKeyKey(k.AccessKey), []byte(acct.Name)); err != nil {
-			return err
-		}
-	}
-	b, err := json.Marshal(acct)
-	if err != nil {
-		return err
-	}
-	if err := a.kv.Put(ctx, accountKey(acct.Name), b); err != nil {
-		return err
-	}
-	for _, k := range old {
-		if !hasKey(acct.Keys, k.AccessKey) {
-			if err := a.kv.Delete(ctx, accessKeyKey(k.AccessKey)); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-func hasKey(keys []Key, ak string) bool {
-	for _, k := range keys {
-		if k.AccessKey == ak {
-			return true
-		}
-	}
-	return false
 }
 
 const (

@@ -46,8 +46,9 @@ type Config struct {
 	// DefaultCaps.
 	Caps sandbox.Limits
 	// AccountCaps, when set, returns an account's own ceilings, which
-	// replace Caps field by field for that account.
-	AccountCaps func(ctx context.Context, account string) (sandbox.Limits, bool)
+	// replace Caps field by field for that account; an error refuses the
+	// run rather than run it uncapped.
+	AccountCaps func(ctx context.Context, account string) (sandbox.Limits, bool, error)
 	Logger      *slog.Logger
 	// Registerer receives the run metrics; nil skips them.
 	Registerer prometheus.Registerer
@@ -71,7 +72,7 @@ type Service struct {
 	kv      meta.Store
 	node    string
 	caps    sandbox.Limits
-	acaps   func(ctx context.Context, account string) (sandbox.Limits, bool)
+	acaps   func(ctx context.Context, account string) (sandbox.Limits, bool, error)
 	log     *slog.Logger
 	total   *prometheus.CounterVec
 	seconds *prometheus.HistogramVec
@@ -329,7 +330,11 @@ func (s *Service) buildSpec(ctx context.Context, app apps.App, req Request) (san
 	}
 	caps := s.caps
 	if s.acaps != nil {
-		if ac, ok := s.acaps(ctx, req.Account); ok {
+		ac, ok, err := s.acaps(ctx, req.Account)
+		if err != nil {
+			return sandbox.Spec{}, nil, fmt.Errorf("runs: account caps: %w", err)
+		}
+		if ok {
 			caps = caps.Overlay(ac)
 		}
 	}
