@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	"github.com/insitu-cloud/insitu/internal/meta"
-	"github.com/insitu-cloud/insitu/internal/sandbox"
 )
 
 // maxUpdateTries bounds the compare-and-swap retries of one account update;
@@ -109,13 +108,17 @@ func hasKey(keys []Key, ak string) bool {
 	return false
 }
 
-// EnsureRoot makes sure the root account exists and holds the given key.
+// EnsureRoot makes sure the root account exists and holds the given key,
+// after giving accounts stored before ids existed their id (Migrate).
 // With an empty accessKey it keeps whatever root key exists, generating
 // one on first start; created reports whether a key was generated.
 func (a *Accounts) EnsureRoot(ctx context.Context, accessKey, secret string) (key Key, created bool, err error) {
+	if err := a.Migrate(ctx); err != nil {
+		return Key{}, false, err
+	}
 	_, err = a.update(ctx, RootName, true, func(acct *Account) error {
 		if acct.Name == "" {
-			*acct = Account{Name: RootName, Root: true, Created: a.now().UTC()}
+			*acct = Account{Name: RootName, ID: RootName, Root: true, Created: a.now().UTC()}
 		}
 		created = false
 		switch {
@@ -154,29 +157,43 @@ func (a *Accounts) Rotate(ctx context.Context, name string) (Key, error) {
 }
 
 // SetCaps sets (nil: clears) the account's run-limit ceilings.
-func (a *Accounts) SetCaps(ctx context.Context, name string, caps *sandbox.Limits) (Account, error) {
+func (a *Accounts) SetCaps(ctx context.Context, name string, caps *Caps) (Account, error) {
 	return a.update(ctx, name, false, func(acct *Account) error {
 		acct.Caps = caps
 		return nil
 	})
 }
 
-// Caps returns the account's ceilings, if it has any. An error (a missing
-// account included) must refuse the run: running uncapped is not a
-// fallback.
-func (a *Accounts) Caps(ctx context.Context, name string) (sandbox.Limits, bool, error) {
-	acct, err := a.Get(ctx, name)
+// Caps returns the ceilings of the account with id, if it has any. An
+// error (a missing account included) must refuse the run: running
+// uncapped is not a fallback.
+func (a *Accounts) Caps(ctx context.Context, id string) (Caps, bool, error) {
+	acct, err := a.ByID(ctx, id)
 	if err != nil {
-		return sandbox.Limits{}, false, err
+		return Caps{}, false, err
 	}
 	if acct.Caps == nil {
-		return sandbox.Limits{}, false, nil
+		return Caps{}, false, nil
 	}
 	return *acct.Caps, true, nil
 }
 
+// Holdings counts what an account owns.
+type Holdings struct{ Buckets, Apps, Services int }
+
+func (h Holdings) empty() bool { return h == Holdings{} }
+
+// ErrAccountInUse refuses to remove an account that still owns something.
+var ErrAccountInUse = errors.New("auth: the account still owns resources")
+
 // Remove deletes an account and revokes its keys. Root cannot be removed.
-func (a *Accounts) Remove(ctx context.Context, name string) error {
+// When owned is set, Remove refuses with ErrAccountInUse (and the counts)
+// while owned reports anything for the account's id, the way S3 refuses to
+// delete a non-empty bucket. Whatever slips past (created between the
+// count and the removal) stays with the old id: a later account of the
+// same name gets a new id and owns none of it; only the data directory's
+// operator can reach it.
+func (a *Accounts) Remove(ctx context.Context, name string, owned func(ctx context.Context, id string) (Holdings, error)) error {
 	for try := 0; try < maxUpdateTries; try++ {
 		cur, err := a.kv.Get(ctx, accountKey(name))
 		if errors.Is(err, meta.ErrNotFound) {
@@ -185,12 +202,12 @@ func (a *Accounts) Remove(ctx context.Context, name string) error {
 		if err != nil {
 			return err
 		}
-		var acct Account
-		if err := json.Unmarshal(cur, &acct); err != nil {
-			return fmt.Errorf("auth: decode account %s: %w", name, err)
+		acct, err := decodeAccount(name, cur)
+		if err != nil {
+			return err
 		}
-		if acct.Root {
-			return ErrRootImmutable
+		if err := a.removable(ctx, acct, owned); err != nil {
+			return err
 		}
 		err = a.kv.CompareAndSwap(ctx, accountKey(name), cur, nil)
 		if errors.Is(err, meta.ErrConflict) {
@@ -202,4 +219,22 @@ func (a *Accounts) Remove(ctx context.Context, name string) error {
 		return a.unindex(ctx, acct.Keys)
 	}
 	return fmt.Errorf("auth: account %s: too many concurrent updates", name)
+}
+
+func (a *Accounts) removable(ctx context.Context, acct Account, owned func(ctx context.Context, id string) (Holdings, error)) error {
+	if acct.Root {
+		return ErrRootImmutable
+	}
+	if owned == nil {
+		return nil
+	}
+	h, err := owned(ctx, acct.ID)
+	if err != nil {
+		return err
+	}
+	if !h.empty() {
+		return fmt.Errorf("%w: %s owns %d bucket(s), %d app version(s), %d service(s); remove them first",
+			ErrAccountInUse, acct.Name, h.Buckets, h.Apps, h.Services)
+	}
+	return nil
 }

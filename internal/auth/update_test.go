@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/insitu-cloud/insitu/internal/auth/sigv4"
-	"github.com/insitu-cloud/insitu/internal/sandbox"
 )
 
 // TestAccountsConcurrentUpdates races Rotate and SetCaps on one account:
@@ -36,13 +35,13 @@ func TestAccountsConcurrentUpdates(t *testing.T) {
 		}()
 		go func() {
 			defer wg.Done()
-			if _, err := a.SetCaps(ctx, "alice", &sandbox.Limits{Memory: int64(i+1) << 20}); err != nil {
+			if _, err := a.SetCaps(ctx, "alice", &Caps{Memory: int64(i+1) << 20}); err != nil {
 				t.Error(err)
 			}
 		}()
 	}
 	wg.Wait()
-	final, err := a.SetCaps(ctx, "alice", &sandbox.Limits{Memory: 99 << 20})
+	final, err := a.SetCaps(ctx, "alice", &Caps{Memory: 99 << 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +72,7 @@ func TestAccountsConcurrentUpdates(t *testing.T) {
 	if len(index) != 1 || strings.TrimPrefix(index[0].Key, "keys/") != live {
 		t.Fatalf("key index %v, want only %s", index, live)
 	}
-	caps, ok, err := a.Caps(ctx, "alice")
+	caps, ok, err := a.Caps(ctx, final.ID)
 	if err != nil || !ok || caps.Memory != 99<<20 {
 		t.Fatalf("caps %+v %v %v, want the last written", caps, ok, err)
 	}

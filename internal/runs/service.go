@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/insitu-cloud/insitu/internal/apps"
+	"github.com/insitu-cloud/insitu/internal/auth"
 	"github.com/insitu-cloud/insitu/internal/meta"
 	"github.com/insitu-cloud/insitu/internal/obs"
 	"github.com/insitu-cloud/insitu/internal/sandbox"
@@ -48,7 +49,7 @@ type Config struct {
 	// AccountCaps, when set, returns an account's own ceilings, which
 	// replace Caps field by field for that account; an error refuses the
 	// run rather than run it uncapped.
-	AccountCaps func(ctx context.Context, account string) (sandbox.Limits, bool, error)
+	AccountCaps func(ctx context.Context, account string) (auth.Caps, bool, error)
 	Logger      *slog.Logger
 	// Registerer receives the run metrics; nil skips them.
 	Registerer prometheus.Registerer
@@ -72,7 +73,7 @@ type Service struct {
 	kv      meta.Store
 	node    string
 	caps    sandbox.Limits
-	acaps   func(ctx context.Context, account string) (sandbox.Limits, bool, error)
+	acaps   func(ctx context.Context, account string) (auth.Caps, bool, error)
 	log     *slog.Logger
 	total   *prometheus.CounterVec
 	seconds *prometheus.HistogramVec
@@ -129,7 +130,8 @@ type InputSpec struct {
 // Request is one run to execute.
 type Request struct {
 	// ID names the run's record; default a new UUIDv7.
-	ID      string
+	ID string
+	// Account is the account's id (auth.Account.ID), never its name.
 	Account string
 	// Kind labels the record: "run" (default), "transform", "open", "write".
 	Kind string
@@ -310,12 +312,12 @@ func (s *Service) authorize(ctx context.Context, req Request) error {
 		add(&req.Inputs[i].Object)
 	}
 	for _, b := range buckets {
-		info, err := s.engine.GetBucket(ctx, b)
+		err := auth.OwnsBucket(ctx, s.engine, req.Account, b)
+		if errors.Is(err, auth.ErrNotOwner) {
+			return fmt.Errorf("%w: bucket %s", ErrAccessDenied, b)
+		}
 		if err != nil {
 			return err
-		}
-		if info.Owner != req.Account {
-			return fmt.Errorf("%w: bucket %s", ErrAccessDenied, b)
 		}
 	}
 	return nil
@@ -335,7 +337,7 @@ func (s *Service) buildSpec(ctx context.Context, app apps.App, req Request) (san
 			return sandbox.Spec{}, nil, fmt.Errorf("runs: account caps: %w", err)
 		}
 		if ok {
-			caps = caps.Overlay(ac)
+			caps = caps.Overlay(sandbox.Limits(ac))
 		}
 	}
 	limits = clamp(limits.Overlay(req.Limits), caps)
