@@ -163,8 +163,11 @@ func checkS3Denied(ctx context.Context, t *testing.T, s3c *s3.Client, buckets ..
 	}
 	for _, b := range buckets {
 		ops := map[string]func() error{
-			"HeadBucket":    func() error { _, err := s3c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(b)}); return err },
-			"ListObjectsV2": func() error { _, err := s3c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(b)}); return err },
+			"HeadBucket": func() error { _, err := s3c.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(b)}); return err },
+			"ListObjectsV2": func() error {
+				_, err := s3c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(b)})
+				return err
+			},
 			"GetObject": func() error {
 				_, err := s3c.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(b), Key: aws.String("a.txt")})
 				return err
@@ -177,7 +180,10 @@ func checkS3Denied(ctx context.Context, t *testing.T, s3c *s3.Client, buckets ..
 				_, err := s3c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(b), Key: aws.String("a.txt")})
 				return err
 			},
-			"DeleteBucket": func() error { _, err := s3c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(b)}); return err },
+			"DeleteBucket": func() error {
+				_, err := s3c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(b)})
+				return err
+			},
 		}
 		for name, op := range ops {
 			var re interface{ HTTPStatusCode() int }
