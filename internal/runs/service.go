@@ -334,7 +334,7 @@ func (s *Service) buildSpec(ctx context.Context, app apps.App, req Request) (san
 	if s.acaps != nil {
 		ac, ok, err := s.acaps(ctx, req.Account)
 		if err != nil {
-			return sandbox.Spec{}, nil, fmt.Errorf("runs: account caps: %w", err)
+			return sandbox.Spec{}, nil, fmt.Errorf("runs: account caps: %v", err) // a 500 on every face, never uncapped
 		}
 		if ok {
 			caps = caps.Overlay(sandbox.Limits(ac))
