@@ -263,3 +263,49 @@ func callService(t *testing.T, node *apptest.Node, ak, sk, name string) int {
 	resp.Body.Close()
 	return resp.StatusCode
 }
+
+// TestRunRefusedWhenCapsUnreadable: when the account's caps cannot be read
+// the run is refused with a 500, never run with the node's default caps.
+func TestRunRefusedWhenCapsUnreadable(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	node := apptest.Start(t, apptest.Options{DataDir: dir})
+	root := apiClient(t, node, node.AccessKey, node.SecretKey)
+	if _, err := root.PushApp(ctx, "upper", "1", exampleWasm(t, "upper"), nil, true); err != nil {
+		t.Fatal(err)
+	}
+	k, err := root.CreateUser(ctx, "dave")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := root.SetCaps(ctx, "dave", map[string]string{"memory": "1MiB"}); err != nil {
+		t.Fatal(err)
+	}
+	users, err := root.ListUsers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	for _, u := range users {
+		if u.Name == "dave" {
+			id = u.ID
+		}
+	}
+	node.Stop()
+	// Break the id -> account index: keys still verify, caps cannot be read.
+	kv, err := meta.OpenLocal(filepath.Join(dir, "control"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kv.Put(ctx, "accountids/"+id, []byte("ghost")); err != nil {
+		t.Fatal(err)
+	}
+	kv.Close()
+	node = apptest.Start(t, apptest.Options{DataDir: dir})
+	dave := apiClient(t, node, k.AccessKey, k.SecretKey)
+	_, err = dave.Run(ctx, client.RunSpec{App: "root/upper", StdinData: "x"}, io.Discard, io.Discard)
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("run with unreadable caps: %v, want a 500", err)
+	}
+}
