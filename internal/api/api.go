@@ -143,6 +143,9 @@ func writeError(w http.ResponseWriter, err error) {
 	default:
 		e = appError(err)
 	}
+	if e.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+	}
 	writeJSON(w, e.Status, map[string]*Error{"error": e})
 }
 
@@ -176,6 +179,10 @@ func appError(err error) *Error {
 		e = &Error{Status: http.StatusBadRequest, Code: "InvalidRequest", Message: err.Error()}
 	case errors.Is(err, runs.ErrNoOpenWith):
 		e = &Error{Status: http.StatusNotFound, Code: "NoOpenWith", Message: err.Error()}
+	case errors.Is(err, runs.ErrBusy):
+		e = &Error{Status: http.StatusServiceUnavailable, Code: "SlowDown", Message: err.Error()}
+	case errors.Is(err, runs.ErrShuttingDown):
+		e = &Error{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable", Message: err.Error()}
 	case errors.Is(err, store.ErrNoSuchBucket):
 		e = &Error{Status: http.StatusNotFound, Code: "NoSuchBucket", Message: "the specified bucket does not exist"}
 	case errors.Is(err, store.ErrNoSuchKey):

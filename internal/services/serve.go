@@ -121,6 +121,7 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		return plain(w, http.StatusInternalServerError, "service lookup failed"), 0
 	}
 	body := io.Reader(r.Body)
+	tenant := AnonymousTenantFor(s)
 	if !s.Public {
 		res, err := h.verifier.Verify(ctx, r)
 		if err != nil || !auth.Owns(res.Credential.AccountID, s.Owner) {
@@ -129,6 +130,7 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		if res.Body != nil {
 			body = res.Body
 		}
+		tenant = s.Owner
 	}
 	if r.ContentLength > MaxRequestBody {
 		return plain(w, http.StatusRequestEntityTooLarge, "request body over the service's quota"), 0
@@ -154,7 +156,7 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		out = &runs.ObjectRef{Bucket: s.Out.Bucket, Key: s.Out.Prefix}
 	}
 	rec, err := h.m.runs.Run(ctx, runs.Request{
-		Account: s.Owner, Kind: "service", App: s.App, Ephemeral: true, OutPrefix: out,
+		Account: s.Owner, Tenant: tenant, Kind: "service", App: s.App, Ephemeral: true, OutPrefix: out,
 		Env:    cgiEnv(r, script, pathInfo, s.Env),
 		Stdin:  in,
 		Stdout: resp, Stderr: io.Discard, Inputs: inputs,
@@ -163,6 +165,10 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	if err != nil {
 		if resp.started {
 			panic(http.ErrAbortHandler)
+		}
+		if errors.Is(err, runs.ErrBusy) || errors.Is(err, runs.ErrShuttingDown) {
+			w.Header().Set("Retry-After", "1")
+			return plain(w, http.StatusServiceUnavailable, err.Error()), 0
 		}
 		return plain(w, http.StatusBadGateway, "the service's app could not run: "+err.Error()), 0
 	}
@@ -191,6 +197,11 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		return plain(w, http.StatusBadGateway, "the service wrote no valid CGI response"), run
 	}
 }
+
+// AnonymousTenantFor is the admission tenant of unsigned requests to s:
+// they share one share of the node per owning account, apart from the
+// owner's own runs.
+func AnonymousTenantFor(s Service) string { return runs.AnonymousTenant(s.Owner) }
 
 // limitedBody passes at most left bytes of a request body to the guest and
 // remembers whether the client sent more.
