@@ -104,7 +104,7 @@ func (h *Handler) run(c *call) error {
 	if err := decode(c, &spec); err != nil {
 		return err
 	}
-	req, err := spec.request(c.account.Name)
+	req, err := spec.request(c.account.ID)
 	if err != nil {
 		return err
 	}
@@ -226,7 +226,7 @@ func (b *cappedBuffer) String() string {
 
 func (h *Handler) listRuns(c *call) error {
 	limit, _ := strconv.Atoi(c.r.URL.Query().Get("limit"))
-	list, err := h.runs.List(c.ctx, c.account.Name, limit)
+	list, err := h.runs.List(c.ctx, c.account.ID, limit)
 	if err != nil {
 		return err
 	}
@@ -235,7 +235,7 @@ func (h *Handler) listRuns(c *call) error {
 }
 
 func (h *Handler) getRun(c *call) error {
-	rec, err := h.runs.Get(c.ctx, c.account.Name, c.r.PathValue("id"))
+	rec, err := h.runs.Get(c.ctx, c.account.ID, c.r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -244,7 +244,7 @@ func (h *Handler) getRun(c *call) error {
 }
 
 func (h *Handler) listOpenWith(c *call) error {
-	list, err := h.runs.ListOpenWith(c.ctx, c.account.Name, c.r.PathValue("bucket"))
+	list, err := h.runs.ListOpenWith(c.ctx, c.account.ID, c.r.PathValue("bucket"))
 	if err != nil {
 		return err
 	}
@@ -260,7 +260,7 @@ func (h *Handler) setOpenWith(c *call) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	ow, err := h.runs.SetOpenWith(c.ctx, c.account.Name, c.r.PathValue("bucket"), in.ContentType, in.App)
+	ow, err := h.runs.SetOpenWith(c.ctx, c.account.ID, c.r.PathValue("bucket"), in.ContentType, in.App)
 	if err != nil {
 		return err
 	}
@@ -269,7 +269,7 @@ func (h *Handler) setOpenWith(c *call) error {
 }
 
 func (h *Handler) removeOpenWith(c *call) error {
-	if err := h.runs.RemoveOpenWith(c.ctx, c.account.Name, c.r.PathValue("bucket"), c.r.URL.Query().Get("content_type")); err != nil {
+	if err := h.runs.RemoveOpenWith(c.ctx, c.account.ID, c.r.PathValue("bucket"), c.r.URL.Query().Get("content_type")); err != nil {
 		return err
 	}
 	c.w.WriteHeader(http.StatusNoContent)
