@@ -25,6 +25,7 @@ type Handler struct {
 	apps     *apps.Registry
 	runs     Runs
 	services *services.Manager
+	engine   store.Engine
 	mux      *http.ServeMux
 }
 
@@ -35,13 +36,16 @@ type Deps struct {
 	Apps     *apps.Registry
 	Runs     Runs
 	Services *services.Manager
+	// Engine is counted in when an account is removed (buckets it owns);
+	// nil counts no buckets.
+	Engine store.Engine
 	// Jobs runs map/reduce jobs; nil serves no jobs API.
 	Jobs Jobs
 }
 
 // New returns the native API handler.
 func New(d Deps) *Handler {
-	h := &Handler{verifier: d.Verifier, accounts: d.Accounts, apps: d.Apps, runs: d.Runs, services: d.Services, mux: http.NewServeMux()}
+	h := &Handler{verifier: d.Verifier, accounts: d.Accounts, apps: d.Apps, runs: d.Runs, services: d.Services, engine: d.Engine, mux: http.NewServeMux()}
 	h.route("GET /api/v1/whoami", "WhoAmI", false, h.whoami)
 	h.routeApps()
 	h.routeRuns()
@@ -85,6 +89,9 @@ func (h *Handler) route(pattern, op string, rootOnly bool, fn handlerFunc) {
 			return
 		}
 		acct, err := h.accounts.Get(ctx, res.Credential.Account)
+		if err == nil && acct.ID != res.Credential.AccountID {
+			err = auth.ErrNoSuchAccount // removed and its name reused since the key was checked
+		}
 		if err != nil {
 			writeError(w, &Error{Status: http.StatusForbidden, Code: "AccessDenied", Message: "account not found"})
 			return
@@ -128,6 +135,8 @@ func writeError(w http.ResponseWriter, err error) {
 		e = &Error{Status: http.StatusConflict, Code: "UserExists", Message: "a user with that name exists"}
 	case errors.Is(err, auth.ErrInvalidName):
 		e = &Error{Status: http.StatusBadRequest, Code: "InvalidName", Message: err.Error()}
+	case errors.Is(err, auth.ErrAccountInUse):
+		e = &Error{Status: http.StatusConflict, Code: "AccountInUse", Message: err.Error()}
 	case errors.Is(err, auth.ErrRootImmutable):
 		e = &Error{Status: http.StatusBadRequest, Code: "RootImmutable", Message: err.Error()}
 	default:
@@ -210,13 +219,14 @@ type keyResponse struct {
 
 type userEntry struct {
 	Name       string    `json:"name"`
+	ID         string    `json:"id"`
 	Root       bool      `json:"root"`
 	AccessKeys []string  `json:"access_keys"`
 	Created    time.Time `json:"created"`
 }
 
 func (h *Handler) whoami(c *call) error {
-	writeJSON(c.w, http.StatusOK, map[string]any{"account": c.account.Name, "root": c.account.Root})
+	writeJSON(c.w, http.StatusOK, map[string]any{"account": c.account.Name, "id": c.account.ID, "root": c.account.Root})
 	return nil
 }
 
@@ -227,7 +237,7 @@ func (h *Handler) listUsers(c *call) error {
 	}
 	out := make([]userEntry, 0, len(all))
 	for _, a := range all {
-		e := userEntry{Name: a.Name, Root: a.Root, Created: a.Created, AccessKeys: []string{}}
+		e := userEntry{Name: a.Name, ID: a.ID, Root: a.Root, Created: a.Created, AccessKeys: []string{}}
 		for _, k := range a.Keys {
 			e.AccessKeys = append(e.AccessKeys, k.AccessKey)
 		}
@@ -254,7 +264,7 @@ func (h *Handler) addUser(c *call) error {
 }
 
 func (h *Handler) removeUser(c *call) error {
-	if err := h.accounts.Remove(c.ctx, c.r.PathValue("name")); err != nil {
+	if err := h.accounts.Remove(c.ctx, c.r.PathValue("name"), h.holdings); err != nil {
 		return err
 	}
 	c.w.WriteHeader(http.StatusNoContent)
@@ -268,13 +278,14 @@ func (h *Handler) setCaps(c *call) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	var caps *sandbox.Limits
+	var caps *auth.Caps
 	if in != (apps.LimitSpec{}) {
 		l, err := in.Apply(sandbox.Limits{})
 		if err != nil {
 			return &Error{Status: http.StatusBadRequest, Code: "InvalidCaps", Message: err.Error()}
 		}
-		caps = &l
+		ac := auth.Caps(l)
+		caps = &ac
 	}
 	a, err := h.accounts.SetCaps(c.ctx, c.r.PathValue("name"), caps)
 	if err != nil {

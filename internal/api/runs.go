@@ -103,7 +103,7 @@ func (h *Handler) run(c *call) error {
 	if err := decode(c, &spec); err != nil {
 		return err
 	}
-	req, err := spec.request(c.account.Name)
+	req, err := spec.request(c.account.ID)
 	if err != nil {
 		return err
 	}
@@ -228,7 +228,7 @@ func (h *Handler) listRuns(c *call) error {
 	if err != nil {
 		return err
 	}
-	list, next, err := h.runs.List(c.ctx, c.account.Name, limit, after)
+	list, next, err := h.runs.List(c.ctx, c.account.ID, limit, after)
 	if err != nil {
 		return err
 	}
@@ -237,7 +237,7 @@ func (h *Handler) listRuns(c *call) error {
 }
 
 func (h *Handler) getRun(c *call) error {
-	rec, err := h.runs.Get(c.ctx, c.account.Name, c.r.PathValue("id"))
+	rec, err := h.runs.Get(c.ctx, c.account.ID, c.r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -246,7 +246,7 @@ func (h *Handler) getRun(c *call) error {
 }
 
 func (h *Handler) listOpenWith(c *call) error {
-	list, err := h.runs.ListOpenWith(c.ctx, c.account.Name, c.r.PathValue("bucket"))
+	list, err := h.runs.ListOpenWith(c.ctx, c.account.ID, c.r.PathValue("bucket"))
 	if err != nil {
 		return err
 	}
@@ -262,7 +262,7 @@ func (h *Handler) setOpenWith(c *call) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	ow, err := h.runs.SetOpenWith(c.ctx, c.account.Name, c.r.PathValue("bucket"), in.ContentType, in.App)
+	ow, err := h.runs.SetOpenWith(c.ctx, c.account.ID, c.r.PathValue("bucket"), in.ContentType, in.App)
 	if err != nil {
 		return err
 	}
@@ -271,7 +271,7 @@ func (h *Handler) setOpenWith(c *call) error {
 }
 
 func (h *Handler) removeOpenWith(c *call) error {
-	if err := h.runs.RemoveOpenWith(c.ctx, c.account.Name, c.r.PathValue("bucket"), c.r.URL.Query().Get("content_type")); err != nil {
+	if err := h.runs.RemoveOpenWith(c.ctx, c.account.ID, c.r.PathValue("bucket"), c.r.URL.Query().Get("content_type")); err != nil {
 		return err
 	}
 	c.w.WriteHeader(http.StatusNoContent)

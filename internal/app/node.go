@@ -105,7 +105,7 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	if err := n.ensureRoot(ctx); err != nil {
 		return nil, err
 	}
-	if n.apps, err = apps.New(n.kv, filepath.Join(cfg.DataDir, "apps")); err != nil {
+	if n.apps, err = apps.New(n.kv, filepath.Join(cfg.DataDir, "apps"), apps.WithOwnerIDs(n.accounts.IDOf)); err != nil {
 		return nil, err
 	}
 	for _, d := range []string{"tmp", "cache"} {
@@ -136,7 +136,7 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	svc := n.services.Handler(verifier, cfg.Domain, n.metrics.Registry)
 	s3 := s3api.New(s3api.Config{Engine: n.engine, Verifier: verifier, Region: cfg.Region, Domain: cfg.Domain, Runner: n.runs,
 		BucketDeleted: n.bucketDeleted})
-	native := api.New(api.Deps{Verifier: verifier, Accounts: n.accounts, Apps: n.apps, Runs: n.runs, Services: n.services, Jobs: n.jobs})
+	native := api.New(api.Deps{Verifier: verifier, Accounts: n.accounts, Apps: n.apps, Runs: n.runs, Services: n.services, Jobs: n.jobs, Engine: n.engine})
 	n.srv = &http.Server{
 		Handler:           n.metrics.Middleware(cfg.Logger, n.router(s3, native, svc)),
 		ReadHeaderTimeout: 30 * time.Second,

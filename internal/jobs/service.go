@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/insitu-cloud/insitu/internal/auth"
 	"github.com/insitu-cloud/insitu/internal/meta"
 	"github.com/insitu-cloud/insitu/internal/runs"
 	"github.com/insitu-cloud/insitu/internal/store"
@@ -298,7 +299,7 @@ func (s *Service) outPrefix(spec Spec, id string) (runs.ObjectRef, error) {
 	return out, nil
 }
 
-// checkOwner refuses unless account owns every bucket.
+// checkOwner refuses unless the account (an id) owns every bucket.
 func (s *Service) checkOwner(ctx context.Context, account string, buckets []string) error {
 	seen := map[string]bool{}
 	for _, b := range buckets {
@@ -306,12 +307,12 @@ func (s *Service) checkOwner(ctx context.Context, account string, buckets []stri
 			continue
 		}
 		seen[b] = true
-		info, err := s.cfg.Engine.GetBucket(ctx, b)
+		err := auth.OwnsBucket(ctx, s.cfg.Engine, account, b)
+		if errors.Is(err, auth.ErrNotOwner) {
+			return fmt.Errorf("%w: bucket %s", runs.ErrAccessDenied, b)
+		}
 		if err != nil {
 			return err
-		}
-		if info.Owner != account {
-			return fmt.Errorf("%w: bucket %s", runs.ErrAccessDenied, b)
 		}
 	}
 	return nil

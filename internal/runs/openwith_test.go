@@ -15,16 +15,16 @@ import (
 	"github.com/insitu-cloud/insitu/internal/store/local"
 )
 
-// fixture is a runs.Service over real local stores (no sandbox: these
+// owFixture is a runs.Service over real local stores (no sandbox: these
 // tests never run a guest).
-type fixture struct {
+type owFixture struct {
 	svc    *runs.Service
 	engine store.Engine
 	kv     meta.Store
 	apps   *apps.Registry
 }
 
-func newFixture(t *testing.T) *fixture {
+func newOWFixture(t *testing.T) *owFixture {
 	t.Helper()
 	ctx, dir := context.Background(), t.TempDir()
 	kv, err := meta.OpenLocal(filepath.Join(dir, "control"))
@@ -41,10 +41,10 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{svc: runs.New(runs.Config{Engine: engine, Apps: reg, KV: kv}), engine: engine, kv: kv, apps: reg}
+	return &owFixture{svc: runs.New(runs.Config{Engine: engine, Apps: reg, KV: kv}), engine: engine, kv: kv, apps: reg}
 }
 
-func (f *fixture) pushUpper(t *testing.T, owner string, public bool) {
+func (f *owFixture) pushUpper(t *testing.T, owner string, public bool) {
 	t.Helper()
 	wasm, err := os.ReadFile(filepath.Join("..", "..", "examples", "apps", "upper", "upper.wasm"))
 	if err != nil {
@@ -60,7 +60,7 @@ func (f *fixture) pushUpper(t *testing.T, owner string, public bool) {
 // used for a new bucket of the same name.
 func TestOpenWithIgnoresBindingOfEarlierBucket(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t)
+	f := newOWFixture(t)
 	f.pushUpper(t, "alice", true)
 	if err := f.engine.CreateBucket(ctx, store.BucketInfo{Name: "b", Owner: "alice"}); err != nil {
 		t.Fatal(err)
@@ -88,7 +88,7 @@ func TestOpenWithIgnoresBindingOfEarlierBucket(t *testing.T) {
 // TestForgetBucket removes a bucket's bindings and no other bucket's.
 func TestForgetBucket(t *testing.T) {
 	ctx := context.Background()
-	f := newFixture(t)
+	f := newOWFixture(t)
 	f.pushUpper(t, "alice", false)
 	for _, b := range []string{"b", "bb"} {
 		if err := f.engine.CreateBucket(ctx, store.BucketInfo{Name: b, Owner: "alice"}); err != nil {

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/insitu-cloud/insitu/internal/auth"
 	"github.com/insitu-cloud/insitu/internal/store"
 )
 
@@ -15,9 +16,9 @@ func (h *Handler) listBuckets(req *request) error {
 	if err != nil {
 		return err
 	}
-	res := listAllMyBucketsResult{NS: s3NS, Owner: owner{ID: req.account, DisplayName: req.account}, Buckets: []bucketEntry{}}
+	res := listAllMyBucketsResult{NS: s3NS, Owner: req.owner(), Buckets: []bucketEntry{}}
 	for _, b := range all {
-		if b.Owner != req.account {
+		if !auth.Owns(req.account, b.Owner) {
 			continue
 		}
 		res.Buckets = append(res.Buckets, bucketEntry{Name: b.Name, CreationDate: s3Time(b.Created), BucketRegion: h.bucketRegion(b)})
@@ -103,7 +104,7 @@ func (h *Handler) getACL(req *request) error {
 			return err
 		}
 	}
-	o := owner{ID: req.account, DisplayName: req.account}
+	o := req.owner()
 	writeXML(req.w, accessControlPolicy{NS: s3NS, Owner: o, Grants: []grant{{
 		Grantee:    grantee{XMLNSXSI: "http://www.w3.org/2001/XMLSchema-instance", Type: "CanonicalUser", ID: o.ID, DisplayName: o.DisplayName},
 		Permission: "FULL_CONTROL",

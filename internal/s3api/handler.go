@@ -2,11 +2,13 @@ package s3api
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
 
+	"github.com/insitu-cloud/insitu/internal/auth"
 	"github.com/insitu-cloud/insitu/internal/auth/sigv4"
 	"github.com/insitu-cloud/insitu/internal/obs"
 	"github.com/insitu-cloud/insitu/internal/store"
@@ -57,7 +59,8 @@ type request struct {
 	r       *http.Request
 	ctx     context.Context
 	q       url.Values
-	account string
+	account string // the account's id: what owner fields store
+	name    string // the account's name: what clients see
 	bucket  string
 	key     string
 	auth    *sigv4.Result
@@ -105,7 +108,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if res.Body != nil {
 		r.Body = res.Body
 	}
-	req := &request{w: w, r: r, ctx: ctx, q: q, account: res.Credential.Account, bucket: bucket, key: key, auth: res}
+	req := &request{w: w, r: r, ctx: ctx, q: q, account: res.Credential.AccountID, name: res.Credential.Account, bucket: bucket, key: key, auth: res}
 	if err := h.dispatch(req, op); err != nil {
 		writeError(w, r, err)
 	}
@@ -196,27 +199,20 @@ func (h *Handler) authorizeBucket(req *request) error {
 		}
 		return errInvalidBucketName
 	}
-	b, err := h.engine.GetBucket(req.ctx, req.bucket)
-	if err != nil {
-		return err
-	}
-	if b.Owner != req.account {
-		return errAccessDenied
-	}
-	return nil
+	return h.ownBucket(req.ctx, req.account, req.bucket)
 }
 
-// ownBucket checks that account owns bucket (for copy sources).
+// ownBucket checks that the account with id account owns bucket.
 func (h *Handler) ownBucket(ctx context.Context, account, bucket string) error {
-	b, err := h.engine.GetBucket(ctx, bucket)
-	if err != nil {
-		return err
-	}
-	if b.Owner != account {
+	err := auth.OwnsBucket(ctx, h.engine, account, bucket)
+	if errors.Is(err, auth.ErrNotOwner) {
 		return errAccessDenied
 	}
-	return nil
+	return err
 }
+
+// owner is the requester as S3 shows an owner: id and display name.
+func (req *request) owner() owner { return owner{ID: req.account, DisplayName: req.name} }
 
 // unconfigured answers GETs of bucket sub-resources insitu does not keep,
 // the way S3 answers for a bucket that never had them configured.

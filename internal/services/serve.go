@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/insitu-cloud/insitu/internal/auth"
 	"github.com/insitu-cloud/insitu/internal/auth/sigv4"
 	"github.com/insitu-cloud/insitu/internal/obs"
 	"github.com/insitu-cloud/insitu/internal/runs"
@@ -123,7 +124,7 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	tenant := AnonymousTenantFor(s)
 	if !s.Public {
 		res, err := h.verifier.Verify(ctx, r)
-		if err != nil || res.Credential.Account != s.Owner {
+		if err != nil || !auth.Owns(res.Credential.AccountID, s.Owner) {
 			return plain(w, http.StatusForbidden, "this service needs its owner's credentials (AWS SigV4)"), 0
 		}
 		if res.Body != nil {
@@ -311,7 +312,7 @@ func (m *Manager) statsFor(name string, create bool) (*stats, bool) {
 // Stats summarizes account's service name.
 func (m *Manager) Stats(ctx context.Context, account, name string) (Stats, error) {
 	s, err := m.Get(ctx, name)
-	if err != nil || s.Owner != account {
+	if err != nil || !auth.Owns(account, s.Owner) {
 		return Stats{}, ErrNoSuchService
 	}
 	st, _ := m.statsFor(name, true)
