@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -82,17 +83,20 @@ func (h *Handler) route(pattern, op string, rootOnly bool, fn handlerFunc) {
 		obs.SetOp(ctx, "api", op)
 		res, err := h.verifier.Verify(ctx, r)
 		if err != nil {
-			writeError(w, err)
+			writeError(ctx, w, err)
 			return
 		}
 		acct, err := h.accounts.Get(ctx, res.Credential.Account)
+		if errors.Is(err, auth.ErrNoSuchAccount) {
+			err = &Error{Status: http.StatusForbidden, Code: "AccessDenied", Message: "account not found"}
+		}
 		if err != nil {
-			writeError(w, &Error{Status: http.StatusForbidden, Code: "AccessDenied", Message: "account not found"})
+			writeError(ctx, w, err)
 			return
 		}
 		obs.FromContext(ctx).Account = acct.Name
 		if rootOnly && !acct.Root {
-			writeError(w, &Error{Status: http.StatusForbidden, Code: "AccessDenied", Message: "only the root account may do this"})
+			writeError(ctx, w, &Error{Status: http.StatusForbidden, Code: "AccessDenied", Message: "only the root account may do this"})
 			return
 		}
 		body := io.Reader(r.Body)
@@ -100,7 +104,7 @@ func (h *Handler) route(pattern, op string, rootOnly bool, fn handlerFunc) {
 			body = res.Body
 		}
 		if err := fn(&call{w: w, r: r, ctx: ctx, account: acct, body: body}); err != nil {
-			writeError(w, err)
+			writeError(ctx, w, err)
 		}
 	})
 }
@@ -116,7 +120,26 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func writeError(w http.ResponseWriter, err error) {
+// writeError answers err as a JSON error. A server-side failure (5xx) is
+// logged with its cause on the request's logger (it carries request_id):
+// the client sees only "internal error".
+func writeError(ctx context.Context, w http.ResponseWriter, err error) {
+	e := logInternal(ctx, err, apiError(err))
+	writeJSON(w, e.Status, map[string]*Error{"error": e})
+}
+
+// logInternal logs err, the cause of e, at Error level on the request's
+// logger when e is a server-side failure (5xx), and returns e.
+func logInternal(ctx context.Context, err error, e *Error) *Error {
+	if e.Status >= 500 {
+		obs.Logger(ctx).LogAttrs(ctx, slog.LevelError, "api: internal error",
+			slog.String("code", e.Code), slog.String("err", err.Error()))
+	}
+	return e
+}
+
+// apiError maps err to the API error the client sees.
+func apiError(err error) *Error {
 	var e *Error
 	var se *sigv4.Error
 	switch {
@@ -134,7 +157,7 @@ func writeError(w http.ResponseWriter, err error) {
 	default:
 		e = appError(err)
 	}
-	writeJSON(w, e.Status, map[string]*Error{"error": e})
+	return e
 }
 
 // appError maps registry, run and storage errors.
