@@ -110,6 +110,13 @@ func plain(w http.ResponseWriter, code int, msg string) int {
 	return code
 }
 
+// internal answers 500 with msg and logs its cause at Error level on the
+// request's logger (it carries request_id); the client sees only msg.
+func internal(ctx context.Context, w http.ResponseWriter, msg string, cause error) int {
+	obs.Logger(ctx).Error("services: "+msg, "err", cause)
+	return plain(w, http.StatusInternalServerError, msg)
+}
+
 // serve runs one request and returns its status and the instance's run time.
 func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Request, name, script, pathInfo string) (int, time.Duration) {
 	s, err := h.m.Get(ctx, name)
@@ -117,7 +124,7 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		return plain(w, http.StatusNotFound, "no such service"), 0
 	}
 	if err != nil {
-		return plain(w, http.StatusInternalServerError, "service lookup failed"), 0
+		return internal(ctx, w, "service lookup failed", err), 0
 	}
 	body := io.Reader(r.Body)
 	if !s.Public {
@@ -140,7 +147,7 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 
 	inputs, err := h.m.mounted(ctx, s)
 	if err != nil {
-		return plain(w, http.StatusInternalServerError, "mounting the service's objects failed"), 0
+		return internal(ctx, w, "mounting the service's objects failed", err), 0
 	}
 	// Bodies stream both ways: let the guest answer while it still reads
 	// (net/http otherwise cuts the request body off once the response
@@ -163,6 +170,7 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		if resp.started {
 			panic(http.ErrAbortHandler)
 		}
+		obs.Logger(ctx).Error("services: the app could not run", "service", name, "err", err)
 		return plain(w, http.StatusBadGateway, "the service's app could not run: "+err.Error()), 0
 	}
 	run := time.Duration(rec.WallMS * float64(time.Millisecond))
