@@ -153,7 +153,7 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	// (net/http otherwise cuts the request body off once the response
 	// starts).
 	_ = http.NewResponseController(w).EnableFullDuplex()
-	resp := &cgiResponse{w: w}
+	resp := &cgiResponse{w: w, script: script}
 	in := &limitedBody{r: body, left: MaxRequestBody}
 	var out *runs.ObjectRef
 	if s.Out != nil {
