@@ -1,6 +1,7 @@
 package services
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -138,6 +139,15 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	}
 	if r.ContentLength > MaxRequestBody {
 		return plain(w, http.StatusRequestEntityTooLarge, "request body over the service's quota"), 0
+	}
+	// Read a small body before taking a slot or a sandbox worker.
+	body, err = preread(w, r, body, cmp.Or(s.Timeout, DefaultTimeout))
+	if errors.Is(err, errBodyTimeout) {
+		w.Header().Set("Connection", "close")
+		return plain(w, http.StatusRequestTimeout, "the request body did not arrive in time"), 0
+	}
+	if err != nil {
+		return plain(w, http.StatusBadRequest, "reading the request body failed"), 0
 	}
 	if !h.m.acquire(name, s.MaxConcurrency) {
 		w.Header().Set("Retry-After", "1")
