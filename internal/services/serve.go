@@ -36,11 +36,13 @@ type Handler struct {
 }
 
 // Handler returns the HTTP face of m: requests for /svc/NAME/... and
-// NAME.svc.domain. Metrics go to reg when it is not nil.
+// NAME.svc.domain. Metrics go to reg when it is not nil; they carry a
+// public service's name, and aggregate private services under
+// PrivateLabel.
 func (m *Manager) Handler(v *sigv4.Verifier, domain string, reg prometheus.Registerer) *Handler {
 	h := &Handler{m: m, verifier: v, domain: strings.ToLower(domain),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "insitu_service_requests_total", Help: "Service requests by service and status code.",
+			Name: "insitu_service_requests_total", Help: "Service requests by service (public services by name, private ones together as _private) and status code.",
 		}, []string{"service", "code"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "insitu_service_request_duration_seconds", Help: "Service request latency.",
@@ -94,12 +96,28 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if _, known := h.m.statsFor(name, false); known || code != http.StatusNotFound {
 		st, _ := h.m.statsFor(name, true)
 		st.observe(code, time.Since(start), run)
-		h.requests.WithLabelValues(name, strconv.Itoa(code)).Inc()
-		h.latency.WithLabelValues(name).Observe(time.Since(start).Seconds())
+		label := h.metricLabel(ctx, name)
+		h.requests.WithLabelValues(label, strconv.Itoa(code)).Inc()
+		h.latency.WithLabelValues(label).Observe(time.Since(start).Seconds())
 		if run > 0 {
-			h.runTime.WithLabelValues(name).Observe(run.Seconds())
+			h.runTime.WithLabelValues(label).Observe(run.Seconds())
 		}
 	}
+}
+
+// PrivateLabel is the service label under which /metrics aggregates every
+// private service (and requests for a service that could not be read): an
+// anonymous scrape names public services only. No service name contains
+// "_".
+const PrivateLabel = "_private"
+
+// metricLabel is the service label of name's metrics: its name when the
+// service is public now, PrivateLabel otherwise.
+func (h *Handler) metricLabel(ctx context.Context, name string) string {
+	if s, err := h.m.Get(ctx, name); err == nil && s.Public {
+		return name
+	}
+	return PrivateLabel
 }
 
 // plain writes a short text error; the guest never produced a response.
