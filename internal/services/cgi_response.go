@@ -3,6 +3,7 @@ package services
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"errors"
 	"net/http"
 	"net/textproto"
@@ -25,8 +26,11 @@ type cgiResponse struct {
 	w http.ResponseWriter
 	// script is the service's SCRIPT_NAME ("" on its own host): a cookie
 	// the guest sets must stay under it.
-	script  string
-	head    bytes.Buffer // the header block so far, at most maxHeaderBytes
+	script string
+	// limit bounds the header block; 0 means maxHeaderBytes (the fuzz
+	// target sets a small one to reach the boundary).
+	limit   int
+	head    bytes.Buffer // the header block so far, at most limit bytes
 	line    int          // start of head's unfinished last line
 	started bool         // the HTTP header was sent
 	code    int
@@ -42,14 +46,15 @@ func (c *cgiResponse) Write(p []byte) (int, error) {
 	if c.started {
 		return c.w.Write(p)
 	}
-	// Keep at most maxHeaderBytes: a block that has not ended by then is
+	// Keep at most limit bytes: a block that has not ended by then is
 	// refused, so one huge write costs no more than many small ones.
-	take := min(len(p), maxHeaderBytes-c.head.Len())
+	limit := cmp.Or(c.limit, maxHeaderBytes)
+	take := min(len(p), limit-c.head.Len())
 	c.head.Write(p[:take])
 	end, next := headerEnd(c.head.Bytes(), c.line)
 	c.line = next
 	if end < 0 {
-		if take < len(p) || c.head.Len() >= maxHeaderBytes {
+		if take < len(p) || c.head.Len() >= limit {
 			c.err = errBadResponse
 			return 0, c.err
 		}

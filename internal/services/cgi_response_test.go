@@ -36,7 +36,7 @@ func TestCGIResponseRegressions(t *testing.T) {
 		"cookies":            {code: 200, cookies: []string{"c=3; Path=/svc/t/x", "d=4"}},
 		"malformed-line":     {},
 	}
-	for _, s := range fuzzSeeds {
+	for _, s := range fuzzSeeds(maxHeaderBytes) {
 		w, ok := want[s.name]
 		if !ok {
 			t.Fatalf("seed %s has no expectation", s.name)
