@@ -195,10 +195,10 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		Limits: sandbox.Limits{Timeout: s.Timeout, Memory: s.Memory},
 	})
 	if err != nil {
+		obs.Logger(ctx).Error("services: the app could not run", "service", name, "err", err)
 		if resp.started {
 			panic(http.ErrAbortHandler)
 		}
-		obs.Logger(ctx).Error("services: the app could not run", "service", name, "err", err)
 		return plain(w, http.StatusBadGateway, "the service's app could not run: "+err.Error()), 0
 	}
 	run := time.Duration(rec.WallMS * float64(time.Millisecond))
