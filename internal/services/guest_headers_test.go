@@ -83,6 +83,8 @@ func TestGuestNodeHeadersFiltered(t *testing.T) {
 
 // TestGuestHeaderLimit: the 64 KiB header limit holds however the guest
 // writes the block; line endings may be CRLF, bare LF or a mix.
+// Every body stays within services.BufferedBody, so it is read whole before
+// the guest answers early.
 func TestGuestHeaderLimit(t *testing.T) {
 	e := rawService(t)
 	const limit = 64 << 10
@@ -94,7 +96,7 @@ func TestGuestHeaderLimit(t *testing.T) {
 	}{
 		{"one huge line", ct + "X-Big: " + strings.Repeat("v", limit) + "\r\n\r\nbody", 502, ""},
 		{"many small lines", ct + strings.Repeat("X-A: b\r\n", limit/8+1) + "\r\nbody", 502, ""},
-		{"no end", strings.Repeat("X-A: b\n", 200<<10), 502, ""},
+		{"no end", strings.Repeat("X-A: b\n", 100<<10), 502, ""},
 		{"no end, one line", strings.Repeat("x", 512<<10), 502, ""},
 		{"just under", ct + "X-Big: " + strings.Repeat("v", limit-len(ct)-len("X-Big: \n\n")) + "\n\nbody", 200, "body"},
 		{"lf then crlf", ct + "X-A: b\n\r\nbody\n\nstill body", 200, "body\n\nstill body"},
