@@ -93,6 +93,13 @@ func TestMiddleware(t *testing.T) {
 				w.WriteHeader(503)
 				io.WriteString(w, "down")
 			}},
+		{name: "aborted after the header", code: 200, level: "WARN", api: "svc", op: "Request", note: "aborted", out: 4,
+			handler: func(w http.ResponseWriter, r *http.Request) {
+				SetOp(r.Context(), "svc", "Request")
+				io.WriteString(w, "part")
+				w.(http.Flusher).Flush()
+				panic(http.ErrAbortHandler)
+			}},
 		{name: "aborted before the header", code: 500, level: "ERROR", api: "svc", op: "Request", note: "aborted",
 			handler: func(w http.ResponseWriter, r *http.Request) {
 				SetOp(r.Context(), "svc", "Request")
@@ -116,7 +123,7 @@ func TestMiddleware(t *testing.T) {
 				if resp.StatusCode != c.code || !idRE.MatchString(id) || resp.Header.Get("x-amz-id-2") != id || ctxID != id {
 					t.Fatalf("%d id %q/%q ctx %q", resp.StatusCode, id, resp.Header.Get("x-amz-id-2"), ctxID)
 				}
-			} else if c.note != "aborted" {
+			} else if c.note != "aborted" || c.code != 500 {
 				t.Fatal(err)
 			}
 			srv.Close() // the request's log line is written
