@@ -125,13 +125,17 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // the client sees only "internal error".
 func writeError(ctx context.Context, w http.ResponseWriter, err error) {
 	e := logInternal(ctx, err, apiError(err))
+	if e.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+	}
 	writeJSON(w, e.Status, map[string]*Error{"error": e})
 }
 
 // logInternal logs err, the cause of e, at Error level on the request's
-// logger when e is a server-side failure (5xx), and returns e.
+// logger when e is a server-side failure (5xx other than 503, which says
+// "busy, retry"), and returns e.
 func logInternal(ctx context.Context, err error, e *Error) *Error {
-	if e.Status >= 500 {
+	if e.Status >= 500 && e.Status != http.StatusServiceUnavailable {
 		obs.Logger(ctx).LogAttrs(ctx, slog.LevelError, "api: internal error",
 			slog.String("code", e.Code), slog.String("err", err.Error()))
 	}
@@ -190,6 +194,10 @@ func appError(err error) *Error {
 		e = &Error{Status: http.StatusBadRequest, Code: "InvalidRequest", Message: err.Error()}
 	case errors.Is(err, runs.ErrNoOpenWith):
 		e = &Error{Status: http.StatusNotFound, Code: "NoOpenWith", Message: err.Error()}
+	case errors.Is(err, runs.ErrBusy):
+		e = &Error{Status: http.StatusServiceUnavailable, Code: "SlowDown", Message: err.Error()}
+	case errors.Is(err, runs.ErrShuttingDown):
+		e = &Error{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable", Message: err.Error()}
 	case errors.Is(err, store.ErrNoSuchBucket):
 		e = &Error{Status: http.StatusNotFound, Code: "NoSuchBucket", Message: "the specified bucket does not exist"}
 	case errors.Is(err, store.ErrNoSuchKey):

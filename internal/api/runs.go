@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -126,15 +125,14 @@ func (h *Handler) run(c *call) error {
 	return nil
 }
 
+// runDetached answers 202 with the run's id once the run is queued; the
+// runs service owns it from then on (and drains it at shutdown).
 func (h *Handler) runDetached(c *call, req runs.Request) error {
-	if err := h.runs.Check(c.ctx, req); err != nil {
+	id, err := h.runs.Detach(c.ctx, req)
+	if err != nil {
 		return err
 	}
-	req.ID = runs.NewID()
-	// The run outlives the request; the sandbox bounds it by its timeout.
-	ctx := context.WithoutCancel(c.ctx)
-	go func() { _, _ = h.runs.Run(ctx, req) }()
-	writeJSON(c.w, http.StatusAccepted, map[string]any{"id": req.ID})
+	writeJSON(c.w, http.StatusAccepted, map[string]any{"id": id})
 	return nil
 }
 

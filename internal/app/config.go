@@ -27,6 +27,13 @@ type Config struct {
 	// SandboxWorkers is the number of sandbox worker processes (runs that
 	// execute at once). Default: the number of CPUs.
 	SandboxWorkers int
+	// RunsPerAccount caps the sandbox workers one account's runs hold at
+	// once. Default: all of them (fairness applies as soon as another
+	// account waits: it gets the next free worker).
+	RunsPerAccount int
+	// QueuedPerAccount caps one account's runs waiting for a worker;
+	// past it runs are refused with 503 SlowDown. Default 64.
+	QueuedPerAccount int
 	// SandboxWorkerCommand starts a sandbox worker process. Default: this
 	// executable with the hidden "sandbox-worker" command.
 	SandboxWorkerCommand []string

@@ -122,6 +122,7 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 		return nil, err
 	}
 	n.runs = runs.New(runs.Config{Engine: n.engine, Apps: n.apps, Runtime: n.sandbox, KV: n.kv, AccountCaps: n.accounts.Caps,
+		Slots: n.sandbox.Workers(), PerAccountRunning: cfg.RunsPerAccount, PerAccountQueued: cfg.QueuedPerAccount,
 		Logger: cfg.Logger.With("component", "runs"), Registerer: n.metrics.Registry})
 	if err := n.seedApps(ctx); err != nil {
 		return nil, err
@@ -217,6 +218,10 @@ func (n *Node) router(s3 *s3api.Handler, native http.Handler, svc *services.Hand
 	})
 }
 
+// RunLoad reports the runs holding a sandbox worker and the runs waiting
+// for one.
+func (n *Node) RunLoad() (running, waiting int) { return n.runs.Load() }
+
 // Addr returns the address the node listens on.
 func (n *Node) Addr() string { return n.ln.Addr().String() }
 
@@ -270,6 +275,13 @@ func (n *Node) Close() error {
 			cancel()
 		} else if n.ln != nil {
 			n.ln.Close()
+		}
+		if n.runs != nil {
+			// Detached runs finish (or are cancelled at the drain
+			// timeout) and write their records while the stores are open.
+			ctx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout)
+			n.runs.Close(ctx)
+			cancel()
 		}
 		if n.sandbox != nil {
 			errs = append(errs, n.sandbox.Close())

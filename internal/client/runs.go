@@ -44,6 +44,7 @@ type RunRecord struct {
 	Node        string    `json:"node"`
 	Kind        string    `json:"kind"`
 	Start       time.Time `json:"start"`
+	QueuedMS    float64   `json:"queued_ms,omitempty"`
 	WallMS      float64   `json:"wall_ms"`
 	CPUMS       float64   `json:"cpu_ms"`
 	Status      string    `json:"status"`

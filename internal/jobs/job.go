@@ -275,7 +275,7 @@ func (r *jobRun) dispatch() {
 			}
 		}
 		if !streaming {
-			if err := r.s.pool.acquire(r.ctx); err != nil {
+			if err := r.s.pool.acquire(r.ctx, r.job.Account); err != nil {
 				r.mu.Lock()
 				r.unpickLocked(t)
 				r.mu.Unlock()
@@ -286,7 +286,7 @@ func (r *jobRun) dispatch() {
 				// The job started failing while this task waited.
 				r.unpickLocked(t)
 				r.mu.Unlock()
-				r.s.pool.release(false)
+				r.s.pool.release(r.job.Account, false)
 				continue
 			}
 			r.mu.Unlock()
@@ -324,7 +324,7 @@ func (r *jobRun) pickLocked() (t *Task, streaming, idle bool) {
 			if r.started[p][i] || r.upDone[p][i] == 0 || r.upDone[p][i] == need {
 				continue
 			}
-			if !r.s.pool.tryAcquireStreaming() {
+			if !r.s.pool.tryAcquireStreaming(r.job.Account) {
 				break
 			}
 			r.started[p][i] = true

@@ -5,11 +5,13 @@ import (
 	"sync"
 )
 
-// slotPool is the node's pool of run slots, shared by every job. Waiters
-// are served first come, first served, and a job has at most one waiter at
-// a time (its dispatcher asks for one slot, starts a task, then asks
-// again), so the queue is a round robin between jobs: a job with 10,000
-// tasks does not starve one with 10.
+// slotPool is the node's pool of run slots, shared by every job. A job has
+// at most one waiter at a time (its dispatcher asks for one slot, starts a
+// task, then asks again). A freed slot goes to the waiter whose account
+// holds the fewest slots, first come first served among equals: between
+// jobs of one account grants alternate (a job with 10,000 tasks does not
+// starve one with 10), and an account with many jobs does not starve an
+// account with one.
 //
 // Streaming tasks (started before all their inputs exist) wait on other
 // tasks while holding a slot; at most size-1 of them hold slots at once,
@@ -19,21 +21,30 @@ type slotPool struct {
 	size      int
 	used      int
 	streaming int
-	waiters   []chan struct{} // FIFO; each is granted one slot
+	byAccount map[string]int // slots held per account
+	waiters   []slotWaiter   // in arrival order; each is granted one slot
 }
 
-func newSlotPool(size int) *slotPool { return &slotPool{size: max(size, 1)} }
+type slotWaiter struct {
+	account string
+	ch      chan struct{}
+}
 
-// acquire waits for a slot, in turn with other jobs' dispatchers.
-func (p *slotPool) acquire(ctx context.Context) error {
+func newSlotPool(size int) *slotPool {
+	return &slotPool{size: max(size, 1), byAccount: map[string]int{}}
+}
+
+// acquire waits for a slot for account, in turn with other jobs'
+// dispatchers.
+func (p *slotPool) acquire(ctx context.Context, account string) error {
 	p.mu.Lock()
 	if p.used < p.size && len(p.waiters) == 0 {
-		p.used++
+		p.takeLocked(account)
 		p.mu.Unlock()
 		return nil
 	}
 	ch := make(chan struct{}, 1)
-	p.waiters = append(p.waiters, ch)
+	p.waiters = append(p.waiters, slotWaiter{account: account, ch: ch})
 	p.mu.Unlock()
 	select {
 	case <-ch:
@@ -42,49 +53,64 @@ func (p *slotPool) acquire(ctx context.Context) error {
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		for i, w := range p.waiters {
-			if w == ch {
+			if w.ch == ch {
 				p.waiters = append(p.waiters[:i], p.waiters[i+1:]...)
 				return ctx.Err()
 			}
 		}
 		// Granted while giving up: hand the slot on.
-		p.releaseLocked(false)
+		p.releaseLocked(account, false)
 		return ctx.Err()
 	}
 }
 
+func (p *slotPool) takeLocked(account string) {
+	p.used++
+	p.byAccount[account]++
+}
+
 // tryAcquireStreaming takes a slot for a streaming task if one is free, no
 // one is waiting, and the streaming budget (size-1) allows.
-func (p *slotPool) tryAcquireStreaming() bool {
+func (p *slotPool) tryAcquireStreaming(account string) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.used >= p.size || len(p.waiters) > 0 || p.streaming >= p.size-1 {
 		return false
 	}
-	p.used++
+	p.takeLocked(account)
 	p.streaming++
 	return true
 }
 
-// release returns a slot taken by acquire (streaming false) or by
+// release returns account's slot taken by acquire (streaming false) or by
 // tryAcquireStreaming (streaming true).
-func (p *slotPool) release(streaming bool) {
+func (p *slotPool) release(account string, streaming bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.releaseLocked(streaming)
+	p.releaseLocked(account, streaming)
 }
 
-func (p *slotPool) releaseLocked(streaming bool) {
+func (p *slotPool) releaseLocked(account string, streaming bool) {
 	if streaming {
 		p.streaming--
 	}
-	if len(p.waiters) > 0 {
-		ch := p.waiters[0]
-		p.waiters = p.waiters[1:]
-		ch <- struct{}{} // the slot passes to the waiter, used stays
+	p.used--
+	if p.byAccount[account]--; p.byAccount[account] <= 0 {
+		delete(p.byAccount, account)
+	}
+	if len(p.waiters) == 0 {
 		return
 	}
-	p.used--
+	next := 0
+	for i, w := range p.waiters {
+		if p.byAccount[w.account] < p.byAccount[p.waiters[next].account] {
+			next = i
+		}
+	}
+	w := p.waiters[next]
+	p.waiters = append(p.waiters[:next], p.waiters[next+1:]...)
+	p.takeLocked(w.account)
+	w.ch <- struct{}{}
 }
 
 // free reports the slots not in use (for the scheduler's snapshot).

@@ -33,14 +33,14 @@ func TestSlotPoolFairness(t *testing.T) {
 		p := newSlotPool(size)
 		ctx := context.Background()
 		for range size { // the test holds every slot
-			if err := p.acquire(ctx); err != nil {
+			if err := p.acquire(ctx, "acct"); err != nil {
 				t.Fatal(err)
 			}
 		}
 		grants := make(chan string)
 		dispatcher := func(name string, tasks int) {
 			for range tasks {
-				if err := p.acquire(ctx); err != nil {
+				if err := p.acquire(ctx, "acct"); err != nil {
 					return
 				}
 				grants <- name // the task runs until the test releases a slot
@@ -53,7 +53,7 @@ func TestSlotPoolFairness(t *testing.T) {
 
 		var order []string
 		for len(order) < 14 {
-			p.release(false)
+			p.release("acct", false)
 			order = append(order, <-grants)
 			want := 2
 			if strings.Count(strings.Join(order, " "), "small") == 5 {
@@ -73,31 +73,31 @@ func TestSlotPoolFairness(t *testing.T) {
 // and do not jump ahead of a waiting dispatcher.
 func TestSlotPoolStreamingBudget(t *testing.T) {
 	p := newSlotPool(3)
-	if !p.tryAcquireStreaming() || !p.tryAcquireStreaming() {
+	if !p.tryAcquireStreaming("acct") || !p.tryAcquireStreaming("acct") {
 		t.Fatal("two streaming slots of three refused")
 	}
-	if p.tryAcquireStreaming() {
+	if p.tryAcquireStreaming("acct") {
 		t.Fatal("the last slot went to a streaming task")
 	}
-	if err := p.acquire(context.Background()); err != nil { // the last slot, for plain work
+	if err := p.acquire(context.Background(), "acct"); err != nil { // the last slot, for plain work
 		t.Fatal(err)
 	}
-	p.release(true) // one streaming slot back: plain work may take it, streaming too
+	p.release("acct", true) // one streaming slot back: plain work may take it, streaming too
 	if p.free() != 1 {
 		t.Fatalf("free %d", p.free())
 	}
 	// A waiter has priority over a new streaming task.
-	if err := p.acquire(context.Background()); err != nil {
+	if err := p.acquire(context.Background(), "acct"); err != nil {
 		t.Fatal(err)
 	}
 	got := make(chan error)
-	go func() { got <- p.acquire(context.Background()) }()
+	go func() { got <- p.acquire(context.Background(), "acct") }()
 	waitFor(t, "a waiter", func() bool { return p.waiting() == 1 })
-	p.release(true) // the waiter gets it
+	p.release("acct", true) // the waiter gets it
 	if err := <-got; err != nil {
 		t.Fatal(err)
 	}
-	if p.tryAcquireStreaming() {
+	if p.tryAcquireStreaming("acct") {
 		t.Fatal("a streaming slot while all are used")
 	}
 	if p.free() != 0 {
@@ -109,12 +109,12 @@ func TestSlotPoolStreamingBudget(t *testing.T) {
 // queue, and a slot granted while it gave up is handed on, not lost.
 func TestSlotPoolCancelledWaiter(t *testing.T) {
 	p := newSlotPool(1)
-	if err := p.acquire(context.Background()); err != nil {
+	if err := p.acquire(context.Background(), "acct"); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error)
-	go func() { errc <- p.acquire(ctx) }()
+	go func() { errc <- p.acquire(ctx, "acct") }()
 	waitFor(t, "a waiter", func() bool { return p.waiting() == 1 })
 	cancel()
 	if err := <-errc; err == nil {
@@ -123,7 +123,7 @@ func TestSlotPoolCancelledWaiter(t *testing.T) {
 	if p.waiting() != 0 {
 		t.Fatal("the cancelled waiter stayed queued")
 	}
-	p.release(false)
+	p.release("acct", false)
 	if p.free() != 1 {
 		t.Fatalf("free %d after release, want 1", p.free())
 	}
@@ -136,13 +136,46 @@ func TestSlotPoolCancelledWaiter(t *testing.T) {
 			defer wg.Done()
 			ctx, cancel := context.WithTimeout(context.Background(), time.Duration(i%5)*100*time.Microsecond)
 			defer cancel()
-			if p.acquire(ctx) == nil {
-				p.release(false)
+			if p.acquire(ctx, "acct") == nil {
+				p.release("acct", false)
 			}
 		}()
 	}
 	wg.Wait()
 	if p.free() != 1 || p.waiting() != 0 {
 		t.Fatalf("after racing cancels: free %d, waiting %d", p.free(), p.waiting())
+	}
+}
+
+// TestSlotPoolFairBetweenAccounts: an account with three jobs waiting does
+// not take three slots for every one of an account with one job; the
+// freed slot goes to the account holding the fewest.
+func TestSlotPoolFairBetweenAccounts(t *testing.T) {
+	p := newSlotPool(2)
+	ctx := context.Background()
+	for range 2 { // alice's first two jobs hold both slots
+		if err := p.acquire(ctx, "alice"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	grants := make(chan string, 8)
+	ask := func(account string) {
+		go func() {
+			if p.acquire(ctx, account) == nil {
+				grants <- account
+			}
+		}()
+	}
+	ask("alice") // her third job waits first
+	waitFor(t, "alice waiting", func() bool { return p.waiting() == 1 })
+	ask("bob")
+	waitFor(t, "bob waiting", func() bool { return p.waiting() == 2 })
+	p.release("alice", false)
+	if got := <-grants; got != "bob" {
+		t.Fatalf("the freed slot went to %s, who already holds one, before bob, who holds none", got)
+	}
+	p.release("alice", false)
+	if got := <-grants; got != "alice" {
+		t.Fatalf("second grant to %s", got)
 	}
 }

@@ -37,7 +37,7 @@ func (r *jobRun) launch(t *Task, streaming bool) {
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
-		defer r.s.pool.release(streaming)
+		defer r.s.pool.release(r.job.Account, streaming)
 		defer cancel()
 		r.finish(t, r.runTask(ctx, t))
 	}()

@@ -22,8 +22,9 @@ type Record struct {
 	App         string         `json:"app"` // owner/name:version
 	Digest      string         `json:"digest"`
 	Node        string         `json:"node"`
-	Kind        string         `json:"kind"` // run, transform, open, write
-	Start       time.Time      `json:"start"`
+	Kind        string         `json:"kind"`  // run, transform, open, write
+	Start       time.Time      `json:"start"` // when it left the queue
+	QueuedMS    float64        `json:"queued_ms,omitempty"`
 	WallMS      float64        `json:"wall_ms"`
 	CPUMS       float64        `json:"cpu_ms"`
 	Status      sandbox.Status `json:"status"`
@@ -40,6 +41,15 @@ type Record struct {
 
 // OK reports whether the run exited 0.
 func (r *Record) OK() bool { return r.Status == sandbox.StatusExited && r.ExitCode == 0 }
+
+// fill copies a sandbox result into the record.
+func (r *Record) fill(res *sandbox.Result) {
+	r.Status, r.ExitCode, r.Error = res.Status, res.ExitCode, res.Reason
+	r.WallMS, r.CPUMS = ms(res.Wall), ms(res.CPU)
+	r.QueuedMS += ms(res.Queued) // a worker being replaced after a kill
+	r.PeakMemory, r.StdinBytes, r.StdoutBytes, r.StderrBytes = res.PeakMemory, res.StdinBytes, res.StdoutBytes, res.StderrBytes
+	r.InputBytes, r.OutputBytes = res.InputBytes, res.OutputBytes
+}
 
 func recordKey(account, id string) string { return "runs/" + account + "/" + id }
 

@@ -11,11 +11,13 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/insitu-cloud/insitu/internal/admit"
 	"github.com/insitu-cloud/insitu/internal/apps"
 	"github.com/insitu-cloud/insitu/internal/meta"
 	"github.com/insitu-cloud/insitu/internal/obs"
@@ -48,7 +50,12 @@ type Config struct {
 	// AccountCaps, when set, returns an account's own ceilings, which
 	// replace Caps field by field for that account.
 	AccountCaps func(ctx context.Context, account string) (sandbox.Limits, bool)
-	Logger      *slog.Logger
+	// Slots is how many runs execute at once (the sandbox's workers);
+	// default 1. PerAccountRunning caps one account's share of them
+	// (default Slots) and PerAccountQueued its waiting runs (default 64);
+	// see package admit for the fairness rule.
+	Slots, PerAccountRunning, PerAccountQueued int
+	Logger                                     *slog.Logger
 	// Registerer receives the run metrics; nil skips them.
 	Registerer prometheus.Registerer
 }
@@ -65,16 +72,24 @@ func DefaultCaps() sandbox.Limits {
 
 // Service runs apps for accounts.
 type Service struct {
-	engine  store.Engine
-	apps    *apps.Registry
-	rt      Runner
-	kv      meta.Store
-	node    string
-	caps    sandbox.Limits
-	acaps   func(ctx context.Context, account string) (sandbox.Limits, bool)
-	log     *slog.Logger
-	total   *prometheus.CounterVec
-	seconds *prometheus.HistogramVec
+	engine store.Engine
+	apps   *apps.Registry
+	rt     Runner
+	kv     meta.Store
+	node   string
+	caps   sandbox.Limits
+	acaps  func(ctx context.Context, account string) (sandbox.Limits, bool)
+	log    *slog.Logger
+	queue  *admit.Queue
+	total  *prometheus.CounterVec
+
+	// Detached runs: owned here, drained by Close.
+	bg       sync.WaitGroup
+	bgMu     sync.Mutex // guards bgClosed against bg.Add
+	bgClosed bool
+	bgCtx    context.Context
+	bgCancel context.CancelCauseFunc
+	seconds  *prometheus.HistogramVec
 }
 
 // New returns a Service.
@@ -84,6 +99,8 @@ func New(cfg Config) *Service {
 	if s.node == "" {
 		s.node = "local"
 	}
+	s.queue = admit.New(admit.Config{Slots: cfg.Slots, PerTenantRunning: cfg.PerAccountRunning, PerTenantQueued: cfg.PerAccountQueued})
+	s.bgCtx, s.bgCancel = context.WithCancelCause(context.Background())
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -154,6 +171,10 @@ type Request struct {
 	Seed          int64
 	// OutputMeta is stored on objects written from stdout.
 	OutputMeta store.ObjectMeta
+	// Tenant is whose share of the node's run slots the run takes (see
+	// package admit); default Account. Services set AnonymousTenant for
+	// unsigned requests.
+	Tenant string
 	// Ephemeral skips the durable record (per-request services count their
 	// runs in metrics instead of paying a synced write per request).
 	Ephemeral bool
@@ -164,32 +185,51 @@ type Request struct {
 }
 
 // Run executes req and returns its record. An error means the run was
-// refused or could not start; a guest failure is in the record.
+// refused or could not start (ErrBusy: the account's queue is full); a
+// guest failure is in the record. The run waits its turn in the node's
+// admission queue before it opens its inputs or takes a sandbox worker;
+// time spent waiting is reported as Record.QueuedMS and does not count
+// against the run's timeout.
 func (s *Service) Run(ctx context.Context, req Request) (*Record, error) {
+	app, err := s.prepare(ctx, &req)
+	if err != nil {
+		return nil, err
+	}
+	queued := time.Now()
+	tk, err := s.queue.Acquire(ctx, req.tenant())
+	if err != nil {
+		return nil, admitError(err)
+	}
+	defer tk.Release()
+	return s.execute(ctx, app, req, time.Since(queued))
+}
+
+// prepare fills req's defaults and refuses it, before it queues, when the
+// app does not resolve or the account does not own a bucket it names.
+func (s *Service) prepare(ctx context.Context, req *Request) (apps.App, error) {
 	if req.Kind == "" {
 		req.Kind = "run"
-	}
-	app, err := s.apps.Resolve(ctx, req.Account, req.App)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.authorize(ctx, req); err != nil {
-		return nil, err
-	}
-	spec, closers, err := s.buildSpec(ctx, app, req)
-	defer func() {
-		for _, c := range closers {
-			c.Close()
-		}
-	}()
-	if err != nil {
-		return nil, err
 	}
 	if req.ID == "" {
 		req.ID = NewID()
 	}
+	app, err := s.apps.Resolve(ctx, req.Account, req.App)
+	if err != nil {
+		return apps.App{}, err
+	}
+	return app, s.authorize(ctx, *req)
+}
+
+// execute runs req, which holds an admission slot: it opens the inputs,
+// runs the sandbox, stores the outputs and finishes the record.
+func (s *Service) execute(ctx context.Context, app apps.App, req Request, queued time.Duration) (*Record, error) {
+	spec, closers, err := s.buildSpec(ctx, app, req)
+	defer closeAll(closers)
+	if err != nil {
+		return nil, err
+	}
 	rec := &Record{ID: req.ID, Account: req.Account, App: app.Owner + "/" + app.Ref(), Digest: app.Digest,
-		Node: s.node, Kind: req.Kind, Start: time.Now().UTC()}
+		Node: s.node, Kind: req.Kind, Start: time.Now().UTC(), QueuedMS: ms(queued)}
 
 	// Object-bound stdout/stderr stream into PutObject while the guest runs.
 	var sinks []*objectSink
@@ -201,7 +241,6 @@ func (s *Service) Run(ctx context.Context, req Request) (*Record, error) {
 		sk := s.startSink(ctx, *req.StderrObject, store.ObjectMeta{ContentType: "text/plain"})
 		spec.Stderr, sinks = sk, append(sinks, sk)
 	}
-
 	res, runErr := s.rt.Run(ctx, spec)
 	if runErr != nil {
 		for _, sk := range sinks {
@@ -216,11 +255,15 @@ func (s *Service) Run(ctx context.Context, req Request) (*Record, error) {
 			res.Cleanup()
 		}
 	}()
-	rec.Status, rec.ExitCode, rec.Error = res.Status, res.ExitCode, res.Reason
-	rec.WallMS = float64(res.Wall.Microseconds()) / 1000
-	rec.CPUMS = float64(res.CPU.Microseconds()) / 1000
-	rec.PeakMemory, rec.StdinBytes, rec.StdoutBytes, rec.StderrBytes = res.PeakMemory, res.StdinBytes, res.StdoutBytes, res.StderrBytes
-	rec.InputBytes, rec.OutputBytes = res.InputBytes, res.OutputBytes
+	rec.fill(res)
+	s.storeOutputs(ctx, rec, req, res, sinks)
+	s.finish(ctx, rec, req.Ephemeral)
+	return rec, nil
+}
+
+// storeOutputs finishes the object-bound streams and stores /out files,
+// when the run succeeded (or req.KeepPartial), noting failures in rec.
+func (s *Service) storeOutputs(ctx context.Context, rec *Record, req Request, res *sandbox.Result, sinks []*objectSink) {
 	for _, sk := range sinks {
 		if !rec.OK() && !req.KeepPartial && sk.ref != derefOr(req.StderrObject) {
 			sk.abort(errRunFailed)
@@ -232,19 +275,26 @@ func (s *Service) Run(ctx context.Context, req Request) (*Record, error) {
 		}
 		rec.Outputs = append(rec.Outputs, sk.ref.String())
 	}
-	if (rec.OK() || req.KeepPartial) && req.OutPrefix != nil {
-		for _, o := range res.Outputs {
-			ref := ObjectRef{Bucket: req.OutPrefix.Bucket, Key: req.OutPrefix.Key + o.Path}
-			if err := s.storeFile(ctx, ref, o); err != nil {
-				rec.Error = joinErr(rec.Error, fmt.Sprintf("storing %s: %v", ref, err))
-				continue
-			}
-			rec.Outputs = append(rec.Outputs, ref.String())
-		}
+	if (!rec.OK() && !req.KeepPartial) || req.OutPrefix == nil {
+		return
 	}
-	s.finish(ctx, rec, req.Ephemeral)
-	return rec, nil
+	for _, o := range res.Outputs {
+		ref := ObjectRef{Bucket: req.OutPrefix.Bucket, Key: req.OutPrefix.Key + o.Path}
+		if err := s.storeFile(ctx, ref, o); err != nil {
+			rec.Error = joinErr(rec.Error, fmt.Sprintf("storing %s: %v", ref, err))
+			continue
+		}
+		rec.Outputs = append(rec.Outputs, ref.String())
+	}
 }
+
+func closeAll(cs []io.Closer) {
+	for _, c := range cs {
+		c.Close()
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 var errRunFailed = errors.New("runs: the run failed; output discarded")
 

@@ -84,6 +84,10 @@ func runError(err error) error {
 		return errAccessDenied
 	case errors.Is(err, runs.ErrBadRequest):
 		return apiErr(http.StatusBadRequest, "InvalidArgument", "%s", err.Error())
+	case errors.Is(err, runs.ErrBusy):
+		return apiErr(http.StatusServiceUnavailable, "SlowDown", "Too many runs are waiting for this account. Please reduce your request rate.")
+	case errors.Is(err, runs.ErrShuttingDown):
+		return apiErr(http.StatusServiceUnavailable, "ServiceUnavailable", "The node is shutting down. Please retry.")
 	}
 	return err
 }

@@ -13,7 +13,8 @@ import (
 
 // cgroup is the cgroup v2 the workers run in, when the machine has cgroup
 // v2 and lets this process create a child group with the memory and cpu
-// controllers. Otherwise it is a no-op (logged once at debug).
+// controllers. Otherwise it is a no-op, logged once per Runtime at Warn
+// with the reason: the workers then run without memory.max and cpu.max.
 type cgroup struct {
 	path string
 	fd   int // open directory fd, for clone(CLONE_INTO_CGROUP)
@@ -21,25 +22,27 @@ type cgroup struct {
 
 const cgroupRoot = "/sys/fs/cgroup"
 
-func newCgroup(log *slog.Logger, workers int, memMax int64) *cgroup {
-	cg, err := makeCgroup(workers, memMax)
+// newCgroup makes the workers' cgroup below root (cgroupRoot but in
+// tests), or logs why it cannot and returns nil.
+func newCgroup(log *slog.Logger, root string, workers int, memMax int64) *cgroup {
+	cg, err := makeCgroup(root, workers, memMax)
 	if err != nil {
-		log.Debug("sandbox: workers run without a cgroup", "why", err.Error())
+		log.Warn("sandbox: workers run without cgroup isolation (no memory.max or cpu.max for the worker processes)", "why", err.Error())
 		return nil
 	}
 	log.Debug("sandbox: workers in cgroup", "path", cg.path)
 	return cg
 }
 
-func makeCgroup(workers int, memMax int64) (*cgroup, error) {
-	if _, err := os.Stat(filepath.Join(cgroupRoot, "cgroup.controllers")); err != nil {
-		return nil, fmt.Errorf("no cgroup v2 at %s", cgroupRoot)
+func makeCgroup(root string, workers int, memMax int64) (*cgroup, error) {
+	if _, err := os.Stat(filepath.Join(root, "cgroup.controllers")); err != nil {
+		return nil, fmt.Errorf("no cgroup v2 at %s", root)
 	}
 	self, err := ownCgroup()
 	if err != nil {
 		return nil, err
 	}
-	parent := filepath.Join(cgroupRoot, self)
+	parent := filepath.Join(root, self)
 	ctl, err := os.ReadFile(filepath.Join(parent, "cgroup.subtree_control"))
 	if err != nil {
 		return nil, err

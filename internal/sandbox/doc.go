@@ -9,11 +9,15 @@
 // with wazero at full speed: no WithCloseOnContextDone, whose checks slow
 // loop-heavy code many times over and still miss recursion without loops.
 // The parent enforces each run's deadline, and the caller's ctx, by
-// SIGKILLing the worker's process group and promoting the spare; so loops,
-// exponential recursion and guests blocked in poll_oneoff or fd_read all
-// stop, and their CPU is released. Workers lead their own process group,
-// die with the parent (Pdeathsig), and run in a cgroup v2 with memory.max
-// and cpu.max where the machine lets us create one.
+// SIGKILLing the worker (through a pidfd) and promoting the spare; so
+// loops, exponential recursion and guests blocked in poll_oneoff or
+// fd_read all stop, and their CPU is released. Those kills are confined to
+// the run's kill window (proc.arm/killRun), so a late timer or ctx
+// callback never reaches the worker's next run. Workers lead their own
+// process group, die with the parent (Pdeathsig), get a minimal
+// environment (none of the parent's secrets), and run in a cgroup v2 with
+// memory.max and cpu.max where the machine lets us create one (a Warn is
+// logged otherwise).
 //
 // Parent and worker talk over a SOCK_SEQPACKET socketpair with a small
 // binary protocol (protocol.go): one request carrying file descriptors
@@ -40,11 +44,14 @@
 // grow past Limits.Memory (memory.grow returns -1, malloc returns NULL);
 // a run that then fails is StatusMemory. Stdout, stderr, /out and /tmp
 // quotas end the run at once with StatusQuota. Limits.Timeout is the
-// wall-clock deadline from the start of Run.
+// wall-clock deadline counted from when a worker is assigned (time queued
+// for a worker is Result.Queued, not part of Result.Wall).
 //
 // # Concurrency
 //
 // Run is safe for concurrent use; at most Config.Workers runs execute at
-// once. Validate is a plain function, safe for concurrent use. There is no
+// once. Close is idempotent and waits for every goroutine the Runtime
+// started (worker reapers, respawns, stdin copies; see Runtime.Close for
+// the bound on copies stuck in a caller's Reader). Validate is a plain function, safe for concurrent use. There is no
 // package-level mutable state.
 package sandbox

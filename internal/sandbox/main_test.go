@@ -53,35 +53,43 @@ func newRuntime(t testing.TB, workers int) (*sandbox.Runtime, string) {
 	return r, tmp
 }
 
-// childProcesses lists live (non-zombie) processes whose parent is us.
+// childProcesses lists the processes whose parent is us (zombies too),
+// waiting up to 3 s for them to go.
 func childProcesses(t testing.TB) []int {
 	t.Helper()
 	deadline := time.Now().Add(3 * time.Second)
 	for {
-		var kids []int
-		ents, _ := os.ReadDir("/proc")
-		me := os.Getpid()
-		for _, e := range ents {
-			pid, err := strconv.Atoi(e.Name())
-			if err != nil {
-				continue
-			}
-			b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-			if err != nil {
-				continue
-			}
-			s := string(b)
-			i := strings.LastIndexByte(s, ')')
-			f := strings.Fields(s[i+1:])
-			if len(f) > 1 && f[1] == strconv.Itoa(me) {
-				kids = append(kids, pid)
-			}
-		}
+		kids := listChildren()
 		if len(kids) == 0 || time.Now().After(deadline) {
 			return kids
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// listChildren lists the processes whose parent is us, zombies (exited
+// but not reaped) included.
+func listChildren() []int {
+	var kids []int
+	ents, _ := os.ReadDir("/proc")
+	me := strconv.Itoa(os.Getpid())
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		f := strings.Fields(s[i+1:])
+		if len(f) > 1 && f[1] == me {
+			kids = append(kids, pid)
+		}
+	}
+	return kids
 }
 
 // module is a Spec filler for a testdata module.

@@ -11,66 +11,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// Why a worker was killed.
-const (
-	killNone    int32 = iota
-	killTimeout       // the run's deadline passed
-	killCancel        // the caller's ctx ended
-	killClose         // the Runtime closed
-	killOutput        // writing the guest's output to the caller failed
-)
-
 // helloTimeout bounds a worker's start-up (exec, wazero runtime, WASI).
 const helloTimeout = 30 * time.Second
-
-// proc is one worker process as the parent sees it. Between acquire and
-// release it belongs to one Run; kill may be called from any goroutine.
-type proc struct {
-	pid     int
-	slot    int // compilation cache slot, reused by its replacement
-	cmd     *exec.Cmd
-	conn    *net.UnixConn
-	done    chan struct{} // closed once the process has been reaped
-	killed  atomic.Int32  // a kill* reason, first one wins
-	modules map[string]struct{}
-	lastCPU int64 // the worker's cumulative CPU ns after its last run
-	rbuf    []byte
-	e       enc
-	req     request
-	inline  []byte // reusable stdin buffer
-	outs    []wireOutput
-}
-
-func (p *proc) kill(reason int32) {
-	p.killed.CompareAndSwap(killNone, reason)
-	// The worker leads its own process group; guests cannot fork, but
-	// kill the group anyway.
-	syscall.Kill(-p.pid, syscall.SIGKILL)
-	syscall.Kill(p.pid, syscall.SIGKILL)
-}
-
-// cpuOfDeath is the CPU the worker used since its last report, read from
-// its rusage once reaped (waits at most a few seconds).
-func (p *proc) cpuOfDeath() time.Duration {
-	select {
-	case <-p.done:
-	case <-time.After(5 * time.Second):
-		return 0
-	}
-	st := p.cmd.ProcessState
-	if st == nil {
-		return 0
-	}
-	total := st.UserTime() + st.SystemTime()
-	return max(0, total-time.Duration(p.lastCPU))
-}
 
 // pool keeps Workers warm worker processes plus one warm spare, so a
 // killed worker is replaced at once and its successor starts in the
@@ -82,14 +30,22 @@ type pool struct {
 	idle   chan *proc
 	spare  chan *proc
 	closed chan struct{}
-	wg     sync.WaitGroup // background spawns
+	ctx    context.Context    // ends at close: stops spawns in flight
+	cancel context.CancelFunc // ends ctx
+	// wg counts background respawns and every worker's reaper; close
+	// waits for it, so no goroutine of the pool outlives close.
+	wg sync.WaitGroup
 
 	mu   sync.Mutex
 	live map[*proc]struct{}
 }
 
+// newPool starts Workers+1 workers and returns when all said hello (or
+// the first error, with every started worker killed and reaped).
 func newPool(ctx context.Context, cfg *Config, log *slog.Logger, cg *cgroup) (*pool, error) {
+	pctx, cancel := context.WithCancel(context.Background())
 	pl := &pool{
+		ctx: pctx, cancel: cancel,
 		cfg: cfg, log: log, cg: cg,
 		idle:   make(chan *proc, cfg.Workers),
 		spare:  make(chan *proc, 1),
@@ -145,7 +101,7 @@ func (pl *pool) spawn(ctx context.Context, slot int) (*proc, error) {
 	}
 	argv := pl.cfg.WorkerCommand
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append(os.Environ(), workerEnv+"=1", workerCacheEnv+"="+cacheDir)
+	cmd.Env = workerEnviron(os.Environ(), cacheDir)
 	cmd.ExtraFiles = []*os.File{childEnd} // fd 3
 	cmd.Stdout = nil
 	cmd.Stderr = os.Stderr // a worker's own crash report
@@ -154,44 +110,39 @@ func (pl *pool) spawn(ctx context.Context, slot int) (*proc, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("sandbox: start worker %q: %w", argv[0], err)
 	}
-	p := &proc{pid: cmd.Process.Pid, slot: slot, cmd: cmd, done: make(chan struct{}),
-		modules: map[string]struct{}{}, rbuf: make([]byte, maxMsg+1)}
-	go func() {
-		cmd.Wait()
-		close(p.done)
-	}()
+	p := newProc(cmd, slot, &pl.wg)
 	c, err := net.FileConn(parentEnd)
 	if err != nil {
 		p.kill(killClose)
 		return nil, fmt.Errorf("sandbox: worker conn: %w", err)
 	}
 	p.conn = c.(*net.UnixConn)
-	p.conn.SetReadDeadline(time.Now().Add(helloTimeout))
-	stop := context.AfterFunc(ctx, func() { p.conn.SetReadDeadline(time.Now()) })
-	n, err := p.conn.Read(p.rbuf)
-	stop()
-	p.conn.SetReadDeadline(time.Time{})
-	if err != nil || n == 0 || p.rbuf[0] != msgHello {
+	if err := p.hello(ctx); err != nil {
 		p.kill(killClose)
 		p.conn.Close()
 		<-p.done
 		return nil, fmt.Errorf("sandbox: worker %d did not start (%v, %s)", p.pid, err, p.cmd.ProcessState)
 	}
-	d := &dec{b: p.rbuf[1:n]}
-	p.lastCPU = d.i()
-	pl.mu.Lock()
-	select {
-	case <-pl.closed:
-		pl.mu.Unlock()
+	if !pl.register(p) {
 		p.kill(killClose)
 		p.conn.Close()
 		return nil, ErrClosed
+	}
+	pl.log.Debug("sandbox worker started", "pid", p.pid, "slot", slot)
+	return p, nil
+}
+
+// register adds p to the live workers close kills; false once closed.
+func (pl *pool) register(p *proc) bool {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	select {
+	case <-pl.closed:
+		return false
 	default:
 	}
 	pl.live[p] = struct{}{}
-	pl.mu.Unlock()
-	pl.log.Debug("sandbox worker started", "pid", p.pid, "slot", slot)
-	return p, nil
+	return true
 }
 
 // acquire waits for an idle worker.
@@ -265,7 +216,7 @@ func (pl *pool) respawn(slot int) *proc {
 			return nil
 		default:
 		}
-		p, err := pl.spawn(context.Background(), slot)
+		p, err := pl.spawn(pl.ctx, slot)
 		if err == nil {
 			return p
 		}
@@ -291,7 +242,8 @@ func (pl *pool) retire(p *proc) {
 	pl.mu.Unlock()
 }
 
-// close kills every worker and waits for them to be reaped.
+// close kills every worker and waits for them to be reaped and for the
+// background respawns to give up. Idempotent.
 func (pl *pool) close() {
 	pl.mu.Lock()
 	select {
@@ -301,6 +253,7 @@ func (pl *pool) close() {
 	default:
 	}
 	close(pl.closed)
+	pl.cancel()
 	procs := make([]*proc, 0, len(pl.live))
 	for p := range pl.live {
 		procs = append(procs, p)

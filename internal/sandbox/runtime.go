@@ -1,24 +1,15 @@
 package sandbox
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
-	"regexp"
 	"runtime"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // ErrClosed is returned by Run after Close.
@@ -53,16 +44,34 @@ type Config struct {
 // ends at its deadline whatever the guest does, and its CPU is released.
 //
 // Run is safe for concurrent use; at most Config.Workers runs execute at
-// once and the others wait for a worker (or for their ctx).
+// once and the others wait for a worker (or for their ctx). Close may be
+// called concurrently with Run, and more than once.
 type Runtime struct {
-	cfg  Config
-	log  *slog.Logger
-	pool *pool
-	cg   *cgroup
-	base string // this Runtime's directory under TempDir
-	seq  atomic.Uint64
-	once sync.Once
+	cfg   Config
+	log   *slog.Logger
+	pool  *pool
+	cg    *cgroup
+	base  string // this Runtime's directory under TempDir
+	seq   atomic.Uint64
+	once  sync.Once
+	tasks *tasks // Runs in progress and their stdin copies
+
+	// afterFunc starts a run's deadline timer and ctxAfterFunc its ctx
+	// callback: time.AfterFunc and context.AfterFunc, or a test's fakes
+	// (export_test.go) that force the late-callback race.
+	afterFunc    func(time.Duration, func()) deadline
+	ctxAfterFunc func(context.Context, func()) (stop func() bool)
 }
+
+// deadline is the part of *time.Timer a run uses.
+type deadline interface {
+	Reset(d time.Duration) bool
+	Stop() bool
+}
+
+// closeWait bounds how long Close waits for Runs and stdin copies still
+// inside a caller's Reader or Writer once the workers are gone.
+const closeWait = 10 * time.Second
 
 // New starts the worker processes and returns when they are ready.
 func New(ctx context.Context, cfg Config) (*Runtime, error) {
@@ -94,8 +103,10 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: temp dir: %w", err)
 	}
-	r := &Runtime{cfg: cfg, log: cfg.Logger, base: base}
-	r.cg = newCgroup(cfg.Logger, cfg.Workers, cfg.CgroupMemory)
+	r := &Runtime{cfg: cfg, log: cfg.Logger, base: base, tasks: newTasks(),
+		afterFunc:    func(d time.Duration, f func()) deadline { return time.AfterFunc(d, f) },
+		ctxAfterFunc: context.AfterFunc}
+	r.cg = newCgroup(cfg.Logger, cgroupRoot, cfg.Workers, cfg.CgroupMemory)
 	if r.pool, err = newPool(ctx, &r.cfg, r.log, r.cg); err != nil {
 		r.cg.remove()
 		os.Remove(base)
@@ -104,12 +115,28 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	return r, nil
 }
 
-// Close kills every worker (runs in progress end with StatusKilled) and
-// removes the Runtime's temp directory when no outputs remain in it. It is
-// idempotent.
+// Workers returns how many runs execute at once (Config.Workers with its
+// default applied).
+func (r *Runtime) Workers() int { return r.cfg.Workers }
+
+// Close kills every worker (runs in progress end with StatusKilled),
+// waits for the workers to be reaped, for the Runs in progress to return
+// and for their stdin copies to end, then removes the Runtime's cgroup and
+// its temp directory when no outputs remain in it. A stdin copy can only
+// still be running inside the caller's Stdin.Reader.Read (its pipe is
+// closed), and a Run inside the caller's Stdout or Stderr Write; the
+// runtime cannot interrupt those, so Close waits for them at most
+// closeWait (10 s) and then logs a warning and returns. Run after Close
+// returns ErrClosed. Close is idempotent and safe to call concurrently.
 func (r *Runtime) Close() error {
 	r.once.Do(func() {
+		idle := r.tasks.close()
 		r.pool.close()
+		select {
+		case <-idle:
+		case <-time.After(closeWait):
+			r.log.Warn("sandbox: runs or stdin copies still blocked in the caller's reader or writer after close")
+		}
 		r.cg.remove()
 		os.Remove(r.base)
 	})
@@ -120,9 +147,11 @@ func (r *Runtime) Close() error {
 // it to end. Guest failures (non-zero exit, trap, limits, cancellation)
 // are reported in the Result with a Reason; the error is for
 // infrastructure failures and invalid specs only. When ctx ends, the run
-// is killed and its Result says StatusKilled. Stdin.Reader is copied on
-// another goroutine, which may still be inside one Read call when Run
-// returns.
+// is killed and its Result says StatusKilled. Limits.Timeout counts from
+// when a worker is assigned: time waiting for one is Result.Queued and
+// eats nothing of the run's time. Stdin.Reader is copied on another
+// goroutine, which may still be inside one Read call when Run returns
+// (Close waits for it).
 func (r *Runtime) Run(ctx context.Context, spec Spec) (*Result, error) {
 	lim := spec.Limits.withDefaults()
 	if spec.ModuleID == "" {
@@ -132,16 +161,24 @@ func (r *Runtime) Run(ctx context.Context, spec Spec) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	start := time.Now()
+	if !r.tasks.enter() {
+		return nil, ErrClosed
+	}
+	defer r.tasks.done()
+	asked := time.Now()
 	p, err := r.pool.acquire(ctx)
 	if err != nil {
 		if errors.Is(err, ErrClosed) {
 			return nil, err
 		}
-		return &Result{Status: StatusKilled, ExitCode: -1, Wall: time.Since(start),
+		return &Result{Status: StatusKilled, ExitCode: -1, Queued: time.Since(asked),
 			Reason: "cancelled while waiting for a sandbox: " + err.Error(), Cleanup: func() {}}, nil
 	}
-	res, healthy, err := r.runOn(ctx, p, &spec, inputs, lim, start)
+	c := &call{r: r, ctx: ctx, p: p, spec: &spec, inputs: inputs, lim: lim, start: time.Now()}
+	res, healthy, err := c.run()
+	if res != nil {
+		res.Queued = c.start.Sub(asked)
+	}
 	r.pool.release(p, healthy)
 	return res, err
 }
@@ -165,280 +202,4 @@ func checkInputs(in []Input) ([]string, error) {
 		paths[i] = p
 	}
 	return paths, nil
-}
-
-// inlineStdinMax is the largest known-length stdin sent inside the
-// request instead of through a pipe.
-const inlineStdinMax = 32 << 10
-
-var hostNameRE = regexp.MustCompile(`^f[0-9]+$`)
-
-// runOn runs spec on p. healthy reports whether p can serve another run.
-func (r *Runtime) runOn(ctx context.Context, p *proc, spec *Spec, inputs []string, lim Limits, start time.Time) (res *Result, healthy bool, err error) {
-	res = &Result{ExitCode: -1, Cleanup: func() {}}
-	errResult := func(format string, args ...any) (*Result, bool, error) {
-		res.Status, res.Reason, res.Wall = StatusError, fmt.Sprintf(format, args...), time.Since(start)
-		return res, true, nil
-	}
-	q := &p.req
-	*q = request{inputs: q.inputs[:0], moduleID: spec.ModuleID, args: spec.Args, env: spec.Env,
-		deterministic: spec.Deterministic, seed: spec.Seed, lim: lim,
-		discardOut: spec.Stdout == nil, discardErr: spec.Stderr == nil}
-	if _, ok := p.modules[spec.ModuleID]; !ok {
-		if spec.Wasm == nil {
-			return errResult("module %q is not compiled and Spec.Wasm is nil", spec.ModuleID)
-		}
-		wasm, err := spec.Wasm()
-		if err != nil {
-			return errResult("loading module %q: %v", spec.ModuleID, err)
-		}
-		if wasm == nil {
-			wasm = []byte{}
-		}
-		q.wasm = wasm
-	}
-
-	var fds []int
-	var closeAfterSend []*os.File
-	var stdinW *os.File
-	switch {
-	case spec.Stdin.File != nil:
-		q.stdinKind, q.stdinSize = srcBlock, spec.Stdin.Size
-		fds = append(fds, int(spec.Stdin.File.Fd()))
-	case spec.Stdin.Reader != nil:
-		if b, ok := smallReader(spec.Stdin.Reader, p.inline[:0]); ok {
-			p.inline = b
-			q.stdinKind, q.stdinData = srcInline, b
-			break
-		}
-		pr, pw, err := os.Pipe()
-		if err != nil {
-			return nil, true, fmt.Errorf("sandbox: stdin pipe: %w", err)
-		}
-		q.stdinKind = srcPipe
-		fds = append(fds, int(pr.Fd()))
-		closeAfterSend = append(closeAfterSend, pr)
-		stdinW = pw
-	}
-	for i, in := range spec.Inputs {
-		w := wireInput{path: inputs[i], size: in.Size}
-		if in.File != nil {
-			w.kind = srcBlock
-			fds = append(fds, int(in.File.Fd()))
-		} else {
-			w.kind, w.data, w.size = srcInline, in.Bytes, int64(len(in.Bytes))
-		}
-		q.inputs = append(q.inputs, w)
-	}
-	outDir := filepath.Join(r.base, "run-"+strconv.FormatUint(r.seq.Add(1), 10))
-	q.outDir = outDir
-	removeOut := func() { os.RemoveAll(outDir) }
-
-	// Encode; a request too big for one message travels in a memfd.
-	p.e.b = append(p.e.b[:0], msgRun)
-	q.encode(&p.e)
-	msg := p.e.b
-	if len(msg) > maxMsg {
-		mfd, err := unix.MemfdCreate("insitu-run", unix.MFD_CLOEXEC)
-		if err != nil {
-			return nil, true, fmt.Errorf("sandbox: memfd: %w", err)
-		}
-		mf := os.NewFile(uintptr(mfd), "insitu-run")
-		if _, err := mf.Write(msg[1:]); err != nil {
-			mf.Close()
-			return nil, true, fmt.Errorf("sandbox: memfd: %w", err)
-		}
-		closeAfterSend = append(closeAfterSend, mf)
-		fds = append([]int{mfd}, fds...)
-		msg = []byte{msgRunFD}
-	}
-	var oob []byte
-	if len(fds) > 0 {
-		oob = syscall.UnixRights(fds...)
-	}
-	_, _, werr := p.conn.WriteMsgUnix(msg, oob, nil)
-	for _, f := range closeAfterSend {
-		f.Close()
-	}
-	if len(p.e.b) > 4*maxMsg {
-		p.e.b = nil // do not keep a big module's bytes around
-	}
-	if werr != nil {
-		if stdinW != nil {
-			stdinW.Close()
-		}
-		return nil, false, fmt.Errorf("sandbox: send run to worker %d: %w", p.pid, werr)
-	}
-	if stdinW != nil {
-		go func(src io.Reader) {
-			io.Copy(stdinW, src)
-			stdinW.Close()
-		}(spec.Stdin.Reader)
-		defer stdinW.Close()
-	}
-
-	// The deadline and the caller's ctx both end the run by killing the
-	// worker; the read below then sees the socket close. A worker that
-	// compiles the module first says so when done, and the deadline
-	// restarts then (compiling is bounded by one Timeout too).
-	timer := time.AfterFunc(lim.Timeout-time.Since(start), func() { p.kill(killTimeout) })
-	stopCtx := context.AfterFunc(ctx, func() { p.kill(killCancel) })
-
-	var wr wireResult
-	got := false
-	outs := p.outs[:0]
-	stdout := capWriter{w: spec.Stdout, limit: lim.StdoutBytes}
-	stderr := capWriter{w: spec.Stderr, limit: lim.StderrBytes}
-	var protoErr error
-read:
-	for {
-		n, err := p.conn.Read(p.rbuf)
-		if err != nil || n == 0 {
-			break
-		}
-		m := p.rbuf[:n]
-		switch m[0] {
-		case msgStdout, msgStderr:
-			cw := &stdout
-			if m[0] == msgStderr {
-				cw = &stderr
-			}
-			if werr := cw.write(m[1:]); werr != nil {
-				p.kill(killOutput)
-			}
-		case msgStarted:
-			timer.Reset(lim.Timeout)
-		case msgOutputs:
-			if outs, err = decodeOutputs(m[1:], outs); err != nil {
-				protoErr = err
-				p.kill(killOutput)
-			}
-		case msgResult:
-			if err := wr.decode(m[1:]); err != nil {
-				protoErr = err
-				p.kill(killOutput)
-				break
-			}
-			got = true
-			break read
-		default:
-			protoErr = fmt.Errorf("unexpected message %q", m[0])
-			p.kill(killOutput)
-		}
-	}
-	timer.Stop()
-	stopCtx()
-	res.Wall = time.Since(start)
-	res.StdoutBytes, res.StderrBytes = stdout.n, stderr.n
-	killed := p.killed.Load()
-
-	if !got {
-		removeOut()
-		res.CPU = p.cpuOfDeath()
-		switch killed {
-		case killTimeout:
-			res.Status, res.Reason = StatusTimeout, fmt.Sprintf("stopped at the time limit of %v", lim.Timeout)
-		case killCancel:
-			res.Status, res.Reason = StatusKilled, "cancelled: "+context.Cause(ctx).Error()
-		case killClose:
-			res.Status, res.Reason = StatusKilled, "the sandbox runtime closed"
-		case killOutput:
-			res.Status = StatusError
-			switch {
-			case protoErr != nil:
-				res.Reason = "sandbox worker protocol error: " + protoErr.Error()
-			case stdout.err != nil:
-				res.Reason = "writing stdout: " + stdout.err.Error()
-			default:
-				res.Reason = "writing stderr: " + stderr.err.Error()
-			}
-		default:
-			res.Status, res.Reason = StatusError, fmt.Sprintf("sandbox worker %d died: %v", p.pid, p.cmd.ProcessState)
-			r.log.Warn("sandbox worker died during a run", "pid", p.pid, "module", spec.ModuleID)
-		}
-		return res, false, nil
-	}
-
-	p.lastCPU = wr.cumCPU
-	if wr.compiledOK {
-		p.modules[spec.ModuleID] = struct{}{}
-	}
-	res.Status, res.Reason = wr.status, wr.reason
-	if wr.status == StatusExited {
-		res.ExitCode = int(wr.exitCode)
-	}
-	res.CPU = time.Duration(wr.cpu)
-	res.PeakMemory = wr.peak
-	res.StdinBytes, res.InputBytes, res.OutputBytes = wr.stdin, wr.input, wr.output
-	if stdout.over || stderr.over {
-		// The worker enforces the caps; this is the parent's backstop.
-		res.Status, res.ExitCode, res.Reason = StatusQuota, -1, "output quota exceeded"
-	}
-	if res.Status == StatusExited && res.ExitCode == 0 && len(outs) > 0 {
-		res.Outputs = make([]Output, 0, len(outs))
-		for _, o := range outs {
-			if !hostNameRE.MatchString(o.host) {
-				removeOut()
-				return errResult("sandbox worker named an output %q", o.host)
-			}
-			res.Outputs = append(res.Outputs, Output{Path: o.path, Size: o.size, HostPath: filepath.Join(outDir, o.host)})
-		}
-		var once sync.Once
-		res.Cleanup = func() { once.Do(removeOut) }
-	} else {
-		res.Outputs = nil
-		removeOut()
-	}
-	clear(outs)
-	p.outs = outs[:0]
-	return res, killed == killNone, nil
-}
-
-// smallReader reads r into buf when r is an in-memory reader of at most
-// inlineStdinMax bytes.
-func smallReader(r io.Reader, buf []byte) ([]byte, bool) {
-	var n int
-	switch x := r.(type) {
-	case *bytes.Reader:
-		n = x.Len()
-	case *strings.Reader:
-		n = x.Len()
-	case *bytes.Buffer:
-		n = x.Len()
-	default:
-		return buf, false
-	}
-	if n > inlineStdinMax {
-		return buf, false
-	}
-	if cap(buf) < n {
-		buf = make([]byte, 0, inlineStdinMax)
-	}
-	buf = buf[:n]
-	if _, err := io.ReadFull(r, buf); err != nil {
-		return buf[:0], false
-	}
-	return buf, true
-}
-
-// capWriter writes the guest's stream to the caller, at most limit bytes.
-type capWriter struct {
-	w     io.Writer
-	limit int64
-	n     int64
-	over  bool
-	err   error
-}
-
-func (c *capWriter) write(b []byte) error {
-	if c.n+int64(len(b)) > c.limit {
-		b = b[:max(0, c.limit-c.n)]
-		c.over = true
-	}
-	c.n += int64(len(b))
-	if c.w == nil || c.err != nil || len(b) == 0 {
-		return c.err
-	}
-	_, c.err = c.w.Write(b)
-	return c.err
 }

@@ -10,7 +10,7 @@ import (
 // callers clamp them to the account's caps before running.
 type Limits struct {
 	Memory      int64         // bytes of linear memory (rounded down to 64 KiB pages); default 64 MiB
-	Timeout     time.Duration // wall clock from start to exit; default 10 s
+	Timeout     time.Duration // wall clock from when a worker is assigned to exit (not counting time queued for one); default 10 s
 	StdoutBytes int64         // default 64 MiB
 	StderrBytes int64         // default 1 MiB
 	OutFiles    int           // files the guest may create in /out; default 64
@@ -125,8 +125,11 @@ type Result struct {
 	Reason   string // human-readable cause when the run did not exit 0
 	// Outputs are the files in /out, set only when the guest exited 0.
 	Outputs []Output
-	Wall    time.Duration
-	CPU     time.Duration // user+system CPU of the run, where measurable
+	// Wall is the run's execution time: from when a worker was assigned
+	// to the end. Time spent waiting for a worker is Queued.
+	Wall   time.Duration
+	Queued time.Duration // waiting for a free worker before the run started
+	CPU    time.Duration // user+system CPU of the run, where measurable
 	// PeakMemory is the largest linear memory size the guest reached.
 	PeakMemory  int64
 	StdinBytes  int64

@@ -30,6 +30,23 @@ const (
 	maxModules     = 64                            // compiled modules a worker keeps
 )
 
+// workerEnviron is the whole environment of a worker process: the two
+// worker variables and, from parent (os.Environ()), only the variables
+// that tune the Go runtime of the worker itself. Nothing else crosses:
+// the parent's environment may hold secrets (root keys, cloud
+// credentials) and a worker runs untrusted guests.
+func workerEnviron(parent []string, cacheDir string) []string {
+	env := []string{workerEnv + "=1", workerCacheEnv + "=" + cacheDir}
+	for _, kv := range parent {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case "GODEBUG", "GOGC", "GOMEMLIMIT", "GOMAXPROCS", "GOTRACEBACK", "GORACE", "GOCOVERDIR":
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
 // IsWorkerProcess reports whether this process was started by a Runtime
 // as a sandbox worker. A binary that serves as its own worker (insitu, or
 // a test binary) checks it first thing and then calls WorkerMain:

@@ -146,6 +146,7 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		return internal(ctx, w, "service lookup failed", err), 0
 	}
 	body := io.Reader(r.Body)
+	tenant := AnonymousTenantFor(s)
 	if !s.Public {
 		res, err := h.verifier.Verify(ctx, r)
 		if err != nil || res.Credential.Account != s.Owner {
@@ -154,6 +155,7 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		if res.Body != nil {
 			body = res.Body
 		}
+		tenant = s.Owner
 	}
 	if r.ContentLength > MaxRequestBody {
 		return plain(w, http.StatusRequestEntityTooLarge, "request body over the service's quota"), 0
@@ -188,16 +190,23 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		out = &runs.ObjectRef{Bucket: s.Out.Bucket, Key: s.Out.Prefix}
 	}
 	rec, err := h.m.runs.Run(ctx, runs.Request{
-		Account: s.Owner, Kind: "service", App: s.App, Ephemeral: true, OutPrefix: out,
+		Account: s.Owner, Tenant: tenant, Kind: "service", App: s.App, Ephemeral: true, OutPrefix: out,
 		Env:    cgiEnv(r, script, pathInfo, s.Env),
 		Stdin:  in,
 		Stdout: resp, Stderr: io.Discard, Inputs: inputs,
 		Limits: sandbox.Limits{Timeout: s.Timeout, Memory: s.Memory},
 	})
 	if err != nil {
-		obs.Logger(ctx).Error("services: the app could not run", "service", name, "err", err)
+		busy := errors.Is(err, runs.ErrBusy) || errors.Is(err, runs.ErrShuttingDown)
+		if !busy {
+			obs.Logger(ctx).Error("services: the app could not run", "service", name, "err", err)
+		}
 		if resp.started {
 			panic(http.ErrAbortHandler)
+		}
+		if busy {
+			w.Header().Set("Retry-After", "1")
+			return plain(w, http.StatusServiceUnavailable, err.Error()), 0
 		}
 		return plain(w, http.StatusBadGateway, "the service's app could not run: "+err.Error()), 0
 	}
@@ -226,6 +235,11 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		return plain(w, http.StatusBadGateway, "the service wrote no valid CGI response"), run
 	}
 }
+
+// AnonymousTenantFor is the admission tenant of unsigned requests to s:
+// they share one share of the node per owning account, apart from the
+// owner's own runs.
+func AnonymousTenantFor(s Service) string { return runs.AnonymousTenant(s.Owner) }
 
 // limitedBody passes at most left bytes of a request body to the guest and
 // remembers whether the client sent more.

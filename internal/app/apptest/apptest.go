@@ -37,6 +37,8 @@ type Options struct {
 	DataDir string // default: t.TempDir()
 	// Logger defaults to discarding; set INSITU_TEST_LOG=1 to see logs.
 	Logger *slog.Logger
+	// Configure, when set, adjusts the node's configuration last.
+	Configure func(*app.Config)
 }
 
 // Node is a running test node.
@@ -76,6 +78,9 @@ func Start(t testing.TB, opts Options) *Node {
 	if opts.TLS {
 		cfg.TLSCert, cfg.TLSKey, tn.CertPool = SelfSignedCert(t, t.TempDir())
 		tn.CertFile = cfg.TLSCert
+	}
+	if opts.Configure != nil {
+		opts.Configure(&cfg)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n, err := app.New(ctx, cfg)

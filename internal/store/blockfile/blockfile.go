@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"io/fs"
 	"os"
 	"sync"
 
@@ -23,20 +24,35 @@ const (
 	tableWindow = 16 << 10
 )
 
+// SyncWriter is what a Writer writes to: an *os.File, or any file whose
+// Sync makes the bytes written so far durable.
+type SyncWriter interface {
+	io.Writer
+	Sync() error
+}
+
+// ReadFile is what a File reads from: an *os.File, or any file that can
+// report its size and read at an offset.
+type ReadFile interface {
+	io.ReaderAt
+	io.Closer
+	Stat() (fs.FileInfo, error)
+}
+
 // Writer streams bytes into a data file, computing block CRCs. It is
 // not safe for concurrent use. Memory: one block buffer plus 4 bytes per
 // block written.
 type Writer struct {
-	f    *os.File
+	f    SyncWriter
 	buf  []byte // len blockSize
 	n    int    // bytes pending in buf
 	crcs []uint32
 	size int64
 }
 
-// NewWriter returns a Writer appending to f. buf (at least BlockSize bytes
+// NewWriter returns a Writer appending to f (usually an *os.File). buf (at least BlockSize bytes
 // of capacity, or nil) is the block buffer.
-func NewWriter(f *os.File, buf []byte) *Writer {
+func NewWriter(f SyncWriter, buf []byte) *Writer {
 	if cap(buf) < blockSize {
 		buf = make([]byte, blockSize)
 	}
@@ -120,7 +136,7 @@ func corruptf(format string, args ...any) error {
 
 // File is an open data file whose trailer has been validated.
 type File struct {
-	f       *os.File
+	f       ReadFile
 	path    string
 	bs      int64
 	dataLen int64
@@ -143,10 +159,11 @@ func Open(path string, wantLen int64) (*File, error) {
 	return bf, nil
 }
 
-// Check validates the trailer of the open file f (named name in errors)
+// Check validates the trailer of the open file f (usually an *os.File,
+// named name in errors)
 // against the expected data length (-1 to skip that check). The File does
 // not own f beyond Reader.Close.
-func Check(f *os.File, name string, wantLen int64) (*File, error) {
+func Check(f ReadFile, name string, wantLen int64) (*File, error) {
 	path := name
 	st, err := f.Stat()
 	if err != nil {

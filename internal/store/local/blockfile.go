@@ -2,7 +2,6 @@ package local
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/insitu-cloud/insitu/internal/store"
 	"github.com/insitu-cloud/insitu/internal/store/blockfile"
@@ -14,10 +13,21 @@ const blockSize = blockfile.BlockSize
 
 type blockWriter = blockfile.Writer
 
-func newBlockWriter(f *os.File, buf []byte) *blockWriter { return blockfile.NewWriter(f, buf) }
+func newBlockWriter(f WritableFile, buf []byte) *blockWriter { return blockfile.NewWriter(f, buf) }
 
-func openBlockFile(path string, wantLen int64) (*blockfile.File, error) {
-	return blockfile.Open(path, wantLen)
+// openBlockFile opens the data file at path on the engine's filesystem and
+// checks its trailer against wantLen.
+func (e *Engine) openBlockFile(path string, wantLen int64) (*blockfile.File, error) {
+	f, err := e.fs.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	bf, err := blockfile.Check(f, path, wantLen)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return bf, nil
 }
 
 func newBlockReader(bf *blockfile.File, off, n int64, buf []byte, release func([]byte)) *blockfile.Reader {

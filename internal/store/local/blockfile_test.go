@@ -8,6 +8,8 @@ import (
 	"os"
 	"testing"
 
+	"github.com/insitu-cloud/insitu/internal/store/blockfile"
+
 	"github.com/insitu-cloud/insitu/internal/store"
 )
 
@@ -179,7 +181,7 @@ func TestBlockFileRoundTrip(t *testing.T) {
 			if r[0] < 0 || r[1] < 0 || r[0]+r[1] > int64(size) {
 				continue
 			}
-			bf, err := openBlockFile(path, int64(size))
+			bf, err := blockfile.Open(path, int64(size))
 			if err != nil {
 				t.Fatalf("size %d: open: %v", size, err)
 			}

@@ -28,6 +28,11 @@
 // A write is durable before it is acknowledged: the bytes go to tmp/<uuid>,
 // the file is fsynced, renamed into objects/, the fan-out directory is
 // fsynced, then one synced Pebble batch publishes the record and its f/ key.
+// Every directory Open creates (the store's own, tmp/, objects/<xx>/,
+// index/) has its parent fsynced. Data files go through an FS and the index
+// through a Pebble vfs.FS (Options; the OS by default); TestPowerLoss runs
+// the same code on in-memory filesystems that drop whatever was not synced
+// when the power is cut before any operation of a workload.
 // A crash at any point leaves the old object or the new one. Data files no
 // f/ key references (a crash between rename and commit, or between commit
 // and unlinking a replaced file) are removed by a sweep that Open starts in

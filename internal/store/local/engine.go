@@ -6,13 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"io/fs"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 
 	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/vfs"
 
 	"github.com/insitu-cloud/insitu/internal/store"
 )
@@ -31,6 +32,7 @@ type Engine struct {
 	dir     string
 	tmpDir  string
 	objDir  string
+	fs      FS
 	log     *slog.Logger
 	db      *pebble.DB
 	seed    maphash.Seed
@@ -61,17 +63,43 @@ type Engine struct {
 
 var _ store.Engine = (*Engine)(nil)
 
-// Open opens (creating if needed) the store under dir. It removes leftover
-// temporary files and starts a background sweep of data files that no
-// metadata references; Close stops it. logger may be nil (slog.Default).
+// Options configure OpenWith. The zero value is what production uses: the
+// operating system's filesystem for both the data files and the index.
+type Options struct {
+	// Logger receives the engine's logs; nil means slog.Default().
+	Logger *slog.Logger
+	// FS holds the data files (tmp/ and objects/); nil means the OS.
+	FS FS
+	// IndexFS holds the Pebble index (index/); nil means vfs.Default.
+	IndexFS vfs.FS
+}
+
+// Open opens (creating if needed) the store under dir on the OS
+// filesystem. It removes leftover temporary files and starts a background
+// sweep of data files that no metadata references; Close stops it. logger
+// may be nil (slog.Default).
 func Open(ctx context.Context, dir string, logger *slog.Logger) (*Engine, error) {
+	return OpenWith(ctx, dir, Options{Logger: logger})
+}
+
+// OpenWith is Open with options: tests run the same engine on filesystems
+// that simulate a power loss.
+func OpenWith(ctx context.Context, dir string, opts Options) (*Engine, error) {
+	logger, dfs, ifs := opts.Logger, opts.FS, opts.IndexFS
 	if logger == nil {
 		logger = slog.Default()
+	}
+	if dfs == nil {
+		dfs = osFS{}
+	}
+	if ifs == nil {
+		ifs = vfs.Default
 	}
 	e := &Engine{
 		dir:      dir,
 		tmpDir:   filepath.Join(dir, "tmp"),
 		objDir:   filepath.Join(dir, "objects"),
+		fs:       dfs,
 		log:      logger.With("component", "store/local"),
 		seed:     maphash.MakeSeed(),
 		inflight: make(map[string]struct{}),
@@ -83,13 +111,9 @@ func Open(ctx context.Context, dir string, logger *slog.Logger) (*Engine, error)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	db, err := pebble.Open(filepath.Join(dir, "index"), &pebble.Options{
-		Logger: pebbleLogger{e.log},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("local: open index: %w", err)
+	if err := e.openIndex(ifs); err != nil {
+		return nil, err
 	}
-	e.db = db
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	e.sweepCancel = cancel
 	e.sweepDone = make(chan struct{})
@@ -102,19 +126,37 @@ func Open(ctx context.Context, dir string, logger *slog.Logger) (*Engine, error)
 	return e, nil
 }
 
-// prepareDirs creates the directory tree and empties tmp/.
+// openIndex creates index/ durably on ifs and opens Pebble in it.
+func (e *Engine) openIndex(ifs vfs.FS) error {
+	idx := filepath.Join(e.dir, "index")
+	if err := mkdirSyncedVFS(ifs, idx); err != nil {
+		return err
+	}
+	db, err := pebble.Open(idx, &pebble.Options{
+		FS:     ifs,
+		Logger: pebbleLogger{e.log},
+	})
+	if err != nil {
+		return fmt.Errorf("local: open index: %w", err)
+	}
+	e.db = db
+	return nil
+}
+
+// prepareDirs creates the directory tree, fsyncing every new entry, and
+// empties tmp/.
 func (e *Engine) prepareDirs() error {
-	for _, d := range []string{e.dir, e.tmpDir, e.objDir} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return fmt.Errorf("local: %w", err)
+	for _, d := range []string{e.tmpDir, e.objDir} {
+		if err := e.mkdirSynced(d); err != nil {
+			return err
 		}
 	}
-	ents, err := os.ReadDir(e.tmpDir)
+	ents, err := e.fs.ReadDir(e.tmpDir)
 	if err != nil {
 		return fmt.Errorf("local: %w", err)
 	}
 	for _, ent := range ents {
-		if err := os.RemoveAll(filepath.Join(e.tmpDir, ent.Name())); err != nil {
+		if err := e.fs.RemoveAll(filepath.Join(e.tmpDir, ent.Name())); err != nil {
 			return fmt.Errorf("local: clean tmp: %w", err)
 		}
 	}
@@ -123,21 +165,17 @@ func (e *Engine) prepareDirs() error {
 	}
 	created := false
 	for i := 0; i < 256; i++ {
-		d := filepath.Join(e.objDir, fmt.Sprintf("%02x", i))
-		if _, err := os.Stat(d); err == nil {
+		d := filepath.Join(e.objDir, hex2(i))
+		if _, err := e.fs.Stat(d); err == nil {
 			continue
 		}
-		if err := os.Mkdir(d, 0o755); err != nil && !os.IsExist(err) {
+		if err := e.fs.Mkdir(d); err != nil && !errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("local: %w", err)
 		}
 		created = true
 	}
 	if created {
-		for _, d := range []string{e.objDir, e.dir} {
-			if err := syncDir(d); err != nil {
-				return err
-			}
-		}
+		return e.syncDir(e.objDir)
 	}
 	return nil
 }
@@ -290,22 +328,10 @@ func (e *Engine) removeData(ids ...string) {
 		if id == "" {
 			continue
 		}
-		if err := os.Remove(e.dataPath(id)); err != nil && !os.IsNotExist(err) {
+		if err := e.fs.Remove(e.dataPath(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			e.log.Warn("remove data file", "file", id, "err", err)
 		}
 	}
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("local: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("local: fsync %s: %w", dir, err)
-	}
-	return nil
 }
 
 // pebbleLogger routes Pebble's logging to slog.

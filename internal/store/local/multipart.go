@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -390,7 +389,7 @@ func (e *Engine) checkParts(id string, up *uploadRecord, parts []store.CompleteP
 func (e *Engine) assemble(ctx context.Context, bucket, key, id string, recs []*partRecord) (*ingested, error) {
 	ing := &ingested{id: uuid.NewString()}
 	ing.tmp = filepath.Join(e.tmpDir, ing.id)
-	f, err := os.OpenFile(ing.tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := e.fs.Create(ing.tmp)
 	if err != nil {
 		return nil, fmt.Errorf("local: %w", err)
 	}
@@ -398,7 +397,7 @@ func (e *Engine) assemble(ctx context.Context, bucket, key, id string, recs []*p
 	defer func() {
 		if !ok {
 			f.Close()
-			os.Remove(ing.tmp)
+			e.fs.Remove(ing.tmp)
 		}
 	}()
 	wbuf, rbuf := e.getBuf(), e.getBuf()
@@ -407,7 +406,7 @@ func (e *Engine) assemble(ctx context.Context, bucket, key, id string, recs []*p
 	bw := newBlockWriter(f, wbuf)
 	dst := &ctxWriter{ctx: ctx, w: bw}
 	for _, r := range recs {
-		bf, err := openBlockFile(e.dataPath(r.File), r.Size)
+		bf, err := e.openBlockFile(e.dataPath(r.File), r.Size)
 		if errors.Is(err, fs.ErrNotExist) {
 			if _, lerr := e.lookupUpload(bucket, key, id); lerr != nil {
 				return nil, lerr

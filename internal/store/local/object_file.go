@@ -31,7 +31,7 @@ func (e *Engine) OpenFile(ctx context.Context, bucket, key string) (store.Object
 			return store.ObjectInfo{}, nil, err
 		}
 		path := e.dataPath(rec.File)
-		f, err := os.Open(path)
+		rf, err := e.fs.Open(path)
 		if errors.Is(err, fs.ErrNotExist) {
 			if rec.File == tried {
 				return store.ObjectInfo{}, nil, corruptf("%s/%s: data file %s is missing", bucket, key, rec.File)
@@ -41,6 +41,11 @@ func (e *Engine) OpenFile(ctx context.Context, bucket, key string) (store.Object
 		}
 		if err != nil {
 			return store.ObjectInfo{}, nil, err
+		}
+		f, ok := rf.(*os.File)
+		if !ok {
+			rf.Close()
+			return store.ObjectInfo{}, nil, errors.New("local: OpenFile needs the OS filesystem")
 		}
 		if _, err := blockfile.Check(f, path, rec.Size); err != nil {
 			f.Close()

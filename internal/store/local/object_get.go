@@ -65,7 +65,7 @@ func (e *Engine) GetObject(ctx context.Context, bucket, key string, rng *store.R
 				return store.ObjectInfo{}, nil, err
 			}
 		}
-		bf, err := openBlockFile(e.dataPath(rec.File), rec.Size)
+		bf, err := e.openBlockFile(e.dataPath(rec.File), rec.Size)
 		if errors.Is(err, fs.ErrNotExist) {
 			if rec.File == tried {
 				// Still referenced but gone: the store lost it.

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -44,7 +43,7 @@ func (e *Engine) ingest(ctx context.Context, r io.Reader, size int64, alg string
 	}
 	ing := &ingested{id: uuid.NewString()}
 	ing.tmp = filepath.Join(e.tmpDir, ing.id)
-	f, err := os.OpenFile(ing.tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := e.fs.Create(ing.tmp)
 	if err != nil {
 		return nil, fmt.Errorf("local: %w", err)
 	}
@@ -52,7 +51,7 @@ func (e *Engine) ingest(ctx context.Context, r io.Reader, size int64, alg string
 	defer func() {
 		if !ok {
 			f.Close()
-			os.Remove(ing.tmp)
+			e.fs.Remove(ing.tmp)
 		}
 	}()
 	wbuf, rbuf := e.getBuf(), e.getBuf()
@@ -132,12 +131,12 @@ func copyHashed(ctx context.Context, bw *blockWriter, md, ck hash.Hash, src io.R
 func (e *Engine) install(ing *ingested) error {
 	e.markInflight(ing.id)
 	dst := e.dataPath(ing.id)
-	if err := os.Rename(ing.tmp, dst); err != nil {
+	if err := e.fs.Rename(ing.tmp, dst); err != nil {
 		e.unmarkInflight(ing.id)
-		os.Remove(ing.tmp)
+		e.fs.Remove(ing.tmp)
 		return fmt.Errorf("local: install data: %w", err)
 	}
-	if err := syncDir(filepath.Dir(dst)); err != nil {
+	if err := e.syncDir(filepath.Dir(dst)); err != nil {
 		e.settle(ing, false)
 		return err
 	}

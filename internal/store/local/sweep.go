@@ -2,7 +2,8 @@ package local
 
 import (
 	"context"
-	"os"
+	"errors"
+	"io/fs"
 	"path/filepath"
 
 	"github.com/google/uuid"
@@ -21,9 +22,9 @@ func (e *Engine) sweep(ctx context.Context) error {
 	removed, kept := 0, 0
 	for i := 0; i < 256; i++ {
 		dir := filepath.Join(e.objDir, hex2(i))
-		ents, err := os.ReadDir(dir)
+		ents, err := e.fs.ReadDir(dir)
 		if err != nil {
-			if os.IsNotExist(err) {
+			if errors.Is(err, fs.ErrNotExist) {
 				continue
 			}
 			return err
@@ -49,7 +50,7 @@ func (e *Engine) sweep(ctx context.Context) error {
 				kept++
 				continue
 			}
-			if err := os.Remove(filepath.Join(dir, id)); err != nil && !os.IsNotExist(err) {
+			if err := e.fs.Remove(filepath.Join(dir, id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				e.log.Warn("sweep: remove orphan", "file", id, "err", err)
 				continue
 			}
