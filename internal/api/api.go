@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -85,20 +86,23 @@ func (h *Handler) route(pattern, op string, rootOnly bool, fn handlerFunc) {
 		obs.SetOp(ctx, "api", op)
 		res, err := h.verifier.Verify(ctx, r)
 		if err != nil {
-			writeError(w, err)
+			writeError(ctx, w, err)
 			return
 		}
 		acct, err := h.accounts.Get(ctx, res.Credential.Account)
 		if err == nil && acct.ID != res.Credential.AccountID {
 			err = auth.ErrNoSuchAccount // removed and its name reused since the key was checked
 		}
+		if errors.Is(err, auth.ErrNoSuchAccount) {
+			err = &Error{Status: http.StatusForbidden, Code: "AccessDenied", Message: "account not found"}
+		}
 		if err != nil {
-			writeError(w, &Error{Status: http.StatusForbidden, Code: "AccessDenied", Message: "account not found"})
+			writeError(ctx, w, err)
 			return
 		}
 		obs.FromContext(ctx).Account = acct.Name
 		if rootOnly && !acct.Root {
-			writeError(w, &Error{Status: http.StatusForbidden, Code: "AccessDenied", Message: "only the root account may do this"})
+			writeError(ctx, w, &Error{Status: http.StatusForbidden, Code: "AccessDenied", Message: "only the root account may do this"})
 			return
 		}
 		body := io.Reader(r.Body)
@@ -106,7 +110,7 @@ func (h *Handler) route(pattern, op string, rootOnly bool, fn handlerFunc) {
 			body = res.Body
 		}
 		if err := fn(&call{w: w, r: r, ctx: ctx, account: acct, body: body}); err != nil {
-			writeError(w, err)
+			writeError(ctx, w, err)
 		}
 	})
 }
@@ -122,7 +126,30 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func writeError(w http.ResponseWriter, err error) {
+// writeError answers err as a JSON error. A server-side failure (5xx) is
+// logged with its cause on the request's logger (it carries request_id):
+// the client sees only "internal error".
+func writeError(ctx context.Context, w http.ResponseWriter, err error) {
+	e := logInternal(ctx, err, apiError(err))
+	if e.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeJSON(w, e.Status, map[string]*Error{"error": e})
+}
+
+// logInternal logs err, the cause of e, at Error level on the request's
+// logger when e is a server-side failure (5xx other than 503, which says
+// "busy, retry"), and returns e.
+func logInternal(ctx context.Context, err error, e *Error) *Error {
+	if e.Status >= 500 && e.Status != http.StatusServiceUnavailable {
+		obs.Logger(ctx).LogAttrs(ctx, slog.LevelError, "api: internal error",
+			slog.String("code", e.Code), slog.String("err", err.Error()))
+	}
+	return e
+}
+
+// apiError maps err to the API error the client sees.
+func apiError(err error) *Error {
 	var e *Error
 	var se *sigv4.Error
 	switch {
@@ -142,10 +169,7 @@ func writeError(w http.ResponseWriter, err error) {
 	default:
 		e = appError(err)
 	}
-	if e.Status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "1")
-	}
-	writeJSON(w, e.Status, map[string]*Error{"error": e})
+	return e
 }
 
 // appError maps registry, run and storage errors.

@@ -143,7 +143,7 @@ func (h *Handler) runStreamed(c *call, req runs.Request) error {
 	rec, err := h.runs.Run(c.ctx, req)
 	if err != nil {
 		if fw.started() {
-			return fw.frame('E', mustJSON(appError(err)))
+			return fw.frame('E', mustJSON(logInternal(c.ctx, err, appError(err))))
 		}
 		return err
 	}
