@@ -12,7 +12,6 @@ import (
 	"github.com/insitu-cloud/insitu/internal/apps"
 	"github.com/insitu-cloud/insitu/internal/auth"
 	"github.com/insitu-cloud/insitu/internal/auth/sigv4"
-	"github.com/insitu-cloud/insitu/internal/jobs"
 	"github.com/insitu-cloud/insitu/internal/obs"
 	"github.com/insitu-cloud/insitu/internal/runs"
 	"github.com/insitu-cloud/insitu/internal/sandbox"
@@ -25,7 +24,7 @@ type Handler struct {
 	verifier *sigv4.Verifier
 	accounts *auth.Accounts
 	apps     *apps.Registry
-	runs     *runs.Service
+	runs     Runs
 	services *services.Manager
 	engine   store.Engine
 	mux      *http.ServeMux
@@ -36,13 +35,13 @@ type Deps struct {
 	Verifier *sigv4.Verifier
 	Accounts *auth.Accounts
 	Apps     *apps.Registry
-	Runs     *runs.Service
+	Runs     Runs
 	Services *services.Manager
 	// Engine is counted in when an account is removed (buckets it owns);
 	// nil counts no buckets.
 	Engine store.Engine
 	// Jobs runs map/reduce jobs; nil serves no jobs API.
-	Jobs *jobs.Service
+	Jobs Jobs
 }
 
 // New returns the native API handler.

@@ -12,7 +12,7 @@ import (
 )
 
 // routeJobs serves the jobs API when the node runs jobs.
-func (h *Handler) routeJobs(js *jobs.Service) {
+func (h *Handler) routeJobs(js Jobs) {
 	if js == nil {
 		return
 	}
@@ -27,7 +27,7 @@ func (h *Handler) routeJobs(js *jobs.Service) {
 	h.route("DELETE /api/v1/jobs/{id}", "CancelJob", false, a.cancel)
 }
 
-type jobsAPI struct{ js *jobs.Service }
+type jobsAPI struct{ js Jobs }
 
 // jobError maps the jobs service's own errors; the rest go to appError.
 func jobError(err error) error {
@@ -54,12 +54,15 @@ func (a jobsAPI) submit(c *call) error {
 }
 
 func (a jobsAPI) list(c *call) error {
-	limit, _ := strconv.Atoi(c.r.URL.Query().Get("limit"))
-	list, err := a.js.List(c.ctx, c.account.ID, limit)
+	limit, after, err := pageParams(c)
+	if err != nil {
+		return err
+	}
+	list, next, err := a.js.List(c.ctx, c.account.ID, limit, after)
 	if err != nil {
 		return jobError(err)
 	}
-	writeJSON(c.w, http.StatusOK, map[string]any{"jobs": list})
+	writeJSON(c.w, http.StatusOK, pageBody("jobs", list, next))
 	return nil
 }
 

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"sync"
 
 	"github.com/insitu-cloud/insitu/internal/apps"
@@ -225,12 +224,15 @@ func (b *cappedBuffer) String() string {
 }
 
 func (h *Handler) listRuns(c *call) error {
-	limit, _ := strconv.Atoi(c.r.URL.Query().Get("limit"))
-	list, err := h.runs.List(c.ctx, c.account.ID, limit)
+	limit, after, err := pageParams(c)
 	if err != nil {
 		return err
 	}
-	writeJSON(c.w, http.StatusOK, map[string]any{"runs": list})
+	list, next, err := h.runs.List(c.ctx, c.account.ID, limit, after)
+	if err != nil {
+		return err
+	}
+	writeJSON(c.w, http.StatusOK, pageBody("runs", list, next))
 	return nil
 }
 

@@ -45,6 +45,7 @@ type Node struct {
 	runs     *runs.Service
 	services *services.Manager
 	jobs     *jobs.Service // see node_jobs.go
+	sweep    *sweeper      // see node_sweep.go
 	metrics  *obs.Metrics
 	ln       net.Listener
 	srv      *http.Server
@@ -133,7 +134,8 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	verifier := &sigv4.Verifier{Keys: n.accounts}
 	n.services = services.NewManager(n.kv, n.apps, n.runs, n.engine)
 	svc := n.services.Handler(verifier, cfg.Domain, n.metrics.Registry)
-	s3 := s3api.New(s3api.Config{Engine: n.engine, Verifier: verifier, Region: cfg.Region, Domain: cfg.Domain, Runner: n.runs})
+	s3 := s3api.New(s3api.Config{Engine: n.engine, Verifier: verifier, Region: cfg.Region, Domain: cfg.Domain, Runner: n.runs,
+		BucketDeleted: n.bucketDeleted})
 	native := api.New(api.Deps{Verifier: verifier, Accounts: n.accounts, Apps: n.apps, Runs: n.runs, Services: n.services, Jobs: n.jobs, Engine: n.engine})
 	n.srv = &http.Server{
 		Handler:           n.metrics.Middleware(cfg.Logger, n.router(s3, native, svc)),
@@ -152,6 +154,7 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 		n.ln = tls.NewListener(n.ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}})
 		n.scheme = "https"
 	}
+	n.startSweeper()
 	return n, nil
 }
 
@@ -262,6 +265,7 @@ func (n *Node) Run(ctx context.Context) error {
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
 		var errs []error
+		n.stopSweeper()
 		n.closeJobs()
 		if n.srv != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout)

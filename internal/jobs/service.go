@@ -117,26 +117,6 @@ func (s *Service) Get(ctx context.Context, account, id string) (*Job, error) {
 	return s.loadJob(ctx, account, id)
 }
 
-// List returns account's jobs, newest first, at most limit (default 100).
-func (s *Service) List(ctx context.Context, account string, limit int) ([]Job, error) {
-	if limit <= 0 {
-		limit = 100
-	}
-	jobs, err := s.loadJobs(ctx, jobsPrefix(account))
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Job, 0, min(limit, len(jobs)))
-	for i := len(jobs) - 1; i >= 0 && len(out) < limit; i-- {
-		j := jobs[i]
-		if r := s.lookup(account, j.ID); r != nil {
-			j = r.snapshot()
-		}
-		out = append(out, j)
-	}
-	return out, nil
-}
-
 // Tasks returns every task of the job, phase by phase in task order.
 func (s *Service) Tasks(ctx context.Context, account, id string) ([]Task, error) {
 	if r := s.lookup(account, id); r != nil {

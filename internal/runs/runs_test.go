@@ -117,7 +117,7 @@ func TestRefusedBeforeQueue(t *testing.T) {
 	if r, w := f.svc.Load(); r != 0 || w != 0 {
 		t.Fatalf("refused runs hold %d slots, %d places", r, w)
 	}
-	if recs, _ := f.svc.List(ctx, "alice", 10); len(recs) != 0 {
+	if recs, _, _ := f.svc.List(ctx, "alice", 10, ""); len(recs) != 0 {
 		t.Fatalf("refused runs left records: %+v", recs)
 	}
 }

@@ -1,6 +1,7 @@
 package s3api
 
 import (
+	"context"
 	"encoding/xml"
 	"io"
 	"net/http"
@@ -65,6 +66,9 @@ func (h *Handler) createBucket(req *request) error {
 func (h *Handler) deleteBucket(req *request) error {
 	if err := h.engine.DeleteBucket(req.ctx, req.bucket); err != nil {
 		return err
+	}
+	if h.deleted != nil {
+		h.deleted(context.WithoutCancel(req.ctx), req.bucket)
 	}
 	req.w.WriteHeader(http.StatusNoContent)
 	return nil

@@ -26,6 +26,12 @@ type Config struct {
 	// Runner serves the compute extensions (transform on GET, open-with,
 	// run on write); nil answers them NotImplemented.
 	Runner Runner
+	// BucketDeleted, when set, is called after DeleteBucket succeeds, so
+	// everything attached to the bucket (open-with bindings) goes with it.
+	// It runs on the
+	// request's goroutine with a context that is not cancelled by the
+	// client going away; it cannot fail the (already done) deletion.
+	BucketDeleted func(ctx context.Context, bucket string)
 }
 
 // Handler serves the S3 API.
@@ -35,6 +41,7 @@ type Handler struct {
 	region   string
 	domain   string
 	runner   Runner
+	deleted  func(ctx context.Context, bucket string)
 }
 
 // New returns a Handler.
@@ -42,7 +49,8 @@ func New(cfg Config) *Handler {
 	if cfg.Region == "" {
 		cfg.Region = "us-east-1"
 	}
-	return &Handler{engine: cfg.Engine, verifier: cfg.Verifier, region: cfg.Region, domain: strings.ToLower(cfg.Domain), runner: cfg.Runner}
+	return &Handler{engine: cfg.Engine, verifier: cfg.Verifier, region: cfg.Region, domain: strings.ToLower(cfg.Domain), runner: cfg.Runner,
+		deleted: cfg.BucketDeleted}
 }
 
 // request is one authenticated S3 request being served.
