@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/insitu-cloud/insitu/internal/apps"
 	"github.com/insitu-cloud/insitu/internal/auth"
 	"github.com/insitu-cloud/insitu/internal/auth/sigv4"
-	"github.com/insitu-cloud/insitu/internal/jobs"
 	"github.com/insitu-cloud/insitu/internal/obs"
 	"github.com/insitu-cloud/insitu/internal/runs"
 	"github.com/insitu-cloud/insitu/internal/sandbox"
@@ -24,8 +24,9 @@ type Handler struct {
 	verifier *sigv4.Verifier
 	accounts *auth.Accounts
 	apps     *apps.Registry
-	runs     *runs.Service
+	runs     Runs
 	services *services.Manager
+	engine   store.Engine
 	mux      *http.ServeMux
 }
 
@@ -34,15 +35,18 @@ type Deps struct {
 	Verifier *sigv4.Verifier
 	Accounts *auth.Accounts
 	Apps     *apps.Registry
-	Runs     *runs.Service
+	Runs     Runs
 	Services *services.Manager
+	// Engine is counted in when an account is removed (buckets it owns);
+	// nil counts no buckets.
+	Engine store.Engine
 	// Jobs runs map/reduce jobs; nil serves no jobs API.
-	Jobs *jobs.Service
+	Jobs Jobs
 }
 
 // New returns the native API handler.
 func New(d Deps) *Handler {
-	h := &Handler{verifier: d.Verifier, accounts: d.Accounts, apps: d.Apps, runs: d.Runs, services: d.Services, mux: http.NewServeMux()}
+	h := &Handler{verifier: d.Verifier, accounts: d.Accounts, apps: d.Apps, runs: d.Runs, services: d.Services, engine: d.Engine, mux: http.NewServeMux()}
 	h.route("GET /api/v1/whoami", "WhoAmI", false, h.whoami)
 	h.routeApps()
 	h.routeRuns()
@@ -82,23 +86,23 @@ func (h *Handler) route(pattern, op string, rootOnly bool, fn handlerFunc) {
 		obs.SetOp(ctx, "api", op)
 		res, err := h.verifier.Verify(ctx, r)
 		if err != nil {
-			logInternal(ctx, "verifying the signature", err)
-			writeError(w, err)
+			writeError(ctx, w, err)
 			return
 		}
 		acct, err := h.accounts.Get(ctx, res.Credential.Account)
+		if err == nil && acct.ID != res.Credential.AccountID {
+			err = auth.ErrNoSuchAccount // removed and its name reused since the key was checked
+		}
 		if errors.Is(err, auth.ErrNoSuchAccount) {
-			writeError(w, &Error{Status: http.StatusForbidden, Code: "AccessDenied", Message: "account not found"})
-			return
+			err = &Error{Status: http.StatusForbidden, Code: "AccessDenied", Message: "account not found"}
 		}
 		if err != nil {
-			logInternal(ctx, "reading the account", err)
-			writeError(w, err) // 500 InternalError
+			writeError(ctx, w, err)
 			return
 		}
 		obs.FromContext(ctx).Account = acct.Name
 		if rootOnly && !acct.Root {
-			writeError(w, &Error{Status: http.StatusForbidden, Code: "AccessDenied", Message: "only the root account may do this"})
+			writeError(ctx, w, &Error{Status: http.StatusForbidden, Code: "AccessDenied", Message: "only the root account may do this"})
 			return
 		}
 		body := io.Reader(r.Body)
@@ -106,18 +110,9 @@ func (h *Handler) route(pattern, op string, rootOnly bool, fn handlerFunc) {
 			body = res.Body
 		}
 		if err := fn(&call{w: w, r: r, ctx: ctx, account: acct, body: body}); err != nil {
-			writeError(w, err)
+			writeError(ctx, w, err)
 		}
 	})
-}
-
-// logInternal logs err when it is a server failure rather than an
-// authentication answer (a key store that cannot be read).
-func logInternal(ctx context.Context, what string, err error) {
-	var se *sigv4.Error
-	if !errors.As(err, &se) {
-		obs.Logger(ctx).Error("api: "+what, "err", err)
-	}
 }
 
 // ServeHTTP implements http.Handler.
@@ -131,7 +126,30 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func writeError(w http.ResponseWriter, err error) {
+// writeError answers err as a JSON error. A server-side failure (5xx) is
+// logged with its cause on the request's logger (it carries request_id):
+// the client sees only "internal error".
+func writeError(ctx context.Context, w http.ResponseWriter, err error) {
+	e := logInternal(ctx, err, apiError(err))
+	if e.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeJSON(w, e.Status, map[string]*Error{"error": e})
+}
+
+// logInternal logs err, the cause of e, at Error level on the request's
+// logger when e is a server-side failure (5xx other than 503, which says
+// "busy, retry"), and returns e.
+func logInternal(ctx context.Context, err error, e *Error) *Error {
+	if e.Status >= 500 && e.Status != http.StatusServiceUnavailable {
+		obs.Logger(ctx).LogAttrs(ctx, slog.LevelError, "api: internal error",
+			slog.String("code", e.Code), slog.String("err", err.Error()))
+	}
+	return e
+}
+
+// apiError maps err to the API error the client sees.
+func apiError(err error) *Error {
 	var e *Error
 	var se *sigv4.Error
 	switch {
@@ -144,15 +162,14 @@ func writeError(w http.ResponseWriter, err error) {
 		e = &Error{Status: http.StatusConflict, Code: "UserExists", Message: "a user with that name exists"}
 	case errors.Is(err, auth.ErrInvalidName):
 		e = &Error{Status: http.StatusBadRequest, Code: "InvalidName", Message: err.Error()}
+	case errors.Is(err, auth.ErrAccountInUse):
+		e = &Error{Status: http.StatusConflict, Code: "AccountInUse", Message: err.Error()}
 	case errors.Is(err, auth.ErrRootImmutable):
 		e = &Error{Status: http.StatusBadRequest, Code: "RootImmutable", Message: err.Error()}
 	default:
 		e = appError(err)
 	}
-	if e.Status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "1")
-	}
-	writeJSON(w, e.Status, map[string]*Error{"error": e})
+	return e
 }
 
 // appError maps registry, run and storage errors.
@@ -229,13 +246,14 @@ type keyResponse struct {
 
 type userEntry struct {
 	Name       string    `json:"name"`
+	ID         string    `json:"id"`
 	Root       bool      `json:"root"`
 	AccessKeys []string  `json:"access_keys"`
 	Created    time.Time `json:"created"`
 }
 
 func (h *Handler) whoami(c *call) error {
-	writeJSON(c.w, http.StatusOK, map[string]any{"account": c.account.Name, "root": c.account.Root})
+	writeJSON(c.w, http.StatusOK, map[string]any{"account": c.account.Name, "id": c.account.ID, "root": c.account.Root})
 	return nil
 }
 
@@ -246,7 +264,7 @@ func (h *Handler) listUsers(c *call) error {
 	}
 	out := make([]userEntry, 0, len(all))
 	for _, a := range all {
-		e := userEntry{Name: a.Name, Root: a.Root, Created: a.Created, AccessKeys: []string{}}
+		e := userEntry{Name: a.Name, ID: a.ID, Root: a.Root, Created: a.Created, AccessKeys: []string{}}
 		for _, k := range a.Keys {
 			e.AccessKeys = append(e.AccessKeys, k.AccessKey)
 		}
@@ -273,7 +291,7 @@ func (h *Handler) addUser(c *call) error {
 }
 
 func (h *Handler) removeUser(c *call) error {
-	if err := h.accounts.Remove(c.ctx, c.r.PathValue("name")); err != nil {
+	if err := h.accounts.Remove(c.ctx, c.r.PathValue("name"), h.holdings); err != nil {
 		return err
 	}
 	c.w.WriteHeader(http.StatusNoContent)
@@ -287,13 +305,14 @@ func (h *Handler) setCaps(c *call) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	var caps *sandbox.Limits
+	var caps *auth.Caps
 	if in != (apps.LimitSpec{}) {
 		l, err := in.Apply(sandbox.Limits{})
 		if err != nil {
 			return &Error{Status: http.StatusBadRequest, Code: "InvalidCaps", Message: err.Error()}
 		}
-		caps = &l
+		ac := auth.Caps(l)
+		caps = &ac
 	}
 	a, err := h.accounts.SetCaps(c.ctx, c.r.PathValue("name"), caps)
 	if err != nil {

@@ -35,21 +35,24 @@ func (h *Handler) pushApp(c *call) error {
 	if in.Public != nil {
 		in.Manifest.Public = *in.Public
 	}
-	a, err := h.apps.Push(c.ctx, c.account.Name, in.Name, in.Version, in.Wasm, in.Manifest)
+	a, err := h.apps.Push(c.ctx, c.account.ID, in.Name, in.Version, in.Wasm, in.Manifest)
 	if err != nil {
 		return err
 	}
-	writeJSON(c.w, http.StatusCreated, a)
+	writeJSON(c.w, http.StatusCreated, h.showApp(c.ctx, a))
 	return nil
 }
 
 func (h *Handler) listApps(c *call) error {
-	list, err := h.apps.List(c.ctx, c.account.Name, c.r.URL.Query().Get("public") != "")
+	list, err := h.apps.List(c.ctx, c.account.ID, c.r.URL.Query().Get("public") != "")
 	if err != nil {
 		return err
 	}
 	if list == nil {
 		list = []apps.App{}
+	}
+	for i := range list {
+		list[i] = h.showApp(c.ctx, list[i])
 	}
 	writeJSON(c.w, http.StatusOK, map[string]any{"apps": list})
 	return nil
@@ -63,16 +66,16 @@ func (h *Handler) getApp(c *call) error {
 	if o := c.r.URL.Query().Get("owner"); o != "" {
 		ref = o + "/" + ref
 	}
-	a, err := h.apps.Resolve(c.ctx, c.account.Name, ref)
+	a, err := h.apps.Resolve(c.ctx, c.account.ID, ref)
 	if err != nil {
 		return err
 	}
-	writeJSON(c.w, http.StatusOK, a)
+	writeJSON(c.w, http.StatusOK, h.showApp(c.ctx, a))
 	return nil
 }
 
 func (h *Handler) removeApp(c *call) error {
-	if err := h.apps.Remove(c.ctx, c.account.Name, c.r.PathValue("name"), c.r.PathValue("version")); err != nil {
+	if err := h.apps.Remove(c.ctx, c.account.ID, c.r.PathValue("name"), c.r.PathValue("version")); err != nil {
 		return err
 	}
 	c.w.WriteHeader(http.StatusNoContent)

@@ -12,7 +12,7 @@ import (
 )
 
 // routeJobs serves the jobs API when the node runs jobs.
-func (h *Handler) routeJobs(js *jobs.Service) {
+func (h *Handler) routeJobs(js Jobs) {
 	if js == nil {
 		return
 	}
@@ -27,7 +27,7 @@ func (h *Handler) routeJobs(js *jobs.Service) {
 	h.route("DELETE /api/v1/jobs/{id}", "CancelJob", false, a.cancel)
 }
 
-type jobsAPI struct{ js *jobs.Service }
+type jobsAPI struct{ js Jobs }
 
 // jobError maps the jobs service's own errors; the rest go to appError.
 func jobError(err error) error {
@@ -45,7 +45,7 @@ func (a jobsAPI) submit(c *call) error {
 	if err := decode(c, &spec); err != nil {
 		return err
 	}
-	j, err := a.js.Submit(c.ctx, c.account.Name, spec)
+	j, err := a.js.Submit(c.ctx, c.account.ID, spec)
 	if err != nil {
 		return jobError(err)
 	}
@@ -54,17 +54,20 @@ func (a jobsAPI) submit(c *call) error {
 }
 
 func (a jobsAPI) list(c *call) error {
-	limit, _ := strconv.Atoi(c.r.URL.Query().Get("limit"))
-	list, err := a.js.List(c.ctx, c.account.Name, limit)
+	limit, after, err := pageParams(c)
+	if err != nil {
+		return err
+	}
+	list, next, err := a.js.List(c.ctx, c.account.ID, limit, after)
 	if err != nil {
 		return jobError(err)
 	}
-	writeJSON(c.w, http.StatusOK, map[string]any{"jobs": list})
+	writeJSON(c.w, http.StatusOK, pageBody("jobs", list, next))
 	return nil
 }
 
 func (a jobsAPI) get(c *call) error {
-	j, err := a.js.Get(c.ctx, c.account.Name, c.r.PathValue("id"))
+	j, err := a.js.Get(c.ctx, c.account.ID, c.r.PathValue("id"))
 	if err != nil {
 		return jobError(err)
 	}
@@ -73,7 +76,7 @@ func (a jobsAPI) get(c *call) error {
 }
 
 func (a jobsAPI) tasks(c *call) error {
-	ts, err := a.js.Tasks(c.ctx, c.account.Name, c.r.PathValue("id"))
+	ts, err := a.js.Tasks(c.ctx, c.account.ID, c.r.PathValue("id"))
 	if err != nil {
 		return jobError(err)
 	}
@@ -93,7 +96,7 @@ func (a jobsAPI) outputs(c *call) error {
 		}
 		phase = n
 	}
-	outs, err := a.js.Outputs(c.ctx, c.account.Name, c.r.PathValue("id"), phase)
+	outs, err := a.js.Outputs(c.ctx, c.account.ID, c.r.PathValue("id"), phase)
 	if err != nil {
 		return jobError(err)
 	}
@@ -102,7 +105,7 @@ func (a jobsAPI) outputs(c *call) error {
 }
 
 func (a jobsAPI) errors(c *call) error {
-	errs, err := a.js.Errors(c.ctx, c.account.Name, c.r.PathValue("id"))
+	errs, err := a.js.Errors(c.ctx, c.account.ID, c.r.PathValue("id"))
 	if err != nil {
 		return jobError(err)
 	}
@@ -111,7 +114,7 @@ func (a jobsAPI) errors(c *call) error {
 }
 
 func (a jobsAPI) cancel(c *call) error {
-	j, err := a.js.Cancel(c.ctx, c.account.Name, c.r.PathValue("id"))
+	j, err := a.js.Cancel(c.ctx, c.account.ID, c.r.PathValue("id"))
 	if err != nil {
 		return jobError(err)
 	}
@@ -127,7 +130,7 @@ const eventsInterval = 200 * time.Millisecond
 // final summary. ?interval=500ms slows the stream.
 func (a jobsAPI) events(c *call) error {
 	id := c.r.PathValue("id")
-	if _, err := a.js.Get(c.ctx, c.account.Name, id); err != nil {
+	if _, err := a.js.Get(c.ctx, c.account.ID, id); err != nil {
 		return jobError(err)
 	}
 	interval := eventsInterval
@@ -140,7 +143,7 @@ func (a jobsAPI) events(c *call) error {
 	c.w.Header().Set("Content-Type", "text/event-stream")
 	c.w.Header().Set("Cache-Control", "no-cache")
 	c.w.WriteHeader(http.StatusOK)
-	err := a.js.Watch(c.ctx, c.account.Name, id, interval, func(j jobs.Job) error {
+	err := a.js.Watch(c.ctx, c.account.ID, id, interval, func(j jobs.Job) error {
 		ev := "progress"
 		if j.State.Done() {
 			ev = "end"

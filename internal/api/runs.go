@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"strconv"
 	"sync"
 
 	"github.com/insitu-cloud/insitu/internal/apps"
@@ -104,7 +103,7 @@ func (h *Handler) run(c *call) error {
 	if err := decode(c, &spec); err != nil {
 		return err
 	}
-	req, err := spec.request(c.account.Name)
+	req, err := spec.request(c.account.ID)
 	if err != nil {
 		return err
 	}
@@ -144,7 +143,7 @@ func (h *Handler) runStreamed(c *call, req runs.Request) error {
 	rec, err := h.runs.Run(c.ctx, req)
 	if err != nil {
 		if fw.started() {
-			return fw.frame('E', mustJSON(appError(err)))
+			return fw.frame('E', mustJSON(logInternal(c.ctx, err, appError(err))))
 		}
 		return err
 	}
@@ -225,17 +224,20 @@ func (b *cappedBuffer) String() string {
 }
 
 func (h *Handler) listRuns(c *call) error {
-	limit, _ := strconv.Atoi(c.r.URL.Query().Get("limit"))
-	list, err := h.runs.List(c.ctx, c.account.Name, limit)
+	limit, after, err := pageParams(c)
 	if err != nil {
 		return err
 	}
-	writeJSON(c.w, http.StatusOK, map[string]any{"runs": list})
+	list, next, err := h.runs.List(c.ctx, c.account.ID, limit, after)
+	if err != nil {
+		return err
+	}
+	writeJSON(c.w, http.StatusOK, pageBody("runs", list, next))
 	return nil
 }
 
 func (h *Handler) getRun(c *call) error {
-	rec, err := h.runs.Get(c.ctx, c.account.Name, c.r.PathValue("id"))
+	rec, err := h.runs.Get(c.ctx, c.account.ID, c.r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -244,7 +246,7 @@ func (h *Handler) getRun(c *call) error {
 }
 
 func (h *Handler) listOpenWith(c *call) error {
-	list, err := h.runs.ListOpenWith(c.ctx, c.account.Name, c.r.PathValue("bucket"))
+	list, err := h.runs.ListOpenWith(c.ctx, c.account.ID, c.r.PathValue("bucket"))
 	if err != nil {
 		return err
 	}
@@ -260,7 +262,7 @@ func (h *Handler) setOpenWith(c *call) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	ow, err := h.runs.SetOpenWith(c.ctx, c.account.Name, c.r.PathValue("bucket"), in.ContentType, in.App)
+	ow, err := h.runs.SetOpenWith(c.ctx, c.account.ID, c.r.PathValue("bucket"), in.ContentType, in.App)
 	if err != nil {
 		return err
 	}
@@ -269,7 +271,7 @@ func (h *Handler) setOpenWith(c *call) error {
 }
 
 func (h *Handler) removeOpenWith(c *call) error {
-	if err := h.runs.RemoveOpenWith(c.ctx, c.account.Name, c.r.PathValue("bucket"), c.r.URL.Query().Get("content_type")); err != nil {
+	if err := h.runs.RemoveOpenWith(c.ctx, c.account.ID, c.r.PathValue("bucket"), c.r.URL.Query().Get("content_type")); err != nil {
 		return err
 	}
 	c.w.WriteHeader(http.StatusNoContent)

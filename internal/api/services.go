@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 
+	"github.com/insitu-cloud/insitu/internal/auth"
 	"github.com/insitu-cloud/insitu/internal/services"
 )
 
@@ -23,18 +24,21 @@ func (h *Handler) createService(c *call) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	s, err := h.services.Create(c.ctx, c.account.Name, in.Name, in.Spec)
+	s, err := h.services.Create(c.ctx, c.account.ID, in.Name, in.Spec)
 	if err != nil {
 		return err
 	}
-	writeJSON(c.w, http.StatusCreated, s)
+	writeJSON(c.w, http.StatusCreated, h.showService(c.ctx, s))
 	return nil
 }
 
 func (h *Handler) listServices(c *call) error {
-	list, err := h.services.List(c.ctx, c.account.Name)
+	list, err := h.services.List(c.ctx, c.account.ID)
 	if err != nil {
 		return err
+	}
+	for i := range list {
+		list[i] = h.showService(c.ctx, list[i])
 	}
 	writeJSON(c.w, http.StatusOK, map[string]any{"services": list})
 	return nil
@@ -45,10 +49,10 @@ func (h *Handler) getService(c *call) error {
 	if err != nil {
 		return err
 	}
-	if s.Owner != c.account.Name {
+	if !auth.Owns(c.account.ID, s.Owner) {
 		return services.ErrNoSuchService
 	}
-	writeJSON(c.w, http.StatusOK, s)
+	writeJSON(c.w, http.StatusOK, h.showService(c.ctx, s))
 	return nil
 }
 
@@ -57,16 +61,16 @@ func (h *Handler) updateService(c *call) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	s, err := h.services.Update(c.ctx, c.account.Name, c.r.PathValue("name"), in)
+	s, err := h.services.Update(c.ctx, c.account.ID, c.r.PathValue("name"), in)
 	if err != nil {
 		return err
 	}
-	writeJSON(c.w, http.StatusOK, s)
+	writeJSON(c.w, http.StatusOK, h.showService(c.ctx, s))
 	return nil
 }
 
 func (h *Handler) removeService(c *call) error {
-	if err := h.services.Remove(c.ctx, c.account.Name, c.r.PathValue("name")); err != nil {
+	if err := h.services.Remove(c.ctx, c.account.ID, c.r.PathValue("name")); err != nil {
 		return err
 	}
 	c.w.WriteHeader(http.StatusNoContent)
@@ -74,7 +78,7 @@ func (h *Handler) removeService(c *call) error {
 }
 
 func (h *Handler) serviceStats(c *call) error {
-	st, err := h.services.Stats(c.ctx, c.account.Name, c.r.PathValue("name"))
+	st, err := h.services.Stats(c.ctx, c.account.ID, c.r.PathValue("name"))
 	if err != nil {
 		return err
 	}

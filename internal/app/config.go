@@ -50,6 +50,20 @@ type Config struct {
 	// 64 KiB of a body (or its rest, when less is left) before the request
 	// is cut and the connection closed, on every face. Default 30s.
 	BodyTimeout time.Duration
+	// RecordRetention is how long run records and finished jobs are kept
+	// before the node's sweeper deletes them. Default 30 days
+	// (DefaultConfig); 0 keeps them whatever their age.
+	RecordRetention time.Duration
+	// MaxRecordsPerAccount caps each account's run records and, separately,
+	// its finished jobs; the sweeper deletes the oldest beyond it. Default
+	// 10,000 (DefaultConfig); 0 sets no cap.
+	MaxRecordsPerAccount int
+	// SweepInterval is how often the sweeper prunes (it also sweeps once at
+	// start). Default 1h.
+	SweepInterval time.Duration
+	// Clock returns the time the sweeper measures ages against. Default
+	// time.Now.
+	Clock func() time.Time
 	// ShutdownTimeout bounds the graceful drain on Close. Default 10s.
 	ShutdownTimeout time.Duration
 	// Logger receives structured logs. Default: slog.Default().
@@ -66,5 +80,9 @@ func DefaultConfig() Config {
 		Domain:          "localhost",
 		BodyTimeout:     obs.DefaultBodyWindow,
 		ShutdownTimeout: 10 * time.Second,
+
+		RecordRetention:      30 * 24 * time.Hour,
+		MaxRecordsPerAccount: 10000,
+		SweepInterval:        time.Hour,
 	}
 }

@@ -45,6 +45,7 @@ type Node struct {
 	runs     *runs.Service
 	services *services.Manager
 	jobs     *jobs.Service // see node_jobs.go
+	sweep    *sweeper      // see node_sweep.go
 	metrics  *obs.Metrics
 	ln       net.Listener
 	srv      *http.Server
@@ -115,7 +116,7 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	if err := n.ensureRoot(ctx); err != nil {
 		return nil, err
 	}
-	if n.apps, err = apps.New(n.kv, filepath.Join(cfg.DataDir, "apps")); err != nil {
+	if n.apps, err = apps.New(n.kv, filepath.Join(cfg.DataDir, "apps"), apps.WithOwnerIDs(n.accounts.IDOf)); err != nil {
 		return nil, err
 	}
 	for _, d := range []string{"tmp", "cache"} {
@@ -145,8 +146,9 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	verifier := &sigv4.Verifier{Keys: n.accounts, Region: cfg.Region, Services: []string{"s3"}}
 	n.services = services.NewManager(n.kv, n.apps, n.runs, n.engine)
 	svc := n.services.Handler(verifier, cfg.Domain, n.metrics.Registry)
-	s3 := s3api.New(s3api.Config{Engine: n.engine, Verifier: verifier, Region: cfg.Region, Domain: cfg.Domain, Runner: n.runs})
-	native := api.New(api.Deps{Verifier: verifier, Accounts: n.accounts, Apps: n.apps, Runs: n.runs, Services: n.services, Jobs: n.jobs})
+	s3 := s3api.New(s3api.Config{Engine: n.engine, Verifier: verifier, Region: cfg.Region, Domain: cfg.Domain, Runner: n.runs,
+		BucketDeleted: n.bucketDeleted})
+	native := api.New(api.Deps{Verifier: verifier, Accounts: n.accounts, Apps: n.apps, Runs: n.runs, Services: n.services, Jobs: n.jobs, Engine: n.engine})
 	n.srv = &http.Server{
 		Handler:           n.metrics.Middleware(cfg.Logger, obs.BodyDeadlines(cfg.BodyTimeout, n.router(s3, native, svc))),
 		ReadHeaderTimeout: 30 * time.Second,
@@ -165,6 +167,7 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 		n.ln = tls.NewListener(n.ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}})
 		n.scheme = "https"
 	}
+	n.startSweeper()
 	return n, nil
 }
 
@@ -275,6 +278,7 @@ func (n *Node) Run(ctx context.Context) error {
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
 		var errs []error
+		n.stopSweeper()
 		n.closeJobs()
 		if n.srv != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout)

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/insitu-cloud/insitu/internal/auth"
 	"github.com/insitu-cloud/insitu/internal/meta"
 	"github.com/insitu-cloud/insitu/internal/sandbox"
 )
@@ -39,7 +40,8 @@ var (
 
 // App is one version of an app.
 type App struct {
-	Owner    string    `json:"owner"`
+	Owner string `json:"owner"` // the owning account's id
+
 	Name     string    `json:"name"`
 	Version  string    `json:"version"`
 	Digest   string    `json:"digest"` // sha256 hex of the module
@@ -65,21 +67,38 @@ type Registry struct {
 	// invalidate from a meta watch.
 	mu    sync.RWMutex
 	cache map[string]App
+
+	ownerID func(ctx context.Context, name string) (string, error)
+}
+
+// Option configures a Registry.
+type Option func(*Registry)
+
+// WithOwnerIDs resolves the account names in "owner/name" references to
+// account ids (apps are stored under their owner's id); it returns an error
+// wrapping auth.ErrNoSuchAccount for an unknown name. Without it a name in
+// a reference is taken as the id itself.
+func WithOwnerIDs(fn func(ctx context.Context, name string) (string, error)) Option {
+	return func(r *Registry) { r.ownerID = fn }
 }
 
 // New returns a registry keeping module bytes under dir/blobs.
-func New(kv meta.Store, dir string) (*Registry, error) {
+func New(kv meta.Store, dir string, opts ...Option) (*Registry, error) {
 	blobs := filepath.Join(dir, "blobs")
 	if err := os.MkdirAll(blobs, 0o700); err != nil {
 		return nil, fmt.Errorf("apps: %w", err)
 	}
-	return &Registry{kv: kv, dir: blobs, now: time.Now, cache: map[string]App{}}, nil
+	r := &Registry{kv: kv, dir: blobs, now: time.Now, cache: map[string]App{}}
+	for _, o := range opts {
+		o(r)
+	}
+	return r, nil
 }
 
 func appKey(owner, name, version string) string { return "apps/" + owner + "/" + name + "/" + version }
 func latestKey(owner, name string) string       { return "apps-latest/" + owner + "/" + name }
 
-// Push validates wasm and stores it as owner's app name:version (version
+// Push validates wasm and stores it as owner's (an account id) app name:version (version
 // defaults to the manifest's, then to "sha-" and 12 digits of the digest).
 // Pushing identical bytes to an existing version is a no-op; different bytes
 // get ErrAppExists.
@@ -218,12 +237,13 @@ func ParseRef(ref string) (owner, name, version string) {
 }
 
 // SystemOwner's public apps (the examples a node seeds) are found by bare
-// name when the caller has no app of that name.
+// name when the caller has no app of that name. It is root's name and id.
 const SystemOwner = "root"
 
-// Resolve finds the app ref names for account: its own app, another
-// account's public app when ref is "owner/name[:version]", or, for a bare
-// name the account does not have, SystemOwner's public app.
+// Resolve finds the app ref names for account (an id): its own app,
+// another account's public app when ref is "owner/name[:version]" (owner
+// an account name, or an id as in pinned references), or, for a bare name
+// the account does not have, SystemOwner's public app.
 func (r *Registry) Resolve(ctx context.Context, account, ref string) (App, error) {
 	owner, _, _ := ParseRef(ref)
 	a, err := r.resolve(ctx, account, ref)
@@ -235,11 +255,12 @@ func (r *Registry) Resolve(ctx context.Context, account, ref string) (App, error
 
 func (r *Registry) resolve(ctx context.Context, account, ref string) (App, error) {
 	owner, name, version := ParseRef(ref)
-	if owner == "" {
-		owner = account
-	}
-	if !nameRE.MatchString(name) || (version != "" && !versionRE.MatchString(version)) || !nameRE.MatchString(owner) {
+	if !nameRE.MatchString(name) || (version != "" && !versionRE.MatchString(version)) {
 		return App{}, ErrInvalidName
+	}
+	owner, err := r.ownerOf(ctx, account, owner)
+	if err != nil {
+		return App{}, err
 	}
 	if version == "" {
 		v, err := r.kv.Get(ctx, latestKey(owner, name))
@@ -255,10 +276,30 @@ func (r *Registry) resolve(ctx context.Context, account, ref string) (App, error
 	if err != nil {
 		return App{}, err
 	}
-	if a.Owner != account && !a.Public {
+	if !auth.Owns(account, a.Owner) && !a.Public {
 		return App{}, ErrNoSuchApp // do not reveal private apps
 	}
 	return a, nil
+}
+
+// ownerOf turns the owner part of a reference into an account id: the
+// caller's own for "", an id as is, a name through WithOwnerIDs.
+func (r *Registry) ownerOf(ctx context.Context, account, owner string) (string, error) {
+	switch {
+	case owner == "":
+		return account, nil
+	case auth.IsID(owner):
+		return owner, nil
+	case !nameRE.MatchString(owner):
+		return "", ErrInvalidName
+	case r.ownerID == nil:
+		return owner, nil
+	}
+	id, err := r.ownerID(ctx, owner)
+	if errors.Is(err, auth.ErrNoSuchAccount) {
+		return "", ErrNoSuchApp
+	}
+	return id, err
 }
 
 // List returns account's apps (every version) and, with public, other
@@ -278,7 +319,7 @@ func (r *Registry) List(ctx context.Context, account string, public bool) ([]App
 		if err := json.Unmarshal(p.Value, &a); err != nil {
 			return nil, fmt.Errorf("apps: decode %s: %w", p.Key, err)
 		}
-		if a.Owner == account || a.Public {
+		if auth.Owns(account, a.Owner) || a.Public {
 			out = append(out, a)
 		}
 	}

@@ -55,10 +55,10 @@ func TestAccountsLifecycle(t *testing.T) {
 	if c, err := a.Lookup(ctx, newKey.AccessKey); err != nil || c.Account != "alice" {
 		t.Fatalf("new key: %+v %v", c, err)
 	}
-	if err := a.Remove(ctx, RootName); !errors.Is(err, ErrRootImmutable) {
+	if err := a.Remove(ctx, RootName, nil); !errors.Is(err, ErrRootImmutable) {
 		t.Fatalf("remove root: %v", err)
 	}
-	if err := a.Remove(ctx, "alice"); err != nil {
+	if err := a.Remove(ctx, "alice", nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.Lookup(ctx, newKey.AccessKey); !errors.Is(err, sigv4.ErrUnknownKey) {

@@ -55,7 +55,7 @@ func newUserLsCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ls",
 		Short: "List accounts",
-		Long:  `List accounts. --json prints {"users":[{"name","root","access_keys","created"}]}.`,
+		Long:  `List accounts. --json prints {"users":[{"name","id","root","access_keys","created"}]}.`,
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := g.api(cmd)
@@ -77,7 +77,16 @@ func newUserRmCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "rm NAME...",
 		Short: "Remove accounts and revoke their keys",
-		Args:  rangeArgs(1, -1, "NAME..."),
+		Long: `Remove accounts and revoke their keys. An account that still owns buckets,
+apps or services is not removed: the server refuses (code AccountInUse) and
+says how many of each it owns; delete them first (rb, app rm, svc rm), the
+way S3 refuses to delete a non-empty bucket. Run records and jobs are
+history and do not block removal; they stay, unreachable by anyone.
+
+Ownership is recorded by account id, not by name: a later account created
+with the same name gets a new id and owns nothing of the removed one's,
+even if something slipped past the check.`,
+		Args: rangeArgs(1, -1, "NAME..."),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := g.api(cmd)
 			if err != nil {

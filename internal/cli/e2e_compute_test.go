@@ -72,6 +72,15 @@ func TestE2ECompute(t *testing.T) {
 	if out := c.ok("runs", "ls"); !strings.Contains(out, "root/wc:") {
 		t.Fatalf("runs ls: %q", out)
 	}
+	// One run a page: the hint names the token of the next page.
+	code, first, hint := c.run("", "runs", "ls", "--limit", "1")
+	token, found := strings.CutPrefix(strings.TrimSpace(hint), "more: --after ")
+	if code != 0 || !found || strings.Count(first, "\n") != 2 || !strings.Contains(first, token) {
+		t.Fatalf("runs ls --limit 1: exit %d, out %q, stderr %q", code, first, hint)
+	}
+	if second := c.ok("runs", "ls", "--limit", "1", "--after", token); strings.Contains(second, token) || strings.Count(second, "\n") != 2 {
+		t.Fatalf("runs ls --after %s: %q", token, second)
+	}
 	// open-with, then a plain object read through ?open is exercised in
 	// internal/app; here the registration round-trips.
 	c.ok("bucket", "open-with", "logs", "text/*", "upper")

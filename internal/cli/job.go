@@ -215,6 +215,7 @@ func jobLine(j *client.Job, elapsed time.Duration) string {
 
 func newJobLsCmd(g *globals) *cobra.Command {
 	var limit int
+	var after string
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "ls",
@@ -225,11 +226,11 @@ func newJobLsCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			list, err := c.ListJobs(cmd.Context(), limit)
+			list, next, err := c.ListJobsPage(cmd.Context(), limit, after)
 			if err != nil {
 				return fmt.Errorf("job ls: %w", err)
 			}
-			return printList(g.streams.Out, asJSON, "jobs", list, "ID\tSTATE\tPHASES\tTASKS\tCREATED", func(j client.Job) string {
+			return printPage(g.streams.Out, g.streams.Err, asJSON, "jobs", list, next, "ID\tSTATE\tPHASES\tTASKS\tCREATED", func(j client.Job) string {
 				var apps []string
 				tasks := 0
 				for _, ph := range j.Phases {
@@ -240,7 +241,8 @@ func newJobLsCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().IntVar(&limit, "limit", 50, "how many jobs")
+	cmd.Flags().IntVar(&limit, "limit", 50, "how many jobs (the server caps a page at 1000)")
+	cmd.Flags().StringVar(&after, "after", "", "continue after this token (printed as \"more: --after TOKEN\")")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }

@@ -127,6 +127,7 @@ the reason when the run was stopped (timeout, memory, quota) or failed.
 func newRunsCmd(g *globals) *cobra.Command {
 	runs := &cobra.Command{Use: "runs", Short: "List and show run records"}
 	var limit int
+	var after string
 	var asJSON bool
 	ls := &cobra.Command{
 		Use:   "ls",
@@ -137,16 +138,17 @@ func newRunsCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			list, err := c.ListRuns(cmd.Context(), limit)
+			list, next, err := c.ListRunsPage(cmd.Context(), limit, after)
 			if err != nil {
 				return fmt.Errorf("runs ls: %w", err)
 			}
-			return printList(g.streams.Out, asJSON, "runs", list, "ID\tAPP\tKIND\tSTATUS\tEXIT\tWALL\tSTART", func(r client.RunRecord) string {
+			return printPage(g.streams.Out, g.streams.Err, asJSON, "runs", list, next, "ID\tAPP\tKIND\tSTATUS\tEXIT\tWALL\tSTART", func(r client.RunRecord) string {
 				return fmt.Sprintf("%s\t%s\t%s\t%s\t%d\t%.3fms\t%s", r.ID, r.App, r.Kind, r.Status, r.ExitCode, r.WallMS, r.Start.Format(time.RFC3339))
 			})
 		},
 	}
-	ls.Flags().IntVar(&limit, "limit", 50, "how many runs")
+	ls.Flags().IntVar(&limit, "limit", 50, "how many runs (the server caps a page at 1000)")
+	ls.Flags().StringVar(&after, "after", "", "continue after this token (printed as \"more: --after TOKEN\")")
 	ls.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	show := &cobra.Command{
 		Use:   "show ID",

@@ -19,6 +19,7 @@ type Key struct {
 // User is an account as listed by the admin API.
 type User struct {
 	Name       string    `json:"name"`
+	ID         string    `json:"id"` // stable, never reused; owners are recorded by it
 	Root       bool      `json:"root"`
 	AccessKeys []string  `json:"access_keys"`
 	Created    time.Time `json:"created"`
@@ -27,6 +28,7 @@ type User struct {
 // Identity is the account the caller's keys belong to.
 type Identity struct {
 	Account string `json:"account"`
+	ID      string `json:"id"`
 	Root    bool   `json:"root"`
 }
 

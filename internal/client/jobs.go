@@ -130,13 +130,24 @@ func (c *Client) GetJob(ctx context.Context, id string) (*Job, error) {
 	return &j, nil
 }
 
-// ListJobs returns the caller's jobs, newest first.
+// ListJobs returns the caller's jobs, newest first (one page of at most
+// limit; see ListJobsPage).
 func (c *Client) ListJobs(ctx context.Context, limit int) ([]Job, error) {
+	list, _, err := c.ListJobsPage(ctx, limit, "")
+	return list, err
+}
+
+// ListJobsPage returns one page of the caller's jobs, newest first: at
+// most limit (0: the server's default, 100; it caps at 1000) jobs after
+// the token after ("": the newest). next is the token of the following
+// page, "" at the end.
+func (c *Client) ListJobsPage(ctx context.Context, limit int, after string) (list []Job, next string, err error) {
 	var out struct {
-		Jobs []Job `json:"jobs"`
+		Jobs []Job  `json:"jobs"`
+		Next string `json:"next"`
 	}
-	err := c.do(ctx, http.MethodGet, "/api/v1/jobs?limit="+strconv.Itoa(limit), nil, &out)
-	return out.Jobs, err
+	err = c.do(ctx, http.MethodGet, "/api/v1/jobs?"+pageQuery(limit, after), nil, &out)
+	return out.Jobs, out.Next, err
 }
 
 // CancelJob stops a job and returns its final state.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 )
@@ -137,15 +138,35 @@ func (c *Client) StartRun(ctx context.Context, spec RunSpec) (string, error) {
 	return out.ID, nil
 }
 
-// ListRuns returns the caller's latest runs, newest first.
+// ListRuns returns the caller's latest runs, newest first (one page of
+// at most limit; see ListRunsPage).
 func (c *Client) ListRuns(ctx context.Context, limit int) ([]RunRecord, error) {
+	list, _, err := c.ListRunsPage(ctx, limit, "")
+	return list, err
+}
+
+// ListRunsPage returns one page of the caller's runs, newest first: at
+// most limit (0: the server's default, 100; it caps at 1000) runs after
+// the token after ("": the newest). next is the token of the following
+// page, "" at the end.
+func (c *Client) ListRunsPage(ctx context.Context, limit int, after string) (list []RunRecord, next string, err error) {
 	var out struct {
 		Runs []RunRecord `json:"runs"`
+		Next string      `json:"next"`
 	}
-	if err := c.do(ctx, http.MethodGet, "/api/v1/runs?limit="+strconv.Itoa(limit), nil, &out); err != nil {
-		return nil, err
+	if err := c.do(ctx, http.MethodGet, "/api/v1/runs?"+pageQuery(limit, after), nil, &out); err != nil {
+		return nil, "", err
 	}
-	return out.Runs, nil
+	return out.Runs, out.Next, nil
+}
+
+// pageQuery encodes a listing's limit and continuation token.
+func pageQuery(limit int, after string) string {
+	q := url.Values{"limit": {strconv.Itoa(limit)}}
+	if after != "" {
+		q.Set("after", after)
+	}
+	return q.Encode()
 }
 
 // GetRun returns one run's record.

@@ -38,21 +38,26 @@ func (s *Service) loadJob(ctx context.Context, account, id string) (*Job, error)
 	return &j, nil
 }
 
-// loadJobs returns the jobs under prefix in key (creation) order.
-func (s *Service) loadJobs(ctx context.Context, prefix string) ([]Job, error) {
-	pairs, err := s.cfg.KV.List(ctx, prefix)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Job, 0, len(pairs))
-	for _, p := range pairs {
-		var j Job
-		if err := json.Unmarshal(p.Value, &j); err != nil {
-			return nil, fmt.Errorf("jobs: decode %s: %w", p.Key, err)
+// walkJobs calls fn for each job under prefix in key (creation) order,
+// reading the index one page at a time.
+func (s *Service) walkJobs(ctx context.Context, prefix string, fn func(*Job) error) error {
+	after := ""
+	for {
+		pairs, err := s.cfg.KV.ListPage(ctx, prefix, meta.Page{After: after, Limit: pruneBatch})
+		if err != nil || len(pairs) == 0 {
+			return err
 		}
-		out = append(out, j)
+		for _, p := range pairs {
+			var j Job
+			if err := json.Unmarshal(p.Value, &j); err != nil {
+				return fmt.Errorf("jobs: decode %s: %w", p.Key, err)
+			}
+			if err := fn(&j); err != nil {
+				return err
+			}
+		}
+		after = pairs[len(pairs)-1].Key
 	}
-	return out, nil
 }
 
 // loadTasks reads a job's task chunks, phase by phase in task order.
@@ -75,52 +80,65 @@ func (s *Service) loadTasks(ctx context.Context, account, id string) ([]Task, er
 // recover marks the jobs a previous process left unfinished as failed:
 // their runs died with it.
 func (s *Service) recover(ctx context.Context) error {
-	jobs, err := s.loadJobs(ctx, "jobs/")
+	return s.walkJobs(ctx, "jobs/", func(j *Job) error {
+		if j.State.Done() {
+			return nil
+		}
+		return s.interrupt(ctx, j)
+	})
+}
+
+// interruptedWhy is the error of jobs and tasks a restart cut short.
+const interruptedWhy = "interrupted: the node restarted before the job ended"
+
+// interrupt marks unfinished job j failed, its running tasks failed and
+// its pending ones cancelled.
+func (s *Service) interrupt(ctx context.Context, j *Job) error {
+	if err := s.interruptTasks(ctx, j); err != nil {
+		return err
+	}
+	for i := range j.Phases {
+		ph := &j.Phases[i]
+		ph.Failed += ph.Running
+		ph.Cancelled += ph.Pending
+		ph.Running, ph.Pending = 0, 0
+	}
+	j.State, j.Error, j.Ended = Failed, interruptedWhy, s.cfg.Now().UTC()
+	b, _ := json.Marshal(j)
+	if err := s.cfg.KV.Put(ctx, jobKey(j.Account, j.ID), b); err != nil {
+		return err
+	}
+	s.log.Warn("job interrupted by a restart", "account", j.Account, "job", j.ID)
+	return nil
+}
+
+// interruptTasks rewrites j's task chunks that hold running or pending
+// tasks.
+func (s *Service) interruptTasks(ctx context.Context, j *Job) error {
+	pairs, err := s.cfg.KV.List(ctx, tasksPrefix(j.Account, j.ID))
 	if err != nil {
 		return err
 	}
-	const why = "interrupted: the node restarted before the job ended"
-	for _, j := range jobs {
-		if j.State.Done() {
-			continue
+	for _, p := range pairs {
+		var chunk []Task
+		if err := json.Unmarshal(p.Value, &chunk); err != nil {
+			return fmt.Errorf("jobs: decode %s: %w", p.Key, err)
 		}
-		pairs, err := s.cfg.KV.List(ctx, tasksPrefix(j.Account, j.ID))
-		if err != nil {
-			return err
-		}
-		for _, p := range pairs {
-			var chunk []Task
-			if err := json.Unmarshal(p.Value, &chunk); err != nil {
-				return fmt.Errorf("jobs: decode %s: %w", p.Key, err)
-			}
-			changed := false
-			for i := range chunk {
-				switch chunk[i].State {
-				case Running:
-					chunk[i].State, chunk[i].Error, changed = Failed, why, true
-				case Pending:
-					chunk[i].State, changed = Cancelled, true
-				}
-			}
-			if changed {
-				b, _ := json.Marshal(chunk)
-				if err := s.cfg.KV.Put(ctx, p.Key, b); err != nil {
-					return err
-				}
+		changed := false
+		for i := range chunk {
+			switch chunk[i].State {
+			case Running:
+				chunk[i].State, chunk[i].Error, changed = Failed, interruptedWhy, true
+			case Pending:
+				chunk[i].State, changed = Cancelled, true
 			}
 		}
-		for i := range j.Phases {
-			ph := &j.Phases[i]
-			ph.Failed += ph.Running
-			ph.Cancelled += ph.Pending
-			ph.Running, ph.Pending = 0, 0
+		if changed {
+			b, _ := json.Marshal(chunk)
+			if err := s.cfg.KV.Put(ctx, p.Key, b); err != nil {
+				return err
+			}
 		}
-		j.State, j.Error, j.Ended = Failed, why, s.cfg.Now().UTC()
-		b, _ := json.Marshal(j)
-		if err := s.cfg.KV.Put(ctx, jobKey(j.Account, j.ID), b); err != nil {
-			return err
-		}
-		s.log.Warn("job interrupted by a restart", "account", j.Account, "job", j.ID)
 	}
 	return nil
 }

@@ -77,7 +77,7 @@ func TestRecoverMarksUnfinishedJobsFailed(t *testing.T) {
 		t.Errorf("finished job changed: %+v", j)
 	}
 	// Listing is per account, newest (last created) first.
-	list, err := s.List(ctx, "alice", 0)
+	list, _, err := s.List(ctx, "alice", 0, "")
 	if err != nil || len(list) != 2 || list[0].ID != "j3" {
 		t.Errorf("alice's jobs: %+v %v", list, err)
 	}

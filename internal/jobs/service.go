@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/insitu-cloud/insitu/internal/auth"
 	"github.com/insitu-cloud/insitu/internal/meta"
 	"github.com/insitu-cloud/insitu/internal/runs"
 	"github.com/insitu-cloud/insitu/internal/store"
@@ -114,26 +115,6 @@ func (s *Service) Get(ctx context.Context, account, id string) (*Job, error) {
 		return &j, nil
 	}
 	return s.loadJob(ctx, account, id)
-}
-
-// List returns account's jobs, newest first, at most limit (default 100).
-func (s *Service) List(ctx context.Context, account string, limit int) ([]Job, error) {
-	if limit <= 0 {
-		limit = 100
-	}
-	jobs, err := s.loadJobs(ctx, jobsPrefix(account))
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Job, 0, min(limit, len(jobs)))
-	for i := len(jobs) - 1; i >= 0 && len(out) < limit; i-- {
-		j := jobs[i]
-		if r := s.lookup(account, j.ID); r != nil {
-			j = r.snapshot()
-		}
-		out = append(out, j)
-	}
-	return out, nil
 }
 
 // Tasks returns every task of the job, phase by phase in task order.
@@ -318,7 +299,7 @@ func (s *Service) outPrefix(spec Spec, id string) (runs.ObjectRef, error) {
 	return out, nil
 }
 
-// checkOwner refuses unless account owns every bucket.
+// checkOwner refuses unless the account (an id) owns every bucket.
 func (s *Service) checkOwner(ctx context.Context, account string, buckets []string) error {
 	seen := map[string]bool{}
 	for _, b := range buckets {
@@ -326,12 +307,12 @@ func (s *Service) checkOwner(ctx context.Context, account string, buckets []stri
 			continue
 		}
 		seen[b] = true
-		info, err := s.cfg.Engine.GetBucket(ctx, b)
+		err := auth.OwnsBucket(ctx, s.cfg.Engine, account, b)
+		if errors.Is(err, auth.ErrNotOwner) {
+			return fmt.Errorf("%w: bucket %s", runs.ErrAccessDenied, b)
+		}
 		if err != nil {
 			return err
-		}
-		if info.Owner != account {
-			return fmt.Errorf("%w: bucket %s", runs.ErrAccessDenied, b)
 		}
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"hash/fnv"
 	"io"
 	"sync"
@@ -15,6 +16,17 @@ import (
 // errUpstreamFailed ends a downstream task's stdin when a task it reads
 // failed (the job is failing; the downstream task is cancelled).
 var errUpstreamFailed = errors.New("jobs: an upstream task failed")
+
+// MaxLineBytes is the longest line, newline included, that a
+// key-partitioned reducer accepts from the previous phase (1 MiB): the
+// reader holds one whole line to hash its key, so the cap bounds its
+// memory. A longer line fails the reducing task with ErrLineTooLong.
+// Unpartitioned reducers stream bytes and have no line limit.
+const MaxLineBytes = 1 << 20
+
+// ErrLineTooLong fails a key-partitioned reducer fed a line longer than
+// MaxLineBytes.
+var ErrLineTooLong = errors.New("jobs: a line is longer than the 1 MiB limit of key-partitioned reduce")
 
 // phaseOutputs tracks a phase's task outputs as they complete, so that the
 // next phase can read them in task order while later ones still run.
@@ -143,12 +155,21 @@ func (u *upstreamReader) read(p []byte) (int, error) {
 }
 
 // nextLine reads one line of the current output into u.buf when its key
-// belongs to this partition, moving to the next output at EOF.
+// belongs to this partition, moving to the next output at EOF. A line
+// longer than MaxLineBytes fails with ErrLineTooLong once the cap is
+// passed, so at most MaxLineBytes plus one buffer are held.
 func (u *upstreamReader) nextLine() error {
 	u.line = u.line[:0]
+	src := u.po.obj[u.idx[u.pos]]
 	for {
 		frag, err := u.br.ReadSlice('\n')
 		u.line = append(u.line, frag...)
+		if err == io.EOF && len(u.line) > 0 {
+			u.line = append(u.line, '\n') // every line ends, even the last
+		}
+		if len(u.line) > MaxLineBytes {
+			return fmt.Errorf("%w: in %s", ErrLineTooLong, src)
+		}
 		if err == bufio.ErrBufferFull {
 			continue
 		}
@@ -158,7 +179,6 @@ func (u *upstreamReader) nextLine() error {
 			if len(u.line) == 0 {
 				return nil
 			}
-			u.line = append(u.line, '\n') // every line ends, even the last
 			break
 		}
 		if err != nil {

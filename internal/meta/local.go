@@ -85,6 +85,35 @@ func (l *Local) List(_ context.Context, prefix string) ([]Pair, error) {
 	return out, it.Error()
 }
 
+// ListPage implements Store.
+func (l *Local) ListPage(_ context.Context, prefix string, page Page) ([]Pair, error) {
+	if page.Limit <= 0 {
+		page.Limit = DefaultPageLimit
+	}
+	opts, ok := pageBounds(prefix, page)
+	if !ok {
+		return nil, nil
+	}
+	it, err := l.db.NewIter(opts)
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	first, next := it.First, it.Next
+	if page.Reverse {
+		first, next = it.Last, it.Prev
+	}
+	var out []Pair
+	for ok := first(); ok && len(out) < page.Limit; ok = next() {
+		p := Pair{Key: string(it.Key())}
+		if !page.KeysOnly {
+			p.Value = bytes.Clone(it.Value())
+		}
+		out = append(out, p)
+	}
+	return out, it.Error()
+}
+
 // CompareAndSwap implements Store.
 func (l *Local) CompareAndSwap(ctx context.Context, key string, expect, value []byte) error {
 	l.mu.Lock()
@@ -153,6 +182,25 @@ func (l *Local) Close() error {
 	}
 	l.closed = true
 	return l.db.Close()
+}
+
+// pageBounds narrows prefix's range to the keys past page.After in the
+// page's direction; ok is false when nothing can be in it.
+func pageBounds(prefix string, page Page) (opts *pebble.IterOptions, ok bool) {
+	lo, hi := []byte(prefix), prefixEnd(prefix) // hi nil: no upper bound
+	switch {
+	case page.After == "":
+	case page.Reverse:
+		if hi == nil || page.After < string(hi) {
+			hi = []byte(page.After) // exclusive, as After is
+		}
+	case page.After >= prefix:
+		lo = append([]byte(page.After), 0) // the smallest key past After
+	}
+	if hi != nil && bytes.Compare(lo, hi) >= 0 {
+		return nil, false
+	}
+	return &pebble.IterOptions{LowerBound: lo, UpperBound: hi}, true
 }
 
 // prefixEnd returns the smallest key greater than every key with prefix.

@@ -31,6 +31,23 @@ type Event struct {
 	Value []byte
 }
 
+// Page selects a bounded, ordered range of a prefix for ListPage.
+type Page struct {
+	// After is a full key: the page starts just past it in the page's
+	// order (exclusive). Empty: the first key (the last with Reverse).
+	After string
+	// Limit is the most pairs returned; zero or less means DefaultPageLimit.
+	Limit int
+	// Reverse walks keys in descending order (newest first for keys that
+	// sort by time, such as UUIDv7 ids).
+	Reverse bool
+	// KeysOnly leaves Value nil, so a walk over keys copies no values.
+	KeysOnly bool
+}
+
+// DefaultPageLimit is Page.Limit when unset.
+const DefaultPageLimit = 1000
+
 // Store is the control-plane state. Implementations are safe for concurrent
 // use; every write is durable when the call returns.
 type Store interface {
@@ -39,6 +56,10 @@ type Store interface {
 	Delete(ctx context.Context, key string) error
 	// List returns every pair whose key starts with prefix, in key order.
 	List(ctx context.Context, prefix string) ([]Pair, error)
+	// ListPage returns at most page.Limit pairs under prefix, in key order
+	// (descending with page.Reverse) starting past page.After. It reads
+	// only what it returns, however many keys the prefix holds.
+	ListPage(ctx context.Context, prefix string, page Page) ([]Pair, error)
 	// CompareAndSwap writes value at key only if the current value equals
 	// expect (nil expect: the key must be absent; nil value: delete).
 	// It returns ErrConflict when the comparison fails.

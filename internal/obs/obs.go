@@ -140,8 +140,11 @@ func (m *Metrics) observe(in *Info, r *http.Request, cw *countingWriter, body *c
 	m.bytesIn.WithLabelValues(in.API).Add(float64(nin))
 	m.bytesOut.WithLabelValues(in.API).Add(float64(cw.n))
 	lvl := slog.LevelInfo
-	if cw.code >= 500 {
+	switch {
+	case cw.code >= 500:
 		lvl = slog.LevelError
+	case note != "":
+		lvl = slog.LevelWarn // cut after its header: the client saw a failure
 	}
 	in.Logger.LogAttrs(r.Context(), lvl, "request",
 		slog.String("method", r.Method), slog.String("path", r.URL.Path),

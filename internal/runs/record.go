@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
+	"strings"
 	"time"
 
 	"github.com/insitu-cloud/insitu/internal/meta"
@@ -77,24 +77,46 @@ func (s *Service) Get(ctx context.Context, account, id string) (*Record, error) 
 	return &rec, nil
 }
 
-// List returns account's most recent runs, newest first, at most limit
-// (default 100).
-func (s *Service) List(ctx context.Context, account string, limit int) ([]Record, error) {
-	if limit <= 0 {
-		limit = 100
+// DefaultListLimit and MaxListLimit bound one page of List.
+const (
+	DefaultListLimit = 100
+	MaxListLimit     = 1000
+)
+
+func recordsPrefix(account string) string { return "runs/" + account + "/" }
+
+// List returns one page of account's runs, newest first: at most limit
+// (default DefaultListLimit, at most MaxListLimit) runs older than the run
+// id after ("" starts at the newest). next is the token for the following
+// page, "" at the end. It reads the page from the index, not every record.
+func (s *Service) List(ctx context.Context, account string, limit int, after string) (list []Record, next string, err error) {
+	limit = clampLimit(limit)
+	page := meta.Page{Limit: limit + 1, Reverse: true}
+	if after != "" {
+		page.After = recordKey(account, after)
 	}
-	pairs, err := s.kv.List(ctx, "runs/"+account+"/")
+	pairs, err := s.kv.ListPage(ctx, recordsPrefix(account), page)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	slices.Reverse(pairs)
-	out := make([]Record, 0, min(limit, len(pairs)))
-	for _, p := range pairs[:min(limit, len(pairs))] {
+	if len(pairs) > limit {
+		pairs = pairs[:limit]
+		next = strings.TrimPrefix(pairs[limit-1].Key, recordsPrefix(account))
+	}
+	out := make([]Record, 0, len(pairs))
+	for _, p := range pairs {
 		var rec Record
 		if err := json.Unmarshal(p.Value, &rec); err != nil {
-			return nil, fmt.Errorf("runs: decode %s: %w", p.Key, err)
+			return nil, "", fmt.Errorf("runs: decode %s: %w", p.Key, err)
 		}
 		out = append(out, rec)
 	}
-	return out, nil
+	return out, next, nil
+}
+
+func clampLimit(limit int) int {
+	if limit <= 0 {
+		return DefaultListLimit
+	}
+	return min(limit, MaxListLimit)
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/insitu-cloud/insitu/internal/admit"
 	"github.com/insitu-cloud/insitu/internal/apps"
+	"github.com/insitu-cloud/insitu/internal/auth"
 	"github.com/insitu-cloud/insitu/internal/meta"
 	"github.com/insitu-cloud/insitu/internal/obs"
 	"github.com/insitu-cloud/insitu/internal/sandbox"
@@ -48,8 +49,9 @@ type Config struct {
 	// DefaultCaps.
 	Caps sandbox.Limits
 	// AccountCaps, when set, returns an account's own ceilings, which
-	// replace Caps field by field for that account.
-	AccountCaps func(ctx context.Context, account string) (sandbox.Limits, bool)
+	// replace Caps field by field for that account; an error refuses the
+	// run rather than run it uncapped.
+	AccountCaps func(ctx context.Context, account string) (auth.Caps, bool, error)
 	// Slots is how many runs execute at once (the sandbox's workers);
 	// default 1. PerAccountRunning caps one account's share of them
 	// (default Slots) and PerAccountQueued its waiting runs (default 64);
@@ -78,7 +80,7 @@ type Service struct {
 	kv     meta.Store
 	node   string
 	caps   sandbox.Limits
-	acaps  func(ctx context.Context, account string) (sandbox.Limits, bool)
+	acaps  func(ctx context.Context, account string) (auth.Caps, bool, error)
 	log    *slog.Logger
 	queue  *admit.Queue
 	total  *prometheus.CounterVec
@@ -145,7 +147,8 @@ type InputSpec struct {
 // Request is one run to execute.
 type Request struct {
 	// ID names the run's record; default a new UUIDv7.
-	ID      string
+	ID string
+	// Account is the account's id (auth.Account.ID), never its name.
 	Account string
 	// Kind labels the record: "run" (default), "transform", "open", "write".
 	Kind string
@@ -359,12 +362,12 @@ func (s *Service) authorize(ctx context.Context, req Request) error {
 		add(&req.Inputs[i].Object)
 	}
 	for _, b := range buckets {
-		info, err := s.engine.GetBucket(ctx, b)
+		err := auth.OwnsBucket(ctx, s.engine, req.Account, b)
+		if errors.Is(err, auth.ErrNotOwner) {
+			return fmt.Errorf("%w: bucket %s", ErrAccessDenied, b)
+		}
 		if err != nil {
 			return err
-		}
-		if info.Owner != req.Account {
-			return fmt.Errorf("%w: bucket %s", ErrAccessDenied, b)
 		}
 	}
 	return nil
@@ -379,8 +382,12 @@ func (s *Service) buildSpec(ctx context.Context, app apps.App, req Request) (san
 	}
 	caps := s.caps
 	if s.acaps != nil {
-		if ac, ok := s.acaps(ctx, req.Account); ok {
-			caps = caps.Overlay(ac)
+		ac, ok, err := s.acaps(ctx, req.Account)
+		if err != nil {
+			return sandbox.Spec{}, nil, fmt.Errorf("runs: account caps: %v", err) // a 500 on every face, never uncapped
+		}
+		if ok {
+			caps = caps.Overlay(sandbox.Limits(ac))
 		}
 	}
 	limits = clamp(limits.Overlay(req.Limits), caps)

@@ -1,11 +1,13 @@
 package s3api
 
 import (
+	"context"
 	"encoding/xml"
 	"io"
 	"net/http"
 	"time"
 
+	"github.com/insitu-cloud/insitu/internal/auth"
 	"github.com/insitu-cloud/insitu/internal/auth/sigv4"
 	"github.com/insitu-cloud/insitu/internal/store"
 )
@@ -15,9 +17,9 @@ func (h *Handler) listBuckets(req *request) error {
 	if err != nil {
 		return err
 	}
-	res := listAllMyBucketsResult{NS: s3NS, Owner: owner{ID: req.account, DisplayName: req.account}, Buckets: []bucketEntry{}}
+	res := listAllMyBucketsResult{NS: s3NS, Owner: req.owner(), Buckets: []bucketEntry{}}
 	for _, b := range all {
-		if b.Owner != req.account {
+		if !auth.Owns(req.account, b.Owner) {
 			continue
 		}
 		res.Buckets = append(res.Buckets, bucketEntry{Name: b.Name, CreationDate: s3Time(b.Created), BucketRegion: h.bucketRegion(b)})
@@ -66,6 +68,9 @@ func (h *Handler) deleteBucket(req *request) error {
 	if err := h.engine.DeleteBucket(req.ctx, req.bucket); err != nil {
 		return err
 	}
+	if h.deleted != nil {
+		h.deleted(context.WithoutCancel(req.ctx), req.bucket)
+	}
 	req.w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -100,7 +105,7 @@ func (h *Handler) getACL(req *request) error {
 			return err
 		}
 	}
-	o := owner{ID: req.account, DisplayName: req.account}
+	o := req.owner()
 	writeXML(req.w, accessControlPolicy{NS: s3NS, Owner: o, Grants: []grant{{
 		Grantee:    grantee{XMLNSXSI: "http://www.w3.org/2001/XMLSchema-instance", Type: "CanonicalUser", ID: o.ID, DisplayName: o.DisplayName},
 		Permission: "FULL_CONTROL",

@@ -2,12 +2,14 @@ package s3api
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/insitu-cloud/insitu/internal/auth"
 	"github.com/insitu-cloud/insitu/internal/auth/sigv4"
 	"github.com/insitu-cloud/insitu/internal/obs"
 	"github.com/insitu-cloud/insitu/internal/store"
@@ -26,6 +28,12 @@ type Config struct {
 	// Runner serves the compute extensions (transform on GET, open-with,
 	// run on write); nil answers them NotImplemented.
 	Runner Runner
+	// BucketDeleted, when set, is called after DeleteBucket succeeds, so
+	// everything attached to the bucket (open-with bindings) goes with it.
+	// It runs on the
+	// request's goroutine with a context that is not cancelled by the
+	// client going away; it cannot fail the (already done) deletion.
+	BucketDeleted func(ctx context.Context, bucket string)
 }
 
 // Handler serves the S3 API.
@@ -35,6 +43,7 @@ type Handler struct {
 	region   string
 	domain   string
 	runner   Runner
+	deleted  func(ctx context.Context, bucket string)
 }
 
 // New returns a Handler.
@@ -42,7 +51,8 @@ func New(cfg Config) *Handler {
 	if cfg.Region == "" {
 		cfg.Region = sigv4.DefaultRegion
 	}
-	return &Handler{engine: cfg.Engine, verifier: cfg.Verifier, region: cfg.Region, domain: strings.ToLower(cfg.Domain), runner: cfg.Runner}
+	return &Handler{engine: cfg.Engine, verifier: cfg.Verifier, region: cfg.Region, domain: strings.ToLower(cfg.Domain), runner: cfg.Runner,
+		deleted: cfg.BucketDeleted}
 }
 
 // request is one authenticated S3 request being served.
@@ -51,7 +61,8 @@ type request struct {
 	r       *http.Request
 	ctx     context.Context
 	q       url.Values
-	account string
+	account string // the account's id: what owner fields store
+	name    string // the account's name: what clients see
 	bucket  string
 	key     string
 	auth    *sigv4.Result
@@ -99,7 +110,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if res.Body != nil {
 		r.Body = res.Body
 	}
-	req := &request{w: w, r: r, ctx: ctx, q: q, account: res.Credential.Account, bucket: bucket, key: key, auth: res}
+	req := &request{w: w, r: r, ctx: ctx, q: q, account: res.Credential.AccountID, name: res.Credential.Account, bucket: bucket, key: key, auth: res}
 	if err := h.dispatch(req, op); err != nil {
 		writeError(w, r, err)
 	}
@@ -200,27 +211,20 @@ func (h *Handler) authorizeBucket(req *request) error {
 		}
 		return errInvalidBucketName
 	}
-	b, err := h.engine.GetBucket(req.ctx, req.bucket)
-	if err != nil {
-		return err
-	}
-	if b.Owner != req.account {
-		return errAccessDenied
-	}
-	return nil
+	return h.ownBucket(req.ctx, req.account, req.bucket)
 }
 
-// ownBucket checks that account owns bucket (for copy sources).
+// ownBucket checks that the account with id account owns bucket.
 func (h *Handler) ownBucket(ctx context.Context, account, bucket string) error {
-	b, err := h.engine.GetBucket(ctx, bucket)
-	if err != nil {
-		return err
-	}
-	if b.Owner != account {
+	err := auth.OwnsBucket(ctx, h.engine, account, bucket)
+	if errors.Is(err, auth.ErrNotOwner) {
 		return errAccessDenied
 	}
-	return nil
+	return err
 }
+
+// owner is the requester as S3 shows an owner: id and display name.
+func (req *request) owner() owner { return owner{ID: req.account, DisplayName: req.name} }
 
 // unconfigured answers GETs of bucket sub-resources insitu does not keep,
 // the way S3 answers for a bucket that never had them configured.

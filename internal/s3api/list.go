@@ -95,7 +95,8 @@ func (h *Handler) listObjects(req *request, version int) error {
 	}
 	var o *owner
 	if fetchOwner {
-		o = &owner{ID: req.account, DisplayName: req.account}
+		ro := req.owner()
+		o = &ro
 	}
 	for _, obj := range page.Objects {
 		res.Contents = append(res.Contents, objectEntry{Key: enc(obj.Key), LastModified: s3Time(obj.LastModified),
@@ -136,7 +137,7 @@ func (h *Handler) listObjectVersions(req *request) error {
 	if err != nil {
 		return err
 	}
-	o := owner{ID: req.account, DisplayName: req.account}
+	o := req.owner()
 	for _, obj := range page.Objects {
 		v := versionEntry{Key: enc(obj.Key), VersionID: "null", IsLatest: true, LastModified: s3Time(obj.LastModified),
 			ETag: quoteETag(obj.ETag), Size: obj.Size, Owner: o, StorageClass: "STANDARD"}
@@ -172,7 +173,7 @@ func (h *Handler) listMultipartUploads(req *request) error {
 		if err != nil {
 			return err
 		}
-		o := owner{ID: req.account, DisplayName: req.account}
+		o := req.owner()
 		for _, u := range page.Uploads {
 			res.Uploads = append(res.Uploads, uploadEntry{Key: enc(u.Key), UploadID: u.UploadID, Initiator: o, Owner: o,
 				StorageClass: "STANDARD", Initiated: s3Time(u.Initiated), ChecksumAlgorithm: u.ChecksumAlgorithm})

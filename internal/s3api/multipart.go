@@ -211,7 +211,7 @@ func (h *Handler) listParts(req *request) error {
 	if err != nil {
 		return err
 	}
-	o := owner{ID: req.account, DisplayName: req.account}
+	o := req.owner()
 	res := listPartsResult{NS: s3NS, Bucket: req.bucket, Key: req.key, UploadID: req.q.Get("uploadId"), Initiator: o, Owner: o,
 		StorageClass: "STANDARD", PartNumberMarker: marker, NextPartNumberMarker: page.NextPartNumberMarker, MaxParts: maxParts,
 		IsTruncated: page.IsTruncated, ChecksumAlgorithm: page.Upload.ChecksumAlgorithm}

@@ -1,12 +1,8 @@
 package services
 
 import (
-	"bufio"
-	"bytes"
-	"errors"
 	"net"
 	"net/http"
-	"net/textproto"
 	"strconv"
 	"strings"
 )
@@ -64,92 +60,4 @@ func cgiEnv(r *http.Request, scriptName, pathInfo string, svcEnv map[string]stri
 		env[k] = v
 	}
 	return env
-}
-
-// maxHeaderBytes bounds the CGI response header a guest may write.
-const maxHeaderBytes = 64 << 10
-
-var errBadResponse = errors.New("services: malformed CGI response")
-
-// cgiResponse parses a guest's CGI response on stdout and streams its body
-// to w. Nothing reaches the client until the header block is complete and
-// valid, so a guest that dies early still gets a clean 502.
-type cgiResponse struct {
-	w       http.ResponseWriter
-	head    bytes.Buffer
-	started bool // the HTTP header was sent
-	code    int
-	err     error
-}
-
-func (c *cgiResponse) status() int { return c.code }
-
-func (c *cgiResponse) Write(p []byte) (int, error) {
-	if c.err != nil {
-		return 0, c.err
-	}
-	if c.started {
-		return c.w.Write(p)
-	}
-	c.head.Write(p)
-	b := c.head.Bytes()
-	end, sep := bytes.Index(b, []byte("\r\n\r\n")), 4
-	if i := bytes.Index(b, []byte("\n\n")); i >= 0 && (end < 0 || i < end) {
-		end, sep = i, 2
-	}
-	if end < 0 {
-		if c.head.Len() > maxHeaderBytes {
-			c.err = errBadResponse
-			return 0, c.err
-		}
-		return len(p), nil
-	}
-	if err := c.sendHeader(b[:end+sep]); err != nil {
-		c.err = err
-		return 0, err
-	}
-	if rest := b[end+sep:]; len(rest) > 0 {
-		if _, err := c.w.Write(rest); err != nil {
-			return 0, err
-		}
-	}
-	c.head.Reset()
-	return len(p), nil
-}
-
-// sendHeader interprets the CGI header block and writes the HTTP header.
-func (c *cgiResponse) sendHeader(block []byte) error {
-	tp := textproto.NewReader(bufio.NewReader(bytes.NewReader(block)))
-	hdr, err := tp.ReadMIMEHeader()
-	if err != nil && len(hdr) == 0 {
-		return errBadResponse
-	}
-	status := http.StatusOK
-	if s := hdr.Get("Status"); s != "" {
-		code, _, _ := strings.Cut(strings.TrimSpace(s), " ")
-		n, err := strconv.Atoi(code)
-		if err != nil || n < 100 || n > 999 {
-			return errBadResponse
-		}
-		status = n
-		hdr.Del("Status")
-	} else if hdr.Get("Location") != "" {
-		status = http.StatusFound
-	}
-	if hdr.Get("Content-Type") == "" && hdr.Get("Location") == "" {
-		return errBadResponse // RFC 3875: a document response names its type
-	}
-	h := c.w.Header()
-	for k, vs := range hdr {
-		switch strings.ToLower(k) {
-		case "connection", "transfer-encoding", "keep-alive", "upgrade", "content-length":
-			continue // hop-by-hop, and length is the stream's
-		}
-		for _, v := range vs {
-			h.Add(k, v)
-		}
-	}
-	c.started, c.code = true, status
-	c.w.WriteHeader(status)
-	return nil
 }

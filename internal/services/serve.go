@@ -1,6 +1,7 @@
 package services
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/insitu-cloud/insitu/internal/auth"
 	"github.com/insitu-cloud/insitu/internal/auth/sigv4"
 	"github.com/insitu-cloud/insitu/internal/obs"
 	"github.com/insitu-cloud/insitu/internal/runs"
@@ -35,11 +37,13 @@ type Handler struct {
 }
 
 // Handler returns the HTTP face of m: requests for /svc/NAME/... and
-// NAME.svc.domain. Metrics go to reg when it is not nil.
+// NAME.svc.domain. Metrics go to reg when it is not nil; they carry a
+// public service's name, and aggregate private services under
+// PrivateLabel.
 func (m *Manager) Handler(v *sigv4.Verifier, domain string, reg prometheus.Registerer) *Handler {
 	h := &Handler{m: m, verifier: v, domain: strings.ToLower(domain),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "insitu_service_requests_total", Help: "Service requests by service and status code.",
+			Name: "insitu_service_requests_total", Help: "Service requests by service (public services by name, private ones together as _private) and status code.",
 		}, []string{"service", "code"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "insitu_service_request_duration_seconds", Help: "Service request latency.",
@@ -93,12 +97,28 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if _, known := h.m.statsFor(name, false); known || code != http.StatusNotFound {
 		st, _ := h.m.statsFor(name, true)
 		st.observe(code, time.Since(start), run)
-		h.requests.WithLabelValues(name, strconv.Itoa(code)).Inc()
-		h.latency.WithLabelValues(name).Observe(time.Since(start).Seconds())
+		label := h.metricLabel(ctx, name)
+		h.requests.WithLabelValues(label, strconv.Itoa(code)).Inc()
+		h.latency.WithLabelValues(label).Observe(time.Since(start).Seconds())
 		if run > 0 {
-			h.runTime.WithLabelValues(name).Observe(run.Seconds())
+			h.runTime.WithLabelValues(label).Observe(run.Seconds())
 		}
 	}
+}
+
+// PrivateLabel is the service label under which /metrics aggregates every
+// private service (and requests for a service that could not be read): an
+// anonymous scrape names public services only. No service name contains
+// "_".
+const PrivateLabel = "_private"
+
+// metricLabel is the service label of name's metrics: its name when the
+// service is public now, PrivateLabel otherwise.
+func (h *Handler) metricLabel(ctx context.Context, name string) string {
+	if s, err := h.m.Get(ctx, name); err == nil && s.Public {
+		return name
+	}
+	return PrivateLabel
 }
 
 // plain writes a short text error; the guest never produced a response.
@@ -110,6 +130,13 @@ func plain(w http.ResponseWriter, code int, msg string) int {
 	return code
 }
 
+// internal answers 500 with msg and logs its cause at Error level on the
+// request's logger (it carries request_id); the client sees only msg.
+func internal(ctx context.Context, w http.ResponseWriter, msg string, cause error) int {
+	obs.Logger(ctx).Error("services: "+msg, "err", cause)
+	return plain(w, http.StatusInternalServerError, msg)
+}
+
 // serve runs one request and returns its status and the instance's run time.
 func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Request, name, script, pathInfo string) (int, time.Duration) {
 	s, err := h.m.Get(ctx, name)
@@ -117,7 +144,7 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		return plain(w, http.StatusNotFound, "no such service"), 0
 	}
 	if err != nil {
-		return plain(w, http.StatusInternalServerError, "service lookup failed"), 0
+		return internal(ctx, w, "service lookup failed", err), 0
 	}
 	body := io.Reader(r.Body)
 	tenant := AnonymousTenantFor(s)
@@ -129,7 +156,7 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 			obs.Logger(ctx).Error("services: verifying the signature", "err", err)
 			return plain(w, http.StatusInternalServerError, "authentication failed on a server error"), 0
 		}
-		if err != nil || res.Credential.Account != s.Owner {
+		if err != nil || !auth.Owns(res.Credential.AccountID, s.Owner) {
 			return plain(w, http.StatusForbidden, "this service needs its owner's credentials (AWS SigV4)"), 0
 		}
 		if res.Body != nil {
@@ -140,6 +167,15 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	if r.ContentLength > MaxRequestBody {
 		return plain(w, http.StatusRequestEntityTooLarge, "request body over the service's quota"), 0
 	}
+	// Read a small body before taking a slot or a sandbox worker.
+	body, err = preread(w, r, body, cmp.Or(s.Timeout, DefaultTimeout))
+	if errors.Is(err, errBodyTimeout) {
+		w.Header().Set("Connection", "close")
+		return plain(w, http.StatusRequestTimeout, "the request body did not arrive in time"), 0
+	}
+	if err != nil {
+		return plain(w, http.StatusBadRequest, "reading the request body failed"), 0
+	}
 	if !h.m.acquire(name, s.MaxConcurrency) {
 		w.Header().Set("Retry-After", "1")
 		return plain(w, http.StatusServiceUnavailable, "service at its concurrency limit; retry"), 0
@@ -148,13 +184,13 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 
 	inputs, err := h.m.mounted(ctx, s)
 	if err != nil {
-		return plain(w, http.StatusInternalServerError, "mounting the service's objects failed"), 0
+		return internal(ctx, w, "mounting the service's objects failed", err), 0
 	}
 	// Bodies stream both ways: let the guest answer while it still reads
 	// (net/http otherwise cuts the request body off once the response
 	// starts).
 	_ = http.NewResponseController(w).EnableFullDuplex()
-	resp := &cgiResponse{w: w}
+	resp := &cgiResponse{w: w, script: script}
 	in := &limitedBody{r: body, left: MaxRequestBody}
 	var out *runs.ObjectRef
 	if s.Out != nil {
@@ -168,10 +204,14 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		Limits: sandbox.Limits{Timeout: s.Timeout, Memory: s.Memory},
 	})
 	if err != nil {
+		busy := errors.Is(err, runs.ErrBusy) || errors.Is(err, runs.ErrShuttingDown)
+		if !busy {
+			obs.Logger(ctx).Error("services: the app could not run", "service", name, "err", err)
+		}
 		if resp.started {
 			panic(http.ErrAbortHandler)
 		}
-		if errors.Is(err, runs.ErrBusy) || errors.Is(err, runs.ErrShuttingDown) {
+		if busy {
 			w.Header().Set("Retry-After", "1")
 			return plain(w, http.StatusServiceUnavailable, err.Error()), 0
 		}
@@ -317,7 +357,7 @@ func (m *Manager) statsFor(name string, create bool) (*stats, bool) {
 // Stats summarizes account's service name.
 func (m *Manager) Stats(ctx context.Context, account, name string) (Stats, error) {
 	s, err := m.Get(ctx, name)
-	if err != nil || s.Owner != account {
+	if err != nil || !auth.Owns(account, s.Owner) {
 		return Stats{}, ErrNoSuchService
 	}
 	st, _ := m.statsFor(name, true)

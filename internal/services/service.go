@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/insitu-cloud/insitu/internal/apps"
+	"github.com/insitu-cloud/insitu/internal/auth"
 	"github.com/insitu-cloud/insitu/internal/meta"
 	"github.com/insitu-cloud/insitu/internal/runs"
 	"github.com/insitu-cloud/insitu/internal/store"
@@ -38,8 +39,8 @@ type Mount struct {
 // Service is one route bound to an app.
 type Service struct {
 	Name    string            `json:"name"`
-	Owner   string            `json:"owner"`
-	App     string            `json:"app"` // pinned: owner/name:version
+	Owner   string            `json:"owner"` // the owning account's id
+	App     string            `json:"app"`   // pinned: owner/name:version
 	Digest  string            `json:"digest"`
 	Public  bool              `json:"public"`
 	Env     map[string]string `json:"env,omitempty"`
@@ -156,7 +157,7 @@ func (m *Manager) List(ctx context.Context, account string) ([]Service, error) {
 	out := []Service{}
 	for _, p := range pairs {
 		var s Service
-		if json.Unmarshal(p.Value, &s) == nil && s.Owner == account {
+		if json.Unmarshal(p.Value, &s) == nil && auth.Owns(account, s.Owner) {
 			out = append(out, s)
 		}
 	}
@@ -203,7 +204,7 @@ func (m *Manager) Update(ctx context.Context, account, name string, spec Spec) (
 		if err := json.Unmarshal(old, &s); err != nil {
 			return Service{}, err
 		}
-		if s.Owner != account {
+		if !auth.Owns(account, s.Owner) {
 			return Service{}, ErrNoSuchService
 		}
 		if err := m.apply(ctx, &s, spec); err != nil {
@@ -229,7 +230,7 @@ func (m *Manager) Remove(ctx context.Context, account, name string) error {
 	if err != nil {
 		return err
 	}
-	if s.Owner != account {
+	if !auth.Owns(account, s.Owner) {
 		return ErrNoSuchService
 	}
 	if err := m.kv.Delete(ctx, key(name)); err != nil {
@@ -284,25 +285,27 @@ func (m *Manager) apply(ctx context.Context, s *Service, spec Spec) error {
 	}
 	if spec.Mounts != nil {
 		for _, mt := range spec.Mounts {
-			b, err := m.engine.GetBucket(ctx, mt.Bucket)
-			if err != nil {
+			if err := m.ownsBucket(ctx, s.Owner, mt.Bucket); err != nil {
 				return err
-			}
-			if b.Owner != s.Owner {
-				return fmt.Errorf("%w: bucket %s", ErrAccessDenied, mt.Bucket)
 			}
 		}
 		s.Mounts = spec.Mounts
 	}
 	if spec.Out != nil {
-		b, err := m.engine.GetBucket(ctx, spec.Out.Bucket)
-		if err != nil {
+		if err := m.ownsBucket(ctx, s.Owner, spec.Out.Bucket); err != nil {
 			return err
-		}
-		if b.Owner != s.Owner {
-			return fmt.Errorf("%w: bucket %s", ErrAccessDenied, spec.Out.Bucket)
 		}
 		s.Out = spec.Out
 	}
 	return nil
+}
+
+// ownsBucket refuses with ErrAccessDenied unless owner (an account id)
+// owns bucket.
+func (m *Manager) ownsBucket(ctx context.Context, owner, bucket string) error {
+	err := auth.OwnsBucket(ctx, m.engine, owner, bucket)
+	if errors.Is(err, auth.ErrNotOwner) {
+		return fmt.Errorf("%w: bucket %s", ErrAccessDenied, bucket)
+	}
+	return err
 }

@@ -17,7 +17,12 @@ import (
 )
 
 // Credential is one access key and the account that owns it.
-type Credential struct{ AccessKey, Secret, Account string }
+type Credential struct {
+	AccessKey, Secret string
+	// Account is the account's name (the user-facing handle); AccountID
+	// its stable id, the one ownership is recorded and checked by.
+	Account, AccountID string
+}
 
 // KeyStore finds a secret by access key. Lookup returns an error wrapping
 // ErrUnknownKey when the key does not exist; any other error is treated as

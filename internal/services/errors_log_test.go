@@ -1,0 +1,58 @@
+package services
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/insitu-cloud/insitu/internal/meta"
+	"github.com/insitu-cloud/insitu/internal/obs"
+)
+
+// TestInternalErrorLogsCause: a 500 (here a service definition that no
+// longer decodes) is logged with its cause at Error level on the request's
+// logger, under the request's id; the client sees no internals.
+func TestInternalErrorLogsCause(t *testing.T) {
+	kv, err := meta.OpenLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kv.Close()
+	if err := kv.Put(context.Background(), key("broken"), []byte("{not json")); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	logger := slog.New(slog.NewJSONHandler(&logs, nil))
+	h := obs.NewMetrics().Middleware(logger, NewManager(kv, nil, nil, nil).Handler(nil, "", nil))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/svc/broken/", nil))
+	if rec.Code != http.StatusInternalServerError || strings.Contains(rec.Body.String(), "json") {
+		t.Fatalf("%d %q", rec.Code, rec.Body.String())
+	}
+	id := rec.Header().Get("x-amz-request-id")
+	if !hasErrorLog(t, logs.Bytes(), id, "decode broken") {
+		t.Fatalf("no Error record with request_id %s and the cause:\n%s", id, logs.String())
+	}
+}
+
+// hasErrorLog reports whether the JSON log lines hold an ERROR record of
+// request id whose err attribute contains cause.
+func hasErrorLog(t *testing.T, lines []byte, id, cause string) bool {
+	t.Helper()
+	for _, line := range bytes.Split(bytes.TrimSpace(lines), []byte("\n")) {
+		var r map[string]any
+		if err := json.Unmarshal(line, &r); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		e, _ := r["err"].(string)
+		if r["level"] == "ERROR" && r["request_id"] == id && strings.Contains(e, cause) {
+			return true
+		}
+	}
+	return false
+}
