@@ -47,7 +47,7 @@ func (k oneKey) Lookup(_ context.Context, ak string) (sigv4.Credential, error) {
 	if ak != k.ak {
 		return sigv4.Credential{}, sigv4.ErrUnknownKey
 	}
-	return sigv4.Credential{AccessKey: ak, Secret: k.secret, Account: "root"}, nil
+	return sigv4.Credential{AccessKey: ak, Secret: k.secret, Account: "root", AccountID: "root"}, nil
 }
 
 // TestDiskFullIsNotRetryable pins issue 8 item 7: ENOSPC answers 507
