@@ -228,6 +228,9 @@ func decodeLimit(c *call, v any, limit int64) error {
 		if errors.As(err, &se) {
 			return se
 		}
+		if errors.Is(err, obs.ErrBodyTimeout) {
+			return &Error{Status: http.StatusRequestTimeout, Code: "RequestTimeout", Message: "the request body stopped arriving"}
+		}
 		return &Error{Status: http.StatusBadRequest, Code: "MalformedJSON", Message: err.Error()}
 	}
 	return nil

@@ -3,6 +3,9 @@ package app
 import (
 	"log/slog"
 	"time"
+
+	"github.com/insitu-cloud/insitu/internal/auth/sigv4"
+	"github.com/insitu-cloud/insitu/internal/obs"
 )
 
 // Config is everything a node needs to start. The zero value is not usable;
@@ -14,7 +17,9 @@ type Config struct {
 	// Listen is the HOST:PORT of the single HTTP listener. Default
 	// "127.0.0.1:8773"; port 0 picks a free port (see Node.Addr).
 	Listen string
-	// Region is the S3/EC2 region this node answers as. Default "us-east-1".
+	// Region is the S3/EC2 region this node answers as, and the only one
+	// a request's credential scope may name. Default sigv4.DefaultRegion
+	// ("us-east-1").
 	Region string
 	// Domain enables virtual-host style: BUCKET.Domain. Default "localhost".
 	Domain string
@@ -41,6 +46,10 @@ type Config struct {
 	// (each subdirectory holding NAME.wasm and an optional app.json), so a
 	// fresh node has the examples ready. Empty: none.
 	SeedApps string
+	// BodyTimeout is how long a client may take to send, or to take, each
+	// 64 KiB of a body (or its rest, when less is left) before the request
+	// is cut and the connection closed, on every face. Default 30s.
+	BodyTimeout time.Duration
 	// RecordRetention is how long run records and finished jobs are kept
 	// before the node's sweeper deletes them. Default 30 days
 	// (DefaultConfig); 0 keeps them whatever their age.
@@ -67,8 +76,9 @@ func DefaultConfig() Config {
 	return Config{
 		DataDir:         "./insitu-data",
 		Listen:          "127.0.0.1:8773",
-		Region:          "us-east-1",
+		Region:          sigv4.DefaultRegion,
 		Domain:          "localhost",
+		BodyTimeout:     obs.DefaultBodyWindow,
 		ShutdownTimeout: 10 * time.Second,
 
 		RecordRetention:      30 * 24 * time.Hour,

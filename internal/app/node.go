@@ -58,6 +58,11 @@ type Node struct {
 	ready     chan struct{}
 }
 
+// maxHeaderBytes bounds a request's line and headers. S3 allows about 8 KB
+// of headers; 64 KiB leaves room for long keys, presigned queries and
+// copy sources (net/http's default is 1 MiB).
+const maxHeaderBytes = 64 << 10
+
 // credentialsFile holds generated root credentials, mode 0600.
 const credentialsFile = "root-credentials.json"
 
@@ -72,6 +77,12 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	}
 	if cfg.Region == "" {
 		cfg.Region = def.Region
+	}
+	if cfg.Domain == "" {
+		cfg.Domain = def.Domain
+	}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = def.BodyTimeout
 	}
 	if cfg.ShutdownTimeout <= 0 {
 		cfg.ShutdownTimeout = def.ShutdownTimeout
@@ -131,15 +142,17 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	if err := n.startJobs(ctx); err != nil {
 		return nil, err
 	}
-	verifier := &sigv4.Verifier{Keys: n.accounts}
+	// Every face signs as service "s3" in the node's region.
+	verifier := &sigv4.Verifier{Keys: n.accounts, Region: cfg.Region, Services: []string{"s3"}}
 	n.services = services.NewManager(n.kv, n.apps, n.runs, n.engine)
 	svc := n.services.Handler(verifier, cfg.Domain, n.metrics.Registry)
 	s3 := s3api.New(s3api.Config{Engine: n.engine, Verifier: verifier, Region: cfg.Region, Domain: cfg.Domain, Runner: n.runs,
 		BucketDeleted: n.bucketDeleted})
 	native := api.New(api.Deps{Verifier: verifier, Accounts: n.accounts, Apps: n.apps, Runs: n.runs, Services: n.services, Jobs: n.jobs, Engine: n.engine})
 	n.srv = &http.Server{
-		Handler:           n.metrics.Middleware(cfg.Logger, n.router(s3, native, svc)),
+		Handler:           n.metrics.Middleware(cfg.Logger, obs.BodyDeadlines(cfg.BodyTimeout, n.router(s3, native, svc))),
 		ReadHeaderTimeout: 30 * time.Second,
+		MaxHeaderBytes:    maxHeaderBytes,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
 	}

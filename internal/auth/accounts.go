@@ -69,11 +69,15 @@ func (a *Accounts) Lookup(ctx context.Context, accessKey string) (sigv4.Credenti
 		return sigv4.Credential{}, fmt.Errorf("%w: %s", sigv4.ErrUnknownKey, accessKey)
 	}
 	if err != nil {
-		return sigv4.Credential{}, err
+		return sigv4.Credential{}, fmt.Errorf("auth: looking up access key %s: %w", accessKey, err)
 	}
 	acct, err := a.Get(ctx, string(name))
-	if err != nil {
+	if errors.Is(err, ErrNoSuchAccount) {
 		return sigv4.Credential{}, fmt.Errorf("%w: %s", sigv4.ErrUnknownKey, accessKey)
+	}
+	if err != nil {
+		// A store failure is not an unknown key: the verifier answers 500.
+		return sigv4.Credential{}, fmt.Errorf("auth: looking up the account of %s: %w", accessKey, err)
 	}
 	for _, k := range acct.Keys {
 		if k.AccessKey == accessKey {

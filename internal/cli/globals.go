@@ -9,12 +9,14 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/insitu-cloud/insitu/internal/auth/sigv4"
 )
 
 // Defaults for the connection settings.
 const (
 	DefaultEndpoint = "http://127.0.0.1:8773"
-	DefaultRegion   = "us-east-1"
+	DefaultRegion   = sigv4.DefaultRegion
 	DefaultProfile  = "default"
 )
 

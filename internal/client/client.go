@@ -16,6 +16,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/insitu-cloud/insitu/internal/auth/sigv4"
 )
 
 // DefaultTimeout bounds a whole request (connect, send, wait, read) when
@@ -34,7 +35,8 @@ type Config struct {
 	// AccessKey and SecretKey are the account's credentials. Both are
 	// required.
 	AccessKey, SecretKey string
-	// Region is the signing region. Default "us-east-1".
+	// Region is the signing region. Default sigv4.DefaultRegion
+	// ("us-east-1").
 	Region string
 	// HTTPClient sends the requests. Default: a client with DefaultTimeout
 	// over http.DefaultTransport.
@@ -73,7 +75,7 @@ func New(cfg Config) (*Client, error) {
 		signer: v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true }),
 	}
 	if c.region == "" {
-		c.region = "us-east-1"
+		c.region = sigv4.DefaultRegion
 	}
 	if c.http == nil {
 		c.http = &http.Client{Timeout: DefaultTimeout}

@@ -5,4 +5,7 @@
 // Middleware assigns each request an id, sets the x-amz-request-id header,
 // and stores an *Info in the request context. Handlers name the operation
 // with SetOp so metrics and logs carry it.
+//
+// BodyDeadlines bounds how long a peer may take to send a request body or
+// take a response body, per 64 KiB of progress (ErrBodyTimeout).
 package obs

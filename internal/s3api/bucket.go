@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/insitu-cloud/insitu/internal/auth"
+	"github.com/insitu-cloud/insitu/internal/auth/sigv4"
 	"github.com/insitu-cloud/insitu/internal/store"
 )
 
@@ -90,7 +91,7 @@ func (h *Handler) getBucketLocation(req *request) error {
 		return err
 	}
 	loc := h.bucketRegion(b)
-	if loc == "us-east-1" {
+	if loc == sigv4.DefaultRegion {
 		loc = "" // S3 reports the default region as an empty constraint
 	}
 	writeXML(req.w, locationConstraint{NS: s3NS, Value: loc})

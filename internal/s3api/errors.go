@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"syscall"
 
 	"github.com/insitu-cloud/insitu/internal/auth/sigv4"
 	"github.com/insitu-cloud/insitu/internal/checksum"
@@ -38,8 +39,11 @@ var (
 	errNotImplemented     = &APIError{http.StatusNotImplemented, "NotImplemented", "A header or query you provided implies functionality that is not implemented."}
 	errMissingLength      = &APIError{http.StatusLengthRequired, "MissingContentLength", "You must provide the Content-Length HTTP header."}
 	errEntityTooLarge     = &APIError{http.StatusBadRequest, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size."}
+	errKeyNotUTF8         = &APIError{http.StatusBadRequest, "InvalidArgument", "Object key must be well-formed UTF-8."}
+	errStorageFull        = &APIError{http.StatusInsufficientStorage, "InsufficientStorage", "The node has no space left to store this object; delete objects or add capacity (not retryable)."}
 	errKeyTooLong         = &APIError{http.StatusBadRequest, "KeyTooLongError", "Your key is too long"}
 	errInvalidDigest      = &APIError{http.StatusBadRequest, "InvalidDigest", "The Content-MD5 you specified is not valid."}
+	errRequestTimeout     = &APIError{http.StatusBadRequest, "RequestTimeout", "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed."}
 	errMethodNotAllowed   = &APIError{http.StatusMethodNotAllowed, "MethodNotAllowed", "The specified method is not allowed against this resource."}
 )
 
@@ -87,6 +91,11 @@ func toAPIError(err error) *APIError {
 		return apiErr(http.StatusInternalServerError, "InternalError", "The stored object failed its integrity check.")
 	case errors.Is(err, checksum.ErrUnsupported):
 		return apiErr(http.StatusBadRequest, "InvalidRequest", "Value for x-amz-checksum-algorithm header is invalid.")
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		// 507, as MinIO answers a full drive: SDKs do not retry it.
+		return errStorageFull
+	case errors.Is(err, obs.ErrBodyTimeout):
+		return errRequestTimeout
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return apiErr(499, "RequestCanceled", "The request was canceled.")
 	}

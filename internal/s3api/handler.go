@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/insitu-cloud/insitu/internal/auth"
 	"github.com/insitu-cloud/insitu/internal/auth/sigv4"
@@ -18,7 +19,8 @@ import (
 type Config struct {
 	Engine   store.Engine
 	Verifier *sigv4.Verifier
-	// Region is reported by GetBucketLocation and HeadBucket. Default us-east-1.
+	// Region is reported by GetBucketLocation and HeadBucket. Default
+	// sigv4.DefaultRegion.
 	Region string
 	// Domain enables virtual-host style requests for BUCKET.Domain; empty
 	// disables it.
@@ -47,7 +49,7 @@ type Handler struct {
 // New returns a Handler.
 func New(cfg Config) *Handler {
 	if cfg.Region == "" {
-		cfg.Region = "us-east-1"
+		cfg.Region = sigv4.DefaultRegion
 	}
 	return &Handler{engine: cfg.Engine, verifier: cfg.Verifier, region: cfg.Region, domain: strings.ToLower(cfg.Domain), runner: cfg.Runner,
 		deleted: cfg.BucketDeleted}
@@ -117,6 +119,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) dispatch(req *request, op string) error {
 	if len(req.key) > 1024 {
 		return errKeyTooLong
+	}
+	if writesKey[op] && !utf8.ValidString(req.key) {
+		return errKeyNotUTF8
 	}
 	if req.bucket != "" && op != "CreateBucket" && op != "ListBuckets" {
 		if err := h.authorizeBucket(req); err != nil {
@@ -189,6 +194,13 @@ func (h *Handler) dispatch(req *request, op string) error {
 		return errMethodNotAllowed
 	}
 	return errNotImplemented
+}
+
+// writesKey are the operations that create an object under req.key (run
+// on write also creates objects under x-insitu-out). Keys that are not
+// UTF-8 are refused there; existing ones stay readable and deletable.
+var writesKey = map[string]bool{
+	"PutObject": true, "CopyObject": true, "CreateMultipartUpload": true, "RunOnWrite": true,
 }
 
 // authorizeBucket allows a request on an existing bucket only for its owner.

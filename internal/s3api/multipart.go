@@ -45,7 +45,11 @@ func (f checksumFields) get() (alg, v string) {
 }
 
 func (h *Handler) createMultipartUpload(req *request) error {
-	opts := store.PutOptions{Meta: metaFromHeaders(req.r.Header)}
+	meta, err := metaFromHeaders(req.r.Header)
+	if err != nil {
+		return err
+	}
+	opts := store.PutOptions{Meta: meta}
 	if a := firstNonEmpty(req.r.Header.Get("x-amz-checksum-algorithm"), req.r.Header.Get("x-amz-sdk-checksum-algorithm")); a != "" {
 		ca, ok := checksum.Canonical(a)
 		if !ok {

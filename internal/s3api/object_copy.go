@@ -76,7 +76,9 @@ func (h *Handler) copyObject(req *request) error {
 	}
 	opts := store.PutOptions{Meta: src.Meta, ChecksumAlgorithm: alg}
 	if directive == "REPLACE" {
-		opts.Meta = metaFromHeaders(req.r.Header)
+		if opts.Meta, err = metaFromHeaders(req.r.Header); err != nil {
+			return err
+		}
 	}
 	got, rc, err := h.engine.GetObject(req.ctx, src.Bucket, src.Key, nil)
 	if err != nil {

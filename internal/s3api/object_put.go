@@ -14,8 +14,15 @@ const maxPutSize = 5 << 30
 
 func quoteETag(etag string) string { return `"` + etag + `"` }
 
-// metaFromHeaders reads the stored object metadata from request headers.
-func metaFromHeaders(h http.Header) store.ObjectMeta {
+// maxUserMeta is S3's limit on user metadata: the sum of the byte lengths
+// of every x-amz-meta-* name (without the prefix) and value.
+const maxUserMeta = 2 << 10
+
+var errMetadataTooLarge = &APIError{http.StatusBadRequest, "MetadataTooLarge", "Your metadata headers exceed the maximum allowed metadata size."}
+
+// metaFromHeaders reads the stored object metadata from request headers. It
+// answers MetadataTooLarge when the user metadata is over 2 KB.
+func metaFromHeaders(h http.Header) (store.ObjectMeta, error) {
 	m := store.ObjectMeta{
 		ContentType:        h.Get("Content-Type"),
 		ContentEncoding:    stripAWSChunked(h.Get("Content-Encoding")),
@@ -27,6 +34,7 @@ func metaFromHeaders(h http.Header) store.ObjectMeta {
 	if m.ContentType == "" {
 		m.ContentType = "binary/octet-stream"
 	}
+	size := 0
 	for k, v := range h {
 		lk := strings.ToLower(k)
 		if name, ok := strings.CutPrefix(lk, "x-amz-meta-"); ok && name != "" {
@@ -34,9 +42,12 @@ func metaFromHeaders(h http.Header) store.ObjectMeta {
 				m.User = map[string]string{}
 			}
 			m.User[name] = strings.Join(v, ",")
+			if size += len(name) + len(m.User[name]); size > maxUserMeta {
+				return store.ObjectMeta{}, errMetadataTooLarge
+			}
 		}
 	}
-	return m
+	return m, nil
 }
 
 // stripAWSChunked removes the aws-chunked coding, which describes the
@@ -185,7 +196,9 @@ func (h *Handler) putObject(req *request) error {
 	if err != nil {
 		return err
 	}
-	opts.Meta = metaFromHeaders(req.r.Header)
+	if opts.Meta, err = metaFromHeaders(req.r.Header); err != nil {
+		return err
+	}
 	opts.IfNoneMatchStar = strings.TrimSpace(req.r.Header.Get("If-None-Match")) == "*"
 	info, err := h.engine.PutObject(req.ctx, req.bucket, req.key, req.r.Body, size, opts)
 	if err != nil {

@@ -44,15 +44,20 @@ func FuzzCopySource(f *testing.F) {
 }
 
 // FuzzSplitArgs: x-insitu-args words; balanced input round-trips through
-// simple quoting.
+// simple quoting; no word ever holds NUL (issue 8 item 7).
 func FuzzSplitArgs(f *testing.F) {
-	for _, s := range []string{`-c ERROR`, `'a b' "c d" e\ f`, `"unbalanced`, `\`, `  `} {
+	for _, s := range []string{`-c ERROR`, `'a b' "c d" e\ f`, `"unbalanced`, `\`, `  `, "a\x00b", "'\x00'"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
 		words, err := splitArgs([]string{v})
 		if err != nil {
 			return
+		}
+		for _, w := range words {
+			if strings.ContainsRune(w, 0) {
+				t.Fatalf("word with NUL from %q", v)
+			}
 		}
 		// Quote every word again and split: the same words come back.
 		var quoted []string

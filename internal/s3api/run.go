@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/insitu-cloud/insitu/internal/apps"
 	"github.com/insitu-cloud/insitu/internal/runs"
@@ -31,7 +32,8 @@ const (
 )
 
 // splitArgs splits shell-like words: whitespace separates, single and
-// double quotes group, backslash escapes the next character.
+// double quotes group, backslash escapes the next character. A value with
+// NUL is refused (InvalidArgument).
 func splitArgs(values []string) ([]string, error) {
 	var out []string
 	for _, v := range values {
@@ -65,6 +67,10 @@ func splitArgs(values []string) ([]string, error) {
 		}
 		if quote != 0 || esc {
 			return nil, apiErr(http.StatusBadRequest, "InvalidArgument", "unbalanced quote or trailing backslash in %s", paramArgs)
+		}
+		if strings.ContainsRune(v, 0) {
+			// A program's argv cannot hold NUL: refuse before any run.
+			return nil, apiErr(http.StatusBadRequest, "InvalidArgument", "%s must not contain a NUL character", paramArgs)
 		}
 		if in {
 			out = append(out, cur.String())
@@ -197,6 +203,9 @@ func (h *Handler) runOnWrite(req *request) error {
 	prefix := req.key + "/"
 	if p := req.q.Get(paramOut); p != "" {
 		prefix = p
+	}
+	if !utf8.ValidString(prefix) {
+		return errKeyNotUTF8
 	}
 	rr := runs.Request{Account: req.account, Kind: "write", App: req.q.Get(paramRun), Args: args,
 		Stdin:        req.r.Body,

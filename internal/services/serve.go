@@ -150,6 +150,12 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	tenant := AnonymousTenantFor(s)
 	if !s.Public {
 		res, err := h.verifier.Verify(ctx, r)
+		var authErr *sigv4.Error
+		if err != nil && !errors.As(err, &authErr) {
+			// The key store failed: a server error, not a refusal.
+			obs.Logger(ctx).Error("services: verifying the signature", "err", err)
+			return plain(w, http.StatusInternalServerError, "authentication failed on a server error"), 0
+		}
 		if err != nil || !auth.Owns(res.Credential.AccountID, s.Owner) {
 			return plain(w, http.StatusForbidden, "this service needs its owner's credentials (AWS SigV4)"), 0
 		}

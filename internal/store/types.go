@@ -38,7 +38,7 @@ const (
 type BucketInfo struct {
 	Name    string
 	Owner   string // account name
-	Region  string // LocationConstraint, "" means us-east-1
+	Region  string // LocationConstraint, "" means the default region (sigv4.DefaultRegion)
 	Created time.Time
 }
 

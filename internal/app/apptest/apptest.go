@@ -46,6 +46,7 @@ type Node struct {
 	*app.Node
 	AccessKey, SecretKey string
 	DataDir              string
+	Region               string         // the node's region, which clients sign with
 	CertPool             *x509.CertPool // non-nil with TLS
 	CertFile             string
 	cancel               context.CancelFunc
@@ -88,7 +89,7 @@ func Start(t testing.TB, opts Options) *Node {
 		cancel()
 		t.Fatalf("apptest: start node: %v", err)
 	}
-	tn.Node, tn.cancel = n, cancel
+	tn.Node, tn.cancel, tn.Region = n, cancel, cfg.Region
 	tn.AccessKey, tn.SecretKey = n.RootKey()
 	go func() { tn.done <- n.Run(ctx) }()
 	t.Cleanup(tn.Stop)
@@ -123,7 +124,7 @@ func (n *Node) S3(accessKey, secret string, extra ...func(*s3.Options)) *s3.Clie
 	opts := []func(*s3.Options){func(o *s3.Options) {
 		o.BaseEndpoint = aws.String(n.Endpoint())
 		o.UsePathStyle = true
-		o.Region = "us-east-1"
+		o.Region = n.Region
 		o.Credentials = credentials.NewStaticCredentialsProvider(accessKey, secret, "")
 		o.HTTPClient = n.HTTPClient()
 	}}
@@ -140,7 +141,7 @@ func (n *Node) Minio(t testing.TB, accessKey, secret string, trailing bool) *min
 		Creds:           miniocreds.NewStaticV4(accessKey, secret, ""),
 		Secure:          n.CertPool != nil,
 		Transport:       n.HTTPClient().Transport,
-		Region:          "us-east-1",
+		Region:          n.Region,
 		BucketLookup:    minio.BucketLookupPath,
 		TrailingHeaders: trailing,
 	})

@@ -12,10 +12,16 @@
 // status, so the S3 layer can answer them unchanged.
 //
 // Defaults: a zero MaxSkew allows 15 minutes of clock difference, a nil Now
-// uses time.Now, any region and service named in the credential scope are
-// accepted (the signature is computed with the client's own scope), and the
-// Authorization header form requires x-amz-content-sha256 for the "s3"
-// service. SigV2 is refused and SigV4a (ECDSA) answers NotImplemented.
+// uses time.Now, an empty Region and nil Services accept any region and
+// service named in the credential scope (the signature is computed with the
+// client's own scope), and the Authorization header form requires
+// x-amz-content-sha256 for the "s3" service. SigV2 is refused and SigV4a
+// (ECDSA) answers NotImplemented.
+//
+// Whatever the form, the signature must cover host and every x-amz-* header
+// present except x-amz-content-sha256 (whose value the signature covers
+// anyway); otherwise Verify answers AccessDenied as S3 does, so no unsigned
+// header can change what a signed request does.
 //
 // Costs: Verify does a constant amount of work per request (a few SHA-256
 // and HMAC computations; the derived signing key is cached per secret, day,

@@ -3,6 +3,7 @@ package sigv4
 import (
 	"errors"
 	"net/http"
+	"strings"
 )
 
 // ErrUnknownKey is the error (possibly wrapped) a KeyStore returns when it
@@ -148,4 +149,9 @@ func errMalformedChunk(detail string) *Error {
 func errBodyTooLarge() *Error {
 	return newErr(http.StatusBadRequest, codeInvalidRequest,
 		"The request body is too large to verify without an x-amz-content-sha256 header.")
+}
+
+func errHeadersNotSigned(names []string) *Error {
+	return newErr(http.StatusForbidden, codeAccessDenied,
+		"There were headers present in the request which were not signed: "+strings.Join(names, ", "))
 }

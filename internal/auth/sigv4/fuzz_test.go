@@ -100,6 +100,11 @@ func FuzzVerifyHeader(f *testing.F) {
 		if !strings.Contains(authz, "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41") {
 			t.Fatalf("verified a request with a forged signature: %q", authz)
 		}
+		// No x-amz-* header rides along unsigned (issue 8 item 1).
+		if n := strings.ToLower(hName); strings.HasPrefix(n, "x-amz-") && n != "x-amz-content-sha256" && n != "x-amz-date" &&
+			!strings.Contains(authz, n) {
+			t.Fatalf("verified with %s unsigned", hName)
+		}
 		drain(t, res)
 	})
 }

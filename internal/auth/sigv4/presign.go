@@ -54,6 +54,9 @@ func (v *Verifier) verifyPresigned(ctx context.Context, r *http.Request, params 
 	if sc.date != t.Format(scopeDateLayout) {
 		return nil, errQueryMalformed("Invalid credential date. Date is not the same as X-Amz-Date.")
 	}
+	if e := v.checkScope(sc, true); e != nil {
+		return nil, e
+	}
 	expires, err := strconv.ParseInt(expiresStr, 10, 64)
 	switch {
 	case err != nil:
@@ -66,6 +69,9 @@ func (v *Verifier) verifyPresigned(ctx context.Context, r *http.Request, params 
 	signed, ok := splitSignedHeaders(signedList)
 	if !ok {
 		return nil, errQueryMalformed("X-Amz-SignedHeaders is malformed")
+	}
+	if e := checkSigned(r, signed); e != nil {
+		return nil, e
 	}
 	now := v.now()
 	if now.Before(t.Add(-v.maxSkew())) {

@@ -32,6 +32,11 @@ type KeyStore interface {
 	Lookup(ctx context.Context, accessKey string) (Credential, error)
 }
 
+// DefaultRegion is the region of a node, client or bucket that names none,
+// as in AWS (an empty LocationConstraint means this region). It is defined
+// here, once, for every package.
+const DefaultRegion = "us-east-1"
+
 // DefaultMaxSkew is the clock difference allowed when MaxSkew is zero.
 const DefaultMaxSkew = 15 * time.Minute
 
@@ -54,6 +59,16 @@ type Verifier struct {
 	Keys    KeyStore
 	Now     func() time.Time // nil = time.Now
 	MaxSkew time.Duration    // 0 = 15 minutes (DefaultMaxSkew)
+
+	// Region, when set, is the only region a credential scope may name;
+	// another answers AuthorizationHeaderMalformed (or
+	// AuthorizationQueryParametersError for a presigned URL), as S3 does.
+	// Empty accepts any region.
+	Region string
+	// Services lists the service names a credential scope may name (a node
+	// sets ["s3"]: its S3, native and service faces all sign as "s3"). Nil
+	// accepts any.
+	Services []string
 
 	mu    sync.Mutex
 	cache map[[32]byte][]byte
@@ -273,6 +288,12 @@ func (v *Verifier) verifyHeader(ctx context.Context, r *http.Request, authz stri
 	}
 	if sc.date != t.Format(scopeDateLayout) {
 		return nil, errHeaderMalformed("Invalid credential date. Date is not the same as X-Amz-Date.")
+	}
+	if e := v.checkScope(sc, false); e != nil {
+		return nil, e
+	}
+	if e := checkSigned(r, signed); e != nil {
+		return nil, e
 	}
 	if d := v.now().Sub(t); d > v.maxSkew() || d < -v.maxSkew() {
 		return nil, errSkewed()
