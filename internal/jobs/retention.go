@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/insitu-cloud/insitu/internal/meta"
@@ -20,20 +19,13 @@ const pruneBatch = 200
 // one account and one page at a time and returns how many jobs it deleted.
 // It may run concurrently with jobs being submitted, run and listed.
 func (s *Service) Prune(ctx context.Context, cutoff time.Time, maxCount int) (int, error) {
-	total, after := 0, ""
-	for {
-		first, err := s.cfg.KV.ListPage(ctx, "jobs/", meta.Page{After: after, Limit: 1, KeysOnly: true})
-		if err != nil || len(first) == 0 {
-			return total, err
-		}
-		account, _, _ := strings.Cut(strings.TrimPrefix(first[0].Key, "jobs/"), "/")
+	total := 0
+	err := meta.EachGroup(ctx, s.cfg.KV, "jobs/", func(account string) error {
 		n, err := s.pruneAccount(ctx, account, cutoff, maxCount)
 		total += n
-		if err != nil {
-			return total, err
-		}
-		after = jobsPrefix(account) + "\xff" // past every id of account
-	}
+		return err
+	})
+	return total, err
 }
 
 func (s *Service) pruneAccount(ctx context.Context, account string, cutoff time.Time, maxCount int) (int, error) {

@@ -10,6 +10,7 @@ package meta
 import (
 	"context"
 	"errors"
+	"strings"
 )
 
 // ErrNotFound is returned by Get for a missing key.
@@ -69,4 +70,23 @@ type Store interface {
 	Watch(ctx context.Context, prefix string) <-chan Event
 	// Close is idempotent.
 	Close() error
+}
+
+// EachGroup calls fn, in key order, with each distinct first segment of
+// the keys under prefix (the "alice" of "runs/alice/ID"), reading one key
+// per group, so walking the groups never loads a whole prefix. It stops
+// at the first error fn returns.
+func EachGroup(ctx context.Context, kv Store, prefix string, fn func(group string) error) error {
+	after := ""
+	for {
+		first, err := kv.ListPage(ctx, prefix, Page{After: after, Limit: 1, KeysOnly: true})
+		if err != nil || len(first) == 0 {
+			return err
+		}
+		group, _, _ := strings.Cut(strings.TrimPrefix(first[0].Key, prefix), "/")
+		if err := fn(group); err != nil {
+			return err
+		}
+		after = prefix + group + "/\xff" // past every key of the group
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/insitu-cloud/insitu/internal/meta"
@@ -19,20 +18,13 @@ const pruneBatch = 500
 // loading an account's records at once, and returns how many it deleted.
 // It may run concurrently with runs being recorded and listed.
 func (s *Service) Prune(ctx context.Context, cutoff time.Time, maxCount int) (int, error) {
-	total, after := 0, ""
-	for {
-		first, err := s.kv.ListPage(ctx, "runs/", meta.Page{After: after, Limit: 1, KeysOnly: true})
-		if err != nil || len(first) == 0 {
-			return total, err
-		}
-		account, _, _ := strings.Cut(strings.TrimPrefix(first[0].Key, "runs/"), "/")
+	total := 0
+	err := meta.EachGroup(ctx, s.kv, "runs/", func(account string) error {
 		n, err := s.pruneAccount(ctx, account, cutoff, maxCount)
 		total += n
-		if err != nil {
-			return total, err
-		}
-		after = recordsPrefix(account) + "\xff" // past every id of account
-	}
+		return err
+	})
+	return total, err
 }
 
 func (s *Service) pruneAccount(ctx context.Context, account string, cutoff time.Time, maxCount int) (int, error) {
