@@ -111,6 +111,9 @@ func TestRefusedBeforeQueue(t *testing.T) {
 	if !errors.Is(err, runs.ErrAccessDenied) {
 		t.Fatalf("reading bob's bucket: %v", err)
 	}
+	if _, err := f.svc.Run(ctx, runs.Request{Account: "alice", App: "tool", Args: []string{"a\x00b"}}); !errors.Is(err, runs.ErrBadRequest) {
+		t.Fatalf("an argument with a NUL byte: %v", err)
+	}
 	if _, err := f.svc.Detach(ctx, runs.Request{Account: "alice", App: "nope"}); !errors.Is(err, apps.ErrNoSuchApp) {
 		t.Fatalf("detached run of an unknown app: %v", err)
 	}

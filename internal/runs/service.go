@@ -216,6 +216,11 @@ func (s *Service) prepare(ctx context.Context, req *Request) (apps.App, error) {
 	if req.ID == "" {
 		req.ID = NewID()
 	}
+	for _, a := range req.Args {
+		if strings.ContainsRune(a, 0) {
+			return apps.App{}, fmt.Errorf("%w: an argument contains a NUL byte", ErrBadRequest)
+		}
+	}
 	app, err := s.apps.Resolve(ctx, req.Account, req.App)
 	if err != nil {
 		return apps.App{}, err
