@@ -146,35 +146,9 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	if err != nil {
 		return internal(ctx, w, "service lookup failed", err), 0
 	}
-	body := io.Reader(r.Body)
-	tenant := AnonymousTenantFor(s)
-	if !s.Public {
-		res, err := h.verifier.Verify(ctx, r)
-		var authErr *sigv4.Error
-		if err != nil && !errors.As(err, &authErr) {
-			// The key store failed: a server error, not a refusal.
-			obs.Logger(ctx).Error("services: verifying the signature", "err", err)
-			return plain(w, http.StatusInternalServerError, "authentication failed on a server error"), 0
-		}
-		if err != nil || !auth.Owns(res.Credential.AccountID, s.Owner) {
-			return plain(w, http.StatusForbidden, "this service needs its owner's credentials (AWS SigV4)"), 0
-		}
-		if res.Body != nil {
-			body = res.Body
-		}
-		tenant = s.Owner
-	}
-	if r.ContentLength > MaxRequestBody {
-		return plain(w, http.StatusRequestEntityTooLarge, "request body over the service's quota"), 0
-	}
-	// Read a small body before taking a slot or a sandbox worker.
-	body, err = preread(w, r, body, cmp.Or(s.Timeout, DefaultTimeout))
-	if errors.Is(err, errBodyTimeout) {
-		w.Header().Set("Connection", "close")
-		return plain(w, http.StatusRequestTimeout, "the request body did not arrive in time"), 0
-	}
-	if err != nil {
-		return plain(w, http.StatusBadRequest, "reading the request body failed"), 0
+	body, tenant, code := h.admit(ctx, w, r, s)
+	if code != 0 {
+		return code, 0
 	}
 	if !h.m.acquire(name, s.MaxConcurrency) {
 		w.Header().Set("Retry-After", "1")
@@ -204,42 +178,90 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		Limits: sandbox.Limits{Timeout: s.Timeout, Memory: s.Memory},
 	})
 	if err != nil {
-		busy := errors.Is(err, runs.ErrBusy) || errors.Is(err, runs.ErrShuttingDown)
-		if !busy {
-			obs.Logger(ctx).Error("services: the app could not run", "service", name, "err", err)
-		}
-		if resp.started {
-			panic(http.ErrAbortHandler)
-		}
-		if busy {
-			w.Header().Set("Retry-After", "1")
-			return plain(w, http.StatusServiceUnavailable, err.Error()), 0
-		}
-		return plain(w, http.StatusBadGateway, "the service's app could not run: "+err.Error()), 0
+		return couldNotRun(ctx, w, name, resp, err), 0
 	}
-	run := time.Duration(rec.WallMS * float64(time.Millisecond))
+	return answer(ctx, w, rec, in, resp), time.Duration(rec.WallMS * float64(time.Millisecond))
+}
+
+// admit checks a private service's signature and reads a small body
+// before the request takes a slot or a sandbox worker. It returns the
+// body to give the guest and the admission tenant, or the status it
+// already answered (non-zero).
+func (h *Handler) admit(ctx context.Context, w http.ResponseWriter, r *http.Request, s Service) (io.Reader, string, int) {
+	body := io.Reader(r.Body)
+	tenant := AnonymousTenantFor(s)
+	if !s.Public {
+		res, err := h.verifier.Verify(ctx, r)
+		var authErr *sigv4.Error
+		if err != nil && !errors.As(err, &authErr) {
+			// The key store failed: a server error, not a refusal.
+			obs.Logger(ctx).Error("services: verifying the signature", "err", err)
+			return nil, "", plain(w, http.StatusInternalServerError, "authentication failed on a server error")
+		}
+		if err != nil || !auth.Owns(res.Credential.AccountID, s.Owner) {
+			return nil, "", plain(w, http.StatusForbidden, "this service needs its owner's credentials (AWS SigV4)")
+		}
+		if res.Body != nil {
+			body = res.Body
+		}
+		tenant = s.Owner
+	}
+	if r.ContentLength > MaxRequestBody {
+		return nil, "", plain(w, http.StatusRequestEntityTooLarge, "request body over the service's quota")
+	}
+	body, err := preread(w, r, body, cmp.Or(s.Timeout, DefaultTimeout))
+	if errors.Is(err, errBodyTimeout) {
+		w.Header().Set("Connection", "close")
+		return nil, "", plain(w, http.StatusRequestTimeout, "the request body did not arrive in time")
+	}
+	if err != nil {
+		return nil, "", plain(w, http.StatusBadRequest, "reading the request body failed")
+	}
+	return body, tenant, 0
+}
+
+// couldNotRun answers a run that was refused or could not start: 503
+// when the node is busy or closing, 502 otherwise (logged).
+func couldNotRun(ctx context.Context, w http.ResponseWriter, name string, resp *cgiResponse, err error) int {
+	busy := errors.Is(err, runs.ErrBusy) || errors.Is(err, runs.ErrShuttingDown)
+	if !busy {
+		obs.Logger(ctx).Error("services: the app could not run", "service", name, "err", err)
+	}
+	if resp.started {
+		panic(http.ErrAbortHandler)
+	}
+	if busy {
+		w.Header().Set("Retry-After", "1")
+		return plain(w, http.StatusServiceUnavailable, err.Error())
+	}
+	return plain(w, http.StatusBadGateway, "the service's app could not run: "+err.Error())
+}
+
+// answer finishes the response of a run that ended: the guest's own when
+// it wrote a whole one, else the status its end calls for. Once headers
+// are out, a failure cuts the connection rather than pass a truncated
+// body off as whole.
+func answer(ctx context.Context, w http.ResponseWriter, rec *runs.Record, in *limitedBody, resp *cgiResponse) int {
 	exceeded, bodyErr := in.outcome()
 	if resp.started {
 		if !rec.OK() || exceeded || bodyErr != nil {
-			// Headers are out: cut the connection rather than pass a
-			// truncated body off as whole.
 			panic(http.ErrAbortHandler)
 		}
-		return resp.status(), run
+		return resp.status()
 	}
 	switch {
 	case exceeded:
-		return plain(w, http.StatusRequestEntityTooLarge, "request body over the service's quota"), run
+		return plain(w, http.StatusRequestEntityTooLarge, "request body over the service's quota")
 	case bodyErr != nil:
-		return plain(w, http.StatusBadRequest, "reading the request body failed"), run
+		return plain(w, http.StatusBadRequest, "reading the request body failed")
 	case rec.Status == sandbox.StatusTimeout:
-		return plain(w, http.StatusGatewayTimeout, "the service did not answer in time"), run
+		return plain(w, http.StatusGatewayTimeout, "the service did not answer in time")
 	case rec.Status == sandbox.StatusKilled && ctx.Err() != nil:
-		return 499, run // the client went away
+		return 499 // the client went away
 	case !rec.OK():
-		return plain(w, http.StatusBadGateway, "the service failed: "+string(rec.Status)+" "+rec.Error), run
+		return plain(w, http.StatusBadGateway, "the service failed: "+string(rec.Status)+" "+rec.Error)
 	default:
-		return plain(w, http.StatusBadGateway, "the service wrote no valid CGI response"), run
+		return plain(w, http.StatusBadGateway, "the service wrote no valid CGI response")
 	}
 }
 
