@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -68,33 +69,8 @@ const credentialsFile = "root-credentials.json"
 
 // New opens the node's stores and binds its listener; Run serves.
 func New(ctx context.Context, cfg Config) (n *Node, err error) {
-	def := DefaultConfig()
-	if cfg.DataDir == "" {
-		cfg.DataDir = def.DataDir
-	}
-	if cfg.Listen == "" {
-		cfg.Listen = def.Listen
-	}
-	if cfg.Region == "" {
-		cfg.Region = def.Region
-	}
-	if cfg.Domain == "" {
-		cfg.Domain = def.Domain
-	}
-	if cfg.BodyTimeout <= 0 {
-		cfg.BodyTimeout = def.BodyTimeout
-	}
-	if cfg.ShutdownTimeout <= 0 {
-		cfg.ShutdownTimeout = def.ShutdownTimeout
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
-	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
-		return nil, errors.New("app: --tls-cert and --tls-key go together")
-	}
-	if (cfg.RootAccessKey == "") != (cfg.RootSecretKey == "") {
-		return nil, errors.New("app: INSITU_ROOT_ACCESS_KEY and INSITU_ROOT_SECRET_KEY go together")
+	if cfg, err = cfg.withDefaults(); err != nil {
+		return nil, err
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("app: data dir: %w", err)
@@ -106,22 +82,71 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 			node.Close()
 		}
 	}()
-	if n.kv, err = meta.OpenLocal(filepath.Join(cfg.DataDir, "control")); err != nil {
+	if err := n.openStores(ctx); err != nil {
 		return nil, err
 	}
-	if n.engine, err = local.Open(ctx, filepath.Join(cfg.DataDir, "store"), cfg.Logger.With("component", "store")); err != nil {
+	if err := n.startCompute(ctx); err != nil {
 		return nil, err
+	}
+	n.srv = n.newServer()
+	if err := n.listen(); err != nil {
+		return nil, err
+	}
+	n.startSweeper()
+	return n, nil
+}
+
+// withDefaults fills the zero fields of cfg from DefaultConfig and
+// refuses settings that do not go together.
+func (cfg Config) withDefaults() (Config, error) {
+	def := DefaultConfig()
+	cfg.DataDir = cmp.Or(cfg.DataDir, def.DataDir)
+	cfg.Listen = cmp.Or(cfg.Listen, def.Listen)
+	cfg.Region = cmp.Or(cfg.Region, def.Region)
+	cfg.Domain = cmp.Or(cfg.Domain, def.Domain)
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = def.BodyTimeout
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = def.ShutdownTimeout
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
+		return cfg, errors.New("app: --tls-cert and --tls-key go together")
+	}
+	if (cfg.RootAccessKey == "") != (cfg.RootSecretKey == "") {
+		return cfg, errors.New("app: INSITU_ROOT_ACCESS_KEY and INSITU_ROOT_SECRET_KEY go together")
+	}
+	return cfg, nil
+}
+
+// openStores opens the control-plane store, the object engine, the
+// accounts (with the root key) and the app registry.
+func (n *Node) openStores(ctx context.Context) (err error) {
+	cfg := n.cfg
+	if n.kv, err = meta.OpenLocal(filepath.Join(cfg.DataDir, "control")); err != nil {
+		return err
+	}
+	if n.engine, err = local.Open(ctx, filepath.Join(cfg.DataDir, "store"), cfg.Logger.With("component", "store")); err != nil {
+		return err
 	}
 	n.accounts = auth.NewAccounts(n.kv)
 	if err := n.ensureRoot(ctx); err != nil {
-		return nil, err
+		return err
 	}
-	if n.apps, err = apps.New(n.kv, filepath.Join(cfg.DataDir, "apps"), apps.WithOwnerIDs(n.accounts.IDOf)); err != nil {
-		return nil, err
-	}
+	n.apps, err = apps.New(n.kv, filepath.Join(cfg.DataDir, "apps"), apps.WithOwnerIDs(n.accounts.IDOf))
+	return err
+}
+
+// startCompute starts the sandbox workers and the runs, jobs and
+// services built on them, and pushes the seed apps.
+func (n *Node) startCompute(ctx context.Context) (err error) {
+	cfg := n.cfg
 	for _, d := range []string{"tmp", "cache"} {
 		if err := os.MkdirAll(filepath.Join(cfg.DataDir, "sandbox", d), 0o700); err != nil {
-			return nil, fmt.Errorf("app: %w", err)
+			return fmt.Errorf("app: %w", err)
 		}
 	}
 	if n.sandbox, err = sandbox.New(ctx, sandbox.Config{
@@ -131,44 +156,55 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 		CacheDir:      filepath.Join(cfg.DataDir, "sandbox", "cache"),
 		Logger:        cfg.Logger.With("component", "sandbox"),
 	}); err != nil {
-		return nil, err
+		return err
 	}
 	n.runs = runs.New(runs.Config{Engine: n.engine, Apps: n.apps, Runtime: n.sandbox, KV: n.kv, AccountCaps: n.accounts.Caps,
 		Slots: n.sandbox.Workers(), PerAccountRunning: cfg.RunsPerAccount, PerAccountQueued: cfg.QueuedPerAccount,
 		Logger: cfg.Logger.With("component", "runs"), Registerer: n.metrics.Registry})
 	if err := n.seedApps(ctx); err != nil {
-		return nil, err
+		return err
 	}
 	if err := n.startJobs(ctx); err != nil {
-		return nil, err
+		return err
 	}
+	n.services = services.NewManager(n.kv, n.apps, n.runs, n.engine)
+	return nil
+}
+
+// newServer builds the HTTP server of every face.
+func (n *Node) newServer() *http.Server {
+	cfg := n.cfg
 	// Every face signs as service "s3" in the node's region.
 	verifier := &sigv4.Verifier{Keys: n.accounts, Region: cfg.Region, Services: []string{"s3"}}
-	n.services = services.NewManager(n.kv, n.apps, n.runs, n.engine)
 	svc := n.services.Handler(verifier, cfg.Domain, n.metrics.Registry)
 	s3 := s3api.New(s3api.Config{Engine: n.engine, Verifier: verifier, Region: cfg.Region, Domain: cfg.Domain, Runner: n.runs,
 		BucketDeleted: n.bucketDeleted})
 	native := api.New(api.Deps{Verifier: verifier, Accounts: n.accounts, Apps: n.apps, Runs: n.runs, Services: n.services, Jobs: n.jobs, Engine: n.engine})
-	n.srv = &http.Server{
+	return &http.Server{
 		Handler:           n.metrics.Middleware(cfg.Logger, obs.BodyDeadlines(cfg.BodyTimeout, n.router(s3, native, svc))),
 		ReadHeaderTimeout: 30 * time.Second,
 		MaxHeaderBytes:    maxHeaderBytes,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
 	}
-	if n.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
-		return nil, fmt.Errorf("app: listen %s: %w", cfg.Listen, err)
+}
+
+// listen binds the node's listener, with TLS when configured.
+func (n *Node) listen() (err error) {
+	if n.ln, err = net.Listen("tcp", n.cfg.Listen); err != nil {
+		return fmt.Errorf("app: listen %s: %w", n.cfg.Listen, err)
 	}
-	if cfg.TLSCert != "" {
-		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
-		if err != nil {
-			return nil, fmt.Errorf("app: TLS key pair: %w", err)
-		}
-		n.ln = tls.NewListener(n.ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}})
-		n.scheme = "https"
+	if n.cfg.TLSCert == "" {
+		return nil
 	}
-	n.startSweeper()
-	return n, nil
+	cert, err := tls.LoadX509KeyPair(n.cfg.TLSCert, n.cfg.TLSKey)
+	if err != nil {
+		n.ln.Close() // the server never served it, so Close would not
+		return fmt.Errorf("app: TLS key pair: %w", err)
+	}
+	n.ln = tls.NewListener(n.ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, NextProtos: []string{"h2", "http/1.1"}})
+	n.scheme = "https"
+	return nil
 }
 
 // ensureRoot makes the root account hold the configured key, or a generated
