@@ -303,51 +303,10 @@ func (v *Verifier) verifyHeader(ctx context.Context, r *http.Request, authz stri
 		sc: sc, signedHeaders: signed, signedList: a.signedHeaders, signature: a.signature,
 		amzDate: amzDate, query: canonicalQuery(r.URL.RawQuery, ""),
 	}
-	hashes := r.Header.Values("X-Amz-Content-Sha256")
-	if len(hashes) > 1 {
-		return nil, errBadContentSHA256()
+	mode, payload, decoded, buffered, err := headerPayload(r, sc, &in)
+	if err != nil {
+		return nil, err
 	}
-	var payload string
-	if len(hashes) == 1 {
-		payload = hashes[0]
-	}
-	mode, perr := classifyPayload(payload)
-	if perr != nil {
-		return nil, perr
-	}
-	var decoded int64 = r.ContentLength
-	var buffered []byte
-	switch mode {
-	case payloadMissing:
-		if sc.service == "s3" {
-			return nil, errMissingContentSHA256()
-		}
-		b, err := io.ReadAll(io.LimitReader(r.Body, MaxBufferedPayload+1))
-		if err != nil {
-			return nil, fmt.Errorf("sigv4: reading body to hash it: %w", err)
-		}
-		if len(b) > MaxBufferedPayload {
-			return nil, errBodyTooLarge()
-		}
-		buffered = b
-		sum := sha256.Sum256(b)
-		in.payloadHashes = []string{hex.EncodeToString(sum[:]), unsignedPayload}
-		decoded = int64(len(b))
-	case payloadStreamSigned, payloadStreamSignedTrailer, payloadStreamUnsignedTrailer:
-		dl := r.Header.Values("X-Amz-Decoded-Content-Length")
-		if len(dl) == 0 {
-			return nil, errMissingDecodedLength()
-		}
-		n, err := strconv.ParseInt(dl[0], 10, 64)
-		if len(dl) > 1 || err != nil || n < 0 {
-			return nil, errBadDecodedLength()
-		}
-		decoded = n
-		in.payloadHashes = []string{payload}
-	default:
-		in.payloadHashes = []string{payload}
-	}
-
 	cred, key, matched, err := v.check(ctx, r, &in)
 	if err != nil {
 		return nil, err
@@ -360,6 +319,64 @@ func (v *Verifier) verifyHeader(ctx context.Context, r *http.Request, authz stri
 		DecodedLength: decoded,
 		Trailer:       emptyTrailer,
 	}
+	v.setBody(res, r, mode, payload, buffered, chunkConfig{
+		key: key, amzDate: amzDate, scope: sc.String(), seed: strings.ToLower(a.signature),
+		decoded: decoded, trailers: declaredTrailers(r),
+	})
+	return res, nil
+}
+
+// headerPayload reads how a header-signed request's payload is signed
+// (x-amz-content-sha256), sets the hashes the signature may cover in in,
+// and returns the mode, the declared hash, the decoded length and, for a
+// service that allows a missing hash, the body read to hash it.
+func headerPayload(r *http.Request, sc scope, in *authInput) (mode payloadMode, payload string, decoded int64, buffered []byte, err error) {
+	hashes := r.Header.Values("X-Amz-Content-Sha256")
+	if len(hashes) > 1 {
+		return 0, "", 0, nil, errBadContentSHA256()
+	}
+	if len(hashes) == 1 {
+		payload = hashes[0]
+	}
+	mode, perr := classifyPayload(payload)
+	if perr != nil { // a typed *Error: compare before it becomes an error
+		return 0, "", 0, nil, perr
+	}
+	decoded = r.ContentLength
+	in.payloadHashes = []string{payload}
+	switch mode {
+	case payloadMissing:
+		if sc.service == "s3" {
+			return 0, "", 0, nil, errMissingContentSHA256()
+		}
+		b, err := io.ReadAll(io.LimitReader(r.Body, MaxBufferedPayload+1))
+		if err != nil {
+			return 0, "", 0, nil, fmt.Errorf("sigv4: reading body to hash it: %w", err)
+		}
+		if len(b) > MaxBufferedPayload {
+			return 0, "", 0, nil, errBodyTooLarge()
+		}
+		sum := sha256.Sum256(b)
+		in.payloadHashes = []string{hex.EncodeToString(sum[:]), unsignedPayload}
+		return mode, payload, int64(len(b)), b, nil
+	case payloadStreamSigned, payloadStreamSignedTrailer, payloadStreamUnsignedTrailer:
+		dl := r.Header.Values("X-Amz-Decoded-Content-Length")
+		if len(dl) == 0 {
+			return 0, "", 0, nil, errMissingDecodedLength()
+		}
+		n, err := strconv.ParseInt(dl[0], 10, 64)
+		if len(dl) > 1 || err != nil || n < 0 {
+			return 0, "", 0, nil, errBadDecodedLength()
+		}
+		decoded = n
+	}
+	return mode, payload, decoded, nil, nil
+}
+
+// setBody gives res the reader that verifies the payload as it is read:
+// the buffered bytes, a hash check, the body as is (UNSIGNED-PAYLOAD), or
+// the aws-chunked decoder (cc without its mode, which mode sets).
+func (v *Verifier) setBody(res *Result, r *http.Request, mode payloadMode, payload string, buffered []byte, cc chunkConfig) {
 	switch mode {
 	case payloadMissing:
 		res.Body = &bufferedBody{Reader: bytes.NewReader(buffered), src: r.Body}
@@ -368,19 +385,11 @@ func (v *Verifier) verifyHeader(ctx context.Context, r *http.Request, authz stri
 	case payloadUnsigned:
 		res.Body = r.Body
 	default:
-		cr := newChunkedReader(r.Body, chunkConfig{
-			mode:     streamMode(mode),
-			key:      key,
-			amzDate:  amzDate,
-			scope:    sc.String(),
-			seed:     strings.ToLower(a.signature),
-			decoded:  decoded,
-			trailers: declaredTrailers(r),
-		})
+		cc.mode = streamMode(mode)
+		cr := newChunkedReader(r.Body, cc)
 		res.Body = cr
 		res.Trailer = cr.Trailer
 	}
-	return res, nil
 }
 
 func emptyTrailer() http.Header { return http.Header{} }
