@@ -271,63 +271,13 @@ func (w *worker) execute(req *request, fds []*os.File) (res wireResult, outs []w
 	st := &runState{lim: lim, outDir: req.outDir}
 	defer st.closeOut()
 	in, out, tmp := newVFS(fsIn, st), newVFS(fsOut, st), newVFS(fsTmp, st)
-	next := 0
-	nextFD := func() *os.File { f := fds[next]; next++; return f }
-
-	var stdin io.Reader = strings.NewReader("")
-	var stdinCount countReader
-	switch req.stdinKind {
-	case srcInline:
-		stdin = &readerOnly{b: req.stdinData}
-	case srcPipe:
-		stdin = nextFD()
-	case srcBlock:
-		r, err := openBlockReader(nextFD(), req.stdinSize)
-		if err != nil {
-			return fail(StatusError, "stdin: %v", err)
-		}
-		stdin = r
+	stdin, err := openChannels(req, fds, st, in)
+	if err != nil {
+		return fail(StatusError, "%v", err)
 	}
-	stdinCount.r = stdin
-	stdinCount.st = st
-	for _, inp := range req.inputs {
-		var data fileData
-		switch inp.kind {
-		case srcInline:
-			data = &memData{b: inp.data}
-			inp.size = int64(len(inp.data))
-		case srcPipe:
-			data = &readerData{r: nextFD(), name: inp.path, st: st}
-		case srcBlock:
-			ra, err := openBlockReaderAt(nextFD(), inp.size)
-			if err != nil {
-				return fail(StatusError, "input /in/%s: %v", inp.path, err)
-			}
-			data = &readerData{r: ra, name: inp.path, st: st}
-		}
-		if errno := in.addInput(inp.path, inp.size, data); errno != 0 {
-			return fail(StatusError, "input /in/%s: %v", inp.path, errno)
-		}
-	}
-
 	stdout := &streamOut{w: w, typ: msgStdout, limit: lim.StdoutBytes, discard: req.discardOut, what: "stdout"}
 	stderr := &streamOut{w: w, typ: msgStderr, limit: lim.StderrBytes, discard: req.discardErr, what: "stderr"}
-	fsc := wazero.NewFSConfig().(sysfs.FSConfig).WithSysFSMount(in, "/in")
-	fsc = fsc.(sysfs.FSConfig).WithSysFSMount(out, "/out")
-	fsc = fsc.(sysfs.FSConfig).WithSysFSMount(tmp, "/tmp")
-	cfg := wazero.NewModuleConfig().WithName("").WithArgs(req.args...).
-		WithStdin(&stdinCount).WithStdout(stdout).WithStderr(stderr).WithFSConfig(fsc)
-	for _, kv := range req.env {
-		k, v, _ := strings.Cut(kv, "=")
-		cfg = cfg.WithEnv(k, v)
-	}
-	if req.deterministic {
-		cfg = deterministicClock(cfg, req.seed)
-	} else {
-		// Real randomness: wazero's default source is seeded with a
-		// constant, so every run would read the same "random" bytes.
-		cfg = cfg.WithSysWalltime().WithSysNanotime().WithSysNanosleep().WithRandSource(cryptorand.Reader)
-	}
+	cfg := moduleConfig(req, stdin, stdout, stderr, in, out, tmp)
 	alloc := &memAllocator{limit: uint64(lim.Memory), spare: &w.spare}
 	ctx := experimental.WithMemoryAllocator(w.ctx, alloc)
 
@@ -341,10 +291,88 @@ func (w *worker) execute(req *request, fds []*os.File) (res wireResult, outs []w
 	}
 	peak, hitLimit := alloc.stats()
 	res.peak = peak
-	res.stdin, res.stdout, res.stderr = stdinCount.n, stdout.n, stderr.n
+	res.stdin, res.stdout, res.stderr = stdin.n, stdout.n, stderr.n
 	res.input = st.inputBytes
 	res.output = st.outBytes
+	res.classify(err, hitLimit, lim, st)
+	if ferr != nil {
+		return res, nil // the parent is gone or the stream broke
+	}
+	if res.status == StatusExited && res.exitCode == 0 {
+		out.walkFiles(func(p string, n *vnode) {
+			if d, ok := n.file.(*outData); ok && d.host != "" {
+				outs = append(outs, wireOutput{path: p, size: n.size, host: d.host})
+			}
+		})
+	}
+	return res, outs
+}
 
+// openChannels binds stdin and the /in files of req to their sources
+// (inline bytes, a pipe, or an object's data file read in place, verified
+// per block), taking the passed descriptors in order. It returns stdin
+// wrapped to count its bytes.
+func openChannels(req *request, fds []*os.File, st *runState, in *vfs) (*countReader, error) {
+	next := 0
+	nextFD := func() *os.File { f := fds[next]; next++; return f }
+	var stdin io.Reader = strings.NewReader("")
+	switch req.stdinKind {
+	case srcInline:
+		stdin = &readerOnly{b: req.stdinData}
+	case srcPipe:
+		stdin = nextFD()
+	case srcBlock:
+		r, err := openBlockReader(nextFD(), req.stdinSize)
+		if err != nil {
+			return nil, fmt.Errorf("stdin: %v", err)
+		}
+		stdin = r
+	}
+	for _, inp := range req.inputs {
+		var data fileData
+		switch inp.kind {
+		case srcInline:
+			data = &memData{b: inp.data}
+			inp.size = int64(len(inp.data))
+		case srcPipe:
+			data = &readerData{r: nextFD(), name: inp.path, st: st}
+		case srcBlock:
+			ra, err := openBlockReaderAt(nextFD(), inp.size)
+			if err != nil {
+				return nil, fmt.Errorf("input /in/%s: %v", inp.path, err)
+			}
+			data = &readerData{r: ra, name: inp.path, st: st}
+		}
+		if errno := in.addInput(inp.path, inp.size, data); errno != 0 {
+			return nil, fmt.Errorf("input /in/%s: %v", inp.path, errno)
+		}
+	}
+	return &countReader{r: stdin, st: st}, nil
+}
+
+// moduleConfig is the guest's whole world: its args and env, the three
+// streams, /in, /out and /tmp, and its clocks and randomness.
+func moduleConfig(req *request, stdin io.Reader, stdout, stderr io.Writer, in, out, tmp *vfs) wazero.ModuleConfig {
+	fsc := wazero.NewFSConfig().(sysfs.FSConfig).WithSysFSMount(in, "/in")
+	fsc = fsc.(sysfs.FSConfig).WithSysFSMount(out, "/out")
+	fsc = fsc.(sysfs.FSConfig).WithSysFSMount(tmp, "/tmp")
+	cfg := wazero.NewModuleConfig().WithName("").WithArgs(req.args...).
+		WithStdin(stdin).WithStdout(stdout).WithStderr(stderr).WithFSConfig(fsc)
+	for _, kv := range req.env {
+		k, v, _ := strings.Cut(kv, "=")
+		cfg = cfg.WithEnv(k, v)
+	}
+	if req.deterministic {
+		return deterministicClock(cfg, req.seed)
+	}
+	// Real randomness: wazero's default source is seeded with a constant,
+	// so every run would read the same "random" bytes.
+	return cfg.WithSysWalltime().WithSysNanotime().WithSysNanosleep().WithRandSource(cryptorand.Reader)
+}
+
+// classify sets the result's status from how the guest ended: err from
+// InstantiateModule, whether memory.grow was refused, and input errors.
+func (res *wireResult) classify(err error, hitLimit bool, lim Limits, st *runState) {
 	var exitErr *sys.ExitError
 	var qe *quotaError
 	switch {
@@ -371,17 +399,6 @@ func (w *worker) execute(req *request, fds []*os.File) (res wireResult, outs []w
 			res.reason = "corrupt input: " + res.reason
 		}
 	}
-	if ferr != nil {
-		return res, nil // the parent is gone or the stream broke
-	}
-	if res.status == StatusExited && res.exitCode == 0 {
-		out.walkFiles(func(p string, n *vnode) {
-			if d, ok := n.file.(*outData); ok && d.host != "" {
-				outs = append(outs, wireOutput{path: p, size: n.size, host: d.host})
-			}
-		})
-	}
-	return res, outs
 }
 
 func firstLine(s string) string {
