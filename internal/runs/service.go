@@ -378,28 +378,30 @@ func (s *Service) authorize(ctx context.Context, req Request) error {
 	return nil
 }
 
-// buildSpec resolves limits, args, env and opens the input objects.
-func (s *Service) buildSpec(ctx context.Context, app apps.App, req Request) (sandbox.Spec, []io.Closer, error) {
-	var closers []io.Closer
+// limitsFor is the run's limits: the app's, overlaid with the request's,
+// clamped to the node's caps overlaid with the account's own. An account
+// whose caps cannot be read is refused (a 500), never run uncapped.
+func (s *Service) limitsFor(ctx context.Context, app apps.App, req Request) (sandbox.Limits, error) {
 	limits, err := app.Manifest.Limits.Apply(sandbox.DefaultLimits())
 	if err != nil {
-		return sandbox.Spec{}, nil, fmt.Errorf("%w: app limits: %v", ErrBadRequest, err)
+		return limits, fmt.Errorf("%w: app limits: %v", ErrBadRequest, err)
 	}
 	caps := s.caps
 	if s.acaps != nil {
 		ac, ok, err := s.acaps(ctx, req.Account)
 		if err != nil {
-			return sandbox.Spec{}, nil, fmt.Errorf("runs: account caps: %v", err) // a 500 on every face, never uncapped
+			return limits, fmt.Errorf("runs: account caps: %v", err)
 		}
 		if ok {
 			caps = caps.Overlay(sandbox.Limits(ac))
 		}
 	}
-	limits = clamp(limits.Overlay(req.Limits), caps)
-	args := req.Args
-	if args == nil {
-		args = app.Manifest.Args
-	}
+	return clamp(limits.Overlay(req.Limits), caps), nil
+}
+
+// envOf is the guest's environment, sorted: the manifest's, overlaid with
+// the request's.
+func envOf(app apps.App, req Request) ([]string, error) {
 	envm := map[string]string{}
 	for k, v := range app.Manifest.Env {
 		envm[k] = v
@@ -410,11 +412,29 @@ func (s *Service) buildSpec(ctx context.Context, app apps.App, req Request) (san
 	env := make([]string, 0, len(envm))
 	for k, v := range envm {
 		if k == "" || strings.ContainsAny(k, "=\x00") || strings.Contains(v, "\x00") {
-			return sandbox.Spec{}, nil, fmt.Errorf("%w: bad environment variable %q", ErrBadRequest, k)
+			return nil, fmt.Errorf("%w: bad environment variable %q", ErrBadRequest, k)
 		}
 		env = append(env, k+"="+v)
 	}
 	sort.Strings(env)
+	return env, nil
+}
+
+// buildSpec resolves limits, args, env and opens the input objects.
+func (s *Service) buildSpec(ctx context.Context, app apps.App, req Request) (sandbox.Spec, []io.Closer, error) {
+	var closers []io.Closer
+	limits, err := s.limitsFor(ctx, app, req)
+	if err != nil {
+		return sandbox.Spec{}, nil, err
+	}
+	env, err := envOf(app, req)
+	if err != nil {
+		return sandbox.Spec{}, nil, err
+	}
+	args := req.Args
+	if args == nil {
+		args = app.Manifest.Args
+	}
 	spec := sandbox.Spec{
 		ModuleID: app.Digest,
 		Wasm:     func() ([]byte, error) { return s.apps.Module(app.Digest) },
