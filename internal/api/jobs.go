@@ -34,6 +34,8 @@ func jobError(err error) error {
 	switch {
 	case errors.Is(err, jobs.ErrNoSuchJob):
 		return &Error{Status: http.StatusNotFound, Code: "NoSuchJob", Message: "no such job"}
+	case errors.Is(err, jobs.ErrTooManyJobs):
+		return &Error{Status: http.StatusServiceUnavailable, Code: "SlowDown", Message: err.Error()}
 	case errors.Is(err, jobs.ErrClosed):
 		return &Error{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable", Message: "the node is shutting down"}
 	}

@@ -191,3 +191,53 @@ func TestDetachedRunsDrainedAtShutdown(t *testing.T) {
 		t.Fatalf("record of a run cut by shutdown: %+v", rec)
 	}
 }
+
+// An account's jobs are bounded too: past 16 queued or running, a submit
+// answers SlowDown, and another account is not affected.
+func TestJobsBoundedPerAccount(t *testing.T) {
+	ctx := context.Background()
+	node := apptest.Start(t, apptest.Options{})
+	root := apiClient(t, node, node.AccessKey, node.SecretKey)
+	if _, err := root.PushApp(ctx, "tool", "1", toolWasm(t), nil, true); err != nil {
+		t.Fatal(err)
+	}
+	alice, aliceS3 := user(t, node, root, "alice")
+	bob, bobS3 := user(t, node, root, "bob")
+	for _, c := range []struct {
+		s3     *s3.Client
+		bucket string
+	}{{aliceS3, "alice-jobs"}, {bobS3, "bob-jobs"}} {
+		if _, err := c.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(c.bucket)}); err != nil {
+			t.Fatal(err)
+		}
+		putText(t, c.s3, c.bucket, "in.txt", "x")
+	}
+	sleepy := func(bucket string) client.JobSpec {
+		return client.JobSpec{Inputs: []string{"s3://" + bucket + "/in.txt"}, Phases: []client.JobPhase{
+			{Type: "map", App: "tool", Args: []string{"sleep"}, Limits: map[string]any{"timeout": "1m"}}}}
+	}
+	var ids []string
+	for i := range 16 {
+		j, err := alice.SubmitJob(ctx, sleepy("alice-jobs"))
+		if err != nil {
+			t.Fatalf("alice's job %d: %v", i, err)
+		}
+		ids = append(ids, j.ID)
+	}
+	if _, err := alice.SubmitJob(ctx, sleepy("alice-jobs")); !client.IsCode(err, "SlowDown") {
+		t.Fatalf("alice's 17th job: %v, want SlowDown", err)
+	}
+	j, err := bob.SubmitJob(ctx, sleepy("bob-jobs"))
+	if err != nil {
+		t.Fatalf("bob's job beside alice's 16: %v", err)
+	}
+	for _, id := range append(ids, j.ID) {
+		c := alice
+		if id == j.ID {
+			c = bob
+		}
+		if _, err := c.CancelJob(ctx, id); err != nil {
+			t.Fatalf("cancel %s: %v", id, err)
+		}
+	}
+}

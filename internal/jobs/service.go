@@ -19,6 +19,9 @@ import (
 var (
 	ErrNoSuchJob = errors.New("jobs: no such job")
 	ErrClosed    = errors.New("jobs: service closed")
+	// ErrTooManyJobs means the account already has MaxActivePerAccount
+	// jobs queued or running.
+	ErrTooManyJobs = errors.New("jobs: too many jobs running for this account; retry when one ends")
 )
 
 // errShutdown cancels the jobs running when the node stops.
@@ -41,6 +44,9 @@ type Config struct {
 	// Slots is how many job runs execute at once on this node, shared by
 	// every job; use the sandbox's worker count. Default 1.
 	Slots int
+	// MaxActivePerAccount caps one account's jobs queued or running on
+	// this node; past it Submit answers ErrTooManyJobs. Default 16.
+	MaxActivePerAccount int
 	// FlushInterval is the longest a finished task waits before its state
 	// is written to meta. Default 500ms.
 	FlushInterval time.Duration
@@ -68,6 +74,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	}
 	if cfg.FlushInterval <= 0 {
 		cfg.FlushInterval = 500 * time.Millisecond
+	}
+	if cfg.MaxActivePerAccount <= 0 {
+		cfg.MaxActivePerAccount = 16
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -100,6 +109,17 @@ func (s *Service) Close() error {
 }
 
 func activeKey(account, id string) string { return account + "/" + id }
+
+// activeLocked counts account's jobs queued or running. s.mu is held.
+func (s *Service) activeLocked(account string) int {
+	n := 0
+	for k := range s.active {
+		if strings.HasPrefix(k, account+"/") {
+			n++
+		}
+	}
+	return n
+}
 
 // lookup returns the running job, or nil.
 func (s *Service) lookup(account, id string) *jobRun {
@@ -261,6 +281,9 @@ func (s *Service) Submit(ctx context.Context, account string, spec Spec) (*Job, 
 	defer s.mu.Unlock()
 	if s.closed {
 		return nil, ErrClosed
+	}
+	if s.activeLocked(account) >= s.cfg.MaxActivePerAccount {
+		return nil, ErrTooManyJobs
 	}
 	r := newJobRun(s, account, id, spec, plans, inputs, out)
 	if err := r.flush(ctx); err != nil {
