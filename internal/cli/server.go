@@ -28,6 +28,7 @@ func serverEnv() [][2]string {
 		{"seed-apps", "INSITU_SEED_APPS"},
 		{"sandbox-workers", "INSITU_SANDBOX_WORKERS"},
 		{"record-retention", "INSITU_RECORD_RETENTION"},
+		{"body-timeout", "INSITU_BODY_TIMEOUT"},
 		{"max-records", "INSITU_MAX_RECORDS"},
 		{"runs-per-account", "INSITU_RUNS_PER_ACCOUNT"},
 		{"queued-per-account", "INSITU_QUEUED_PER_ACCOUNT"},
@@ -91,6 +92,7 @@ first start, kept in the data directory and printed once.`,
 	f.StringVar(&logFormat, "log-format", "text", "text or json [INSITU_LOG_FORMAT]")
 	f.StringVar(&cfg.SeedApps, "seed-apps", "", "push the apps in this `directory` (one subdirectory per app) as public root apps at start [INSITU_SEED_APPS]")
 	f.IntVar(&cfg.SandboxWorkers, "sandbox-workers", 0, "sandbox worker processes, the runs executing at once (default: CPUs) [INSITU_SANDBOX_WORKERS]")
+	f.DurationVar(&cfg.BodyTimeout, "body-timeout", cfg.BodyTimeout, "how long each 64 KiB of a request or response body may take to move before the request is cut [INSITU_BODY_TIMEOUT]")
 	f.DurationVar(&cfg.RecordRetention, "record-retention", cfg.RecordRetention, "delete run records and finished jobs older than this; 0 keeps them [INSITU_RECORD_RETENTION]")
 	f.IntVar(&cfg.MaxRecordsPerAccount, "max-records", cfg.MaxRecordsPerAccount, "keep at most this many run records (and finished jobs) per account; 0: no cap [INSITU_MAX_RECORDS]")
 	f.IntVar(&cfg.RunsPerAccount, "runs-per-account", 0, "sandbox workers one account may hold at once (default: all; workers are shared fairly) [INSITU_RUNS_PER_ACCOUNT]")
