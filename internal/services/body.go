@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"sync/atomic"
 	"time"
 )
 
@@ -20,24 +21,33 @@ var errBodyTimeout = errors.New("services: request body not received in time")
 
 // preread reads up to BufferedBody bytes of body (the request's body, or
 // the SigV4-verified reader over it) before the run starts, within
-// timeout for the whole read (a read deadline on the connection).
-// It returns the guest's stdin: the whole body from memory when it fit,
-// otherwise the bytes read so far followed by the rest of the stream (the
-// connection's deadline cleared). A declared length over BufferedBody
-// streams at once. The error is errBodyTimeout when the deadline passed,
-// or the body's read error. Call it from the handler's goroutine.
+// timeout for the whole read. It returns the guest's stdin: the whole body
+// from memory when it fit, otherwise the bytes read so far followed by the
+// rest of the stream. A declared length over BufferedBody streams at once.
+// The error is errBodyTimeout when the time ran out, or the body's read
+// error. Call it from the handler's goroutine.
+//
+// The server's per-read body deadlines (obs.BodyDeadlines) set the
+// connection's read deadline on every read, so the whole-read limit is a
+// timer of its own: when it fires it expires the connection's deadline (a
+// blocked read returns) and marks the read late (a read that had already
+// started under a fresh deadline is caught when it returns).
 func preread(w http.ResponseWriter, r *http.Request, body io.Reader, timeout time.Duration) (io.Reader, error) {
 	if r.ContentLength == 0 || r.ContentLength > BufferedBody {
 		return body, nil
 	}
 	rc := http.NewResponseController(w)
-	deadline := rc.SetReadDeadline(time.Now().Add(timeout)) == nil
+	var late atomic.Bool
+	timer := time.AfterFunc(timeout, func() {
+		late.Store(true)
+		_ = rc.SetReadDeadline(time.Unix(1, 0))
+	})
 	var buf bytes.Buffer
 	if r.ContentLength > 0 {
 		buf.Grow(int(r.ContentLength) + 1)
 	}
-	_, err := buf.ReadFrom(io.LimitReader(body, BufferedBody+1))
-	if errors.Is(err, os.ErrDeadlineExceeded) {
+	err := readUpTo(&buf, body, BufferedBody+1, &late)
+	if !timer.Stop() || late.Load() || errors.Is(err, os.ErrDeadlineExceeded) {
 		return nil, errBodyTimeout
 	}
 	if err != nil {
@@ -46,8 +56,21 @@ func preread(w http.ResponseWriter, r *http.Request, body io.Reader, timeout tim
 	if buf.Len() <= BufferedBody {
 		return bytes.NewReader(buf.Bytes()), nil
 	}
-	if deadline {
-		_ = rc.SetReadDeadline(time.Time{})
-	}
 	return io.MultiReader(bytes.NewReader(buf.Bytes()), body), nil
+}
+
+// readUpTo reads body into buf until EOF, limit bytes, an error, or late.
+func readUpTo(buf *bytes.Buffer, body io.Reader, limit int64, late *atomic.Bool) error {
+	chunk := make([]byte, 32<<10)
+	for int64(buf.Len()) < limit && !late.Load() {
+		n, err := body.Read(chunk[:min(int64(len(chunk)), limit-int64(buf.Len()))])
+		buf.Write(chunk[:n])
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

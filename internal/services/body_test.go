@@ -104,3 +104,34 @@ func TestSlowBodyTimesOut(t *testing.T) {
 		t.Fatalf("stats: %+v %v", st, err)
 	}
 }
+
+// A body that keeps moving, but too slowly to arrive whole within the
+// service's timeout, is refused with 408 before any run starts, even though
+// each byte comes well within the server's per-read body window.
+func TestTricklingBodyTimesOut(t *testing.T) {
+	e := setup(t)
+	e.create("echo", client.ServiceSpec{App: "echo", Public: public(), Timeout: "1s"})
+	conn, err := net.Dial("tcp", e.node.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /svc/echo/ HTTP/1.1\r\nHost: %s\r\nContent-Length: 10\r\n\r\n", e.node.Addr())
+	go func() {
+		for range 10 { // 3 s in all: three times the service's timeout
+			if _, err := conn.Write([]byte("x")); err != nil {
+				return
+			}
+			time.Sleep(300 * time.Millisecond)
+		}
+	}()
+	_ = conn.SetReadDeadline(time.Now().Add(60 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestTimeout {
+		t.Fatalf("a body trickling past the service's timeout: %d, want 408", resp.StatusCode)
+	}
+}
