@@ -6,6 +6,7 @@ import (
 
 	"github.com/insitu-cloud/insitu/internal/apps"
 	"github.com/insitu-cloud/insitu/internal/auth"
+	"github.com/insitu-cloud/insitu/internal/runs"
 	"github.com/insitu-cloud/insitu/internal/services"
 )
 
@@ -30,6 +31,17 @@ func (h *Handler) showService(ctx context.Context, s services.Service) services.
 		s.App = h.ownerName(ctx, owner) + "/" + rest
 	}
 	return s
+}
+
+// showRecord returns a copy of rec naming its account and its app's
+// owner by name.
+func (h *Handler) showRecord(ctx context.Context, rec *runs.Record) *runs.Record {
+	out := *rec
+	out.Account = h.ownerName(ctx, rec.Account)
+	if owner, rest, ok := strings.Cut(rec.App, "/"); ok {
+		out.App = h.ownerName(ctx, owner) + "/" + rest
+	}
+	return &out
 }
 
 // holdings counts what the account with id owns: buckets, app versions

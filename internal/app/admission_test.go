@@ -150,6 +150,9 @@ func TestAdmissionFairness(t *testing.T) {
 	if rec.Status != "exited" || rec.ExitCode != 0 || rec.QueuedMS <= 0 {
 		t.Fatalf("bob's run behind alice's: %+v", rec)
 	}
+	if rec.Account != "bob" || rec.App != "root/tool:1" {
+		t.Fatalf("the record names account %q and app %q, want bob and root/tool:1 (names, not ids)", rec.Account, rec.App)
+	}
 	for i, id := range ids {
 		r := waitRecord(t, alice, id)
 		if i >= 2 && !r.Start.After(rec.Start) {
