@@ -10,12 +10,17 @@ import (
 // TestListPage walks a prefix forward and backward in pages: every key
 // exactly once, in order, none from a neighbouring prefix.
 func TestListPage(t *testing.T) {
-	ctx := context.Background()
 	s, err := OpenLocal(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	testListPage(t, s)
+}
+
+// testListPage is TestListPage's body, for every Store.
+func testListPage(t *testing.T, s Store) {
+	ctx := context.Background()
 	var want []string
 	for i := range 25 {
 		k := fmt.Sprintf("r/a/%03d", i)
@@ -39,6 +44,9 @@ func TestListPage(t *testing.T) {
 			}
 			if len(page) > limit {
 				t.Fatalf("page of %d > limit %d", len(page), limit)
+			}
+			if len(got) > len(want) {
+				t.Fatalf("the walk returned more keys than there are: %v", got)
 			}
 			for _, p := range page {
 				if string(p.Value) != p.Key {
