@@ -39,7 +39,7 @@ func (h *Handler) pushApp(c *call) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(c.w, http.StatusCreated, h.showApp(c.ctx, a))
+	writeJSON(c.w, http.StatusCreated, showApp(h.namer(c.ctx), a))
 	return nil
 }
 
@@ -51,8 +51,9 @@ func (h *Handler) listApps(c *call) error {
 	if list == nil {
 		list = []apps.App{}
 	}
+	name := h.namer(c.ctx)
 	for i := range list {
-		list[i] = h.showApp(c.ctx, list[i])
+		list[i] = showApp(name, list[i])
 	}
 	writeJSON(c.w, http.StatusOK, map[string]any{"apps": list})
 	return nil
@@ -70,7 +71,7 @@ func (h *Handler) getApp(c *call) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(c.w, http.StatusOK, h.showApp(c.ctx, a))
+	writeJSON(c.w, http.StatusOK, showApp(h.namer(c.ctx), a))
 	return nil
 }
 

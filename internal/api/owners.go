@@ -13,34 +13,48 @@ import (
 // Owners are stored as account ids; the API shows names, the handle users
 // type (as in "owner/app"). An owner whose account is gone shows its id.
 
-func (h *Handler) ownerName(ctx context.Context, id string) string {
-	if name, err := h.accounts.NameOf(ctx, id); err == nil {
+// namer returns a lookup of account names by id that remembers what it
+// found, so showing a list whose items share owners reads each name once.
+func (h *Handler) namer(ctx context.Context) func(id string) string {
+	seen := map[string]string{}
+	return func(id string) string {
+		if name, ok := seen[id]; ok {
+			return name
+		}
+		name, err := h.accounts.NameOf(ctx, id)
+		if err != nil {
+			name = id
+		}
+		seen[id] = name
 		return name
 	}
-	return id
 }
 
-func (h *Handler) showApp(ctx context.Context, a apps.App) apps.App {
-	a.Owner = h.ownerName(ctx, a.Owner)
+// showRef names the owner of an "owner/rest" reference.
+func showRef(name func(string) string, ref string) string {
+	if owner, rest, ok := strings.Cut(ref, "/"); ok {
+		return name(owner) + "/" + rest
+	}
+	return ref
+}
+
+func showApp(name func(string) string, a apps.App) apps.App {
+	a.Owner = name(a.Owner)
 	return a
 }
 
-func (h *Handler) showService(ctx context.Context, s services.Service) services.Service {
-	s.Owner = h.ownerName(ctx, s.Owner)
-	if owner, rest, ok := strings.Cut(s.App, "/"); ok {
-		s.App = h.ownerName(ctx, owner) + "/" + rest
-	}
+func showService(name func(string) string, s services.Service) services.Service {
+	s.Owner = name(s.Owner)
+	s.App = showRef(name, s.App)
 	return s
 }
 
 // showRecord returns a copy of rec naming its account and its app's
 // owner by name.
-func (h *Handler) showRecord(ctx context.Context, rec *runs.Record) *runs.Record {
+func showRecord(name func(string) string, rec *runs.Record) *runs.Record {
 	out := *rec
-	out.Account = h.ownerName(ctx, rec.Account)
-	if owner, rest, ok := strings.Cut(rec.App, "/"); ok {
-		out.App = h.ownerName(ctx, owner) + "/" + rest
-	}
+	out.Account = name(rec.Account)
+	out.App = showRef(name, rec.App)
 	return &out
 }
 

@@ -120,7 +120,7 @@ func (h *Handler) run(c *call) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(c.w, http.StatusOK, runResponse{Record: h.showRecord(c.ctx, rec), Stdout: stdout.String(), Stderr: stderr.String()})
+	writeJSON(c.w, http.StatusOK, runResponse{Record: showRecord(h.namer(c.ctx), rec), Stdout: stdout.String(), Stderr: stderr.String()})
 	return nil
 }
 
@@ -147,7 +147,7 @@ func (h *Handler) runStreamed(c *call, req runs.Request) error {
 		}
 		return err
 	}
-	return fw.frame('R', mustJSON(h.showRecord(c.ctx, rec)))
+	return fw.frame('R', mustJSON(showRecord(h.namer(c.ctx), rec)))
 }
 
 func mustJSON(v any) []byte {
@@ -232,8 +232,9 @@ func (h *Handler) listRuns(c *call) error {
 	if err != nil {
 		return err
 	}
+	name := h.namer(c.ctx)
 	for i := range list {
-		list[i] = *h.showRecord(c.ctx, &list[i])
+		list[i] = *showRecord(name, &list[i])
 	}
 	writeJSON(c.w, http.StatusOK, pageBody("runs", list, next))
 	return nil
@@ -244,7 +245,7 @@ func (h *Handler) getRun(c *call) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(c.w, http.StatusOK, h.showRecord(c.ctx, rec))
+	writeJSON(c.w, http.StatusOK, showRecord(h.namer(c.ctx), rec))
 	return nil
 }
 

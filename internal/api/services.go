@@ -28,7 +28,7 @@ func (h *Handler) createService(c *call) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(c.w, http.StatusCreated, h.showService(c.ctx, s))
+	writeJSON(c.w, http.StatusCreated, showService(h.namer(c.ctx), s))
 	return nil
 }
 
@@ -37,8 +37,9 @@ func (h *Handler) listServices(c *call) error {
 	if err != nil {
 		return err
 	}
+	name := h.namer(c.ctx)
 	for i := range list {
-		list[i] = h.showService(c.ctx, list[i])
+		list[i] = showService(name, list[i])
 	}
 	writeJSON(c.w, http.StatusOK, map[string]any{"services": list})
 	return nil
@@ -52,7 +53,7 @@ func (h *Handler) getService(c *call) error {
 	if !auth.Owns(c.account.ID, s.Owner) {
 		return services.ErrNoSuchService
 	}
-	writeJSON(c.w, http.StatusOK, h.showService(c.ctx, s))
+	writeJSON(c.w, http.StatusOK, showService(h.namer(c.ctx), s))
 	return nil
 }
 
@@ -65,7 +66,7 @@ func (h *Handler) updateService(c *call) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(c.w, http.StatusOK, h.showService(c.ctx, s))
+	writeJSON(c.w, http.StatusOK, showService(h.namer(c.ctx), s))
 	return nil
 }
 

@@ -31,12 +31,9 @@ func (s *Service) Prune(ctx context.Context, cutoff time.Time, maxCount int) (in
 func (s *Service) pruneAccount(ctx context.Context, account string, cutoff time.Time, maxCount int) (int, error) {
 	prefix, last := jobsPrefix(account), ""
 	if maxCount > 0 {
-		keep, err := s.cfg.KV.ListPage(ctx, prefix, meta.Page{Limit: maxCount + 1, Reverse: true, KeysOnly: true})
-		if err != nil {
+		var err error
+		if last, err = meta.NewestPast(ctx, s.cfg.KV, prefix, maxCount); err != nil {
 			return 0, err
-		}
-		if len(keep) > maxCount {
-			last = keep[maxCount].Key // the newest one past the cap
 		}
 	}
 	n, after := 0, ""

@@ -90,3 +90,14 @@ func EachGroup(ctx context.Context, kv Store, prefix string, fn func(group strin
 		after = prefix + group + "/\xff" // past every key of the group
 	}
 }
+
+// NewestPast returns the key of the (n+1)th newest key under prefix, the
+// newest one a cap of n keys lets go ("" when the prefix holds n or fewer).
+// Keys must sort by age (UUIDv7 ids do).
+func NewestPast(ctx context.Context, kv Store, prefix string, n int) (string, error) {
+	keep, err := kv.ListPage(ctx, prefix, Page{Limit: n + 1, Reverse: true, KeysOnly: true})
+	if err != nil || len(keep) <= n {
+		return "", err
+	}
+	return keep[n].Key, nil
+}

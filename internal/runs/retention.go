@@ -30,13 +30,9 @@ func (s *Service) Prune(ctx context.Context, cutoff time.Time, maxCount int) (in
 func (s *Service) pruneAccount(ctx context.Context, account string, cutoff time.Time, maxCount int) (int, error) {
 	prefix, last := recordsPrefix(account), ""
 	if maxCount > 0 {
-		// The newest maxCount keys stay; last is the newest one to go.
-		keep, err := s.kv.ListPage(ctx, prefix, meta.Page{Limit: maxCount + 1, Reverse: true, KeysOnly: true})
-		if err != nil {
+		var err error
+		if last, err = meta.NewestPast(ctx, s.kv, prefix, maxCount); err != nil {
 			return 0, err
-		}
-		if len(keep) > maxCount {
-			last = keep[maxCount].Key
 		}
 	}
 	n := 0

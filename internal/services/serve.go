@@ -189,7 +189,7 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 // already answered (non-zero).
 func (h *Handler) admit(ctx context.Context, w http.ResponseWriter, r *http.Request, s Service) (io.Reader, string, int) {
 	body := io.Reader(r.Body)
-	tenant := AnonymousTenantFor(s)
+	tenant := runs.AnonymousTenant(s.Owner)
 	if !s.Public {
 		res, err := h.verifier.Verify(ctx, r)
 		var authErr *sigv4.Error
@@ -264,11 +264,6 @@ func answer(ctx context.Context, w http.ResponseWriter, rec *runs.Record, in *li
 		return plain(w, http.StatusBadGateway, "the service wrote no valid CGI response")
 	}
 }
-
-// AnonymousTenantFor is the admission tenant of unsigned requests to s:
-// they share one share of the node per owning account, apart from the
-// owner's own runs.
-func AnonymousTenantFor(s Service) string { return runs.AnonymousTenant(s.Owner) }
 
 // limitedBody passes at most left bytes of a request body to the guest and
 // remembers whether the client sent more.
