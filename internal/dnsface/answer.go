@@ -54,14 +54,18 @@ func (s *Server) answer(ctx context.Context, r *dns.Msg) *dns.Msg {
 	return m
 }
 
+// maxUDP caps the size of a UDP answer whatever the client's EDNS0 size,
+// so a spoofed query cannot draw a large reflection.
+const maxUDP = 4096
+
 // fit adds an OPT record when the query had one and cuts the reply to the
-// size the client takes (its EDNS0 size, 512 bytes without EDNS0, 64 KiB over
-// TCP), setting TC when records were dropped.
+// size the client takes (its EDNS0 size up to 4096 bytes, 512 without EDNS0,
+// 64 KiB over TCP), setting TC when records were dropped.
 func fit(m, r *dns.Msg, tcp bool) {
 	size := dns.MinMsgSize
 	if opt := r.IsEdns0(); opt != nil {
-		size = max(int(opt.UDPSize()), dns.MinMsgSize)
-		m.SetEdns0(uint16(min(size, 4096)), false)
+		size = min(max(int(opt.UDPSize()), dns.MinMsgSize), maxUDP)
+		m.SetEdns0(maxUDP, false)
 	}
 	if tcp {
 		size = dns.MaxMsgSize

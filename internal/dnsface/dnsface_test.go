@@ -21,7 +21,7 @@ type staticSource struct {
 	err      error
 }
 
-func (s staticSource) Nodes(context.Context) ([]NodeInfo, error)   { return s.nodes, s.err }
+func (s staticSource) Nodes(context.Context) ([]NodeInfo, error)  { return s.nodes, s.err }
 func (s staticSource) Services(context.Context) ([]string, error) { return s.services, s.err }
 
 // fixture: zone a holds n1 (up) and n2 (down); zone b holds n3 and N4 (up);
