@@ -55,7 +55,7 @@ func (s *Server) Start(ctx context.Context) error {
 	s.addr = pc.LocalAddr().String()
 	s.udp = &dns.Server{PacketConn: pc, Handler: s, ReadTimeout: ioTimeout, WriteTimeout: ioTimeout}
 	s.tcp = &dns.Server{Listener: ln, Handler: s, ReadTimeout: ioTimeout, WriteTimeout: ioTimeout}
-	if err := s.serve(ctx); err != nil {
+	if err := s.serve(); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
@@ -70,7 +70,7 @@ func (s *Server) Start(ctx context.Context) error {
 
 // serve runs the UDP and TCP servers and waits until both serve. On failure
 // it shuts down whatever started.
-func (s *Server) serve(ctx context.Context) error {
+func (s *Server) serve() error {
 	ready := make(chan struct{}, 2)
 	failed := make(chan error, 2)
 	for _, srv := range []*dns.Server{s.udp, s.tcp} {
