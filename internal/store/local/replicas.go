@@ -45,6 +45,10 @@ func (e *Engine) PutReplica(ctx context.Context, info store.ObjectInfo, r io.Rea
 	if err := e.ensureBucket(ctx, info.Bucket); err != nil {
 		return err
 	}
+	rec := replicaRecord(info)
+	if err := e.precheck(info.Bucket, info.Key, rec); err != nil {
+		return err
+	}
 	var opts store.PutOptions
 	if md, err := hex.DecodeString(info.ETag); err == nil && len(md) == 16 {
 		opts.MD5 = md
@@ -60,11 +64,25 @@ func (e *Engine) PutReplica(ctx context.Context, info store.ObjectInfo, r io.Rea
 	if err := e.install(ing); err != nil {
 		return err
 	}
-	rec := replicaRecord(info)
 	rec.File = ing.id
 	err = e.commitObject(ctx, info.Bucket, info.Key, rec, commitOpts{keepModified: true, replica: true})
 	e.settle(ing, err == nil)
 	return err
+}
+
+// precheck returns store.ErrSuperseded when rec already loses to what is
+// held, so a stale replica is refused before its body is read. It is only
+// a shortcut: the commit compares again under the key lock.
+func (e *Engine) precheck(bucket, key string, rec *objectRecord) error {
+	var old objectRecord
+	exists, err := e.getJSON(objectKey(bucket, key), &old)
+	if err != nil {
+		return err
+	}
+	if !installs(rec, &old, exists, true) {
+		return store.ErrSuperseded
+	}
+	return nil
 }
 
 // replicaRecord is the index record of info, without its data file.

@@ -330,8 +330,9 @@ func TestPutReplicaRefuses(t *testing.T) {
 			}
 			before := mustLookup(t, e, "b", "k")
 			info := base
+			info.Stamp = st(6, "a") // newer: the body is what is wrong
 			if c.info != nil {
-				info = c.info(base)
+				info = c.info(info)
 			}
 			if err := e.PutReplica(ctx, info, strings.NewReader(c.body)); !errors.Is(err, c.want) {
 				t.Fatalf("PutReplica: %v, want %v", err, c.want)
@@ -683,5 +684,25 @@ func TestCompleteAtSuperseded(t *testing.T) {
 	}
 	if n := len(dataFiles(t, dir)); n != 0 {
 		t.Fatalf("%d data files left", n)
+	}
+}
+
+// failReader fails the test's body read: nothing should read it.
+type failReader struct{ read *bool }
+
+func (f failReader) Read([]byte) (int, error) { *f.read = true; return 0, errors.New("body read") }
+
+// TestPutReplicaStaleNotRead: a replica older than what is held is refused
+// before its body is read.
+func TestPutReplicaStaleNotRead(t *testing.T) {
+	ctx := context.Background()
+	e := openTest(t, t.TempDir())
+	if err := e.DeleteReplica(ctx, "b", "k", st(5, "a")); err != nil {
+		t.Fatal(err)
+	}
+	read := false
+	info := store.ObjectInfo{Bucket: "b", Key: "k", Size: 3, Stamp: st(4, "a")}
+	if err := e.PutReplica(ctx, info, failReader{&read}); !errors.Is(err, store.ErrSuperseded) || read {
+		t.Fatalf("PutReplica: %v, body read %v", err, read)
 	}
 }
