@@ -19,6 +19,12 @@ func (e *Engine) CreateBucket(ctx context.Context, b store.BucketInfo) error {
 		return err
 	}
 	defer e.leave()
+	return e.createBucket(ctx, b)
+}
+
+// createBucket is CreateBucket for callers that are already inside the
+// engine (e.enter held).
+func (e *Engine) createBucket(ctx context.Context, b store.BucketInfo) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -16,12 +16,14 @@ import (
 
 var _ store.Replicas = (*Engine)(nil)
 
-// ensureBucket creates bucket (BucketInfo{Name: bucket}) when missing.
+// ensureBucket creates bucket (BucketInfo{Name: bucket}) when missing. The
+// caller holds e.enter (so it does not enter again: a recursive read lock
+// would deadlock against a waiting Close).
 func (e *Engine) ensureBucket(ctx context.Context, bucket string) error {
 	if err := e.bucketExists(bucket); !errors.Is(err, store.ErrNoSuchBucket) {
 		return err
 	}
-	err := e.CreateBucket(ctx, store.BucketInfo{Name: bucket})
+	err := e.createBucket(ctx, store.BucketInfo{Name: bucket})
 	if errors.Is(err, store.ErrBucketOwnedByYou) || errors.Is(err, store.ErrBucketExists) {
 		return nil // created meanwhile
 	}
