@@ -81,6 +81,11 @@ type ObjectInfo struct {
 	Meta         ObjectMeta
 	Checksum     Checksum   // zero when none was requested
 	Parts        []PartInfo // non-nil only for multipart objects
+	// Stamp orders replica writes (see Stamp); zero for unstamped objects.
+	Stamp Stamp
+	// Deleted is true only for tombstones, which only the Replicas methods
+	// and ListOptions.Tombstones return.
+	Deleted bool
 }
 
 // PutOptions control a PutObject or UploadPart.
@@ -98,6 +103,12 @@ type PutOptions struct {
 	// IfNoneMatchStar makes the put fail with ErrPreconditionFailed when the
 	// key already exists (If-None-Match: *).
 	IfNoneMatchStar bool
+	// Stamp, when non-zero, makes PutObject install the object only if
+	// Stamp.After what is held for the key (object or tombstone; the zero
+	// Stamp when nothing), checked atomically with the commit; otherwise it
+	// returns ErrSuperseded and nothing changes. The stamp is stored with
+	// the object. Zero (the default): a plain overwrite.
+	Stamp Stamp
 }
 
 // Range is a requested byte range (HTTP Range semantics). The engine
@@ -138,6 +149,10 @@ type ListOptions struct {
 	// or a decoded continuation token).
 	After   string
 	MaxKeys int // 0 means 1000; capped at 1000
+	// Tombstones makes the listing also return tombstones (ObjectInfo with
+	// Deleted true and their Stamp); they count toward MaxKeys and roll up
+	// into common prefixes. Default false: a key with a tombstone is absent.
+	Tombstones bool
 }
 
 // ListResult is one page of a listing, in key order. Objects and

@@ -19,6 +19,12 @@ func (e *Engine) CreateBucket(ctx context.Context, b store.BucketInfo) error {
 		return err
 	}
 	defer e.leave()
+	return e.createBucket(ctx, b)
+}
+
+// createBucket is CreateBucket for callers that are already inside the
+// engine (e.enter held).
+func (e *Engine) createBucket(ctx context.Context, b store.BucketInfo) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -90,7 +96,7 @@ func (e *Engine) ListBuckets(ctx context.Context) ([]store.BucketInfo, error) {
 }
 
 // DeleteBucket removes an empty bucket. Only objects count: in-progress
-// multipart uploads are aborted with it. It returns store.ErrBucketNotEmpty
+// multipart uploads are aborted with it and tombstones dropped with it. It returns store.ErrBucketNotEmpty
 // when an object exists and store.ErrNoSuchBucket when there is no bucket.
 func (e *Engine) DeleteBucket(ctx context.Context, bucket string) error {
 	if err := e.enter(); err != nil {
@@ -106,14 +112,19 @@ func (e *Engine) DeleteBucket(ctx context.Context, bucket string) error {
 	if err := e.bucketExists(bucket); err != nil {
 		return err
 	}
-	empty, err := e.prefixEmpty(objectBase(bucket))
+	live, err := e.hasLiveObject(ctx, bucket)
 	if err != nil {
 		return err
 	}
-	if !empty {
+	if live {
 		return store.ErrBucketNotEmpty
 	}
 	batch := e.db.NewBatch()
+	base := objectBase(bucket) // only tombstones are left
+	if err := batch.DeleteRange([]byte(base), []byte(successor(base)), nil); err != nil {
+		batch.Close()
+		return err
+	}
 	files, err := e.dropUploads(batch, bucket)
 	if err != nil {
 		batch.Close()
@@ -130,18 +141,32 @@ func (e *Engine) DeleteBucket(ctx context.Context, bucket string) error {
 	return nil
 }
 
-// prefixEmpty reports whether no index key starts with p.
-func (e *Engine) prefixEmpty(p string) (bool, error) {
+// hasLiveObject reports whether bucket holds an object that is not a
+// tombstone.
+func (e *Engine) hasLiveObject(ctx context.Context, bucket string) (bool, error) {
+	base := objectBase(bucket)
 	it, err := e.db.NewIter(&pebble.IterOptions{
-		LowerBound: []byte(p),
-		UpperBound: []byte(successor(p)),
+		LowerBound: []byte(base),
+		UpperBound: []byte(successor(base)),
 	})
 	if err != nil {
 		return false, err
 	}
 	defer it.Close()
-	empty := !it.First()
-	return empty, it.Error()
+	n := 0
+	for ok := it.First(); ok; ok = it.Next() {
+		if n++; n%256 == 0 && ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		var rec objectRecord
+		if err := json.Unmarshal(it.Value(), &rec); err != nil {
+			return false, fmt.Errorf("local: object %q: %w", it.Key(), err)
+		}
+		if !rec.Deleted {
+			return true, nil
+		}
+	}
+	return false, it.Error()
 }
 
 // dropUploads adds to batch the deletion of every upload of bucket with its

@@ -14,7 +14,7 @@
 // Index keys are ordered so that every listing is one ordered scan:
 //
 //	b/<bucket>                          BucketInfo (JSON)
-//	o/<bucket>\x00<key>                 object record (JSON)
+//	o/<bucket>\x00<key>                 object record or tombstone (JSON)
 //	u/<bucket>\x00<key>\x00<uploadID>   upload record (JSON)
 //	i/<uploadID>                        upload id -> bucket and key
 //	p/<uploadID>/<%05d part>            part record (JSON)
@@ -22,6 +22,19 @@
 //
 // Upload ids are UUIDv7, so ordering uploads of one key by id orders them by
 // initiation time.
+//
+// # Replicas
+//
+// For a cluster the engine implements store.Replicas. An object record may
+// carry a store.Stamp (field "v"; records without it decode with the zero
+// stamp), and a tombstone is an object record with "d" set and no data
+// file, so a deleted key remembers the stamp that deleted it. A stamped
+// write (PutOptions.Stamp, PutReplica, DeleteReplica,
+// CompleteMultipartUploadAt) compares its stamp with the one held under
+// the key's commit lock, in the same step as its commit, so writes of one
+// key converge on the newest stamp in any order of arrival. Plain reads,
+// listings (unless ListOptions.Tombstones), If-None-Match and DeleteBucket's
+// emptiness check skip tombstones; DeleteBucket drops them with the bucket.
 //
 // # Durability
 //

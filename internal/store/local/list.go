@@ -19,6 +19,8 @@ const maxListKeys = 1000
 // common prefixes count alike. It runs one ordered scan over the bucket's
 // index range and seeks past each common prefix it rolls up, so a prefix
 // holding a million keys costs one seek. Memory is bounded by the page.
+// Tombstones are skipped (a prefix holding only tombstones does not show)
+// unless opts.Tombstones.
 func (e *Engine) ListObjects(ctx context.Context, bucket string, opts store.ListOptions) (store.ListResult, error) {
 	if err := e.enter(); err != nil {
 		return store.ListResult{}, err
@@ -41,27 +43,31 @@ func (e *Engine) ListObjects(ctx context.Context, bucket string, opts store.List
 	var res store.ListResult
 	sc.start(opts.After)
 	count := 0
-	for sc.valid() {
+	for steps := 0; sc.valid(); steps++ {
 		if count == max {
 			res.IsTruncated = true
 			break
 		}
-		if count%256 == 0 {
+		if steps%256 == 0 {
 			if err := ctx.Err(); err != nil {
 				return store.ListResult{}, err
 			}
 		}
 		key := sc.key()
+		var rec objectRecord
+		if err := json.Unmarshal(sc.it.Value(), &rec); err != nil {
+			return store.ListResult{}, fmt.Errorf("local: object %q: %w", key, err)
+		}
+		if rec.Deleted && !opts.Tombstones {
+			sc.next() // a prefix shows only when a live object is under it
+			continue
+		}
 		if cp, ok := sc.commonPrefix(key); ok {
 			res.CommonPrefixes = append(res.CommonPrefixes, cp)
 			res.NextAfter = cp
 			count++
 			sc.skipPrefix(cp)
 			continue
-		}
-		var rec objectRecord
-		if err := json.Unmarshal(sc.it.Value(), &rec); err != nil {
-			return store.ListResult{}, fmt.Errorf("local: object %q: %w", key, err)
 		}
 		res.Objects = append(res.Objects, rec.info(bucket, key))
 		res.NextAfter = key

@@ -269,6 +269,19 @@ func (e *Engine) dropParts(b *pebble.Batch, id string) ([]string, error) {
 // PutObject, and published in the same batch that drops the upload. Other
 // calls on this upload wait until it is done.
 func (e *Engine) CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []store.CompletePart) (store.ObjectInfo, error) {
+	return e.completeUpload(ctx, bucket, key, uploadID, parts, store.Stamp{})
+}
+
+// CompleteMultipartUploadAt is CompleteMultipartUpload whose object carries
+// stamp; with a non-zero stamp it installs only if stamp is After what is
+// held for the key, else store.ErrSuperseded, and the upload is consumed
+// either way. It implements store.Replicas.
+func (e *Engine) CompleteMultipartUploadAt(ctx context.Context, bucket, key, uploadID string, parts []store.CompletePart, stamp store.Stamp) (store.ObjectInfo, error) {
+	return e.completeUpload(ctx, bucket, key, uploadID, parts, stamp)
+}
+
+// completeUpload is CompleteMultipartUpload(At).
+func (e *Engine) completeUpload(ctx context.Context, bucket, key, uploadID string, parts []store.CompletePart, stamp store.Stamp) (store.ObjectInfo, error) {
 	if err := e.enter(); err != nil {
 		return store.ObjectInfo{}, err
 	}
@@ -285,6 +298,46 @@ func (e *Engine) CompleteMultipartUpload(ctx context.Context, bucket, key, uploa
 		return store.ObjectInfo{}, err
 	}
 
+	obj, err := completedRecord(up, parts, recs)
+	if err != nil {
+		return store.ObjectInfo{}, err
+	}
+	obj.Stamp = stamp
+	ing, err := e.assemble(ctx, bucket, key, uploadID, recs)
+	if err != nil {
+		return store.ObjectInfo{}, err
+	}
+	obj.Size, obj.File = ing.size, ing.id
+	if err := e.install(ing); err != nil {
+		return store.ObjectInfo{}, err
+	}
+	var partFiles []string
+	err = e.commitObject(ctx, bucket, key, obj, commitOpts{extraOnSuperseded: true, extra: func(b *pebble.Batch) error {
+		if ok, err := e.has(uploadIDKey(uploadID)); err != nil {
+			return err
+		} else if !ok {
+			return store.ErrNoSuchUpload // dropped with its bucket meanwhile
+		}
+		b.Delete(uploadKey(bucket, key, uploadID), nil)
+		files, derr := e.dropParts(b, uploadID)
+		partFiles = files
+		return derr
+	}})
+	e.settle(ing, err == nil)
+	if errors.Is(err, store.ErrSuperseded) {
+		e.removeData(partFiles...)
+	}
+	if err != nil {
+		return store.ObjectInfo{}, err
+	}
+	e.removeData(partFiles...)
+	return obj.info(bucket, key), nil
+}
+
+// completedRecord returns the record of the object that completes up
+// with parts (recs in the same order): its parts, multipart ETag and
+// composite checksum. Size and File are left to the caller.
+func completedRecord(up *uploadRecord, parts []store.CompletePart, recs []*partRecord) (*objectRecord, error) {
 	obj := &objectRecord{Meta: up.Meta, Parts: make([]partRef, len(parts))}
 	etags := md5.New()
 	var sums []string
@@ -292,7 +345,7 @@ func (e *Engine) CompleteMultipartUpload(ctx context.Context, bucket, key, uploa
 		r := recs[i]
 		raw, err := hex.DecodeString(r.ETag)
 		if err != nil {
-			return store.ObjectInfo{}, fmt.Errorf("local: part %d etag %q: %w", p.Number, r.ETag, err)
+			return nil, fmt.Errorf("local: part %d etag %q: %w", p.Number, r.ETag, err)
 		}
 		etags.Write(raw)
 		obj.Parts[i] = partRef{N: p.Number, S: r.Size, E: r.ETag}
@@ -305,37 +358,11 @@ func (e *Engine) CompleteMultipartUpload(ctx context.Context, bucket, key, uploa
 	if up.Algorithm != "" {
 		v, err := checksum.Composite(up.Algorithm, sums)
 		if err != nil {
-			return store.ObjectInfo{}, err
+			return nil, err
 		}
 		obj.Checksum = &store.Checksum{Algorithm: up.Algorithm, Value: v, Type: "COMPOSITE"}
 	}
-
-	ing, err := e.assemble(ctx, bucket, key, uploadID, recs)
-	if err != nil {
-		return store.ObjectInfo{}, err
-	}
-	obj.Size, obj.File = ing.size, ing.id
-	if err := e.install(ing); err != nil {
-		return store.ObjectInfo{}, err
-	}
-	var partFiles []string
-	err = e.commitObject(ctx, bucket, key, obj, false, func(b *pebble.Batch) error {
-		if ok, err := e.has(uploadIDKey(uploadID)); err != nil {
-			return err
-		} else if !ok {
-			return store.ErrNoSuchUpload // dropped with its bucket meanwhile
-		}
-		b.Delete(uploadKey(bucket, key, uploadID), nil)
-		files, derr := e.dropParts(b, uploadID)
-		partFiles = files
-		return derr
-	})
-	e.settle(ing, err == nil)
-	if err != nil {
-		return store.ObjectInfo{}, err
-	}
-	e.removeData(partFiles...)
-	return obj.info(bucket, key), nil
+	return obj, nil
 }
 
 // checkParts validates a completion request and returns the listed parts'

@@ -9,15 +9,15 @@ import (
 	"github.com/insitu-cloud/insitu/internal/store"
 )
 
-// lookupObject returns the record of bucket/key, store.ErrNoSuchKey, or
-// store.ErrNoSuchBucket.
+// lookupObject returns the record of bucket/key, store.ErrNoSuchKey (also
+// for a tombstone), or store.ErrNoSuchBucket.
 func (e *Engine) lookupObject(bucket, key string) (*objectRecord, error) {
 	var rec objectRecord
 	ok, err := e.getJSON(objectKey(bucket, key), &rec)
 	if err != nil {
 		return nil, err
 	}
-	if !ok {
+	if !ok || rec.Deleted {
 		if err := e.bucketExists(bucket); err != nil {
 			return nil, err
 		}
@@ -82,7 +82,8 @@ func (e *Engine) GetObject(ctx context.Context, bucket, key string, rng *store.R
 	}
 }
 
-// DeleteObject removes bucket/key; a missing key is not an error.
+// DeleteObject removes bucket/key; a missing key is not an error. It
+// leaves no tombstone, and leaves a tombstone held for the key alone.
 func (e *Engine) DeleteObject(ctx context.Context, bucket, key string) error {
 	if err := e.enter(); err != nil {
 		return err
@@ -95,7 +96,7 @@ func (e *Engine) DeleteObject(ctx context.Context, bucket, key string) error {
 	kmu.Lock()
 	var rec objectRecord
 	ok, err := e.getJSON(objectKey(bucket, key), &rec)
-	if err != nil || !ok {
+	if err != nil || !ok || rec.Deleted {
 		kmu.Unlock()
 		if err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -164,10 +165,10 @@ func (e *Engine) PutObject(ctx context.Context, bucket, key string, r io.Reader,
 		return store.ObjectInfo{}, err
 	}
 	if opts.IfNoneMatchStar {
-		if ok, err := e.has(objectKey(bucket, key)); err != nil {
-			return store.ObjectInfo{}, err
-		} else if ok {
+		if _, err := e.lookupObject(bucket, key); err == nil {
 			return store.ObjectInfo{}, store.ErrPreconditionFailed
+		} else if !errors.Is(err, store.ErrNoSuchKey) {
+			return store.ObjectInfo{}, err
 		}
 	}
 	ing, err := e.ingest(ctx, r, size, opts.ChecksumAlgorithm, opts)
@@ -183,8 +184,9 @@ func (e *Engine) PutObject(ctx context.Context, bucket, key string, r io.Reader,
 		Meta:     opts.Meta,
 		Checksum: ing.checksum,
 		File:     ing.id,
+		Stamp:    opts.Stamp,
 	}
-	err = e.commitObject(ctx, bucket, key, rec, opts.IfNoneMatchStar, nil)
+	err = e.commitObject(ctx, bucket, key, rec, commitOpts{ifNoneMatch: opts.IfNoneMatchStar})
 	e.settle(ing, err == nil)
 	if err != nil {
 		return store.ObjectInfo{}, err
@@ -192,11 +194,31 @@ func (e *Engine) PutObject(ctx context.Context, bucket, key string, r io.Reader,
 	return rec.info(bucket, key), nil
 }
 
-// commitObject publishes rec as bucket/key, replacing (and afterwards
-// unlinking) any previous version. extra, when set, adds more operations to
-// the same batch (CompleteMultipartUpload drops the upload with it); it runs
-// under the key lock and may fail the commit.
-func (e *Engine) commitObject(ctx context.Context, bucket, key string, rec *objectRecord, ifNoneMatch bool, extra func(b *pebble.Batch) error) error {
+// commitOpts tune commitObject.
+type commitOpts struct {
+	// ifNoneMatch fails the commit with store.ErrPreconditionFailed when an
+	// object (not a tombstone) is held.
+	ifNoneMatch bool
+	// keepModified keeps rec.Modified (replicas); otherwise it is set to now.
+	keepModified bool
+	// extra, when set, adds more operations to the same batch
+	// (CompleteMultipartUpload drops the upload with it); it runs under the
+	// key lock and may fail the commit.
+	extra func(b *pebble.Batch) error
+	// replica applies the stamp rule even to a zero rec.Stamp (replica
+	// writes; see installs).
+	replica bool
+	// extraOnSuperseded commits extra's operations alone when rec loses to
+	// the stamp held (the upload is consumed all the same).
+	extraOnSuperseded bool
+}
+
+// commitObject publishes rec (an object or a tombstone) as bucket/key,
+// replacing (and afterwards unlinking) any previous version. When rec
+// carries a non-zero stamp it is installed only if that stamp is After the
+// one held (zero when nothing is), compared under the key lock at commit
+// time; otherwise store.ErrSuperseded and nothing changes.
+func (e *Engine) commitObject(ctx context.Context, bucket, key string, rec *objectRecord, o commitOpts) error {
 	bmu := e.bucketLock(bucket)
 	bmu.RLock()
 	defer bmu.RUnlock()
@@ -216,23 +238,20 @@ func (e *Engine) commitObject(ctx context.Context, bucket, key string, rec *obje
 		if err != nil {
 			return err
 		}
-		if exists && ifNoneMatch {
+		if exists && !old.Deleted && o.ifNoneMatch {
 			return store.ErrPreconditionFailed
 		}
-		rec.Modified = time.Now().UTC()
-		b := e.db.NewBatch()
-		if extra != nil {
-			if err := extra(b); err != nil {
-				b.Close()
-				return err
-			}
+		if !installs(rec, &old, exists, o.replica) {
+			return e.commitSuperseded(o)
 		}
-		if err := setJSON(b, objectKey(bucket, key), rec); err != nil {
-			b.Close()
+		if !o.keepModified {
+			rec.Modified = time.Now().UTC()
+		}
+		b, err := e.objectBatch(bucket, key, rec, o.extra)
+		if err != nil {
 			return err
 		}
-		b.Set(fileKey(rec.File), objectKey(bucket, key), nil)
-		if exists && old.File != rec.File {
+		if exists && old.File != "" && old.File != rec.File {
 			b.Delete(fileKey(old.File), nil)
 		}
 		if err := e.commit(b); err != nil {
@@ -249,4 +268,55 @@ func (e *Engine) commitObject(ctx context.Context, bucket, key string, rec *obje
 	// Readers that opened the old file keep reading it; unlink is safe.
 	e.removeData(oldFile)
 	return nil
+}
+
+// installs reports whether rec may replace old (exists false: nothing is
+// held). An unstamped plain write always does; otherwise rec's stamp must
+// be After old's, except that an object (stamped or not) installs over
+// nothing, so an unstamped object can be repaired onto another node.
+func installs(rec, old *objectRecord, exists, replica bool) bool {
+	switch {
+	case rec.Stamp.IsZero() && !replica:
+		return true
+	case !exists && !rec.Deleted:
+		return true
+	}
+	return rec.Stamp.After(old.Stamp)
+}
+
+// objectBatch returns a new batch holding extra's operations and rec as
+// bucket/key (with its f/ reverse entry when rec has a data file).
+func (e *Engine) objectBatch(bucket, key string, rec *objectRecord, extra func(*pebble.Batch) error) (*pebble.Batch, error) {
+	b := e.db.NewBatch()
+	if extra != nil {
+		if err := extra(b); err != nil {
+			b.Close()
+			return nil, err
+		}
+	}
+	if err := setJSON(b, objectKey(bucket, key), rec); err != nil {
+		b.Close()
+		return nil, err
+	}
+	if rec.File != "" {
+		b.Set(fileKey(rec.File), objectKey(bucket, key), nil)
+	}
+	return b, nil
+}
+
+// commitSuperseded is the end of a commit that lost to a newer stamp: it
+// commits o.extra alone when asked, and returns store.ErrSuperseded.
+func (e *Engine) commitSuperseded(o commitOpts) error {
+	if o.extra == nil || !o.extraOnSuperseded {
+		return store.ErrSuperseded
+	}
+	b := e.db.NewBatch()
+	if err := o.extra(b); err != nil {
+		b.Close()
+		return err
+	}
+	if err := e.commit(b); err != nil {
+		return err
+	}
+	return store.ErrSuperseded
 }

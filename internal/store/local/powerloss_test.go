@@ -210,9 +210,9 @@ func plPart(num int, data []byte) plStep {
 // plWorkload is every kind of write the engine does: small and multi-block
 // puts, overwrites, a multipart upload with a replaced part and one left
 // out of the completion (parts under store.MinPartSize keep it fast; only
-// the last may be small, so the object has one part), a copy (read and put)
-// and a delete. in holds the bodies (made once: they are costly
-// under -race).
+// the last may be small, so the object has one part), a copy (read and put),
+// a delete, and a replica put and delete (a tombstone, then overwritten).
+// in holds the bodies (made once: they are costly under -race).
 func plWorkload(in [][]byte) []plStep {
 	return []plStep{
 		{"create bucket", func(ctx context.Context, e *Engine, _ *plWorld) (plEffect, error) {
@@ -249,6 +249,13 @@ func plWorkload(in [][]byte) []plStep {
 		}},
 		{"delete small", func(ctx context.Context, e *Engine, _ *plWorld) (plEffect, error) {
 			return plEffect{key: "small"}, e.DeleteObject(ctx, "b", "small")
+		}},
+		{"put replica", func(ctx context.Context, e *Engine, _ *plWorld) (plEffect, error) {
+			info := store.ObjectInfo{Bucket: "b", Key: "rep", Size: int64(len(in[4])), ETag: plETag(in[4]), Stamp: store.Stamp{HLC: 2, Node: "n"}}
+			return plEffect{key: "rep", data: in[4]}, e.PutReplica(ctx, info, bytes.NewReader(in[4]))
+		}},
+		{"delete replica big", func(ctx context.Context, e *Engine, _ *plWorld) (plEffect, error) {
+			return plEffect{key: "big"}, e.DeleteReplica(ctx, "b", "big", store.Stamp{HLC: 1, Node: "n"})
 		}},
 		plPut("big", in[6]),
 	}
@@ -311,7 +318,7 @@ func plRun(ctx context.Context, t *testing.T, m *plMachine, in [][]byte) plOutco
 }
 
 // plKeys are the keys the workload writes.
-var plKeys = []string{"big", "copy", "mp", "small"}
+var plKeys = []string{"big", "copy", "mp", "rep", "small"}
 
 // plCheck reopens the engine on what survived and checks it against out:
 // every acknowledged object is there and whole, the one in flight is

@@ -6,7 +6,9 @@ import (
 	"github.com/insitu-cloud/insitu/internal/store"
 )
 
-// objectRecord is the index value of an object (key o/...).
+// objectRecord is the index value of an object (key o/...), or of a
+// tombstone (Deleted set, no data file). Records written before stamps
+// existed decode with the zero Stamp.
 type objectRecord struct {
 	Size     int64            `json:"s"`
 	ETag     string           `json:"e"`
@@ -15,6 +17,8 @@ type objectRecord struct {
 	Checksum *store.Checksum  `json:"c,omitempty"`
 	Parts    []partRef        `json:"p,omitempty"`
 	File     string           `json:"f"`
+	Stamp    store.Stamp      `json:"v,omitzero"`
+	Deleted  bool             `json:"d,omitempty"`
 }
 
 // partRef is one part of a completed multipart object, kept compact
@@ -27,6 +31,9 @@ type partRef struct {
 }
 
 func (r *objectRecord) info(bucket, key string) store.ObjectInfo {
+	if r.Deleted {
+		return store.ObjectInfo{Bucket: bucket, Key: key, LastModified: r.Modified, Stamp: r.Stamp, Deleted: true}
+	}
 	oi := store.ObjectInfo{
 		Bucket:       bucket,
 		Key:          key,
@@ -34,6 +41,7 @@ func (r *objectRecord) info(bucket, key string) store.ObjectInfo {
 		ETag:         r.ETag,
 		LastModified: r.Modified,
 		Meta:         r.Meta,
+		Stamp:        r.Stamp,
 	}
 	if r.Checksum != nil {
 		oi.Checksum = *r.Checksum
