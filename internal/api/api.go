@@ -42,6 +42,8 @@ type Deps struct {
 	Engine store.Engine
 	// Jobs runs map/reduce jobs; nil serves no jobs API.
 	Jobs Jobs
+	// Cluster serves /api/v1/cluster and object replicas; nil when alone.
+	Cluster Cluster
 }
 
 // New returns the native API handler.
@@ -52,6 +54,7 @@ func New(d Deps) *Handler {
 	h.routeRuns()
 	h.routeJobs(d.Jobs)
 	h.routeServices()
+	h.routeCluster(d.Cluster)
 	h.route("GET /api/v1/admin/users", "ListUsers", true, h.listUsers)
 	h.route("POST /api/v1/admin/users", "AddUser", true, h.addUser)
 	h.route("DELETE /api/v1/admin/users/{name}", "RemoveUser", true, h.removeUser)
@@ -206,6 +209,8 @@ func appError(err error) *Error {
 		e = &Error{Status: http.StatusServiceUnavailable, Code: "SlowDown", Message: err.Error()}
 	case errors.Is(err, runs.ErrShuttingDown):
 		e = &Error{Status: http.StatusServiceUnavailable, Code: "ServiceUnavailable", Message: err.Error()}
+	case errors.Is(err, auth.ErrNotOwner):
+		e = &Error{Status: http.StatusForbidden, Code: "AccessDenied", Message: "access denied"}
 	case errors.Is(err, store.ErrNoSuchBucket):
 		e = &Error{Status: http.StatusNotFound, Code: "NoSuchBucket", Message: "the specified bucket does not exist"}
 	case errors.Is(err, store.ErrNoSuchKey):

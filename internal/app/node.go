@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -23,6 +24,7 @@ import (
 	"github.com/insitu-cloud/insitu/internal/apps"
 	"github.com/insitu-cloud/insitu/internal/auth"
 	"github.com/insitu-cloud/insitu/internal/auth/sigv4"
+	"github.com/insitu-cloud/insitu/internal/cluster"
 	"github.com/insitu-cloud/insitu/internal/jobs"
 	"github.com/insitu-cloud/insitu/internal/meta"
 	"github.com/insitu-cloud/insitu/internal/obs"
@@ -54,6 +56,11 @@ type Node struct {
 	rootKey  auth.Key
 	newRoot  bool
 
+	cluster   *cluster.Cluster // nil when alone (node_cluster.go)
+	local     store.Engine     // the local engine under a cluster's
+	newSecret bool
+	loadFn    atomic.Pointer[func() (slots, running, waiting int)]
+
 	closeOnce sync.Once
 	closeErr  error
 	ready     chan struct{}
@@ -82,6 +89,9 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 			node.Close()
 		}
 	}()
+	if err := n.listen(); err != nil {
+		return nil, err
+	}
 	if err := n.openStores(ctx); err != nil {
 		return nil, err
 	}
@@ -89,10 +99,10 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 		return nil, err
 	}
 	n.srv = n.newServer()
-	if err := n.listen(); err != nil {
-		return nil, err
-	}
 	n.startSweeper()
+	if n.cluster != nil {
+		n.cluster.StartRepair(n.engine.(*cluster.Engine), cluster.RepairConfig{Every: n.cfg.Cluster.RepairEvery})
+	}
 	return n, nil
 }
 
@@ -126,18 +136,36 @@ func (cfg Config) withDefaults() (Config, error) {
 // accounts (with the root key) and the app registry.
 func (n *Node) openStores(ctx context.Context) (err error) {
 	cfg := n.cfg
-	if n.kv, err = meta.OpenLocal(filepath.Join(cfg.DataDir, "control")); err != nil {
-		return err
-	}
-	if n.engine, err = local.Open(ctx, filepath.Join(cfg.DataDir, "store"), cfg.Logger.With("component", "store")); err != nil {
-		return err
+	if cfg.Cluster.Enabled() {
+		if err := n.startCluster(ctx); err != nil {
+			return err
+		}
+		if err := n.openClusterEngine(ctx); err != nil {
+			return err
+		}
+	} else {
+		if n.kv, err = meta.OpenLocal(filepath.Join(cfg.DataDir, "control")); err != nil {
+			return err
+		}
+		if n.engine, err = local.Open(ctx, filepath.Join(cfg.DataDir, "store"), cfg.Logger.With("component", "store")); err != nil {
+			return err
+		}
 	}
 	n.accounts = auth.NewAccounts(n.kv)
 	if err := n.ensureRoot(ctx); err != nil {
 		return err
 	}
-	n.apps, err = apps.New(n.kv, filepath.Join(cfg.DataDir, "apps"), apps.WithOwnerIDs(n.accounts.IDOf))
-	return err
+	opts := []apps.Option{apps.WithOwnerIDs(n.accounts.IDOf)}
+	if n.cluster != nil {
+		opts = append(opts, apps.WithBlobFetcher(n.cluster.FetchBlob))
+	}
+	if n.apps, err = apps.New(n.kv, filepath.Join(cfg.DataDir, "apps"), opts...); err != nil {
+		return err
+	}
+	if n.cluster != nil {
+		n.cluster.SetBlobs(n.apps.Module)
+	}
+	return nil
 }
 
 // startCompute starts the sandbox workers and the runs, jobs and
@@ -158,9 +186,15 @@ func (n *Node) startCompute(ctx context.Context) (err error) {
 	}); err != nil {
 		return err
 	}
-	n.runs = runs.New(runs.Config{Engine: n.engine, Apps: n.apps, Runtime: n.sandbox, KV: n.kv, AccountCaps: n.accounts.Caps,
+	nodeName := "local"
+	if n.cluster != nil {
+		nodeName = n.cluster.Name()
+	}
+	n.runs = runs.New(runs.Config{Node: nodeName, Engine: n.engine, Apps: n.apps, Runtime: n.sandbox, KV: n.kv, AccountCaps: n.accounts.Caps,
 		Slots: n.sandbox.Workers(), PerAccountRunning: cfg.RunsPerAccount, PerAccountQueued: cfg.QueuedPerAccount,
 		Logger: cfg.Logger.With("component", "runs"), Registerer: n.metrics.Registry})
+	load := func() (int, int, int) { r, w := n.runs.Load(); return n.sandbox.Workers(), r, w }
+	n.loadFn.Store(&load)
 	if err := n.seedApps(ctx); err != nil {
 		return err
 	}
@@ -179,7 +213,11 @@ func (n *Node) newServer() *http.Server {
 	svc := n.services.Handler(verifier, cfg.Domain, n.metrics.Registry)
 	s3 := s3api.New(s3api.Config{Engine: n.engine, Verifier: verifier, Region: cfg.Region, Domain: cfg.Domain, Runner: n.runs,
 		BucketDeleted: n.bucketDeleted})
-	native := api.New(api.Deps{Verifier: verifier, Accounts: n.accounts, Apps: n.apps, Runs: n.runs, Services: n.services, Jobs: n.jobs, Engine: n.engine})
+	deps := api.Deps{Verifier: verifier, Accounts: n.accounts, Apps: n.apps, Runs: n.runs, Services: n.services, Jobs: n.jobs, Engine: n.engine}
+	if n.cluster != nil {
+		deps.Cluster = clusterAPI{n.cluster, n.engine.(*cluster.Engine)}
+	}
+	native := api.New(deps)
 	return &http.Server{
 		Handler:           n.metrics.Middleware(cfg.Logger, obs.BodyDeadlines(cfg.BodyTimeout, n.router(s3, native, svc))),
 		ReadHeaderTimeout: 30 * time.Second,
@@ -260,6 +298,8 @@ func (n *Node) router(s3 *s3api.Handler, native http.Handler, svc *services.Hand
 			return
 		}
 		switch p := r.URL.Path; {
+		case strings.HasPrefix(p, "/_cluster/") && n.cluster != nil:
+			n.cluster.Handler().ServeHTTP(w, r)
 		case p == "/healthz" || p == "/readyz" || p == "/metrics":
 			ops.ServeHTTP(w, r)
 		case strings.HasPrefix(p, "/api/"):
@@ -292,6 +332,10 @@ func (n *Node) Run(ctx context.Context) error {
 	go func() { errc <- n.srv.Serve(n.ln) }()
 	close(n.ready)
 	n.log.Info("insitu serving", "endpoint", n.Endpoint(), "data", n.cfg.DataDir, "region", n.cfg.Region)
+	if n.newSecret {
+		n.log.Info("generated the cluster secret (shown once; kept in the data directory, mode 0600): give it to joining nodes as INSITU_CLUSTER_SECRET",
+			"secret", n.cfg.Cluster.Secret, "file", filepath.Join(n.cfg.DataDir, cluster.SecretFile))
+	}
 	if n.newRoot {
 		n.log.Info("generated root credentials (shown once; kept in the data directory, mode 0600)",
 			"access_key", n.rootKey.AccessKey, "secret_key", n.rootKey.Secret,
@@ -341,6 +385,12 @@ func (n *Node) Close() error {
 		}
 		if n.engine != nil {
 			errs = append(errs, n.engine.Close())
+		}
+		if n.cluster != nil {
+			n.cluster.Close() // stops repair and heartbeats before the local engine goes
+		}
+		if n.local != nil {
+			errs = append(errs, n.local.Close())
 		}
 		if n.kv != nil {
 			errs = append(errs, n.kv.Close())

@@ -69,6 +69,7 @@ type Registry struct {
 	cache map[string]App
 
 	ownerID func(ctx context.Context, name string) (string, error)
+	fetch   func(ctx context.Context, digest string) ([]byte, error)
 }
 
 // Option configures a Registry.
@@ -80,6 +81,12 @@ type Option func(*Registry)
 // a reference is taken as the id itself.
 func WithOwnerIDs(fn func(ctx context.Context, name string) (string, error)) Option {
 	return func(r *Registry) { r.ownerID = fn }
+}
+
+// WithBlobFetcher gets module bytes this node does not keep (in a
+// cluster: from the node that has them); fetched modules are kept.
+func WithBlobFetcher(fn func(ctx context.Context, digest string) ([]byte, error)) Option {
+	return func(r *Registry) { r.fetch = fn }
 }
 
 // New returns a registry keeping module bytes under dir/blobs.
@@ -182,9 +189,13 @@ func (r *Registry) writeBlob(digest string, wasm []byte) error {
 	return d.Sync()
 }
 
-// Module returns the bytes of a module by digest, checking them.
+// Module returns the bytes of a module by digest, checking them. A module
+// this node does not keep is fetched (WithBlobFetcher) and kept.
 func (r *Registry) Module(digest string) ([]byte, error) {
 	b, err := os.ReadFile(filepath.Join(r.dir, digest+".wasm"))
+	if errors.Is(err, os.ErrNotExist) && r.fetch != nil && hexRE.MatchString(digest) {
+		b, err = r.fetchBlob(digest)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("apps: module %s: %w", digest, err)
 	}
@@ -193,6 +204,24 @@ func (r *Registry) Module(digest string) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// fetchBlob gets a module from another node and keeps it, after checking
+// its bytes against the digest.
+func (r *Registry) fetchBlob(digest string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	b, err := r.fetch(ctx, digest)
+	if err != nil {
+		return nil, err
+	}
+	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != digest {
+		return nil, fmt.Errorf("apps: module %s fetched with other bytes", digest)
+	}
+	return b, r.writeBlob(digest, b)
+}
+
+// hexRE matches a sha256 digest in hex.
+var hexRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
 
 func (r *Registry) get(ctx context.Context, owner, name, version string) (App, error) {
 	k := appKey(owner, name, version)

@@ -32,6 +32,12 @@ func serverEnv() [][2]string {
 		{"max-records", "INSITU_MAX_RECORDS"},
 		{"runs-per-account", "INSITU_RUNS_PER_ACCOUNT"},
 		{"queued-per-account", "INSITU_QUEUED_PER_ACCOUNT"},
+		{"zone", "INSITU_ZONE"},
+		{"join", "INSITU_JOIN"},
+		{"etcd", "INSITU_ETCD"},
+		{"name", "INSITU_NODE_NAME"},
+		{"advertise", "INSITU_ADVERTISE"},
+		{"replicas", "INSITU_REPLICAS"},
 	}
 }
 
@@ -64,6 +70,7 @@ first start, kept in the data directory and printed once.`,
 				return errors.New("server: set both INSITU_ROOT_ACCESS_KEY and INSITU_ROOT_SECRET_KEY, or neither")
 			}
 			cfg.RootAccessKey, cfg.RootSecretKey = ak, sk
+			cfg.Cluster.Secret, _ = g.env("INSITU_CLUSTER_SECRET")
 			if (cfg.TLSCert == "") != (cfg.TLSKey == "") {
 				return usageError{cmd.CommandPath(), errors.New("--tls-cert and --tls-key go together")}
 			}
@@ -97,6 +104,12 @@ first start, kept in the data directory and printed once.`,
 	f.IntVar(&cfg.MaxRecordsPerAccount, "max-records", cfg.MaxRecordsPerAccount, "keep at most this many run records (and finished jobs) per account; 0: no cap [INSITU_MAX_RECORDS]")
 	f.IntVar(&cfg.RunsPerAccount, "runs-per-account", 0, "sandbox workers one account may hold at once (default: all; workers are shared fairly) [INSITU_RUNS_PER_ACCOUNT]")
 	f.IntVar(&cfg.QueuedPerAccount, "queued-per-account", 0, "runs one account may have waiting for a worker before 503 SlowDown (default 64) [INSITU_QUEUED_PER_ACCOUNT]")
+	f.StringVar(&cfg.Cluster.Zone, "zone", "", "this node's zone (failure domain); turns cluster mode on [INSITU_ZONE]")
+	f.StringVar(&cfg.Cluster.Join, "join", "", "join the cluster of the node at this `URL` (cluster secret from INSITU_CLUSTER_SECRET) [INSITU_JOIN]")
+	f.StringSliceVar(&cfg.Cluster.Etcd, "etcd", nil, "use this existing etcd cluster (client `URLs`) instead of the embedded one [INSITU_ETCD]")
+	f.StringVar(&cfg.Cluster.Name, "name", "", "node name, unique in the cluster (default: kept from the first start, else HOSTNAME-PORT) [INSITU_NODE_NAME]")
+	f.StringVar(&cfg.Cluster.Advertise, "advertise", "", "`host:port` other nodes reach this one at (default: the listen address) [INSITU_ADVERTISE]")
+	f.IntVar(&cfg.Cluster.Replicas, "replicas", 0, "copies of each object, in distinct zones first (default 3; the first node's value is the cluster's) [INSITU_REPLICAS]")
 	return cmd
 }
 

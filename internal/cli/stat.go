@@ -22,6 +22,8 @@ type statJSON struct {
 	VersionID    string            `json:"version_id,omitempty"`
 	StorageClass string            `json:"storage_class,omitempty"`
 	Metadata     map[string]string `json:"metadata"`
+	// Replicas names the nodes holding the object (clustered nodes only).
+	Replicas []string `json:"replicas,omitempty"`
 }
 
 // newStatCmd builds "stat s3://bucket/key [--json]".
@@ -52,7 +54,11 @@ bucket, key, size, etag, content_type, last_modified, metadata.`,
 				if err != nil {
 					return opError("stat", args[i], err)
 				}
-				if err := printStat(g.streams.Out, l, info, asJSON, i > 0); err != nil {
+				var replicas []string
+				if asJSON {
+					replicas = g.replicas(cmd, l)
+				}
+				if err := printStat(g.streams.Out, l, info, replicas, asJSON, i > 0); err != nil {
 					return err
 				}
 			}
@@ -63,7 +69,21 @@ bucket, key, size, etag, content_type, last_modified, metadata.`,
 	return cmd
 }
 
-func printStat(out io.Writer, l location, info minio.ObjectInfo, asJSON, sep bool) error {
+// replicas names the nodes holding l, or nil when the node is not in a
+// cluster (or cannot say).
+func (g *globals) replicas(cmd *cobra.Command, l location) []string {
+	c, err := g.api(cmd)
+	if err != nil {
+		return nil
+	}
+	names, err := c.Replicas(cmd.Context(), l.bucket, l.key)
+	if err != nil {
+		return nil
+	}
+	return names
+}
+
+func printStat(out io.Writer, l location, info minio.ObjectInfo, replicas []string, asJSON, sep bool) error {
 	meta := map[string]string{}
 	for k, v := range info.UserMetadata {
 		meta[k] = v
@@ -72,7 +92,7 @@ func printStat(out io.Writer, l location, info minio.ObjectInfo, asJSON, sep boo
 		return json.NewEncoder(out).Encode(statJSON{
 			Bucket: l.bucket, Key: l.key, Size: info.Size, ETag: info.ETag,
 			ContentType: info.ContentType, LastModified: info.LastModified.UTC(),
-			VersionID: info.VersionID, StorageClass: info.StorageClass, Metadata: meta,
+			VersionID: info.VersionID, StorageClass: info.StorageClass, Metadata: meta, Replicas: replicas,
 		})
 	}
 	if sep {

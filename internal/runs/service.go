@@ -510,10 +510,12 @@ const maxInMemoryInput = 256 << 20
 func (s *Service) open(ctx context.Context, ref ObjectRef) (*opened, store.ObjectInfo, error) {
 	if lf, ok := s.engine.(store.LocalFiles); ok {
 		info, f, err := lf.OpenFile(ctx, ref.Bucket, ref.Key)
-		if err != nil {
+		if err == nil {
+			return &opened{file: f}, info, nil
+		}
+		if !errors.Is(err, store.ErrNotLocal) {
 			return nil, info, err
 		}
-		return &opened{file: f}, info, nil
 	}
 	info, rc, err := s.engine.GetObject(ctx, ref.Bucket, ref.Key, nil)
 	if err != nil {

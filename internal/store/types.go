@@ -25,6 +25,9 @@ var (
 	ErrInvalidRange       = errors.New("store: range not satisfiable")
 	ErrInvalidPartNumber  = errors.New("store: part number out of range")
 	ErrPreconditionFailed = errors.New("store: precondition failed")
+	// ErrNotLocal is returned by LocalFiles.OpenFile when this node holds
+	// no current copy of the object (in a cluster); read it with GetObject.
+	ErrNotLocal = errors.New("store: object not held on this node")
 )
 
 // Limits that follow AWS S3.

@@ -1,0 +1,133 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/insitu-cloud/insitu/internal/meta"
+	"github.com/insitu-cloud/insitu/internal/store"
+)
+
+// Local is what a node's own engine offers the cluster: the object engine,
+// replica writes with stamps, and in-place files for runs.
+type Local interface {
+	store.Engine
+	store.Replicas
+	store.LocalFiles
+}
+
+// Engine is the store.Engine of a node in a cluster: buckets live in
+// etcd; objects live on the nodes Place picks, written to all of them at
+// once and acknowledged at a write quorum; reads take the newest stamp
+// among the replicas. It is safe for concurrent use.
+type Engine struct {
+	c     *Cluster
+	local Local
+}
+
+// NewEngine returns the cluster engine over this node's local engine and
+// registers the local engine for the internal API. Bucket records kept by
+// a node that ran alone are published once, so upgrading a single node to
+// a cluster keeps its buckets.
+func NewEngine(ctx context.Context, c *Cluster, local Local) (*Engine, error) {
+	e := &Engine{c: c, local: local}
+	c.local = local
+	bs, err := local.ListBuckets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range bs {
+		v, _ := json.Marshal(b)
+		if err := c.kv.CompareAndSwap(ctx, bucketKey(b.Name), nil, v); err != nil && !errors.Is(err, meta.ErrConflict) {
+			return nil, fmt.Errorf("cluster: publish bucket %s: %w", b.Name, err)
+		}
+	}
+	return e, nil
+}
+
+func bucketKey(name string) string { return "buckets/" + name }
+
+// CreateBucket implements store.Engine: one compare-and-swap in etcd.
+func (e *Engine) CreateBucket(ctx context.Context, b store.BucketInfo) error {
+	v, _ := json.Marshal(b)
+	err := e.c.kv.CompareAndSwap(ctx, bucketKey(b.Name), nil, v)
+	if errors.Is(err, meta.ErrConflict) {
+		old, gerr := e.GetBucket(ctx, b.Name)
+		if gerr == nil && old.Owner == b.Owner {
+			return store.ErrBucketOwnedByYou
+		}
+		return store.ErrBucketExists
+	}
+	return err
+}
+
+// GetBucket implements store.Engine.
+func (e *Engine) GetBucket(ctx context.Context, bucket string) (store.BucketInfo, error) {
+	var b store.BucketInfo
+	v, err := e.c.kv.Get(ctx, bucketKey(bucket))
+	if errors.Is(err, meta.ErrNotFound) {
+		return b, store.ErrNoSuchBucket
+	}
+	if err != nil {
+		return b, err
+	}
+	return b, json.Unmarshal(v, &b)
+}
+
+// ListBuckets implements store.Engine.
+func (e *Engine) ListBuckets(ctx context.Context) ([]store.BucketInfo, error) {
+	pairs, err := e.c.kv.List(ctx, "buckets/")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]store.BucketInfo, 0, len(pairs))
+	for _, p := range pairs {
+		var b store.BucketInfo
+		if json.Unmarshal(p.Value, &b) == nil {
+			out = append(out, b)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// DeleteBucket implements store.Engine: refused while any live node lists
+// an object or an upload in it; then the record goes and every live node
+// drops its local copy of the bucket.
+func (e *Engine) DeleteBucket(ctx context.Context, bucket string) error {
+	if _, err := e.GetBucket(ctx, bucket); err != nil {
+		return err
+	}
+	page, err := e.ListObjects(ctx, bucket, store.ListOptions{MaxKeys: 1})
+	if err != nil {
+		return err
+	}
+	ups, err := e.ListMultipartUploads(ctx, bucket, store.ListUploadsOptions{MaxUploads: 1})
+	if err != nil {
+		return err
+	}
+	if len(page.Objects) > 0 || len(ups.Uploads) > 0 {
+		return store.ErrBucketNotEmpty
+	}
+	if err := e.c.kv.Delete(ctx, bucketKey(bucket)); err != nil {
+		return err
+	}
+	return e.eachLive(ctx, func(ctx context.Context, n NodeStatus) error {
+		if n.Name == e.c.Name() {
+			return e.local.DropBucket(ctx, bucket)
+		}
+		return e.c.call(ctx, n.Endpoint, "POST", internalPrefix+"dropbucket", keyArgs{Bucket: bucket}, nil)
+	})
+}
+
+// Close implements store.Engine; the local engine is closed by its owner.
+func (e *Engine) Close() error { return nil }
+
+// bucketExists returns ErrNoSuchBucket unless the bucket is in etcd.
+func (e *Engine) bucketExists(ctx context.Context, bucket string) error {
+	_, err := e.GetBucket(ctx, bucket)
+	return err
+}

@@ -1,0 +1,101 @@
+package cluster
+
+import (
+	"context"
+	"sort"
+
+	"github.com/insitu-cloud/insitu/internal/store"
+)
+
+// ListObjects implements store.Engine: every reachable node lists a page
+// (tombstones included) and the pages merge in key order, the newest
+// stamp of each key winning. Memory is bounded by MaxKeys per node per
+// round; a round trusts keys only up to the smallest last key of the
+// nodes whose pages were cut, and goes on from there if it found too few.
+func (e *Engine) ListObjects(ctx context.Context, bucket string, opts store.ListOptions) (store.ListResult, error) {
+	if err := e.bucketExists(ctx, bucket); err != nil {
+		return store.ListResult{}, err
+	}
+	max := opts.MaxKeys
+	if max <= 0 || max > 1000 {
+		max = 1000
+	}
+	var out store.ListResult
+	nodes := e.others(nil)
+	for {
+		pages, err := e.listAll(ctx, nodes, bucket, store.ListOptions{Prefix: opts.Prefix, Delimiter: opts.Delimiter, After: opts.After, MaxKeys: max, Tombstones: true})
+		if err != nil {
+			return out, err
+		}
+		entries, horizon, cut := merge(pages)
+		for _, en := range entries {
+			if cut && en.name > horizon {
+				break
+			}
+			opts.After = en.name
+			if en.prefix {
+				out.CommonPrefixes = append(out.CommonPrefixes, en.name)
+			} else if !en.info.Deleted {
+				out.Objects = append(out.Objects, en.info)
+			}
+			if len(out.Objects)+len(out.CommonPrefixes) == max {
+				out.IsTruncated, out.NextAfter = cut || en.name != entries[len(entries)-1].name, en.name
+				return out, nil
+			}
+		}
+		if !cut {
+			return out, nil
+		}
+		opts.After = horizon
+	}
+}
+
+// listAll gets one page from each node (this one locally).
+func (e *Engine) listAll(ctx context.Context, nodes []NodeStatus, bucket string, opts store.ListOptions) ([]store.ListResult, error) {
+	pages := make([]store.ListResult, len(nodes))
+	err := each(ctx, nodes, func(ctx context.Context, n NodeStatus) error {
+		i := indexOf(nodes, n.Name)
+		if e.self(n) {
+			p, err := e.local.ListObjects(ctx, bucket, opts)
+			if err == store.ErrNoSuchBucket {
+				err = nil // holds nothing of it yet
+			}
+			pages[i] = p
+			return err
+		}
+		return e.c.call(ctx, n.Endpoint, "POST", internalPrefix+"list", listArgs{Bucket: bucket, Opts: opts}, &pages[i])
+	})
+	return pages, err
+}
+
+// entry is one key or common prefix of a merged listing.
+type entry struct {
+	name   string
+	prefix bool
+	info   store.ObjectInfo
+}
+
+// merge combines node pages: one entry per name (the newest stamp for
+// keys), in name order. horizon is the smallest last name of the pages
+// that were cut (cut false when none was).
+func merge(pages []store.ListResult) (entries []entry, horizon string, cut bool) {
+	byName := map[string]entry{}
+	for _, p := range pages {
+		for _, o := range p.Objects {
+			if old, ok := byName[o.Key]; !ok || (!old.prefix && o.Stamp.After(old.info.Stamp)) {
+				byName[o.Key] = entry{name: o.Key, info: o}
+			}
+		}
+		for _, cp := range p.CommonPrefixes {
+			byName[cp] = entry{name: cp, prefix: true}
+		}
+		if p.IsTruncated && (!cut || p.NextAfter < horizon) {
+			horizon, cut = p.NextAfter, true
+		}
+	}
+	for _, en := range byName {
+		entries = append(entries, en)
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].name < entries[j].name })
+	return entries, horizon, cut
+}

@@ -1,0 +1,187 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/insitu-cloud/insitu/internal/store"
+)
+
+// A multipart upload lives on the node that created it (its home): the
+// upload id is HOME.LOCALID, and every call on it runs there. Completing
+// assembles the object at home, then copies it to its targets like a
+// repair would, and home keeps no copy unless it is a target.
+
+func homeOf(id string) (node, local string, ok bool) {
+	node, local, ok = strings.Cut(id, ".")
+	return node, local, ok && node != "" && local != ""
+}
+
+// home returns the reachable node of an upload id.
+func (e *Engine) home(id string) (NodeStatus, string, error) {
+	name, local, ok := homeOf(id)
+	if !ok {
+		return NodeStatus{}, "", store.ErrNoSuchUpload
+	}
+	for _, n := range e.c.Nodes() {
+		if n.Name == name && n.State != StateDown {
+			return n, local, nil
+		}
+	}
+	return NodeStatus{}, "", store.ErrNoSuchUpload
+}
+
+// CreateMultipartUpload implements store.Engine.
+func (e *Engine) CreateMultipartUpload(ctx context.Context, bucket, key string, opts store.PutOptions) (store.UploadInfo, error) {
+	if err := e.bucketExists(ctx, bucket); err != nil {
+		return store.UploadInfo{}, err
+	}
+	if err := ensureLocalBucket(ctx, e.local, bucket); err != nil {
+		return store.UploadInfo{}, err
+	}
+	u, err := e.local.CreateMultipartUpload(ctx, bucket, key, store.PutOptions{Meta: opts.Meta, ChecksumAlgorithm: opts.ChecksumAlgorithm})
+	u.UploadID = e.c.Name() + "." + u.UploadID
+	return u, err
+}
+
+// UploadPart implements store.Engine, streaming the part to its home.
+func (e *Engine) UploadPart(ctx context.Context, bucket, key, uploadID string, number int, r io.Reader, size int64, opts store.PutOptions) (store.PartInfo, error) {
+	n, id, err := e.home(uploadID)
+	if err != nil {
+		return store.PartInfo{}, err
+	}
+	if e.self(n) {
+		return e.local.UploadPart(ctx, bucket, key, id, number, r, size, opts)
+	}
+	check, err := newBodyCheck(r, size, opts)
+	if err != nil {
+		return store.PartInfo{}, err
+	}
+	a, _ := json.Marshal(putArgs{Algorithm: opts.ChecksumAlgorithm})
+	q := url.Values{"bucket": {bucket}, "key": {key}, "upload": {id}, "part": {strconv.Itoa(number)}}
+	resp, err := e.c.stream(ctx, n, "PUT", "part", q, map[string]string{"X-Insitu-Put": string(a)}, check)
+	if err != nil {
+		return store.PartInfo{}, err
+	}
+	defer resp.Body.Close()
+	var p store.PartInfo
+	return p, json.NewDecoder(resp.Body).Decode(&p)
+}
+
+// mpuCall runs a multipart call at the upload's home.
+func (e *Engine) mpuCall(ctx context.Context, op string, a mpuArgs, out any, local func(id string) error) error {
+	n, id, err := e.home(a.UploadID)
+	if err != nil {
+		return err
+	}
+	if e.self(n) {
+		return local(id)
+	}
+	a.UploadID = id
+	return e.c.call(ctx, n.Endpoint, "POST", internalPrefix+"mpu/"+op, a, out)
+}
+
+// ListParts implements store.Engine.
+func (e *Engine) ListParts(ctx context.Context, bucket, key, uploadID string, marker, maxParts int) (res store.ListPartsResult, err error) {
+	err = e.mpuCall(ctx, "parts", mpuArgs{Bucket: bucket, Key: key, UploadID: uploadID, Marker: marker, Max: maxParts}, &res, func(id string) error {
+		res, err = e.local.ListParts(ctx, bucket, key, id, marker, maxParts)
+		return err
+	})
+	res.Upload.UploadID = uploadID
+	return res, err
+}
+
+// AbortMultipartUpload implements store.Engine.
+func (e *Engine) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error {
+	return e.mpuCall(ctx, "abort", mpuArgs{Bucket: bucket, Key: key, UploadID: uploadID}, nil, func(id string) error {
+		return e.local.AbortMultipartUpload(ctx, bucket, key, id)
+	})
+}
+
+// CompleteMultipartUpload implements store.Engine.
+func (e *Engine) CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []store.CompletePart) (info store.ObjectInfo, err error) {
+	stamp := e.stamp()
+	a := mpuArgs{Bucket: bucket, Key: key, UploadID: uploadID, Parts: parts, Opts: putArgs{Stamp: stamp}}
+	err = e.mpuCall(ctx, "complete", a, &info, func(id string) error {
+		info, err = e.completeHere(ctx, bucket, key, id, parts, stamp)
+		return err
+	})
+	return info, err
+}
+
+// completeHere completes an upload homed here and places the object.
+func (e *Engine) completeHere(ctx context.Context, bucket, key, id string, parts []store.CompletePart, stamp store.Stamp) (store.ObjectInfo, error) {
+	info, err := e.local.CompleteMultipartUploadAt(ctx, bucket, key, id, parts, stamp)
+	if err != nil {
+		return info, err
+	}
+	return info, e.c.place(ctx, info)
+}
+
+// ListMultipartUploads implements store.Engine: every node's uploads,
+// merged by key and initiation, ids qualified by their home.
+func (e *Engine) ListMultipartUploads(ctx context.Context, bucket string, opts store.ListUploadsOptions) (store.ListUploadsResult, error) {
+	if err := e.bucketExists(ctx, bucket); err != nil {
+		return store.ListUploadsResult{}, err
+	}
+	nodes := e.others(nil)
+	res := make([]store.ListUploadsResult, len(nodes))
+	err := each(ctx, nodes, func(ctx context.Context, n NodeStatus) error {
+		i := indexOf(nodes, n.Name)
+		o := opts
+		if h, local, ok := homeOf(opts.UploadIDMarker); ok && h == n.Name {
+			o.UploadIDMarker = local
+		}
+		if e.self(n) {
+			r, err := e.local.ListMultipartUploads(ctx, bucket, o)
+			if err == store.ErrNoSuchBucket {
+				err = nil
+			}
+			res[i] = r
+		} else if err := e.c.call(ctx, n.Endpoint, "POST", internalPrefix+"mpu/list", mpuArgs{Bucket: bucket, List: o}, &res[i]); err != nil {
+			return err
+		}
+		for j := range res[i].Uploads {
+			res[i].Uploads[j].UploadID = n.Name + "." + res[i].Uploads[j].UploadID
+		}
+		return nil
+	})
+	return mergeUploads(res, opts.MaxUploads), err
+}
+
+// mergeUploads merges node pages of uploads in (key, initiated) order.
+func mergeUploads(pages []store.ListUploadsResult, max int) store.ListUploadsResult {
+	if max <= 0 || max > 1000 {
+		max = 1000
+	}
+	var out store.ListUploadsResult
+	prefixes := map[string]bool{}
+	for _, p := range pages {
+		out.Uploads = append(out.Uploads, p.Uploads...)
+		out.IsTruncated = out.IsTruncated || p.IsTruncated
+		for _, cp := range p.CommonPrefixes {
+			prefixes[cp] = true
+		}
+	}
+	for cp := range prefixes {
+		out.CommonPrefixes = append(out.CommonPrefixes, cp)
+	}
+	sort.Strings(out.CommonPrefixes)
+	sort.Slice(out.Uploads, func(i, j int) bool {
+		a, b := out.Uploads[i], out.Uploads[j]
+		return a.Key < b.Key || (a.Key == b.Key && a.Initiated.Before(b.Initiated))
+	})
+	if len(out.Uploads) > max {
+		out.Uploads, out.IsTruncated = out.Uploads[:max], true
+	}
+	if out.IsTruncated && len(out.Uploads) > 0 {
+		last := out.Uploads[len(out.Uploads)-1]
+		out.NextKeyMarker, out.NextUploadIDMarker = last.Key, last.UploadID
+	}
+	return out
+}

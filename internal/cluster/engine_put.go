@@ -1,0 +1,257 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"net/http"
+	"net/url"
+	"sync"
+
+	"github.com/insitu-cloud/insitu/internal/checksum"
+	"github.com/insitu-cloud/insitu/internal/store"
+)
+
+// stamp returns a new stamp of this node.
+func (e *Engine) stamp() store.Stamp { return store.Stamp{HLC: e.c.clock.Now(), Node: e.c.Name()} }
+
+// PutObject implements store.Engine: the body streams to every target at
+// once (never buffered whole), each a stamped write; the client's digests
+// are checked here, before any target sees the end of the body, so a bad
+// body installs nowhere. It succeeds when a write quorum has it durably.
+func (e *Engine) PutObject(ctx context.Context, bucket, key string, r io.Reader, size int64, opts store.PutOptions) (store.ObjectInfo, error) {
+	if err := e.bucketExists(ctx, bucket); err != nil {
+		return store.ObjectInfo{}, err
+	}
+	if opts.IfNoneMatchStar {
+		if _, err := e.HeadObject(ctx, bucket, key); err == nil {
+			return store.ObjectInfo{}, store.ErrPreconditionFailed
+		}
+	}
+	check, err := newBodyCheck(r, size, opts)
+	if err != nil {
+		return store.ObjectInfo{}, err
+	}
+	args := putArgs{Meta: opts.Meta, Algorithm: opts.ChecksumAlgorithm, Stamp: e.stamp()}
+	return e.fanOut(ctx, e.targets(bucket, key), check, func(ctx context.Context, n NodeStatus, body io.Reader) (store.ObjectInfo, error) {
+		if e.self(n) {
+			return e.localPut(ctx, bucket, key, body, args)
+		}
+		return e.peerPut(ctx, n, bucket, key, body, args)
+	})
+}
+
+// localPut is a stamped write into this node's engine.
+func (e *Engine) localPut(ctx context.Context, bucket, key string, body io.Reader, a putArgs) (store.ObjectInfo, error) {
+	if err := ensureLocalBucket(ctx, e.local, bucket); err != nil {
+		return store.ObjectInfo{}, err
+	}
+	return e.local.PutObject(ctx, bucket, key, body, -1, store.PutOptions{Meta: a.Meta, ChecksumAlgorithm: a.Algorithm, Stamp: a.Stamp})
+}
+
+// ensureLocalBucket makes the local engine hold bucket (the cluster's
+// record is in etcd; a node keeps a local one for the objects it holds).
+func ensureLocalBucket(ctx context.Context, l store.Engine, bucket string) error {
+	err := l.CreateBucket(ctx, store.BucketInfo{Name: bucket})
+	if errors.Is(err, store.ErrBucketOwnedByYou) || errors.Is(err, store.ErrBucketExists) {
+		return nil
+	}
+	return err
+}
+
+// peerPut streams body to node n's internal write.
+func (e *Engine) peerPut(ctx context.Context, n NodeStatus, bucket, key string, body io.Reader, a putArgs) (store.ObjectInfo, error) {
+	var info store.ObjectInfo
+	hdr, _ := json.Marshal(a)
+	q := url.Values{"bucket": {bucket}, "key": {key}}
+	resp, err := e.c.stream(ctx, n, "PUT", "object", q, map[string]string{"X-Insitu-Put": string(hdr)}, body)
+	if err != nil {
+		return info, err
+	}
+	defer resp.Body.Close()
+	return info, json.NewDecoder(resp.Body).Decode(&info)
+}
+
+// stream sends a signed request with a streamed body (chunked: the peer
+// sees the end of the body only when body returns EOF).
+func (c *Cluster) stream(ctx context.Context, n NodeStatus, method, op string, q url.Values, hdr map[string]string, body io.Reader) (*http.Response, error) {
+	if body != nil {
+		body = io.NopCloser(body) // hide any length: always chunked
+	}
+	req, err := http.NewRequestWithContext(ctx, method, n.Endpoint+internalPrefix+op+"?"+q.Encode(), body)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	c.signer.Sign(req)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode/100 != 2 {
+		defer resp.Body.Close()
+		return nil, remoteError(resp)
+	}
+	return resp, nil
+}
+
+// writeFn writes one target's copy from body.
+type writeFn func(ctx context.Context, n NodeStatus, body io.Reader) (store.ObjectInfo, error)
+
+// fanOut copies src to every target at once through pipes and waits for
+// all of them. A target that fails drops out; the write succeeds when a
+// quorum acknowledged it (a superseded write counts: a newer one won).
+func (e *Engine) fanOut(ctx context.Context, targets []NodeStatus, src io.Reader, write writeFn) (store.ObjectInfo, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	infos := make([]store.ObjectInfo, len(targets))
+	errs := make([]error, len(targets))
+	pws := make([]*io.PipeWriter, len(targets))
+	var wg sync.WaitGroup
+	for i, n := range targets {
+		pr, pw := io.Pipe()
+		pws[i] = pw
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			infos[i], errs[i] = write(ctx, n, pr)
+			pr.CloseWithError(errDone(errs[i])) // unblock the copier
+		}()
+	}
+	cerr := copyAll(pws, src, quorum(len(targets)))
+	for _, pw := range pws {
+		pw.CloseWithError(cerr) // nil: a clean EOF, the commit signal
+	}
+	wg.Wait()
+	return settle(targets, infos, errs, cerr)
+}
+
+func errDone(err error) error {
+	if err == nil {
+		return io.ErrClosedPipe
+	}
+	return err
+}
+
+// copyAll copies src to every writer, dropping writers that fail, until
+// EOF; it fails when fewer than need writers are left.
+func copyAll(ws []*io.PipeWriter, src io.Reader, need int) error {
+	buf := make([]byte, 256<<10)
+	live := append([]*io.PipeWriter(nil), ws...)
+	for {
+		n, rerr := src.Read(buf)
+		if n > 0 {
+			kept := live[:0]
+			for _, w := range live {
+				if _, err := w.Write(buf[:n]); err == nil {
+					kept = append(kept, w)
+				}
+			}
+			if live = kept; len(live) < need {
+				return errors.New("cluster: too few replicas took the write")
+			}
+		}
+		if rerr == io.EOF {
+			return nil
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+}
+
+// settle turns the targets' outcomes into the write's.
+func settle(targets []NodeStatus, infos []store.ObjectInfo, errs []error, cerr error) (store.ObjectInfo, error) {
+	if cerr != nil {
+		return store.ObjectInfo{}, cerr
+	}
+	ok, info := 0, store.ObjectInfo{}
+	var firstErr error
+	for i := range targets {
+		switch {
+		case errs[i] == nil:
+			ok++
+			if info.ETag == "" {
+				info = infos[i]
+			}
+		case errors.Is(errs[i], store.ErrSuperseded):
+			ok++
+		case firstErr == nil:
+			firstErr = errs[i]
+		}
+	}
+	if ok >= quorum(len(targets)) {
+		return info, nil
+	}
+	if firstErr == nil {
+		firstErr = errors.New("cluster: no replica took the write")
+	}
+	return store.ObjectInfo{}, fmt.Errorf("cluster: write reached %d of %d replicas: %w", ok, len(targets), firstErr)
+}
+
+// bodyCheck reads a client body, counting it and hashing what the client
+// asked to verify; at EOF it returns the verdict instead of EOF when the
+// body is short, long or does not match.
+type bodyCheck struct {
+	r      io.Reader
+	size   int64
+	n      int64
+	md5    hash.Hash
+	want   []byte
+	sum    hash.Hash
+	expect func() string
+}
+
+func newBodyCheck(r io.Reader, size int64, opts store.PutOptions) (*bodyCheck, error) {
+	b := &bodyCheck{r: r, size: size, want: opts.MD5, expect: opts.ExpectedChecksum}
+	if opts.MD5 != nil {
+		b.md5 = md5.New()
+	}
+	if opts.ExpectedChecksum != nil && opts.ChecksumAlgorithm != "" {
+		h, err := checksum.New(opts.ChecksumAlgorithm)
+		if err != nil {
+			return nil, err
+		}
+		b.sum = h
+	}
+	return b, nil
+}
+
+func (b *bodyCheck) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.n += int64(n)
+	for _, h := range []hash.Hash{b.md5, b.sum} {
+		if h != nil {
+			h.Write(p[:n])
+		}
+	}
+	if b.size >= 0 && b.n > b.size {
+		return n, store.ErrIncompleteBody
+	}
+	if err == io.EOF {
+		err = b.verdict()
+	}
+	return n, err
+}
+
+func (b *bodyCheck) verdict() error {
+	if b.size >= 0 && b.n != b.size {
+		return store.ErrIncompleteBody
+	}
+	if b.md5 != nil && !bytes.Equal(b.md5.Sum(nil), b.want) {
+		return store.ErrBadDigest
+	}
+	if b.sum != nil {
+		if want := b.expect(); want != "" && want != checksum.Encode(b.sum.Sum(nil)) {
+			return store.ErrBadDigest
+		}
+	}
+	return io.EOF
+}

@@ -1,0 +1,204 @@
+package cluster
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/insitu-cloud/insitu/internal/store"
+)
+
+// Handler serves the internal API (/_cluster/v1/...) to other members.
+// Every request must carry a valid, fresh, first-seen signature of the
+// cluster secret; nothing else (no user key, root's included) is accepted.
+func (c *Cluster) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+internalPrefix+"join", c.serveJoin)
+	mux.HandleFunc("POST "+internalPrefix+"lookup", c.serveLookup)
+	mux.HandleFunc("PUT "+internalPrefix+"object", c.servePut)
+	mux.HandleFunc("GET "+internalPrefix+"object", c.serveGet)
+	mux.HandleFunc("PUT "+internalPrefix+"replica", c.serveReplica)
+	mux.HandleFunc("POST "+internalPrefix+"delete", c.serveDelete)
+	mux.HandleFunc("POST "+internalPrefix+"drop", c.serveDrop)
+	mux.HandleFunc("POST "+internalPrefix+"dropbucket", c.serveDropBucket)
+	mux.HandleFunc("POST "+internalPrefix+"list", c.serveList)
+	mux.HandleFunc("PUT "+internalPrefix+"part", c.servePart)
+	mux.HandleFunc("POST "+internalPrefix+"mpu/{op}", c.serveMPU)
+	mux.HandleFunc("GET "+internalPrefix+"blob/{digest}", c.serveBlob)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := c.signer.Verify(r); err != nil {
+			writeError(w, err)
+			return
+		}
+		if c.local == nil && !strings.HasSuffix(r.URL.Path, "/join") {
+			writeError(w, errors.New("cluster: node starting"))
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// readJSON decodes a request body of at most 4 MiB into v.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := json.NewDecoder(io.LimitReader(r.Body, 4<<20)).Decode(v); err != nil {
+		writeError(w, err)
+		return false
+	}
+	return true
+}
+
+func writeJSON(w http.ResponseWriter, v any, err error) {
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (c *Cluster) serveLookup(w http.ResponseWriter, r *http.Request) {
+	var a lookupArgs
+	if readJSON(w, r, &a) {
+		hs, err := lookupLocal(r.Context(), c.local, a.Bucket, a.Keys)
+		writeJSON(w, hs, err)
+	}
+}
+
+// servePut is a stamped replica write streamed from a coordinator.
+func (c *Cluster) servePut(w http.ResponseWriter, r *http.Request) {
+	var a putArgs
+	if err := json.Unmarshal([]byte(r.Header.Get("X-Insitu-Put")), &a); err != nil {
+		writeError(w, err)
+		return
+	}
+	c.clock.Observe(a.Stamp.HLC)
+	q := r.URL.Query()
+	e := &Engine{c: c, local: c.local}
+	info, err := e.localPut(r.Context(), q.Get("bucket"), q.Get("key"), r.Body, a)
+	writeJSON(w, info, err)
+}
+
+// serveGet streams a range of the local copy of one version.
+func (c *Cluster) serveGet(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var stamp store.Stamp
+	if err := json.Unmarshal([]byte(r.Header.Get("X-Insitu-Stamp")), &stamp); err != nil {
+		writeError(w, err)
+		return
+	}
+	off, _ := strconv.ParseInt(q.Get("off"), 10, 64)
+	n, _ := strconv.ParseInt(q.Get("n"), 10, 64)
+	info := store.ObjectInfo{Bucket: q.Get("bucket"), Key: q.Get("key"), Stamp: stamp}
+	rc, err := openLocal(r.Context(), c.local, info, off, n)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	defer rc.Close()
+	w.Header().Set("Content-Type", "application/octet-stream")
+	_, _ = io.Copy(w, rc) // a failure mid-body cuts the chunked stream; the reader sees it
+}
+
+// serveReplica stores an exact copy of a version (repair, rebalance,
+// multipart placement).
+func (c *Cluster) serveReplica(w http.ResponseWriter, r *http.Request) {
+	info, err := readReplicaHead(r.Body)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	c.clock.Observe(info.Stamp.HLC)
+	writeJSON(w, struct{}{}, c.local.PutReplica(r.Context(), info, r.Body))
+}
+
+func (c *Cluster) serveDelete(w http.ResponseWriter, r *http.Request) {
+	var a keyArgs
+	if readJSON(w, r, &a) {
+		c.clock.Observe(a.Stamp.HLC)
+		e := &Engine{c: c, local: c.local}
+		writeJSON(w, struct{}{}, e.deleteAt(r.Context(), NodeStatus{NodeRecord: NodeRecord{Name: c.Name()}}, a.Bucket, a.Key, a.Stamp))
+	}
+}
+
+func (c *Cluster) serveDrop(w http.ResponseWriter, r *http.Request) {
+	var a keyArgs
+	if readJSON(w, r, &a) {
+		writeJSON(w, struct{}{}, c.local.Drop(r.Context(), a.Bucket, a.Key, a.Stamp))
+	}
+}
+
+func (c *Cluster) serveDropBucket(w http.ResponseWriter, r *http.Request) {
+	var a keyArgs
+	if readJSON(w, r, &a) {
+		writeJSON(w, struct{}{}, c.local.DropBucket(r.Context(), a.Bucket))
+	}
+}
+
+func (c *Cluster) serveList(w http.ResponseWriter, r *http.Request) {
+	var a listArgs
+	if readJSON(w, r, &a) {
+		res, err := c.local.ListObjects(r.Context(), a.Bucket, a.Opts)
+		if errors.Is(err, store.ErrNoSuchBucket) {
+			res, err = store.ListResult{}, nil // holds nothing of it yet
+		}
+		writeJSON(w, res, err)
+	}
+}
+
+func (c *Cluster) servePart(w http.ResponseWriter, r *http.Request) {
+	var a putArgs
+	if err := json.Unmarshal([]byte(r.Header.Get("X-Insitu-Put")), &a); err != nil {
+		writeError(w, err)
+		return
+	}
+	q := r.URL.Query()
+	n, _ := strconv.Atoi(q.Get("part"))
+	p, err := c.local.UploadPart(r.Context(), q.Get("bucket"), q.Get("key"), q.Get("upload"), n, r.Body, -1, store.PutOptions{ChecksumAlgorithm: a.Algorithm})
+	writeJSON(w, p, err)
+}
+
+func (c *Cluster) serveMPU(w http.ResponseWriter, r *http.Request) {
+	var a mpuArgs
+	if !readJSON(w, r, &a) {
+		return
+	}
+	ctx := r.Context()
+	switch r.PathValue("op") {
+	case "parts":
+		res, err := c.local.ListParts(ctx, a.Bucket, a.Key, a.UploadID, a.Marker, a.Max)
+		writeJSON(w, res, err)
+	case "abort":
+		writeJSON(w, struct{}{}, c.local.AbortMultipartUpload(ctx, a.Bucket, a.Key, a.UploadID))
+	case "complete":
+		c.clock.Observe(a.Opts.Stamp.HLC)
+		e := &Engine{c: c, local: c.local}
+		info, err := e.completeHere(ctx, a.Bucket, a.Key, a.UploadID, a.Parts, a.Opts.Stamp)
+		writeJSON(w, info, err)
+	case "list":
+		res, err := c.local.ListMultipartUploads(ctx, a.Bucket, a.List)
+		if errors.Is(err, store.ErrNoSuchBucket) {
+			res, err = store.ListUploadsResult{}, nil
+		}
+		writeJSON(w, res, err)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// serveBlob hands out an app module this node keeps, by content hash.
+func (c *Cluster) serveBlob(w http.ResponseWriter, r *http.Request) {
+	if c.blobs == nil {
+		http.NotFound(w, r)
+		return
+	}
+	b, err := c.blobs(r.PathValue("digest"))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/wasm")
+	_, _ = w.Write(b)
+}

@@ -1,0 +1,171 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/insitu-cloud/insitu/internal/store"
+)
+
+// batch repairs a batch of local holdings: one lookup per target node for
+// the keys it should hold, then a decision per key.
+func (r *repairer) batch(ctx context.Context, batch []store.ObjectInfo, st *passStats) error {
+	place, _, byName := r.e.members()
+	want := r.e.wanted(place)
+	asks := map[string][]int{} // node -> batch indexes
+	targets := make([][]NodeStatus, len(batch))
+	for i, info := range batch {
+		targets[i] = statuses(Place(place, info.Bucket, info.Key, want), byName)
+		for _, t := range targets[i] {
+			if !r.e.self(t) {
+				asks[t.Name] = append(asks[t.Name], i)
+			}
+		}
+	}
+	theirs := r.lookups(ctx, batch, asks, byName)
+	for i, info := range batch {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if !info.Deleted {
+			st.objects++
+		}
+		r.settleKey(ctx, info, targets[i], theirs[i], want, st)
+	}
+	return nil
+}
+
+// lookups asks each target node, in one call per bucket, what it holds of
+// the keys it should hold; unanswered keys are missing from the map.
+func (r *repairer) lookups(ctx context.Context, batch []store.ObjectInfo, asks map[string][]int, byName map[string]NodeStatus) []map[string]held {
+	out := make([]map[string]held, len(batch))
+	for i := range out {
+		out[i] = map[string]held{}
+	}
+	for name, idx := range asks {
+		byBucket := map[string][]int{}
+		for _, i := range idx {
+			byBucket[batch[i].Bucket] = append(byBucket[batch[i].Bucket], i)
+		}
+		for bucket, is := range byBucket {
+			keys := make([]string, len(is))
+			for j, i := range is {
+				keys[j] = batch[i].Key
+			}
+			hs, err := r.e.lookup(ctx, byName[name], bucket, keys)
+			if err != nil || len(hs) != len(is) {
+				continue // unreachable: neither counted as holding nor pushed to
+			}
+			for j, i := range is {
+				out[i][name] = hs[j]
+			}
+		}
+	}
+	return out
+}
+
+// settleKey brings one key to its placement: a stale local copy is
+// refreshed (when this node is a target) or dropped; the newest local
+// copy is pushed to the targets missing it, and dropped here once every
+// target holds it and this node is not one of them.
+func (r *repairer) settleKey(ctx context.Context, ours store.ObjectInfo, targets []NodeStatus, theirs map[string]held, want int, st *passStats) {
+	selfTarget := indexOf(targets, r.c.Name()) >= 0
+	if src, newer := newestElsewhere(ours, targets, theirs); newer {
+		if selfTarget {
+			r.pull(ctx, src, theirs[src.Name].Info, st)
+		} else if r.c.local.Drop(ctx, ours.Bucket, ours.Key, ours.Stamp) == nil {
+			st.dropped++
+		}
+		return
+	}
+	holders := 0
+	if selfTarget {
+		holders++
+	}
+	for _, t := range targets {
+		if h, ok := theirs[t.Name]; ok && h.Found && h.Info.Stamp == ours.Stamp {
+			holders++
+		}
+	}
+	reporter := !ours.Deleted && holders < want && r.reports(ours, targets, theirs)
+	for _, t := range targets {
+		h, asked := theirs[t.Name]
+		if r.e.self(t) || !asked || (h.Found && !ours.Stamp.After(h.Info.Stamp)) {
+			continue
+		}
+		if err := r.e.push(ctx, t, ours); err == nil {
+			holders++
+			st.copied++
+		} else {
+			r.c.log.Debug("repair push failed", "node", t.Name, "key", ours.Key, "err", err)
+		}
+	}
+	if reporter {
+		st.under++
+		if holders < want {
+			st.unfixed++
+		}
+	}
+	r.maybeDrop(ctx, ours, selfTarget, holders, len(targets), st)
+}
+
+// maybeDrop forgets the local copy when every target holds it and this
+// node is not a target, and a tombstone once its grace has passed.
+func (r *repairer) maybeDrop(ctx context.Context, ours store.ObjectInfo, selfTarget bool, holders, ntargets int, st *passStats) {
+	all := holders >= ntargets && ntargets > 0
+	old := time.Since(HLCTime(ours.Stamp.HLC)) > r.cfg.TombstoneGrace
+	if all && (!selfTarget || (ours.Deleted && old)) {
+		if r.c.local.Drop(ctx, ours.Bucket, ours.Key, ours.Stamp) == nil {
+			st.dropped++
+		}
+	}
+}
+
+// reports decides which holder counts an under-replicated key: the
+// highest-ranked target holding the newest copy, or this node when no
+// target does.
+func (r *repairer) reports(ours store.ObjectInfo, targets []NodeStatus, theirs map[string]held) bool {
+	for _, t := range targets {
+		if r.e.self(t) {
+			return true
+		}
+		if h := theirs[t.Name]; h.Found && h.Info.Stamp == ours.Stamp {
+			return false
+		}
+	}
+	return true
+}
+
+// newestElsewhere returns a target holding a newer version than ours.
+func newestElsewhere(ours store.ObjectInfo, targets []NodeStatus, theirs map[string]held) (NodeStatus, bool) {
+	best, found := ours.Stamp, false
+	var src NodeStatus
+	for _, t := range targets {
+		if h := theirs[t.Name]; h.Found && h.Info.Stamp.After(best) {
+			best, src, found = h.Info.Stamp, t, true
+		}
+	}
+	return src, found
+}
+
+// pull replaces the local copy with the newer version held by src.
+func (r *repairer) pull(ctx context.Context, src NodeStatus, info store.ObjectInfo, st *passStats) {
+	var err error
+	if info.Deleted {
+		err = r.c.local.DeleteReplica(ctx, info.Bucket, info.Key, info.Stamp)
+	} else {
+		var rc interface{ Close() error }
+		body, oerr := r.e.openAt(ctx, src, info, 0, info.Size)
+		if err = oerr; err == nil {
+			rc = body
+			err = r.c.local.PutReplica(ctx, info, body)
+			rc.Close()
+		}
+	}
+	if err == nil {
+		st.copied++
+	} else if !errors.Is(err, store.ErrSuperseded) {
+		r.c.log.Debug("repair pull failed", "from", src.Name, "key", info.Key, "err", err)
+	}
+}
