@@ -75,6 +75,10 @@ type Cluster struct {
 	local  Local                               // set by NewEngine before the node serves
 	blobs  func(digest string) ([]byte, error) // set by SetBlobs before the node serves
 	repair *repairer
+
+	extra       []extraRoute // Handle, before serving
+	handlerOnce sync.Once
+	handler     http.Handler
 }
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)

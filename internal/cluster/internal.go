@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -15,6 +16,11 @@ import (
 // Every request must carry a valid, fresh, first-seen signature of the
 // cluster secret; nothing else (no user key, root's included) is accepted.
 func (c *Cluster) Handler() http.Handler {
+	c.handlerOnce.Do(func() { c.handler = c.newHandler() })
+	return c.handler
+}
+
+func (c *Cluster) newHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+internalPrefix+"join", c.serveJoin)
 	mux.HandleFunc("POST "+internalPrefix+"lookup", c.serveLookup)
@@ -28,6 +34,9 @@ func (c *Cluster) Handler() http.Handler {
 	mux.HandleFunc("PUT "+internalPrefix+"part", c.servePart)
 	mux.HandleFunc("POST "+internalPrefix+"mpu/{op}", c.serveMPU)
 	mux.HandleFunc("GET "+internalPrefix+"blob/{digest}", c.serveBlob)
+	for _, e := range c.extra {
+		mux.Handle(e.pattern, e.h)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, err := c.signer.Verify(r); err != nil {
 			writeError(w, err)
@@ -39,6 +48,40 @@ func (c *Cluster) Handler() http.Handler {
 		}
 		mux.ServeHTTP(w, r)
 	})
+}
+
+// Handle adds an internal endpoint for another package (METHOD and a
+// path under InternalPrefix, as http.ServeMux patterns). It must be
+// called before the node serves; the signature check applies to it.
+func (c *Cluster) Handle(pattern string, h http.Handler) {
+	c.extra = append(c.extra, extraRoute{pattern, h})
+}
+
+type extraRoute struct {
+	pattern string
+	h       http.Handler
+}
+
+// InternalPrefix is the path every internal endpoint lives under.
+const InternalPrefix = internalPrefix
+
+// Call sends a signed JSON request to the node named node (in the view)
+// and decodes its JSON answer into out (when non-nil); a failed answer
+// comes back as its storage sentinel when it was one.
+func (c *Cluster) Call(ctx context.Context, node, method, path string, in, out any) error {
+	for _, n := range c.Nodes() {
+		if n.Name == node {
+			return c.call(ctx, n.Endpoint, method, path, in, out)
+		}
+	}
+	return ErrNoSuchNode
+}
+
+// Send signs req (whose X-Insitu- headers must be set) and sends it with
+// the cluster's HTTP client; the caller closes the answer's body.
+func (c *Cluster) Send(req *http.Request) (*http.Response, error) {
+	c.signer.Sign(req)
+	return c.http.Do(req)
 }
 
 // readJSON decodes a request body of at most 4 MiB into v.
