@@ -202,3 +202,13 @@ func BenchmarkPlace(b *testing.B) {
 		Place(c.snap, c.tasks)
 	}
 }
+
+// BenchmarkPlaceSingle places one task a call on 5,000 nodes (the scan).
+func BenchmarkPlaceSingle(b *testing.B) {
+	c := fakeCluster(1, 5000, 1000, true)
+	i := 0
+	for b.Loop() {
+		Place(c.snap, c.tasks[i:i+1])
+		i = (i + 1) % len(c.tasks)
+	}
+}
