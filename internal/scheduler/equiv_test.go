@@ -90,3 +90,28 @@ func planDiff(got, want Plan) string {
 	return fmt.Sprintf("%d assignments, unplaced %v; want %d, unplaced %v",
 		len(got.Assignments), got.Unplaced, len(want.Assignments), want.Unplaced)
 }
+
+// TestPlaceScanFallsBack: the cases the scan hands to the index (a task
+// with more than 64 holders; a duplicate id that would win) give the
+// reference plan.
+func TestPlaceScanFallsBack(t *testing.T) {
+	snap := Snapshot{Nodes: []Node{
+		{ID: "b", FreeSlots: 1}, {ID: "a", FreeSlots: 0}, {ID: "c", FreeSlots: 2}, {ID: "b", FreeSlots: 9},
+	}}
+	many := Task{ID: "many", Holders: []string{"c"}}
+	for i := range 70 {
+		many.Holders = append(many.Holders, fmt.Sprintf("x%d", i))
+	}
+	for _, tasks := range [][]Task{
+		{{ID: "t1"}, {ID: "t2"}, {ID: "t3"}, {ID: "t4"}}, // the second "b" is lighter but does not count
+		{many, {ID: "t2", Holders: []string{"b"}}},
+	} {
+		want := refPlace(snap, tasks)
+		if _, ok := placeByScan(snap, tasks); ok {
+			t.Fatalf("%s: the scan did not hand over", tasks[0].ID)
+		}
+		if got := Place(snap, tasks); !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s: %s", tasks[0].ID, planDiff(got, want))
+		}
+	}
+}
