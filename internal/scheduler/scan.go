@@ -155,7 +155,8 @@ func (f *idSieve) mayHold(id string) bool { b := sieveBit(id); return f[b>>6]&(1
 func (s *scanner) listedBefore(i int) bool {
 	id := s.nodes[i].ID
 	for j := range i {
-		if n := &s.nodes[j]; len(n.ID) == len(id) && n.ID == id && live(n) {
+		// The last byte first, as in idSieve: a full compare is a call.
+		if n := &s.nodes[j]; len(n.ID) == len(id) && (len(id) == 0 || n.ID[len(id)-1] == id[len(id)-1]) && n.ID == id && live(n) {
 			return true
 		}
 	}
