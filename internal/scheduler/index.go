@@ -8,18 +8,19 @@ const searchMax = 256
 
 // entry is a live node's remaining capacity while placing with an index.
 type entry struct {
-	id    string
+	node  int // its snapshot entry, for the id
 	slots int
 	mem   int64
 	pos   int // position in the heap; -1 once full
 }
 
 // index is the state of one placeIndexed call: the live nodes (first
-// entry of each id), a map from id to node, and a heap of the nodes with
+// entry of each id), a table from id to node, and a heap of the nodes with
 // free slots, lightest first.
 type index struct {
-	entries  []entry
-	byID     map[string]int
+	nodes    []Node  // the snapshot, read only
+	entries  []entry // no pointers: the collector skips it
+	byID     idTable
 	heap     []int
 	frontier []int // scratch for the best-first walk
 }
@@ -43,23 +44,24 @@ func placeIndexed(snap Snapshot, tasks []Task) Plan {
 			continue
 		}
 		x.take(best, t.Memory)
-		plan.Assignments = append(plan.Assignments, Assignment{Task: t.ID, Node: x.entries[best].id, Local: local})
+		plan.Assignments = append(plan.Assignments, Assignment{Task: t.ID, Node: x.id(best), Local: local})
 	}
 	return plan
 }
 
 func newIndex(nodes []Node) *index {
-	x := &index{entries: make([]entry, 0, len(nodes)), byID: make(map[string]int, len(nodes))}
+	x := &index{nodes: nodes, entries: make([]entry, 0, len(nodes)), byID: newIDTable(len(nodes))}
 	for i := range nodes {
 		n := &nodes[i]
 		if !live(n) {
 			continue
 		}
-		if _, dup := x.byID[n.ID]; dup {
+		at, p := x.byID.find(x, n.ID)
+		if at >= 0 {
 			continue // the first live entry of an id counts
 		}
-		x.byID[n.ID] = len(x.entries)
-		x.entries = append(x.entries, entry{id: n.ID, slots: n.FreeSlots, mem: n.FreeMemory})
+		x.byID.slots[p] = int32(len(x.entries) + 1)
+		x.entries = append(x.entries, entry{node: i, slots: n.FreeSlots, mem: n.FreeMemory})
 	}
 	x.heap = make([]int, len(x.entries))
 	for i := range x.heap {
@@ -71,10 +73,17 @@ func newIndex(nodes []Node) *index {
 	return x
 }
 
-// lighterAt orders entries a and b for the least-loaded choice.
+// id is entry i's node id.
+func (x *index) id(i int) string { return x.nodes[x.entries[i].node].ID }
+
+// lighterAt orders entries a and b as lighter does, reading the ids only
+// on a tie.
 func (x *index) lighterAt(a, b int) bool {
 	ea, eb := &x.entries[a], &x.entries[b]
-	return lighter(ea.slots, ea.mem, ea.id, eb.slots, eb.mem, eb.id)
+	if ea.slots != eb.slots || ea.mem != eb.mem {
+		return ea.slots > eb.slots || ea.slots == eb.slots && ea.mem > eb.mem
+	}
+	return x.id(a) < x.id(b)
 }
 
 func (x *index) fitsAt(i int, need int64) bool {
@@ -85,7 +94,7 @@ func (x *index) fitsAt(i int, need int64) bool {
 func (x *index) holder(t Task) int {
 	best := -1
 	for _, id := range t.Holders {
-		if i, ok := x.byID[id]; ok && x.fitsAt(i, t.Memory) && (best < 0 || x.lighterAt(i, best)) {
+		if i, _ := x.byID.find(x, id); i >= 0 && x.fitsAt(i, t.Memory) && (best < 0 || x.lighterAt(i, best)) {
 			best = i
 		}
 	}
