@@ -6,7 +6,7 @@
 // Nomad's published figures (printed, not run). Run from the repository
 // root:
 //
-//	go run ./bench/scheduler [-nodes 5000,10000] [-tasks 100000] [-job 1000] [-single 20000] [-naive 20000]
+//	go run ./bench/scheduler [-nodes 5000,10000] [-tasks 100000] [-job 1000] [-single 100000] [-naive 20000]
 package main
 
 import (
@@ -36,7 +36,7 @@ func main() {
 	flag.StringVar(&nodes, "nodes", "5000,10000", "cluster sizes, comma-separated")
 	flag.IntVar(&cfg.tasks, "tasks", 100000, "tasks placed in calls of -job tasks")
 	flag.IntVar(&cfg.job, "job", 1000, "tasks per call (one job)")
-	flag.IntVar(&cfg.single, "single", 20000, "tasks placed one per call")
+	flag.IntVar(&cfg.single, "single", 100000, "tasks placed one per call")
 	flag.IntVar(&cfg.naive, "naive", 20000, "tasks the naive reference places in each mode (it is slow)")
 	flag.Uint64Var(&cfg.seed, "seed", 1, "workload seed")
 	flag.StringVar(&cfg.cpuprofile, "cpuprofile", "", "write a CPU profile of the run to this file")
