@@ -47,7 +47,8 @@ func newWorkload(seed uint64, nodes, tasks, jobSize int) workload {
 }
 
 // newNode is node i: a size from the fleet, zone i%zones, and a random
-// share of its slots and memory already in use (one node in ten is full).
+// share of its slots and memory already in use (and one node in ten made
+// full on top of those full by chance).
 func newNode(r *rand.Rand, i int) scheduler.Node {
 	const zones = 6
 	m := pick(r)
