@@ -1,12 +1,6 @@
 package scheduler
 
-import (
-	"container/heap"
-	"math"
-	"slices"
-	"strings"
-	"time"
-)
+import "time"
 
 // Node is one node as the snapshot sees it.
 type Node struct {
@@ -53,123 +47,58 @@ type Plan struct {
 	Unplaced []string
 }
 
-// node is a node's remaining capacity while placing.
-type node struct {
-	Node
-	idx int // position in the heap
-}
-
-// fits reports whether n can take t.
-func (n *node) fits(t Task) bool {
-	return n.FreeSlots > 0 && (n.FreeMemory == 0 || t.Memory == 0 || t.Memory <= n.FreeMemory)
-}
-
-// take books t on n.
-func (n *node) take(t Task) {
-	n.FreeSlots--
-	if n.FreeMemory > 0 && t.Memory > 0 {
-		n.FreeMemory -= t.Memory
-		if n.FreeMemory == 0 {
-			n.FreeMemory = -1 // accounted and exhausted, not "unaccounted"
-		}
-	}
-}
-
-// less orders nodes for the least-loaded choice: more free slots first,
-// then more free memory, then the smaller id.
-func less(a, b *node) bool {
-	if a.FreeSlots != b.FreeSlots {
-		return a.FreeSlots > b.FreeSlots
-	}
-	if a.FreeMemory != b.FreeMemory {
-		return a.FreeMemory > b.FreeMemory
-	}
-	return strings.Compare(a.ID, b.ID) < 0
-}
+// scanMax is the most tasks Place places by scanning the snapshot once per
+// task. Above it, indexing the nodes (an id table and a heap by load, built
+// once per call) costs less than the scans; below it, the index costs more
+// than it saves: at 5,000 nodes a scan takes ~15 µs a task and the index
+// ~0.5 ms to build (measured with BenchmarkPlace on a 2-core AMD EPYC).
+const scanMax = 32
 
 // Place assigns tasks to nodes. It is deterministic for a given snapshot
 // and task list, and never books more tasks on a node than its free slots
-// (or its free memory, when both sides account memory).
+// (or its free memory, when both sides account memory). A node id listed
+// more than once counts once: its first entry with room. Place keeps no
+// state between calls and is safe for concurrent use; it does not modify
+// the snapshot or the tasks.
 func Place(snap Snapshot, tasks []Task) Plan {
-	nodes := make([]*node, 0, len(snap.Nodes))
-	byID := make(map[string]*node, len(snap.Nodes))
-	for _, n := range snap.Nodes {
-		if _, dup := byID[n.ID]; dup || n.FreeSlots <= 0 || n.FreeMemory < 0 {
-			continue // a duplicate id keeps its first entry; full nodes take nothing
+	if len(tasks) <= scanMax {
+		if p, ok := placeByScan(snap, tasks); ok {
+			return p
 		}
-		nn := &node{Node: n}
-		nodes = append(nodes, nn)
-		byID[n.ID] = nn
 	}
-	slices.SortFunc(nodes, func(a, b *node) int { return strings.Compare(a.ID, b.ID) })
-	h := &loadHeap{}
-	for _, n := range nodes {
-		heap.Push(h, n)
-	}
-	plan := Plan{Assignments: make([]Assignment, 0, len(tasks))}
-	noFit := int64(math.MaxInt64) // the smallest task memory that fit nowhere
-	for _, t := range tasks {
-		// Data-local first: the holder with room that is least loaded.
-		var best *node
-		for _, id := range t.Holders {
-			if n := byID[id]; n != nil && n.fits(t) && (best == nil || less(n, best)) {
-				best = n
-			}
-		}
-		local := best != nil
-		if best == nil && h.Len() > 0 && (t.Memory == 0 || t.Memory < noFit) {
-			if top := (*h)[0]; top.fits(t) {
-				best = top
-			} else {
-				// The top is short of memory for this task: the least
-				// loaded node that fits, by a scan. Capacity only shrinks,
-				// so a size that fits nowhere now never will: noFit
-				// remembers it and later tasks as big skip the scan.
-				for _, n := range *h {
-					if n.fits(t) && (best == nil || less(n, best)) {
-						best = n
-					}
-				}
-				if best == nil {
-					noFit = t.Memory
-				}
-			}
-		}
-		if best == nil {
-			plan.Unplaced = append(plan.Unplaced, t.ID)
-			continue
-		}
-		best.take(t)
-		if best.idx >= 0 {
-			if best.FreeSlots > 0 {
-				heap.Fix(h, best.idx)
-			} else {
-				heap.Remove(h, best.idx)
-			}
-		}
-		plan.Assignments = append(plan.Assignments, Assignment{Task: t.ID, Node: best.ID, Local: local})
-	}
-	return plan
+	return placeIndexed(snap, tasks)
 }
 
-// loadHeap orders nodes least loaded first.
-type loadHeap []*node
+// fits reports whether a node with slots and mem left can take a task
+// needing need bytes.
+func fits(slots int, mem, need int64) bool {
+	return slots > 0 && (mem == 0 || need == 0 || need <= mem)
+}
 
-func (h loadHeap) Len() int           { return len(h) }
-func (h loadHeap) Less(i, j int) bool { return less(h[i], h[j]) }
-func (h loadHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].idx, h[j].idx = i, j
+// book returns what a node with slots and mem left has after taking a task
+// needing need bytes. Memory that runs out becomes -1 (accounted and
+// exhausted, not "unaccounted").
+func book(slots int, mem, need int64) (int, int64) {
+	if mem > 0 && need > 0 {
+		if mem -= need; mem == 0 {
+			mem = -1
+		}
+	}
+	return slots - 1, mem
 }
-func (h *loadHeap) Push(x any) {
-	n := x.(*node)
-	n.idx = len(*h)
-	*h = append(*h, n)
+
+// lighter orders nodes for the least-loaded choice: more free slots first,
+// then more free memory, then the smaller id.
+func lighter(aSlots int, aMem int64, aID string, bSlots int, bMem int64, bID string) bool {
+	if aSlots != bSlots {
+		return aSlots > bSlots
+	}
+	if aMem != bMem {
+		return aMem > bMem
+	}
+	return aID < bID
 }
-func (h *loadHeap) Pop() any {
-	old := *h
-	n := old[len(old)-1]
-	*h = old[:len(old)-1]
-	n.idx = -1
-	return n
-}
+
+// live reports whether a snapshot entry takes part at all (full nodes and
+// negative memory take nothing).
+func live(n *Node) bool { return n.FreeSlots > 0 && n.FreeMemory >= 0 }

@@ -196,9 +196,23 @@ func TestPlacePrefersHolderThenLeastLoaded(t *testing.T) {
 	}
 }
 
+// BenchmarkPlace places tasks on fake clusters of 5,000 and 10,000 nodes
+// (with memory), one task a call (the scan) and 1,000 a call (the index),
+// and reports placements per second. bench/scheduler measures the same
+// with a more realistic cluster, latencies and a reference.
 func BenchmarkPlace(b *testing.B) {
-	c := fakeCluster(1, 5000, 20000, true)
-	for b.Loop() {
-		Place(c.snap, c.tasks)
+	for _, nodes := range []int{5000, 10000} {
+		c := fakeCluster(1, nodes, 10000, true)
+		for _, per := range []int{1, 1000} {
+			b.Run(fmt.Sprintf("nodes=%d/tasks=%d", nodes, per), func(b *testing.B) {
+				placed, i := 0, 0
+				for b.Loop() {
+					Place(c.snap, c.tasks[i:i+per])
+					placed += per
+					i = (i + per) % len(c.tasks)
+				}
+				b.ReportMetric(float64(placed)/b.Elapsed().Seconds(), "placements/s")
+			})
+		}
 	}
 }
