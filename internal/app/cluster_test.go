@@ -250,3 +250,54 @@ func isNoSuchKey(err error) bool {
 	var nk *types.NoSuchKey
 	return errors.As(err, &nk)
 }
+
+// The control plane is shared: an account made through one node signs on
+// another, an app pushed through one node runs through another (its
+// module fetched by digest), and a removal through one node is seen by
+// the others' caches.
+func TestClusterSharedControlPlane(t *testing.T) {
+	cl := apptest.StartCluster(t, apptest.ClusterOptions{Zones: []string{"a", "b"}, Replicas: 2})
+	ctx := context.Background()
+	root0, root1 := cl.API(0), cl.API(1)
+	key, err := root0.CreateUser(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice1 := cl.Nodes[1].S3(key.AccessKey, key.SecretKey)
+	if _, err := alice1.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("alice-data")}); err != nil {
+		t.Fatalf("a key made through node0 on node1: %v", err)
+	}
+	putObj(t, alice1, "alice-data", "doc.txt", []byte("one two three\n"))
+	if _, err := root0.PushApp(ctx, "wc", "1", exampleWasm(t, "wc"), nil, true); err != nil {
+		t.Fatal(err)
+	}
+	aliceAPI, err := client.New(client.Config{Endpoint: cl.Nodes[1].Endpoint(), AccessKey: key.AccessKey, SecretKey: key.SecretKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	rec, err := aliceAPI.Run(ctx, client.RunSpec{App: "root/wc:1", Stdin: "s3://alice-data/doc.txt"}, &out, &errb)
+	if err != nil || !bytes.Contains(out.Bytes(), []byte("3")) {
+		t.Fatalf("run through node1 of an app pushed through node0: %v %q %q", err, out.String(), errb.String())
+	}
+	if rec.Node == "" {
+		t.Fatalf("run record names no node: %+v", rec)
+	}
+	if _, err := root1.GetApp(ctx, "root", "wc", "1"); err != nil {
+		t.Fatal(err) // cached on node1 now
+	}
+	if err := root0.RemoveApp(ctx, "wc", "1"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := root1.GetApp(ctx, "root", "wc", "1")
+		if client.IsCode(err, "NoSuchApp") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node1 still serves an app removed through node0: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

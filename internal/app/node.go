@@ -60,6 +60,8 @@ type Node struct {
 	local     store.Engine     // the local engine under a cluster's
 	newSecret bool
 	loadFn    atomic.Pointer[func() (slots, running, waiting int)]
+	bg        sync.WaitGroup     // the cache watches (node_cluster.go)
+	bgCancel  context.CancelFunc // stops them
 
 	closeOnce sync.Once
 	closeErr  error
@@ -102,6 +104,9 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	n.startSweeper()
 	if n.cluster != nil {
 		n.cluster.StartRepair(n.engine.(*cluster.Engine), cluster.RepairConfig{Every: n.cfg.Cluster.RepairEvery})
+		var bgctx context.Context
+		bgctx, n.bgCancel = context.WithCancel(context.Background())
+		n.watchCaches(bgctx)
 	}
 	return n, nil
 }
@@ -385,6 +390,10 @@ func (n *Node) Close() error {
 		}
 		if n.engine != nil {
 			errs = append(errs, n.engine.Close())
+		}
+		if n.bgCancel != nil {
+			n.bgCancel()
+			n.bg.Wait()
 		}
 		if n.cluster != nil {
 			n.cluster.Close() // stops repair and heartbeats before the local engine goes
