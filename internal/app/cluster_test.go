@@ -301,3 +301,45 @@ func TestClusterSharedControlPlane(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// A lost etcd voter is replaced by a live node, so the cluster survives
+// losing voters one after another: node1 (a voter) stops, node3 (a
+// client) becomes a member in its place, then node2 (another voter)
+// stops and the cluster still serves through node0 and node3.
+func TestClusterReplacesLostVoter(t *testing.T) {
+	cl := apptest.StartCluster(t, apptest.ClusterOptions{Zones: []string{"a", "b", "c", "a"}, Replicas: 2})
+	ctx := context.Background()
+	s0 := cl.Nodes[0].S3("", "")
+	if _, err := s0.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("votes")}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]byte{}
+	for i := range 20 {
+		k := fmt.Sprintf("v/%d", i)
+		want[k] = body(i, 0)
+		putObj(t, s0, "votes", k, want[k])
+	}
+	members := func(st *client.ClusterStatus) []string {
+		var names []string
+		for _, m := range st.Etcd {
+			names = append(names, m.Name)
+		}
+		slices.Sort(names)
+		return names
+	}
+	if got := members(cl.Status(0)); !slices.Equal(got, []string{"node0", "node1", "node2"}) {
+		t.Fatalf("etcd members %v, want node0-2", got)
+	}
+	cl.Nodes[1].Stop()
+	cl.Wait(2*time.Minute, "node3 replacing node1 as a voter", func(st *client.ClusterStatus) bool {
+		return slices.Equal(members(st), []string{"node0", "node2", "node3"})
+	})
+	waitRepaired(t, cl, time.Now())
+	cl.Nodes[2].Stop()
+	cl.Wait(time.Minute, "node2 down", func(st *client.ClusterStatus) bool { return stateOf(st, "node2") == "down" })
+	s3c := cl.Nodes[3].S3("", "")
+	putObj(t, s3c, "votes", "after", []byte("written with two voters of three"))
+	want["after"] = []byte("written with two voters of three")
+	checkAll(t, s0, "votes", want)
+	checkAll(t, s3c, "votes", want)
+}

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -57,7 +58,7 @@ type Cluster struct {
 	signer *Signer
 	http   *http.Client
 	st     state
-	member *etcdMember
+	member atomic.Pointer[etcdMember] // nil for an etcd client node
 	etcd   *clientv3.Client
 	kv     meta.Store
 	clock  *Clock
@@ -138,7 +139,7 @@ func (c *Cluster) connect(ctx context.Context) error {
 	}
 	etcdDir := filepath.Join(c.cfg.DataDir, "etcd")
 	if _, err := os.Stat(filepath.Join(etcdDir, "member")); err == nil && c.st.Voter {
-		return c.startVoter(ctx, etcdDir, "", false)
+		return c.restartVoter(ctx, etcdDir)
 	}
 	if c.cfg.Join == "" {
 		if len(c.st.Endpoints) > 0 && !c.st.Voter {
@@ -147,6 +148,40 @@ func (c *Cluster) connect(ctx context.Context) error {
 		return c.startVoter(ctx, etcdDir, "", false)
 	}
 	return c.join(ctx, etcdDir)
+}
+
+// restartVoter restarts this node's member from its data, unless the
+// cluster (asked through --join or a node it knew) replaced it while it
+// was away: then it starts over as a new member or a client.
+func (c *Cluster) restartVoter(ctx context.Context, etcdDir string) error {
+	for _, target := range append([]string{c.cfg.Join}, c.st.Peers...) {
+		if target == "" || target == c.cfg.Endpoint {
+			continue
+		}
+		var reply joinReply
+		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := c.call(actx, target, "POST", "/_cluster/v1/join", joinRequest{Name: c.st.Name, PeerURL: c.st.PeerURL}, &reply)
+		cancel()
+		if err != nil {
+			continue
+		}
+		if reply.Voter && reply.Existing {
+			break
+		}
+		c.log.Warn("this node's etcd member was replaced while it was away; starting over", "voter", reply.Voter)
+		if err := os.RemoveAll(etcdDir); err != nil {
+			return err
+		}
+		if reply.Voter {
+			return c.startVoter(ctx, etcdDir, reply.InitialCluster, true)
+		}
+		c.st.Voter, c.st.Endpoints = false, reply.Endpoints
+		if err := saveState(c.cfg.DataDir, c.st); err != nil {
+			return err
+		}
+		return c.dial(reply.Endpoints)
+	}
+	return c.startVoter(ctx, etcdDir, "", false)
 }
 
 // startVoter runs this node's etcd member and connects to it.
@@ -169,7 +204,7 @@ func (c *Cluster) startVoter(ctx context.Context, dir, initial string, existing 
 	if err != nil {
 		return err
 	}
-	c.member = m
+	c.member.Store(m)
 	return c.dial([]string{c.st.ClientURL})
 }
 
@@ -198,6 +233,7 @@ type joinRequest struct {
 
 type joinReply struct {
 	Voter          bool     `json:"voter"`
+	Existing       bool     `json:"existing,omitempty"` // the member was there already
 	InitialCluster string   `json:"initial_cluster,omitempty"`
 	Endpoints      []string `json:"endpoints"`
 }
@@ -313,7 +349,7 @@ func (c *Cluster) Close() {
 		if c.etcd != nil {
 			c.etcd.Close()
 		}
-		c.member.Close()
+		c.member.Load().Close()
 	})
 }
 

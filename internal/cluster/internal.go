@@ -23,6 +23,7 @@ func (c *Cluster) Handler() http.Handler {
 func (c *Cluster) newHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+internalPrefix+"join", c.serveJoin)
+	mux.HandleFunc("POST "+internalPrefix+"promote", c.servePromote)
 	mux.HandleFunc("POST "+internalPrefix+"lookup", c.serveLookup)
 	mux.HandleFunc("PUT "+internalPrefix+"object", c.servePut)
 	mux.HandleFunc("GET "+internalPrefix+"object", c.serveGet)
