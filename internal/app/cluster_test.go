@@ -7,13 +7,16 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/miekg/dns"
 
+	"github.com/insitu-cloud/insitu/internal/app"
 	"github.com/insitu-cloud/insitu/internal/app/apptest"
 	"github.com/insitu-cloud/insitu/internal/client"
 )
@@ -256,8 +259,10 @@ func isNoSuchKey(err error) bool {
 // module fetched by digest), and a removal through one node is seen by
 // the others' caches.
 func TestClusterSharedControlPlane(t *testing.T) {
-	cl := apptest.StartCluster(t, apptest.ClusterOptions{Zones: []string{"a", "b"}, Replicas: 2})
+	cl := apptest.StartCluster(t, apptest.ClusterOptions{Zones: []string{"a", "b"}, Replicas: 2,
+		Configure: func(i int, cfg *app.Config) { cfg.DNS = "127.0.0.1:0" }})
 	ctx := context.Background()
+	checkDNS(t, cl.Nodes[1].DNSAddr(), cl)
 	root0, root1 := cl.API(0), cl.API(1)
 	key, err := root0.CreateUser(ctx, "alice")
 	if err != nil {
@@ -343,3 +348,33 @@ func TestClusterReplacesLostVoter(t *testing.T) {
 	checkAll(t, s0, "votes", want)
 	checkAll(t, s3c, "votes", want)
 }
+
+// checkDNS asks a node's DNS face for every node by name and for the SRV
+// set of all nodes.
+func checkDNS(t *testing.T, addr string, cl *apptest.Cluster) {
+	t.Helper()
+	c := new(dns.Client)
+	ask := func(name string, qt uint16) *dns.Msg {
+		m := new(dns.Msg)
+		m.SetQuestion(name, qt)
+		r, _, err := c.Exchange(m, addr)
+		if err != nil {
+			t.Fatalf("dns %s: %v", name, err)
+		}
+		return r
+	}
+	for i, n := range cl.Nodes {
+		r := ask(fmt.Sprintf("node%d.node.insitu.", i), dns.TypeA)
+		if len(r.Answer) != 1 || r.Answer[0].(*dns.A).A.String()+":"+fmt.Sprint(portOf(n.Addr())) != n.Addr() {
+			t.Fatalf("node%d A: %v (node at %s)", i, r.Answer, n.Addr())
+		}
+	}
+	if r := ask("_insitu._tcp.node.insitu.", dns.TypeSRV); len(r.Answer) != len(cl.Nodes) {
+		t.Fatalf("SRV: %v", r.Answer)
+	}
+	if r := ask("nosuch.node.insitu.", dns.TypeA); r.Rcode != dns.RcodeNameError {
+		t.Fatalf("unknown node: rcode %d", r.Rcode)
+	}
+}
+
+func portOf(addr string) string { return addr[strings.LastIndex(addr, ":")+1:] }
