@@ -90,6 +90,12 @@ func TestClusterReplicatesAndRepairs(t *testing.T) {
 	checkAll(t, cl.Nodes[0].S3("", ""), "data", want)
 	waitRepaired(t, cl, time.Now())
 	checkSpread(t, cl, 0, "data", want, 2)
+	_, metrics := get(t, cl.Nodes[0].HTTPClient(), cl.Nodes[0].Endpoint()+"/metrics")
+	for _, m := range []string{`insitu_cluster_nodes{state="down"} 1`, "insitu_cluster_under_replicated 0", "insitu_cluster_repair_passes_total"} {
+		if !strings.Contains(metrics, m) {
+			t.Fatalf("/metrics lacks %q", m)
+		}
+	}
 
 	cl.Nodes[2].Stop()
 	cl.Wait(time.Minute, "node2 down", func(st *client.ClusterStatus) bool { return stateOf(st, "node2") == "down" })

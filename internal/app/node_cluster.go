@@ -36,6 +36,9 @@ func (n *Node) startCluster(ctx context.Context) error {
 		return err
 	}
 	n.kv = n.cluster.KV()
+	if err := n.cluster.Register(n.metrics.Registry); err != nil {
+		return err
+	}
 	if cc.Join == "" {
 		return n.migrateControl(ctx)
 	}
