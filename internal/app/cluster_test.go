@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -269,6 +270,17 @@ func TestClusterSharedControlPlane(t *testing.T) {
 		Configure: func(i int, cfg *app.Config) { cfg.DNS = "127.0.0.1:0" }})
 	ctx := context.Background()
 	checkDNS(t, cl.Nodes[1].DNSAddr(), cl)
+	// No user key, root's included, reaches an internal endpoint.
+	for _, sign := range []bool{false, true} {
+		req, _ := http.NewRequest("POST", cl.Nodes[1].Endpoint()+"/_cluster/v1/lookup", strings.NewReader(`{"bucket":"b","keys":["k"]}`))
+		if sign {
+			signRaw(t, cl.Nodes[1], req, []byte(`{"bucket":"b","keys":["k"]}`))
+		}
+		resp, body := get2(t, req)
+		if resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("internal endpoint with a user signature (%v): %d %s", sign, resp.StatusCode, body)
+		}
+	}
 	root0, root1 := cl.API(0), cl.API(1)
 	key, err := root0.CreateUser(ctx, "alice")
 	if err != nil {
@@ -381,6 +393,17 @@ func checkDNS(t *testing.T, addr string, cl *apptest.Cluster) {
 	if r := ask("nosuch.node.insitu.", dns.TypeA); r.Rcode != dns.RcodeNameError {
 		t.Fatalf("unknown node: rcode %d", r.Rcode)
 	}
+}
+
+func get2(t *testing.T, req *http.Request) (*http.Response, string) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, string(b)
 }
 
 func portOf(addr string) string { return addr[strings.LastIndex(addr, ":")+1:] }
