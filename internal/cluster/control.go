@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -101,7 +102,12 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 		return nil, fmt.Errorf("cluster: node name %q: use a-z, 0-9 and '-'", st.Name)
 	}
 	c := &Cluster{cfg: cfg, log: cfg.Logger, signer: NewSigner(cfg.Secret, st.Name), st: st, clock: NewClock(nil),
-		http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}}}
+		http: &http.Client{Transport: &http.Transport{
+			DialContext:           (&net.Dialer{Timeout: 3 * time.Second, KeepAlive: 15 * time.Second}).DialContext,
+			MaxIdleConnsPerHost:   64,
+			IdleConnTimeout:       90 * time.Second,
+			ResponseHeaderTimeout: 30 * time.Second, // after the request (body included) is sent
+		}}}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	defer func() {
 		if err != nil {
@@ -283,9 +289,15 @@ func retry(ctx context.Context, n int, fn func() error) (err error) {
 	return err
 }
 
+// CallTimeout bounds one internal JSON call (a lookup, a listing page, a
+// delete), so a paused or partitioned node cannot hold a request.
+const CallTimeout = 10 * time.Second
+
 // call sends a signed JSON request to the node at base and decodes the
 // JSON answer into out (when non-nil).
 func (c *Cluster) call(ctx context.Context, base, method, path string, in, out any) error {
+	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
+	defer cancel()
 	b, err := json.Marshal(in)
 	if err != nil {
 		return err

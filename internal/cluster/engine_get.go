@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/insitu-cloud/insitu/internal/store"
 )
@@ -59,6 +60,11 @@ func newest(hs []holding) (store.ObjectInfo, []NodeStatus) {
 	return best, holders
 }
 
+// LookupTimeout bounds a read's question to one node: a node that does
+// not answer in time (paused, partitioned, not yet seen down) is taken to
+// hold nothing.
+const LookupTimeout = 2 * time.Second
+
 // lookupAll asks each node of ns in parallel what it holds for the key;
 // a node that cannot answer holds nothing.
 func (e *Engine) lookupAll(ctx context.Context, ns []NodeStatus, bucket, key string) []holding {
@@ -68,6 +74,8 @@ func (e *Engine) lookupAll(ctx context.Context, ns []NodeStatus, bucket, key str
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			ctx, cancel := context.WithTimeout(ctx, LookupTimeout)
+			defer cancel()
 			hs, err := e.lookup(ctx, n, bucket, []string{key})
 			if err == nil && len(hs) == 1 {
 				out[i] = holding{node: n, info: hs[0].Info, ok: hs[0].Found}
