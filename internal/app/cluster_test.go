@@ -407,3 +407,40 @@ func get2(t *testing.T, req *http.Request) (*http.Response, string) {
 }
 
 func portOf(addr string) string { return addr[strings.LastIndex(addr, ":")+1:] }
+
+// Draining a node moves every object off it (two copies stay, on the
+// other nodes) and keeps them readable; placement no longer chooses it.
+func TestClusterDrain(t *testing.T) {
+	cl := apptest.StartCluster(t, apptest.ClusterOptions{Zones: []string{"a", "b", "c"}, Replicas: 2})
+	ctx := context.Background()
+	s0 := cl.Nodes[0].S3("", "")
+	if _, err := s0.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("drain")}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]byte{}
+	for i := range 40 {
+		k := fmt.Sprintf("d/%02d", i)
+		want[k] = body(i, 0)
+		putObj(t, s0, "drain", k, want[k])
+	}
+	if err := cl.API(1).DrainNode(ctx, "node2", true); err != nil {
+		t.Fatal(err)
+	}
+	since := time.Now()
+	cl.Wait(2*time.Minute, "node2 emptied", func(st *client.ClusterStatus) bool {
+		for _, n := range st.Nodes {
+			if n.Name == "node2" && (n.State != "draining" || n.Repair.Objects != 0 || n.Repair.LastPass.Before(since)) {
+				return false
+			}
+		}
+		return true
+	})
+	checkAll(t, cl.Nodes[2].S3("", ""), "drain", want)
+	api := cl.API(0)
+	for k := range want {
+		names, err := api.Replicas(ctx, "drain", k)
+		if err != nil || len(names) != 2 || slices.Contains(names, "node2") {
+			t.Fatalf("%s after draining node2: %v %v", k, names, err)
+		}
+	}
+}
