@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -441,6 +442,60 @@ func TestClusterDrain(t *testing.T) {
 		names, err := api.Replicas(ctx, "drain", k)
 		if err != nil || len(names) != 2 || slices.Contains(names, "node2") {
 			t.Fatalf("%s after draining node2: %v %v", k, names, err)
+		}
+	}
+}
+
+// Concurrent writers to one key through different nodes converge on one
+// winner: afterwards every node reads the same bytes, which are one of
+// the writes.
+func TestClusterConcurrentWritersConverge(t *testing.T) {
+	cl := apptest.StartCluster(t, apptest.ClusterOptions{Zones: []string{"a", "b", "c"}, Replicas: 3})
+	ctx := context.Background()
+	if _, err := cl.Nodes[0].S3("", "").CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("race")}); err != nil {
+		t.Fatal(err)
+	}
+	written := map[string]bool{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for w := range 3 {
+		c := cl.Nodes[w].S3("", "")
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 15 {
+				b := fmt.Sprintf("writer %d write %d", w, i)
+				key := fmt.Sprintf("k%d", i%3)
+				if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("race"), Key: &key, Body: strings.NewReader(b)}); err != nil {
+					t.Errorf("put: %v", err)
+				}
+				mu.Lock()
+				written[b] = true
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range 3 {
+		key := fmt.Sprintf("k%d", i)
+		var first []byte
+		for n := range 3 {
+			got, err := getObj(cl.Nodes[n].S3("", ""), "race", key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !written[string(got)] {
+				t.Fatalf("%s reads %q, which nobody wrote", key, got)
+			}
+			if n == 0 {
+				first = got
+			} else if !bytes.Equal(got, first) {
+				t.Fatalf("%s: node0 reads %q, node%d reads %q", key, first, n, got)
+			}
+		}
+		names, err := cl.API(0).Replicas(ctx, "race", key)
+		if err != nil || len(names) != 3 {
+			t.Fatalf("%s: %d nodes hold the winning version, want 3: %v %v", key, len(names), names, err)
 		}
 	}
 }
