@@ -115,12 +115,21 @@ func (e *Engine) DeleteBucket(ctx context.Context, bucket string) error {
 	if err := e.c.kv.Delete(ctx, bucketKey(bucket)); err != nil {
 		return err
 	}
-	return e.eachLive(ctx, func(ctx context.Context, n NodeStatus) error {
+	// Best effort: a node that misses the drop drops the bucket at its
+	// next repair pass, which checks every bucket it holds against etcd.
+	_ = e.eachLive(ctx, func(ctx context.Context, n NodeStatus) error {
+		var err error
 		if n.Name == e.c.Name() {
-			return e.local.DropBucket(ctx, bucket)
+			err = e.local.DropBucket(ctx, bucket)
+		} else {
+			err = e.c.call(ctx, n.Endpoint, "POST", internalPrefix+"dropbucket", keyArgs{Bucket: bucket}, nil)
 		}
-		return e.c.call(ctx, n.Endpoint, "POST", internalPrefix+"dropbucket", keyArgs{Bucket: bucket}, nil)
+		if err != nil {
+			e.c.log.Warn("delete bucket: a node did not drop its copy yet", "node", n.Name, "bucket", bucket, "err", err)
+		}
+		return nil
 	})
+	return nil
 }
 
 // Close implements store.Engine; the local engine is closed by its owner.
