@@ -75,6 +75,7 @@ type Cluster struct {
 	once    sync.Once
 
 	local  Local                               // set by NewEngine before the node serves
+	engine *Engine                             // likewise
 	blobs  func(digest string) ([]byte, error) // set by SetBlobs before the node serves
 	repair *repairer
 

@@ -120,7 +120,7 @@ func (c *Cluster) servePut(w http.ResponseWriter, r *http.Request) {
 	}
 	c.clock.Observe(a.Stamp.HLC)
 	q := r.URL.Query()
-	e := &Engine{c: c, local: c.local}
+	e := c.engine
 	info, err := e.localPut(r.Context(), q.Get("bucket"), q.Get("key"), r.Body, a)
 	writeJSON(w, info, err)
 }
@@ -162,7 +162,7 @@ func (c *Cluster) serveDelete(w http.ResponseWriter, r *http.Request) {
 	var a keyArgs
 	if readJSON(w, r, &a) {
 		c.clock.Observe(a.Stamp.HLC)
-		e := &Engine{c: c, local: c.local}
+		e := c.engine
 		writeJSON(w, struct{}{}, e.deleteAt(r.Context(), NodeStatus{NodeRecord: NodeRecord{Name: c.Name()}}, a.Bucket, a.Key, a.Stamp))
 	}
 }
@@ -218,7 +218,7 @@ func (c *Cluster) serveMPU(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, struct{}{}, c.local.AbortMultipartUpload(ctx, a.Bucket, a.Key, a.UploadID))
 	case "complete":
 		c.clock.Observe(a.Opts.Stamp.HLC)
-		e := &Engine{c: c, local: c.local}
+		e := c.engine
 		info, err := e.completeHere(ctx, a.Bucket, a.Key, a.UploadID, a.Parts, a.Opts.Stamp)
 		writeJSON(w, info, err)
 	case "list":

@@ -180,7 +180,7 @@ func (r *repairer) dropGoneBuckets(ctx context.Context, batch []store.ObjectInfo
 	for _, info := range batch {
 		ok, seen := gone[info.Bucket]
 		if !seen {
-			_, err := r.e.GetBucket(ctx, info.Bucket)
+			_, err := r.e.readBucket(ctx, info.Bucket) // etcd itself, not the cache
 			ok = errors.Is(err, store.ErrNoSuchBucket)
 			gone[info.Bucket] = ok
 			if ok {
