@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/url"
 	"os"
@@ -16,9 +17,10 @@ import (
 
 // holding is what one node holds for a key.
 type holding struct {
-	node NodeStatus
-	info store.ObjectInfo
-	ok   bool // something (object or tombstone) is held
+	node     NodeStatus
+	info     store.ObjectInfo
+	ok       bool // something (object or tombstone) is held
+	answered bool // the node answered the lookup
 }
 
 // locate asks every node that should hold bucket/key (and, when none of
@@ -33,7 +35,11 @@ func (e *Engine) locate(ctx context.Context, bucket, key string) (store.ObjectIn
 	hs := e.lookupAll(ctx, set, bucket, key)
 	best, holders := newest(hs)
 	if len(holders) == 0 {
-		best, holders = newest(e.lookupAll(ctx, e.others(set), bucket, key))
+		more := e.lookupAll(ctx, e.others(set), bucket, key)
+		best, holders = newest(more)
+		if len(holders) == 0 && !anyAnswered(hs) && !anyAnswered(more) {
+			return store.ObjectInfo{}, nil, fmt.Errorf("%w: no node answered for %s/%s", store.ErrUnavailable, bucket, key)
+		}
 	}
 	if len(holders) == 0 || best.Deleted {
 		return store.ObjectInfo{}, nil, store.ErrNoSuchKey
@@ -42,6 +48,15 @@ func (e *Engine) locate(ctx context.Context, bucket, key string) (store.ObjectIn
 		holders[0], holders[i] = holders[i], holders[0] // read here first
 	}
 	return best, holders, nil
+}
+
+func anyAnswered(hs []holding) bool {
+	for _, h := range hs {
+		if h.answered {
+			return true
+		}
+	}
+	return false
 }
 
 // newest returns the newest holding and its holders, this node first.
@@ -78,7 +93,7 @@ func (e *Engine) lookupAll(ctx context.Context, ns []NodeStatus, bucket, key str
 			defer cancel()
 			hs, err := e.lookup(ctx, n, bucket, []string{key})
 			if err == nil && len(hs) == 1 {
-				out[i] = holding{node: n, info: hs[0].Info, ok: hs[0].Found}
+				out[i] = holding{node: n, info: hs[0].Info, ok: hs[0].Found, answered: true}
 			}
 		}()
 	}

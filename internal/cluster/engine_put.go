@@ -192,7 +192,7 @@ func copyAll(ts []*fanTarget, src io.Reader, need int) error {
 		n, rerr := src.Read(buf)
 		if n > 0 {
 			if live = writeChunk(live, buf[:n]); len(live) < need {
-				return errors.New("cluster: too few replicas took the write")
+				return fmt.Errorf("%w: too few replicas took the write", store.ErrUnavailable)
 			}
 		}
 		if rerr == io.EOF {
@@ -267,10 +267,24 @@ func settle(targets []NodeStatus, infos []store.ObjectInfo, errs []error, cerr e
 	if ok >= quorum(len(targets)) {
 		return info, nil
 	}
-	if firstErr == nil {
-		firstErr = errors.New("cluster: no replica took the write")
+	for _, err := range errs {
+		if isClientFault(err) {
+			return store.ObjectInfo{}, err // the same answer every replica gave
+		}
 	}
-	return store.ObjectInfo{}, fmt.Errorf("cluster: write reached %d of %d replicas: %w", ok, len(targets), firstErr)
+	return store.ObjectInfo{}, fmt.Errorf("%w: the write reached %d of %d replicas (%v)", store.ErrUnavailable, ok, len(targets), firstErr)
+}
+
+// isClientFault reports whether a replica refused the write for a reason
+// of the request's own (so it is the answer, not an outage).
+func isClientFault(err error) bool {
+	for _, s := range []error{store.ErrNoSuchBucket, store.ErrNoSuchUpload, store.ErrInvalidPart, store.ErrInvalidPartOrder,
+		store.ErrEntityTooSmall, store.ErrBadDigest, store.ErrIncompleteBody, store.ErrPreconditionFailed} {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // bodyCheck reads a client body, counting it and hashing what the client
