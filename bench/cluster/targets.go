@@ -108,14 +108,20 @@ func startMinio(ctx context.Context, cfg *config, dir string, n int) (*target, e
 		}
 		drives[i] = "http://" + addrs[i] + d
 	}
-	env := []string{"MINIO_ROOT_USER=" + accessKey, "MINIO_ROOT_PASSWORD=" + secretKey, "MINIO_UPDATE=off", "MINIO_BROWSER=off"}
+	// All drives share the machine's root filesystem, which distributed
+	// MinIO refuses unless the root-drive threshold says otherwise.
+	env := []string{"MINIO_ROOT_USER=" + accessKey, "MINIO_ROOT_PASSWORD=" + secretKey, "MINIO_UPDATE=off",
+		"MINIO_BROWSER=off", "MINIO_ROOTDRIVE_THRESHOLD_SIZE=1B"}
 	for i, addr := range addrs {
 		console, err := freeAddr()
 		if err != nil {
 			return t, err
 		}
 		args := append([]string{"server", "--address", addr, "--console-address", console, "--quiet"}, drives...)
-		p, err := startProc(fmt.Sprintf("minio-%d", i), "http://"+addr, dir, cfg.minio, args, env)
+		// In a container (/.dockerenv) MinIO will not take a loopback
+		// endpoint as its own unless told which one it is.
+		local := "_MINIO_SERVER_LOCAL=" + addr
+		p, err := startProc(fmt.Sprintf("minio-%d", i), "http://"+addr, dir, cfg.minio, args, append(env, local))
 		if err != nil {
 			return t, err
 		}
