@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/insitu-cloud/insitu/bench/internal/s3load"
 	"github.com/insitu-cloud/insitu/internal/app/apptest"
 )
 
@@ -20,7 +21,8 @@ func TestMain(m *testing.M) { apptest.Main(m) }
 
 // TestProfileCluster is not a test but a profiling aid, skipped unless
 // INSITU_CLUSTER_PROFILE names an output directory: it starts an
-// in-process 3-node cluster with 2 replicas, runs 4 KiB PUTs then GETs at
+// in-process 3-node cluster with 2 replicas, runs PUTs then GETs of
+// INSITU_CLUSTER_PROFILE_SIZE objects (default 4KiB) at
 // concurrency 16 round-robin over the nodes for INSITU_CLUSTER_PROFILE_FOR
 // each (default 10s), and writes DIR/{put,get}.cpu.pprof and
 // DIR/{put,get}.goroutines.txt (goroutine stacks sampled every 100 ms,
@@ -39,6 +41,14 @@ func TestProfileCluster(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	size := int64(4096)
+	if v := os.Getenv("INSITU_CLUSTER_PROFILE_SIZE"); v != "" {
+		sizes, err := s3load.ParseSizes(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		size = sizes[0]
+	}
 	c := apptest.StartCluster(t, apptest.ClusterOptions{Zones: []string{"a", "b", "c"}, Replicas: 2})
 	var clients []*s3.Client
 	for _, n := range c.Nodes {
@@ -48,12 +58,12 @@ func TestProfileCluster(t *testing.T) {
 	if _, err := clients[0].CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
 		t.Fatal(err)
 	}
-	payload := bytes.Repeat([]byte("x"), 4096)
+	payload := s3load.RandomBytes(size)
 	var mu sync.Mutex
 	var keys []string
 	put := func(w, seq int) error {
 		key := fmt.Sprintf("w%d-%d", w, seq)
-		_, err := clients[(w+seq)%len(clients)].PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(payload)})
+		_, err := clients[(w+seq)%len(clients)].PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), Body: bytes.NewReader(payload), ContentLength: aws.Int64(size)})
 		mu.Lock()
 		keys = append(keys, key)
 		mu.Unlock()
