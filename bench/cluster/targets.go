@@ -33,6 +33,18 @@ func (t *target) client(worker, seq int) *s3load.Loader {
 	return t.clients[(worker+seq)%len(t.clients)]
 }
 
+// exited returns the first of t's processes that is no longer running.
+func (t *target) exited() *proc {
+	for _, p := range t.procs {
+		select {
+		case <-p.done:
+			return p
+		default:
+		}
+	}
+	return nil
+}
+
 func (t *target) stop() {
 	for _, p := range t.procs {
 		p.stop()

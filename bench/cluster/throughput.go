@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sync"
@@ -70,6 +71,7 @@ func startTarget(ctx context.Context, cfg *config, root, name string) (*target, 
 // always goes first.
 func runRows(ctx context.Context, cfg *config, targets []*target) ([]rowResult, error) {
 	var rows []rowResult
+	var deadErr error // the first server process found dead
 	measure := func(name string, conc int, op func(t *target) s3load.OpFunc) {
 		r := rowResult{name: name, res: map[string]s3load.Result{}}
 		for _, t := range order(targets, len(rows)) {
@@ -81,13 +83,20 @@ func runRows(ctx context.Context, cfg *config, targets []*target) ([]rowResult, 
 			res := s3load.Timed(ctx, conc, cfg.warmup, cfg.duration, op(t))
 			fmt.Fprintf(os.Stderr, " %s ops/s, %s MiB/s, %d errors\n", s3load.Num(res.OpsPerSec()), s3load.Num(res.MiBPerSec()), res.Errs)
 			r.res[t.name] = res
+			if dead := t.exited(); dead != nil && deadErr == nil {
+				cfg.keepLogs = true // the log says why
+				deadErr = fmt.Errorf("%s: %s exited during %q (log %s):\n%s", t.name, dead.name, name, dead.logPath, tail(dead.logPath))
+			}
 		}
 		rows = append(rows, r)
 	}
 	for _, size := range cfg.sizes {
 		if err := sizeRows(ctx, cfg, targets, size, measure); err != nil {
-			return rows, err
+			return rows, errors.Join(err, deadErr)
 		}
+	}
+	if deadErr != nil {
+		return rows, deadErr
 	}
 	return rows, ctx.Err()
 }
