@@ -57,6 +57,7 @@ type Node struct {
 	newRoot  bool
 
 	cluster   *cluster.Cluster // nil when alone (node_cluster.go)
+	remote    *computeRemote   // nil when alone (node_compute.go)
 	local     store.Engine     // the local engine under a cluster's
 	newSecret bool
 	loadFn    atomic.Pointer[func() (slots, running, waiting int)]
@@ -190,9 +191,17 @@ func (n *Node) startCompute(ctx context.Context) (err error) {
 	if n.cluster != nil {
 		nodeName = n.cluster.Name()
 	}
-	n.runs = runs.New(runs.Config{Node: nodeName, Engine: n.engine, Apps: n.apps, Runtime: n.sandbox, KV: n.kv, AccountCaps: n.accounts.Caps,
+	rcfg := runs.Config{Node: nodeName, Engine: n.engine, Apps: n.apps, Runtime: n.sandbox, KV: n.kv, AccountCaps: n.accounts.Caps,
 		Slots: n.sandbox.Workers(), PerAccountRunning: cfg.RunsPerAccount, PerAccountQueued: cfg.QueuedPerAccount,
-		Logger: cfg.Logger.With("component", "runs"), Registerer: n.metrics.Registry})
+		Logger: cfg.Logger.With("component", "runs"), Registerer: n.metrics.Registry}
+	if n.remote = n.newComputeRemote(); n.remote != nil {
+		rcfg.Remote = n.remote
+	}
+	n.runs = runs.New(rcfg)
+	if n.remote != nil {
+		n.remote.runs = n.runs
+	}
+	n.serveRemoteRuns()
 	load := func() (int, int, int) { r, w := n.runs.Load(); return n.sandbox.Workers(), r, w }
 	n.loadFn.Store(&load)
 	if err := n.seedApps(ctx); err != nil {
