@@ -363,6 +363,16 @@ func (n *Node) Run(ctx context.Context) error {
 	return err
 }
 
+// Abort cuts every connection at once, as a crashed node looks to its
+// peers (in-flight requests end mid-answer), then closes the node. For
+// tests of node loss.
+func (n *Node) Abort() error {
+	if n.srv != nil {
+		n.srv.Close()
+	}
+	return n.Close()
+}
+
 // Close stops the server and closes the stores; it is idempotent.
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
