@@ -79,6 +79,19 @@ func TestClusterRunExecutesOnHolder(t *testing.T) {
 		if !slices.Contains(holders, rec.Node) {
 			t.Fatalf("run over %s (held by %v) through node%d ran on %q", key, holders, other, rec.Node)
 		}
+		// The native API too; a refusal there keeps its code.
+		var out strings.Builder
+		rec, err = cl.API(other).Run(context.Background(), client.RunSpec{App: "upper", Stdin: "s3://docs/" + key}, &out, io.Discard)
+		if err != nil {
+			t.Fatalf("native run over %s through node%d: %v", key, other, err)
+		}
+		if !slices.Contains(holders, rec.Node) || out.String() != strings.ToUpper(text) {
+			t.Fatalf("native run over %s (held by %v) through node%d ran on %q, %d bytes", key, holders, other, rec.Node, out.Len())
+		}
+		_, err = cl.API(other).Run(context.Background(), client.RunSpec{App: "nope", Stdin: "s3://docs/" + key}, io.Discard, io.Discard)
+		if !client.IsCode(err, "NoSuchApp") {
+			t.Fatalf("unknown app through node%d: %v", other, err)
+		}
 	}
 }
 
