@@ -228,7 +228,7 @@ func (n *Node) newServer() *http.Server {
 	}
 	native := api.New(deps)
 	return &http.Server{
-		Handler:           n.metrics.Middleware(cfg.Logger, obs.BodyDeadlines(cfg.BodyTimeout, n.router(s3, native, svc))),
+		Handler:           n.metrics.Middleware(cfg.Logger, n.peerPaced(s3.VirtualBucket, n.router(s3, native, svc))),
 		ReadHeaderTimeout: 30 * time.Second,
 		MaxHeaderBytes:    maxHeaderBytes,
 		IdleTimeout:       120 * time.Second,

@@ -8,6 +8,7 @@ import (
 
 	"github.com/insitu-cloud/insitu/internal/cluster"
 	"github.com/insitu-cloud/insitu/internal/jobs"
+	"github.com/insitu-cloud/insitu/internal/obs"
 	"github.com/insitu-cloud/insitu/internal/runs"
 )
 
@@ -95,4 +96,25 @@ func (n *Node) serveRemoteRuns() {
 	if n.cluster != nil {
 		n.cluster.Handle("POST "+runs.RemotePath, http.HandlerFunc(n.runs.ServeRemote))
 	}
+}
+
+// peerPaced wraps h in body deadlines (obs.BodyDeadlines, the node's
+// BodyTimeout) except for runs another member sends (runs.RemotePath on
+// the node's own host, not a virtual-host bucket's key): a member streams
+// a reducer's stdin as fast as the job's outputs can be read, which may
+// pause longer than a client may. The cluster's handler checks such a
+// request's signature from its headers before any of its body is read,
+// so an unsigned one is refused at once.
+func (n *Node) peerPaced(virtualBucket func(*http.Request) string, h http.Handler) http.Handler {
+	paced := obs.BodyDeadlines(n.cfg.BodyTimeout, h)
+	if n.cluster == nil {
+		return paced
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == runs.RemotePath && virtualBucket(r) == "" {
+			h.ServeHTTP(w, r)
+			return
+		}
+		paced.ServeHTTP(w, r)
+	})
 }
