@@ -58,6 +58,7 @@ type Node struct {
 	newRoot  bool
 
 	cluster   *cluster.Cluster // nil when alone (node_cluster.go)
+	remote    *computeRemote   // nil when alone (node_compute.go)
 	local     store.Engine     // the local engine under a cluster's
 	newSecret bool
 	loadFn    atomic.Pointer[func() (slots, running, waiting int)]
@@ -200,9 +201,17 @@ func (n *Node) startCompute(ctx context.Context) (err error) {
 	if n.cluster != nil {
 		nodeName = n.cluster.Name()
 	}
-	n.runs = runs.New(runs.Config{Node: nodeName, Engine: n.engine, Apps: n.apps, Runtime: n.sandbox, KV: n.kv, AccountCaps: n.accounts.Caps,
+	rcfg := runs.Config{Node: nodeName, Engine: n.engine, Apps: n.apps, Runtime: n.sandbox, KV: n.kv, AccountCaps: n.accounts.Caps,
 		Slots: n.sandbox.Workers(), PerAccountRunning: cfg.RunsPerAccount, PerAccountQueued: cfg.QueuedPerAccount,
-		Logger: cfg.Logger.With("component", "runs"), Registerer: n.metrics.Registry})
+		Logger: cfg.Logger.With("component", "runs"), Registerer: n.metrics.Registry}
+	if n.remote = n.newComputeRemote(); n.remote != nil {
+		rcfg.Remote = n.remote
+	}
+	n.runs = runs.New(rcfg)
+	if n.remote != nil {
+		n.remote.runs = n.runs
+	}
+	n.serveRemoteRuns()
 	load := func() (int, int, int) { r, w := n.runs.Load(); return n.sandbox.Workers(), r, w }
 	n.loadFn.Store(&load)
 	if err := n.seedApps(ctx); err != nil {
@@ -229,7 +238,7 @@ func (n *Node) newServer() *http.Server {
 	}
 	native := api.New(deps)
 	return &http.Server{
-		Handler:           n.metrics.Middleware(cfg.Logger, obs.BodyDeadlines(cfg.BodyTimeout, n.router(s3, native, svc))),
+		Handler:           n.metrics.Middleware(cfg.Logger, n.peerPaced(s3.VirtualBucket, n.router(s3, native, svc))),
 		ReadHeaderTimeout: 30 * time.Second,
 		MaxHeaderBytes:    maxHeaderBytes,
 		IdleTimeout:       120 * time.Second,
@@ -362,6 +371,16 @@ func (n *Node) Run(ctx context.Context) error {
 	err := n.Close()
 	n.log.Info("stopped", "took", time.Since(start), "err", err)
 	return err
+}
+
+// Abort cuts every connection at once, as a crashed node looks to its
+// peers (in-flight requests end mid-answer), then closes the node. For
+// tests of node loss.
+func (n *Node) Abort() error {
+	if n.srv != nil {
+		n.srv.Close()
+	}
+	return n.Close()
 }
 
 // Close stops the server and closes the stores; it is idempotent.

@@ -22,6 +22,10 @@
 // stderr becomes OUT/<phase>/<task>.stderr. Every attempt has a run record
 // whose id is in the task's state.
 //
+// In a cluster (Config.Cluster) tasks are placed over the live nodes and
+// run there through runs' internal endpoint; a task whose node is lost is
+// placed again without it (place.go, DESIGN.md "Compute on the data").
+//
 // Retries: an infrastructure failure (sandbox.StatusError, e.g. a worker
 // process died) is retried up to 3 times; a guest failure only Spec.Retries
 // times. A task that still fails fails the job: tasks of its phase and the

@@ -275,6 +275,9 @@ func (r *jobRun) dispatch() {
 			}
 		}
 		if !streaming {
+			if r.s.cfg.Cluster != nil {
+				r.s.pool.resize(r.s.clusterSlots())
+			}
 			if err := r.s.pool.acquire(r.ctx, r.job.Account); err != nil {
 				r.mu.Lock()
 				r.unpickLocked(t)

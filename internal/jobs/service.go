@@ -53,6 +53,10 @@ type Config struct {
 	Logger        *slog.Logger
 	// Now returns the time; default time.Now.
 	Now func() time.Time
+	// Cluster, when set, places tasks over the cluster's live nodes and
+	// runs them there (see place); the slot pool then grows to the
+	// slots of the nodes taking work. Nil when the node is alone.
+	Cluster Cluster
 }
 
 // Service runs jobs.
@@ -60,6 +64,7 @@ type Service struct {
 	cfg    Config
 	log    *slog.Logger
 	pool   *slotPool
+	busy   busyNodes
 	mu     sync.Mutex
 	active map[string]*jobRun // account/id
 	closed bool

@@ -19,6 +19,7 @@ import (
 type slotPool struct {
 	mu        sync.Mutex
 	size      int
+	streamMax int // the most streaming tasks: the node's own slots less one
 	used      int
 	streaming int
 	byAccount map[string]int // slots held per account
@@ -31,7 +32,20 @@ type slotWaiter struct {
 }
 
 func newSlotPool(size int) *slotPool {
-	return &slotPool{size: max(size, 1), byAccount: map[string]int{}}
+	size = max(size, 1)
+	return &slotPool{size: size, streamMax: size - 1, byAccount: map[string]int{}}
+}
+
+// resize sets how many slots the pool hands out (in a cluster, the slots
+// of the nodes taking work); waiting jobs get what a larger size frees.
+// Streaming tasks stay bounded by the node's own slots: they run here.
+func (p *slotPool) resize(size int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.size = max(size, 1)
+	for p.used < p.size && len(p.waiters) > 0 {
+		p.grantLocked()
+	}
 }
 
 // acquire waits for a slot for account, in turn with other jobs'
@@ -70,11 +84,11 @@ func (p *slotPool) takeLocked(account string) {
 }
 
 // tryAcquireStreaming takes a slot for a streaming task if one is free, no
-// one is waiting, and the streaming budget (size-1) allows.
+// one is waiting, and the streaming budget (streamMax) allows.
 func (p *slotPool) tryAcquireStreaming(account string) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.used >= p.size || len(p.waiters) > 0 || p.streaming >= p.size-1 {
+	if p.used >= p.size || len(p.waiters) > 0 || p.streaming >= p.streamMax {
 		return false
 	}
 	p.takeLocked(account)
@@ -98,9 +112,13 @@ func (p *slotPool) releaseLocked(account string, streaming bool) {
 	if p.byAccount[account]--; p.byAccount[account] <= 0 {
 		delete(p.byAccount, account)
 	}
-	if len(p.waiters) == 0 {
-		return
+	if len(p.waiters) > 0 && p.used < p.size {
+		p.grantLocked()
 	}
+}
+
+// grantLocked gives a slot to the waiter whose account holds the fewest.
+func (p *slotPool) grantLocked() {
 	next := 0
 	for i, w := range p.waiters {
 		if p.byAccount[w.account] < p.byAccount[p.waiters[next].account] {

@@ -179,3 +179,39 @@ func TestSlotPoolFairBetweenAccounts(t *testing.T) {
 		t.Fatalf("second grant to %s", got)
 	}
 }
+
+// TestSlotPoolResize: a pool grown to the cluster's slots grants its
+// waiters at once, while streaming tasks (which run on this node) stay
+// bounded by the node's own slots less one.
+func TestSlotPoolResize(t *testing.T) {
+	p := newSlotPool(2)
+	ctx := context.Background()
+	for range 2 {
+		if err := p.acquire(ctx, "a"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := make(chan struct{})
+	go func() {
+		if p.acquire(ctx, "b") == nil {
+			close(got)
+		}
+	}()
+	waitFor(t, "a waiter", func() bool { return p.waiting() == 1 })
+	p.resize(8)
+	select {
+	case <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("growing the pool did not grant the waiter")
+	}
+	if p.free() != 5 {
+		t.Fatalf("free %d, want 5", p.free())
+	}
+	if !p.tryAcquireStreaming("a") || p.tryAcquireStreaming("a") {
+		t.Fatal("streaming tasks: want exactly 1 (the node's 2 slots less one)")
+	}
+	p.resize(1) // a node left: nothing is taken back, nothing more granted
+	if p.free() >= 0 {
+		t.Fatalf("free %d after shrinking below use", p.free())
+	}
+}

@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"time"
 
 	"github.com/insitu-cloud/insitu/internal/apps"
 	"github.com/insitu-cloud/insitu/internal/runs"
 	"github.com/insitu-cloud/insitu/internal/sandbox"
-	"github.com/insitu-cloud/insitu/internal/scheduler"
 	"github.com/insitu-cloud/insitu/internal/store"
 )
 
@@ -25,7 +25,8 @@ const maxErrorStderr = 512
 
 // launch places t and starts it on its own goroutine; the slot is held.
 func (r *jobRun) launch(t *Task, streaming bool) {
-	node := r.place(t)
+	node := r.place(t, streaming, nil)
+	r.s.busy.add(node, 1)
 	ctx, cancel := context.WithCancel(r.ctx)
 	r.mu.Lock()
 	r.cancels[t] = cancel
@@ -39,25 +40,8 @@ func (r *jobRun) launch(t *Task, streaming bool) {
 		defer r.wg.Done()
 		defer r.s.pool.release(r.job.Account, streaming)
 		defer cancel()
-		r.finish(t, r.runTask(ctx, t))
+		r.finish(t, r.runTask(ctx, t, node, streaming))
 	}()
-}
-
-// place asks the scheduler where t runs: the node that holds its input.
-// There is one node today; the decision is the cluster's.
-func (r *jobRun) place(t *Task) string {
-	st := scheduler.Task{ID: fmt.Sprintf("%d/%d", t.Phase, t.Index)}
-	if t.Phase == 0 || r.plans[t.Phase].Type == Map {
-		st.Holders = []string{r.s.cfg.Node}
-	}
-	plan := scheduler.Place(scheduler.Snapshot{
-		Now:   r.s.cfg.Now(),
-		Nodes: []scheduler.Node{{ID: r.s.cfg.Node, FreeSlots: max(r.s.pool.free(), 1)}},
-	}, []scheduler.Task{st})
-	if len(plan.Assignments) == 1 {
-		return plan.Assignments[0].Node
-	}
-	return r.s.cfg.Node
 }
 
 // outcome is how a task's last attempt ended.
@@ -70,59 +54,127 @@ type outcome struct {
 	attempts int
 }
 
-// runTask runs t, retrying infrastructure failures and, when the job asks,
-// guest failures.
-func (r *jobRun) runTask(ctx context.Context, t *Task) outcome {
+// runTask runs t, first on node, retrying infrastructure failures and,
+// when the job asks, guest failures. A task whose node was lost (or
+// failed it for want of infrastructure) is placed again without that
+// node.
+func (r *jobRun) runTask(ctx context.Context, t *Task, node string, streaming bool) outcome {
 	pl := &r.plans[t.Phase]
+	defer func() { r.s.busy.add(node, -1) }()
 	var o outcome
 	infra, guest := 0, 0
+	skip := map[string]bool{}
 	for {
 		o.attempts++
-		rec, stderr, err := r.attempt(ctx, t, pl)
+		rec, stderr, err := r.attempt(ctx, t, pl, node)
 		if rec != nil {
 			o.records = append(o.records, rec.ID)
 		}
 		o.rec, o.stderr = rec, stderr
+		why, retry, wait := r.infraFailure(t, node, rec, err)
 		switch {
 		case ctx.Err() != nil:
 			o.state, o.err = Cancelled, "cancelled: "+context.Cause(ctx).Error()
 			return o
+		case retry && infra < InfraRetries:
+			infra++
+			r.s.log.Warn("job task: infrastructure failure, retrying", "job", r.job.ID, "phase", t.Phase, "task", t.Index, "node", node, "err", why)
+			if node != r.s.cfg.Node && !wait {
+				skip[node] = true
+			}
+			if wait && !sleepCtx(ctx, time.Duration(infra)*infraBackoff) {
+				continue // cancelled: the next round says so
+			}
+			if r.s.cfg.Cluster != nil {
+				node = r.replace(t, node, streaming, skip)
+			}
+			continue
 		case err != nil:
 			o.state, o.err = Failed, err.Error()
 			return o
 		case rec.OK():
 			o.state, o.err = Succeeded, ""
 			return o
-		case rec.Status == sandbox.StatusError && infra < InfraRetries:
-			infra++
-			r.s.log.Warn("job task: infrastructure failure, retrying", "job", r.job.ID, "phase", t.Phase, "task", t.Index, "err", rec.Error)
-			continue
 		case rec.Status != sandbox.StatusError && guest < r.job.Spec.Retries:
 			guest++
 			continue
 		}
-		o.state = Failed
-		if rec.Status == sandbox.StatusExited {
-			o.err = fmt.Sprintf("exited %d", rec.ExitCode)
-		} else {
-			o.err = string(rec.Status)
-		}
-		if rec.Error != "" && rec.Error != fmt.Sprintf("exit status %d", rec.ExitCode) {
-			o.err += ": " + rec.Error
-		}
-		if s := stderrTail(stderr); s != "" {
-			o.err += ": " + s
-		}
+		o.state, o.err = Failed, failureText(rec, stderr)
 		return o
 	}
 }
 
-// attempt is one run of t. A non-nil error means the run was refused or
-// its stdin could not be read; the record says how a run ended.
-func (r *jobRun) attempt(ctx context.Context, t *Task, pl *phasePlan) (*runs.Record, string, error) {
+// infraBackoff is the wait before retrying a task whose output could not
+// be stored, times the retry's number (a replicated write may fail until
+// a lost node is seen down).
+const infraBackoff = 2 * time.Second
+
+// infraFailure reports whether an attempt of t on node failed for want of
+// infrastructure, and why: the remote node was lost or shutting down, the
+// sandbox failed (sandbox.StatusError), or the guest succeeded but its
+// output could not be stored (wait: retry after infraBackoff, anywhere).
+func (r *jobRun) infraFailure(t *Task, node string, rec *runs.Record, err error) (why string, retry, wait bool) {
+	remote := node != r.s.cfg.Node
+	switch {
+	case err != nil:
+		lost := errors.Is(err, runs.ErrNodeLost) || errors.Is(err, runs.ErrShuttingDown)
+		return err.Error(), remote && lost, false
+	case rec.Status == sandbox.StatusError:
+		return rec.Error, true, false
+	case rec.OK() && !slices.Contains(rec.Outputs, r.outputRef(t.Phase, t.Index).String()):
+		return "output not stored: " + rec.Error, true, true
+	}
+	return "", false, false
+}
+
+// replace places t again, without the nodes in skip, and moves its count.
+func (r *jobRun) replace(t *Task, old string, streaming bool, skip map[string]bool) string {
+	node := r.place(t, streaming, skip)
+	r.s.busy.add(old, -1)
+	r.s.busy.add(node, 1)
+	r.mu.Lock()
+	t.Node = node
+	r.changedLocked()
+	r.mu.Unlock()
+	return node
+}
+
+// failureText says how a task's last run failed.
+func failureText(rec *runs.Record, stderr string) string {
+	var s string
+	if rec.Status == sandbox.StatusExited {
+		s = fmt.Sprintf("exited %d", rec.ExitCode)
+	} else {
+		s = string(rec.Status)
+	}
+	if rec.Error != "" && rec.Error != fmt.Sprintf("exit status %d", rec.ExitCode) {
+		s += ": " + rec.Error
+	}
+	if tail := stderrTail(stderr); tail != "" {
+		s += ": " + tail
+	}
+	return s
+}
+
+// sleepCtx waits d unless ctx ends first (then false).
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// attempt is one run of t on node. A non-nil error means the run was
+// refused, its stdin could not be read, or node was lost; the record says
+// how a run ended.
+func (r *jobRun) attempt(ctx context.Context, t *Task, pl *phasePlan, node string) (*runs.Record, string, error) {
 	out := r.outputRef(t.Phase, t.Index)
 	req := runs.Request{
-		Account: r.job.Account, Kind: "job", App: pl.App, Args: pl.Args, Env: pl.Env,
+		Local: true, Account: r.job.Account, Kind: "job", App: pl.App, Args: pl.Args, Env: pl.Env,
 		StdoutObject: &out, Limits: pl.limits, KeepPartial: true, Inputs: pl.assetInputs(),
 		OutputMeta: store.ObjectMeta{ContentType: "text/plain", User: map[string]string{"insitu-job": r.job.ID}},
 	}
@@ -151,7 +203,7 @@ func (r *jobRun) attempt(ctx context.Context, t *Task, pl *phasePlan) (*runs.Rec
 	}
 	var stderr bytes.Buffer
 	req.Stderr = &stderr
-	rec, err := r.s.cfg.Runs.Run(ctx, req)
+	rec, err := r.run(ctx, node, req)
 	if errors.Is(err, apps.ErrNoSuchApp) {
 		// The app was removed (or hidden) after the job was submitted:
 		// every task not started yet is refused; say which app.
@@ -169,6 +221,14 @@ func (r *jobRun) attempt(ctx context.Context, t *Task, pl *phasePlan) (*runs.Rec
 		}
 	}
 	return rec, stderr.String(), nil
+}
+
+// run executes req on node: here, or through the cluster.
+func (r *jobRun) run(ctx context.Context, node string, req runs.Request) (*runs.Record, error) {
+	if node == r.s.cfg.Node || r.s.cfg.Cluster == nil {
+		return r.s.cfg.Runs.Run(ctx, req)
+	}
+	return r.s.cfg.Cluster.RunAt(ctx, node, req)
 }
 
 // stderrTail is the end of a task's stderr, on one line, for its error.

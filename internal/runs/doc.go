@@ -5,6 +5,10 @@
 // sandbox worker reads the object's own file), runs the sandbox, stores
 // /out files and object-bound stdout/stderr as objects, and writes a Record.
 //
+// In a cluster (Config.Remote), a run over an object this node does not
+// hold executes on a holder through RunAt and the internal endpoint that
+// ServeRemote serves (remote.go, remote_wire.go).
+//
 // Records live in the control-plane store under "runs/<account>/<id>"; ids
 // are UUIDv7, so they list in start order. A Service is safe for concurrent
 // use.

@@ -60,6 +60,10 @@ type Config struct {
 	Logger                                     *slog.Logger
 	// Registerer receives the run metrics; nil skips them.
 	Registerer prometheus.Registerer
+	// Remote reaches the other nodes of a cluster; nil when alone. With
+	// it, a run over an object this node does not hold executes on a
+	// holder (see Run).
+	Remote Remote
 }
 
 // DefaultCaps are the per-account ceilings on run limits.
@@ -82,6 +86,7 @@ type Service struct {
 	caps   sandbox.Limits
 	acaps  func(ctx context.Context, account string) (auth.Caps, bool, error)
 	log    *slog.Logger
+	remote Remote
 	queue  *admit.Queue
 	total  *prometheus.CounterVec
 
@@ -97,7 +102,7 @@ type Service struct {
 // New returns a Service.
 func New(cfg Config) *Service {
 	s := &Service{engine: cfg.Engine, apps: cfg.Apps, rt: cfg.Runtime, kv: cfg.KV, node: cfg.Node,
-		caps: DefaultCaps().Overlay(cfg.Caps), acaps: cfg.AccountCaps, log: cfg.Logger}
+		caps: DefaultCaps().Overlay(cfg.Caps), acaps: cfg.AccountCaps, log: cfg.Logger, remote: cfg.Remote}
 	if s.node == "" {
 		s.node = "local"
 	}
@@ -185,6 +190,10 @@ type Request struct {
 	// (jobs keep a failed task's partial output). By default they are
 	// stored only when the guest exits 0; stderr objects always are.
 	KeepPartial bool
+	// Local runs the request on this node even when its input object is
+	// held elsewhere: job tasks the scheduler placed here, and runs
+	// another node sent here. Not sent over the wire.
+	Local bool
 }
 
 // Run executes req and returns its record. An error means the run was
@@ -193,7 +202,15 @@ type Request struct {
 // admission queue before it opens its inputs or takes a sandbox worker;
 // time spent waiting is reported as Record.QueuedMS and does not count
 // against the run's timeout.
+//
+// In a cluster (Config.Remote), a run over an object (its stdin object,
+// else its only input) that this node does not hold executes on a node
+// that does, unless req.Local: the program moves to the data. Only when
+// no holder can be reached does this node stream the bytes and run it.
 func (s *Service) Run(ctx context.Context, req Request) (*Record, error) {
+	if rec, err, handled := s.runNearData(ctx, req); handled {
+		return rec, err
+	}
 	app, err := s.prepare(ctx, &req)
 	if err != nil {
 		return nil, err

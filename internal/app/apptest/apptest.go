@@ -106,6 +106,16 @@ func (n *Node) Stop() {
 	<-n.done
 }
 
+// Kill cuts the node's connections mid-answer, as a crash looks to its
+// peers, then stops it like Stop.
+func (n *Node) Kill() {
+	if n.cancel == nil {
+		return
+	}
+	_ = n.Node.Abort()
+	n.Stop()
+}
+
 // HTTPClient returns a client that trusts the node's certificate.
 func (n *Node) HTTPClient() *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
