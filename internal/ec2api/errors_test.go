@@ -47,6 +47,9 @@ func TestErrorsAndIsolation(t *testing.T) {
 	if out := must[*ec2.DescribeTagsOutput](t)(other.DescribeTags(ctx, &ec2.DescribeTagsInput{})); len(out.Tags) != 0 {
 		t.Fatalf("bob sees tags: %+v", out.Tags)
 	}
+	// An unknown filter is refused even where nothing would be listed.
+	_, err = other.DescribeKeyPairs(ctx, &ec2.DescribeKeyPairsInput{Filters: []types.Filter{{Name: aws.String("nope"), Values: []string{"x"}}}})
+	wantCode(t, err, "InvalidParameterValue")
 	_, err = other.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{aws.ToString(sg.GroupId)}})
 	wantCode(t, err, "InvalidGroup.NotFound")
 	_, err = other.DeleteSecurityGroup(ctx, &ec2.DeleteSecurityGroupInput{GroupId: sg.GroupId})

@@ -133,6 +133,20 @@ func matchAny(values []string, s string) bool {
 // the name is known for that resource type.
 type fields func(name string) ([]string, bool)
 
+// knownFilters refuses a filter name the resource type does not have
+// (checked on a zero resource, so it holds when nothing is listed).
+func knownFilters(filters []Filter, f fields) error {
+	for _, flt := range filters {
+		if strings.HasPrefix(flt.Name, "tag:") || flt.Name == "tag-key" {
+			continue
+		}
+		if _, ok := f(flt.Name); !ok {
+			return errInvalid("The filter '%s' is invalid", flt.Name)
+		}
+	}
+	return nil
+}
+
 // applies checks every filter against a resource: each filter must match
 // one of the resource's values for it; tag:KEY and tag-key filters use
 // tags. An unknown filter name is InvalidParameterValue.

@@ -38,6 +38,9 @@ func (h *Handler) describeGroups(c *call) (Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := knownFilters(filters, groupFields(group{}, "")); err != nil {
+		return nil, err
+	}
 	pg, err := c.p.page(5, 1000)
 	if err != nil {
 		return nil, err

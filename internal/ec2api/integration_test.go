@@ -51,7 +51,7 @@ func TestDescribeStatic(t *testing.T) {
 	if len(one.InstanceTypes) != 1 || one.InstanceTypes[0].InstanceType != "t3.micro" {
 		t.Fatalf("filtered: %+v", one.InstanceTypes)
 	}
-	// Paging: 2 at a time over the 5 types.
+	// Paging through the SDK paginator (MaxResults is at least 5).
 	var seen []types.InstanceType
 	p := ec2.NewDescribeInstanceTypesPaginator(c, &ec2.DescribeInstanceTypesInput{MaxResults: aws.Int32(5)})
 	for p.HasMorePages() {

@@ -35,6 +35,9 @@ func (h *Handler) describeKeyPairs(c *call) (Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := knownFilters(filters, keyFields(keyPair{})); err != nil {
+		return nil, err
+	}
 	withPublic, err := c.p.Bool("IncludePublicKey")
 	if err != nil {
 		return nil, err

@@ -78,6 +78,9 @@ func (h *Handler) describeZones(c *call) (Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := knownFilters(filters, zoneFields(zoneItem{})); err != nil {
+		return nil, err
+	}
 	if err := dry(c); err != nil {
 		return nil, err
 	}

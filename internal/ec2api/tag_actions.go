@@ -96,6 +96,9 @@ func (h *Handler) describeTags(c *call) (Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := knownFilters(filters, tagFields(tagDescription{})); err != nil {
+		return nil, err
+	}
 	pg, err := c.p.page(5, 1000)
 	if err != nil {
 		return nil, err

@@ -63,6 +63,9 @@ func (h *Handler) describeInstanceTypes(c *call) (Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := knownFilters(filters, typeFields(InstanceType{})); err != nil {
+		return nil, err
+	}
 	pg, err := c.p.page(5, 100)
 	if err != nil {
 		return nil, err
