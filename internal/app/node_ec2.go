@@ -21,12 +21,10 @@ func (n *Node) newEC2() *ec2api.Handler {
 }
 
 // zones lists the cloud's availability zones: the zones of the cluster's
-// nodes, or this node's --zone, or REGION + "a" for a node alone.
+// nodes (--zone turns cluster mode on, so a lone node with --zone reports
+// it this way), or REGION + "a" for a node alone.
 func (n *Node) zones(context.Context) ([]string, error) {
 	if n.cluster == nil {
-		if n.cfg.Cluster.Zone != "" {
-			return []string{n.cfg.Cluster.Zone}, nil
-		}
 		return []string{n.cfg.Region + "a"}, nil
 	}
 	seen := map[string]bool{}
