@@ -23,6 +23,10 @@ func errGroupNotFound(ref string) *Error {
 	return badRequest("InvalidGroup.NotFound", "The security group '%s' does not exist", ref)
 }
 
+func errGroupDuplicate(name string) *Error {
+	return badRequest("InvalidGroup.Duplicate", "The security group '%s' already exists", name)
+}
+
 func (h *Handler) groupByID(c *call, id string) (group, error) {
 	var g group
 	_, err := getJSON(c.ctx, h.cfg.KV, acctKey(c.account, "sg", id), &g)
@@ -96,13 +100,16 @@ func (h *Handler) createGroup(c *call) (Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	if _, err := h.cfg.KV.Get(c.ctx, acctKey(c.account, "sgname", name)); c.dryRun && err == nil {
+		return nil, errGroupDuplicate(name)
+	}
 	if err := dry(c); err != nil {
 		return nil, err
 	}
 	g := group{ID: newID("sg-"), Name: name, Description: desc, Created: h.cfg.Now().UTC()}
 	err = h.cfg.KV.CompareAndSwap(c.ctx, acctKey(c.account, "sgname", name), nil, []byte(g.ID))
 	if errors.Is(err, meta.ErrConflict) {
-		return nil, badRequest("InvalidGroup.Duplicate", "The security group '%s' already exists", name)
+		return nil, errGroupDuplicate(name)
 	}
 	if err != nil {
 		return nil, err

@@ -60,7 +60,7 @@ func (h *Handler) keyPairByID(c *call, id string) (keyPair, error) {
 func (h *Handler) storeKeyPair(c *call, kp keyPair, tags []Tag) error {
 	err := createJSON(c.ctx, h.cfg.KV, acctKey(c.account, "keypair", kp.Name), &kp)
 	if errors.Is(err, meta.ErrConflict) {
-		return badRequest("InvalidKeyPair.Duplicate", "The keypair '%s' already exists.", kp.Name)
+		return errKeyDuplicate(kp.Name)
 	}
 	if err != nil {
 		return err
@@ -84,7 +84,19 @@ func (h *Handler) keyArgs(c *call) (string, []Tag, error) {
 		return "", nil, err
 	}
 	tags, err := c.p.specTags("key-pair")
-	return name, tags, err
+	if err != nil {
+		return "", nil, err
+	}
+	if c.dryRun { // a DryRun must not promise what the call would refuse
+		if _, err := h.keyPairByName(c, name); err == nil {
+			return "", nil, errKeyDuplicate(name)
+		}
+	}
+	return name, tags, nil
+}
+
+func errKeyDuplicate(name string) *Error {
+	return badRequest("InvalidKeyPair.Duplicate", "The keypair '%s' already exists.", name)
 }
 
 type createKeyPairResp struct {

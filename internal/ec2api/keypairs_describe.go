@@ -127,8 +127,10 @@ func (h *Handler) deleteKeyPair(c *call) (Response, error) {
 	if name == "" && id == "" {
 		return nil, errMissing("KeyName")
 	}
-	if err := h.foreign(c, id); id != "" && err != nil {
-		return nil, err
+	if id != "" {
+		if err := h.foreign(c, id); err != nil {
+			return nil, err
+		}
 	}
 	var kp keyPair
 	var err error
