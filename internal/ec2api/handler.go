@@ -84,7 +84,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(ctx, w, h.log, reqID, err)
 		return
 	}
-	obs.SetOp(ctx, "ec2", c.action)
+	if _, ok := actions[c.action]; ok || instanceActions[c.action] {
+		obs.SetOp(ctx, "ec2", c.action) // a metric label: known actions only
+	}
 	resp, err := h.dispatch(c)
 	if err == nil {
 		err = writeResponse(w, c.action, reqID, resp)

@@ -135,3 +135,20 @@ func TestServicesPathLeavesS3Alone(t *testing.T) {
 		t.Fatalf("virtual-host GET services/compute: %d %s", resp.StatusCode, b)
 	}
 }
+
+// TestMetricsNameKnownActionsOnly: /metrics labels EC2 requests by action
+// only for actions that exist, so made-up actions cannot grow its series.
+func TestMetricsNameKnownActionsOnly(t *testing.T) {
+	node := apptest.Start(t, apptest.Options{})
+	send(t, node, http.MethodPost, "ec2", url.Values{"Action": {"DescribeRegions"}, "Version": {"2016-11-15"}})
+	send(t, node, http.MethodPost, "ec2", url.Values{"Action": {"Made-Up-Action-42"}, "Version": {"2016-11-15"}})
+	resp, err := node.HTTPClient().Get(node.Endpoint() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), `op="DescribeRegions"`) || strings.Contains(string(b), "Made-Up-Action-42") {
+		t.Fatalf("metrics:\n%s", b)
+	}
+}
