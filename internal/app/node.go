@@ -315,7 +315,7 @@ func (n *Node) router(s3 *s3api.Handler, native http.Handler, svc *services.Hand
 			ops.ServeHTTP(w, r)
 		case strings.HasPrefix(p, "/api/"):
 			native.ServeHTTP(w, r)
-		case p == ec2api.Path:
+		case ec2api.Serves(p):
 			ec2.ServeHTTP(w, r)
 		default:
 			s3.ServeHTTP(w, r)

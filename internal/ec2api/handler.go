@@ -15,6 +15,10 @@ import (
 // Path is where the face is served (the Eucalyptus path).
 const Path = "/services/compute"
 
+// Serves reports whether a path-style request path is this face's: Path,
+// with or without a trailing slash (an endpoint URL given with one).
+func Serves(path string) bool { return path == Path || path == Path+"/" }
+
 // maxBody caps a form-encoded request body (as sigv4.MaxBufferedPayload).
 const maxBody = sigv4.MaxBufferedPayload
 

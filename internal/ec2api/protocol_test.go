@@ -23,7 +23,12 @@ import (
 // the query; POST: as the body) and returns the status and body.
 func send(t *testing.T, n *apptest.Node, method, service string, form url.Values) (int, string) {
 	t.Helper()
-	u := n.Endpoint() + "/services/compute"
+	return sendTo(t, n, "/services/compute", method, service, form)
+}
+
+func sendTo(t *testing.T, n *apptest.Node, path, method, service string, form url.Values) (int, string) {
+	t.Helper()
+	u := n.Endpoint() + path
 	var body string
 	if method == http.MethodGet {
 		u += "?" + form.Encode()
@@ -86,6 +91,9 @@ func TestQueryProtocol(t *testing.T) {
 			doc.XMLName.Space != "http://ec2.amazonaws.com/doc/2016-11-15/" || doc.RequestID == "" || doc.Region != node.Region {
 			t.Fatalf("%s: %d %s (%+v)", m, st, body, doc)
 		}
+	}
+	if st, body := sendTo(t, node, "/services/compute/", http.MethodPost, "ec2", form); st != 200 || !strings.Contains(body, "<regionName>") {
+		t.Fatalf("with a trailing slash: %d %s", st, body)
 	}
 	st, body := send(t, node, http.MethodPost, "ec2", url.Values{"Action": {"LaunchRockets"}, "Version": {"2016-11-15"}})
 	wantErrorDoc(t, st, body, 400, "InvalidAction")
