@@ -2,6 +2,7 @@ package ec2api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 )
 
@@ -54,6 +55,14 @@ func (h *Handler) instanceAction(c *call) (Response, error) {
 		return nil, errorf(http.StatusBadRequest, "UnsupportedOperation",
 			"The action %s is not supported by this node: it runs no virtual machines.", c.action)
 	}
+	resp, err := callInstances(c, in)
+	if err == nil && resp == nil {
+		err = fmt.Errorf("ec2api: %s answered no response", c.action)
+	}
+	return resp, err
+}
+
+func callInstances(c *call, in Instances) (Response, error) {
 	caller := Caller{AccountID: c.account, DryRun: c.dryRun}
 	switch c.action {
 	case "RunInstances":
