@@ -26,6 +26,7 @@ import (
 	"github.com/insitu-cloud/insitu/internal/auth/sigv4"
 	"github.com/insitu-cloud/insitu/internal/cluster"
 	"github.com/insitu-cloud/insitu/internal/dnsface"
+	"github.com/insitu-cloud/insitu/internal/ec2api"
 	"github.com/insitu-cloud/insitu/internal/jobs"
 	"github.com/insitu-cloud/insitu/internal/meta"
 	"github.com/insitu-cloud/insitu/internal/obs"
@@ -238,7 +239,7 @@ func (n *Node) newServer() *http.Server {
 	}
 	native := api.New(deps)
 	return &http.Server{
-		Handler:           n.metrics.Middleware(cfg.Logger, n.peerPaced(s3.VirtualBucket, n.router(s3, native, svc))),
+		Handler:           n.metrics.Middleware(cfg.Logger, n.peerPaced(s3.VirtualBucket, n.router(s3, native, svc, n.newEC2()))),
 		ReadHeaderTimeout: 30 * time.Second,
 		MaxHeaderBytes:    maxHeaderBytes,
 		IdleTimeout:       120 * time.Second,
@@ -284,7 +285,7 @@ func (n *Node) ensureRoot(ctx context.Context) error {
 }
 
 // router sends each request to its face (see DESIGN.md).
-func (n *Node) router(s3 *s3api.Handler, native http.Handler, svc *services.Handler) http.Handler {
+func (n *Node) router(s3 *s3api.Handler, native http.Handler, svc *services.Handler, ec2 http.Handler) http.Handler {
 	ops := http.NewServeMux()
 	ops.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		obs.SetOp(r.Context(), "ops", "healthz")
@@ -323,6 +324,8 @@ func (n *Node) router(s3 *s3api.Handler, native http.Handler, svc *services.Hand
 			ops.ServeHTTP(w, r)
 		case strings.HasPrefix(p, "/api/"):
 			native.ServeHTTP(w, r)
+		case ec2api.Serves(p):
+			ec2.ServeHTTP(w, r)
 		default:
 			s3.ServeHTTP(w, r)
 		}
