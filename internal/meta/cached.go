@@ -146,4 +146,3 @@ func (c *Cached) Close() error {
 }
 
 var _ Store = (*Cached)(nil)
-
