@@ -110,6 +110,8 @@ first start, kept in the data directory and printed once.`,
 	f.StringVar(&cfg.Cluster.Name, "name", "", "node name, unique in the cluster (default: kept from the first start, else HOSTNAME-PORT) [INSITU_NODE_NAME]")
 	f.StringVar(&cfg.Cluster.Advertise, "advertise", "", "`host:port` other nodes reach this one at (default: the listen address) [INSITU_ADVERTISE]")
 	f.IntVar(&cfg.Cluster.Replicas, "replicas", 0, "copies of each object, in distinct zones first (default 3; the first node's value is the cluster's) [INSITU_REPLICAS]")
+	f.DurationVar(&cfg.Cluster.RepairEvery, "repair-every", 0, "longest wait between repair passes (default 10s; for tests)")
+	_ = f.MarkHidden("repair-every")
 	return cmd
 }
 

@@ -118,6 +118,8 @@ type serverOpts struct {
 	NoRootEnv bool
 	// TLS serves HTTPS with a certificate made by newTestCert.
 	TLS *testCert
+	// Args are appended to the server command line; Env to its environment.
+	Args, Env []string
 }
 
 type server struct {
@@ -186,12 +188,12 @@ func (s *server) startOnce() error {
 		args = append(args, "--tls-cert", s.opts.TLS.CertFile, "--tls-key", s.opts.TLS.KeyFile)
 	}
 	s.Endpoint = scheme + "://" + s.Addr
-	cmd := exec.Command(insituBin, args...)
+	cmd := exec.Command(insituBin, append(args, s.opts.Args...)...)
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + s.t.TempDir()}
 	if !s.opts.NoRootEnv {
 		env = append(env, "INSITU_ROOT_ACCESS_KEY="+rootAK, "INSITU_ROOT_SECRET_KEY="+rootSK)
 	}
-	cmd.Env = env
+	cmd.Env = append(env, s.opts.Env...)
 	s.log = &syncBuffer{}
 	cmd.Stdout = s.log
 	cmd.Stderr = s.log
