@@ -9,6 +9,8 @@ import (
 	"sort"
 	"testing"
 	"time"
+
+	"github.com/insitu-cloud/insitu/internal/client"
 )
 
 // clusterBody is the content of object i, version v: a header that says
@@ -139,5 +141,94 @@ func testKillNodes(t *testing.T, first, second string) {
 	overwrite(t, c.Live()[0], "data", "obj/", 350, 370, 2, want)
 	for _, n := range c.Live() {
 		readAll(t, n, "data", want)
+	}
+}
+
+// A node SIGSTOPped for 20 s stops answering, like a partition: once it
+// is down the others take overwrites of its keys; after SIGCONT no node,
+// the stopped one included, serves the old bytes, right away or later.
+func TestClusterPausedNodeServesNoStale(t *testing.T) {
+	c := startCluster(t, 2, "a", "b", "c", "c")
+	createBucket(t, c.Nodes[0], "pause")
+	want := map[string][]byte{}
+	overwrite(t, c.Nodes[0], "pause", "p/", 0, 80, 0, want)
+	victim := c.Node("n1") // a voter, alone in zone b
+	c.Pause(victim)
+	paused := time.Now()
+	c.WaitState(victim.Name, "down")
+	overwrite(t, c.Node("n0"), "pause", "p/", 0, 40, 1, want)
+	overwrite(t, c.Node("n2"), "pause", "p/", 40, 80, 1, want)
+	time.Sleep(time.Until(paused.Add(20 * time.Second)))
+	c.Resume(victim)
+	t.Logf("SIGCONT %s after %v", victim.Name, time.Since(paused).Round(time.Millisecond))
+	for _, n := range c.Nodes {
+		readAll(t, n, "pause", want)
+	}
+	time.Sleep(5 * time.Second)
+	for _, n := range c.Nodes {
+		readAll(t, n, "pause", want)
+	}
+}
+
+// The etcd voter holding leadership is SIGKILLed: after an election the
+// survivors go on serving S3 writes and reads.
+func TestClusterLeaderKilled(t *testing.T) {
+	c := startCluster(t, 2, "a", "b", "c")
+	createBucket(t, c.Nodes[0], "leader")
+	want := map[string][]byte{}
+	overwrite(t, c.Nodes[1], "leader", "l/", 0, 40, 0, want)
+	st, err := c.Status(c.Nodes[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	leader := ""
+	for _, m := range st.Etcd {
+		if m.Leader {
+			leader = m.Name
+		}
+	}
+	victim := c.Node(leader)
+	victim.Kill()
+	killed := time.Now()
+	t.Logf("SIGKILLed the etcd leader %s", leader)
+	for _, n := range c.Live() {
+		waitWritable(t, n, "leader", 30*time.Second)
+	}
+	t.Logf("every survivor took a write %v after the kill", time.Since(killed).Round(time.Millisecond))
+	live := c.Live()
+	overwrite(t, live[0], "leader", "l/", 20, 60, 1, want)
+	overwrite(t, live[1], "leader", "l/", 60, 80, 1, want)
+	for _, n := range live {
+		readAll(t, n, "leader", want)
+	}
+	st = c.Wait(30*time.Second, "a new etcd leader", func(st *client.ClusterStatus) bool {
+		for _, m := range st.Etcd {
+			if m.Leader && m.Name != leader {
+				return true
+			}
+		}
+		return false
+	})
+	if s := stateOf(st, leader); s != "down" {
+		c.WaitState(leader, "down")
+	}
+}
+
+// waitWritable retries a PUT through n until one succeeds.
+func waitWritable(t *testing.T, n *cnode, bucket string, timeout time.Duration) {
+	t.Helper()
+	sc := sdkClient(n.server)
+	deadline := time.Now().Add(timeout)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := s3Put(ctx, sc, bucket, "probe-"+n.Name, []byte("probe"))
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no write through %s within %v: %v", n.Name, timeout, err)
+		}
+		time.Sleep(250 * time.Millisecond)
 	}
 }
