@@ -102,7 +102,7 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	}
 	sus := newSuspects()
 	c := &Cluster{cfg: cfg, log: cfg.Logger, signer: NewSigner(cfg.Secret, st.Name), st: st, clock: NewClock(nil), sus: sus,
-		http: &http.Client{Transport: sus.wrap(&http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second})}}
+		http: &http.Client{Transport: sus.wrap(peerTransport(peerTimeout))}}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	defer func() {
 		if err != nil {

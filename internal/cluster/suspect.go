@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -14,8 +15,9 @@ import (
 // answers again.
 const suspectFor = 2 * LeaseTTL * time.Second
 
-// suspects are the peers this node lately failed to connect to (the dial
-// failed: refused, unreachable), by host:port. Placement skips them
+// suspects are the peers this node lately failed to reach (the dial
+// failed: refused, unreachable; or no answer within peerTimeout), by
+// host:port. Placement skips them
 // before their lease expires, so the writes that follow a node's death
 // go to live nodes instead of failing for want of a quorum for up to a
 // lease. A successful exchange with the peer clears it. Safe for
@@ -66,11 +68,16 @@ type suspectTransport struct {
 func (t suspectTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.rt.RoundTrip(req)
 	var op *net.OpError
+	var ne net.Error
 	switch {
 	case err == nil:
 		t.s.set(req.URL.Host, false)
 	case errors.As(err, &op) && op.Op == "dial":
 		t.s.set(req.URL.Host, true)
+	case errors.As(err, &ne) && ne.Timeout() && req.Context().Err() == nil:
+		t.s.set(req.URL.Host, true)
+		// not wrapped: a peer's silence is not the client's cancel
+		err = fmt.Errorf("cluster: peer %s did not answer in time (%v)", req.URL.Host, err)
 	}
 	return resp, err
 }
