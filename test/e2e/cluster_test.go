@@ -155,8 +155,11 @@ func TestClusterPausedNodeServesNoStale(t *testing.T) {
 	victim := c.Node("n1") // a voter, alone in zone b
 	c.Pause(victim)
 	paused := time.Now()
-	c.WaitState(victim.Name, "down")
+	// writes from the moment it stops: those placed on it wait for it to
+	// be found out, then go elsewhere
 	overwrite(t, c.Node("n0"), "pause", "p/", 0, 40, 1, want)
+	t.Logf("40 overwrites through n0 from the SIGSTOP: %v", time.Since(paused).Round(time.Millisecond))
+	c.WaitState(victim.Name, "down")
 	overwrite(t, c.Node("n2"), "pause", "p/", 40, 80, 1, want)
 	time.Sleep(time.Until(paused.Add(20 * time.Second)))
 	c.Resume(victim)
