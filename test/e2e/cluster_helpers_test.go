@@ -30,6 +30,7 @@ type cnode struct {
 	*server
 	Name, Zone string
 	paused     bool // SIGSTOPped
+	cut        bool // cut off by a network partition
 }
 
 // e2eCluster is a cluster of insitu processes on loopback: node 0 runs
@@ -41,13 +42,14 @@ type e2eCluster struct {
 	Secret   string
 	Replicas int
 	home     string // HOME of the CLI runs
+	host     string // the nodes' listen address; default 127.0.0.1
 }
 
 // startCluster starts one node per zone, one after the other, and waits
 // until the cluster sees them all up.
 func startCluster(t *testing.T, replicas int, zones ...string) *e2eCluster {
 	t.Helper()
-	c := &e2eCluster{t: t, Replicas: replicas, home: t.TempDir()}
+	c := newCluster(t, replicas, "")
 	for _, z := range zones {
 		c.Add(z)
 	}
@@ -55,9 +57,21 @@ func startCluster(t *testing.T, replicas int, zones ...string) *e2eCluster {
 	return c
 }
 
+// newCluster returns a cluster with no node yet whose nodes listen on
+// host (default 127.0.0.1).
+func newCluster(t *testing.T, replicas int, host string) *e2eCluster {
+	return &e2eCluster{t: t, Replicas: replicas, home: t.TempDir(), host: host}
+}
+
 // Add starts a node in zone that joins the cluster through a running node
 // (its name is nI, I its index).
 func (c *e2eCluster) Add(zone string) *cnode {
+	c.t.Helper()
+	return c.AddWith(zone, serverOpts{Host: c.host})
+}
+
+// AddWith is Add with the server options opts (Args and Env are added to).
+func (c *e2eCluster) AddWith(zone string, opts serverOpts) *cnode {
 	c.t.Helper()
 	i := len(c.Nodes)
 	name := "n" + strconv.Itoa(i)
@@ -69,7 +83,8 @@ func (c *e2eCluster) Add(zone string) *cnode {
 		args = append(args, "--join", c.Live()[0].Endpoint)
 		env = []string{"INSITU_CLUSTER_SECRET=" + c.Secret}
 	}
-	s := startServer(c.t, serverOpts{Args: args, Env: env})
+	opts.Args, opts.Env = append(opts.Args, args...), append(opts.Env, env...)
+	s := startServer(c.t, opts)
 	n := &cnode{server: s, Name: name, Zone: zone}
 	c.t.Cleanup(func() {
 		if n.paused {
@@ -103,12 +118,16 @@ func (c *e2eCluster) Node(name string) *cnode {
 func (c *e2eCluster) Live() []*cnode {
 	var out []*cnode
 	for _, n := range c.Nodes {
-		if !n.stopped && !n.paused {
+		if !n.stopped && !n.paused && !n.cut {
 			out = append(out, n)
 		}
 	}
 	return out
 }
+
+// pauseView marks n unreachable (or reachable again) for Live without
+// signalling it: a partitioned node.
+func (c *e2eCluster) pauseView(n *cnode, on bool) { n.cut = on }
 
 // Pause sends SIGSTOP to n; Resume sends SIGCONT.
 func (c *e2eCluster) Pause(n *cnode) {
