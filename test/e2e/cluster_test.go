@@ -174,9 +174,10 @@ func TestClusterPausedNodeServesNoStale(t *testing.T) {
 }
 
 // The etcd voter holding leadership is SIGKILLed: after an election the
-// survivors go on serving S3 writes and reads.
+// survivors go on serving S3 writes and reads, and the status through
+// every survivor (the non-voter n3 too) shows the new leader at once.
 func TestClusterLeaderKilled(t *testing.T) {
-	c := startCluster(t, 2, "a", "b", "c")
+	c := startCluster(t, 2, "a", "b", "c", "c")
 	createBucket(t, c.Nodes[0], "leader")
 	want := map[string][]byte{}
 	overwrite(t, c.Nodes[1], "leader", "l/", 0, 40, 0, want)
@@ -184,12 +185,7 @@ func TestClusterLeaderKilled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	leader := ""
-	for _, m := range st.Etcd {
-		if m.Leader {
-			leader = m.Name
-		}
-	}
+	leader := leaderOf(st)
 	victim := c.Node(leader)
 	victim.Kill()
 	killed := time.Now()
@@ -204,17 +200,29 @@ func TestClusterLeaderKilled(t *testing.T) {
 	for _, n := range live {
 		readAll(t, n, "leader", want)
 	}
-	st = c.Wait(30*time.Second, "a new etcd leader", func(st *client.ClusterStatus) bool {
-		for _, m := range st.Etcd {
-			if m.Leader && m.Name != leader {
-				return true
-			}
+	c.WaitState(leader, "down")
+	for _, n := range c.Live() {
+		start := time.Now()
+		st, err := c.Status(n)
+		if err != nil {
+			t.Fatal(err)
 		}
-		return false
-	})
-	if s := stateOf(st, leader); s != "down" {
-		c.WaitState(leader, "down")
+		if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("cluster status through %s took %v", n.Name, d)
+		}
+		if l := leaderOf(st); l == "" || l == leader {
+			t.Errorf("cluster status through %s: etcd leader %q, want a new one: %+v", n.Name, l, st.Etcd)
+		}
 	}
+}
+
+func leaderOf(st *client.ClusterStatus) string {
+	for _, m := range st.Etcd {
+		if m.Leader {
+			return m.Name
+		}
+	}
+	return ""
 }
 
 // waitWritable retries a PUT through n until one succeeds.
