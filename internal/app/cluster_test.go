@@ -6,14 +6,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/miekg/dns"
 
+	"github.com/insitu-cloud/insitu/internal/app"
 	"github.com/insitu-cloud/insitu/internal/app/apptest"
 	"github.com/insitu-cloud/insitu/internal/client"
 )
@@ -87,6 +92,12 @@ func TestClusterReplicatesAndRepairs(t *testing.T) {
 	checkAll(t, cl.Nodes[0].S3("", ""), "data", want)
 	waitRepaired(t, cl, time.Now())
 	checkSpread(t, cl, 0, "data", want, 2)
+	_, metrics := get(t, cl.Nodes[0].HTTPClient(), cl.Nodes[0].Endpoint()+"/metrics")
+	for _, m := range []string{`insitu_cluster_nodes{state="down"} 1`, "insitu_cluster_under_replicated 0", "insitu_cluster_repair_passes_total"} {
+		if !strings.Contains(metrics, m) {
+			t.Fatalf("/metrics lacks %q", m)
+		}
+	}
 
 	cl.Nodes[2].Stop()
 	cl.Wait(time.Minute, "node2 down", func(st *client.ClusterStatus) bool { return stateOf(st, "node2") == "down" })
@@ -268,4 +279,242 @@ func TestClusterWritesRightAfterANodeDies(t *testing.T) {
 		putObj(t, s0, "wdie", k, want[k])
 	}
 	checkAll(t, cl.Nodes[1].S3("", ""), "wdie", want)
+}
+
+// The control plane is shared: an account made through one node signs on
+// another, an app pushed through one node runs through another (its
+// module fetched by digest), and a removal through one node is seen by
+// the others' caches.
+func TestClusterSharedControlPlane(t *testing.T) {
+	cl := apptest.StartCluster(t, apptest.ClusterOptions{Zones: []string{"a", "b"}, Replicas: 2,
+		Configure: func(i int, cfg *app.Config) { cfg.DNS = "127.0.0.1:0" }})
+	ctx := context.Background()
+	checkDNS(t, cl.Nodes[1].DNSAddr(), cl)
+	// No user key, root's included, reaches an internal endpoint.
+	for _, sign := range []bool{false, true} {
+		req, _ := http.NewRequest("POST", cl.Nodes[1].Endpoint()+"/_cluster/v1/lookup", strings.NewReader(`{"bucket":"b","keys":["k"]}`))
+		if sign {
+			signRaw(t, cl.Nodes[1], req, []byte(`{"bucket":"b","keys":["k"]}`))
+		}
+		resp, body := get2(t, req)
+		if resp.StatusCode != http.StatusForbidden {
+			t.Fatalf("internal endpoint with a user signature (%v): %d %s", sign, resp.StatusCode, body)
+		}
+	}
+	root0, root1 := cl.API(0), cl.API(1)
+	key, err := root0.CreateUser(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice1 := cl.Nodes[1].S3(key.AccessKey, key.SecretKey)
+	if _, err := alice1.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("alice-data")}); err != nil {
+		t.Fatalf("a key made through node0 on node1: %v", err)
+	}
+	putObj(t, alice1, "alice-data", "doc.txt", []byte("one two three\n"))
+	if _, err := root0.PushApp(ctx, "wc", "1", exampleWasm(t, "wc"), nil, true); err != nil {
+		t.Fatal(err)
+	}
+	aliceAPI, err := client.New(client.Config{Endpoint: cl.Nodes[1].Endpoint(), AccessKey: key.AccessKey, SecretKey: key.SecretKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	rec, err := aliceAPI.Run(ctx, client.RunSpec{App: "root/wc:1", Stdin: "s3://alice-data/doc.txt"}, &out, &errb)
+	if err != nil || !bytes.Contains(out.Bytes(), []byte("3")) {
+		t.Fatalf("run through node1 of an app pushed through node0: %v %q %q", err, out.String(), errb.String())
+	}
+	if rec.Node == "" {
+		t.Fatalf("run record names no node: %+v", rec)
+	}
+	if _, err := root1.GetApp(ctx, "root", "wc", "1"); err != nil {
+		t.Fatal(err) // cached on node1 now
+	}
+	if err := root0.RemoveApp(ctx, "wc", "1"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := root1.GetApp(ctx, "root", "wc", "1")
+		if client.IsCode(err, "NoSuchApp") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node1 still serves an app removed through node0: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// A lost etcd voter is replaced by a live node, so the cluster survives
+// losing voters one after another: node1 (a voter) stops, node3 (a
+// client) becomes a member in its place, then node2 (another voter)
+// stops and the cluster still serves through node0 and node3.
+func TestClusterReplacesLostVoter(t *testing.T) {
+	cl := apptest.StartCluster(t, apptest.ClusterOptions{Zones: []string{"a", "b", "c", "a"}, Replicas: 2})
+	ctx := context.Background()
+	s0 := cl.Nodes[0].S3("", "")
+	if _, err := s0.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("votes")}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]byte{}
+	for i := range 20 {
+		k := fmt.Sprintf("v/%d", i)
+		want[k] = body(i, 0)
+		putObj(t, s0, "votes", k, want[k])
+	}
+	members := func(st *client.ClusterStatus) []string {
+		var names []string
+		for _, m := range st.Etcd {
+			names = append(names, m.Name)
+		}
+		slices.Sort(names)
+		return names
+	}
+	if got := members(cl.Status(0)); !slices.Equal(got, []string{"node0", "node1", "node2"}) {
+		t.Fatalf("etcd members %v, want node0-2", got)
+	}
+	cl.Nodes[1].Stop()
+	cl.Wait(2*time.Minute, "node3 replacing node1 as a voter", func(st *client.ClusterStatus) bool {
+		return slices.Equal(members(st), []string{"node0", "node2", "node3"})
+	})
+	waitRepaired(t, cl, time.Now())
+	cl.Nodes[2].Stop()
+	cl.Wait(time.Minute, "node2 down", func(st *client.ClusterStatus) bool { return stateOf(st, "node2") == "down" })
+	s3c := cl.Nodes[3].S3("", "")
+	putObj(t, s3c, "votes", "after", []byte("written with two voters of three"))
+	want["after"] = []byte("written with two voters of three")
+	checkAll(t, s0, "votes", want)
+	checkAll(t, s3c, "votes", want)
+}
+
+// checkDNS asks a node's DNS face for every node by name and for the SRV
+// set of all nodes.
+func checkDNS(t *testing.T, addr string, cl *apptest.Cluster) {
+	t.Helper()
+	c := new(dns.Client)
+	ask := func(name string, qt uint16) *dns.Msg {
+		m := new(dns.Msg)
+		m.SetQuestion(name, qt)
+		r, _, err := c.Exchange(m, addr)
+		if err != nil {
+			t.Fatalf("dns %s: %v", name, err)
+		}
+		return r
+	}
+	for i, n := range cl.Nodes {
+		r := ask(fmt.Sprintf("node%d.node.insitu.", i), dns.TypeA)
+		if len(r.Answer) != 1 || r.Answer[0].(*dns.A).A.String()+":"+fmt.Sprint(portOf(n.Addr())) != n.Addr() {
+			t.Fatalf("node%d A: %v (node at %s)", i, r.Answer, n.Addr())
+		}
+	}
+	if r := ask("_insitu._tcp.node.insitu.", dns.TypeSRV); len(r.Answer) != len(cl.Nodes) {
+		t.Fatalf("SRV: %v", r.Answer)
+	}
+	if r := ask("nosuch.node.insitu.", dns.TypeA); r.Rcode != dns.RcodeNameError {
+		t.Fatalf("unknown node: rcode %d", r.Rcode)
+	}
+}
+
+func get2(t *testing.T, req *http.Request) (*http.Response, string) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, string(b)
+}
+
+func portOf(addr string) string { return addr[strings.LastIndex(addr, ":")+1:] }
+
+// Draining a node moves every object off it (two copies stay, on the
+// other nodes) and keeps them readable; placement no longer chooses it.
+func TestClusterDrain(t *testing.T) {
+	cl := apptest.StartCluster(t, apptest.ClusterOptions{Zones: []string{"a", "b", "c"}, Replicas: 2})
+	ctx := context.Background()
+	s0 := cl.Nodes[0].S3("", "")
+	if _, err := s0.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("drain")}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]byte{}
+	for i := range 40 {
+		k := fmt.Sprintf("d/%02d", i)
+		want[k] = body(i, 0)
+		putObj(t, s0, "drain", k, want[k])
+	}
+	if err := cl.API(1).DrainNode(ctx, "node2", true); err != nil {
+		t.Fatal(err)
+	}
+	since := time.Now()
+	cl.Wait(2*time.Minute, "node2 emptied", func(st *client.ClusterStatus) bool {
+		for _, n := range st.Nodes {
+			if n.Name == "node2" && (n.State != "draining" || n.Repair.Objects != 0 || n.Repair.LastPass.Before(since)) {
+				return false
+			}
+		}
+		return true
+	})
+	checkAll(t, cl.Nodes[2].S3("", ""), "drain", want)
+	api := cl.API(0)
+	for k := range want {
+		names, err := api.Replicas(ctx, "drain", k)
+		if err != nil || len(names) != 2 || slices.Contains(names, "node2") {
+			t.Fatalf("%s after draining node2: %v %v", k, names, err)
+		}
+	}
+}
+
+// Concurrent writers to one key through different nodes converge on one
+// winner: afterwards every node reads the same bytes, which are one of
+// the writes.
+func TestClusterConcurrentWritersConverge(t *testing.T) {
+	cl := apptest.StartCluster(t, apptest.ClusterOptions{Zones: []string{"a", "b", "c"}, Replicas: 3})
+	ctx := context.Background()
+	if _, err := cl.Nodes[0].S3("", "").CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("race")}); err != nil {
+		t.Fatal(err)
+	}
+	written := map[string]bool{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for w := range 3 {
+		c := cl.Nodes[w].S3("", "")
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 15 {
+				b := fmt.Sprintf("writer %d write %d", w, i)
+				key := fmt.Sprintf("k%d", i%3)
+				if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("race"), Key: &key, Body: strings.NewReader(b)}); err != nil {
+					t.Errorf("put: %v", err)
+				}
+				mu.Lock()
+				written[b] = true
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	for i := range 3 {
+		key := fmt.Sprintf("k%d", i)
+		var first []byte
+		for n := range 3 {
+			got, err := getObj(cl.Nodes[n].S3("", ""), "race", key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !written[string(got)] {
+				t.Fatalf("%s reads %q, which nobody wrote", key, got)
+			}
+			if n == 0 {
+				first = got
+			} else if !bytes.Equal(got, first) {
+				t.Fatalf("%s: node0 reads %q, node%d reads %q", key, first, n, got)
+			}
+		}
+		names, err := cl.API(0).Replicas(ctx, "race", key)
+		if err != nil || len(names) != 3 {
+			t.Fatalf("%s: %d nodes hold the winning version, want 3: %v %v", key, len(names), names, err)
+		}
+	}
 }

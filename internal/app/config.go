@@ -68,6 +68,11 @@ type Config struct {
 	// ClusterConfig); off, the node is alone and keeps its control plane
 	// in its own Pebble store.
 	Cluster ClusterConfig
+	// DNS is the HOST:PORT of the discovery DNS face (UDP and TCP); empty
+	// (the default) leaves it off.
+	DNS string
+	// DNSDomain is the DNS face's zone. Default "insitu.".
+	DNSDomain string
 	// ShutdownTimeout bounds the graceful drain on Close. Default 10s.
 	ShutdownTimeout time.Duration
 	// Logger receives structured logs. Default: slog.Default().

@@ -25,6 +25,7 @@ import (
 	"github.com/insitu-cloud/insitu/internal/auth"
 	"github.com/insitu-cloud/insitu/internal/auth/sigv4"
 	"github.com/insitu-cloud/insitu/internal/cluster"
+	"github.com/insitu-cloud/insitu/internal/dnsface"
 	"github.com/insitu-cloud/insitu/internal/jobs"
 	"github.com/insitu-cloud/insitu/internal/meta"
 	"github.com/insitu-cloud/insitu/internal/obs"
@@ -60,6 +61,9 @@ type Node struct {
 	local     store.Engine     // the local engine under a cluster's
 	newSecret bool
 	loadFn    atomic.Pointer[func() (slots, running, waiting int)]
+	dns       *dnsface.Server    // nil unless cfg.DNS (node_dns.go)
+	bg        sync.WaitGroup     // the cache watches (node_cluster.go)
+	bgCancel  context.CancelFunc // stops them
 
 	closeOnce sync.Once
 	closeErr  error
@@ -99,9 +103,15 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 		return nil, err
 	}
 	n.srv = n.newServer()
+	if err := n.startDNS(ctx); err != nil {
+		return nil, err
+	}
 	n.startSweeper()
 	if n.cluster != nil {
 		n.cluster.StartRepair(n.engine.(*cluster.Engine), cluster.RepairConfig{Every: n.cfg.Cluster.RepairEvery})
+		var bgctx context.Context
+		bgctx, n.bgCancel = context.WithCancel(context.Background())
+		n.watchCaches(bgctx)
 	}
 	return n, nil
 }
@@ -359,6 +369,9 @@ func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
 		var errs []error
 		n.stopSweeper()
+		if n.dns != nil {
+			n.dns.Close()
+		}
 		n.closeJobs()
 		if n.srv != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), n.cfg.ShutdownTimeout)
@@ -385,6 +398,10 @@ func (n *Node) Close() error {
 		}
 		if n.engine != nil {
 			errs = append(errs, n.engine.Close())
+		}
+		if n.bgCancel != nil {
+			n.bgCancel()
+			n.bg.Wait()
 		}
 		if n.cluster != nil {
 			n.cluster.Close() // stops repair and heartbeats before the local engine goes

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/insitu-cloud/insitu/internal/cluster"
 	"github.com/insitu-cloud/insitu/internal/meta"
@@ -35,6 +36,9 @@ func (n *Node) startCluster(ctx context.Context) error {
 		return err
 	}
 	n.kv = n.cluster.KV()
+	if err := n.cluster.Register(n.metrics.Registry); err != nil {
+		return err
+	}
 	if cc.Join == "" {
 		return n.migrateControl(ctx)
 	}
@@ -112,4 +116,32 @@ type clusterAPI struct {
 
 func (c clusterAPI) Holders(ctx context.Context, bucket, key string) ([]string, error) {
 	return c.engine.Holders(ctx, bucket, key)
+}
+
+// watchCaches keeps the in-memory caches of app records and service
+// definitions true to etcd: a write through another node drops the
+// cached copy here within the watch's latency. When a watch ends (a lost
+// leader, a restart) everything is dropped and the watch starts again,
+// since events may have been missed. It runs until ctx is done.
+func (n *Node) watchCaches(ctx context.Context) {
+	for _, w := range []struct {
+		prefix string
+		forget func(string)
+	}{{"apps/", n.apps.Forget}, {"services/", n.services.Forget}} {
+		n.bg.Add(1)
+		go func() {
+			defer n.bg.Done()
+			for ctx.Err() == nil {
+				ch := n.kv.Watch(ctx, w.prefix)
+				w.forget("")
+				for ev := range ch {
+					w.forget(ev.Key)
+				}
+				select {
+				case <-ctx.Done():
+				case <-time.After(time.Second):
+				}
+			}
+		}()
+	}
 }

@@ -67,6 +67,7 @@ type Registry struct {
 	// invalidate from a meta watch.
 	mu    sync.RWMutex
 	cache map[string]App
+	gen   uint64 // bumped by Forget, so a load racing a removal caches nothing
 
 	ownerID func(ctx context.Context, name string) (string, error)
 	fetch   func(ctx context.Context, digest string) ([]byte, error)
@@ -231,13 +232,32 @@ func (r *Registry) get(ctx context.Context, owner, name, version string) (App, e
 	if ok {
 		return a, nil
 	}
+	r.mu.RLock()
+	gen := r.gen
+	r.mu.RUnlock()
 	a, err := r.load(ctx, owner, name, version)
 	if err == nil {
 		r.mu.Lock()
-		r.cache[k] = a
+		if r.gen == gen {
+			r.cache[k] = a
+		}
 		r.mu.Unlock()
 	}
 	return a, err
+}
+
+// Forget drops the cached record of the meta key k (an "apps/..." key),
+// or every cached record when k is "". A cluster calls it from a watch
+// when another node removes a version.
+func (r *Registry) Forget(k string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.gen++
+	if k == "" {
+		clear(r.cache)
+		return
+	}
+	delete(r.cache, k)
 }
 
 func (r *Registry) load(ctx context.Context, owner, name, version string) (App, error) {

@@ -38,6 +38,8 @@ func serverEnv() [][2]string {
 		{"name", "INSITU_NODE_NAME"},
 		{"advertise", "INSITU_ADVERTISE"},
 		{"replicas", "INSITU_REPLICAS"},
+		{"dns", "INSITU_DNS"},
+		{"dns-domain", "INSITU_DNS_DOMAIN"},
 	}
 }
 
@@ -110,6 +112,8 @@ first start, kept in the data directory and printed once.`,
 	f.StringVar(&cfg.Cluster.Name, "name", "", "node name, unique in the cluster (default: kept from the first start, else HOSTNAME-PORT) [INSITU_NODE_NAME]")
 	f.StringVar(&cfg.Cluster.Advertise, "advertise", "", "`host:port` other nodes reach this one at (default: the listen address) [INSITU_ADVERTISE]")
 	f.IntVar(&cfg.Cluster.Replicas, "replicas", 0, "copies of each object, in distinct zones first (default 3; the first node's value is the cluster's) [INSITU_REPLICAS]")
+	f.StringVar(&cfg.DNS, "dns", "", "serve the discovery DNS face (A/SRV for nodes, NAME.svc.DOMAIN, ZONE.zone.DOMAIN) on this `host:port`, UDP and TCP; off by default [INSITU_DNS]")
+	f.StringVar(&cfg.DNSDomain, "dns-domain", "insitu.", "the DNS face's zone [INSITU_DNS_DOMAIN]")
 	f.DurationVar(&cfg.Cluster.RepairEvery, "repair-every", 0, "longest wait between repair passes (default 10s; for tests)")
 	_ = f.MarkHidden("repair-every")
 	return cmd

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -57,7 +59,7 @@ type Cluster struct {
 	signer *Signer
 	http   *http.Client
 	st     state
-	member *etcdMember
+	member atomic.Pointer[etcdMember] // nil for an etcd client node
 	etcd   *clientv3.Client
 	kv     meta.Store
 	clock  *Clock
@@ -74,6 +76,7 @@ type Cluster struct {
 	once    sync.Once
 
 	local  Local                               // set by NewEngine before the node serves
+	engine *Engine                             // likewise
 	blobs  func(digest string) ([]byte, error) // set by SetBlobs before the node serves
 	repair *repairer
 
@@ -102,7 +105,12 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	}
 	sus := newSuspects()
 	c := &Cluster{cfg: cfg, log: cfg.Logger, signer: NewSigner(cfg.Secret, st.Name), st: st, clock: NewClock(nil), sus: sus,
-		http: &http.Client{Transport: sus.wrap(peerTransport(peerTimeout))}}
+		http: &http.Client{Transport: sus.wrap(&http.Transport{
+			DialContext:           (&net.Dialer{Timeout: 3 * time.Second, KeepAlive: 15 * time.Second}).DialContext,
+			MaxIdleConnsPerHost:   64,
+			IdleConnTimeout:       90 * time.Second,
+			ResponseHeaderTimeout: 30 * time.Second, // after the request (body included) is sent
+		})}}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	defer func() {
 		if err != nil {
@@ -140,7 +148,7 @@ func (c *Cluster) connect(ctx context.Context) error {
 	}
 	etcdDir := filepath.Join(c.cfg.DataDir, "etcd")
 	if _, err := os.Stat(filepath.Join(etcdDir, "member")); err == nil && c.st.Voter {
-		return c.startVoter(ctx, etcdDir, "", false)
+		return c.restartVoter(ctx, etcdDir)
 	}
 	if c.cfg.Join == "" {
 		if len(c.st.Endpoints) > 0 && !c.st.Voter {
@@ -149,6 +157,40 @@ func (c *Cluster) connect(ctx context.Context) error {
 		return c.startVoter(ctx, etcdDir, "", false)
 	}
 	return c.join(ctx, etcdDir)
+}
+
+// restartVoter restarts this node's member from its data, unless the
+// cluster (asked through --join or a node it knew) replaced it while it
+// was away: then it starts over as a new member or a client.
+func (c *Cluster) restartVoter(ctx context.Context, etcdDir string) error {
+	for _, target := range append([]string{c.cfg.Join}, c.st.Peers...) {
+		if target == "" || target == c.cfg.Endpoint {
+			continue
+		}
+		var reply joinReply
+		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := c.call(actx, target, "POST", "/_cluster/v1/join", joinRequest{Name: c.st.Name, PeerURL: c.st.PeerURL}, &reply)
+		cancel()
+		if err != nil {
+			continue
+		}
+		if reply.Voter && reply.Existing {
+			break
+		}
+		c.log.Warn("this node's etcd member was replaced while it was away; starting over", "voter", reply.Voter)
+		if err := os.RemoveAll(etcdDir); err != nil {
+			return err
+		}
+		if reply.Voter {
+			return c.startVoter(ctx, etcdDir, reply.InitialCluster, true)
+		}
+		c.st.Voter, c.st.Endpoints = false, reply.Endpoints
+		if err := saveState(c.cfg.DataDir, c.st); err != nil {
+			return err
+		}
+		return c.dial(reply.Endpoints)
+	}
+	return c.startVoter(ctx, etcdDir, "", false)
 }
 
 // startVoter runs this node's etcd member and connects to it.
@@ -171,7 +213,7 @@ func (c *Cluster) startVoter(ctx context.Context, dir, initial string, existing 
 	if err != nil {
 		return err
 	}
-	c.member = m
+	c.member.Store(m)
 	return c.dial([]string{c.st.ClientURL})
 }
 
@@ -200,6 +242,7 @@ type joinRequest struct {
 
 type joinReply struct {
 	Voter          bool     `json:"voter"`
+	Existing       bool     `json:"existing,omitempty"` // the member was there already
 	InitialCluster string   `json:"initial_cluster,omitempty"`
 	Endpoints      []string `json:"endpoints"`
 }
@@ -249,9 +292,15 @@ func retry(ctx context.Context, n int, fn func() error) (err error) {
 	return err
 }
 
+// CallTimeout bounds one internal JSON call (a lookup, a listing page, a
+// delete), so a paused or partitioned node cannot hold a request.
+const CallTimeout = 10 * time.Second
+
 // call sends a signed JSON request to the node at base and decodes the
 // JSON answer into out (when non-nil).
 func (c *Cluster) call(ctx context.Context, base, method, path string, in, out any) error {
+	ctx, cancel := context.WithTimeout(ctx, CallTimeout)
+	defer cancel()
 	b, err := json.Marshal(in)
 	if err != nil {
 		return err
@@ -315,7 +364,7 @@ func (c *Cluster) Close() {
 		if c.etcd != nil {
 			c.etcd.Close()
 		}
-		c.member.Close()
+		c.member.Load().Close()
 	})
 }
 

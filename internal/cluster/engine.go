@@ -24,8 +24,9 @@ type Local interface {
 // once and acknowledged at a write quorum; reads take the newest stamp
 // among the replicas. It is safe for concurrent use.
 type Engine struct {
-	c     *Cluster
-	local Local
+	c       *Cluster
+	local   Local
+	buckets *bucketCache
 }
 
 // NewEngine returns the cluster engine over this node's local engine and
@@ -33,8 +34,8 @@ type Engine struct {
 // a node that ran alone are published once, so upgrading a single node to
 // a cluster keeps its buckets.
 func NewEngine(ctx context.Context, c *Cluster, local Local) (*Engine, error) {
-	e := &Engine{c: c, local: local}
-	c.local = local
+	e := &Engine{c: c, local: local, buckets: &bucketCache{m: map[string]store.BucketInfo{}}}
+	c.local, c.engine = local, e
 	bs, err := local.ListBuckets(ctx)
 	if err != nil {
 		return nil, err
@@ -45,6 +46,8 @@ func NewEngine(ctx context.Context, c *Cluster, local Local) (*Engine, error) {
 			return nil, fmt.Errorf("cluster: publish bucket %s: %w", b.Name, err)
 		}
 	}
+	c.wg.Add(1)
+	go e.watchBuckets()
 	return e, nil
 }
 
@@ -64,8 +67,19 @@ func (e *Engine) CreateBucket(ctx context.Context, b store.BucketInfo) error {
 	return err
 }
 
-// GetBucket implements store.Engine.
+// GetBucket implements store.Engine: from the watched cache, else etcd.
+// A bucket deleted (or re-created by another account) through another
+// node is seen here within the watch's latency, the window S3 itself
+// documents for bucket changes.
 func (e *Engine) GetBucket(ctx context.Context, bucket string) (store.BucketInfo, error) {
+	if b, ok := e.buckets.get(bucket); ok {
+		return b, nil
+	}
+	return e.readBucket(ctx, bucket)
+}
+
+// readBucket reads a bucket's record from etcd.
+func (e *Engine) readBucket(ctx context.Context, bucket string) (store.BucketInfo, error) {
 	var b store.BucketInfo
 	v, err := e.c.kv.Get(ctx, bucketKey(bucket))
 	if errors.Is(err, meta.ErrNotFound) {
@@ -98,7 +112,7 @@ func (e *Engine) ListBuckets(ctx context.Context) ([]store.BucketInfo, error) {
 // an object or an upload in it; then the record goes and every live node
 // drops its local copy of the bucket.
 func (e *Engine) DeleteBucket(ctx context.Context, bucket string) error {
-	if _, err := e.GetBucket(ctx, bucket); err != nil {
+	if _, err := e.readBucket(ctx, bucket); err != nil {
 		return err
 	}
 	page, err := e.ListObjects(ctx, bucket, store.ListOptions{MaxKeys: 1})
@@ -115,19 +129,32 @@ func (e *Engine) DeleteBucket(ctx context.Context, bucket string) error {
 	if err := e.c.kv.Delete(ctx, bucketKey(bucket)); err != nil {
 		return err
 	}
-	return e.eachLive(ctx, func(ctx context.Context, n NodeStatus) error {
+	// Best effort: a node that misses the drop drops the bucket at its
+	// next repair pass, which checks every bucket it holds against etcd.
+	_ = e.eachLive(ctx, func(ctx context.Context, n NodeStatus) error {
+		var err error
 		if n.Name == e.c.Name() {
-			return e.local.DropBucket(ctx, bucket)
+			err = e.local.DropBucket(ctx, bucket)
+		} else {
+			err = e.c.call(ctx, n.Endpoint, "POST", internalPrefix+"dropbucket", keyArgs{Bucket: bucket}, nil)
 		}
-		return e.c.call(ctx, n.Endpoint, "POST", internalPrefix+"dropbucket", keyArgs{Bucket: bucket}, nil)
+		if err != nil {
+			e.c.log.Warn("delete bucket: a node did not drop its copy yet", "node", n.Name, "bucket", bucket, "err", err)
+		}
+		return nil
 	})
+	return nil
 }
 
 // Close implements store.Engine; the local engine is closed by its owner.
 func (e *Engine) Close() error { return nil }
 
-// bucketExists returns ErrNoSuchBucket unless the bucket is in etcd.
+// bucketExists returns ErrNoSuchBucket unless the bucket is in etcd
+// (the watched cache first).
 func (e *Engine) bucketExists(ctx context.Context, bucket string) error {
-	_, err := e.GetBucket(ctx, bucket)
+	if _, ok := e.buckets.get(bucket); ok {
+		return nil
+	}
+	_, err := e.readBucket(ctx, bucket)
 	return err
 }

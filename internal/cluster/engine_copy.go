@@ -65,7 +65,7 @@ func readReplicaHead(r io.Reader) (store.ObjectInfo, error) {
 // a target and every target took it. Below a quorum it logs and leaves
 // the rest to repair: the version is durable here all the same.
 func (c *Cluster) place(ctx context.Context, info store.ObjectInfo) error {
-	e := &Engine{c: c, local: c.local}
+	e := c.engine
 	targets := e.targets(info.Bucket, info.Key)
 	ok, selfTarget := 0, false
 	for _, t := range targets {

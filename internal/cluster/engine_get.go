@@ -4,20 +4,23 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/url"
 	"os"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/insitu-cloud/insitu/internal/store"
 )
 
 // holding is what one node holds for a key.
 type holding struct {
-	node NodeStatus
-	info store.ObjectInfo
-	ok   bool // something (object or tombstone) is held
+	node     NodeStatus
+	info     store.ObjectInfo
+	ok       bool // something (object or tombstone) is held
+	answered bool // the node answered the lookup
 }
 
 // locate asks every node that should hold bucket/key (and, when none of
@@ -32,7 +35,11 @@ func (e *Engine) locate(ctx context.Context, bucket, key string) (store.ObjectIn
 	hs := e.lookupAll(ctx, set, bucket, key)
 	best, holders := newest(hs)
 	if len(holders) == 0 {
-		best, holders = newest(e.lookupAll(ctx, e.others(set), bucket, key))
+		more := e.lookupAll(ctx, e.others(set), bucket, key)
+		best, holders = newest(more)
+		if len(holders) == 0 && !anyAnswered(hs) && !anyAnswered(more) {
+			return store.ObjectInfo{}, nil, fmt.Errorf("%w: no node answered for %s/%s", store.ErrUnavailable, bucket, key)
+		}
 	}
 	if len(holders) == 0 || best.Deleted {
 		return store.ObjectInfo{}, nil, store.ErrNoSuchKey
@@ -41,6 +48,15 @@ func (e *Engine) locate(ctx context.Context, bucket, key string) (store.ObjectIn
 		holders[0], holders[i] = holders[i], holders[0] // read here first
 	}
 	return best, holders, nil
+}
+
+func anyAnswered(hs []holding) bool {
+	for _, h := range hs {
+		if h.answered {
+			return true
+		}
+	}
+	return false
 }
 
 // newest returns the newest holding and its holders, this node first.
@@ -59,6 +75,11 @@ func newest(hs []holding) (store.ObjectInfo, []NodeStatus) {
 	return best, holders
 }
 
+// LookupTimeout bounds a read's question to one node: a node that does
+// not answer in time (paused, partitioned, not yet seen down) is taken to
+// hold nothing.
+const LookupTimeout = 2 * time.Second
+
 // lookupAll asks each node of ns in parallel what it holds for the key;
 // a node that cannot answer holds nothing.
 func (e *Engine) lookupAll(ctx context.Context, ns []NodeStatus, bucket, key string) []holding {
@@ -68,9 +89,11 @@ func (e *Engine) lookupAll(ctx context.Context, ns []NodeStatus, bucket, key str
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			ctx, cancel := context.WithTimeout(ctx, LookupTimeout)
+			defer cancel()
 			hs, err := e.lookup(ctx, n, bucket, []string{key})
 			if err == nil && len(hs) == 1 {
-				out[i] = holding{node: n, info: hs[0].Info, ok: hs[0].Found}
+				out[i] = holding{node: n, info: hs[0].Info, ok: hs[0].Found, answered: true}
 			}
 		}()
 	}

@@ -2,7 +2,10 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"sort"
+	"sync"
+	"time"
 
 	"github.com/insitu-cloud/insitu/internal/store"
 )
@@ -50,21 +53,40 @@ func (e *Engine) ListObjects(ctx context.Context, bucket string, opts store.List
 	}
 }
 
-// listAll gets one page from each node (this one locally).
+// ListTimeout bounds one node's page of a listing; a node that does not
+// answer in time is left out of the page (its objects have copies on
+// other nodes), so a paused node cannot stall a listing.
+const ListTimeout = 5 * time.Second
+
+// listAll gets one page from each node (this one locally). A remote node
+// that fails is left out, unless every remote node failed.
 func (e *Engine) listAll(ctx context.Context, nodes []NodeStatus, bucket string, opts store.ListOptions) ([]store.ListResult, error) {
 	pages := make([]store.ListResult, len(nodes))
+	var mu sync.Mutex
+	var failed []error
 	err := each(ctx, nodes, func(ctx context.Context, n NodeStatus) error {
 		i := indexOf(nodes, n.Name)
 		if e.self(n) {
 			p, err := e.local.ListObjects(ctx, bucket, opts)
-			if err == store.ErrNoSuchBucket {
+			if errors.Is(err, store.ErrNoSuchBucket) {
 				err = nil // holds nothing of it yet
 			}
 			pages[i] = p
 			return err
 		}
-		return e.c.call(ctx, n.Endpoint, "POST", internalPrefix+"list", listArgs{Bucket: bucket, Opts: opts}, &pages[i])
+		ctx, cancel := context.WithTimeout(ctx, ListTimeout)
+		defer cancel()
+		if err := e.c.call(ctx, n.Endpoint, "POST", internalPrefix+"list", listArgs{Bucket: bucket, Opts: opts}, &pages[i]); err != nil {
+			e.c.log.Warn("listing: a node did not answer; listing without it", "node", n.Name, "err", err)
+			mu.Lock()
+			failed = append(failed, err)
+			mu.Unlock()
+		}
+		return nil
 	})
+	if err == nil && len(failed) > 0 && len(failed) == len(nodes)-1 && len(nodes) > 1 && indexOf(nodes, e.c.Name()) >= 0 {
+		err = failed[0] // nobody else answered: this node alone cannot vouch for the listing
+	}
 	return pages, err
 }
 

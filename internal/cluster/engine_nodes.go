@@ -39,15 +39,18 @@ func (e *Engine) targets(bucket, key string) []NodeStatus {
 }
 
 // readSet returns the reachable nodes that should hold bucket/key: its
-// placement among the live nodes, then its placement among every known
-// node (where it was written before a node failed or drained), live ones
-// only, without duplicates.
+// placement among the live nodes, then its placement, one node wider,
+// among every known node (where it was written before a node failed or
+// drained), live ones only, without duplicates.
 func (e *Engine) readSet(bucket, key string) []NodeStatus {
 	place, known, byName := e.members()
 	n := e.wanted(place)
 	seen := map[string]bool{}
 	var out []NodeStatus
-	for _, m := range append(Place(place, bucket, key, n), Place(known, bucket, key, max(n, e.c.replica))...) {
+	// one more than wanted among every known node: the node that took a
+	// copy's place while its own holder was away (a reader whose view is
+	// stale still asks it)
+	for _, m := range append(Place(place, bucket, key, n), Place(known, bucket, key, max(n, e.c.replica)+1)...) {
 		if s := byName[m.Name]; !seen[m.Name] && s.State != StateDown {
 			seen[m.Name] = true
 			out = append(out, s)

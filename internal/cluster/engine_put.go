@@ -11,7 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"sync"
+	"time"
 
 	"github.com/insitu-cloud/insitu/internal/checksum"
 	"github.com/insitu-cloud/insitu/internal/store"
@@ -105,32 +105,72 @@ func (c *Cluster) stream(ctx context.Context, n NodeStatus, method, op string, q
 // writeFn writes one target's copy from body.
 type writeFn func(ctx context.Context, n NodeStatus, body io.Reader) (store.ObjectInfo, error)
 
-// fanOut copies src to every target at once through pipes and waits for
-// all of them. A target that fails drops out; the write succeeds when a
-// quorum acknowledged it (a superseded write counts: a newer one won).
+// Timeouts of a fanned-out write: a target that takes no bytes for
+// StallTimeout is dropped (a paused or partitioned node must not hold the
+// write), and once a quorum has acknowledged, the rest get AckGrace.
+const (
+	StallTimeout = 10 * time.Second
+	AckGrace     = 5 * time.Second
+)
+
+// fanTarget is one target of a fanned-out write.
+type fanTarget struct {
+	n      NodeStatus
+	pr     *io.PipeReader
+	pw     *io.PipeWriter
+	cancel context.CancelFunc
+	done   chan struct{}
+	info   store.ObjectInfo
+	err    error
+}
+
+// fanOut copies src to every target at once through pipes. A target that
+// fails or stalls drops out; the write succeeds when a quorum acknowledged
+// it (a superseded write counts: a newer one won).
 func (e *Engine) fanOut(ctx context.Context, targets []NodeStatus, src io.Reader, write writeFn) (store.ObjectInfo, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	infos := make([]store.ObjectInfo, len(targets))
-	errs := make([]error, len(targets))
-	pws := make([]*io.PipeWriter, len(targets))
-	var wg sync.WaitGroup
+	ts := make([]*fanTarget, len(targets))
 	for i, n := range targets {
 		pr, pw := io.Pipe()
-		pws[i] = pw
-		wg.Add(1)
+		tctx, cancel := context.WithCancel(ctx)
+		t := &fanTarget{n: n, pr: pr, pw: pw, cancel: cancel, done: make(chan struct{})}
+		ts[i] = t
 		go func() {
-			defer wg.Done()
-			infos[i], errs[i] = write(ctx, n, pr)
-			pr.CloseWithError(errDone(errs[i])) // unblock the copier
+			defer close(t.done)
+			defer cancel()
+			t.info, t.err = write(tctx, n, pr)
+			pr.CloseWithError(errDone(t.err)) // unblock the copier
 		}()
 	}
-	cerr := copyAll(pws, src, quorum(len(targets)))
-	for _, pw := range pws {
-		pw.CloseWithError(cerr) // nil: a clean EOF, the commit signal
+	cerr := copyAll(ts, src, quorum(len(ts)))
+	for _, t := range ts {
+		t.pw.CloseWithError(cerr) // nil: a clean EOF, the commit signal
 	}
-	wg.Wait()
+	awaitAcks(ts, cerr == nil)
+	infos, errs := make([]store.ObjectInfo, len(ts)), make([]error, len(ts))
+	for i, t := range ts {
+		infos[i], errs[i] = t.info, t.err
+	}
 	return settle(targets, infos, errs, cerr)
+}
+
+// awaitAcks waits for every target; once a quorum has acknowledged (and
+// the body was whole), the others get AckGrace before they are cancelled.
+func awaitAcks(ts []*fanTarget, whole bool) {
+	var grace <-chan time.Time
+	acked, need := 0, quorum(len(ts))
+	for _, t := range ts {
+		select {
+		case <-t.done:
+		case <-grace:
+			t.cancel()
+			<-t.done
+		}
+		if whole && (t.err == nil || errors.Is(t.err, store.ErrSuperseded)) {
+			if acked++; acked == need {
+				grace = time.After(AckGrace)
+			}
+		}
+	}
 }
 
 func errDone(err error) error {
@@ -140,22 +180,19 @@ func errDone(err error) error {
 	return err
 }
 
-// copyAll copies src to every writer, dropping writers that fail, until
-// EOF; it fails when fewer than need writers are left.
-func copyAll(ws []*io.PipeWriter, src io.Reader, need int) error {
+var errStalled = errors.New("cluster: replica stalled")
+
+// copyAll copies src to every target, each chunk to all of them at once,
+// dropping targets that fail or take no bytes for StallTimeout, until EOF;
+// it fails when fewer than need targets are left.
+func copyAll(ts []*fanTarget, src io.Reader, need int) error {
 	buf := make([]byte, 256<<10)
-	live := append([]*io.PipeWriter(nil), ws...)
+	live := append([]*fanTarget(nil), ts...)
 	for {
 		n, rerr := src.Read(buf)
 		if n > 0 {
-			kept := live[:0]
-			for _, w := range live {
-				if _, err := w.Write(buf[:n]); err == nil {
-					kept = append(kept, w)
-				}
-			}
-			if live = kept; len(live) < need {
-				return errors.New("cluster: too few replicas took the write")
+			if live = writeChunk(live, buf[:n]); len(live) < need {
+				return fmt.Errorf("%w: too few replicas took the write", store.ErrUnavailable)
 			}
 		}
 		if rerr == io.EOF {
@@ -165,6 +202,46 @@ func copyAll(ws []*io.PipeWriter, src io.Reader, need int) error {
 			return rerr
 		}
 	}
+}
+
+// writeChunk writes p to every target in parallel and returns the ones
+// that took it within StallTimeout; the others are cut.
+func writeChunk(live []*fanTarget, p []byte) []*fanTarget {
+	type result struct {
+		i  int
+		ok bool
+	}
+	results := make(chan result, len(live))
+	for i, t := range live {
+		go func() {
+			_, err := t.pw.Write(p)
+			results <- result{i, err == nil}
+		}()
+	}
+	ok, got := make([]bool, len(live)), make([]bool, len(live))
+	timeout := time.After(StallTimeout)
+	for n := 0; n < len(live); n++ {
+		select {
+		case r := <-results:
+			ok[r.i], got[r.i] = r.ok, true
+		case <-timeout:
+			for i, t := range live {
+				if !got[i] {
+					t.pr.CloseWithError(errStalled) // unblocks its pending Write
+					t.cancel()
+				}
+			}
+			timeout = nil
+			n-- // still wait for the cut writes to return
+		}
+	}
+	kept := live[:0]
+	for i, t := range live {
+		if ok[i] {
+			kept = append(kept, t)
+		}
+	}
+	return kept
 }
 
 // settle turns the targets' outcomes into the write's.
@@ -190,10 +267,24 @@ func settle(targets []NodeStatus, infos []store.ObjectInfo, errs []error, cerr e
 	if ok >= quorum(len(targets)) {
 		return info, nil
 	}
-	if firstErr == nil {
-		firstErr = errors.New("cluster: no replica took the write")
+	for _, err := range errs {
+		if isClientFault(err) {
+			return store.ObjectInfo{}, err // the same answer every replica gave
+		}
 	}
-	return store.ObjectInfo{}, fmt.Errorf("cluster: write reached %d of %d replicas: %w", ok, len(targets), firstErr)
+	return store.ObjectInfo{}, fmt.Errorf("%w: the write reached %d of %d replicas (%v)", store.ErrUnavailable, ok, len(targets), firstErr)
+}
+
+// isClientFault reports whether a replica refused the write for a reason
+// of the request's own (so it is the answer, not an outage).
+func isClientFault(err error) bool {
+	for _, s := range []error{store.ErrNoSuchBucket, store.ErrNoSuchUpload, store.ErrInvalidPart, store.ErrInvalidPartOrder,
+		store.ErrEntityTooSmall, store.ErrBadDigest, store.ErrIncompleteBody, store.ErrPreconditionFailed} {
+		if errors.Is(err, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // bodyCheck reads a client body, counting it and hashing what the client

@@ -32,6 +32,7 @@ type state struct {
 	ClientURL string   `json:"client_url,omitempty"`
 	Voter     bool     `json:"voter"`
 	Endpoints []string `json:"endpoints,omitempty"` // etcd client URLs last known
+	Peers     []string `json:"peers,omitempty"`     // other nodes' endpoints last known
 }
 
 func statePath(dataDir string) string { return filepath.Join(dataDir, "cluster", "state.json") }

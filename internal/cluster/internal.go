@@ -23,6 +23,7 @@ func (c *Cluster) Handler() http.Handler {
 func (c *Cluster) newHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+internalPrefix+"join", c.serveJoin)
+	mux.HandleFunc("POST "+internalPrefix+"promote", c.servePromote)
 	mux.HandleFunc("POST "+internalPrefix+"lookup", c.serveLookup)
 	mux.HandleFunc("PUT "+internalPrefix+"object", c.servePut)
 	mux.HandleFunc("GET "+internalPrefix+"object", c.serveGet)
@@ -119,7 +120,7 @@ func (c *Cluster) servePut(w http.ResponseWriter, r *http.Request) {
 	}
 	c.clock.Observe(a.Stamp.HLC)
 	q := r.URL.Query()
-	e := &Engine{c: c, local: c.local}
+	e := c.engine
 	info, err := e.localPut(r.Context(), q.Get("bucket"), q.Get("key"), r.Body, a)
 	writeJSON(w, info, err)
 }
@@ -161,7 +162,7 @@ func (c *Cluster) serveDelete(w http.ResponseWriter, r *http.Request) {
 	var a keyArgs
 	if readJSON(w, r, &a) {
 		c.clock.Observe(a.Stamp.HLC)
-		e := &Engine{c: c, local: c.local}
+		e := c.engine
 		writeJSON(w, struct{}{}, e.deleteAt(r.Context(), NodeStatus{NodeRecord: NodeRecord{Name: c.Name()}}, a.Bucket, a.Key, a.Stamp))
 	}
 }
@@ -217,7 +218,7 @@ func (c *Cluster) serveMPU(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, struct{}{}, c.local.AbortMultipartUpload(ctx, a.Bucket, a.Key, a.UploadID))
 	case "complete":
 		c.clock.Observe(a.Opts.Stamp.HLC)
-		e := &Engine{c: c, local: c.local}
+		e := c.engine
 		info, err := e.completeHere(ctx, a.Bucket, a.Key, a.UploadID, a.Parts, a.Opts.Stamp)
 		writeJSON(w, info, err)
 	case "list":

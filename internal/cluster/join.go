@@ -38,8 +38,8 @@ func (c *Cluster) admit(ctx context.Context, a joinRequest) (joinReply, error) {
 			voters++
 		}
 		for _, p := range m.PeerURLs {
-			if p == a.PeerURL { // asked before; its member exists already
-				reply.Voter = true
+			if p == a.PeerURL { // asked before, or restarting: its member exists
+				reply.Voter, reply.Existing = true, true
 			}
 		}
 		if m.Name != "" {

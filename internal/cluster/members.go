@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -96,8 +97,7 @@ func (c *Cluster) register(ctx context.Context) error {
 	if old, err := c.Node(ctx, c.st.Name); err == nil {
 		rec.Joined, rec.Draining = old.Joined, old.Draining
 	}
-	b, _ := json.Marshal(rec)
-	if err := c.kv.Put(ctx, "nodes/"+rec.Name, b); err != nil {
+	if err := c.putNode(ctx, rec); err != nil {
 		return err
 	}
 	if err := c.heartbeat(ctx); err != nil {
@@ -106,9 +106,16 @@ func (c *Cluster) register(ctx context.Context) error {
 	if err := c.view.refresh(ctx); err != nil {
 		return err
 	}
-	c.wg.Add(1)
+	c.wg.Add(2)
 	go c.liveLoop()
+	go c.autopilot()
 	return nil
+}
+
+// putNode writes a node's record.
+func (c *Cluster) putNode(ctx context.Context, rec NodeRecord) error {
+	b, _ := json.Marshal(rec)
+	return c.kv.Put(ctx, "nodes/"+rec.Name, b)
 }
 
 // Node reads one node's record.
@@ -140,6 +147,7 @@ func (c *Cluster) liveLoop() {
 			c.log.Warn("membership refresh failed", "err", err)
 		}
 		cancel()
+		c.rememberPeers()
 	}
 }
 
@@ -274,5 +282,25 @@ func (c *Cluster) Drain(ctx context.Context, node string, on bool) error {
 		if !errors.Is(err, meta.ErrConflict) {
 			return err
 		}
+	}
+}
+
+// rememberPeers keeps the other nodes' endpoints in the node's state, so
+// a restart without --join can still ask the cluster about its place.
+func (c *Cluster) rememberPeers() {
+	var peers []string
+	for _, n := range c.Nodes() {
+		if n.Name != c.st.Name {
+			peers = append(peers, n.Endpoint)
+		}
+	}
+	c.joinMu.Lock()
+	defer c.joinMu.Unlock()
+	if slices.Equal(peers, c.st.Peers) {
+		return
+	}
+	c.st.Peers = peers
+	if err := saveState(c.cfg.DataDir, c.st); err != nil {
+		c.log.Warn("saving the cluster state", "err", err)
 	}
 }

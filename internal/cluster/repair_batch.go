@@ -11,6 +11,7 @@ import (
 // batch repairs a batch of local holdings: one lookup per target node for
 // the keys it should hold, then a decision per key.
 func (r *repairer) batch(ctx context.Context, batch []store.ObjectInfo, st *passStats) error {
+	batch = r.dropGoneBuckets(ctx, batch)
 	place, _, byName := r.e.members()
 	want := r.e.wanted(place)
 	asks := map[string][]int{} // node -> batch indexes
@@ -168,4 +169,30 @@ func (r *repairer) pull(ctx context.Context, src NodeStatus, info store.ObjectIn
 	} else if !errors.Is(err, store.ErrSuperseded) {
 		r.c.log.Debug("repair pull failed", "from", src.Name, "key", info.Key, "err", err)
 	}
+}
+
+// dropGoneBuckets drops the local copies of buckets deleted from the
+// cluster (a node that was away missed the drop) and returns the batch
+// without them.
+func (r *repairer) dropGoneBuckets(ctx context.Context, batch []store.ObjectInfo) []store.ObjectInfo {
+	gone := map[string]bool{}
+	kept := batch[:0]
+	for _, info := range batch {
+		ok, seen := gone[info.Bucket]
+		if !seen {
+			_, err := r.e.readBucket(ctx, info.Bucket) // etcd itself, not the cache
+			ok = errors.Is(err, store.ErrNoSuchBucket)
+			gone[info.Bucket] = ok
+			if ok {
+				r.c.log.Info("repair: dropping the local copy of a deleted bucket", "bucket", info.Bucket)
+				if err := r.c.local.DropBucket(ctx, info.Bucket); err != nil {
+					r.c.log.Warn("repair: drop bucket", "bucket", info.Bucket, "err", err)
+				}
+			}
+		}
+		if !ok {
+			kept = append(kept, info)
+		}
+	}
+	return kept
 }

@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -16,7 +15,7 @@ import (
 const suspectFor = 2 * LeaseTTL * time.Second
 
 // suspects are the peers this node lately failed to reach (the dial
-// failed: refused, unreachable; or no answer within peerTimeout), by
+// failed: refused, unreachable; or the transport's own timeout), by
 // host:port. Placement skips them
 // before their lease expires, so the writes that follow a node's death
 // go to live nodes instead of failing for want of a quorum for up to a
@@ -75,9 +74,7 @@ func (t suspectTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	case errors.As(err, &op) && op.Op == "dial":
 		t.s.set(req.URL.Host, true)
 	case errors.As(err, &ne) && ne.Timeout() && req.Context().Err() == nil:
-		t.s.set(req.URL.Host, true)
-		// not wrapped: a peer's silence is not the client's cancel
-		err = fmt.Errorf("cluster: peer %s did not answer in time (%v)", req.URL.Host, err)
+		t.s.set(req.URL.Host, true) // the transport's own timeout
 	}
 	return resp, err
 }

@@ -89,6 +89,8 @@ func toAPIError(err error) *APIError {
 		return errPreconditionFailed
 	case errors.Is(err, store.ErrCorrupt):
 		return apiErr(http.StatusInternalServerError, "InternalError", "The stored object failed its integrity check.")
+	case errors.Is(err, store.ErrUnavailable):
+		return apiErr(http.StatusServiceUnavailable, "ServiceUnavailable", "Too few of the nodes holding this object are reachable right now; please retry.")
 	case errors.Is(err, checksum.ErrUnsupported):
 		return apiErr(http.StatusBadRequest, "InvalidRequest", "Value for x-amz-checksum-algorithm header is invalid.")
 	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):

@@ -103,9 +103,9 @@ func NewManager(kv meta.Store, registry *apps.Registry, rs *runs.Service, engine
 func key(name string) string { return "services/" + name }
 
 // Get returns a service. Definitions are cached in memory: Create, Update
-// and Remove (the only writers, all in this process on a single node)
-// replace or drop the cached copy before they return, so a request that
-// starts after an update sees it.
+// and Remove replace or drop the cached copy before they return, so a
+// request that starts after an update sees it; in a cluster a watch
+// calls Forget for writes made through other nodes.
 func (m *Manager) Get(ctx context.Context, name string) (Service, error) {
 	m.mu.Lock()
 	s, ok := m.defs[name]
@@ -123,6 +123,22 @@ func (m *Manager) Get(ctx context.Context, name string) (Service, error) {
 		m.mu.Unlock()
 	}
 	return s, err
+}
+
+// Forget drops the cached definition of the meta key k ("services/NAME"),
+// or every cached definition when k is "". A cluster calls it from a
+// watch when another node writes a service.
+func (m *Manager) Forget(k string) {
+	if k != "" {
+		m.forget(strings.TrimPrefix(k, "services/"))
+		return
+	}
+	m.mu.Lock()
+	for name := range m.defs {
+		delete(m.defs, name)
+		m.gen[name]++
+	}
+	m.mu.Unlock()
 }
 
 // forget drops name's cached definition after a write.

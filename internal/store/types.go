@@ -28,6 +28,10 @@ var (
 	// ErrNotLocal is returned by LocalFiles.OpenFile when this node holds
 	// no current copy of the object (in a cluster); read it with GetObject.
 	ErrNotLocal = errors.New("store: object not held on this node")
+	// ErrUnavailable is returned by a cluster engine when too few of a
+	// key's replicas are reachable to take or serve it; retrying may
+	// succeed once membership settles.
+	ErrUnavailable = errors.New("store: too few replicas reachable")
 )
 
 // Limits that follow AWS S3.
