@@ -24,6 +24,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/insitu-cloud/insitu/bench/internal/s3load"
 )
 
 type config struct {
@@ -72,10 +74,10 @@ func parseFlags() (*config, error) {
 		return nil, fmt.Errorf("unexpected arguments %q", flag.Args())
 	}
 	var err error
-	if c.concs, err = parseInts(concs); err != nil {
+	if c.concs, err = s3load.ParseInts(concs); err != nil {
 		return nil, fmt.Errorf("-concurrency: %w", err)
 	}
-	if c.sizes, err = parseSizes(sizes); err != nil {
+	if c.sizes, err = s3load.ParseSizes(sizes); err != nil {
 		return nil, fmt.Errorf("-sizes: %w", err)
 	}
 	for _, s := range strings.Split(servers, ",") {
@@ -126,17 +128,5 @@ func printHeader(cfg *config, env *env) {
 	for _, t := range env.targets {
 		fmt.Printf("%-6s %s (%s) at %s\n", t.name, t.bin, t.version, t.endpoint)
 	}
-	fmt.Printf("load average at start: %s\n\n", loadAvg())
-}
-
-func loadAvg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "unknown"
-	}
-	return strings.Join(f[:3], " ")
+	fmt.Printf("load average at start: %s\n\n", s3load.LoadAvg())
 }

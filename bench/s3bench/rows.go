@@ -3,11 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/insitu-cloud/insitu/bench/internal/s3load"
 )
 
 const (
@@ -19,44 +20,44 @@ const (
 type rowResult struct {
 	name string
 	kind string // "PUT", "GET" or "LIST"
-	res  map[string]result
+	res  map[string]s3load.Result
 }
 
 // runRows runs every row against every target, back to back, alternating
 // which server goes first from row to row.
 func runRows(ctx context.Context, cfg *config, targets []*target) ([]rowResult, error) {
 	for _, t := range targets {
-		if err := t.load.createBucket(ctx, bucket); err != nil {
+		if err := t.load.CreateBucket(ctx, bucket); err != nil {
 			return nil, fmt.Errorf("%s: create bucket: %w", t.name, err)
 		}
 	}
 	var rows []rowResult
-	measure := func(name, kind string, conc int, op func(t *target) opFunc) {
-		r := rowResult{name: name, kind: kind, res: map[string]result{}}
+	measure := func(name, kind string, conc int, op func(t *target) s3load.OpFunc) {
+		r := rowResult{name: name, kind: kind, res: map[string]s3load.Result{}}
 		for _, t := range order(targets, len(rows)) {
 			if ctx.Err() != nil {
 				return
 			}
 			syscall.Sync() // no dirty pages from the previous run
 			fmt.Fprintf(os.Stderr, "%-18s %-6s ...", name, t.name)
-			res := timed(ctx, conc, cfg.warmup, cfg.duration, op(t))
-			fmt.Fprintf(os.Stderr, " %s ops/s, %s MiB/s, %d errors\n", num(res.opsPerSec()), num(res.mibPerSec()), res.errs)
+			res := s3load.Timed(ctx, conc, cfg.warmup, cfg.duration, op(t))
+			fmt.Fprintf(os.Stderr, " %s ops/s, %s MiB/s, %d errors\n", s3load.Num(res.OpsPerSec()), s3load.Num(res.MiBPerSec()), res.Errs)
 			r.res[t.name] = res
 		}
 		rows = append(rows, r)
 	}
 	for _, size := range cfg.sizes {
-		payload := randomBytes(size)
-		label := sizeLabel(size)
+		payload := s3load.RandomBytes(size)
+		label := s3load.SizeLabel(size)
 		written := map[string]*keySet{}
 		for _, t := range targets {
 			written[t.name] = &keySet{}
 		}
 		for _, c := range cfg.concs {
-			measure(fmt.Sprintf("PUT %s c%d", label, c), "PUT", c, func(t *target) opFunc {
+			measure(fmt.Sprintf("PUT %s c%d", label, c), "PUT", c, func(t *target) s3load.OpFunc {
 				return func(ctx context.Context, w, seq int) (int64, int64, error) {
 					key := fmt.Sprintf("%s/c%d/w%d-%d", label, c, w, seq)
-					if err := t.load.put(ctx, bucket, key, payload); err != nil {
+					if err := t.load.Put(ctx, bucket, key, payload); err != nil {
 						return 0, 0, err
 					}
 					written[t.name].add(key)
@@ -72,16 +73,16 @@ func runRows(ctx context.Context, cfg *config, targets []*target) ([]rowResult, 
 			}
 		}
 		for _, c := range cfg.concs {
-			measure(fmt.Sprintf("GET %s c%d", label, c), "GET", c, func(t *target) opFunc {
+			measure(fmt.Sprintf("GET %s c%d", label, c), "GET", c, func(t *target) s3load.OpFunc {
 				keys := written[t.name].keys
 				return func(ctx context.Context, w, seq int) (int64, int64, error) {
-					n, err := t.load.get(ctx, bucket, keys[(seq*c+w)%len(keys)], size)
+					n, err := t.load.Get(ctx, bucket, keys[(seq*c+w)%len(keys)], size)
 					return n, 0, err
 				}
 			})
 		}
 		for _, t := range targets { // bound disk use between sizes
-			if err := t.load.deleteAll(ctx, bucket, written[t.name].keys); err != nil {
+			if err := t.load.DeleteAll(ctx, bucket, written[t.name].keys); err != nil {
 				return rows, fmt.Errorf("%s: deleting %s objects: %w", t.name, label, err)
 			}
 		}
@@ -92,9 +93,9 @@ func runRows(ctx context.Context, cfg *config, targets []*target) ([]rowResult, 
 				return rows, fmt.Errorf("%s: seeding %d keys: %w", t.name, cfg.listKeys, err)
 			}
 		}
-		measure(fmt.Sprintf("LIST %d keys", cfg.listKeys), "LIST", 1, func(t *target) opFunc {
+		measure(fmt.Sprintf("LIST %d keys", cfg.listKeys), "LIST", 1, func(t *target) s3load.OpFunc {
 			return func(ctx context.Context, _, _ int) (int64, int64, error) {
-				n, err := t.load.listAll(ctx, listBucket)
+				n, err := t.load.ListAll(ctx, listBucket)
 				if err == nil && n != int64(cfg.listKeys) {
 					err = fmt.Errorf("listed %d keys, want %d", n, cfg.listKeys)
 				}
@@ -130,7 +131,7 @@ func (s *keySet) add(k string) {
 func topUp(ctx context.Context, t *target, ks *keySet, label string, payload []byte, want int) error {
 	for i := 0; len(ks.keys) < want; i++ {
 		key := fmt.Sprintf("%s/seed/%d", label, i)
-		if err := t.load.put(ctx, bucket, key, payload); err != nil {
+		if err := t.load.Put(ctx, bucket, key, payload); err != nil {
 			return err
 		}
 		ks.add(key)
@@ -141,10 +142,10 @@ func topUp(ctx context.Context, t *target, ks *keySet, label string, payload []b
 // seedList writes n objects of size bytes into listBucket, 16 at a time,
 // untimed for the table (the time taken is printed).
 func seedList(ctx context.Context, t *target, n int, size int64) error {
-	if err := t.load.createBucket(ctx, listBucket); err != nil {
+	if err := t.load.CreateBucket(ctx, listBucket); err != nil {
 		return err
 	}
-	payload := randomBytes(size)
+	payload := s3load.RandomBytes(size)
 	start := time.Now()
 	work := make(chan int)
 	errc := make(chan error, 16)
@@ -154,7 +155,7 @@ func seedList(ctx context.Context, t *target, n int, size int64) error {
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				if err := t.load.put(ctx, listBucket, fmt.Sprintf("key-%06d", i), payload); err != nil {
+				if err := t.load.Put(ctx, listBucket, fmt.Sprintf("key-%06d", i), payload); err != nil {
 					errc <- err
 					return
 				}
@@ -178,15 +179,8 @@ feed:
 		default:
 		}
 	}
-	fmt.Fprintf(os.Stderr, "seeded %d x %s into %s in %.1fs\n", n, sizeLabel(size), t.name, time.Since(start).Seconds())
+	fmt.Fprintf(os.Stderr, "seeded %d x %s into %s in %.1fs\n", n, s3load.SizeLabel(size), t.name, time.Since(start).Seconds())
 	return err
-}
-
-func randomBytes(n int64) []byte {
-	r := rand.NewChaCha8([32]byte{'s', '3', 'b', 'e', 'n', 'c', 'h'})
-	b := make([]byte, n)
-	_, _ = r.Read(b)
-	return b
 }
 
 func maxInt(xs []int) int {

@@ -9,9 +9,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
+
+	"github.com/insitu-cloud/insitu/bench/internal/s3load"
 )
 
 const (
@@ -28,7 +29,7 @@ type target struct {
 	cmd      *exec.Cmd
 	done     chan struct{}
 	logPath  string
-	load     *loader
+	load     *s3load.Loader
 }
 
 // env owns the temporary directory and the running servers.
@@ -38,32 +39,14 @@ type env struct {
 	keepLogs bool
 }
 
-const minioHelp = `minio binary not found. Build it outside this repository, e.g.
-	GOBIN=/tmp/minio-bin go install github.com/minio/minio@latest
-then pass -minio /tmp/minio-bin/minio or set INSITU_BENCH_MINIO=/tmp/minio-bin/minio
-(or run with -servers insitu to measure insitu alone)`
-
-// findMinio resolves the minio binary: the flag/env value, then PATH, then
-// $(go env GOPATH)/bin.
+// findMinio resolves the minio binary (s3load.FindMinio), adding how to
+// measure insitu alone.
 func findMinio(given string) (string, error) {
-	if given != "" {
-		if _, err := os.Stat(given); err != nil {
-			return "", fmt.Errorf("-minio %s: %w\n%s", given, err, minioHelp)
-		}
-		return given, nil
+	p, err := s3load.FindMinio(given)
+	if err != nil {
+		return "", fmt.Errorf("%w\n(or run with -servers insitu to measure insitu alone)", err)
 	}
-	if p, err := exec.LookPath("minio"); err == nil {
-		return p, nil
-	}
-	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		for _, dir := range filepath.SplitList(strings.TrimSpace(string(out))) {
-			p := filepath.Join(dir, "bin", "minio")
-			if st, err := os.Stat(p); err == nil && !st.IsDir() {
-				return p, nil
-			}
-		}
-	}
-	return "", errors.New(minioHelp)
+	return p, nil
 }
 
 // newEnv creates the data directories, resolves or builds the binaries,
@@ -132,7 +115,7 @@ func (e *env) start(ctx context.Context, cfg *config, t *target) error {
 		t.cmd = exec.Command(t.bin, "server", "--data", data, "--listen", addr, "--log-level", cfg.logLevel)
 		t.cmd.Env = append(os.Environ(), "INSITU_ROOT_ACCESS_KEY="+accessKey, "INSITU_ROOT_SECRET_KEY="+secretKey)
 		health = "/healthz"
-		t.version = versionOf(t.bin, "version")
+		t.version = s3load.VersionOf(t.bin, "version")
 	case "minio":
 		cport, err := freePort()
 		if err != nil {
@@ -143,7 +126,7 @@ func (e *env) start(ctx context.Context, cfg *config, t *target) error {
 		t.cmd.Env = append(os.Environ(), "MINIO_ROOT_USER="+accessKey, "MINIO_ROOT_PASSWORD="+secretKey,
 			"MINIO_UPDATE=off", "MINIO_BROWSER=off")
 		health = "/minio/health/ready"
-		t.version = versionOf(t.bin, "--version")
+		t.version = s3load.VersionOf(t.bin, "--version")
 	}
 	t.endpoint = "http://" + addr
 	t.logPath = filepath.Join(e.root, t.name+".log")
@@ -164,7 +147,7 @@ func (e *env) start(ctx context.Context, cfg *config, t *target) error {
 	if err := waitHealthy(ctx, t, health); err != nil {
 		return fmt.Errorf("%s did not become healthy: %w (log: %s)\n%s", t.name, err, t.logPath, tail(t.logPath))
 	}
-	t.load = newLoader(t.endpoint, cfg.signed)
+	t.load = s3load.NewLoader(t.endpoint, accessKey, secretKey, cfg.signed)
 	return nil
 }
 
@@ -187,15 +170,6 @@ func waitHealthy(ctx context.Context, t *target, path string) error {
 		}
 	}
 	return errors.New("timed out after 60s")
-}
-
-func versionOf(bin string, arg string) string {
-	out, err := exec.Command(bin, arg).Output()
-	if err != nil {
-		return "version unknown"
-	}
-	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
-	return line
 }
 
 func tail(path string) string {

@@ -403,14 +403,14 @@ func (n *Node) Close() error {
 			n.bgCancel()
 			n.bg.Wait()
 		}
+		if n.kv != nil {
+			errs = append(errs, n.kv.Close()) // in a cluster: its watches, before etcd goes
+		}
 		if n.cluster != nil {
 			n.cluster.Close() // stops repair and heartbeats before the local engine goes
 		}
 		if n.local != nil {
 			errs = append(errs, n.local.Close())
-		}
-		if n.kv != nil {
-			errs = append(errs, n.kv.Close())
 		}
 		n.closeErr = errors.Join(errs...)
 	})

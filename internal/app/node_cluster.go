@@ -35,7 +35,9 @@ func (n *Node) startCluster(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	n.kv = n.cluster.KV()
+	// Every request looks up its access key and account: keep those in
+	// memory, fed by etcd watches.
+	n.kv = meta.NewCached(n.cluster.KV(), "keys/", "accounts/", "accountids/")
 	if err := n.cluster.Register(n.metrics.Registry); err != nil {
 		return err
 	}

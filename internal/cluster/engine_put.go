@@ -56,7 +56,13 @@ func (e *Engine) localPut(ctx context.Context, bucket, key string, body io.Reade
 
 // ensureLocalBucket makes the local engine hold bucket (the cluster's
 // record is in etcd; a node keeps a local one for the objects it holds).
+// It reads first: CreateBucket takes the bucket's exclusive lock, which
+// waits for every write in flight in the bucket and holds back new ones,
+// so calling it on every write serialises the node's writes.
 func ensureLocalBucket(ctx context.Context, l store.Engine, bucket string) error {
+	if _, err := l.GetBucket(ctx, bucket); err == nil {
+		return nil
+	}
 	err := l.CreateBucket(ctx, store.BucketInfo{Name: bucket})
 	if errors.Is(err, store.ErrBucketOwnedByYou) || errors.Is(err, store.ErrBucketExists) {
 		return nil

@@ -1,4 +1,9 @@
-package main
+// Package s3load is the S3 load generator and report helpers the object
+// store benchmarks under bench/ share (s3bench, cluster): one aws-sdk-go-v2
+// client per endpoint with identical settings, a timed closed-loop runner,
+// size parsing and table printing. Nothing in it is safe for concurrent
+// mutation except what its doc comments say.
+package s3load
 
 import (
 	"bytes"
@@ -19,14 +24,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 )
 
-// loader is the load client for one server. Both servers get identical
+// Loader is the load client for one server. Both servers get identical
 // settings: path style, no retries, SDK checksums only when an operation
 // requires them, a connection pool larger than any concurrency used.
-type loader struct {
+type Loader struct {
 	s3 *s3.Client
 }
 
-func newLoader(endpoint string, signed bool) *loader {
+// NewLoader returns a client of endpoint signing as ak/sk; signed PUTs
+// carry the SHA-256 of the body, else UNSIGNED-PAYLOAD. A Loader is safe
+// for concurrent use.
+func NewLoader(endpoint, ak, sk string, signed bool) *Loader {
 	hc := awshttp.NewBuildableClient().WithTimeout(0).WithTransportOptions(func(t *http.Transport) {
 		t.MaxIdleConns = 512
 		t.MaxIdleConnsPerHost = 512
@@ -37,7 +45,7 @@ func newLoader(endpoint string, signed bool) *loader {
 		Region:                     "us-east-1",
 		BaseEndpoint:               aws.String(endpoint),
 		UsePathStyle:               true,
-		Credentials:                credentials.NewStaticCredentialsProvider(accessKey, secretKey, ""),
+		Credentials:                credentials.NewStaticCredentialsProvider(ak, sk, ""),
 		HTTPClient:                 hc,
 		Retryer:                    aws.NopRetryer{},
 		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenRequired,
@@ -46,40 +54,43 @@ func newLoader(endpoint string, signed bool) *loader {
 	if !signed {
 		opts.APIOptions = append(opts.APIOptions, v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware)
 	}
-	return &loader{s3: s3.New(opts)}
+	return &Loader{s3: s3.New(opts)}
 }
 
-// result is what one row measured against one server.
-type result struct {
-	ops     float64       // operations in the measured window (see timed)
-	bytes   float64       // payload bytes moved in the window
-	items   float64       // keys listed in the window (LIST only)
-	elapsed time.Duration // the measured window
-	errs    int64         // failed operations (warm-up included)
-	firstEr error
-	p50     time.Duration
-	p99     time.Duration
+// Result is what one row measured against one server.
+type Result struct {
+	Ops     float64       // operations in the measured window (see timed)
+	Bytes   float64       // payload bytes moved in the window
+	Items   float64       // keys listed in the window (LIST only)
+	Elapsed time.Duration // the measured window
+	Errs    int64         // failed operations (warm-up included)
+	FirstEr error
+	P50     time.Duration
+	P99     time.Duration
 }
 
-func (r result) opsPerSec() float64 { return r.ops / r.elapsed.Seconds() }
-func (r result) mibPerSec() float64 { return r.bytes / mib / r.elapsed.Seconds() }
+// OpsPerSec is operations per second in the measured window.
+func (r Result) OpsPerSec() float64 { return r.Ops / r.Elapsed.Seconds() }
 
-// opFunc performs one operation; it returns the payload bytes moved and,
+// MiBPerSec is payload MiB per second in the measured window.
+func (r Result) MiBPerSec() float64 { return r.Bytes / MiB / r.Elapsed.Seconds() }
+
+// OpFunc performs one operation; it returns the payload bytes moved and,
 // for listings, the number of keys seen.
-type opFunc func(ctx context.Context, worker, seq int) (bytes, items int64, err error)
+type OpFunc func(ctx context.Context, worker, seq int) (bytes, items int64, err error)
 
-// timed runs op on conc workers: warmup unmeasured, then duration measured.
+// Timed runs op on conc workers: warmup unmeasured, then duration measured.
 // Each operation counts for the fraction of its duration that falls inside
 // the measured window (an operation of 2 s with 0.5 s inside counts 0.25 of
 // an operation and of its bytes), so large objects at high concurrency are
 // not quantised into whole waves. No operation starts after the window.
 // Latency percentiles cover the operations that overlap the window.
-func timed(ctx context.Context, conc int, warmup, duration time.Duration, op opFunc) result {
+func Timed(ctx context.Context, conc int, warmup, duration time.Duration, op OpFunc) Result {
 	start := time.Now()
 	from, to := start.Add(warmup), start.Add(warmup+duration)
 	var (
 		mu    sync.Mutex
-		res   result
+		res   Result
 		lats  []time.Duration
 		errs  atomic.Int64
 		wg    sync.WaitGroup
@@ -114,18 +125,18 @@ func timed(ctx context.Context, conc int, warmup, duration time.Duration, op opF
 				}
 			}
 			mu.Lock()
-			res.ops, res.bytes, res.items = res.ops+ops, res.bytes+nb, res.items+items
+			res.Ops, res.Bytes, res.Items = res.Ops+ops, res.Bytes+nb, res.Items+items
 			lats = append(lats, mine...)
 			mu.Unlock()
 		}(w)
 	}
 	wg.Wait()
-	res.elapsed = duration
-	res.errs, res.firstEr = errs.Load(), first
+	res.Elapsed = duration
+	res.Errs, res.FirstEr = errs.Load(), first
 	sort.Slice(lats, func(i, j int) bool { return lats[i] < lats[j] })
 	if len(lats) > 0 {
-		res.p50 = lats[len(lats)/2]
-		res.p99 = lats[len(lats)*99/100]
+		res.P50 = lats[len(lats)/2]
+		res.P99 = lats[len(lats)*99/100]
 	}
 	return res
 }
@@ -144,12 +155,14 @@ func maxTime(a, b time.Time) time.Time {
 	return b
 }
 
-func (l *loader) createBucket(ctx context.Context, bucket string) error {
+// CreateBucket creates bucket.
+func (l *Loader) CreateBucket(ctx context.Context, bucket string) error {
 	_, err := l.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)})
 	return err
 }
 
-func (l *loader) put(ctx context.Context, bucket, key string, payload []byte) error {
+// Put writes payload to bucket/key.
+func (l *Loader) Put(ctx context.Context, bucket, key string, payload []byte) error {
 	_, err := l.s3.PutObject(ctx, &s3.PutObjectInput{
 		Bucket:        aws.String(bucket),
 		Key:           aws.String(key),
@@ -159,8 +172,8 @@ func (l *loader) put(ctx context.Context, bucket, key string, payload []byte) er
 	return err
 }
 
-// get reads an object and discards its body; it returns the bytes read.
-func (l *loader) get(ctx context.Context, bucket, key string, want int64) (int64, error) {
+// Get reads an object and discards its body; it returns the bytes read.
+func (l *Loader) Get(ctx context.Context, bucket, key string, want int64) (int64, error) {
 	out, err := l.s3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
 	if err != nil {
 		return 0, err
@@ -173,9 +186,9 @@ func (l *loader) get(ctx context.Context, bucket, key string, want int64) (int64
 	return n, err
 }
 
-// listAll lists every key of bucket with paginated ListObjectsV2 (1,000
+// ListAll lists every key of bucket with paginated ListObjectsV2 (1,000
 // keys a page) and returns how many it saw.
-func (l *loader) listAll(ctx context.Context, bucket string) (int64, error) {
+func (l *Loader) ListAll(ctx context.Context, bucket string) (int64, error) {
 	p := s3.NewListObjectsV2Paginator(l.s3, &s3.ListObjectsV2Input{Bucket: aws.String(bucket), MaxKeys: aws.Int32(1000)})
 	var n int64
 	for p.HasMorePages() {
@@ -188,8 +201,8 @@ func (l *loader) listAll(ctx context.Context, bucket string) (int64, error) {
 	return n, nil
 }
 
-// deleteAll removes keys with DeleteObjects, 1,000 at a time.
-func (l *loader) deleteAll(ctx context.Context, bucket string, keys []string) error {
+// DeleteAll removes keys with DeleteObjects, 1,000 at a time.
+func (l *Loader) DeleteAll(ctx context.Context, bucket string, keys []string) error {
 	for len(keys) > 0 {
 		n := min(len(keys), 1000)
 		objs := make([]types.ObjectIdentifier, n)

@@ -1,4 +1,4 @@
-package main
+package s3load
 
 import (
 	"fmt"
@@ -7,13 +7,13 @@ import (
 )
 
 const (
-	kib = 1 << 10
-	mib = 1 << 20
-	gib = 1 << 30
+	KiB = 1 << 10 // bytes in a kibibyte
+	MiB = 1 << 20 // bytes in a mebibyte
+	GiB = 1 << 30 // bytes in a gibibyte
 )
 
-// parseInts parses "1,16" into positive ints.
-func parseInts(s string) ([]int, error) {
+// ParseInts parses "1,16" into positive ints.
+func ParseInts(s string) ([]int, error) {
 	var out []int
 	for _, f := range strings.Split(s, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -25,8 +25,8 @@ func parseInts(s string) ([]int, error) {
 	return out, nil
 }
 
-// parseSizes parses "4KiB,16MiB" into byte counts.
-func parseSizes(s string) ([]int64, error) {
+// ParseSizes parses "4KiB,16MiB" into byte counts.
+func ParseSizes(s string) ([]int64, error) {
 	var out []int64
 	for _, f := range strings.Split(s, ",") {
 		f = strings.TrimSpace(f)
@@ -35,7 +35,7 @@ func parseSizes(s string) ([]int64, error) {
 		for _, u := range []struct {
 			suffix string
 			mult   int64
-		}{{"GiB", gib}, {"MiB", mib}, {"KiB", kib}, {"B", 1}} {
+		}{{"GiB", GiB}, {"MiB", MiB}, {"KiB", KiB}, {"B", 1}} {
 			if strings.HasSuffix(f, u.suffix) {
 				num, mult = strings.TrimSuffix(f, u.suffix), u.mult
 				break
@@ -50,15 +50,15 @@ func parseSizes(s string) ([]int64, error) {
 	return out, nil
 }
 
-// sizeLabel prints a size the way the flags take it: 4KiB, 16MiB.
-func sizeLabel(n int64) string {
+// SizeLabel prints a size the way the flags take it: 4KiB, 16MiB.
+func SizeLabel(n int64) string {
 	switch {
-	case n >= gib && n%gib == 0:
-		return fmt.Sprintf("%dGiB", n/gib)
-	case n >= mib && n%mib == 0:
-		return fmt.Sprintf("%dMiB", n/mib)
-	case n >= kib && n%kib == 0:
-		return fmt.Sprintf("%dKiB", n/kib)
+	case n >= GiB && n%GiB == 0:
+		return fmt.Sprintf("%dGiB", n/GiB)
+	case n >= MiB && n%MiB == 0:
+		return fmt.Sprintf("%dMiB", n/MiB)
+	case n >= KiB && n%KiB == 0:
+		return fmt.Sprintf("%dKiB", n/KiB)
 	}
 	return fmt.Sprintf("%dB", n)
 }

@@ -1,0 +1,149 @@
+package meta
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Cached is a Store that answers Get for some prefixes from memory, kept
+// by a watch of the underlying store (in a cluster: etcd), so the lookups
+// every request makes (access keys, accounts) do not cross the network.
+//
+// Rules: only the watch fills the cache (a full List when a watch starts,
+// then its events), so a value read before a concurrent change can never
+// be cached after it. A Get that misses reads the store. Writes through
+// this Store (Put, Delete, CompareAndSwap, also a failed one) drop the
+// key's entry, so this node reads its own writes; a change made through
+// another node is seen once its watch event arrives (milliseconds). When
+// a watch ends the cache is emptied until the next one has loaded. Safe
+// for concurrent use; Close stops the watches and closes the store.
+type Cached struct {
+	Store
+	prefixes []string
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+
+	mu    sync.RWMutex
+	m     map[string][]byte
+	ready map[string]bool // by prefix
+}
+
+// NewCached caches the keys under prefixes of s.
+func NewCached(s Store, prefixes ...string) *Cached {
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &Cached{Store: s, prefixes: prefixes, cancel: cancel, m: map[string][]byte{}, ready: map[string]bool{}}
+	for _, p := range prefixes {
+		c.wg.Add(1)
+		go c.follow(ctx, p)
+	}
+	return c
+}
+
+// follow keeps prefix's entries until ctx ends.
+func (c *Cached) follow(ctx context.Context, prefix string) {
+	defer c.wg.Done()
+	for ctx.Err() == nil {
+		wctx, cancel := context.WithCancel(ctx)
+		ch := c.Store.Watch(wctx, prefix)
+		if pairs, err := c.Store.List(wctx, prefix); err == nil {
+			c.load(prefix, pairs, true)
+			for ev := range ch {
+				c.apply(ev)
+			}
+		}
+		cancel()
+		c.load(prefix, nil, false)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// load replaces prefix's entries with pairs and marks it ready or not.
+func (c *Cached) load(prefix string, pairs []Pair, ready bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k := range c.m {
+		if strings.HasPrefix(k, prefix) {
+			delete(c.m, k)
+		}
+	}
+	for _, p := range pairs {
+		c.m[p.Key] = p.Value
+	}
+	c.ready[prefix] = ready
+}
+
+func (c *Cached) apply(ev Event) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ev.Value == nil {
+		delete(c.m, ev.Key)
+	} else {
+		c.m[ev.Key] = ev.Value
+	}
+}
+
+// covered returns the cached prefix of key, or "".
+func (c *Cached) covered(key string) string {
+	for _, p := range c.prefixes {
+		if strings.HasPrefix(key, p) {
+			return p
+		}
+	}
+	return ""
+}
+
+// Get implements Store: from memory for a cached key, else the store.
+func (c *Cached) Get(ctx context.Context, key string) ([]byte, error) {
+	if p := c.covered(key); p != "" {
+		c.mu.RLock()
+		v, ok := c.m[key]
+		ready := c.ready[p]
+		c.mu.RUnlock()
+		if ok && ready {
+			return append([]byte(nil), v...), nil
+		}
+	}
+	return c.Store.Get(ctx, key)
+}
+
+func (c *Cached) drop(key string) {
+	if c.covered(key) != "" {
+		c.mu.Lock()
+		delete(c.m, key)
+		c.mu.Unlock()
+	}
+}
+
+// Put implements Store.
+func (c *Cached) Put(ctx context.Context, key string, value []byte) error {
+	defer c.drop(key)
+	return c.Store.Put(ctx, key, value)
+}
+
+// Delete implements Store.
+func (c *Cached) Delete(ctx context.Context, key string) error {
+	defer c.drop(key)
+	return c.Store.Delete(ctx, key)
+}
+
+// CompareAndSwap implements Store; a conflict drops the entry too, so
+// the caller's retry reads the store.
+func (c *Cached) CompareAndSwap(ctx context.Context, key string, expect, value []byte) error {
+	defer c.drop(key)
+	return c.Store.CompareAndSwap(ctx, key, expect, value)
+}
+
+// Close stops the watches and closes the store.
+func (c *Cached) Close() error {
+	c.cancel()
+	c.wg.Wait()
+	return c.Store.Close()
+}
+
+var _ Store = (*Cached)(nil)
+
