@@ -262,6 +262,25 @@ func isNoSuchKey(err error) bool {
 	return errors.As(err, &nk)
 }
 
+// A node that dies (its listener gone, its lease not yet expired) must
+// not fail the writes placed on it: the first refused connection takes
+// it out of placement, so the next attempt goes to live nodes.
+func TestClusterWritesRightAfterANodeDies(t *testing.T) {
+	cl := apptest.StartCluster(t, apptest.ClusterOptions{Zones: []string{"a", "b", "c", "c"}, Replicas: 2})
+	s0 := cl.Nodes[0].S3("", "")
+	if _, err := s0.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("wdie")}); err != nil {
+		t.Fatal(err)
+	}
+	cl.Nodes[3].Stop()
+	want := map[string][]byte{}
+	for i := range 40 {
+		k := fmt.Sprintf("k/%03d", i)
+		want[k] = body(i, 0)
+		putObj(t, s0, "wdie", k, want[k])
+	}
+	checkAll(t, cl.Nodes[1].S3("", ""), "wdie", want)
+}
+
 // The control plane is shared: an account made through one node signs on
 // another, an app pushed through one node runs through another (its
 // module fetched by digest), and a removal through one node is seen by

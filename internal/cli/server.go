@@ -114,6 +114,8 @@ first start, kept in the data directory and printed once.`,
 	f.IntVar(&cfg.Cluster.Replicas, "replicas", 0, "copies of each object, in distinct zones first (default 3; the first node's value is the cluster's) [INSITU_REPLICAS]")
 	f.StringVar(&cfg.DNS, "dns", "", "serve the discovery DNS face (A/SRV for nodes, NAME.svc.DOMAIN, ZONE.zone.DOMAIN) on this `host:port`, UDP and TCP; off by default [INSITU_DNS]")
 	f.StringVar(&cfg.DNSDomain, "dns-domain", "insitu.", "the DNS face's zone [INSITU_DNS_DOMAIN]")
+	f.DurationVar(&cfg.Cluster.RepairEvery, "repair-every", 0, "longest wait between repair passes (default 10s; for tests)")
+	_ = f.MarkHidden("repair-every")
 	return cmd
 }
 

@@ -63,6 +63,7 @@ type Cluster struct {
 	etcd   *clientv3.Client
 	kv     meta.Store
 	clock  *Clock
+	sus    *suspects // peers that lately refused a connection
 
 	view    *view
 	ctx     context.Context
@@ -102,13 +103,14 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	if !nameRE.MatchString(st.Name) {
 		return nil, fmt.Errorf("cluster: node name %q: use a-z, 0-9 and '-'", st.Name)
 	}
-	c := &Cluster{cfg: cfg, log: cfg.Logger, signer: NewSigner(cfg.Secret, st.Name), st: st, clock: NewClock(nil),
-		http: &http.Client{Transport: &http.Transport{
+	sus := newSuspects()
+	c := &Cluster{cfg: cfg, log: cfg.Logger, signer: NewSigner(cfg.Secret, st.Name), st: st, clock: NewClock(nil), sus: sus,
+		http: &http.Client{Transport: sus.wrap(&http.Transport{
 			DialContext:           (&net.Dialer{Timeout: 3 * time.Second, KeepAlive: 15 * time.Second}).DialContext,
 			MaxIdleConnsPerHost:   64,
 			IdleConnTimeout:       90 * time.Second,
 			ResponseHeaderTimeout: 30 * time.Second, // after the request (body included) is sent
-		}}}
+		})}}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	defer func() {
 		if err != nil {

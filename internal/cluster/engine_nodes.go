@@ -5,15 +5,15 @@ import (
 	"sync"
 )
 
-// members returns the nodes placement may choose (up, not draining) and
-// every node not down, as placement members.
+// members returns the nodes placement may choose (up, not draining, not
+// suspect) and every node not down, as placement members.
 func (e *Engine) members() (place, known []Member, byName map[string]NodeStatus) {
 	byName = map[string]NodeStatus{}
 	for _, n := range e.c.Nodes() {
 		byName[n.Name] = n
 		m := Member{Name: n.Name, Zone: n.Zone, Weight: weightOf(n)}
 		known = append(known, m)
-		if n.State == StateUp {
+		if n.State == StateUp && !e.c.sus.has(n.Endpoint) {
 			place = append(place, m)
 		}
 	}

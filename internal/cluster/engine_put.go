@@ -159,21 +159,24 @@ func (e *Engine) fanOut(ctx context.Context, targets []NodeStatus, src io.Reader
 	return settle(targets, infos, errs, cerr)
 }
 
-// awaitAcks waits for every target; once a quorum has acknowledged (and
-// the body was whole), the others get AckGrace before they are cancelled.
+// awaitAcks waits for every target: each gets StallTimeout after the
+// body's end to acknowledge (a paused node takes a small body into its
+// socket buffers and never answers), and once a quorum has acknowledged
+// (and the body was whole) the others get AckGrace; then they are
+// cancelled.
 func awaitAcks(ts []*fanTarget, whole bool) {
-	var grace <-chan time.Time
+	deadline := time.Now().Add(StallTimeout)
 	acked, need := 0, quorum(len(ts))
 	for _, t := range ts {
 		select {
 		case <-t.done:
-		case <-grace:
+		case <-time.After(time.Until(deadline)):
 			t.cancel()
 			<-t.done
 		}
 		if whole && (t.err == nil || errors.Is(t.err, store.ErrSuperseded)) {
-			if acked++; acked == need {
-				grace = time.After(AckGrace)
+			if acked++; acked == need && time.Until(deadline) > AckGrace {
+				deadline = time.Now().Add(AckGrace)
 			}
 		}
 	}

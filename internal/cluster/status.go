@@ -47,7 +47,11 @@ func (c *Cluster) Status(ctx context.Context) (Status, error) {
 	}
 	var leader uint64
 	for _, ep := range c.etcd.Endpoints() {
-		if s, err := c.etcd.Status(ctx, ep); err == nil {
+		// a second each: a dead member's endpoint must not use up ctx
+		sctx, scancel := context.WithTimeout(ctx, time.Second)
+		s, err := c.etcd.Status(sctx, ep)
+		scancel()
+		if err == nil {
 			leader = s.Leader
 			break
 		}

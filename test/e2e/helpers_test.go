@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -118,6 +119,12 @@ type serverOpts struct {
 	NoRootEnv bool
 	// TLS serves HTTPS with a certificate made by newTestCert.
 	TLS *testCert
+	// Args are appended to the server command line; Env to its environment.
+	Args, Env []string
+	// Host is the address to listen on; default 127.0.0.1.
+	Host string
+	// Wrap runs the server under this command (e.g. ip netns exec NS).
+	Wrap []string
 }
 
 type server struct {
@@ -177,7 +184,7 @@ func (s *server) startOnce() error {
 	if err != nil {
 		return err
 	}
-	s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	s.Addr = net.JoinHostPort(cmp.Or(s.opts.Host, "127.0.0.1"), strconv.Itoa(port))
 	scheme := "http"
 	args := []string{"server", "--data", s.opts.DataDir, "--listen", s.Addr,
 		"--region", "us-east-1", "--log-format", "json"}
@@ -186,12 +193,13 @@ func (s *server) startOnce() error {
 		args = append(args, "--tls-cert", s.opts.TLS.CertFile, "--tls-key", s.opts.TLS.KeyFile)
 	}
 	s.Endpoint = scheme + "://" + s.Addr
-	cmd := exec.Command(insituBin, args...)
+	argv := append(append(append([]string(nil), s.opts.Wrap...), insituBin), append(args, s.opts.Args...)...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + s.t.TempDir()}
 	if !s.opts.NoRootEnv {
 		env = append(env, "INSITU_ROOT_ACCESS_KEY="+rootAK, "INSITU_ROOT_SECRET_KEY="+rootSK)
 	}
-	cmd.Env = env
+	cmd.Env = append(env, s.opts.Env...)
 	s.log = &syncBuffer{}
 	cmd.Stdout = s.log
 	cmd.Stderr = s.log
