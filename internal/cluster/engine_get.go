@@ -217,11 +217,39 @@ func (e *Engine) openAt(ctx context.Context, n NodeStatus, info store.ObjectInfo
 	}
 	stamp, _ := json.Marshal(info.Stamp)
 	q := url.Values{"bucket": {info.Bucket}, "key": {info.Key}, "off": {strconv.FormatInt(off, 10)}, "n": {strconv.FormatInt(length, 10)}}
+	ctx, cancel := context.WithCancel(ctx)
 	resp, err := e.c.stream(ctx, n, "GET", "object", q, map[string]string{"X-Insitu-Stamp": string(stamp)}, nil)
 	if err != nil {
+		cancel()
 		return nil, err
 	}
-	return resp.Body, nil
+	return newIdleReader(resp.Body, cancel, StallTimeout), nil
+}
+
+// idleReader cuts a peer's body stream that delivers no byte for
+// timeout (a peer paused or cut off mid-stream), so the failover reader
+// moves to another holder instead of waiting forever.
+type idleReader struct {
+	rc     io.ReadCloser
+	cancel context.CancelFunc
+	timer  *time.Timer
+	limit  time.Duration
+}
+
+func newIdleReader(rc io.ReadCloser, cancel context.CancelFunc, limit time.Duration) *idleReader {
+	return &idleReader{rc: rc, cancel: cancel, timer: time.AfterFunc(limit, cancel), limit: limit}
+}
+
+func (r *idleReader) Read(p []byte) (int, error) {
+	n, err := r.rc.Read(p)
+	r.timer.Reset(r.limit)
+	return n, err
+}
+
+func (r *idleReader) Close() error {
+	r.timer.Stop()
+	r.cancel()
+	return r.rc.Close()
 }
 
 // openLocal opens a range of the local copy of info's version; another

@@ -94,6 +94,14 @@ type passStats struct {
 	objects, under, unfixed, copied, dropped int64
 }
 
+func (p *passStats) add(o passStats) {
+	p.objects += o.objects
+	p.under += o.under
+	p.unfixed += o.unfixed
+	p.copied += o.copied
+	p.dropped += o.dropped
+}
+
 // pass walks every object and tombstone held here, in batches.
 func (r *repairer) pass(ctx context.Context) error {
 	var st passStats

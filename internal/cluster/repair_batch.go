@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/insitu-cloud/insitu/internal/store"
@@ -25,17 +26,34 @@ func (r *repairer) batch(ctx context.Context, batch []store.ObjectInfo, st *pass
 		}
 	}
 	theirs := r.lookups(ctx, batch, asks, byName)
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, repairParallel)
 	for i, info := range batch {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			break
 		}
-		if !info.Deleted {
-			st.objects++
-		}
-		r.settleKey(ctx, info, targets[i], theirs[i], want, st)
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			var one passStats
+			if !info.Deleted {
+				one.objects++
+			}
+			r.settleKey(ctx, info, targets[i], theirs[i], want, &one)
+			mu.Lock()
+			st.add(one)
+			mu.Unlock()
+		}()
 	}
-	return nil
+	wg.Wait()
+	return ctx.Err()
 }
+
+// repairParallel is how many keys of a batch one node settles at once,
+// so the targets' commits group their fsyncs.
+const repairParallel = 8
 
 // lookups asks each target node, in one call per bucket, what it holds of
 // the keys it should hold; unanswered keys are missing from the map.
