@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -516,5 +519,49 @@ func TestClusterConcurrentWritersConverge(t *testing.T) {
 		if err != nil || len(names) != 3 {
 			t.Fatalf("%s: %d nodes hold the winning version, want 3: %v %v", key, len(names), names, err)
 		}
+	}
+}
+
+// Service requests run on any node with room: with node0's only sandbox
+// worker held by a sleeping request, the next request sent to node0 runs
+// on node1 (node1's counters show it).
+func TestClusterServiceRunsWhereThereIsRoom(t *testing.T) {
+	cl := apptest.StartCluster(t, apptest.ClusterOptions{Zones: []string{"a", "b"}, Replicas: 2,
+		Configure: func(i int, cfg *app.Config) { cfg.SandboxWorkers = 1 }})
+	ctx := context.Background()
+	_, file, _, _ := runtime.Caller(0)
+	wasm, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "services", "testdata", "cgitool.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := cl.API(0)
+	if _, err := root.PushApp(ctx, "tool", "1", wasm, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	pub := true
+	if _, err := root.CreateService(ctx, "tool", client.ServiceSpec{App: "tool:1", Public: &pub, Timeout: "20s"}); err != nil {
+		t.Fatal(err)
+	}
+	base := cl.Nodes[0].Endpoint() + "/svc/tool/"
+	go func() { // holds node0's worker until its timeout
+		if resp, err := http.Get(base + "?sleep"); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	cl.Wait(30*time.Second, "node0's slot in use", func(st *client.ClusterStatus) bool {
+		for _, n := range st.Nodes {
+			if n.Name == "node0" {
+				return n.Usage.SlotsUsed >= n.Usage.Slots
+			}
+		}
+		return false
+	})
+	resp, body := get(t, http.DefaultClient, base+"?counter")
+	if resp.StatusCode != 200 || body != "1\n" {
+		t.Fatalf("second request: %d %q", resp.StatusCode, body)
+	}
+	st, err := cl.API(1).ServiceStats(ctx, "tool")
+	if err != nil || st.Requests < 1 {
+		t.Fatalf("node1 served no request of the service: %+v %v", st, err)
 	}
 }

@@ -300,6 +300,7 @@ func (n *Node) router(s3 *s3api.Handler, native http.Handler, svc *services.Hand
 			http.Error(w, "starting", http.StatusServiceUnavailable)
 		}
 	})
+	spread := n.spreadServices(svc) // in a cluster: to a node with room
 	metrics := promhttp.HandlerFor(n.metrics.Registry, promhttp.HandlerOpts{})
 	ops.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		obs.SetOp(r.Context(), "ops", "metrics")
@@ -310,7 +311,7 @@ func (n *Node) router(s3 *s3api.Handler, native http.Handler, svc *services.Hand
 		// /svc/NAME only when the request is not virtual-host S3, where
 		// "svc/..." is an object key.
 		if _, script, _, ok := svc.Match(r); ok && (script == "" || s3.VirtualBucket(r) == "") {
-			svc.ServeHTTP(w, r)
+			spread.ServeHTTP(w, r)
 			return
 		}
 		if s3.VirtualBucket(r) != "" {
