@@ -2,57 +2,20 @@ package app_test
 
 import (
 	"context"
-	"fmt"
-	"net"
-	"net/url"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"go.etcd.io/etcd/server/v3/embed"
-	"go.uber.org/zap"
 
 	"github.com/insitu-cloud/insitu/internal/app"
 	"github.com/insitu-cloud/insitu/internal/app/apptest"
+	"github.com/insitu-cloud/insitu/internal/meta/etcdtest"
 )
-
-// startEtcd runs a one-member etcd in the test process, standing for an
-// existing etcd cluster, and returns its client URL.
-func startEtcd(t *testing.T) string {
-	t.Helper()
-	free := func() url.URL {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		return url.URL{Scheme: "http", Host: ln.Addr().String()}
-	}
-	cfg := embed.NewConfig()
-	cfg.Dir = t.TempDir()
-	cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
-	peer, client := free(), free()
-	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{peer}, []url.URL{peer}
-	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{client}, []url.URL{client}
-	cfg.InitialCluster = fmt.Sprintf("%s=%s", cfg.Name, peer.String())
-	e, err := embed.StartEtcd(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Close)
-	select {
-	case <-e.Server.ReadyNotify():
-	case <-time.After(time.Minute):
-		t.Fatal("etcd did not start")
-	}
-	return client.String()
-}
 
 // With --etcd the nodes run no etcd member of their own: they share the
 // given etcd, and with it accounts, buckets and objects.
 func TestClusterExternalEtcd(t *testing.T) {
-	etcdURL := startEtcd(t)
+	etcdURL := etcdtest.Start(t)
 	cl := apptest.StartCluster(t, apptest.ClusterOptions{Zones: []string{"a", "b"}, Replicas: 2,
 		Configure: func(i int, cfg *app.Config) { cfg.Cluster.Etcd, cfg.Cluster.Join = []string{etcdURL}, "" }})
 	ctx := context.Background()

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -94,12 +95,12 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	cfg.Zone = cmpOr(cfg.Zone, "default")
+	cfg.Zone = cmp.Or(cfg.Zone, "default")
 	st, err := loadState(cfg.DataDir)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: state: %w", err)
 	}
-	st.Name = cmpOr(cfg.Name, cmpOr(st.Name, defaultName(cfg.Endpoint)))
+	st.Name = cmp.Or(cfg.Name, cmp.Or(st.Name, defaultName(cfg.Endpoint)))
 	if !nameRE.MatchString(st.Name) {
 		return nil, fmt.Errorf("cluster: node name %q: use a-z, 0-9 and '-'", st.Name)
 	}
@@ -195,15 +196,8 @@ func (c *Cluster) restartVoter(ctx context.Context, etcdDir string) error {
 
 // startVoter runs this node's etcd member and connects to it.
 func (c *Cluster) startVoter(ctx context.Context, dir, initial string, existing bool) error {
-	if c.st.PeerURL == "" {
-		host := hostOf(c.cfg.Endpoint)
-		var err error
-		if c.st.PeerURL, err = freeURL(host); err != nil {
-			return err
-		}
-		if c.st.ClientURL, err = freeURL(host); err != nil {
-			return err
-		}
+	if err := c.ensureURLs(); err != nil {
+		return err
 	}
 	c.st.Voter = true
 	if err := saveState(c.cfg.DataDir, c.st); err != nil {
@@ -223,6 +217,20 @@ func (c *Cluster) dial(endpoints []string) (err error) {
 		return fmt.Errorf("cluster: etcd client: %w", err)
 	}
 	return nil
+}
+
+// ensureURLs picks this node's etcd peer and client URLs (free ports on
+// its advertised host) once; they are kept in its state from then on.
+func (c *Cluster) ensureURLs() (err error) {
+	if c.st.PeerURL != "" {
+		return nil
+	}
+	host := hostOf(c.cfg.Endpoint)
+	if c.st.PeerURL, err = freeURL(host); err != nil {
+		return err
+	}
+	c.st.ClientURL, err = freeURL(host)
+	return err
 }
 
 // hostOf returns the host of a base URL.
@@ -250,15 +258,8 @@ type joinReply struct {
 // join asks the node at cfg.Join for a place: a new etcd member while the
 // cluster has fewer than MaxVoters, else a client of the members.
 func (c *Cluster) join(ctx context.Context, etcdDir string) error {
-	if c.st.PeerURL == "" {
-		host := hostOf(c.cfg.Endpoint)
-		var err error
-		if c.st.PeerURL, err = freeURL(host); err != nil {
-			return err
-		}
-		if c.st.ClientURL, err = freeURL(host); err != nil {
-			return err
-		}
+	if err := c.ensureURLs(); err != nil {
+		return err
 	}
 	var reply joinReply
 	err := retry(ctx, 10, func() error {

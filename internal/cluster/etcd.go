@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -95,7 +96,7 @@ func startMember(ctx context.Context, dir string, st state, initial string, exis
 	}
 	cfg.ListenPeerUrls, cfg.AdvertisePeerUrls = []url.URL{*peer}, []url.URL{*peer}
 	cfg.ListenClientUrls, cfg.AdvertiseClientUrls = []url.URL{*client}, []url.URL{*client}
-	cfg.InitialCluster = cmpOr(initial, st.Name+"="+st.PeerURL)
+	cfg.InitialCluster = cmp.Or(initial, st.Name+"="+st.PeerURL)
 	if existing {
 		cfg.ClusterState = embed.ClusterStateFlagExisting
 	}
@@ -127,13 +128,6 @@ func (m *etcdMember) Close() {
 	}
 }
 
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
 // newClient connects to etcd at endpoints, keeping the endpoint list in
 // sync with the cluster's members.
 func newClient(endpoints []string) (*clientv3.Client, error) {
@@ -147,8 +141,7 @@ func newClient(endpoints []string) (*clientv3.Client, error) {
 	})
 }
 
-// initialCluster renders the members (name=peerURL, comma separated),
-// naming an unstarted member added for newName.
+// initialCluster renders the members as name=peerURL, comma separated.
 func initialCluster(members []memberURL) string {
 	parts := make([]string, 0, len(members))
 	for _, m := range members {

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -57,18 +58,8 @@ func (c *Cluster) Status(ctx context.Context) (Status, error) {
 		}
 	}
 	for _, m := range ml.Members {
-		st.Etcd = append(st.Etcd, EtcdMember{Name: m.Name, ID: hexID(m.ID), PeerURLs: m.PeerURLs, ClientURL: m.ClientURLs,
+		st.Etcd = append(st.Etcd, EtcdMember{Name: m.Name, ID: fmt.Sprintf("%016x", m.ID), PeerURLs: m.PeerURLs, ClientURL: m.ClientURLs,
 			Leader: m.ID == leader, Learner: m.IsLearner})
 	}
 	return st, nil
-}
-
-func hexID(id uint64) string {
-	const digits = "0123456789abcdef"
-	b := make([]byte, 16)
-	for i := 15; i >= 0; i-- {
-		b[i] = digits[id&15]
-		id >>= 4
-	}
-	return string(b)
 }
