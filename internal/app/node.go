@@ -351,19 +351,13 @@ func (n *Node) RootKey() (accessKey, secret string) { return n.rootKey.AccessKey
 // accepting, drains in-flight requests for up to ShutdownTimeout, and
 // closes the stores. It returns nil after a clean shutdown.
 func (n *Node) Run(ctx context.Context) error {
+	// The banners come before the listener answers, so whoever sees the
+	// node ready has already been shown the generated keys.
+	n.printBanners()
 	errc := make(chan error, 1)
 	go func() { errc <- n.srv.Serve(n.ln) }()
 	close(n.ready)
 	n.log.Info("insitu serving", "endpoint", n.Endpoint(), "data", n.cfg.DataDir, "region", n.cfg.Region)
-	if n.newSecret {
-		n.log.Info("generated the cluster secret (shown once; kept in the data directory, mode 0600): give it to joining nodes as INSITU_CLUSTER_SECRET",
-			"secret", n.cfg.Cluster.Secret, "file", filepath.Join(n.cfg.DataDir, cluster.SecretFile))
-	}
-	if n.newRoot {
-		n.log.Info("generated root credentials (shown once; kept in the data directory, mode 0600)",
-			"access_key", n.rootKey.AccessKey, "secret_key", n.rootKey.Secret,
-			"file", filepath.Join(n.cfg.DataDir, credentialsFile))
-	}
 	select {
 	case err := <-errc:
 		n.Close()
@@ -375,6 +369,19 @@ func (n *Node) Run(ctx context.Context) error {
 	err := n.Close()
 	n.log.Info("stopped", "took", time.Since(start), "err", err)
 	return err
+}
+
+// printBanners shows, once, the secrets this start generated.
+func (n *Node) printBanners() {
+	if n.newSecret {
+		n.log.Info("generated the cluster secret (shown once; kept in the data directory, mode 0600): give it to joining nodes as INSITU_CLUSTER_SECRET",
+			"secret", n.cfg.Cluster.Secret, "file", filepath.Join(n.cfg.DataDir, cluster.SecretFile))
+	}
+	if n.newRoot {
+		n.log.Info("generated root credentials (shown once; kept in the data directory, mode 0600)",
+			"access_key", n.rootKey.AccessKey, "secret_key", n.rootKey.Secret,
+			"file", filepath.Join(n.cfg.DataDir, credentialsFile))
+	}
 }
 
 // Abort cuts every connection at once, as a crashed node looks to its

@@ -39,7 +39,16 @@ func TestGeneratedRootCredentials(t *testing.T) {
 	if creds.AccessKey == "" || creds.SecretKey == "" {
 		t.Fatalf("%s lacks access_key or secret_key:\n%s", path, raw)
 	}
-	if log := srv.log.String(); !strings.Contains(log, creds.AccessKey) || !strings.Contains(log, creds.SecretKey) {
+	// The server prints the keys before it answers, but its output reaches
+	// srv.log through a pipe copied by another goroutine: allow it a moment.
+	printed := func() bool {
+		log := srv.log.String()
+		return strings.Contains(log, creds.AccessKey) && strings.Contains(log, creds.SecretKey)
+	}
+	for deadline := time.Now().Add(5 * time.Second); !printed() && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !printed() {
 		t.Errorf("first start did not print the generated keys")
 	}
 
