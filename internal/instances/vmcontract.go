@@ -81,3 +81,15 @@ type Images interface {
 	// them once.
 	Fetch(ctx context.Context, account, id string) (Files, error)
 }
+
+// Probe chooses the accelerator for mode auto, kvm or tcg (vm.Probe):
+// until package vm is merged, TCG always, and kvm is refused.
+func Probe(_ context.Context, mode string, _ *slog.Logger) (string, error) {
+	switch mode {
+	case "", "auto", "tcg":
+		return "tcg", nil
+	case "kvm":
+		return "", errors.New("instances: KVM is not available in this build")
+	}
+	return "", errors.New("instances: --instance-accel must be auto, kvm or tcg")
+}
