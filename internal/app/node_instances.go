@@ -20,6 +20,9 @@ type InstancesConfig struct {
 	// Net is the instance address pool, a CIDR (--instance-net). Default
 	// 127.100.0.0/16.
 	Net string
+	// MemoryMiB is the memory a lone node gives instances. Default: the
+	// machine's RAM.
+	MemoryMiB int
 	// Hypervisor replaces package vm (tests). Default: package vm.
 	Hypervisor instances.Hypervisor
 	// Images replaces the image registry and cache (tests). Default: the
@@ -37,7 +40,7 @@ func (n *Node) startInstances(ctx context.Context) error {
 		return err
 	}
 	cfg := instances.Config{KV: n.kv, Face: n.ec2State(), Images: ic.Images, Hypervisor: ic.Hypervisor, Accel: accel,
-		DataDir: n.cfg.DataDir, Node: "local", Zone: n.cfg.Region + "a", Zones: n.zones,
+		DataDir: n.cfg.DataDir, Node: "local", MemoryMiB: ic.MemoryMiB, Zone: n.cfg.Region + "a", Zones: n.zones,
 		Logger: n.log.With("component", "instances")}
 	if ic.Net != "" {
 		if cfg.Net, err = netip.ParsePrefix(ic.Net); err != nil {
