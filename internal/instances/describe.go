@@ -228,7 +228,11 @@ func (m *Manager) DescribeInstanceStatus(ctx context.Context, c ec2api.Caller, p
 			continue
 		}
 		h := m.health(v.r)
-		check := statusXML{Status: h, Details: []detailXML{{Name: "reachability", Status: map[bool]string{true: "passed", false: "failed"}[h == "ok"]}}}
+		reach := "failed"
+		if h == "ok" {
+			reach = "passed"
+		}
+		check := statusXML{Status: h, Details: []detailXML{{Name: "reachability", Status: reach}}}
 		items = append(items, instanceStatusXML{InstanceID: v.r.ID, Zone: v.r.Zone, State: stateOf(v.r.State), SystemStatus: check, InstanceStatus: check})
 	}
 	resp := &statusResp{}

@@ -30,7 +30,7 @@ func infoOf(r Record) imdsInfo {
 // Limits of IMDSv2 tokens, as on EC2.
 const (
 	maxTokenTTL = 21600 // seconds
-	maxTokens   = 1024  // live tokens kept per instance; the oldest goes first
+	maxTokens   = 1024  // live tokens kept per instance; past it, expired then arbitrary ones are dropped (a client asks again on 401)
 )
 
 // imdsHandler answers the instance metadata paths (EC2's) for one
@@ -122,8 +122,11 @@ func (h *imdsHandler) lookup(path string) (string, bool) {
 	case "", "/latest":
 		return "dynamic\nmeta-data\nuser-data", true
 	case "/latest/meta-data":
-		return "ami-id\nhostname\ninstance-id\ninstance-type\nlocal-hostname\nlocal-ipv4\nplacement/\npublic-ipv4" +
-			map[bool]string{true: "\npublic-keys/", false: ""}[i.PublicKey != ""], true
+		list := "ami-id\nhostname\ninstance-id\ninstance-type\nlocal-hostname\nlocal-ipv4\nplacement/\npublic-ipv4"
+		if i.PublicKey != "" {
+			list += "\npublic-keys/"
+		}
+		return list, true
 	case "/latest/user-data":
 		return string(i.UserData), i.UserData != nil
 	}
