@@ -7,17 +7,18 @@ import (
 )
 
 // adoptAll reattaches, at start, to the machines of this node's
-// instances that outlived the last process (pending, running, stopping):
-// adopted ones are running again (metadata server, forwards); the ones
-// whose machine is gone become stopped with a state reason. Shutting-down
-// ones are finished by the loop.
+// instances that outlived the last process (pending, running, stopping,
+// shutting-down): adopted ones go on (running ones get their metadata
+// server and forwards again, the others finish their stop or
+// termination); running or stopping ones whose machine is gone become
+// stopped with a state reason.
 func (m *Manager) adoptAll(ctx context.Context) error {
 	recs, err := listRecords(ctx, m.kv, recordsPrefix)
 	if err != nil {
 		return err
 	}
 	for _, r := range recs {
-		if r.Node != m.cfg.Node || (r.State != Pending && r.State != Running && r.State != Stopping) {
+		if r.Node != m.cfg.Node || !r.active() {
 			continue
 		}
 		if err := m.adopt(ctx, r); err != nil {
@@ -35,11 +36,9 @@ func (m *Manager) adopt(ctx context.Context, r Record) error {
 		if !errors.Is(err, ErrNotRunning) {
 			m.log.Warn("instance: adopt", "instance", r.ID, "err", err)
 		}
-		to := Stopped
-		if r.State == Pending { // never booted, or booting when the node went: boot it now
-			to = Pending
-		}
-		_, _, err := transition(ctx, m.kv, r.Account, r.ID, to, reasonInternal,
+		// A pending one boots now; a shutting-down one is finished by
+		// the loop.
+		_, _, err := transition(ctx, m.kv, r.Account, r.ID, Stopped, reasonInternal,
 			"Server.InternalError: the instance's machine was gone after a restart of its node", Running, Stopping)
 		return err
 	}

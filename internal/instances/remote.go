@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/insitu-cloud/insitu/internal/ec2api"
 )
@@ -14,6 +15,9 @@ import (
 // /_cluster/v1/) through which a node asks an instance's node to act on
 // it: POST RemotePath + OP, OP one of kick, reboot, console.
 const RemotePath = "/_cluster/v1/instances/"
+
+// kickTimeout bounds a kick, which a launch or an action waits for.
+const kickTimeout = 2 * time.Second
 
 type remoteArgs struct {
 	Account string `json:"account"`
@@ -29,6 +33,8 @@ type remoteReply struct {
 // kickRemote asks the instance's node to converge it now (best effort:
 // its loop does within ReconcileEvery).
 func (m *Manager) kickRemote(ctx context.Context, r Record) {
+	ctx, cancel := context.WithTimeout(ctx, kickTimeout)
+	defer cancel()
 	if err := m.remoteOp(ctx, r, "kick", nil); err != nil {
 		m.log.Debug("instance: kick node", "instance", r.ID, "node", r.Node, "err", err)
 	}

@@ -33,13 +33,13 @@ func (m *Manager) RunInstances(ctx context.Context, c ec2api.Caller, p ec2api.Pa
 	if err != nil {
 		return nil, err
 	}
+	if c.DryRun {
+		return nil, ec2api.DryRunError()
+	}
 	if l.token != "" {
 		if resp, err := m.replay(ctx, c.AccountID, l.token, p); resp != nil || err != nil {
 			return resp, err
 		}
-	}
-	if c.DryRun {
-		return nil, ec2api.DryRunError()
 	}
 	targets, err := m.place(ctx, l.zone, l.max, l.typ.MemoryMiB)
 	if err != nil {
