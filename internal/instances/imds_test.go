@@ -120,9 +120,10 @@ func TestIMDSUserData(t *testing.T) {
 	}
 }
 
-// TestRelay: a request written to the relay's input reaches the socket's
-// server and its answer comes out, as slirp's guestfwd uses it; the relay
-// ends when the server closes the connection.
+// TestRelay: a request written to the relay's input, then its end (a
+// guest's half-close), reaches the socket's server and the whole answer
+// comes out, as slirp's guestfwd uses it; the relay ends when the server
+// closes the connection.
 func TestRelay(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "s")
 	s, err := listenIMDS(sock, newIMDSHandler(imdsInfo{ID: "i-89abcdef"}, time.Now), slog.New(slog.DiscardHandler))
@@ -138,15 +139,17 @@ func TestRelay(t *testing.T) {
 		outW.CloseWithError(io.EOF)
 		done <- err
 	}()
-	if _, err := io.WriteString(inW, "GET /latest/meta-data/instance-id HTTP/1.1\r\nHost: 169.254.169.254\r\nConnection: close\r\n\r\n"); err != nil {
-		t.Fatal(err)
-	}
+	// As busybox nc sends it: the request, then EOF (a half-close).
+	go func() {
+		_, _ = io.WriteString(inW, "PUT /latest/api/token HTTP/1.1\r\nHost: 169.254.169.254\r\nX-aws-ec2-metadata-token-ttl-seconds: 60\r\n\r\n")
+		inW.Close()
+	}()
 	resp, err := http.ReadResponse(bufio.NewReader(outR), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 || string(body) != "i-89abcdef" {
+	if resp.StatusCode != 200 || len(body) != 48 {
 		t.Fatalf("%d %q", resp.StatusCode, body)
 	}
 	select {
@@ -157,7 +160,6 @@ func TestRelay(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the relay did not end when the server closed")
 	}
-	inW.Close() // ends the relay's copy of its input
 	if err := Relay(context.Background(), filepath.Join(t.TempDir(), "none"), strings.NewReader(""), io.Discard); err == nil {
 		t.Fatal("a relay to no socket succeeded")
 	}
