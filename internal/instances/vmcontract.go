@@ -55,6 +55,10 @@ type Hypervisor interface {
 // gone (vm.ErrNotRunning).
 var ErrNotRunning = errors.New("vm: not running")
 
+// haveVM reports whether this build runs real machines (true once
+// package vm is merged and this file calls it).
+const haveVM = false
+
 // errNoVM is what the placeholder hypervisor answers before the vm
 // package is merged.
 var errNoVM = errors.New("instances: this build has no virtual machine support (package vm)")

@@ -1,0 +1,158 @@
+package instances_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/insitu-cloud/insitu/internal/app"
+	"github.com/insitu-cloud/insitu/internal/app/apptest"
+	"github.com/insitu-cloud/insitu/internal/instances"
+)
+
+// skipOrFail skips, or fails under INSITU_REQUIRE_TOOLS=1 (as CI runs).
+func skipOrFail(t *testing.T, msg string) {
+	t.Helper()
+	if os.Getenv("INSITU_REQUIRE_TOOLS") == "1" {
+		t.Fatal(msg + "; INSITU_REQUIRE_TOOLS=1 makes this fatal")
+	}
+	t.Skip(msg + "; set INSITU_REQUIRE_TOOLS=1 to fail instead")
+}
+
+// fileImages serves one image (testImage) from local files.
+type fileImages struct{ files instances.Files }
+
+func (f fileImages) Check(ctx context.Context, account, id string) error {
+	return instances.FakeImages{Images: map[string]string{testImage: ""}}.Check(ctx, account, id)
+}
+
+func (f fileImages) Fetch(ctx context.Context, account, id string) (instances.Files, error) {
+	return f.files, f.Check(ctx, account, id)
+}
+
+// tinyFiles finds the tiny image (`make images`): $INSITU_TINY_IMAGE,
+// else examples/images/tiny of the module; its root disk is copied so a
+// rebuild cannot disturb the test.
+func tinyFiles(t *testing.T) instances.Files {
+	t.Helper()
+	dir := os.Getenv("INSITU_TINY_IMAGE")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "examples", "images", "tiny")
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		skipOrFail(t, "the tiny image is not built ("+err.Error()+"): run make images")
+	}
+	var man struct{ Kernel, Initrd, Root, Cmdline string }
+	if err := json.Unmarshal(b, &man); err != nil {
+		t.Fatal(err)
+	}
+	root, err := os.ReadFile(filepath.Join(dir, man.Root))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := filepath.Join(t.TempDir(), "root.img")
+	if err := os.WriteFile(base, root, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return instances.Files{Kernel: filepath.Join(dir, man.Kernel), Initrd: filepath.Join(dir, man.Initrd), Root: base, Cmdline: man.Cmdline}
+}
+
+// console returns the instance's console so far.
+func console(ctx context.Context, t *testing.T, c *ec2.Client, id string) string {
+	t.Helper()
+	out := must[*ec2.GetConsoleOutputOutput](t)(c.GetConsoleOutput(ctx, &ec2.GetConsoleOutputInput{InstanceId: &id}))
+	b, _ := base64.StdEncoding.DecodeString(aws.ToString(out.Output))
+	return string(b)
+}
+
+func waitConsole(ctx context.Context, t *testing.T, c *ec2.Client, id, marker string, after int) string {
+	t.Helper()
+	var con string
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		if con = console(ctx, t, c, id); strings.Contains(con[min(after, len(con)):], marker) {
+			return con
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q on the console:\n%s", marker, con)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// page GETs http://ip/ (the guest's page).
+func page(ip string) (string, error) {
+	hc := &http.Client{Timeout: 5 * time.Second}
+	resp, err := hc.Get("http://" + ip + "/")
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), err
+}
+
+// TestRealMachine boots the tiny image under QEMU through the lifecycle:
+// user data on the console, the page (with the instance id the guest read
+// from its metadata) on the instance's address once port 80 is allowed,
+// stop and start on the same disk, terminate.
+func TestRealMachine(t *testing.T) {
+	if !instances.HaveVM {
+		t.Skip("this build has no package vm (vmcontract.go stands in for it)")
+	}
+	for _, tool := range []string{"qemu-system-x86_64", "qemu-img"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			skipOrFail(t, tool+" not found (apt-get install qemu-system-x86 qemu-utils)")
+		}
+	}
+	ctx := context.Background()
+	files := tinyFiles(t)
+	n := apptest.Start(t, apptest.Options{Configure: func(c *app.Config) {
+		c.Instances.Accel = "tcg"
+		c.Instances.Images = fileImages{files}
+	}})
+	c := ec2Client(n, n.AccessKey, n.SecretKey)
+	sg := must[*ec2.CreateSecurityGroupOutput](t)(c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
+		GroupName: aws.String("web"), Description: aws.String("web")})).GroupId
+	in := runInput()
+	in.SecurityGroupIds = []string{*sg}
+	in.UserData = b64("#!/bin/sh\necho hello-from-user-data\n")
+	run := must[*ec2.RunInstancesOutput](t)(c.RunInstances(ctx, in))
+	id, ip := aws.ToString(run.Instances[0].InstanceId), aws.ToString(run.Instances[0].PublicIpAddress)
+	t.Cleanup(func() { _, _ = c.TerminateInstances(context.Background(), &ec2.TerminateInstancesInput{InstanceIds: []string{id}}) })
+	waitState(ctx, t, c, id, types.InstanceStateNameRunning)
+	con := waitConsole(ctx, t, c, id, "insitu-tiny: ready", 0)
+	waitConsole(ctx, t, c, id, "hello-from-user-data", 0)
+	if _, err := net.DialTimeout("tcp", ip+":80", time.Second); err == nil {
+		t.Fatal("port 80 answers before any rule allows it")
+	}
+	must[*ec2.AuthorizeSecurityGroupIngressOutput](t)(c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{
+		GroupId: sg, IpProtocol: aws.String("tcp"), FromPort: aws.Int32(80), ToPort: aws.Int32(80), CidrIp: aws.String("0.0.0.0/0")}))
+	waitFor(t, "the page with the instance id", func() bool { body, err := page(ip); return err == nil && strings.Contains(body, id) })
+
+	must[*ec2.StopInstancesOutput](t)(c.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{id}}))
+	waitState(ctx, t, c, id, types.InstanceStateNameStopped)
+	must[*ec2.StartInstancesOutput](t)(c.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: []string{id}}))
+	waitState(ctx, t, c, id, types.InstanceStateNameRunning)
+	waitConsole(ctx, t, c, id, "insitu-tiny: ready", len(con))
+	waitFor(t, "the page after a start", func() bool { body, err := page(ip); return err == nil && strings.Contains(body, id) })
+	must[*ec2.TerminateInstancesOutput](t)(c.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}}))
+	waitState(ctx, t, c, id, types.InstanceStateNameTerminated)
+	if _, err := page(ip); err == nil {
+		t.Fatal("the page answers after terminate")
+	}
+}
