@@ -133,7 +133,9 @@ func TestRealMachine(t *testing.T) {
 	in.UserData = b64("#!/bin/sh\necho hello-from-user-data\n")
 	run := must[*ec2.RunInstancesOutput](t)(c.RunInstances(ctx, in))
 	id, ip := aws.ToString(run.Instances[0].InstanceId), aws.ToString(run.Instances[0].PublicIpAddress)
-	t.Cleanup(func() { _, _ = c.TerminateInstances(context.Background(), &ec2.TerminateInstancesInput{InstanceIds: []string{id}}) })
+	t.Cleanup(func() {
+		_, _ = c.TerminateInstances(context.Background(), &ec2.TerminateInstancesInput{InstanceIds: []string{id}})
+	})
 	waitState(ctx, t, c, id, types.InstanceStateNameRunning)
 	con := waitConsole(ctx, t, c, id, "insitu-tiny: ready", 0)
 	waitConsole(ctx, t, c, id, "hello-from-user-data", 0)
