@@ -109,7 +109,8 @@ func page(ip string) (string, error) {
 // TestRealMachine boots the tiny image under QEMU through the lifecycle:
 // user data on the console, the page (with the instance id the guest read
 // from its metadata) on the instance's address once port 80 is allowed,
-// stop and start on the same disk, terminate.
+// the machine running on through a restart of the node, stop and start
+// on the same disk, terminate.
 func TestRealMachine(t *testing.T) {
 	if !instances.HaveVM {
 		t.Skip("this build has no package vm (vmcontract.go stands in for it)")
@@ -121,10 +122,11 @@ func TestRealMachine(t *testing.T) {
 	}
 	ctx := context.Background()
 	files := tinyFiles(t)
-	n := apptest.Start(t, apptest.Options{Configure: func(c *app.Config) {
+	configure := func(c *app.Config) {
 		c.Instances.Accel = "tcg"
 		c.Instances.Images = fileImages{files}
-	}})
+	}
+	n := apptest.Start(t, apptest.Options{Configure: configure})
 	c := ec2Client(n, n.AccessKey, n.SecretKey)
 	sg := must[*ec2.CreateSecurityGroupOutput](t)(c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
 		GroupName: aws.String("web"), Description: aws.String("web")})).GroupId
@@ -133,8 +135,15 @@ func TestRealMachine(t *testing.T) {
 	in.UserData = b64("#!/bin/sh\necho hello-from-user-data\n")
 	run := must[*ec2.RunInstancesOutput](t)(c.RunInstances(ctx, in))
 	id, ip := aws.ToString(run.Instances[0].InstanceId), aws.ToString(run.Instances[0].PublicIpAddress)
-	t.Cleanup(func() {
+	t.Cleanup(func() { // no machine outlives the test, whatever failed
 		_, _ = c.TerminateInstances(context.Background(), &ec2.TerminateInstancesInput{InstanceIds: []string{id}})
+		for range 100 {
+			out, err := c.DescribeInstances(context.Background(), &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+			if err != nil || out.Reservations[0].Instances[0].State.Name == types.InstanceStateNameTerminated {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 	})
 	waitState(ctx, t, c, id, types.InstanceStateNameRunning)
 	con := waitConsole(ctx, t, c, id, "insitu-tiny: ready", 0)
@@ -145,6 +154,18 @@ func TestRealMachine(t *testing.T) {
 	must[*ec2.AuthorizeSecurityGroupIngressOutput](t)(c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{
 		GroupId: sg, IpProtocol: aws.String("tcp"), FromPort: aws.Int32(80), ToPort: aws.Int32(80), CidrIp: aws.String("0.0.0.0/0")}))
 	waitFor(t, "the page with the instance id", func() bool { body, err := page(ip); return err == nil && strings.Contains(body, id) })
+
+	// The node restarts; the machine runs on and is adopted.
+	dataDir := n.DataDir
+	n.Stop()
+	if body, err := page(ip); err != nil || !strings.Contains(body, id) {
+		t.Fatalf("the page while the node is down: %v", err)
+	}
+	n = apptest.Start(t, apptest.Options{DataDir: dataDir, Configure: configure})
+	c = ec2Client(n, n.AccessKey, n.SecretKey)
+	if got := waitState(ctx, t, c, id, types.InstanceStateNameRunning); got.StateReason != nil {
+		t.Fatalf("after the restart: %+v", got.StateReason)
+	}
 
 	must[*ec2.StopInstancesOutput](t)(c.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{id}}))
 	waitState(ctx, t, c, id, types.InstanceStateNameStopped)
