@@ -79,6 +79,6 @@ func TestErrorsAndIsolation(t *testing.T) {
 		t.Fatalf("a DryRun created a key pair: %+v", out.KeyPairs)
 	}
 
-	_, err = root.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String("ami-1"), MinCount: aws.Int32(1), MaxCount: aws.Int32(1)})
+	_, err = root.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String("ami-0123456789abcdef0"), MinCount: aws.Int32(1), MaxCount: aws.Int32(1)})
 	wantCode(t, err, "InvalidAMIID.NotFound")
 }
