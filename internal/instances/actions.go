@@ -53,6 +53,21 @@ type change struct {
 	keep      []string // left as they are
 	reason    string
 	reasonMsg string
+	force     bool // a stop that kills at once (StopInstances Force)
+}
+
+// move makes one instance's change, if its state is one of ch.from.
+func (m *Manager) move(ctx context.Context, r Record, ch change) (Record, bool, error) {
+	moved := false
+	next, err := update(ctx, m.kv, r.Account, r.ID, func(x *Record) error {
+		moved = contains(ch.from, x.State)
+		if !moved {
+			return errNoChange
+		}
+		x.State, x.Reason, x.ReasonMsg, x.Force = ch.to, ch.reason, ch.reasonMsg, ch.force
+		return nil
+	})
+	return next, moved, err
 }
 
 // apply checks every target's state first (all or nothing, as EC2), then
@@ -73,7 +88,7 @@ func (m *Manager) apply(ctx context.Context, c ec2api.Caller, p ec2api.Params, c
 	resp := &changeResp{}
 	for _, r := range recs {
 		prev := r.State
-		next, moved, err := transition(ctx, m.kv, r.Account, r.ID, ch.to, ch.reason, ch.reasonMsg, ch.from...)
+		next, moved, err := m.move(ctx, r, ch)
 		if err != nil {
 			return nil, err
 		}
@@ -86,12 +101,13 @@ func (m *Manager) apply(ctx context.Context, c ec2api.Caller, p ec2api.Params, c
 }
 
 // StopInstances powers instances down (ACPI, then a hard stop after
-// StopGrace); their disks and addresses are kept.
+// StopGrace; at once with Force); their disks and addresses are kept.
 func (m *Manager) StopInstances(ctx context.Context, c ec2api.Caller, p ec2api.Params) (ec2api.Response, error) {
-	if _, err := p.Bool("Force"); err != nil {
+	force, err := p.Bool("Force")
+	if err != nil {
 		return nil, err
 	}
-	return m.apply(ctx, c, p, change{verb: "stopped", from: []string{Pending, Running}, to: Stopping,
+	return m.apply(ctx, c, p, change{verb: "stopped", from: []string{Pending, Running}, to: Stopping, force: force,
 		keep: []string{Stopping, Stopped}, reason: reasonUserStop, reasonMsg: "Client.UserInitiatedShutdown: User initiated shutdown"})
 }
 

@@ -55,13 +55,13 @@ func (m *Manager) stepState(ctx context.Context, l *local, r Record) error {
 	case Running:
 		return m.stepRunning(ctx, l, r)
 	case Stopping:
-		m.powerDown(ctx, l, r.ID)
+		m.powerDown(ctx, l, r.ID, r.Force)
 		_, _, err := transition(ctx, m.kv, r.Account, r.ID, Stopped, r.Reason, r.ReasonMsg, Stopping)
 		return err
 	case ShuttingDown:
 		return m.stepTerminate(ctx, l, r)
 	case Stopped:
-		m.powerDown(ctx, l, r.ID) // stopped behind our back: make it so
+		m.powerDown(ctx, l, r.ID, false) // stopped behind our back: make it so
 	case Terminated:
 		m.dropMachine(ctx, l, r.ID, true)
 	}
@@ -129,12 +129,14 @@ func (m *Manager) stepTerminate(ctx context.Context, l *local, r Record) error {
 }
 
 // powerDown stops the machine: ACPI power-off, a hard stop after
-// StopGrace. l.mu is held.
-func (m *Manager) powerDown(ctx context.Context, l *local, id string) {
+// StopGrace (at once with force). l.mu is held.
+func (m *Manager) powerDown(ctx context.Context, l *local, id string, force bool) {
 	if l.m == nil {
 		return
 	}
-	if err := l.m.PowerDown(ctx, m.cfg.StopGrace); err != nil {
+	if force {
+		_ = l.m.Kill(ctx)
+	} else if err := l.m.PowerDown(ctx, m.cfg.StopGrace); err != nil {
 		m.log.Warn("instance: power down", "instance", id, "err", err)
 		_ = l.m.Kill(ctx)
 	}

@@ -37,6 +37,7 @@ type FakeMachine struct {
 	mu     sync.Mutex
 	fw     []Forward
 	resets int
+	by     string // "powerdown" or "kill": what ended it first
 	done   chan struct{}
 	once   sync.Once
 }
@@ -99,8 +100,25 @@ func (h *FakeHypervisor) Starts() int {
 	return h.starts
 }
 
-func (m *FakeMachine) PowerDown(context.Context, time.Duration) error { m.Exit(); return nil }
-func (m *FakeMachine) Kill(context.Context) error                     { m.Exit(); return nil }
+func (m *FakeMachine) PowerDown(context.Context, time.Duration) error { m.end("powerdown"); return nil }
+func (m *FakeMachine) Kill(context.Context) error                     { m.end("kill"); return nil }
+
+func (m *FakeMachine) end(by string) {
+	m.mu.Lock()
+	if m.by == "" {
+		m.by = by
+	}
+	m.mu.Unlock()
+	m.Exit()
+}
+
+// EndedBy is what ended the machine: "powerdown", "kill" or "" (an Exit
+// of its own, or still running).
+func (m *FakeMachine) EndedBy() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.by
+}
 func (m *FakeMachine) Reset(context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -124,9 +124,9 @@ func TestRunDescribeStopStartTerminate(t *testing.T) {
 		t.Fatalf("stop: %+v %+v", ch.PreviousState, ch.CurrentState)
 	}
 	st := waitState(ctx, t, c, id, types.InstanceStateNameStopped)
-	if !m.Exited() || aws.ToString(st.PublicIpAddress) != ip || st.StateReason == nil ||
+	if m.EndedBy() != "powerdown" || aws.ToString(st.PublicIpAddress) != ip || st.StateReason == nil ||
 		aws.ToString(st.StateReason.Code) != "Client.UserInitiatedShutdown" {
-		t.Fatalf("stopped: exited %v %+v", m.Exited(), st)
+		t.Fatalf("stopped: by %q %+v", m.EndedBy(), st)
 	}
 	dir := filepath.Dir(m.Spec.MetadataCmd[2])
 	if _, err := os.Stat(dir); err != nil {
@@ -150,6 +150,16 @@ func TestRunDescribeStopStartTerminate(t *testing.T) {
 	if sta.StartingInstances[0].CurrentState.Name != types.InstanceStateNameRunning {
 		t.Fatalf("start of a running one: %+v", sta.StartingInstances[0].CurrentState)
 	}
+
+	// A forced stop kills at once; start again.
+	must[*ec2.StopInstancesOutput](t)(c.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{id}, Force: aws.Bool(true)}))
+	waitState(ctx, t, c, id, types.InstanceStateNameStopped)
+	if by := m2.EndedBy(); by != "kill" {
+		t.Fatalf("forced stop ended the machine by %q", by)
+	}
+	must[*ec2.StartInstancesOutput](t)(c.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: []string{id}}))
+	waitState(ctx, t, c, id, types.InstanceStateNameRunning)
+	m2 = e.hv.Machine(id)
 
 	// Terminate: the directory and the address go, the record stays.
 	term := must[*ec2.TerminateInstancesOutput](t)(c.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{id}}))

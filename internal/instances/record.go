@@ -42,6 +42,7 @@ type Record struct {
 	State       string    `json:"state"`
 	Reason      string    `json:"reason,omitempty"` // stateReason code
 	ReasonMsg   string    `json:"reason_msg,omitempty"`
+	Force       bool      `json:"force,omitempty"` // stopping: kill, no ACPI grace
 	LaunchTime  time.Time `json:"launch"`
 	Terminated  time.Time `json:"terminated,omitzero"`
 	ClientToken string    `json:"token,omitempty"`
