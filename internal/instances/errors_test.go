@@ -123,3 +123,36 @@ func TestErrorsAccountsTokens(t *testing.T) {
 		t.Fatal("a token of another account returned its reservation")
 	}
 }
+
+// TestConcurrentClientToken: calls racing with one token launch once and
+// all answer the same reservation with its instance.
+func TestConcurrentClientToken(t *testing.T) {
+	ctx := context.Background()
+	e := start(t, "", instances.NewFakeHypervisor(), 0)
+	in := runInput()
+	in.ClientToken = aws.String("race")
+	const n = 4
+	outs := make(chan *ec2.RunInstancesOutput, n)
+	errs := make(chan error, n)
+	for range n {
+		go func() {
+			out, err := e.ec2.RunInstances(ctx, in)
+			outs <- out
+			errs <- err
+		}()
+	}
+	var res string
+	for range n {
+		out := <-outs
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+		if len(out.Instances) != 1 || (res != "" && aws.ToString(out.ReservationId) != res) {
+			t.Fatalf("answer %s with %d instances, want %s with 1", aws.ToString(out.ReservationId), len(out.Instances), res)
+		}
+		res = aws.ToString(out.ReservationId)
+	}
+	if got := describe(ctx, t, e.ec2, &ec2.DescribeInstancesInput{}); len(got) != 1 {
+		t.Fatalf("%d instances launched", len(got))
+	}
+}

@@ -37,7 +37,7 @@ func (m *Manager) RunInstances(ctx context.Context, c ec2api.Caller, p ec2api.Pa
 		return nil, ec2api.DryRunError()
 	}
 	if l.token != "" {
-		if resp, err := m.replay(ctx, c.AccountID, l.token, p); resp != nil || err != nil {
+		if resp, err := m.replayWhenWritten(ctx, c.AccountID, l.token, p); resp != nil || err != nil {
 			return resp, err
 		}
 	}
@@ -61,9 +61,16 @@ func (m *Manager) RunInstances(ctx context.Context, c ec2api.Caller, p ec2api.Pa
 	}
 	recs, err := m.create(ctx, c.AccountID, l, resID, ids, targets)
 	if err != nil {
+		if l.token != "" { // the launch failed: a retry may launch afresh
+			_ = m.kv.Delete(ctx, tokenKey(c.AccountID, l.token))
+		}
 		return nil, err
 	}
-	return m.runResponse(ctx, c.AccountID, resID, l.groups, recs)
+	resp, err := m.runResponse(ctx, c.AccountID, resID, l.groups, recs)
+	if err != nil {
+		return nil, err
+	}
+	return resp, nil
 }
 
 func inZone(zone string) string {
@@ -248,7 +255,7 @@ func (m *Manager) abandon(ctx context.Context, recs []Record) {
 }
 
 // runResponse answers RunInstances with the reservation's instances.
-func (m *Manager) runResponse(ctx context.Context, account, resID string, groups []string, recs []Record) (ec2api.Response, error) {
+func (m *Manager) runResponse(ctx context.Context, account, resID string, groups []string, recs []Record) (*runResp, error) {
 	sort.Slice(recs, func(i, j int) bool { return recs[i].LaunchIndex < recs[j].LaunchIndex })
 	resp := &runResp{}
 	resp.ReservationID, resp.OwnerID = resID, account

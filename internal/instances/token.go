@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"sort"
+	"time"
 
 	"github.com/insitu-cloud/insitu/internal/ec2api"
 	"github.com/insitu-cloud/insitu/internal/meta"
@@ -74,7 +75,12 @@ func (m *Manager) replay(ctx context.Context, account, token string, p ec2api.Pa
 	if len(recs) > 0 {
 		groups = recs[0].Groups
 	}
-	return m.runResponse(ctx, account, t.Reservation, groups, recs)
+	resp, err := m.runResponse(ctx, account, t.Reservation, groups, recs)
+	if err != nil {
+		return nil, err
+	}
+	resp.want = len(t.Instances)
+	return resp, nil
 }
 
 // claimToken records the token's launch before any instance exists, so
@@ -84,7 +90,31 @@ func (m *Manager) claimToken(ctx context.Context, account, token string, p ec2ap
 	b, _ := json.Marshal(tokenRecord{Params: paramsDigest(p), Reservation: resID, Instances: ids})
 	err := m.kv.CompareAndSwap(ctx, tokenKey(account, token), nil, b)
 	if errors.Is(err, meta.ErrConflict) {
-		return m.replay(ctx, account, token, p)
+		return m.replayWhenWritten(ctx, account, token, p)
 	}
 	return nil, err
 }
+
+// replayWhenWritten answers as replay once the winning call has written
+// its records (it polls for up to tokenWait; then answers what exists).
+func (m *Manager) replayWhenWritten(ctx context.Context, account, token string, p ec2api.Params) (ec2api.Response, error) {
+	deadline := time.Now().Add(tokenWait)
+	for {
+		resp, err := m.replay(ctx, account, token, p)
+		if err != nil || resp == nil || time.Now().After(deadline) {
+			return resp, err
+		}
+		if r := resp.(*runResp); len(r.Instances) == r.want {
+			return resp, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// tokenWait bounds how long a call that lost a token race waits for the
+// winner's records.
+const tokenWait = 2 * time.Second

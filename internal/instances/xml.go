@@ -62,6 +62,7 @@ type reservationXML struct {
 type runResp struct {
 	ec2api.Meta
 	reservationXML
+	want int // a token replay: the instances the reservation has
 }
 
 type describeResp struct {
