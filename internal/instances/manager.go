@@ -96,6 +96,8 @@ type Manager struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup // every goroutine the Manager starts
 
+	launchMu sync.Mutex // one RunInstances places and writes at a time
+
 	mu    sync.Mutex
 	local map[string]*local // by instance id: instances this node holds
 	once  sync.Once

@@ -41,6 +41,12 @@ func (m *Manager) RunInstances(ctx context.Context, c ec2api.Caller, p ec2api.Pa
 			return resp, err
 		}
 	}
+	// One launch at a time through this node places and writes, so two
+	// cannot both count the same free memory (launches through other
+	// nodes at the same moment still can: placement is by what records
+	// say).
+	m.launchMu.Lock()
+	defer m.launchMu.Unlock()
 	targets, err := m.place(ctx, l.zone, l.max, l.typ.MemoryMiB)
 	if err != nil {
 		return nil, err
