@@ -48,6 +48,7 @@ func TestBoot(t *testing.T) {
 	g := boot(t, s)
 	t.Logf("boot 1: ready after %v", g.waitConsole(t, "insitu-tiny: ready", readyTimeout))
 	con := g.console()
+	t.Logf("console:\n%s", con)
 	for _, want := range []string{"insitu-tiny: network up 169.254.0.15", "insitu-tiny: instance " + id} {
 		if !strings.Contains(con, want) {
 			t.Errorf("console lacks %q:\n%s", want, con)
