@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -61,6 +63,13 @@ func TestBoot(t *testing.T) {
 		t.Errorf("port 80 served %q, want the instance id %s", page, id)
 	}
 	run(t, "ssh", append(ssh, "-o", "StrictHostKeyChecking=no", "root@127.0.0.1", "echo hi > /root/f; sync")...)
+	// restrict=on: the host's loopback (slirp's 169.254.0.2) is closed to
+	// the guest.
+	port, reached := watchLoopback(t)
+	run(t, "ssh", append(ssh, "root@127.0.0.1", fmt.Sprintf("timeout 3 nc -w 2 169.254.0.2 %d </dev/null; true", port))...)
+	if reached() {
+		t.Error("the guest reached a listener on the host's 127.0.0.1 through 169.254.0.2")
+	}
 	g.waitConsole(t, "USERDATA-MARK 0", 30*time.Second)
 	powerDown(t, g, 10*time.Second)
 
@@ -111,6 +120,31 @@ func httpGet(t *testing.T, port int) string {
 	return string(b)
 }
 
+// watchLoopback listens on 127.0.0.1 until the test ends and reports
+// whether anything connected.
+func watchLoopback(t *testing.T) (port int, reached func() bool) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got atomic.Bool
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			got.Store(true)
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); <-done })
+	return ln.Addr().(*net.TCPAddr).Port, got.Load
+}
+
 // powerDown presses the ACPI power button over QMP and waits for QEMU to
 // exit by itself (the guest powers off), failing after within.
 func powerDown(t *testing.T, g *guest, within time.Duration) {
@@ -127,4 +161,27 @@ func powerDown(t *testing.T, g *guest, within time.Duration) {
 	case <-time.After(within):
 		t.Fatalf("qemu still runs %v after system_powerdown; console:\n%s", within, g.console())
 	}
+}
+
+// TestBootNoDisk boots the initramfs alone (an image without a root disk):
+// it still takes its address, reads its metadata and serves port 80.
+func TestBootNoDisk(t *testing.T) {
+	needTool(t, "qemu-system-x86_64", "qemu-system-x86")
+	img, m := needImage(t)
+	tmp := t.TempDir()
+	const id = "i-00000000000000abc"
+	startIMDS(t, filepath.Join(tmp, "imds.sock"), id, "", "")
+	s := bootSpec{img: img, m: m, dir: filepath.Join(tmp, "boot"), imdsSock: filepath.Join(tmp, "imds.sock"),
+		httpPort: freePort(t), sshPort: freePort(t)}
+	g := boot(t, s)
+	t.Logf("ready after %v", g.waitConsole(t, "insitu-tiny: ready", readyTimeout))
+	for _, want := range []string{"running from the initramfs", "insitu-tiny: instance " + id} {
+		if con := g.console(); !strings.Contains(con, want) {
+			t.Errorf("console lacks %q:\n%s", want, con)
+		}
+	}
+	if page := httpGet(t, s.httpPort); !strings.Contains(page, id) {
+		t.Errorf("port 80 served %q, want the instance id %s", page, id)
+	}
+	powerDown(t, g, 10*time.Second)
 }

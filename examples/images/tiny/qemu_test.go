@@ -125,16 +125,19 @@ func qemuArgs(t *testing.T, s bootSpec) []string {
 	netdev := "user,id=net0,restrict=on,net=169.254.0.0/16,host=169.254.0.2,dhcpstart=169.254.0.15" +
 		fmt.Sprintf(",hostfwd=tcp:127.0.0.1:%d-:80,hostfwd=tcp:127.0.0.1:%d-:22", s.httpPort, s.sshPort) +
 		",guestfwd=tcp:169.254.169.254:80-cmd:" + self
-	return []string{
+	args := []string{
 		"-M", "microvm", "-accel", "tcg,tb-size=32", "-cpu", "max", "-m", "128M", "-smp", "1",
 		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
 		"-serial", "file:" + filepath.Join(s.dir, "console.log"),
 		"-kernel", filepath.Join(s.img, s.m.Kernel), "-initrd", filepath.Join(s.img, s.m.Initrd),
 		"-append", fmt.Sprintf("%s console=ttyS0 panic=-1 tsc_early_khz=%d", s.m.Cmdline, hostKHz(t)),
-		"-drive", "id=d0,file=" + s.disk + ",format=qcow2,if=none", "-device", "virtio-blk-device,drive=d0",
 		"-netdev", netdev, "-device", "virtio-net-device,netdev=net0",
 		"-qmp", "unix:" + filepath.Join(s.dir, "qmp.sock") + ",server=on,wait=off",
 	}
+	if s.disk != "" {
+		args = append(args, "-drive", "id=d0,file="+s.disk+",format=qcow2,if=none", "-device", "virtio-blk-device,drive=d0")
+	}
+	return args
 }
 
 // boot starts QEMU; the test's cleanup kills it if it still runs.
