@@ -43,7 +43,7 @@ func TestBoot(t *testing.T) {
 	disk := filepath.Join(tmp, "disk.qcow2")
 	run(t, "qemu-img", "create", "-q", "-f", "qcow2", "-b", filepath.Join(img, m.Root), "-F", "raw", disk)
 	s := bootSpec{img: img, m: m, disk: disk, imdsSock: filepath.Join(tmp, "imds.sock"),
-		httpPort: freePort(t), sshPort: freePort(t)}
+		httpPort: freePort(t), sshPort: freePort(t), trace: true}
 	ssh := sshArgs(key, filepath.Join(tmp, "known_hosts"), s.sshPort)
 
 	s.dir = filepath.Join(tmp, "boot1")

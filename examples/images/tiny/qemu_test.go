@@ -111,6 +111,7 @@ type bootSpec struct {
 	dir               string // console.log, qmp.sock
 	httpPort, sshPort int
 	imdsSock          string
+	trace             bool // insitu.trace: marker lines carry the guest's uptime
 }
 
 // qemuArgs is the command line (the one that works on this machine, see
@@ -130,7 +131,7 @@ func qemuArgs(t *testing.T, s bootSpec) []string {
 		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
 		"-serial", "file:" + filepath.Join(s.dir, "console.log"),
 		"-kernel", filepath.Join(s.img, s.m.Kernel), "-initrd", filepath.Join(s.img, s.m.Initrd),
-		"-append", fmt.Sprintf("%s console=ttyS0 panic=-1 tsc_early_khz=%d", s.m.Cmdline, hostKHz(t)),
+		"-append", fmt.Sprintf("%s console=ttyS0 panic=-1 tsc_early_khz=%d%s", s.m.Cmdline, hostKHz(t), traceFlag(s.trace)),
 		"-netdev", netdev, "-device", "virtio-net-device,netdev=net0",
 		"-qmp", "unix:" + filepath.Join(s.dir, "qmp.sock") + ",server=on,wait=off",
 	}
@@ -138,6 +139,13 @@ func qemuArgs(t *testing.T, s bootSpec) []string {
 		args = append(args, "-drive", "id=d0,file="+s.disk+",format=qcow2,if=none", "-device", "virtio-blk-device,drive=d0")
 	}
 	return args
+}
+
+func traceFlag(on bool) string {
+	if on {
+		return " insitu.trace"
+	}
+	return ""
 }
 
 // boot starts QEMU; the test's cleanup kills it if it still runs.
