@@ -33,7 +33,9 @@ func TestBoot(t *testing.T) {
 	img, m := needImage(t)
 	tmp := t.TempDir()
 	key := filepath.Join(tmp, "key")
-	run(t, "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "tiny-test", "-f", key)
+	// RSA: what CreateKeyPair makes by default (OpenSSH signs with
+	// rsa-sha2-256, which dropbear must accept).
+	run(t, "ssh-keygen", "-q", "-t", "rsa", "-b", "2048", "-N", "", "-C", "tiny-test", "-f", key)
 	pub, err := os.ReadFile(key + ".pub")
 	if err != nil {
 		t.Fatal(err)
