@@ -55,6 +55,11 @@ skip() {
 # fetched when apt knows none, or nothing.
 kernel_name() {
 	local name
+	# apt-cache takes seconds; its answer only changes with apt's lists.
+	if [ -s "$build/kernel.name" ] && [ "$build/kernel.name" -nt /var/lib/apt/lists ]; then
+		cat "$build/kernel.name"
+		return 0
+	fi
 	name=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null |
 		awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }')
 	if [ -z "$name" ] && [ -s "$build/kernel.name" ]; then
@@ -79,7 +84,6 @@ fetch_kernel() {
 	mkdir -p "$build"
 	mv "$tmp/x" "$build/$name"
 	rm -rf "$tmp"
-	echo "$name" >"$build/kernel.name"
 }
 
 # module_order DIR: print the wanted modules and their dependencies, each
@@ -176,6 +180,8 @@ main() {
 	local name kdir stamp
 	name=$(kernel_name)
 	[ -n "$name" ] || skip "apt-cache knows no linux-image-cloud-amd64 (run apt-get update)"
+	mkdir -p "$build"
+	echo "$name" >"$build/kernel.name"
 	stamp=$({
 		echo "$name $cmdline $size ${modules[*]}"
 		cd "$here" && find build.sh guest -type f | sort | xargs sha256sum
