@@ -3,7 +3,6 @@ package vm
 import (
 	"bufio"
 	"bytes"
-	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -134,27 +133,26 @@ func mhzTokHz(whole, frac string) int {
 	return w*1000 + f
 }
 
-// kmsgTSCkHz reads the kernel log without blocking.
+// kmsgTSCkHz reads the kernel log without blocking (raw syscalls: an
+// *os.File would park in the poller instead of returning EAGAIN).
 func kmsgTSCkHz() int {
-	f, err := os.OpenFile("/dev/kmsg", os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	fd, err := syscall.Open("/dev/kmsg", syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return 0
 	}
-	defer f.Close()
+	defer syscall.Close(fd)
 	var all bytes.Buffer
 	buf := make([]byte, 8192)
 	for all.Len() < 4<<20 {
-		n, err := f.Read(buf)
-		if n > 0 {
-			all.Write(buf[:n])
-			all.WriteByte('\n')
+		n, err := syscall.Read(fd, buf)
+		if err == syscall.EPIPE || err == syscall.EINTR {
+			continue // a record was overwritten while we read; read on
 		}
-		if errors.Is(err, syscall.EPIPE) {
-			continue // a record was overwritten while we read
-		}
-		if err != nil || n == 0 {
+		if err != nil || n <= 0 {
 			break
 		}
+		all.Write(buf[:n])
+		all.WriteByte('\n')
 	}
 	return parseTSC(all.Bytes())
 }
