@@ -50,9 +50,20 @@ func serveIMDS() {
 		status, body = 200, "test-token"
 	case req.URL.Path == "/latest/meta-data/instance-id":
 		status, body = 200, testInstanceID
+	case req.URL.Path == "/latest/user-data" && len(os.Args) > 2:
+		status, body = 200, userData(os.Args[2])
 	}
 	fmt.Fprintf(os.Stdout, "HTTP/1.0 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
 		status, http.StatusText(status), len(body), body)
+}
+
+// userData is the tiny guest's test script: it tries the host's
+// loopback port (restrict=on must block it) and reports whether
+// /root/marker survived from an earlier boot, then makes it.
+func userData(port string) string {
+	return "#!/bin/sh\n" +
+		"if [ -e /root/marker ]; then echo 'marker: found'; else echo 'marker: absent'; echo x >/root/marker; sync; fi\n" +
+		"if echo hi | timeout 3 nc -w 2 169.254.0.2 " + port + " >/dev/null 2>&1; then echo 'outbound: reached'; else echo 'outbound: blocked'; fi\n"
 }
 
 // startHelper starts a firmware-only machine in dir and returns without
