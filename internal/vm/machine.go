@@ -55,6 +55,9 @@ type Machine struct {
 // calling process exits. Starting a directory whose QEMU still runs is
 // an error (Adopt it instead).
 func Start(ctx context.Context, spec Spec, log *slog.Logger) (*Machine, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	s, err := spec.normalize()
 	if err != nil {
 		return nil, err
@@ -73,7 +76,7 @@ func Start(ctx context.Context, spec Spec, log *slog.Logger) (*Machine, error) {
 		return nil, err
 	}
 	os.Remove(filepath.Join(s.Dir, qmpFile))
-	pid, err := launch(s, disk)
+	pid, err := launch(s, disk, log)
 	if err != nil {
 		return nil, err
 	}
@@ -93,14 +96,18 @@ func Start(ctx context.Context, spec Spec, log *slog.Logger) (*Machine, error) {
 
 // launch starts QEMU detached (setsid, stdin /dev/null, output to
 // qemu.log) and returns its pid; QEMU is our child until we reap it.
-func launch(s Spec, disk string) (int, error) {
+func launch(s Spec, disk string, log *slog.Logger) (int, error) {
 	logf, err := os.OpenFile(filepath.Join(s.Dir, qemuLogFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return 0, fmt.Errorf("vm: %w", err)
 	}
 	defer logf.Close()
 	fmt.Fprintf(logf, "--- %s start\n", time.Now().UTC().Format(time.RFC3339))
-	cmd := exec.Command(s.QEMU, qemuArgs(s, disk, hostTSCkHz())...)
+	khz := hostTSCkHz()
+	if khz == 0 && s.Accel == AccelTCG && s.Kernel != "" {
+		log.Warn("vm: host TSC frequency unknown; the guest kernel may hang calibrating it", "dir", s.Dir)
+	}
+	cmd := exec.Command(s.QEMU, qemuArgs(s, disk, khz)...)
 	cmd.Dir = s.Dir
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}

@@ -2,6 +2,7 @@ package vm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"syscall"
 	"time"
@@ -25,7 +26,7 @@ func (m *Machine) PowerDown(ctx context.Context, grace time.Duration) error {
 		m.log.Info("vm powered off", "dir", m.dir)
 		return nil
 	}
-	if err == ErrClosed {
+	if errors.Is(err, ErrClosed) {
 		return err
 	}
 	m.log.Info("vm did not power off; stopping it", "dir", m.dir, "grace", grace, "err", err)
@@ -42,7 +43,7 @@ func (m *Machine) Kill(ctx context.Context) error {
 	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 	err := m.do(qctx, func(q *qmpConn) error { return q.execute(qctx, "quit", nil, nil) })
 	cancel()
-	if err == ErrClosed {
+	if errors.Is(err, ErrClosed) {
 		return err
 	}
 	if m.wait(ctx, quitWait) {
