@@ -75,7 +75,7 @@ func qemuArgs(s Spec, disk string, tscKHz int) []string {
 	} else {
 		a = append(a, "-accel", "tcg,tb-size=32", "-cpu", "max")
 	}
-	a = append(a, "-m", strconv.Itoa(s.MemoryMiB)+"M", "-smp", strconv.Itoa(s.VCPUs),
+	a = append(a, "-name", qemuEscape("insitu-"+filepath.Base(s.Dir)), "-m", strconv.Itoa(s.MemoryMiB)+"M", "-smp", strconv.Itoa(s.VCPUs),
 		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
 		"-chardev", "file,id=con0,append=on,path="+qemuEscape(filepath.Join(s.Dir, consoleFile)),
 		"-serial", "chardev:con0",

@@ -29,7 +29,7 @@ func TestQEMUArgsTCG(t *testing.T) {
 	s.MetadataCmd = []string{"/usr/bin/insitu", "imds-relay", "/run/x,y.sock"}
 	a := qemuArgs(s, "/var/lib/insitu/i-1/disk.qcow2", 2445404)
 	for flag, want := range map[string]string{
-		"-M": "microvm", "-accel": "tcg,tb-size=32", "-cpu": "max", "-m": "256M", "-smp": "2",
+		"-M": "microvm", "-name": "insitu-i-1", "-accel": "tcg,tb-size=32", "-cpu": "max", "-m": "256M", "-smp": "2",
 		"-append":  "root=/dev/vda quiet console=ttyS0 panic=-1 tsc_early_khz=2445404",
 		"-qmp":     "unix:/var/lib/insitu/i-1/qmp.sock,server=on,wait=off",
 		"-pidfile": "/var/lib/insitu/i-1/qemu.pid",

@@ -86,8 +86,7 @@ func Start(ctx context.Context, spec Spec, log *slog.Logger) (*Machine, error) {
 			syscall.Kill(pid, syscall.SIGKILL)
 			syscall.Wait4(pid, nil, 0, nil)
 		}
-		qlog, _ := tail(filepath.Join(s.Dir, qemuLogFile), 2048)
-		return nil, fmt.Errorf("vm: start %s: %w; qemu.log: %s", s.Dir, err, strings.TrimSpace(string(qlog)))
+		return nil, fmt.Errorf("vm: start %s: %w; qemu.log: %s", s.Dir, err, lastRunLog(s.Dir))
 	}
 	m.log.Info("vm started", "dir", s.Dir, "pid", pid, "accel", s.Accel, "memoryMiB", s.MemoryMiB, "vcpus", s.VCPUs)
 	m.run()
@@ -102,7 +101,7 @@ func launch(s Spec, disk string, log *slog.Logger) (int, error) {
 		return 0, fmt.Errorf("vm: %w", err)
 	}
 	defer logf.Close()
-	fmt.Fprintf(logf, "--- %s start\n", time.Now().UTC().Format(time.RFC3339))
+	fmt.Fprintf(logf, "%s%s\n", runMark, time.Now().UTC().Format(time.RFC3339))
 	khz := hostTSCkHz()
 	if khz == 0 && s.Accel == AccelTCG && s.Kernel != "" {
 		log.Warn("vm: host TSC frequency unknown; the guest kernel may hang calibrating it", "dir", s.Dir)
@@ -117,6 +116,23 @@ func launch(s Spec, disk string, log *slog.Logger) (int, error) {
 	pid := cmd.Process.Pid
 	cmd.Process.Release() // reaped by the watcher through Wait4
 	return pid, nil
+}
+
+// runMark starts the line launch writes to qemu.log before each run.
+const runMark = "--- insitu start "
+
+// lastRunLog is what QEMU wrote to dir/qemu.log in its last run (at most
+// the last 2 KiB).
+func lastRunLog(dir string) string {
+	b, _ := tail(filepath.Join(dir, qemuLogFile), 2048)
+	s := string(b)
+	if i := strings.LastIndex(s, runMark); i >= 0 {
+		s = s[i:]
+		if j := strings.IndexByte(s, '\n'); j >= 0 {
+			s = s[j+1:]
+		}
+	}
+	return strings.TrimSpace(s)
 }
 
 // Adopt reattaches to the QEMU running for dir (after an insitu restart)

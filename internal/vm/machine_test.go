@@ -84,6 +84,7 @@ func TestStartAdoptForwardsPowerDown(t *testing.T) {
 		!strings.Contains(err.Error(), "already runs") {
 		t.Fatalf("second Start of a running dir: %v", err)
 	}
+	qmpErrors(t, m)
 	if err := m.SetForwards(ctx, []Forward{f2}); err != nil {
 		t.Fatal(err)
 	}
@@ -155,6 +156,25 @@ func TestStartAdoptForwardsPowerDown(t *testing.T) {
 	}
 	if _, err := Adopt(ctx, dir, nil); !errors.Is(err, ErrNotRunning) {
 		t.Fatalf("Adopt after exit: %v", err)
+	}
+}
+
+// qmpErrors checks that QEMU's error answer becomes a *QMPError and
+// leaves the connection usable.
+func qmpErrors(t *testing.T, m *Machine) {
+	ctx := context.Background()
+	err := m.do(ctx, func(q *qmpConn) error { return q.execute(ctx, "no-such-command", nil, nil) })
+	var qe *QMPError
+	if !errors.As(err, &qe) || qe.Class != "CommandNotFound" || !strings.Contains(qe.Desc, "no-such-command") {
+		t.Fatalf("unknown QMP command: %#v", err)
+	}
+	var st struct {
+		Status  string `json:"status"`
+		Running bool   `json:"running"`
+	}
+	err = m.do(ctx, func(q *qmpConn) error { return q.execute(ctx, "query-status", nil, &st) })
+	if err != nil || !st.Running || st.Status != "running" {
+		t.Fatalf("query-status after an error: %+v, %v", st, err)
 	}
 }
 
@@ -253,6 +273,12 @@ func TestStartFails(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "qemu.log") || !strings.Contains(err.Error(), "no-kernel") {
 		t.Fatalf("Start with a missing kernel: %v", err)
 	}
+	// A second failure reports its own run's output only.
+	_, err = Start(ctx, Spec{Dir: dir, Kernel: filepath.Join(dir, "other-kernel"), MemoryMiB: 32, VCPUs: 1, Accel: AccelTCG}, nil)
+	if err == nil || !strings.Contains(err.Error(), "other-kernel") || strings.Contains(err.Error(), "no-kernel") {
+		t.Fatalf("second failed Start: %v", err)
+	}
+	t.Logf("a failed Start: %v", err)
 	_, err = Start(ctx, Spec{Dir: dir, MemoryMiB: 32, VCPUs: 1, Accel: AccelTCG, QEMU: filepath.Join(dir, "no-qemu")}, nil)
 	if err == nil {
 		t.Fatal("Start with a missing QEMU binary succeeded")

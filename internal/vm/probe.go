@@ -3,6 +3,7 @@ package vm
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -21,7 +22,7 @@ const probeTimeout = 3 * time.Second
 
 // Probe picks the accelerator for mode: "tcg" answers "tcg"; "kvm"
 // answers "kvm" when KVM works here and an error saying why not
-// otherwise; "auto" answers "kvm" when KVM works, else "tcg". KVM works
+// otherwise; "auto" (or "") answers "kvm" when KVM works, else "tcg". KVM works
 // when /dev/kvm opens read-write, /proc/cpuinfo lists vmx or svm (a
 // nested paravirtual /dev/kvm without them cannot run stock kernels),
 // and a probe boot under -accel kvm (a 64 KiB firmware that writes "OK"
@@ -35,7 +36,7 @@ func Probe(ctx context.Context, mode string, log *slog.Logger) (string, error) {
 	switch mode {
 	case AccelTCG:
 		return AccelTCG, nil
-	case AccelKVM, "auto":
+	case AccelKVM, "auto", "":
 	default:
 		return "", fmt.Errorf("vm: accelerator mode %q: want auto, kvm or tcg", mode)
 	}
@@ -47,7 +48,7 @@ func Probe(ctx context.Context, mode string, log *slog.Logger) (string, error) {
 	if mode == AccelKVM {
 		return "", err
 	}
-	log.Info("vm accelerator", "mode", mode, "accel", AccelTCG, "kvm", err.Error())
+	log.Info("vm accelerator", "mode", cmp.Or(mode, "auto"), "accel", AccelTCG, "kvm", err.Error())
 	return AccelTCG, nil
 }
 
