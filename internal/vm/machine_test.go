@@ -91,8 +91,15 @@ func TestStartAdoptForwardsPowerDown(t *testing.T) {
 	if listening(f1) || !listening(f2) {
 		t.Fatalf("after SetForwards([f2]): f1 %v, f2 %v", listening(f1), listening(f2))
 	}
-	// A port somebody else holds: QEMU's error comes back, the set keeps
-	// what was applied.
+	forwardBusyPort(t, m, f1, f2)
+
+	adoptFirmware(t, m, f1, f2)
+}
+
+// forwardBusyPort asks for a forward of a port somebody else holds:
+// QEMU's error comes back and the set keeps what was applied.
+func forwardBusyPort(t *testing.T, m *Machine, f1, f2 Forward) {
+	ctx := context.Background()
 	busy, err := net.Listen("tcp", "127.100.200.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +116,12 @@ func TestStartAdoptForwardsPowerDown(t *testing.T) {
 	if err := m.SetForwards(ctx, []Forward{{HostIP: "nohost", HostPort: 1, GuestPort: 1}}); err == nil {
 		t.Fatal("bad forward accepted")
 	}
+}
 
+// adoptFirmware closes m, adopts its QEMU again and powers it down
+// through the adopted handle (the firmware ignores the power button).
+func adoptFirmware(t *testing.T, m *Machine, f1, f2 Forward) {
+	ctx := context.Background()
 	// As after an insitu restart: drop the handle, adopt the QEMU again.
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
@@ -117,7 +129,7 @@ func TestStartAdoptForwardsPowerDown(t *testing.T) {
 	if err := m.Reset(ctx); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Reset after Close: %v", err)
 	}
-	a, err := Adopt(ctx, dir, testLog(t))
+	a, err := Adopt(ctx, m.dir, testLog(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +166,7 @@ func TestStartAdoptForwardsPowerDown(t *testing.T) {
 	if err := a.Reset(ctx); !errors.Is(err, ErrNotRunning) {
 		t.Fatalf("Reset after exit: %v", err)
 	}
-	if _, err := Adopt(ctx, dir, nil); !errors.Is(err, ErrNotRunning) {
+	if _, err := Adopt(ctx, m.dir, nil); !errors.Is(err, ErrNotRunning) {
 		t.Fatalf("Adopt after exit: %v", err)
 	}
 }

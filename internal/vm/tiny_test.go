@@ -122,19 +122,7 @@ func TestTinyImage(t *testing.T) {
 	ctx := context.Background()
 	spec := tinyImage(t)
 	baseSum := fileSHA(t, spec.RootBase)
-	// A host service the guest must not reach (restrict=on).
-	host, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer host.Close()
-	reached := make(chan struct{}, 1)
-	go func() {
-		if c, err := host.Accept(); err == nil {
-			c.Close()
-			reached <- struct{}{}
-		}
-	}()
+	host, reached := hostTrap(t)
 	dir := t.TempDir()
 	spec.Dir, spec.MemoryMiB, spec.VCPUs, spec.Accel = dir, 128, 1, AccelTCG
 	spec.MetadataCmd = []string{os.Args[0], imdsHelperArg, strconv.Itoa(host.Addr().(*net.TCPAddr).Port)}
@@ -173,6 +161,24 @@ func TestTinyImage(t *testing.T) {
 		t.Fatal("the base disk changed")
 	}
 	restartAndKill(t, spec, f)
+}
+
+// hostTrap listens on the host's loopback, which the guest must not
+// reach (restrict=on); the channel gets a value if it does.
+func hostTrap(t *testing.T) (net.Listener, <-chan struct{}) {
+	host, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { host.Close() })
+	reached := make(chan struct{}, 1)
+	go func() {
+		if c, err := host.Accept(); err == nil {
+			c.Close()
+			reached <- struct{}{}
+		}
+	}()
+	return host, reached
 }
 
 // adoptResetPowerDown drops m, adopts its QEMU again, resets it and
