@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // ErrNotRunning is returned by Adopt when no QEMU runs for the
@@ -204,10 +206,17 @@ func (m *Machine) run() {
 	go m.watch()
 }
 
-// watch closes done when QEMU has exited, polling every watchInterval,
-// until Close.
+// watch closes done when QEMU has exited, until Close. With a pidfd
+// (Linux 5.3+) the exit is seen at once; the process is also checked,
+// and Close noticed, every watchInterval.
 func (m *Machine) watch() {
 	defer m.wg.Done()
+	fd, err := unix.PidfdOpen(m.pid, 0)
+	if err == nil {
+		defer unix.Close(fd)
+	} else {
+		fd = -1
+	}
 	t := time.NewTicker(watchInterval)
 	defer t.Stop()
 	for {
@@ -215,6 +224,18 @@ func (m *Machine) watch() {
 			m.log.Info("vm exited", "dir", m.dir, "pid", m.pid)
 			close(m.done)
 			return
+		}
+		if fd >= 0 {
+			pfd := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+			if n, _ := unix.Poll(pfd, int(watchInterval/time.Millisecond)); n > 0 && m.alive() {
+				fd = -1 // readable yet alive: not our process's pidfd; poll by time
+			}
+			select {
+			case <-m.stop:
+				return
+			default:
+				continue
+			}
 		}
 		select {
 		case <-m.stop:
@@ -224,7 +245,8 @@ func (m *Machine) watch() {
 	}
 }
 
-// Done is closed when the QEMU process has exited (seen within 200 ms).
+// Done is closed when the QEMU process has exited (seen at once through a
+// pidfd, else within 200 ms).
 // After Close it is never closed unless the exit was seen before.
 func (m *Machine) Done() <-chan struct{} { return m.done }
 
