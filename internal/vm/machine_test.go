@@ -291,6 +291,16 @@ func TestStartFails(t *testing.T) {
 		t.Fatalf("second failed Start: %v", err)
 	}
 	t.Logf("a failed Start: %v", err)
+	busy, err := net.Listen("tcp", "127.100.200.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	fb := Forward{HostIP: "127.100.200.1", HostPort: busy.Addr().(*net.TCPAddr).Port, GuestPort: 80}
+	_, err = Start(ctx, Spec{Dir: dir, MemoryMiB: 32, VCPUs: 1, Accel: AccelTCG, Forwards: []Forward{fb}}, nil)
+	if err == nil || !strings.Contains(err.Error(), "Could not set up host forwarding rule") {
+		t.Fatalf("Start forwarding a busy port: %v", err)
+	}
 	_, err = Start(ctx, Spec{Dir: dir, MemoryMiB: 32, VCPUs: 1, Accel: AccelTCG, QEMU: filepath.Join(dir, "no-qemu")}, nil)
 	if err == nil {
 		t.Fatal("Start with a missing QEMU binary succeeded")

@@ -17,6 +17,7 @@ const (
 // PowerDown presses the ACPI power button (system_powerdown), waits up
 // to grace for the guest to power off, then stops QEMU as Kill does. It
 // returns nil once the process is gone (at once when it already was).
+// ctx ending cuts the grace short: QEMU is then stopped hard.
 func (m *Machine) PowerDown(ctx context.Context, grace time.Duration) error {
 	if m.exited() {
 		return nil
