@@ -287,6 +287,10 @@ func (m *Machine) do(ctx context.Context, fn func(*qmpConn) error) error {
 		return ErrClosed
 	}
 	if m.exited() {
+		if m.qmp != nil { // the dead QEMU's socket
+			m.qmp.close()
+			m.qmp = nil
+		}
 		return ErrNotRunning
 	}
 	if m.qmp == nil {
