@@ -2,36 +2,21 @@ package instances
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"time"
+
+	"github.com/insitu-cloud/insitu/internal/vm"
 )
 
-// This file stands in for package internal/vm (built in parallel, the
-// issue's contract 4) until it is merged: the types the lifecycle passes
-// and the methods it calls. At the merge, Forward and Spec become
-// vm.Forward and vm.Spec, errNotRunning vm.ErrNotRunning, and
-// vmHypervisor calls vm.Start, vm.Adopt and vm.ConsoleTail.
+// The lifecycle's view of package vm (the contract 4): the types
+// it passes, the methods it calls, and the Hypervisor seam that lets the
+// state-machine tests run without QEMU.
 
 // Forward is one TCP port forwarded from HostIP:HostPort to the guest.
-type Forward struct {
-	HostIP              string
-	HostPort, GuestPort int
-}
+type Forward = vm.Forward
 
-// Spec is one virtual machine to start (vm.Spec).
-type Spec struct {
-	Dir            string
-	Kernel, Initrd string
-	RootBase       string
-	Cmdline        string
-	MemoryMiB      int
-	VCPUs          int
-	Accel          string
-	Forwards       []Forward
-	MetadataCmd    []string
-	QEMU           string
-}
+// Spec is one virtual machine to start.
+type Spec = vm.Spec
 
 // Machine is a running virtual machine (*vm.Machine).
 type Machine interface {
@@ -52,25 +37,32 @@ type Hypervisor interface {
 }
 
 // ErrNotRunning is what Adopt returns when the machine of a directory is
-// gone (vm.ErrNotRunning).
-var ErrNotRunning = errors.New("vm: not running")
+// gone.
+var ErrNotRunning = vm.ErrNotRunning
 
-// haveVM reports whether this build runs real machines (true once
-// package vm is merged and this file calls it).
-const haveVM = false
-
-// errNoVM is what the placeholder hypervisor answers before the vm
-// package is merged.
-var errNoVM = errors.New("instances: this build has no virtual machine support (package vm)")
+// haveVM reports whether this build runs real machines.
+const haveVM = true
 
 // vmHypervisor is the default Hypervisor: package vm.
 type vmHypervisor struct{}
 
-func (vmHypervisor) Start(context.Context, Spec, *slog.Logger) (Machine, error) { return nil, errNoVM }
-func (vmHypervisor) Adopt(context.Context, string, *slog.Logger) (Machine, error) {
-	return nil, ErrNotRunning
+func (vmHypervisor) Start(ctx context.Context, spec Spec, log *slog.Logger) (Machine, error) {
+	m, err := vm.Start(ctx, spec, log)
+	if err != nil {
+		return nil, err // not a typed nil in the interface
+	}
+	return m, nil
 }
-func (vmHypervisor) ConsoleTail(string, int) ([]byte, error) { return nil, nil }
+
+func (vmHypervisor) Adopt(ctx context.Context, dir string, log *slog.Logger) (Machine, error) {
+	m, err := vm.Adopt(ctx, dir, log)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (vmHypervisor) ConsoleTail(dir string, max int) ([]byte, error) { return vm.ConsoleTail(dir, max) }
 
 // Files are an image's files on this node (images.Files, contract 5).
 type Files struct{ Kernel, Initrd, Root, Cmdline string }
@@ -86,14 +78,7 @@ type Images interface {
 	Fetch(ctx context.Context, account, id string) (Files, error)
 }
 
-// Probe chooses the accelerator for mode auto, kvm or tcg (vm.Probe):
-// until package vm is merged, TCG always, and kvm is refused.
-func Probe(_ context.Context, mode string, _ *slog.Logger) (string, error) {
-	switch mode {
-	case "", "auto", "tcg":
-		return "tcg", nil
-	case "kvm":
-		return "", errors.New("instances: KVM is not available in this build")
-	}
-	return "", errors.New("instances: --instance-accel must be auto, kvm or tcg")
+// Probe chooses the accelerator for mode auto, kvm or tcg (vm.Probe).
+func Probe(ctx context.Context, mode string, log *slog.Logger) (string, error) {
+	return vm.Probe(ctx, mode, log)
 }
