@@ -36,7 +36,12 @@ func (m *Manager) step(ctx context.Context, l *local, account, id string) {
 		}
 		return
 	}
-	if err := m.stepState(ctx, l, r); err != nil && ctx.Err() == nil {
+	err = m.stepState(ctx, l, r)
+	switch {
+	case err == nil:
+		l.lastErr = ""
+	case ctx.Err() == nil && err.Error() != l.lastErr: // the loop retries each second: say it once
+		l.lastErr = err.Error()
 		m.log.Warn("instance: converge", "instance", id, "state", r.State, "err", err)
 	}
 }

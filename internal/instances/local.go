@@ -16,6 +16,8 @@ type local struct {
 	fw   []Forward
 	fwOK bool // fw is what the machine has (false after an adoption)
 
+	lastErr string // the last converge error logged (each is logged once in a row)
+
 	busy, again bool // under Manager.mu
 }
 

@@ -2,6 +2,7 @@ package instances
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 )
 
@@ -41,8 +42,9 @@ func (m *Manager) reconcile(ctx context.Context) error {
 	return nil
 }
 
-// sweep deletes a terminated record past TerminatedTTL, its tags and its
-// owner entry (every node may; the delete is a compare-and-swap).
+// sweep deletes a terminated record past TerminatedTTL, its tags, its
+// owner entry and its client token (every node may; the delete is a
+// compare-and-swap).
 func (m *Manager) sweep(ctx context.Context, r Record) {
 	_, old, err := getRecord(ctx, m.kv, r.Account, r.ID)
 	if err != nil {
@@ -53,5 +55,23 @@ func (m *Manager) sweep(ctx context.Context, r Record) {
 	}
 	_ = m.cfg.Face.DropTags(ctx, r.Account, r.ID)
 	_ = m.cfg.Face.SetOwner(ctx, r.ID, "")
+	m.dropToken(ctx, r)
 	m.log.Info("instance: record swept", "instance", r.ID)
+}
+
+// dropToken forgets the client token that launched r, if it still names
+// r's reservation (a retry after this launches afresh).
+func (m *Manager) dropToken(ctx context.Context, r Record) {
+	if r.ClientToken == "" {
+		return
+	}
+	key := tokenKey(r.Account, r.ClientToken)
+	b, err := m.kv.Get(ctx, key)
+	if err != nil {
+		return
+	}
+	var t tokenRecord
+	if json.Unmarshal(b, &t) == nil && t.Reservation == r.Reservation {
+		_ = m.kv.CompareAndSwap(ctx, key, b, nil)
+	}
 }
