@@ -108,7 +108,7 @@ func (m *Manager) StopInstances(ctx context.Context, c ec2api.Caller, p ec2api.P
 		return nil, err
 	}
 	return m.apply(ctx, c, p, change{verb: "stopped", from: []string{Pending, Running}, to: Stopping, force: force,
-		keep: []string{Stopping, Stopped}, reason: reasonUserStop, reasonMsg: "Client.UserInitiatedShutdown: User initiated shutdown"})
+		keep: []string{Stopping, Stopped}, reason: reasonUser, reasonMsg: "Client.UserInitiatedShutdown: User initiated shutdown"})
 }
 
 // StartInstances boots stopped instances again from their disks; a
@@ -122,7 +122,7 @@ func (m *Manager) StartInstances(ctx context.Context, c ec2api.Caller, p ec2api.
 func (m *Manager) TerminateInstances(ctx context.Context, c ec2api.Caller, p ec2api.Params) (ec2api.Response, error) {
 	return m.apply(ctx, c, p, change{verb: "terminated", from: []string{Pending, Running, Stopping, Stopped},
 		to: ShuttingDown, keep: []string{ShuttingDown, Terminated},
-		reason: reasonUserShutdown, reasonMsg: "Client.UserInitiatedShutdown: User initiated shutdown"})
+		reason: reasonUser, reasonMsg: "Client.UserInitiatedShutdown: User initiated shutdown"})
 }
 
 // RebootInstances resets running instances (a pending one is left to

@@ -12,10 +12,9 @@ import (
 
 // State reasons (EC2's stateReason codes).
 const (
-	reasonUserStop     = "Client.UserInitiatedShutdown"
-	reasonGuestStop    = "Client.InstanceInitiatedShutdown"
-	reasonInternal     = "Server.InternalError"
-	reasonUserShutdown = "Client.UserInitiatedShutdown"
+	reasonUser     = "Client.UserInitiatedShutdown" // a stop or terminate asked for
+	reasonGuest    = "Client.InstanceInitiatedShutdown"
+	reasonInternal = "Server.InternalError"
 )
 
 // step converges one local instance towards what its record asks, under
@@ -50,7 +49,7 @@ func (m *Manager) stepState(ctx context.Context, l *local, r Record) error {
 	if l.exited() && (r.State == Pending || r.State == Running) {
 		m.dropMachine(ctx, l, r.ID, false)
 		m.log.Info("instance: machine exited", "instance", r.ID)
-		_, _, err := transition(ctx, m.kv, r.Account, r.ID, Stopped, reasonGuestStop,
+		_, _, err := transition(ctx, m.kv, r.Account, r.ID, Stopped, reasonGuest,
 			"Client.InstanceInitiatedShutdown: Instance initiated shutdown", Pending, Running)
 		return err
 	}
