@@ -175,6 +175,8 @@ var actions = map[string]action{
 	"RegisterImage":                 (*Handler).registerImage,
 	"DescribeImages":                (*Handler).describeImages,
 	"DeregisterImage":               (*Handler).deregisterImage,
+	"ModifyImageAttribute":          (*Handler).modifyImageAttribute,
+	"DescribeImageAttribute":        (*Handler).describeImageAttribute,
 }
 
 func (h *Handler) dispatch(c *call) (Response, error) {

@@ -123,3 +123,25 @@ func TestParseManifest(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseManifest: any bytes in a manifest object are refused or give
+// a manifest whose file names stay under the manifest's prefix.
+func FuzzParseManifest(f *testing.F) {
+	f.Add([]byte(`{"kernel": "vmlinuz", "initrd": "initrd.img", "root": "root.img", "cmdline": "quiet"}`))
+	f.Add([]byte(`{"kernel": "../x", "initrd": "/y"}`))
+	f.Add([]byte(`{"kernel": "a", "initrd": "b"} trailing`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := parseManifest("b/m.json", b)
+		if err != nil {
+			return
+		}
+		if m.Kernel == "" || m.Initrd == "" {
+			t.Fatalf("accepted an empty kernel or initrd: %+v", m)
+		}
+		for _, p := range []string{m.Kernel, m.Initrd, m.Root} {
+			if strings.HasPrefix(p, "/") || strings.Contains("/"+p+"/", "/../") {
+				t.Fatalf("accepted a path outside the prefix: %q", p)
+			}
+		}
+	})
+}

@@ -212,3 +212,59 @@ func TestRegisterImageErrors(t *testing.T) {
 		t.Fatalf("a refused registration left %+v", imgs)
 	}
 }
+
+// TestPublicImage: ModifyImageAttribute's launch permission group all
+// shows an image to every account, which can launch (see) it but not
+// change it; removing it hides the image again.
+func TestPublicImage(t *testing.T) {
+	ctx := context.Background()
+	node := apptest.Start(t, apptest.Options{})
+	c := ec2Client(node, "", "")
+	putObjects(ctx, t, node.S3("", ""), "imgs", true, tinyObjects("tiny", tinyManifest))
+	id := aws.ToString(must[*ec2.RegisterImageOutput](t)(c.RegisterImage(ctx, &ec2.RegisterImageInput{
+		Name: aws.String("tiny"), ImageLocation: aws.String("imgs/tiny/manifest.json")})).ImageId)
+	other, _ := otherAccount(ctx, t, node, "carol")
+	share := func(add bool) {
+		t.Helper()
+		perm := &types.LaunchPermissionModifications{}
+		if add {
+			perm.Add = []types.LaunchPermission{{Group: types.PermissionGroupAll}}
+		} else {
+			perm.Remove = []types.LaunchPermission{{Group: types.PermissionGroupAll}}
+		}
+		must[*ec2.ModifyImageAttributeOutput](t)(c.ModifyImageAttribute(ctx, &ec2.ModifyImageAttributeInput{ImageId: aws.String(id), LaunchPermission: perm}))
+	}
+	share(true)
+	attr := must[*ec2.DescribeImageAttributeOutput](t)(c.DescribeImageAttribute(ctx, &ec2.DescribeImageAttributeInput{ImageId: aws.String(id), Attribute: types.ImageAttributeNameLaunchPermission}))
+	if len(attr.LaunchPermissions) != 1 || attr.LaunchPermissions[0].Group != types.PermissionGroupAll {
+		t.Fatalf("launch permissions: %+v", attr.LaunchPermissions)
+	}
+	for _, in := range []*ec2.DescribeImagesInput{{}, {ImageIds: []string{id}}, {ExecutableUsers: []string{"all"}},
+		{Filters: []types.Filter{{Name: aws.String("is-public"), Values: []string{"true"}}}}} {
+		if imgs := describeImages(ctx, t, other, in); len(imgs) != 1 || !aws.ToBool(imgs[0].Public) || aws.ToString(imgs[0].OwnerId) != "root" {
+			t.Fatalf("%+v: the other account sees %+v", in, imgs)
+		}
+	}
+	if imgs := describeImages(ctx, t, other, &ec2.DescribeImagesInput{Owners: []string{"self"}}); len(imgs) != 0 {
+		t.Fatalf("owner self: %+v", imgs)
+	}
+	_, err := other.DeregisterImage(ctx, &ec2.DeregisterImageInput{ImageId: aws.String(id)})
+	wantCode(t, err, "UnauthorizedOperation")
+	_, err = other.ModifyImageAttribute(ctx, &ec2.ModifyImageAttributeInput{ImageId: aws.String(id),
+		LaunchPermission: &types.LaunchPermissionModifications{Remove: []types.LaunchPermission{{Group: types.PermissionGroupAll}}}})
+	wantCode(t, err, "UnauthorizedOperation")
+	_, err = c.ModifyImageAttribute(ctx, &ec2.ModifyImageAttributeInput{ImageId: aws.String(id),
+		LaunchPermission: &types.LaunchPermissionModifications{Add: []types.LaunchPermission{{UserId: aws.String("AIDSOMEONE")}}}})
+	wantCode(t, err, "InvalidParameterValue")
+	must[*ec2.ModifyImageAttributeOutput](t)(c.ModifyImageAttribute(ctx, &ec2.ModifyImageAttributeInput{ImageId: aws.String(id), Description: &types.AttributeValue{Value: aws.String("shared")}}))
+	desc := must[*ec2.DescribeImageAttributeOutput](t)(c.DescribeImageAttribute(ctx, &ec2.DescribeImageAttributeInput{ImageId: aws.String(id), Attribute: types.ImageAttributeNameDescription}))
+	if aws.ToString(desc.Description.Value) != "shared" {
+		t.Fatalf("description: %+v", desc.Description)
+	}
+	share(false)
+	if imgs := describeImages(ctx, t, other, &ec2.DescribeImagesInput{}); len(imgs) != 0 {
+		t.Fatalf("a private image again is seen: %+v", imgs)
+	}
+	_, err = other.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{id}})
+	wantCode(t, err, "InvalidAMIID.NotFound")
+}
