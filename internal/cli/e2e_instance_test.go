@@ -68,6 +68,18 @@ func TestE2EImages(t *testing.T) {
 	bob.fails("image register: InvalidParameterValue: Invalid ImageLocation 'imgs/tiny/manifest.json': the bucket imgs does not exist or is not yours",
 		"image", "register", "imgs/tiny/manifest.json", "--name", "mine")
 	bob.fails("image rm "+id+": InvalidAMIID.NotFound: ", "image", "rm", id)
+	c.ok("image", "public", id)
+	if out := bob.ok("image", "ls"); !strings.Contains(out, id) || !strings.Contains(out, " true ") {
+		t.Fatalf("another account's image ls of a public image:\n%s", out)
+	}
+	if out := bob.ok("image", "ls", "--mine"); strings.Contains(out, id) {
+		t.Fatalf("image ls --mine shows another's public image:\n%s", out)
+	}
+	bob.fails("image public "+id+": UnauthorizedOperation: ", "image", "public", "--off", id)
+	c.ok("image", "public", "--off", id)
+	if out := bob.ok("image", "ls"); strings.Contains(out, id) {
+		t.Fatalf("a private image again is listed for another account:\n%s", out)
+	}
 
 	c.ok("image", "rm", id)
 	if out := c.ok("image", "ls"); strings.Contains(out, id) {

@@ -19,7 +19,7 @@ func newImageCmd(g *globals) *cobra.Command {
 optionally a raw root disk (relative to the manifest), plus a kernel command
 line. "image register" records one from a bucket you own; instances boot it.`,
 	}
-	cmd.AddCommand(newImageRegisterCmd(g), newImageLsCmd(g), newImageRmCmd(g))
+	cmd.AddCommand(newImageRegisterCmd(g), newImageLsCmd(g), newImageRmCmd(g), newImagePublicCmd(g))
 	return cmd
 }
 
@@ -127,4 +127,35 @@ func newImageRmCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// newImagePublicCmd builds "image public AMI... [--off]": every account
+// may see and launch a public image (EC2's launch permission group all).
+func newImagePublicCmd(g *globals) *cobra.Command {
+	var off bool
+	cmd := &cobra.Command{
+		Use:   "public AMI... [--off]",
+		Short: "Let every account see and launch your images (--off: only you again)",
+		Args:  rangeArgs(1, -1, "AMI..."),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.ec2(cmd)
+			if err != nil {
+				return err
+			}
+			perm := []types.LaunchPermission{{Group: types.PermissionGroupAll}}
+			mod := &types.LaunchPermissionModifications{Add: perm}
+			if off {
+				mod = &types.LaunchPermissionModifications{Remove: perm}
+			}
+			for _, id := range args {
+				_, err := c.ModifyImageAttribute(cmd.Context(), &ec2.ModifyImageAttributeInput{ImageId: aws.String(id), LaunchPermission: mod})
+				if err != nil {
+					return ec2OpError("image public "+id, err)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&off, "off", false, "make the images private again")
+	return cmd
 }

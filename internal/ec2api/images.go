@@ -123,6 +123,9 @@ func (h *Handler) storeImage(c *call, img Image, tags []Tag) error {
 		return err
 	}
 	if err := createJSON(c.ctx, h.cfg.KV, imageKey(img.ID), &img); err != nil {
+		if derr := h.cfg.KV.Delete(c.ctx, imageNameKey(c.account, img.Name)); derr != nil {
+			h.log.ErrorContext(c.ctx, "ec2: cannot free an image name", "name", img.Name, "err", derr)
+		}
 		return err
 	}
 	if err := h.setOwner(c.ctx, img.ID, c.account); err != nil {

@@ -95,7 +95,10 @@ func (h *Handler) describeImages(c *call) (Response, error) {
 		visible[k.v.ID] = k.v.OwnerID == c.account || k.v.Public
 	}
 	for _, id := range q.ids {
-		if !visible[id] {
+		if seen, exists := visible[id]; !seen {
+			if exists && c.dryRun { // another account's private image
+				return nil, errUnauthorized()
+			}
 			return nil, errAMINotFound(id)
 		}
 	}

@@ -157,6 +157,10 @@ func testImagesOtherAccount(ctx context.Context, t *testing.T, node *apptest.Nod
 	}
 	_, err := oc.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{rootImage}})
 	wantCode(t, err, "InvalidAMIID.NotFound")
+	_, err = oc.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{rootImage}, DryRun: aws.Bool(true)})
+	wantCode(t, err, "UnauthorizedOperation")
+	_, err = oc.DeregisterImage(ctx, &ec2.DeregisterImageInput{ImageId: aws.String(rootImage), DryRun: aws.Bool(true)})
+	wantCode(t, err, "UnauthorizedOperation")
 	_, err = oc.DeregisterImage(ctx, &ec2.DeregisterImageInput{ImageId: aws.String(rootImage)})
 	wantCode(t, err, "InvalidAMIID.NotFound")
 	_, err = oc.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{rootImage}, Tags: []types.Tag{{Key: aws.String("k")}}})
