@@ -272,3 +272,21 @@ func TestPublicImage(t *testing.T) {
 	_, err = other.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{id}})
 	wantCode(t, err, "InvalidAMIID.NotFound")
 }
+
+// TestClusterImages: an image whose objects were written through one node
+// registers through another (reading them from wherever they are) and is
+// seen through a third.
+func TestClusterImages(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a cluster")
+	}
+	ctx := context.Background()
+	cl := apptest.StartCluster(t, apptest.ClusterOptions{Zones: []string{"zone-a", "zone-b", "zone-c"}})
+	putObjects(ctx, t, cl.Nodes[0].S3("", ""), "imgs", true, tinyObjects("tiny", tinyManifest))
+	id := aws.ToString(must[*ec2.RegisterImageOutput](t)(ec2Client(cl.Nodes[1], "", "").RegisterImage(ctx, &ec2.RegisterImageInput{
+		Name: aws.String("tiny"), ImageLocation: aws.String("imgs/tiny/manifest.json")})).ImageId)
+	imgs := describeImages(ctx, t, ec2Client(cl.Nodes[2], "", ""), &ec2.DescribeImagesInput{ImageIds: []string{id}})
+	if len(imgs) != 1 || aws.ToString(imgs[0].Name) != "tiny" {
+		t.Fatalf("through the third node: %+v", imgs)
+	}
+}
