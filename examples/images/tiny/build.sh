@@ -1,0 +1,206 @@
+#!/usr/bin/env bash
+# build.sh: build the insitu "tiny" guest image into this directory from
+# Debian packages alone, without root:
+#
+#   vmlinuz        Debian's cloud kernel (the package linux-image-cloud-amd64
+#                  depends on), fetched with apt-get download and unpacked
+#                  with dpkg-deb -x, never installed
+#   initrd.img     gzip cpio: busybox-static, the virtio/evdev/button modules
+#                  and /init (guest/init), which switch_roots into /dev/vda
+#   root.img       raw 64 MiB ext4 (mkfs.ext4 -d): busybox, dropbear and its
+#                  shared libraries, the boot scripts under guest/
+#   manifest.json  {"name","kernel","initrd","root","cmdline"}
+#
+# Idempotent: a stamp over the kernel's name and every input's checksum
+# makes a second run a no-op. When a tool is missing, or apt cannot fetch
+# the kernel, it prints one line and exits 0 without building (so `make
+# test` works on a machine with only Go; the instance tests then skip);
+# under INSITU_REQUIRE_TOOLS=1 (CI) a failed kernel fetch exits 1.
+# Outputs are replaced atomically (rename), so readers never see half a file.
+set -euo pipefail
+export PATH="$PATH:/usr/sbin:/sbin"
+export LC_ALL=C
+
+case "$0" in */*) here=${0%/*} ;; *) here=. ;; esac
+here=$(cd "$here" && pwd)
+build="$here/build"
+# Drivers the guest needs; their dependencies are added from the modules'
+# own depends= fields.
+modules=(virtio_mmio virtio_pci virtio_blk virtio_net evdev button)
+cmdline="quiet root=/dev/vda rw cryptomgr.notests"
+size=64M
+
+missing=()
+for t in apt-get apt-cache dpkg-deb cpio gzip mkfs.ext4 busybox dropbear dropbearkey ldd sha256sum; do
+	command -v "$t" >/dev/null 2>&1 || missing+=("$t")
+done
+if command -v busybox >/dev/null 2>&1 && ldd "$(command -v busybox)" >/dev/null 2>&1; then
+	missing+=("busybox-static (this busybox is dynamically linked)")
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "images: not building examples/images/tiny: missing ${missing[*]} (apt-get install busybox-static dropbear-bin e2fsprogs cpio; .ci/run does)"
+	exit 0
+fi
+
+# skip MESSAGE: give up on the image: exit 0, or 1 under
+# INSITU_REQUIRE_TOOLS=1.
+skip() {
+	echo "images: not building examples/images/tiny: $1"
+	[ "${INSITU_REQUIRE_TOOLS:-}" = 1 ] && exit 1
+	exit 0
+}
+
+# kernel_name prints the versioned kernel package the cloud metapackage
+# depends on (e.g. linux-image-6.1.0-57-cloud-amd64), or the last one
+# fetched when apt knows none, or nothing.
+kernel_name() {
+	local name
+	# apt-cache takes seconds; its answer only changes with apt's lists.
+	if [ -s "$build/kernel.name" ] && [ "$build/kernel.name" -nt /var/lib/apt/lists ]; then
+		cat "$build/kernel.name"
+		return 0
+	fi
+	name=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null |
+		awk '$1 == "Depends:" && $2 ~ /^linux-image-/ { print $2; exit }')
+	if [ -z "$name" ] && [ -s "$build/kernel.name" ]; then
+		name=$(cat "$build/kernel.name")
+	fi
+	echo "$name"
+}
+
+# fetch_kernel NAME: unpack the kernel package into $build/NAME (once).
+fetch_kernel() {
+	local name=$1 tmp
+	[ -d "$build/$name/boot" ] && return 0
+	tmp=$(mktemp -d)
+	chmod 755 "$tmp" # apt's _apt user must be able to write into it
+	(cd "$tmp" && apt-get download -q "$name" >/dev/null 2>&1) || {
+		rm -rf "$tmp"
+		skip "apt-get download $name failed (run apt-get update?)"
+		return 1
+	}
+	dpkg-deb -x "$tmp"/*.deb "$tmp/x"
+	rm -rf "${build:?}/$name"
+	mkdir -p "$build"
+	mv "$tmp/x" "$build/$name"
+	rm -rf "$tmp"
+}
+
+# module_order DIR: print the wanted modules and their dependencies, each
+# after everything it depends on, as paths relative to DIR.
+module_order() {
+	local dir=$1 seen=" " m
+	visit() {
+		local m=$1 f d
+		case "$seen" in *" $m "*) return 0 ;; esac
+		seen="$seen$m "
+		f=$(find "$dir" -name "$m.ko" -o -name "$m.ko.xz" | head -n 1 || true)
+		[ -n "$f" ] || { echo "images: module $m not in the kernel package" >&2; return 1; }
+		for d in $(tr '\0' '\n' <"$f" | sed -n 's/^depends=//p' | tr ',' ' '); do
+			visit "$d"
+		done
+		echo "${f#"$dir"/}"
+	}
+	for m in "${modules[@]}"; do visit "$m"; done
+}
+
+# add_busybox ROOT: busybox at /bin/busybox and a symlink per applet.
+add_busybox() {
+	local root=$1 a
+	mkdir -p "$root/bin" "$root/sbin" "$root/usr/bin" "$root/usr/sbin"
+	cp "$(command -v busybox)" "$root/bin/busybox"
+	for a in $(busybox --list-full); do
+		[ -e "$root/$a" ] || [ -L "$root/$a" ] || ln -s /bin/busybox "$root/$a"
+	done
+}
+
+# add_elf ROOT BIN DEST: copy an executable and the shared libraries ldd
+# lists for it, at the same paths (the host is Debian 12 like the guest).
+add_elf() {
+	local root=$1 bin=$2 dest=$3 lib
+	mkdir -p "$root/$(dirname "$dest")"
+	cp "$bin" "$root/$dest"
+	for lib in $(ldd "$bin" | awk '/=> \// { print $3 } /^\t\// { print $1 }'); do
+		mkdir -p "$root/$(dirname "$lib")"
+		cp -L "$lib" "$root/$lib"
+	done
+}
+
+# skeleton ROOT: the directories and files both the initramfs and the disk
+# have: busybox and the boot scripts.
+skeleton() {
+	local root=$1
+	mkdir -p "$root"/{dev,proc,sys,tmp,root,newroot,var/run,var/log,var/www,etc/dropbear}
+	chmod 700 "$root/root"
+	add_busybox "$root"
+	cp -a "$here/guest/etc" "$here/guest/usr" "$root/"
+	rm -f "$root/sbin/init"
+	ln -s /bin/busybox "$root/sbin/init"
+}
+
+build_initrd() { # KDIR OUT
+	local kdir=$1 out=$2 root="$build/initrd" f
+	rm -rf "$root"
+	skeleton "$root"
+	cp "$here/guest/init" "$root/init"
+	mkdir -p "$root/lib/modules"
+	: >"$root/lib/modules/order"
+	for f in $(module_order "$kdir"); do
+		case "$f" in
+		*.xz) xz -dc "$kdir/$f" >"$root/lib/modules/$(basename "$f" .xz)" ;;
+		*) cp "$kdir/$f" "$root/lib/modules/" ;;
+		esac
+		basename "${f%.xz}" .ko >>"$root/lib/modules/order"
+	done
+	(cd "$root" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -9) >"$out.tmp"
+	mv "$out.tmp" "$out"
+}
+
+build_root() { # OUT
+	local out=$1 root="$build/rootfs"
+	rm -rf "$root"
+	skeleton "$root"
+	add_elf "$root" "$(command -v dropbear)" /usr/sbin/dropbear
+	add_elf "$root" "$(command -v dropbearkey)" /usr/bin/dropbearkey
+	for lib in /lib/x86_64-linux-gnu/libnss_files.so.2; do
+		[ -e "$lib" ] && cp -L "$lib" "$root/$lib"
+	done
+	rm -f "$out.tmp"
+	mkfs.ext4 -q -F -L tiny -d "$root" "$out.tmp" "$size" >/dev/null
+	mv "$out.tmp" "$out"
+}
+
+write_manifest() { # OUT
+	printf '{"name": "tiny", "kernel": "vmlinuz", "initrd": "initrd.img", "root": "root.img", "cmdline": "%s"}\n' \
+		"$cmdline" >"$1.tmp"
+	mv "$1.tmp" "$1"
+}
+
+main() {
+	local name kdir stamp
+	name=$(kernel_name)
+	[ -n "$name" ] || skip "apt-cache knows no linux-image-cloud-amd64 (run apt-get update)"
+	mkdir -p "$build"
+	echo "$name" >"$build/kernel.name"
+	stamp=$({
+		echo "$name $cmdline $size ${modules[*]}"
+		cd "$here" && find build.sh guest -type f | sort | xargs sha256sum
+		sha256sum "$(command -v busybox)" "$(command -v dropbear)" "$(command -v dropbearkey)"
+	} | sha256sum | cut -d' ' -f1)
+	if [ -s "$build/stamp" ] && [ "$(cat "$build/stamp")" = "$stamp" ] &&
+		[ -s "$here/vmlinuz" ] && [ -s "$here/initrd.img" ] && [ -s "$here/root.img" ] && [ -s "$here/manifest.json" ]; then
+		echo "images: examples/images/tiny is up to date ($name)"
+		return 0
+	fi
+	fetch_kernel "$name"
+	kdir=$(echo "$build/$name"/lib/modules/*)
+	cp "$build/$name"/boot/vmlinuz-* "$here/vmlinuz.tmp"
+	mv "$here/vmlinuz.tmp" "$here/vmlinuz"
+	build_initrd "$kdir" "$here/initrd.img"
+	build_root "$here/root.img"
+	write_manifest "$here/manifest.json"
+	echo "$stamp" >"$build/stamp"
+	echo "images: built examples/images/tiny ($name)"
+}
+
+main "$@"
