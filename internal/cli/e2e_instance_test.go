@@ -99,7 +99,7 @@ func TestE2EInstancesNoVMs(t *testing.T) {
 	isolateEnv(t)
 	node := apptest.Start(t, apptest.Options{})
 	c := newCLI(t, node)
-	wantErr := regexp.MustCompile(`^insitu: (instance run: (InvalidAMIID.NotFound|UnsupportedOperation)|instance console: (InvalidInstanceID.NotFound|UnsupportedOperation)): \S.*\n$`)
+	wantErr := regexp.MustCompile(`^insitu: (instance run: (InvalidAMIID.NotFound|UnsupportedOperation)|instance (console|stop|terminate): (InvalidInstanceID.NotFound|UnsupportedOperation)): \S.*\n$`)
 	code, out, errOut := c.run("", "instance", "ls", "--json")
 	switch {
 	case code == 0:
@@ -115,6 +115,8 @@ func TestE2EInstancesNoVMs(t *testing.T) {
 	for _, args := range [][]string{
 		{"instance", "run", "--image", "ami-0123456789abcdef0", "--count", "2", "--group", "sg-01234567890abcdef"},
 		{"instance", "console", "i-0123456789abcdef0"},
+		{"instance", "stop", "--wait", "i-0123456789abcdef0"},
+		{"instance", "terminate", "i-0123456789abcdef0", "i-0123456789abcdef1"},
 	} {
 		code, _, errOut := c.run("", args...)
 		if code != ExitError || !wantErr.MatchString(errOut) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -14,6 +15,39 @@ import (
 // stateChange is what "instance stop|start|terminate" call: it returns
 // the state changes of the instances named.
 type stateChange func(ctx context.Context, c *ec2.Client, ids []string) ([]types.InstanceStateChange, error)
+
+// stateWait waits up to max until every instance of in reached the
+// state a verb leads to (an SDK waiter polling every 1 to 5 s).
+type stateWait func(ctx context.Context, c *ec2.Client, in *ec2.DescribeInstancesInput, max time.Duration) error
+
+// endState is the state verb leads to.
+func endState(verb string) string {
+	switch verb {
+	case "stop":
+		return "stopped"
+	case "start":
+		return "running"
+	}
+	return "terminated"
+}
+
+// waitFor returns the wait of verb: stopped, running or terminated.
+func waitFor(verb string) stateWait {
+	switch verb {
+	case "stop":
+		return func(ctx context.Context, c *ec2.Client, in *ec2.DescribeInstancesInput, max time.Duration) error {
+			return ec2.NewInstanceStoppedWaiter(c, func(o *ec2.InstanceStoppedWaiterOptions) { o.MinDelay, o.MaxDelay = time.Second, 5*time.Second }).Wait(ctx, in, max)
+		}
+	case "start":
+		return func(ctx context.Context, c *ec2.Client, in *ec2.DescribeInstancesInput, max time.Duration) error {
+			return ec2.NewInstanceRunningWaiter(c, func(o *ec2.InstanceRunningWaiterOptions) { o.MinDelay, o.MaxDelay = time.Second, 5*time.Second }).Wait(ctx, in, max)
+		}
+	default:
+		return func(ctx context.Context, c *ec2.Client, in *ec2.DescribeInstancesInput, max time.Duration) error {
+			return ec2.NewInstanceTerminatedWaiter(c, func(o *ec2.InstanceTerminatedWaiterOptions) { o.MinDelay, o.MaxDelay = time.Second, 5*time.Second }).Wait(ctx, in, max)
+		}
+	}
+}
 
 // stateAction returns the short help and the call of verb.
 func stateAction(verb string) (string, stateChange) {
@@ -45,12 +79,14 @@ func stateAction(verb string) (string, stateChange) {
 	}
 }
 
-// newInstanceStateCmd builds "instance stop|start|terminate ID...",
-// printing "ID PREVIOUS -> CURRENT" per instance.
+// newInstanceStateCmd builds "instance stop|start|terminate ID...
+// [--wait]", printing "ID PREVIOUS -> CURRENT" per instance.
 func newInstanceStateCmd(g *globals, verb string) *cobra.Command {
 	short, call := stateAction(verb)
-	return &cobra.Command{
-		Use:   verb + " ID...",
+	var wait bool
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   verb + " ID... [--wait]",
 		Short: short,
 		Args:  rangeArgs(1, -1, "ID..."),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -72,9 +108,16 @@ func newInstanceStateCmd(g *globals, verb string) *cobra.Command {
 				}
 				fmt.Fprintf(g.streams.Out, "%s %s -> %s\n", aws.ToString(ch.InstanceId), prev, cur)
 			}
-			return nil
+			if !wait {
+				return nil
+			}
+			err = waitFor(verb)(cmd.Context(), c, &ec2.DescribeInstancesInput{InstanceIds: args}, timeout)
+			return ec2OpError("instance "+verb+" --wait", err)
 		},
 	}
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait until every instance is "+endState(verb))
+	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "how long --wait waits")
+	return cmd
 }
 
 // newInstanceConsoleCmd builds "instance console ID": the instance's
