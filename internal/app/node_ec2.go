@@ -16,6 +16,7 @@ func (n *Node) newEC2() *ec2api.Handler {
 		Verifier:  &sigv4.Verifier{Keys: n.accounts, Region: n.cfg.Region, Services: []string{"ec2"}},
 		Region:    n.cfg.Region,
 		Zones:     n.zones,
+		Objects:   n.engine,
 		Instances: n.ec2Instances(),
 		Logger:    n.log.With("component", "ec2api"),
 	})

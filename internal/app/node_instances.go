@@ -9,6 +9,7 @@ import (
 
 	"github.com/insitu-cloud/insitu/internal/cluster"
 	"github.com/insitu-cloud/insitu/internal/ec2api"
+	"github.com/insitu-cloud/insitu/internal/images"
 	"github.com/insitu-cloud/insitu/internal/instances"
 )
 
@@ -26,7 +27,7 @@ type InstancesConfig struct {
 	// Hypervisor replaces package vm (tests). Default: package vm.
 	Hypervisor instances.Hypervisor
 	// Images replaces the image registry and cache (tests). Default: the
-	// EC2 face's images.
+	// EC2 face's images, cached under DataDir/images.
 	Images instances.Images
 }
 
@@ -39,7 +40,8 @@ func (n *Node) startInstances(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cfg := instances.Config{KV: n.kv, Face: n.ec2State(), Images: ic.Images, Hypervisor: ic.Hypervisor, Accel: accel,
+	face := n.ec2State()
+	cfg := instances.Config{KV: n.kv, Face: face, Images: ic.Images, Hypervisor: ic.Hypervisor, Accel: accel,
 		DataDir: n.cfg.DataDir, Node: "local", MemoryMiB: ic.MemoryMiB, Zone: n.cfg.Region + "a", Zones: n.zones,
 		Logger: n.log.With("component", "instances")}
 	if ic.Net != "" {
@@ -48,7 +50,7 @@ func (n *Node) startInstances(ctx context.Context) error {
 		}
 	}
 	if cfg.Images == nil {
-		cfg.Images = noImages{}
+		cfg.Images = faceImages{face, images.New(filepath.Join(n.cfg.DataDir, "images"), n.engine, n.log.With("component", "images"))}
 	}
 	if n.cluster != nil {
 		cfg.Node, cfg.Zone, cfg.Cluster = n.cluster.Name(), n.cfg.Cluster.Zone, instancePeers{n.cluster}
@@ -87,17 +89,25 @@ func (n *Node) closeInstances() {
 	}
 }
 
-// noImages stands for the image registry until it is wired: no image
-// exists. (At the images merge: Check is ec2api.Handler.Image, Fetch is
-// that then images.Cache.Fetch.)
-type noImages struct{}
-
-func (noImages) Check(_ context.Context, _, id string) error {
-	return ec2api.BadRequest("InvalidAMIID.NotFound", "The image id '[%s]' does not exist", id)
+// faceImages is the image registry (the EC2 face's Image) and this
+// node's image cache.
+type faceImages struct {
+	face  *ec2api.Handler
+	cache *images.Cache
 }
 
-func (noImages) Fetch(ctx context.Context, account, id string) (instances.Files, error) {
-	return instances.Files{}, noImages{}.Check(ctx, account, id)
+func (f faceImages) Check(ctx context.Context, account, id string) error {
+	_, err := f.face.Image(ctx, account, id)
+	return err
+}
+
+func (f faceImages) Fetch(ctx context.Context, account, id string) (instances.Files, error) {
+	img, err := f.face.Image(ctx, account, id)
+	if err != nil {
+		return instances.Files{}, err
+	}
+	files, err := f.cache.Fetch(ctx, img)
+	return instances.Files(files), err
 }
 
 // instancePeers is the cluster as placement sees it.

@@ -72,6 +72,7 @@ order of precedence.`,
 		newAdminCmd(g), newWhoamiCmd(g), newConfigureCmd(g),
 		newAppCmd(g), newRunCmd(g), newRunsCmd(g), newJobCmd(g), newBucketCmd(g), newSvcCmd(g), newClusterCmd(g), newSandboxWorkerCmd(), newIMDSRelayCmd(),
 		newVersionCmd(s),
+		newInstanceCmd(g), newImageCmd(g),
 	)
 	return root
 }

@@ -14,8 +14,11 @@
 // in meta (the control plane: Pebble on a single node, etcd in a cluster)
 // under ec2/<account id>/..., so each account sees only its own key pairs,
 // security groups and tags: DescribeRegions, DescribeAvailabilityZones,
-// DescribeInstanceTypes, the key pair and security group actions and
-// CreateTags/DeleteTags/DescribeTags. Instance actions go to an injected
+// DescribeInstanceTypes, the key pair and security group actions,
+// CreateTags/DeleteTags/DescribeTags, and the images (RegisterImage from a
+// manifest object in a bucket the caller owns, DescribeImages,
+// DeregisterImage, Modify/DescribeImageAttribute; records under
+// ec2/images/, read through the injected Objects). Instance actions go to an injected
 // Instances implementation; without one they answer UnsupportedOperation.
 //
 // A Handler is safe for concurrent use; every read-modify-write of a

@@ -35,6 +35,10 @@ type Config struct {
 	// Zones lists the availability zones of the cloud. Default: one zone,
 	// Region+"a".
 	Zones func(ctx context.Context) ([]string, error)
+	// Objects is the object store RegisterImage reads manifests and image
+	// files from (the node's store.Engine); nil answers RegisterImage
+	// UnsupportedOperation.
+	Objects Objects
 	// Instances serves the instance actions; nil answers them
 	// UnsupportedOperation.
 	Instances Instances
@@ -168,6 +172,11 @@ var actions = map[string]action{
 	"CreateTags":                    (*Handler).createTags,
 	"DeleteTags":                    (*Handler).deleteTags,
 	"DescribeTags":                  (*Handler).describeTags,
+	"RegisterImage":                 (*Handler).registerImage,
+	"DescribeImages":                (*Handler).describeImages,
+	"DeregisterImage":               (*Handler).deregisterImage,
+	"ModifyImageAttribute":          (*Handler).modifyImageAttribute,
+	"DescribeImageAttribute":        (*Handler).describeImageAttribute,
 }
 
 func (h *Handler) dispatch(c *call) (Response, error) {

@@ -135,6 +135,9 @@ func (h *Handler) exists(c *call, id string) error {
 	case "security-group":
 		_, err := h.groupByID(c, id)
 		return err
+	case "image":
+		_, err := h.ownImage(c, id)
+		return err
 	case "instance":
 		if h.cfg.Instances != nil {
 			return h.cfg.Instances.Exists(c.ctx, c.account, id)

@@ -1,6 +1,7 @@
 package instances_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -17,10 +18,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/insitu-cloud/insitu/internal/app"
 	"github.com/insitu-cloud/insitu/internal/app/apptest"
-	"github.com/insitu-cloud/insitu/internal/instances"
 )
 
 // skipOrFail skips, or fails under INSITU_REQUIRE_TOOLS=1 (as CI runs).
@@ -32,21 +33,10 @@ func skipOrFail(t *testing.T, msg string) {
 	t.Skip(msg + "; set INSITU_REQUIRE_TOOLS=1 to fail instead")
 }
 
-// fileImages serves one image (testImage) from local files.
-type fileImages struct{ files instances.Files }
-
-func (f fileImages) Check(ctx context.Context, account, id string) error {
-	return instances.FakeImages{Images: map[string]string{testImage: ""}}.Check(ctx, account, id)
-}
-
-func (f fileImages) Fetch(ctx context.Context, account, id string) (instances.Files, error) {
-	return f.files, f.Check(ctx, account, id)
-}
-
-// tinyFiles finds the tiny image (`make images`): $INSITU_TINY_IMAGE,
-// else examples/images/tiny of the module; its root disk is copied so a
-// rebuild cannot disturb the test.
-func tinyFiles(t *testing.T) instances.Files {
+// registerTiny puts the tiny image (`make images`: $INSITU_TINY_IMAGE,
+// else examples/images/tiny of the module) into a bucket and registers
+// it, returning its AMI id.
+func registerTiny(ctx context.Context, t *testing.T, n *apptest.Node, c *ec2.Client) string {
 	t.Helper()
 	dir := os.Getenv("INSITU_TINY_IMAGE")
 	if dir == "" {
@@ -56,19 +46,23 @@ func tinyFiles(t *testing.T) instances.Files {
 	if err != nil {
 		skipOrFail(t, "the tiny image is not built ("+err.Error()+"): run make images")
 	}
-	var man struct{ Kernel, Initrd, Root, Cmdline string }
+	var man struct{ Kernel, Initrd, Root string }
 	if err := json.Unmarshal(b, &man); err != nil {
 		t.Fatal(err)
 	}
-	root, err := os.ReadFile(filepath.Join(dir, man.Root))
-	if err != nil {
-		t.Fatal(err)
+	s3c := n.S3(n.AccessKey, n.SecretKey)
+	must[*s3.CreateBucketOutput](t)(s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("images")}))
+	for _, f := range []string{"manifest.json", man.Kernel, man.Initrd, man.Root} {
+		body, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		must[*s3.PutObjectOutput](t)(s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("images"),
+			Key: aws.String("tiny/" + f), Body: bytes.NewReader(body)}))
 	}
-	base := filepath.Join(t.TempDir(), "root.img")
-	if err := os.WriteFile(base, root, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return instances.Files{Kernel: filepath.Join(dir, man.Kernel), Initrd: filepath.Join(dir, man.Initrd), Root: base, Cmdline: man.Cmdline}
+	reg := must[*ec2.RegisterImageOutput](t)(c.RegisterImage(ctx, &ec2.RegisterImageInput{Name: aws.String("tiny"),
+		ImageLocation: aws.String("images/tiny/manifest.json")}))
+	return aws.ToString(reg.ImageId)
 }
 
 // console returns the instance's console so far.
@@ -106,31 +100,27 @@ func page(ip string) (string, error) {
 	return string(b), err
 }
 
-// TestRealMachine boots the tiny image under QEMU through the lifecycle:
+// TestRealMachine boots the tiny image under QEMU through the lifecycle,
+// from its objects in a bucket (RegisterImage, the node's image cache):
 // user data on the console, the page (with the instance id the guest read
 // from its metadata) on the instance's address once port 80 is allowed,
 // the machine running on through a restart of the node, stop and start
 // on the same disk, terminate.
 func TestRealMachine(t *testing.T) {
-	if !instances.HaveVM {
-		t.Skip("this build has no package vm (vmcontract.go stands in for it)")
-	}
 	for _, tool := range []string{"qemu-system-x86_64", "qemu-img"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			skipOrFail(t, tool+" not found (apt-get install qemu-system-x86 qemu-utils)")
 		}
 	}
 	ctx := context.Background()
-	files := tinyFiles(t)
-	configure := func(c *app.Config) {
-		c.Instances.Accel = "tcg"
-		c.Instances.Images = fileImages{files}
-	}
+	configure := func(c *app.Config) { c.Instances.Accel = "tcg" }
 	n := apptest.Start(t, apptest.Options{Configure: configure})
 	c := ec2Client(n, n.AccessKey, n.SecretKey)
+	ami := registerTiny(ctx, t, n, c)
 	sg := must[*ec2.CreateSecurityGroupOutput](t)(c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
 		GroupName: aws.String("web"), Description: aws.String("web")})).GroupId
 	in := runInput()
+	in.ImageId = &ami
 	in.SecurityGroupIds = []string{*sg}
 	in.UserData = b64("#!/bin/sh\necho hello-from-user-data\n")
 	run := must[*ec2.RunInstancesOutput](t)(c.RunInstances(ctx, in))

@@ -40,9 +40,6 @@ type Hypervisor interface {
 // gone.
 var ErrNotRunning = vm.ErrNotRunning
 
-// haveVM reports whether this build runs real machines.
-const haveVM = true
-
 // vmHypervisor is the default Hypervisor: package vm.
 type vmHypervisor struct{}
 

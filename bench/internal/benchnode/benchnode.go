@@ -40,8 +40,9 @@ func Build(ctx context.Context, root, dir, bin string) (string, error) {
 }
 
 // Start runs bin as a server with data and log under dir, root keys ak/sk
-// and --log-level warn, and waits until it is healthy (30 s at most).
-func Start(bin, dir, ak, sk string) (*Node, error) {
+// and --log-level warn, plus any extra server flags, and waits until it is
+// healthy (30 s at most).
+func Start(bin, dir, ak, sk string, extra ...string) (*Node, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -53,7 +54,8 @@ func Start(bin, dir, ak, sk string) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n.cmd = exec.Command(bin, "server", "--data", filepath.Join(dir, "insitu-data"), "--listen", addr, "--log-level", "warn")
+	args := []string{"server", "--data", filepath.Join(dir, "insitu-data"), "--listen", addr, "--log-level", "warn"}
+	n.cmd = exec.Command(bin, append(args, extra...)...)
 	n.cmd.Env = append(os.Environ(), "INSITU_ROOT_ACCESS_KEY="+ak, "INSITU_ROOT_SECRET_KEY="+sk)
 	n.cmd.Stdout, n.cmd.Stderr = logf, logf
 	if err := n.cmd.Start(); err != nil {

@@ -1,4 +1,0 @@
-package instances
-
-// HaveVM tells the tests whether this build runs real machines.
-const HaveVM = haveVM
