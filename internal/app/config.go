@@ -73,6 +73,8 @@ type Config struct {
 	DNS string
 	// DNSDomain is the DNS face's zone. Default "insitu.".
 	DNSDomain string
+	// Instances configures the EC2 instances (virtual machines).
+	Instances InstancesConfig
 	// ShutdownTimeout bounds the graceful drain on Close. Default 10s.
 	ShutdownTimeout time.Duration
 	// Logger receives structured logs. Default: slog.Default().

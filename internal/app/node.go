@@ -27,6 +27,7 @@ import (
 	"github.com/insitu-cloud/insitu/internal/cluster"
 	"github.com/insitu-cloud/insitu/internal/dnsface"
 	"github.com/insitu-cloud/insitu/internal/ec2api"
+	"github.com/insitu-cloud/insitu/internal/instances"
 	"github.com/insitu-cloud/insitu/internal/jobs"
 	"github.com/insitu-cloud/insitu/internal/meta"
 	"github.com/insitu-cloud/insitu/internal/obs"
@@ -64,6 +65,7 @@ type Node struct {
 	newSecret bool
 	loadFn    atomic.Pointer[func() (slots, running, waiting int)]
 	dns       *dnsface.Server    // nil unless cfg.DNS (node_dns.go)
+	instances *instances.Manager // node_instances.go
 	bg        sync.WaitGroup     // the cache watches (node_cluster.go)
 	bgCancel  context.CancelFunc // stops them
 
@@ -102,6 +104,9 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 		return nil, err
 	}
 	if err := n.startCompute(ctx); err != nil {
+		return nil, err
+	}
+	if err := n.startInstances(ctx); err != nil {
 		return nil, err
 	}
 	n.srv = n.newServer()
@@ -416,6 +421,7 @@ func (n *Node) Close() error {
 		} else if n.ln != nil {
 			n.ln.Close()
 		}
+		n.closeInstances() // the machines keep running
 		if n.runs != nil {
 			// Detached runs finish (or are cancelled at the drain
 			// timeout) and write their records while the stores are open.

@@ -12,12 +12,13 @@ import (
 // verifier: EC2 clients sign as service "ec2", every other face as "s3".
 func (n *Node) newEC2() *ec2api.Handler {
 	return ec2api.New(ec2api.Config{
-		KV:       n.kv,
-		Verifier: &sigv4.Verifier{Keys: n.accounts, Region: n.cfg.Region, Services: []string{"ec2"}},
-		Region:   n.cfg.Region,
-		Zones:    n.zones,
-		Objects:  n.engine,
-		Logger:   n.log.With("component", "ec2api"),
+		KV:        n.kv,
+		Verifier:  &sigv4.Verifier{Keys: n.accounts, Region: n.cfg.Region, Services: []string{"ec2"}},
+		Region:    n.cfg.Region,
+		Zones:     n.zones,
+		Objects:   n.engine,
+		Instances: n.ec2Instances(),
+		Logger:    n.log.With("component", "ec2api"),
 	})
 }
 

@@ -70,7 +70,7 @@ order of precedence.`,
 		newMbCmd(g), newRbCmd(g), newLsCmd(g), newCpCmd(g),
 		newCatCmd(g), newRmCmd(g), newStatCmd(g),
 		newAdminCmd(g), newWhoamiCmd(g), newConfigureCmd(g),
-		newAppCmd(g), newRunCmd(g), newRunsCmd(g), newJobCmd(g), newBucketCmd(g), newSvcCmd(g), newClusterCmd(g), newSandboxWorkerCmd(),
+		newAppCmd(g), newRunCmd(g), newRunsCmd(g), newJobCmd(g), newBucketCmd(g), newSvcCmd(g), newClusterCmd(g), newSandboxWorkerCmd(), newIMDSRelayCmd(),
 		newVersionCmd(s),
 		newInstanceCmd(g), newImageCmd(g),
 	)

@@ -33,6 +33,8 @@ func serverEnv() [][2]string {
 		{"runs-per-account", "INSITU_RUNS_PER_ACCOUNT"},
 		{"queued-per-account", "INSITU_QUEUED_PER_ACCOUNT"},
 		{"zone", "INSITU_ZONE"},
+		{"instance-accel", "INSITU_INSTANCE_ACCEL"},
+		{"instance-net", "INSITU_INSTANCE_NET"},
 		{"join", "INSITU_JOIN"},
 		{"etcd", "INSITU_ETCD"},
 		{"name", "INSITU_NODE_NAME"},
@@ -114,6 +116,8 @@ first start, kept in the data directory and printed once.`,
 	f.IntVar(&cfg.Cluster.Replicas, "replicas", 0, "copies of each object, in distinct zones first (default 3; the first node's value is the cluster's) [INSITU_REPLICAS]")
 	f.StringVar(&cfg.DNS, "dns", "", "serve the discovery DNS face (A/SRV for nodes, NAME.svc.DOMAIN, ZONE.zone.DOMAIN) on this `host:port`, UDP and TCP; off by default [INSITU_DNS]")
 	f.StringVar(&cfg.DNSDomain, "dns-domain", "insitu.", "the DNS face's zone [INSITU_DNS_DOMAIN]")
+	f.StringVar(&cfg.Instances.Accel, "instance-accel", "auto", "instance accelerator: auto (KVM only where a probe boot succeeds, else TCG), kvm or tcg [INSITU_INSTANCE_ACCEL]")
+	f.StringVar(&cfg.Instances.Net, "instance-net", "127.100.0.0/16", "the `CIDR` instance addresses come from (their forwarded ports listen there) [INSITU_INSTANCE_NET]")
 	f.DurationVar(&cfg.Cluster.RepairEvery, "repair-every", 0, "longest wait between repair passes (default 10s; for tests)")
 	_ = f.MarkHidden("repair-every")
 	return cmd

@@ -14,7 +14,7 @@ import (
 // TestErrorsAndIsolation: coded errors reach the SDK; another account sees
 // none of the first's key pairs, groups or tags and cannot touch them;
 // DryRun answers DryRunOperation or UnauthorizedOperation and changes
-// nothing; instance actions without VMs answer UnsupportedOperation.
+// nothing; a launch of an image that does not exist is InvalidAMIID.NotFound.
 func TestErrorsAndIsolation(t *testing.T) {
 	ctx := context.Background()
 	node := apptest.Start(t, apptest.Options{})
@@ -79,6 +79,6 @@ func TestErrorsAndIsolation(t *testing.T) {
 		t.Fatalf("a DryRun created a key pair: %+v", out.KeyPairs)
 	}
 
-	_, err = root.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String("ami-1"), MinCount: aws.Int32(1), MaxCount: aws.Int32(1)})
-	wantCode(t, err, "UnsupportedOperation")
+	_, err = root.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String("ami-0123456789abcdef0"), MinCount: aws.Int32(1), MaxCount: aws.Int32(1)})
+	wantCode(t, err, "InvalidAMIID.NotFound")
 }

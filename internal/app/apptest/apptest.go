@@ -28,6 +28,7 @@ import (
 	miniocreds "github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/insitu-cloud/insitu/internal/app"
+	"github.com/insitu-cloud/insitu/internal/instances"
 	"github.com/insitu-cloud/insitu/internal/sandbox"
 )
 
@@ -212,10 +213,18 @@ func (n *Node) MinioCreds() *miniocreds.Credentials {
 
 // Main is TestMain for packages that start nodes: the test binary doubles as
 // the nodes' sandbox worker process (Start points SandboxWorkerCommand at
-// it), so a worker re-execution runs the worker instead of the tests.
+// it), so a worker re-execution runs the worker instead of the tests, and
+// as the instances' metadata relay (the lifecycle runs this executable
+// with "imds-relay SOCKET" for each guest connection).
 func Main(m *testing.M) {
 	if sandbox.IsWorkerProcess() {
 		os.Exit(sandbox.WorkerMain())
+	}
+	if len(os.Args) == 3 && os.Args[1] == "imds-relay" { // a guest's metadata connection (instances.Config.RelayCommand)
+		if err := instances.Relay(context.Background(), os.Args[2], os.Stdin, os.Stdout); err != nil {
+			os.Exit(1)
+		}
+		os.Exit(0)
 	}
 	os.Exit(m.Run())
 }
