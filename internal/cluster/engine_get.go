@@ -25,8 +25,10 @@ type holding struct {
 
 // locate asks every node that should hold bucket/key (and, when none of
 // them holds anything, every other reachable node: the object may not
-// have moved to its new placement yet) and returns the newest holding
-// with every node that holds exactly it.
+// have moved to its new placement yet; and when none of those does
+// either, the nodes that joined since this node last read its view: a
+// writer that saw one first may have put the only copy there) and
+// returns the newest holding with every node that holds exactly it.
 func (e *Engine) locate(ctx context.Context, bucket, key string) (store.ObjectInfo, []NodeStatus, error) {
 	if err := e.bucketExists(ctx, bucket); err != nil {
 		return store.ObjectInfo{}, nil, err
@@ -35,11 +37,15 @@ func (e *Engine) locate(ctx context.Context, bucket, key string) (store.ObjectIn
 	hs := e.lookupAll(ctx, set, bucket, key)
 	best, holders := newest(hs)
 	if len(holders) == 0 {
-		more := e.lookupAll(ctx, e.others(set), bucket, key)
-		best, holders = newest(more)
-		if len(holders) == 0 && !anyAnswered(hs) && !anyAnswered(more) {
-			return store.ObjectInfo{}, nil, fmt.Errorf("%w: no node answered for %s/%s", store.ErrUnavailable, bucket, key)
-		}
+		hs = append(hs, e.lookupAll(ctx, e.others(set), bucket, key)...)
+		best, holders = newest(hs)
+	}
+	if len(holders) == 0 {
+		hs = append(hs, e.lookupAll(ctx, e.newcomers(ctx, hs), bucket, key)...)
+		best, holders = newest(hs)
+	}
+	if len(holders) == 0 && !anyAnswered(hs) {
+		return store.ObjectInfo{}, nil, fmt.Errorf("%w: no node answered for %s/%s", store.ErrUnavailable, bucket, key)
 	}
 	if len(holders) == 0 || best.Deleted {
 		return store.ObjectInfo{}, nil, store.ErrNoSuchKey

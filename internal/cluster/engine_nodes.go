@@ -74,6 +74,30 @@ func (e *Engine) others(skip []NodeStatus) []NodeStatus {
 	return out
 }
 
+// newcomers re-reads the membership from etcd (without installing it:
+// the view stays liveLoop's) and returns the reachable nodes it shows
+// that asked did not ask: nodes that joined (or came back) since the view,
+// re-read every second, was last read. A failed read gives none. Only a
+// read that found nothing anywhere else pays for it.
+func (e *Engine) newcomers(ctx context.Context, asked []holding) []NodeStatus {
+	nodes, err := e.c.view.read(ctx)
+	if err != nil {
+		e.c.log.Debug("re-reading the membership for a missing key", "err", err)
+		return nil
+	}
+	in := map[string]bool{}
+	for _, h := range asked {
+		in[h.node.Name] = true
+	}
+	var out []NodeStatus
+	for _, n := range nodes {
+		if !in[n.Name] && n.State != StateDown {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 func statuses(ms []Member, byName map[string]NodeStatus) []NodeStatus {
 	out := make([]NodeStatus, 0, len(ms))
 	for _, m := range ms {

@@ -176,15 +176,26 @@ func (c *Cluster) heartbeat(ctx context.Context) error {
 	return err
 }
 
-// refresh re-reads every node record and heartbeat.
+// refresh re-reads every node record and heartbeat and installs them.
 func (v *view) refresh(ctx context.Context) error {
-	recs, err := v.c.kv.List(ctx, "nodes/")
+	nodes, err := v.read(ctx)
 	if err != nil {
 		return err
 	}
+	v.set(nodes)
+	return nil
+}
+
+// read reads every node record and heartbeat from etcd: the nodes by
+// name with their states. It does not change the view.
+func (v *view) read(ctx context.Context) ([]NodeStatus, error) {
+	recs, err := v.c.kv.List(ctx, "nodes/")
+	if err != nil {
+		return nil, err
+	}
 	alive, err := v.c.kv.List(ctx, "alive/")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	beats := map[string]Alive{}
 	for _, p := range alive {
@@ -209,8 +220,7 @@ func (v *view) refresh(ctx context.Context) error {
 		nodes = append(nodes, ns)
 	}
 	sort.Slice(nodes, func(i, j int) bool { return nodes[i].Name < nodes[j].Name })
-	v.set(nodes)
-	return nil
+	return nodes, nil
 }
 
 // set installs nodes and signals a change of the live set.

@@ -33,7 +33,9 @@ type Cluster struct {
 }
 
 // StartCluster starts len(opts.Zones) nodes, one after the other, each
-// joining the first, and waits until every node sees all of them up.
+// joining the first, and waits until the first node sees all of them up.
+// The others re-read their views every second, so right after it returns
+// a node may not know the last ones yet (the cluster must cope with that).
 func StartCluster(t testing.TB, opts ClusterOptions) *Cluster {
 	t.Helper()
 	if opts.Replicas == 0 {
