@@ -38,7 +38,9 @@ func TestRealMachineCluster(t *testing.T) {
 	in.Placement = &types.Placement{AvailabilityZone: aws.String("b")}
 	run := must[*ec2.RunInstancesOutput](t)(c0.RunInstances(ctx, in))
 	id, ip := aws.ToString(run.Instances[0].InstanceId), aws.ToString(run.Instances[0].PublicIpAddress)
-	t.Cleanup(func() { _, _ = c0.TerminateInstances(context.Background(), &ec2.TerminateInstancesInput{InstanceIds: []string{id}}) })
+	t.Cleanup(func() {
+		_, _ = c0.TerminateInstances(context.Background(), &ec2.TerminateInstancesInput{InstanceIds: []string{id}})
+	})
 
 	got := waitState(ctx, t, c1, id, types.InstanceStateNameRunning)
 	if z := aws.ToString(got.Placement.AvailabilityZone); z != "b" {
