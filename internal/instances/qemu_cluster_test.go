@@ -38,8 +38,11 @@ func TestRealMachineCluster(t *testing.T) {
 	in.Placement = &types.Placement{AvailabilityZone: aws.String("b")}
 	run := must[*ec2.RunInstancesOutput](t)(c0.RunInstances(ctx, in))
 	id, ip := aws.ToString(run.Instances[0].InstanceId), aws.ToString(run.Instances[0].PublicIpAddress)
-	t.Cleanup(func() {
+	t.Cleanup(func() { // no machine outlives the test, whatever failed
 		_, _ = c0.TerminateInstances(context.Background(), &ec2.TerminateInstancesInput{InstanceIds: []string{id}})
+		for _, n := range cl.Nodes {
+			_ = exec.Command("pkill", "-KILL", "-f", "qemu-system-x86_64.*"+n.DataDir).Run()
+		}
 	})
 
 	got := waitState(ctx, t, c1, id, types.InstanceStateNameRunning)
