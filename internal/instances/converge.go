@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/insitu-cloud/insitu/internal/meta"
+	"github.com/insitu-cloud/insitu/internal/vm"
 )
 
 // State reasons (EC2's stateReason codes).
@@ -106,8 +107,17 @@ func (m *Manager) stepRunning(ctx context.Context, l *local, r Record) error {
 			m.log.Warn("instance: metadata server", "instance", r.ID, "err", err)
 		}
 	}
+	if _, err := vm.TrimConsole(m.dir(r.ID), consoleLimit, consoleMax); err != nil {
+		m.log.Warn("instance: console", "instance", r.ID, "err", err)
+	}
 	return m.syncForwards(ctx, l, r)
 }
+
+// consoleLimit bounds a running instance's console file: past it, the
+// file is cut back to its last consoleMax bytes (what GetConsoleOutput
+// returns) on the next converge step (every ReconcileEvery), so a guest
+// writing to its console without end cannot fill the node's disk.
+const consoleLimit = 4 << 20
 
 // stepTerminate kills the machine, deletes its directory, frees its
 // address and marks the record terminated.

@@ -43,3 +43,33 @@ func tail(path string, max int) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// TrimConsole bounds dir's console.log: once it is larger than limit
+// bytes it keeps only its last keep bytes, so a guest that writes to its
+// serial console without end cannot fill the host's disk. QEMU appends
+// (O_APPEND), so its next write lands after the kept tail; what it writes
+// between the read and the truncation is lost. It reports whether it
+// trimmed. Safe to call while QEMU runs; not concurrently for one dir.
+func TrimConsole(dir string, limit, keep int64) (bool, error) {
+	path := filepath.Join(dir, consoleFile)
+	st, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) || (err == nil && st.Size() <= limit) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	kept, err := tail(path, int(keep))
+	if err != nil {
+		return false, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		return false, err
+	}
+	_, werr := f.Write(kept)
+	if err := errors.Join(werr, f.Close()); err != nil {
+		return false, fmt.Errorf("vm: trim %s: %w", path, err)
+	}
+	return true, nil
+}
