@@ -3,6 +3,7 @@ package instances
 import (
 	"bufio"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -162,5 +163,50 @@ func TestRelay(t *testing.T) {
 	}
 	if err := Relay(context.Background(), filepath.Join(t.TempDir(), "none"), strings.NewReader(""), io.Discard); err == nil {
 		t.Fatal("a relay to no socket succeeded")
+	}
+}
+
+// TestRelaySlots: a guest cannot pile up relay processes: with every slot
+// held by an open connection the next relay is refused at once, and a
+// slot freed is taken again.
+func TestRelaySlots(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "s")
+	s, err := listenIMDS(sock, newIMDSHandler(imdsInfo{ID: "i-89abcdef"}, time.Now), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	held := make([]*io.PipeWriter, RelaySlots)
+	ended := make(chan error, RelaySlots)
+	for i := range held {
+		r, w := io.Pipe()
+		held[i] = w
+		go func() { ended <- Relay(ctx, sock, r, io.Discard) }()
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		err := Relay(ctx, sock, strings.NewReader(""), io.Discard)
+		if errors.Is(err, ErrRelayBusy) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("with %d relays held, another one: %v, want ErrRelayBusy", RelaySlots, err)
+		}
+	}
+	s.Close() // the server's end closes every held relay
+	for range held {
+		<-ended
+	}
+	for _, w := range held {
+		w.Close()
+	}
+	s2, err := listenIMDS(sock, newIMDSHandler(imdsInfo{ID: "i-89abcdef"}, time.Now), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if err := Relay(ctx, sock, strings.NewReader(""), io.Discard); err != nil {
+		t.Fatalf("after the held relays ended, a new one: %v", err)
 	}
 }
