@@ -24,6 +24,10 @@ type InstancesConfig struct {
 	// MemoryMiB is the memory a lone node gives instances. Default: the
 	// machine's RAM.
 	MemoryMiB int
+	// AccountVCPUs bounds one account's vCPUs in instances that are not
+	// stopped (--instance-account-vcpus). Default
+	// instances.DefaultAccountVCPUs.
+	AccountVCPUs int
 	// Hypervisor replaces package vm (tests). Default: package vm.
 	Hypervisor instances.Hypervisor
 	// Images replaces the image registry and cache (tests). Default: the
@@ -42,7 +46,7 @@ func (n *Node) startInstances(ctx context.Context) error {
 	}
 	face := n.ec2State()
 	cfg := instances.Config{KV: n.kv, Face: face, Images: ic.Images, Hypervisor: ic.Hypervisor, Accel: accel,
-		DataDir: n.cfg.DataDir, Node: "local", MemoryMiB: ic.MemoryMiB, Zone: n.cfg.Region + "a", Zones: n.zones,
+		DataDir: n.cfg.DataDir, Node: "local", MemoryMiB: ic.MemoryMiB, AccountVCPUs: ic.AccountVCPUs, Zone: n.cfg.Region + "a", Zones: n.zones,
 		Logger: n.log.With("component", "instances")}
 	if ic.Net != "" {
 		if cfg.Net, err = netip.ParsePrefix(ic.Net); err != nil {

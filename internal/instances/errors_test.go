@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/insitu-cloud/insitu/internal/app"
+	"github.com/insitu-cloud/insitu/internal/app/apptest"
 	"github.com/insitu-cloud/insitu/internal/instances"
 )
 
@@ -155,4 +157,33 @@ func TestConcurrentClientToken(t *testing.T) {
 	if got := describe(ctx, t, e.ec2, &ec2.DescribeInstancesInput{}); len(got) != 1 {
 		t.Fatalf("%d instances launched", len(got))
 	}
+}
+
+// TestVCPULimit: an account's instances that are not stopped have at most
+// AccountVCPUs vCPUs: a launch past it launches what fits, down to
+// MinCount, else VcpuLimitExceeded; a stopped instance frees its vCPUs;
+// another account has its own limit.
+func TestVCPULimit(t *testing.T) {
+	ctx := context.Background()
+	n := apptest.Start(t, apptest.Options{Configure: func(c *app.Config) {
+		c.Instances.Hypervisor = instances.NewFakeHypervisor()
+		c.Instances.Images = instances.FakeImages{Images: map[string]string{testImage: ""}}
+		c.Instances.AccountVCPUs = 4 // two t3.nano
+	}})
+	e := &env{node: n, ec2: ec2Client(n, n.AccessKey, n.SecretKey)}
+	in := runInput()
+	in.MaxCount = aws.Int32(3)
+	run := must[*ec2.RunInstancesOutput](t)(e.ec2.RunInstances(ctx, in))
+	if len(run.Instances) != 2 {
+		t.Fatalf("launched %d, want the 2 the limit leaves room for", len(run.Instances))
+	}
+	_, err := e.ec2.RunInstances(ctx, runInput())
+	wantCode(t, err, "VcpuLimitExceeded")
+	id := aws.ToString(run.Instances[0].InstanceId)
+	waitState(ctx, t, e.ec2, id, types.InstanceStateNameRunning)
+	must[*ec2.StopInstancesOutput](t)(e.ec2.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{id}}))
+	waitState(ctx, t, e.ec2, id, types.InstanceStateNameStopped)
+	must[*ec2.RunInstancesOutput](t)(e.ec2.RunInstances(ctx, runInput()))
+	eve := e.account(ctx, t, "eve")
+	must[*ec2.RunInstancesOutput](t)(eve.RunInstances(ctx, runInput()))
 }

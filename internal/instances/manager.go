@@ -64,6 +64,11 @@ type Config struct {
 	// (in a cluster, each node's free memory counts). Default: the
 	// machine's memory.
 	MemoryMiB int
+	// AccountVCPUs bounds the vCPUs of one account's instances that are
+	// not stopped or terminated, as EC2's vCPU limit does: a launch past
+	// it is VcpuLimitExceeded (or launches fewer, down to MinCount), so
+	// one account cannot take a whole node. Default DefaultAccountVCPUs.
+	AccountVCPUs int
 	// RelayCommand is the argv the guest's metadata connections run,
 	// before the socket path. Default: this executable, "imds-relay".
 	RelayCommand []string
@@ -135,6 +140,7 @@ func New(cfg Config) (*Manager, error) {
 		cfg.RelayCommand = []string{exe, "imds-relay"}
 	}
 	cfg.ReconcileEvery = cmp.Or(cfg.ReconcileEvery, time.Second)
+	cfg.AccountVCPUs = cmp.Or(cfg.AccountVCPUs, DefaultAccountVCPUs)
 	cfg.StopGrace = cmp.Or(cfg.StopGrace, 10*time.Second)
 	cfg.TerminatedTTL = cmp.Or(cfg.TerminatedTTL, time.Hour)
 	if cfg.Now == nil {

@@ -47,7 +47,11 @@ func (m *Manager) RunInstances(ctx context.Context, c ec2api.Caller, p ec2api.Pa
 	// say).
 	m.launchMu.Lock()
 	defer m.launchMu.Unlock()
-	targets, err := m.place(ctx, l.zone, l.max, l.typ.MemoryMiB)
+	count, err := m.withinVCPULimit(ctx, c.AccountID, l)
+	if err != nil {
+		return nil, err
+	}
+	targets, err := m.place(ctx, l.zone, count, l.typ.MemoryMiB)
 	if err != nil {
 		return nil, err
 	}
