@@ -224,8 +224,8 @@ func TestJob10000TinyObjects(t *testing.T) {
 	putObjects(t, s3c, "tiny", objs)
 	upload := time.Since(start)
 	start = time.Now()
-	j := runJob(t, c, client.JobSpec{Inputs: []string{"s3://tiny/t/"},
-		Phases: []client.JobPhase{{Type: "map", App: "sortu", Args: []string{"-w", "-c"}}, {Type: "reduce", App: "sum"}}})
+	j := runJobWithin(t, c, client.JobSpec{Inputs: []string{"s3://tiny/t/"},
+		Phases: []client.JobPhase{{Type: "map", App: "sortu", Args: []string{"-w", "-c"}}, {Type: "reduce", App: "sum"}}}, 12*time.Minute)
 	took := time.Since(start)
 	t.Logf("10,000 objects: upload %v, job %v (%.1f ms a task)", upload.Round(time.Millisecond), took.Round(time.Millisecond),
 		float64(took.Milliseconds())/n)

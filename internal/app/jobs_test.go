@@ -81,7 +81,15 @@ func getObject(t *testing.T, s3c *s3.Client, url string) string {
 // runJob submits spec and waits for the job to end.
 func runJob(t *testing.T, c *client.Client, spec client.JobSpec) *client.Job {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	return runJobWithin(t, c, spec, 3*time.Minute)
+}
+
+// runJobWithin is runJob with a bound on the whole job (a harness bound
+// for a stuck job, not a timing goal: a race-enabled run on a shared
+// 2-core machine is many times slower than a plain one).
+func runJobWithin(t *testing.T, c *client.Client, spec client.JobSpec, bound time.Duration) *client.Job {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
 	defer cancel()
 	j, err := c.SubmitJob(ctx, spec)
 	if err != nil {
