@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -39,7 +40,19 @@ func setup(ctx context.Context, node *benchnode.Node, cfg *config) (*cloud, erro
 	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("images")}); err != nil {
 		return nil, err
 	}
-	for _, f := range []string{"manifest.json", "vmlinuz", "initrd.img", "root.img"} {
+	var m struct{ Kernel, Initrd, Root string }
+	raw, err := os.ReadFile(filepath.Join(cfg.image, "manifest.json"))
+	if err == nil {
+		err = json.Unmarshal(raw, &m)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("manifest: %w", err)
+	}
+	// The files the manifest names (the kernel was vmlinuz, is vmlinux).
+	for _, f := range []string{"manifest.json", m.Kernel, m.Initrd, m.Root} {
+		if f == "" {
+			continue
+		}
 		if err := upload(ctx, s3c, filepath.Join(cfg.image, f), "tiny/"+f); err != nil {
 			return nil, err
 		}

@@ -192,7 +192,7 @@ func registerTiny(t *testing.T, a ec2Run, s3 awsRunner, bucket string) string {
 	dir := tinyImageDir(t)
 	s3.run("s3", "mb", "s3://"+bucket)
 	s3.run("s3", "cp", "--no-progress", "--only-show-errors", "--recursive",
-		"--exclude", "*", "--include", "manifest.json", "--include", "vmlinuz", "--include", "initrd.img", "--include", "root.img",
+		"--exclude", "*", "--include", "manifest.json", "--include", "vmlinux", "--include", "initrd.img", "--include", "root.img",
 		dir, "s3://"+bucket+"/images/tiny/")
 	var reg struct {
 		ImageID string `json:"ImageId"`

@@ -2,9 +2,11 @@
 # build.sh: build the insitu "tiny" guest image into this directory from
 # Debian packages alone, without root:
 #
-#   vmlinuz        Debian's cloud kernel (the package linux-image-cloud-amd64
+#   vmlinux        Debian's cloud kernel (the package linux-image-cloud-amd64
 #                  depends on), fetched with apt-get download and unpacked
-#                  with dpkg-deb -x, never installed
+#                  with dpkg-deb -x, never installed; the ELF inside its
+#                  bzImage (LZ4, unpacked with lz4), which QEMU boots
+#                  through its PVH entry note without decompressing it
 #   initrd.img     gzip cpio: busybox-static, the virtio/evdev/button modules
 #                  and /init (guest/init), which switch_roots into /dev/vda
 #   root.img       raw 64 MiB ext4 (mkfs.ext4 -d): busybox, dropbear and its
@@ -31,14 +33,14 @@ cmdline="quiet root=/dev/vda rw cryptomgr.notests"
 size=64M
 
 missing=()
-for t in apt-get apt-cache dpkg-deb cpio gzip mkfs.ext4 busybox dropbear dropbearkey ldd sha256sum; do
+for t in apt-get apt-cache dpkg-deb cpio gzip lz4 mkfs.ext4 busybox dropbear dropbearkey ldd sha256sum; do
 	command -v "$t" >/dev/null 2>&1 || missing+=("$t")
 done
 if command -v busybox >/dev/null 2>&1 && ldd "$(command -v busybox)" >/dev/null 2>&1; then
 	missing+=("busybox-static (this busybox is dynamically linked)")
 fi
 if [ ${#missing[@]} -gt 0 ]; then
-	echo "images: not building examples/images/tiny: missing ${missing[*]} (apt-get install busybox-static dropbear-bin e2fsprogs cpio; .ci/run does)"
+	echo "images: not building examples/images/tiny: missing ${missing[*]} (apt-get install busybox-static dropbear-bin e2fsprogs cpio lz4; .ci/run does)"
 	exit 0
 fi
 
@@ -84,6 +86,33 @@ fetch_kernel() {
 	mkdir -p "$build"
 	mv "$tmp/x" "$build/$name"
 	rm -rf "$tmp"
+}
+
+# extract_vmlinux BZIMAGE OUT: write the uncompressed ELF kernel inside a
+# bzImage, as the kernel's scripts/extract-vmlinux does: try each LZ4
+# legacy-frame magic (02 21 4c 18) until what follows decompresses to an
+# ELF with a PVH entry note (Xen note type 18, XEN_ELFNOTE_PHYS32_ENTRY).
+# lz4 exits 1 at the bzImage's trailing bytes after the stream; that is
+# expected. Debian 12's cloud kernel is CONFIG_KERNEL_LZ4 with CONFIG_PVH.
+extract_vmlinux() {
+	local in=$1 out=$2 off
+	for off in $(LC_ALL=C grep -obUaP '\x02\x21\x4c\x18' "$in" | cut -d: -f1); do
+		tail -c "+$((off + 1))" "$in" | lz4 -dc >"$out.tmp" 2>/dev/null || true
+		if [ "$(head -c 4 "$out.tmp" | od -An -c | tr -d ' ')" = '177ELF' ] &&
+			is_pvh "$out.tmp"; then
+			mv "$out.tmp" "$out"
+			return 0
+		fi
+	done
+	rm -f "$out.tmp"
+	return 1
+}
+
+# is_pvh ELF: does the kernel carry the PVH entry note? (readelf when
+# there is one; else trust the ELF magic.)
+is_pvh() {
+	command -v readelf >/dev/null 2>&1 || return 0
+	readelf -n "$1" 2>/dev/null | grep -q 'Xen.*0x00000012'
 }
 
 # module_order DIR: print the wanted modules and their dependencies, each
@@ -171,7 +200,7 @@ build_root() { # OUT
 }
 
 write_manifest() { # OUT
-	printf '{"name": "tiny", "kernel": "vmlinuz", "initrd": "initrd.img", "root": "root.img", "cmdline": "%s"}\n' \
+	printf '{"name": "tiny", "kernel": "vmlinux", "initrd": "initrd.img", "root": "root.img", "cmdline": "%s"}\n' \
 		"$cmdline" >"$1.tmp"
 	mv "$1.tmp" "$1"
 }
@@ -188,14 +217,15 @@ main() {
 		sha256sum "$(command -v busybox)" "$(command -v dropbear)" "$(command -v dropbearkey)"
 	} | sha256sum | cut -d' ' -f1)
 	if [ -s "$build/stamp" ] && [ "$(cat "$build/stamp")" = "$stamp" ] &&
-		[ -s "$here/vmlinuz" ] && [ -s "$here/initrd.img" ] && [ -s "$here/root.img" ] && [ -s "$here/manifest.json" ]; then
+		[ -s "$here/vmlinux" ] && [ -s "$here/initrd.img" ] && [ -s "$here/root.img" ] && [ -s "$here/manifest.json" ]; then
 		echo "images: examples/images/tiny is up to date ($name)"
 		return 0
 	fi
 	fetch_kernel "$name"
 	kdir=$(echo "$build/$name"/lib/modules/*)
-	cp "$build/$name"/boot/vmlinuz-* "$here/vmlinuz.tmp"
-	mv "$here/vmlinuz.tmp" "$here/vmlinuz"
+	extract_vmlinux "$(echo "$build/$name"/boot/vmlinuz-*)" "$here/vmlinux" ||
+		skip "no LZ4-compressed PVH kernel inside $build/$name/boot/vmlinuz-*"
+	rm -f "$here/vmlinuz" # the bzImage of earlier builds
 	build_initrd "$kdir" "$here/initrd.img"
 	build_root "$here/root.img"
 	write_manifest "$here/manifest.json"
