@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -23,41 +21,18 @@ import (
 	"github.com/insitu-cloud/insitu/internal/images"
 	"github.com/insitu-cloud/insitu/internal/meta"
 	"github.com/insitu-cloud/insitu/internal/store/local"
+	"github.com/insitu-cloud/insitu/internal/testtool"
 	"github.com/insitu-cloud/insitu/internal/vm"
 )
-
-// skipOrFail skips with msg, or fails under INSITU_REQUIRE_TOOLS=1 (CI).
-func skipOrFail(t *testing.T, msg string) {
-	t.Helper()
-	if os.Getenv("INSITU_REQUIRE_TOOLS") == "1" {
-		t.Fatal(msg + "; INSITU_REQUIRE_TOOLS=1 makes this fatal")
-	}
-	t.Skip(msg + "; set INSITU_REQUIRE_TOOLS=1 to fail instead")
-}
 
 // tinyDir is the tiny image built by `make images`: $INSITU_TINY_IMAGE,
 // else examples/images/tiny in this module. It returns the manifest's
 // file names too.
 func tinyDir(t *testing.T) (string, []string) {
 	t.Helper()
-	for _, tool := range []string{"qemu-system-x86_64", "qemu-img"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			skipOrFail(t, tool+" not found on PATH (.ci/run installs QEMU)")
-		}
-	}
-	dir := os.Getenv("INSITU_TINY_IMAGE")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "examples", "images", "tiny")
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
-	if err != nil {
-		skipOrFail(t, "the tiny image is not built ("+err.Error()+"): run make images")
-	}
-	var m struct{ Kernel, Initrd, Root string }
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	return dir, []string{"manifest.json", m.Kernel, m.Initrd, m.Root}
+	testtool.NeedQEMU(t)
+	dir, m := testtool.TinyImage(t)
+	return dir, m.Files()
 }
 
 // TestTinyImageBoots: the tiny image, uploaded as objects and registered

@@ -12,6 +12,7 @@ import (
 
 	"github.com/insitu-cloud/insitu/internal/app"
 	"github.com/insitu-cloud/insitu/internal/app/apptest"
+	"github.com/insitu-cloud/insitu/internal/testtool"
 )
 
 // TestRealMachineCluster boots the tiny image under QEMU on a two-node
@@ -20,11 +21,7 @@ import (
 // read and the ingress rule go through the other node; terminate through
 // node0 ends node1's QEMU.
 func TestRealMachineCluster(t *testing.T) {
-	for _, tool := range []string{"qemu-system-x86_64", "qemu-img"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			skipOrFail(t, tool+" not found (apt-get install qemu-system-x86 qemu-utils)")
-		}
-	}
+	testtool.NeedQEMU(t)
 	ctx := context.Background()
 	cl := apptest.StartCluster(t, apptest.ClusterOptions{Zones: []string{"a", "b"},
 		Configure: func(_ int, c *app.Config) { c.Instances.Accel = "tcg" }})

@@ -4,12 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,37 +20,18 @@ import (
 
 	"github.com/insitu-cloud/insitu/internal/app"
 	"github.com/insitu-cloud/insitu/internal/app/apptest"
+	"github.com/insitu-cloud/insitu/internal/testtool"
 )
-
-// skipOrFail skips, or fails under INSITU_REQUIRE_TOOLS=1 (as CI runs).
-func skipOrFail(t *testing.T, msg string) {
-	t.Helper()
-	if os.Getenv("INSITU_REQUIRE_TOOLS") == "1" {
-		t.Fatal(msg + "; INSITU_REQUIRE_TOOLS=1 makes this fatal")
-	}
-	t.Skip(msg + "; set INSITU_REQUIRE_TOOLS=1 to fail instead")
-}
 
 // registerTiny puts the tiny image (`make images`: $INSITU_TINY_IMAGE,
 // else examples/images/tiny of the module) into a bucket and registers
 // it, returning its AMI id.
 func registerTiny(ctx context.Context, t *testing.T, n *apptest.Node, c *ec2.Client) string {
 	t.Helper()
-	dir := os.Getenv("INSITU_TINY_IMAGE")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "examples", "images", "tiny")
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
-	if err != nil {
-		skipOrFail(t, "the tiny image is not built ("+err.Error()+"): run make images")
-	}
-	var man struct{ Kernel, Initrd, Root string }
-	if err := json.Unmarshal(b, &man); err != nil {
-		t.Fatal(err)
-	}
+	dir, man := testtool.TinyImage(t)
 	s3c := n.S3(n.AccessKey, n.SecretKey)
 	must[*s3.CreateBucketOutput](t)(s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("images")}))
-	for _, f := range []string{"manifest.json", man.Kernel, man.Initrd, man.Root} {
+	for _, f := range man.Files() {
 		body, err := os.ReadFile(filepath.Join(dir, f))
 		if err != nil {
 			t.Fatal(err)
@@ -107,11 +86,7 @@ func page(ip string) (string, error) {
 // the machine running on through a restart of the node, stop and start
 // on the same disk, terminate.
 func TestRealMachine(t *testing.T) {
-	for _, tool := range []string{"qemu-system-x86_64", "qemu-img"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			skipOrFail(t, tool+" not found (apt-get install qemu-system-x86 qemu-utils)")
-		}
-	}
+	testtool.NeedQEMU(t)
 	ctx := context.Background()
 	configure := func(c *app.Config) { c.Instances.Accel = "tcg" }
 	n := apptest.Start(t, apptest.Options{Configure: configure})

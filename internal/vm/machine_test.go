@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/insitu-cloud/insitu/internal/testtool"
 )
 
 func testLog(t *testing.T) *slog.Logger {
@@ -51,7 +53,7 @@ func listening(f Forward) bool {
 // kills it at cleanup.
 func startFirmware(t *testing.T, dir string, fw ...Forward) *Machine {
 	t.Helper()
-	needQEMU(t)
+	testtool.NeedQEMU(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	m, err := Start(ctx, Spec{Dir: dir, MemoryMiB: 32, VCPUs: 1, Accel: AccelTCG, Forwards: fw}, testLog(t))
@@ -222,7 +224,7 @@ func TestKillCancelledContext(t *testing.T) {
 }
 
 func TestAdoptNotOurChild(t *testing.T) {
-	needQEMU(t)
+	testtool.NeedQEMU(t)
 	dir := t.TempDir()
 	t.Cleanup(func() { killDir(t, dir) })
 	// Another process starts QEMU and exits, as insitu does on restart.
@@ -278,7 +280,7 @@ func TestAdoptRefuses(t *testing.T) {
 }
 
 func TestStartFails(t *testing.T) {
-	needQEMU(t)
+	testtool.NeedQEMU(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	_, err := Start(ctx, Spec{Dir: dir, Kernel: filepath.Join(dir, "no-kernel"), MemoryMiB: 32, VCPUs: 1, Accel: AccelTCG}, nil)

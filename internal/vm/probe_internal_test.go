@@ -5,10 +5,12 @@ import (
 	"log/slog"
 	"testing"
 	"time"
+
+	"github.com/insitu-cloud/insitu/internal/testtool"
 )
 
 func TestProbeBootTCG(t *testing.T) {
-	qemu := needQEMU(t)
+	qemu := testtool.NeedQEMU(t)
 	start := time.Now()
 	if err := probeBoot(context.Background(), qemu, AccelTCG, 5*time.Second); err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/insitu-cloud/insitu/internal/testtool"
 )
 
 // tinyImage returns a Spec's image fields for the tiny image built by
@@ -22,36 +23,11 @@ import (
 // the image cannot disturb the test.
 func tinyImage(t *testing.T) Spec {
 	t.Helper()
-	dir := os.Getenv("INSITU_TINY_IMAGE")
-	if dir == "" {
-		dir = filepath.Join(moduleRoot(t), "examples", "images", "tiny")
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
-	if err != nil {
-		skipOrFail(t, "the tiny image is not built ("+err.Error()+"): run make images")
-	}
-	var man struct{ Kernel, Initrd, Root, Cmdline string }
-	if err := json.Unmarshal(b, &man); err != nil {
-		t.Fatal(err)
-	}
+	dir, man := testtool.TinyImage(t)
 	base := filepath.Join(t.TempDir(), "base.img")
 	copyFile(t, filepath.Join(dir, man.Root), base)
 	return Spec{Kernel: filepath.Join(dir, man.Kernel), Initrd: filepath.Join(dir, man.Initrd),
 		RootBase: base, Cmdline: man.Cmdline}
-}
-
-func moduleRoot(t *testing.T) string {
-	d, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for ; d != filepath.Dir(d); d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d
-		}
-	}
-	t.Fatal("no go.mod above the test")
-	return ""
 }
 
 func copyFile(t *testing.T, from, to string) {
@@ -118,7 +94,7 @@ func getPage(f Forward) (string, error) {
 }
 
 func TestTinyImage(t *testing.T) {
-	needQEMU(t)
+	testtool.NeedQEMU(t)
 	ctx := context.Background()
 	spec := tinyImage(t)
 	baseSum := fileSHA(t, spec.RootBase)

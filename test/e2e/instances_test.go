@@ -12,30 +12,20 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/insitu-cloud/insitu/internal/testtool"
 )
 
 // bootTimeout bounds one boot of the tiny image under TCG on a loaded
 // 2-core CI machine (about 3 s when the machine is idle).
 const bootTimeout = 3 * time.Minute
 
-// tinyImageDir returns examples/images/tiny when `make images` built it;
-// without it the instance tests skip, or fail under INSITU_REQUIRE_TOOLS=1.
-func tinyImageDir(t *testing.T) string {
+// tinyImage returns the built tiny image and its manifest (skipping, or
+// failing under INSITU_REQUIRE_TOOLS=1, without QEMU or the image).
+func tinyImage(t *testing.T) (string, testtool.Manifest) {
 	t.Helper()
-	needTool(t, "qemu-system-x86_64")
-	needTool(t, "qemu-img")
-	root, err := moduleRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(root, "examples", "images", "tiny")
-	if _, err := os.Stat(filepath.Join(dir, "manifest.json")); err != nil {
-		if requireTools() {
-			t.Fatalf("the tiny image is not built (run make images): %v", err)
-		}
-		t.Skipf("the tiny image is not built (run make images): %v", err)
-	}
-	return dir
+	testtool.NeedQEMU(t)
+	return testtool.TinyImage(t)
 }
 
 // ec2Run is the aws CLI pointed at a node's EC2 face.
@@ -189,11 +179,13 @@ func killQEMUs(t *testing.T, dir string) {
 // registerTiny uploads the tiny image to bucket and registers it.
 func registerTiny(t *testing.T, a ec2Run, s3 awsRunner, bucket string) string {
 	t.Helper()
-	dir := tinyImageDir(t)
+	dir, man := tinyImage(t)
 	s3.run("s3", "mb", "s3://"+bucket)
-	s3.run("s3", "cp", "--no-progress", "--only-show-errors", "--recursive",
-		"--exclude", "*", "--include", "manifest.json", "--include", "vmlinux", "--include", "initrd.img", "--include", "root.img",
-		dir, "s3://"+bucket+"/images/tiny/")
+	args := []string{"s3", "cp", "--no-progress", "--only-show-errors", "--recursive", "--exclude", "*"}
+	for _, f := range man.Files() {
+		args = append(args, "--include", f)
+	}
+	s3.run(append(args, dir, "s3://"+bucket+"/images/tiny/")...)
 	var reg struct {
 		ImageID string `json:"ImageId"`
 	}
@@ -211,7 +203,7 @@ func registerTiny(t *testing.T, a ec2Run, s3 awsRunner, bucket string) string {
 // running instance, terminate, and EC2's errors.
 func TestInstancesLifecycle(t *testing.T) {
 	t.Parallel()
-	tinyImageDir(t)
+	tinyImage(t)
 	srv := startServer(t, serverOpts{Args: []string{"--instance-accel", "tcg"}})
 	killQEMUs(t, srv.opts.DataDir)
 	a := newEC2Run(t, srv, rootAK, rootSK)

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/insitu-cloud/insitu/internal/testtool"
 )
 
 // readyTimeout bounds one boot to "insitu-tiny: ready": about 3 s on an
@@ -26,11 +28,11 @@ const readyTimeout = 3 * time.Minute
 // off on ACPI power-off, and keeps a file written over SSH (and its SSH
 // host key) across the power cycle.
 func TestBoot(t *testing.T) {
-	needTool(t, "qemu-system-x86_64", "qemu-system-x86")
-	needTool(t, "qemu-img", "qemu-utils")
-	needTool(t, "ssh", "openssh-client")
-	needTool(t, "ssh-keygen", "openssh-client")
-	img, m := needImage(t)
+	testtool.Need(t, "qemu-system-x86_64", "qemu-system-x86")
+	testtool.Need(t, "qemu-img", "qemu-utils")
+	testtool.Need(t, "ssh", "openssh-client")
+	testtool.Need(t, "ssh-keygen", "openssh-client")
+	img, m := testtool.TinyImage(t)
 	tmp := t.TempDir()
 	key := filepath.Join(tmp, "key")
 	// RSA: what CreateKeyPair makes by default (OpenSSH signs with
@@ -168,8 +170,8 @@ func powerDown(t *testing.T, g *guest, within time.Duration) {
 // TestBootNoDisk boots the initramfs alone (an image without a root disk):
 // it still takes its address, reads its metadata and serves port 80.
 func TestBootNoDisk(t *testing.T) {
-	needTool(t, "qemu-system-x86_64", "qemu-system-x86")
-	img, m := needImage(t)
+	testtool.Need(t, "qemu-system-x86_64", "qemu-system-x86")
+	img, m := testtool.TinyImage(t)
 	tmp := t.TempDir()
 	const id = "i-00000000000000abc"
 	startIMDS(t, filepath.Join(tmp, "imds.sock"), id, "", "")

@@ -14,54 +14,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/insitu-cloud/insitu/internal/testtool"
 )
-
-// requireTools reports whether a missing tool must fail the test (CI sets
-// INSITU_REQUIRE_TOOLS=1).
-func requireTools() bool { return os.Getenv("INSITU_REQUIRE_TOOLS") == "1" }
-
-// missing skips the test, or fails it under INSITU_REQUIRE_TOOLS=1.
-func missing(t *testing.T, msg string) {
-	t.Helper()
-	if requireTools() {
-		t.Fatal(msg + "; INSITU_REQUIRE_TOOLS=1 makes this fatal")
-	}
-	t.Skip(msg + "; set INSITU_REQUIRE_TOOLS=1 to fail instead")
-}
-
-// needTool returns the path of name, or skips (fails under
-// INSITU_REQUIRE_TOOLS=1) when it is not installed.
-func needTool(t *testing.T, name, pkg string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		missing(t, fmt.Sprintf("%s not found on PATH (apt-get install %s; .ci/run installs it)", name, pkg))
-	}
-	return p
-}
-
-// manifest is the image's manifest.json (contract 1).
-type manifest struct {
-	Name, Kernel, Initrd, Root, Cmdline string
-}
-
-// needImage reads the built image in this directory, or skips (fails
-// under INSITU_REQUIRE_TOOLS=1) when `make images` has not built it.
-func needImage(t *testing.T) (dir string, m manifest) {
-	t.Helper()
-	dir, err := filepath.Abs(".")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
-	if err != nil {
-		missing(t, "the tiny image is not built (make images)")
-	}
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatalf("manifest.json: %v", err)
-	}
-	return dir, m
-}
 
 // hostKHz is the host's TSC frequency for tsc_early_khz= (microvm under TCG
 // hangs calibrating it otherwise), from /proc/cpuinfo's "cpu MHz".
@@ -106,7 +61,7 @@ type guest struct {
 // bootSpec is what one boot needs.
 type bootSpec struct {
 	img               string // image directory
-	m                 manifest
+	m                 testtool.Manifest
 	disk              string // qcow2 overlay
 	dir               string // console.log, qmp.sock
 	httpPort, sshPort int
