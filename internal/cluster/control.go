@@ -129,6 +129,10 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	if err := c.register(ctx); err != nil {
 		return nil, err
 	}
+	if m := c.member.Load(); m != nil {
+		c.wg.Add(1)
+		go c.watchMember(m)
+	}
 	return c, nil
 }
 

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/insitu-cloud/insitu/internal/client"
 )
 
 // netPartition is a network namespace joined to the host by a veth pair:
@@ -80,8 +82,9 @@ func (p *netPartition) set(state string) {
 
 // A real partition: node n1 (an etcd voter, alone in zone b) runs in its
 // own network namespace. With its link cut, the majority side keeps
-// serving reads and writes and sees n1 down; healed, n1 is up again and
-// no node serves bytes older than the last acknowledged write.
+// serving reads and writes, sees n1 down and replaces its etcd member;
+// healed, n1 is up again (as an etcd client) and no node serves bytes
+// older than the last acknowledged write.
 func TestClusterNetworkPartition(t *testing.T) {
 	p := newPartition(t)
 	c := newCluster(t, 2, p.HostIP)
@@ -107,6 +110,16 @@ func TestClusterNetworkPartition(t *testing.T) {
 		readAll(t, n, "part", want)
 	}
 	noStaleReads(t, isolated, "part", want, 10)
+	// Cut off long enough, its etcd member is replaced by the autopilot:
+	// healed, it must come back as an etcd client of the new members.
+	c.Wait(2*time.Minute, isolated.Name+" replaced as an etcd voter", func(st *client.ClusterStatus) bool {
+		for _, m := range st.Etcd {
+			if m.Name == isolated.Name {
+				return false
+			}
+		}
+		return len(st.Etcd) == 3
+	})
 
 	p.Heal()
 	c.pauseView(isolated, false)
