@@ -64,7 +64,7 @@ func TinyImage(t testing.TB) (string, Manifest) {
 	t.Helper()
 	dir := os.Getenv("INSITU_TINY_IMAGE")
 	if dir == "" {
-		root, err := moduleRoot()
+		root, err := ModuleRoot()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -81,8 +81,8 @@ func TinyImage(t testing.TB) (string, Manifest) {
 	return dir, m
 }
 
-// moduleRoot walks up from the working directory to the one with go.mod.
-func moduleRoot() (string, error) {
+// ModuleRoot walks up from the working directory to the one with go.mod.
+func ModuleRoot() (string, error) {
 	dir, err := os.Getwd()
 	if err != nil {
 		return "", err

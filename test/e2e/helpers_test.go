@@ -13,7 +13,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
-	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -28,6 +27,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/insitu-cloud/insitu/internal/testtool"
 )
 
 // Root keys handed to servers started with env credentials.
@@ -49,7 +50,7 @@ func runMain(m *testing.M) int {
 		insituBin = bin
 		return m.Run()
 	}
-	root, err := moduleRoot()
+	root, err := testtool.ModuleRoot()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
@@ -72,41 +73,11 @@ func runMain(m *testing.M) int {
 	return m.Run()
 }
 
-// moduleRoot walks up from the working directory to the directory holding
-// go.mod.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("go.mod not found above the working directory")
-		}
-		dir = parent
-	}
-}
-
-// requireTools reports whether a missing tool must fail the test.
-func requireTools() bool { return os.Getenv("INSITU_REQUIRE_TOOLS") == "1" }
-
 // needTool returns the path of name, or skips (fails under
 // INSITU_REQUIRE_TOOLS=1) when it is not installed.
 func needTool(t *testing.T, name string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		msg := fmt.Sprintf("%s not found on PATH (apt-get install %s; .ci/run installs it)", name, name)
-		if requireTools() {
-			t.Fatal(msg + "; INSITU_REQUIRE_TOOLS=1 makes this fatal")
-		}
-		t.Skip(msg + "; set INSITU_REQUIRE_TOOLS=1 to fail instead")
-	}
-	return p
+	return testtool.Need(t, name, name)
 }
 
 // ---- the server subprocess ----
