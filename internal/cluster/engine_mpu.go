@@ -62,9 +62,10 @@ func (e *Engine) UploadPart(ctx context.Context, bucket, key, uploadID string, n
 	if err != nil {
 		return store.PartInfo{}, err
 	}
-	a, _ := json.Marshal(putArgs{Algorithm: opts.ChecksumAlgorithm})
+	a, _ := json.Marshal(putArgs{Algorithm: opts.ChecksumAlgorithm, Digest: true})
 	q := url.Values{"bucket": {bucket}, "key": {key}, "upload": {id}, "part": {strconv.Itoa(number)}}
-	resp, err := e.c.stream(ctx, n, "PUT", "part", q, map[string]string{"X-Insitu-Put": string(a)}, check)
+	tb := newDigestTrailer(check, check.digest)
+	resp, err := e.c.streamTrailer(ctx, n, "PUT", "part", q, map[string]string{"X-Insitu-Put": string(a)}, tb, tb.trailer)
 	if err != nil {
 		return store.PartInfo{}, err
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"hash/crc32"
 	"io"
 	"net/http"
 	"net/url"
@@ -37,21 +38,23 @@ func (e *Engine) PutObject(ctx context.Context, bucket, key string, r io.Reader,
 	if err != nil {
 		return store.ObjectInfo{}, err
 	}
-	args := putArgs{Meta: opts.Meta, Algorithm: opts.ChecksumAlgorithm, Stamp: e.stamp()}
+	args := putArgs{Meta: opts.Meta, Algorithm: opts.ChecksumAlgorithm, Stamp: e.stamp(), Digest: true}
 	return e.fanOut(ctx, e.targets(bucket, key), check, func(ctx context.Context, n NodeStatus, body io.Reader) (store.ObjectInfo, error) {
 		if e.self(n) {
-			return e.localPut(ctx, bucket, key, body, args)
+			return e.localPut(ctx, bucket, key, body, args, check.digest)
 		}
-		return e.peerPut(ctx, n, bucket, key, body, args)
+		return e.peerPut(ctx, n, bucket, key, body, args, check.digest)
 	})
 }
 
-// localPut is a stamped write into this node's engine.
-func (e *Engine) localPut(ctx context.Context, bucket, key string, body io.Reader, a putArgs) (store.ObjectInfo, error) {
+// localPut is a stamped write into this node's engine; digest (nil: none)
+// supplies the body's MD5 and CRC-32C once it has been read.
+func (e *Engine) localPut(ctx context.Context, bucket, key string, body io.Reader, a putArgs, digest func() (store.BodyDigest, error)) (store.ObjectInfo, error) {
 	if err := ensureLocalBucket(ctx, e.local, bucket); err != nil {
 		return store.ObjectInfo{}, err
 	}
-	return e.local.PutObject(ctx, bucket, key, body, -1, store.PutOptions{Meta: a.Meta, ChecksumAlgorithm: a.Algorithm, Stamp: a.Stamp})
+	opts := store.PutOptions{Meta: a.Meta, ChecksumAlgorithm: a.Algorithm, Stamp: a.Stamp, KnownDigest: digest}
+	return e.local.PutObject(ctx, bucket, key, body, -1, opts)
 }
 
 // ensureLocalBucket makes the local engine hold bucket (the cluster's
@@ -70,12 +73,14 @@ func ensureLocalBucket(ctx context.Context, l store.Engine, bucket string) error
 	return err
 }
 
-// peerPut streams body to node n's internal write.
-func (e *Engine) peerPut(ctx context.Context, n NodeStatus, bucket, key string, body io.Reader, a putArgs) (store.ObjectInfo, error) {
+// peerPut streams body to node n's internal write, the body's digest
+// following it in a trailer.
+func (e *Engine) peerPut(ctx context.Context, n NodeStatus, bucket, key string, body io.Reader, a putArgs, digest func() (store.BodyDigest, error)) (store.ObjectInfo, error) {
 	var info store.ObjectInfo
 	hdr, _ := json.Marshal(a)
 	q := url.Values{"bucket": {bucket}, "key": {key}}
-	resp, err := e.c.stream(ctx, n, "PUT", "object", q, map[string]string{"X-Insitu-Put": string(hdr)}, body)
+	tb := newDigestTrailer(body, digest)
+	resp, err := e.c.streamTrailer(ctx, n, "PUT", "object", q, map[string]string{"X-Insitu-Put": string(hdr)}, tb, tb.trailer)
 	if err != nil {
 		return info, err
 	}
@@ -86,6 +91,12 @@ func (e *Engine) peerPut(ctx context.Context, n NodeStatus, bucket, key string, 
 // stream sends a signed request with a streamed body (chunked: the peer
 // sees the end of the body only when body returns EOF).
 func (c *Cluster) stream(ctx context.Context, n NodeStatus, method, op string, q url.Values, hdr map[string]string, body io.Reader) (*http.Response, error) {
+	return c.streamTrailer(ctx, n, method, op, q, hdr, body, nil)
+}
+
+// streamTrailer is stream with request trailers (nil: none), whose values
+// the body sets before it returns EOF.
+func (c *Cluster) streamTrailer(ctx context.Context, n NodeStatus, method, op string, q url.Values, hdr map[string]string, body io.Reader, trailer http.Header) (*http.Response, error) {
 	if body != nil {
 		body = io.NopCloser(body) // hide any length: always chunked
 	}
@@ -96,6 +107,7 @@ func (c *Cluster) stream(ctx context.Context, n NodeStatus, method, op string, q
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
+	req.Trailer = trailer
 	c.signer.Sign(req)
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -305,15 +317,26 @@ type bodyCheck struct {
 	n      int64
 	md5    hash.Hash
 	want   []byte
+	crc    hash.Hash32
 	sum    hash.Hash
 	expect func() string
+	whole  bool // the body was read to EOF and passed every check
 }
 
-func newBodyCheck(r io.Reader, size int64, opts store.PutOptions) (*bodyCheck, error) {
-	b := &bodyCheck{r: r, size: size, want: opts.MD5, expect: opts.ExpectedChecksum}
-	if opts.MD5 != nil {
-		b.md5 = md5.New()
+// digest returns the body's MD5 and CRC-32C; it fails until the body has
+// been read to EOF and passed every check.
+func (b *bodyCheck) digest() (store.BodyDigest, error) {
+	if !b.whole {
+		return store.BodyDigest{}, errors.New("cluster: the body was not read whole")
 	}
+	return store.BodyDigest{MD5: b.md5.Sum(nil), CRC32C: b.crc.Sum32()}, nil
+}
+
+// newBodyCheck always hashes the body with MD5 and CRC-32C: the replicas
+// take the MD5 as the ETag instead of hashing the body again (see digest).
+func newBodyCheck(r io.Reader, size int64, opts store.PutOptions) (*bodyCheck, error) {
+	b := &bodyCheck{r: r, size: size, want: opts.MD5, expect: opts.ExpectedChecksum,
+		md5: md5.New(), crc: crc32.New(crc32.MakeTable(crc32.Castagnoli))}
 	if opts.ExpectedChecksum != nil && opts.ChecksumAlgorithm != "" {
 		h, err := checksum.New(opts.ChecksumAlgorithm)
 		if err != nil {
@@ -327,7 +350,7 @@ func newBodyCheck(r io.Reader, size int64, opts store.PutOptions) (*bodyCheck, e
 func (b *bodyCheck) Read(p []byte) (int, error) {
 	n, err := b.r.Read(p)
 	b.n += int64(n)
-	for _, h := range []hash.Hash{b.md5, b.sum} {
+	for _, h := range []hash.Hash{b.md5, b.crc, b.sum} {
 		if h != nil {
 			h.Write(p[:n])
 		}
@@ -345,7 +368,7 @@ func (b *bodyCheck) verdict() error {
 	if b.size >= 0 && b.n != b.size {
 		return store.ErrIncompleteBody
 	}
-	if b.md5 != nil && !bytes.Equal(b.md5.Sum(nil), b.want) {
+	if b.want != nil && !bytes.Equal(b.md5.Sum(nil), b.want) {
 		return store.ErrBadDigest
 	}
 	if b.sum != nil {
@@ -353,5 +376,6 @@ func (b *bodyCheck) verdict() error {
 			return store.ErrBadDigest
 		}
 	}
+	b.whole = true
 	return io.EOF
 }

@@ -121,7 +121,7 @@ func (c *Cluster) servePut(w http.ResponseWriter, r *http.Request) {
 	c.clock.Observe(a.Stamp.HLC)
 	q := r.URL.Query()
 	e := c.engine
-	info, err := e.localPut(r.Context(), q.Get("bucket"), q.Get("key"), r.Body, a)
+	info, err := e.localPut(r.Context(), q.Get("bucket"), q.Get("key"), r.Body, a, trailerDigest(r, a))
 	writeJSON(w, info, err)
 }
 
@@ -200,7 +200,8 @@ func (c *Cluster) servePart(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query()
 	n, _ := strconv.Atoi(q.Get("part"))
-	p, err := c.local.UploadPart(r.Context(), q.Get("bucket"), q.Get("key"), q.Get("upload"), n, r.Body, -1, store.PutOptions{ChecksumAlgorithm: a.Algorithm})
+	opts := store.PutOptions{ChecksumAlgorithm: a.Algorithm, KnownDigest: trailerDigest(r, a)}
+	p, err := c.local.UploadPart(r.Context(), q.Get("bucket"), q.Get("key"), q.Get("upload"), n, r.Body, -1, opts)
 	writeJSON(w, p, err)
 }
 

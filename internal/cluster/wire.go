@@ -68,6 +68,9 @@ type putArgs struct {
 	Meta      store.ObjectMeta `json:"meta"`
 	Algorithm string           `json:"alg,omitempty"`
 	Stamp     store.Stamp      `json:"stamp"`
+	// Digest says the body's MD5 and CRC-32C follow it in the
+	// X-Insitu-Digest trailer (see digestTrailer).
+	Digest bool `json:"digest,omitempty"`
 }
 
 // keyArgs name one key (and a stamp) in JSON calls.

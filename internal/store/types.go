@@ -116,6 +116,22 @@ type PutOptions struct {
 	// returns ErrSuperseded and nothing changes. The stamp is stored with
 	// the object. Zero (the default): a plain overwrite.
 	Stamp Stamp
+	// KnownDigest, when set, is called once the body has been read to EOF
+	// and returns what a coordinator that already read the body knows of
+	// it. The engine then does not hash the body with MD5 itself: it takes
+	// the returned MD5 as the ETag and checks the bytes it received against
+	// the returned CRC-32C instead (ErrBadDigest when they differ; an error
+	// from KnownDigest fails the put). Nil (the default): the engine
+	// computes the MD5.
+	KnownDigest func() (BodyDigest, error)
+}
+
+// BodyDigest is what a cluster coordinator computed over a body it streams
+// to replicas: the MD5 (the ETag) and a CRC-32C (Castagnoli) that each
+// replica checks the bytes it received against, at a fraction of MD5's cost.
+type BodyDigest struct {
+	MD5    []byte
+	CRC32C uint32
 }
 
 // Range is a requested byte range (HTTP Range semantics). The engine

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"hash/crc32"
 	"io"
 	"path/filepath"
 	"time"
@@ -60,12 +61,12 @@ func (e *Engine) ingest(ctx context.Context, r io.Reader, size int64, alg string
 	defer e.putBuf(rbuf)
 
 	bw := newBlockWriter(f, wbuf)
-	md := md5.New()
+	bh := newBodyHash(opts)
 	src := io.Reader(r)
 	if size >= 0 {
 		src = io.LimitReader(r, size+1)
 	}
-	n, err := copyHashed(ctx, bw, md, ck, src, rbuf)
+	n, err := copyHashed(ctx, bw, bh.h, ck, src, rbuf)
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +74,9 @@ func (e *Engine) ingest(ctx context.Context, r io.Reader, size int64, alg string
 		return nil, fmt.Errorf("%w: read %d bytes, declared %d", store.ErrIncompleteBody, n, size)
 	}
 	ing.size = n
-	ing.md5 = md.Sum(nil)
+	if ing.md5, err = bh.etag(); err != nil {
+		return nil, err
+	}
 	if opts.MD5 != nil && !bytes.Equal(opts.MD5, ing.md5) {
 		return nil, fmt.Errorf("%w: Content-MD5", store.ErrBadDigest)
 	}
@@ -95,6 +98,36 @@ func (e *Engine) ingest(ctx context.Context, r io.Reader, size int64, alg string
 	}
 	ok = true
 	return ing, nil
+}
+
+// bodyHash hashes a body for its ETag: with MD5, or, when a coordinator
+// supplies the digest (PutOptions.KnownDigest), only with a CRC-32C that
+// the coordinator's digest is checked against.
+type bodyHash struct {
+	h     hash.Hash
+	known func() (store.BodyDigest, error)
+}
+
+func newBodyHash(opts store.PutOptions) bodyHash {
+	if opts.KnownDigest != nil {
+		return bodyHash{h: crc32.New(crc32.MakeTable(crc32.Castagnoli)), known: opts.KnownDigest}
+	}
+	return bodyHash{h: md5.New()}
+}
+
+// etag returns the body's MD5 once all of it has been hashed.
+func (b bodyHash) etag() ([]byte, error) {
+	if b.known == nil {
+		return b.h.Sum(nil), nil
+	}
+	d, err := b.known()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", store.ErrIncompleteBody, err)
+	}
+	if len(d.MD5) != md5.Size || b.h.(hash.Hash32).Sum32() != d.CRC32C {
+		return nil, fmt.Errorf("%w: the body differs from the coordinator's digest", store.ErrBadDigest)
+	}
+	return d.MD5, nil
 }
 
 // copyHashed copies src into bw, md and ck (nil allowed) through buf,
