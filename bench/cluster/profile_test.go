@@ -21,7 +21,7 @@ func TestMain(m *testing.M) { apptest.Main(m) }
 
 // TestProfileCluster is not a test but a profiling aid, skipped unless
 // INSITU_CLUSTER_PROFILE names an output directory: it starts an
-// in-process 3-node cluster with 2 replicas, runs PUTs then GETs of
+// in-process 3-node cluster with 2 replicas (INSITU_CLUSTER_PROFILE_REPLICAS), runs PUTs then GETs of
 // INSITU_CLUSTER_PROFILE_SIZE objects (default 4KiB) at
 // concurrency 16 round-robin over the nodes for INSITU_CLUSTER_PROFILE_FOR
 // each (default 10s), and writes DIR/{put,get}.cpu.pprof and
@@ -49,7 +49,13 @@ func TestProfileCluster(t *testing.T) {
 		}
 		size = sizes[0]
 	}
-	c := apptest.StartCluster(t, apptest.ClusterOptions{Zones: []string{"a", "b", "c"}, Replicas: 2})
+	replicas := 2
+	if v := os.Getenv("INSITU_CLUSTER_PROFILE_REPLICAS"); v != "" {
+		if _, err := fmt.Sscan(v, &replicas); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := apptest.StartCluster(t, apptest.ClusterOptions{Zones: []string{"a", "b", "c"}, Replicas: replicas})
 	var clients []*s3.Client
 	for _, n := range c.Nodes {
 		clients = append(clients, n.S3("", ""))
