@@ -77,6 +77,11 @@ func (m *Manager) apply(ctx context.Context, c ec2api.Caller, p ec2api.Params, c
 	if err != nil {
 		return nil, err
 	}
+	return m.applyTo(ctx, c, recs, ch)
+}
+
+// applyTo is apply on targets already read.
+func (m *Manager) applyTo(ctx context.Context, c ec2api.Caller, recs []Record, ch change) (ec2api.Response, error) {
 	for _, r := range recs {
 		if !contains(ch.from, r.State) && !contains(ch.keep, r.State) {
 			return nil, errIncorrectState(r.ID, r.State, ch.verb)
@@ -114,7 +119,14 @@ func (m *Manager) StopInstances(ctx context.Context, c ec2api.Caller, p ec2api.P
 // StartInstances boots stopped instances again from their disks; a
 // pending or running one is answered as it is.
 func (m *Manager) StartInstances(ctx context.Context, c ec2api.Caller, p ec2api.Params) (ec2api.Response, error) {
-	return m.apply(ctx, c, p, change{verb: "started", from: []string{Stopped}, to: Pending, keep: []string{Pending, Running}})
+	recs, err := m.targets(ctx, c, p)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.startFits(ctx, c.AccountID, recs); err != nil {
+		return nil, err
+	}
+	return m.applyTo(ctx, c, recs, change{verb: "started", from: []string{Stopped}, to: Pending, keep: []string{Pending, Running}})
 }
 
 // TerminateInstances kills instances, deletes their disks and frees their

@@ -161,8 +161,9 @@ func TestConcurrentClientToken(t *testing.T) {
 
 // TestVCPULimit: an account's instances that are not stopped have at most
 // AccountVCPUs vCPUs: a launch past it launches what fits, down to
-// MinCount, else VcpuLimitExceeded; a stopped instance frees its vCPUs;
-// another account has its own limit.
+// MinCount, else VcpuLimitExceeded; a stopped instance frees its vCPUs,
+// and starting it again is refused while they are taken; another account
+// has its own limit.
 func TestVCPULimit(t *testing.T) {
 	ctx := context.Background()
 	n := apptest.Start(t, apptest.Options{Configure: func(c *app.Config) {
@@ -183,7 +184,16 @@ func TestVCPULimit(t *testing.T) {
 	waitState(ctx, t, e.ec2, id, types.InstanceStateNameRunning)
 	must[*ec2.StopInstancesOutput](t)(e.ec2.StopInstances(ctx, &ec2.StopInstancesInput{InstanceIds: []string{id}}))
 	waitState(ctx, t, e.ec2, id, types.InstanceStateNameStopped)
-	must[*ec2.RunInstancesOutput](t)(e.ec2.RunInstances(ctx, runInput()))
+	third := must[*ec2.RunInstancesOutput](t)(e.ec2.RunInstances(ctx, runInput()))
+	// the stopped one's vCPUs are taken: starting it is refused, and it
+	// stays stopped, until the newcomer is gone
+	_, err = e.ec2.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: []string{id}})
+	wantCode(t, err, "VcpuLimitExceeded")
+	waitState(ctx, t, e.ec2, id, types.InstanceStateNameStopped)
+	gone := aws.ToString(third.Instances[0].InstanceId)
+	must[*ec2.TerminateInstancesOutput](t)(e.ec2.TerminateInstances(ctx, &ec2.TerminateInstancesInput{InstanceIds: []string{gone}}))
+	waitState(ctx, t, e.ec2, gone, types.InstanceStateNameTerminated)
+	must[*ec2.StartInstancesOutput](t)(e.ec2.StartInstances(ctx, &ec2.StartInstancesInput{InstanceIds: []string{id}}))
 	eve := e.account(ctx, t, "eve")
 	must[*ec2.RunInstancesOutput](t)(eve.RunInstances(ctx, runInput()))
 }
