@@ -101,7 +101,13 @@ func (c *call) failed(res *Result) {
 	}
 }
 
-func (c *call) removeOut() { os.RemoveAll(c.outDir) }
+// removeOut removes the run's /out directory, unless the worker reported
+// that the run never created it (most runs: it saves the syscalls).
+func (c *call) removeOut() {
+	if !c.got || c.wr.outDirMade {
+		os.RemoveAll(c.outDir)
+	}
+}
 
 // smallReader reads r into buf when r is an in-memory reader of at most
 // inlineStdinMax bytes.

@@ -84,7 +84,9 @@ type worker struct {
 	oob     []byte
 	e       enc
 	req     request
-	spare   []byte // zeroed linear memory kept for the next run
+	spare   []byte // linear memory kept for the next run; scrub zeroes it
+	stdout  streamOut
+	stderr  streamOut
 }
 
 func newWorker(ctx context.Context, fd int, cacheDir string) (*worker, error) {
@@ -169,6 +171,7 @@ func (w *worker) serve() error {
 		if err := w.report(&res, outs); err != nil {
 			return err
 		}
+		w.scrub()
 	}
 }
 
@@ -208,9 +211,32 @@ func (w *worker) report(res *wireResult, outs []wireOutput) error {
 		}
 		outs = outs[n:]
 	}
+	// The streams' tails ride in the result when they fit; otherwise they
+	// go first, in their own messages.
+	tailOut, tailErr := w.stdout.tail(), w.stderr.tail()
+	if len(tailOut)+len(tailErr)+len(res.reason)+256 > maxMsg {
+		if err := w.stdout.flush(); err != nil {
+			return err
+		}
+		if err := w.stderr.flush(); err != nil {
+			return err
+		}
+		tailOut, tailErr = nil, nil
+	}
 	w.e.b = append(w.e.b[:0], msgResult)
 	res.encode(&w.e)
+	w.e.bs(tailOut)
+	w.e.bs(tailErr)
+	w.stdout.buf, w.stderr.buf = w.stdout.buf[:0], w.stderr.buf[:0]
 	return w.send(w.e.b)
+}
+
+// scrub zeroes the linear memory the last run left as the spare. It runs
+// after the result went out, off the run's critical path, and before the
+// next request is read: no byte of one run is visible to the next.
+func (w *worker) scrub() {
+	clear(w.spare)
+	w.spare = w.spare[:0]
 }
 
 // compiled returns the module, compiling it from req.wasm when new.
@@ -275,8 +301,8 @@ func (w *worker) execute(req *request, fds []*os.File) (res wireResult, outs []w
 	if err != nil {
 		return fail(StatusError, "%v", err)
 	}
-	stdout := &streamOut{w: w, typ: msgStdout, limit: lim.StdoutBytes, discard: req.discardOut, what: "stdout"}
-	stderr := &streamOut{w: w, typ: msgStderr, limit: lim.StderrBytes, discard: req.discardErr, what: "stderr"}
+	stdout := w.stdout.reset(w, msgStdout, lim.StdoutBytes, req.discardOut, "stdout")
+	stderr := w.stderr.reset(w, msgStderr, lim.StderrBytes, req.discardErr, "stderr")
 	cfg := moduleConfig(req, stdin, stdout, stderr, in, out, tmp)
 	alloc := &memAllocator{limit: uint64(lim.Memory), spare: &w.spare}
 	ctx := experimental.WithMemoryAllocator(w.ctx, alloc)
@@ -285,15 +311,18 @@ func (w *worker) execute(req *request, fds []*os.File) (res wireResult, outs []w
 	if inst != nil {
 		inst.Close(ctx)
 	}
-	ferr := stdout.flush()
-	if e := stderr.flush(); ferr == nil {
-		ferr = e
+	// What the streams still buffer goes inside the result message
+	// (report), so a short run costs one message each way.
+	ferr := stdout.err
+	if ferr == nil {
+		ferr = stderr.err
 	}
 	peak, hitLimit := alloc.stats()
 	res.peak = peak
 	res.stdin, res.stdout, res.stderr = stdin.n, stdout.n, stderr.n
 	res.input = st.inputBytes
 	res.output = st.outBytes
+	res.outDirMade = st.outDirMade
 	res.classify(err, hitLimit, lim, st)
 	if ferr != nil {
 		return res, nil // the parent is gone or the stream broke
@@ -520,6 +549,20 @@ func (s *streamOut) Write(p []byte) (int, error) {
 		panic(&quotaError{what: s.what, limit: s.limit})
 	}
 	return total, nil
+}
+
+// reset readies s for a new run, keeping its buffer.
+func (s *streamOut) reset(w *worker, typ byte, limit int64, discard bool, what string) *streamOut {
+	*s = streamOut{w: w, typ: typ, limit: limit, discard: discard, what: what, buf: s.buf[:0]}
+	return s
+}
+
+// tail is what s still buffers, without the type byte.
+func (s *streamOut) tail() []byte {
+	if len(s.buf) <= 1 || s.err != nil {
+		return nil
+	}
+	return s.buf[1:]
 }
 
 func (s *streamOut) flush() error {
