@@ -34,6 +34,9 @@ func (c *call) interpret() (*Result, bool, error) {
 	}
 	wr := &c.wr
 	c.p.lastCPU = wr.cumCPU
+	if wr.ahead {
+		c.r.aheadRuns.Add(1)
+	}
 	if wr.compiledOK {
 		c.p.modules[c.spec.ModuleID] = struct{}{}
 	}

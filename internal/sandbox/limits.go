@@ -75,6 +75,15 @@ func (a *memAllocator) Allocate(capacity, max uint64) experimental.LinearMemory 
 	return m
 }
 
+// setLimit sets the run's memory limit on the allocator and on the
+// memories it already made (an instance made ahead of its run).
+func (a *memAllocator) setLimit(limit uint64) {
+	a.limit = limit
+	for _, m := range a.mems {
+		m.limit = limit
+	}
+}
+
 func (m *linearMemory) Reallocate(size uint64) []byte {
 	if size > m.limit {
 		m.refused = true

@@ -90,6 +90,7 @@ type wireResult struct {
 	output     int64
 	compiledOK bool // the worker now holds the module
 	outDirMade bool // the run created its /out directory on the host
+	ahead      bool // the run used an instance made ahead of time
 	// tailOut and tailErr are the last stdout and stderr bytes, sent
 	// inside the result (they alias the message buffer when decoded).
 	tailOut, tailErr []byte
@@ -295,6 +296,7 @@ func (r *wireResult) encode(e *enc) {
 	}
 	e.bool(r.compiledOK)
 	e.bool(r.outDirMade)
+	e.bool(r.ahead)
 }
 
 func (r *wireResult) decode(b []byte) error {
@@ -310,6 +312,7 @@ func (r *wireResult) decode(b []byte) error {
 	r.stdin, r.stdout, r.stderr, r.input, r.output = d.i(), d.i(), d.i(), d.i(), d.i()
 	r.compiledOK = d.bool()
 	r.outDirMade = d.bool()
+	r.ahead = d.bool()
 	r.tailOut = d.bs()
 	r.tailErr = d.bs()
 	return d.err

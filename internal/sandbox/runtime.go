@@ -58,6 +58,9 @@ type Runtime struct {
 	// msgsIn counts the messages read from workers during runs (a
 	// short run costs exactly one: its result).
 	msgsIn atomic.Uint64
+	// aheadRuns counts runs that used an instance their worker made
+	// ahead of time.
+	aheadRuns atomic.Uint64
 
 	// afterFunc starts a run's deadline timer and ctxAfterFunc its ctx
 	// callback: time.AfterFunc and context.AfterFunc, or a test's fakes
