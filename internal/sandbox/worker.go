@@ -91,8 +91,9 @@ type worker struct {
 }
 
 func newWorker(ctx context.Context, fd int, cacheDir string) (*worker, error) {
-	// Guests run in this process's memory; collect garbage a bit more
-	// eagerly than the default so dead instances go back quickly.
+	// Guests run in this process's memory: keep Go's default pacing
+	// whatever GOGC says (400 was measured for issue 13: no clear gain
+	// for 2.4x the worker's memory, see BENCHMARKS.md).
 	debug.SetGCPercent(100)
 	cfg := wazero.NewRuntimeConfig() // no WithCloseOnContextDone: full speed
 	if cacheDir != "" {
