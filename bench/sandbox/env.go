@@ -40,6 +40,7 @@ type benchEnv struct {
 	cfg     *config
 	tmp     string // removed at exit
 	exe     string // this binary: the sandbox workers
+	profDir string // -worker-profile as an absolute path, or ""
 	wc, sha *app
 }
 
@@ -103,9 +104,15 @@ func (e *benchEnv) newRuntime(ctx context.Context, workers int) (*sandbox.Runtim
 	if err != nil {
 		return nil, err
 	}
+	argv := []string{e.exe}
+	if e.profDir != "" {
+		// The worker's environment is filtered; the directory travels
+		// as an argument.
+		argv = append(argv, workerProfileArg, e.profDir)
+	}
 	return sandbox.New(ctx, sandbox.Config{
 		Workers:       workers,
-		WorkerCommand: []string{e.exe},
+		WorkerCommand: argv,
 		TempDir:       dir,
 		CacheDir:      filepath.Join(dir, "cache"),
 	})

@@ -45,9 +45,9 @@ import (
 	"github.com/insitu-cloud/insitu/internal/sandbox"
 )
 
-// workerProfileEnv names a directory; a worker process started while it
-// is set writes a CPU profile there until it receives SIGUSR1.
-const workerProfileEnv = "INSITU_BENCH_WORKER_PROFILE"
+// workerProfileArg, followed by a directory in a worker's arguments, makes
+// the worker write a CPU profile there until it receives SIGUSR1.
+const workerProfileArg = "-worker-profile-dir"
 
 func main() {
 	if sandbox.IsWorkerProcess() {
@@ -63,7 +63,8 @@ func main() {
 // Workers die by SIGKILL when the Runtime closes, so the profile is
 // flushed on SIGUSR1, which the parent sends before closing.
 func workerMain() int {
-	if dir := os.Getenv(workerProfileEnv); dir != "" {
+	if len(os.Args) == 3 && os.Args[1] == workerProfileArg {
+		dir := os.Args[2]
 		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("worker-%d.pprof", os.Getpid())))
 		if err == nil && pprof.StartCPUProfile(f) == nil {
 			c := make(chan os.Signal, 1)
@@ -179,6 +180,7 @@ func run() error {
 		defer f.Close()
 		defer pprof.StopCPUProfile()
 	}
+	profDir := ""
 	if cfg.workerProf != "" {
 		dir, err := filepath.Abs(cfg.workerProf)
 		if err != nil {
@@ -187,10 +189,10 @@ func run() error {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
-		os.Setenv(workerProfileEnv, dir)
+		profDir = dir
 	}
 
-	env := &benchEnv{cfg: cfg, tmp: tmp}
+	env := &benchEnv{cfg: cfg, tmp: tmp, profDir: profDir}
 	if env.exe, err = os.Executable(); err != nil {
 		return err
 	}

@@ -39,6 +39,7 @@ func (c *call) readLoop(timer deadline) {
 		if err != nil || n == 0 {
 			return
 		}
+		c.r.msgsIn.Add(1)
 		m := p.rbuf[:n]
 		switch m[0] {
 		case msgStdout, msgStderr:
@@ -62,6 +63,10 @@ func (c *call) readLoop(timer deadline) {
 				c.protoErr = err
 				p.kill(killOutput)
 				continue
+			}
+			if c.stdout.write(c.wr.tailOut) != nil || c.stderr.write(c.wr.tailErr) != nil {
+				p.kill(killOutput) // reported as a failed write, like a stream message
+				return
 			}
 			c.got = true
 			return

@@ -34,6 +34,9 @@ func (c *call) interpret() (*Result, bool, error) {
 	}
 	wr := &c.wr
 	c.p.lastCPU = wr.cumCPU
+	if wr.ahead {
+		c.r.aheadRuns.Add(1)
+	}
 	if wr.compiledOK {
 		c.p.modules[c.spec.ModuleID] = struct{}{}
 	}
@@ -101,7 +104,13 @@ func (c *call) failed(res *Result) {
 	}
 }
 
-func (c *call) removeOut() { os.RemoveAll(c.outDir) }
+// removeOut removes the run's /out directory, unless the worker reported
+// that the run never created it (most runs: it saves the syscalls).
+func (c *call) removeOut() {
+	if !c.got || c.wr.outDirMade {
+		os.RemoveAll(c.outDir)
+	}
+}
 
 // smallReader reads r into buf when r is an in-memory reader of at most
 // inlineStdinMax bytes.

@@ -21,8 +21,12 @@
 //
 // Parent and worker talk over a SOCK_SEQPACKET socketpair with a small
 // binary protocol (protocol.go): one request carrying file descriptors
-// (SCM_RIGHTS) for stdin and /in object files, stdout/stderr streamed
-// back in messages, then one result. Object data files are read by the
+// (SCM_RIGHTS) for stdin and /in object files, and one result carrying
+// the last stdout/stderr bytes (a run writing more streams them back in
+// messages first): one message each way for a short run. Each run gets a
+// new instance, used once; a worker makes the next instance of the module
+// it just ran while idle, and binds it to the next run of that module
+// (ahead.go). Object data files are read by the
 // worker in place (internal/store/blockfile verifies every block); no
 // object byte passes through the parent. A worker compiles a ModuleID
 // once and keeps it (the module bytes ride along with the first run of

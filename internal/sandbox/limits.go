@@ -65,7 +65,7 @@ const spareMax = 16 << 20
 func (a *memAllocator) Allocate(capacity, max uint64) experimental.LinearMemory {
 	m := &linearMemory{limit: a.limit, max: max, spare: a.spare}
 	switch {
-	case a.spare != nil && *a.spare != nil && uint64(cap(*a.spare)) >= capacity && uint64(cap(*a.spare)) <= a.limit:
+	case a.spare != nil && *a.spare != nil && len(*a.spare) == 0 && uint64(cap(*a.spare)) >= capacity && uint64(cap(*a.spare)) <= a.limit:
 		m.buf = (*a.spare)[:0]
 		*a.spare = nil
 	case capacity > 0 && capacity <= a.limit:
@@ -73,6 +73,15 @@ func (a *memAllocator) Allocate(capacity, max uint64) experimental.LinearMemory 
 	}
 	a.mems = append(a.mems, m)
 	return m
+}
+
+// setLimit sets the run's memory limit on the allocator and on the
+// memories it already made (an instance made ahead of its run).
+func (a *memAllocator) setLimit(limit uint64) {
+	a.limit = limit
+	for _, m := range a.mems {
+		m.limit = limit
+	}
 }
 
 func (m *linearMemory) Reallocate(size uint64) []byte {
@@ -99,13 +108,14 @@ func (m *linearMemory) Reallocate(size uint64) []byte {
 	return m.buf
 }
 
-// Free gives the buffer back as the worker's spare, zeroed, when small
-// enough: no byte of one run is visible to the next.
+// Free gives the buffer back as the worker's spare when small enough,
+// still dirty: its length is the bytes the run may have touched. The
+// worker zeroes it (worker.scrub) after sending the result and before it
+// reads the next request, and Allocate takes only a zeroed (empty) spare:
+// no byte of one run is visible to the next.
 func (m *linearMemory) Free() {
 	if m.spare != nil && *m.spare == nil && cap(m.buf) <= spareMax {
-		b := m.buf[:m.peak]
-		clear(b)
-		*m.spare = b[:0]
+		*m.spare = m.buf[:m.peak]
 	}
 	m.buf = nil
 }

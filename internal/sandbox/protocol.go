@@ -18,7 +18,7 @@ const (
 	msgStdout  = 'O' // worker → parent: stdout bytes
 	msgStderr  = 'E' // worker → parent: stderr bytes
 	msgOutputs = 'P' // worker → parent: a batch of /out files
-	msgResult  = 'R' // worker → parent: the run's result; ends the run
+	msgResult  = 'R' // worker → parent: the run's result and the streams' last bytes; ends the run
 	msgStarted = 'S' // worker → parent: compiled a new module; the guest starts now
 
 	// maxMsg bounds every message: SEQPACKET messages must fit the socket
@@ -89,6 +89,11 @@ type wireResult struct {
 	input      int64
 	output     int64
 	compiledOK bool // the worker now holds the module
+	outDirMade bool // the run created its /out directory on the host
+	ahead      bool // the run used an instance made ahead of time
+	// tailOut and tailErr are the last stdout and stderr bytes, sent
+	// inside the result (they alias the message buffer when decoded).
+	tailOut, tailErr []byte
 }
 
 type wireOutput struct {
@@ -290,6 +295,8 @@ func (r *wireResult) encode(e *enc) {
 		e.i(v)
 	}
 	e.bool(r.compiledOK)
+	e.bool(r.outDirMade)
+	e.bool(r.ahead)
 }
 
 func (r *wireResult) decode(b []byte) error {
@@ -304,6 +311,10 @@ func (r *wireResult) decode(b []byte) error {
 	r.peak, r.cpu, r.cumCPU = d.i(), d.i(), d.i()
 	r.stdin, r.stdout, r.stderr, r.input, r.output = d.i(), d.i(), d.i(), d.i(), d.i()
 	r.compiledOK = d.bool()
+	r.outDirMade = d.bool()
+	r.ahead = d.bool()
+	r.tailOut = d.bs()
+	r.tailErr = d.bs()
 	return d.err
 }
 

@@ -116,3 +116,25 @@ func healthy(t testing.TB, r *sandbox.Runtime) {
 		t.Fatalf("pool not healthy after: %+v %q", res, out)
 	}
 }
+
+// A short run costs one message each way: the request, and the result
+// carrying the guest's stdout and stderr (issue 13).
+func TestOneMessageEachWay(t *testing.T) {
+	r, _ := newRuntime(t, 1)
+	mustRun(t, r, toolSpec(t, "args")) // compiles the module: one more message
+	for i := range 6 {
+		spec, wantOut, wantErr := toolSpec(t, "args", "x"), "arg tool\narg args\narg x\nenv x=(unset)\n", ""
+		if i%2 == 1 {
+			spec, wantOut, wantErr = toolSpec(t, "stderr", "3"), "", "eee"
+		}
+		before := sandbox.MessagesIn(r)
+		res, out, errs := mustRun(t, r, spec)
+		wantStatus(t, res, sandbox.StatusExited, "")
+		if got := sandbox.MessagesIn(r) - before; got != 1 {
+			t.Fatalf("run %d: %d messages from the worker, want 1", i, got)
+		}
+		if out != wantOut || errs != wantErr {
+			t.Fatalf("run %d: stdout %q stderr %q, want %q and %q", i, out, errs, wantOut, wantErr)
+		}
+	}
+}

@@ -55,6 +55,12 @@ type Runtime struct {
 	seq   atomic.Uint64
 	once  sync.Once
 	tasks *tasks // Runs in progress and their stdin copies
+	// msgsIn counts the messages read from workers during runs (a
+	// short run costs exactly one: its result).
+	msgsIn atomic.Uint64
+	// aheadRuns counts runs that used an instance their worker made
+	// ahead of time.
+	aheadRuns atomic.Uint64
 
 	// afterFunc starts a run's deadline timer and ctxAfterFunc its ctx
 	// callback: time.AfterFunc and context.AfterFunc, or a test's fakes

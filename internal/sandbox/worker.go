@@ -15,9 +15,7 @@ import (
 
 	"github.com/insitu-cloud/insitu/internal/store"
 	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/experimental/sysfs"
-	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
 	"golang.org/x/sys/unix"
 )
@@ -76,20 +74,26 @@ func WorkerMain() int {
 // worker is the state of one worker process: one wazero runtime with WASI,
 // the compiled modules by ModuleID, and reusable message buffers.
 type worker struct {
-	ctx     context.Context
-	fd      int
-	rt      wazero.Runtime
-	modules map[string]wazero.CompiledModule
-	rbuf    []byte
-	oob     []byte
-	e       enc
-	req     request
-	spare   []byte // zeroed linear memory kept for the next run
+	ctx       context.Context
+	fd        int
+	rt        wazero.Runtime
+	modules   map[string]compiled
+	ahead     *instance // made ahead for the next run, or nil (ahead.go)
+	stdin     stdinSlot
+	args, env []string // the current run's, read by args_get/environ_get
+	rbuf      []byte
+	oob       []byte
+	e         enc
+	req       request
+	spare     []byte // linear memory kept for the next run; scrub zeroes it
+	stdout    streamOut
+	stderr    streamOut
 }
 
 func newWorker(ctx context.Context, fd int, cacheDir string) (*worker, error) {
-	// Guests run in this process's memory; collect garbage a bit more
-	// eagerly than the default so dead instances go back quickly.
+	// Guests run in this process's memory: keep Go's default pacing
+	// whatever GOGC says (400 was measured for issue 13: no clear gain
+	// for 2.4x the worker's memory, see BENCHMARKS.md).
 	debug.SetGCPercent(100)
 	cfg := wazero.NewRuntimeConfig() // no WithCloseOnContextDone: full speed
 	if cacheDir != "" {
@@ -98,13 +102,20 @@ func newWorker(ctx context.Context, fd int, cacheDir string) (*worker, error) {
 		}
 	}
 	rt := wazero.NewRuntimeWithConfig(ctx, cfg)
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+	w := &worker{
+		ctx: ctx, fd: fd, rt: rt, modules: map[string]compiled{},
+		rbuf: make([]byte, maxMsg), oob: make([]byte, unix.CmsgSpace(4*64)),
+	}
+	if err := w.instantiateWASI(ctx); err != nil {
 		return nil, fmt.Errorf("instantiate WASI: %w", err)
 	}
-	return &worker{
-		ctx: ctx, fd: fd, rt: rt, modules: map[string]wazero.CompiledModule{},
-		rbuf: make([]byte, maxMsg), oob: make([]byte, unix.CmsgSpace(4*64)),
-	}, nil
+	return w, nil
+}
+
+// compiled is a module the worker holds.
+type compiled struct {
+	mod      wazero.CompiledModule
+	hasStart bool // a start section: never instantiated ahead
 }
 
 func (w *worker) send(b []byte) error {
@@ -169,6 +180,8 @@ func (w *worker) serve() error {
 		if err := w.report(&res, outs); err != nil {
 			return err
 		}
+		w.scrub()
+		w.prepareAhead(w.req.moduleID)
 	}
 }
 
@@ -208,15 +221,38 @@ func (w *worker) report(res *wireResult, outs []wireOutput) error {
 		}
 		outs = outs[n:]
 	}
+	// The streams' tails ride in the result when they fit; otherwise they
+	// go first, in their own messages.
+	tailOut, tailErr := w.stdout.tail(), w.stderr.tail()
+	if len(tailOut)+len(tailErr)+len(res.reason)+256 > maxMsg {
+		if err := w.stdout.flush(); err != nil {
+			return err
+		}
+		if err := w.stderr.flush(); err != nil {
+			return err
+		}
+		tailOut, tailErr = nil, nil
+	}
 	w.e.b = append(w.e.b[:0], msgResult)
 	res.encode(&w.e)
+	w.e.bs(tailOut)
+	w.e.bs(tailErr)
+	w.stdout.buf, w.stderr.buf = w.stdout.buf[:0], w.stderr.buf[:0]
 	return w.send(w.e.b)
+}
+
+// scrub zeroes the linear memory the last run left as the spare. It runs
+// after the result went out, off the run's critical path, and before the
+// next request is read: no byte of one run is visible to the next.
+func (w *worker) scrub() {
+	clear(w.spare)
+	w.spare = w.spare[:0]
 }
 
 // compiled returns the module, compiling it from req.wasm when new.
 func (w *worker) compiled(req *request) (wazero.CompiledModule, error) {
 	if m, ok := w.modules[req.moduleID]; ok {
-		return m, nil
+		return m.mod, nil
 	}
 	if req.wasm == nil {
 		return nil, fmt.Errorf("module %q is not compiled here and no bytes came with the run", req.moduleID)
@@ -226,13 +262,18 @@ func (w *worker) compiled(req *request) (wazero.CompiledModule, error) {
 		return nil, fmt.Errorf("compile: %w", err)
 	}
 	if len(w.modules) >= maxModules {
+		if w.ahead != nil { // its module may be the one evicted
+			w.ahead.mod.Close(w.ctx)
+			w.ahead = nil
+			w.scrub()
+		}
 		for id, old := range w.modules { // evict one, any
-			old.Close(w.ctx)
+			old.mod.Close(w.ctx)
 			delete(w.modules, id)
 			break
 		}
 	}
-	w.modules[req.moduleID] = m
+	w.modules[req.moduleID] = compiled{mod: m, hasStart: hasStartSection(req.wasm)}
 	return m, nil
 }
 
@@ -268,32 +309,26 @@ func (w *worker) execute(req *request, fds []*os.File) (res wireResult, outs []w
 		}
 	}
 
-	st := &runState{lim: lim, outDir: req.outDir}
-	defer st.closeOut()
-	in, out, tmp := newVFS(fsIn, st), newVFS(fsOut, st), newVFS(fsTmp, st)
-	stdin, err := openChannels(req, fds, st, in)
-	if err != nil {
+	inst, err := w.start(req, mod, fds, &res)
+	if inst == nil {
 		return fail(StatusError, "%v", err)
 	}
-	stdout := &streamOut{w: w, typ: msgStdout, limit: lim.StdoutBytes, discard: req.discardOut, what: "stdout"}
-	stderr := &streamOut{w: w, typ: msgStderr, limit: lim.StderrBytes, discard: req.discardErr, what: "stderr"}
-	cfg := moduleConfig(req, stdin, stdout, stderr, in, out, tmp)
-	alloc := &memAllocator{limit: uint64(lim.Memory), spare: &w.spare}
-	ctx := experimental.WithMemoryAllocator(w.ctx, alloc)
-
-	inst, err := w.rt.InstantiateModule(ctx, mod, cfg)
-	if inst != nil {
-		inst.Close(ctx)
-	}
-	ferr := stdout.flush()
-	if e := stderr.flush(); ferr == nil {
-		ferr = e
+	st, out := inst.st, inst.out
+	defer st.closeOut()
+	stdout, stderr := &w.stdout, &w.stderr
+	alloc := inst.alloc
+	// What the streams still buffer goes inside the result message
+	// (report), so a short run costs one message each way.
+	ferr := stdout.err
+	if ferr == nil {
+		ferr = stderr.err
 	}
 	peak, hitLimit := alloc.stats()
 	res.peak = peak
-	res.stdin, res.stdout, res.stderr = stdin.n, stdout.n, stderr.n
+	res.stdout, res.stderr = stdout.n, stderr.n
 	res.input = st.inputBytes
 	res.output = st.outBytes
+	res.outDirMade = st.outDirMade
 	res.classify(err, hitLimit, lim, st)
 	if ferr != nil {
 		return res, nil // the parent is gone or the stream broke
@@ -306,6 +341,43 @@ func (w *worker) execute(req *request, fds []*os.File) (res wireResult, outs []w
 		})
 	}
 	return res, outs
+}
+
+// start binds the run to an instance (made ahead when one fits, else
+// new) and runs the guest to its end. A nil instance means the run never
+// started (err says why); otherwise err is how the guest ended.
+func (w *worker) start(req *request, mod wazero.CompiledModule, fds []*os.File, res *wireResult) (*instance, error) {
+	lim := req.lim
+	if err := w.bindArgsEnv(req.args, req.env); err != nil {
+		return nil, err
+	}
+	w.stdout.reset(w, msgStdout, lim.StdoutBytes, req.discardOut, "stdout")
+	w.stderr.reset(w, msgStderr, lim.StderrBytes, req.discardErr, "stderr")
+	inst := w.takeAhead(req)
+	fresh := inst == nil
+	res.ahead = !fresh
+	if fresh {
+		inst = w.newInstance(req.moduleID)
+	}
+	inst.bind(lim, req.outDir)
+	stdin, err := openChannels(req, fds, inst.st, inst.in)
+	if err != nil {
+		inst.st.closeOut()
+		if !fresh {
+			inst.mod.Close(w.ctx) // never started, never reused
+		}
+		return nil, err
+	}
+	w.stdin.r = stdin
+	defer func() { w.stdin.r = nil }()
+	if fresh {
+		err = w.make(inst, mod, req.deterministic, req.seed)
+	}
+	if err == nil {
+		err = inst.start(w.ctx)
+	}
+	res.stdin = stdin.n
+	return inst, err
 }
 
 // openChannels binds stdin and the /in files of req to their sources
@@ -350,20 +422,17 @@ func openChannels(req *request, fds []*os.File, st *runState, in *vfs) (*countRe
 	return &countReader{r: stdin, st: st}, nil
 }
 
-// moduleConfig is the guest's whole world: its args and env, the three
-// streams, /in, /out and /tmp, and its clocks and randomness.
-func moduleConfig(req *request, stdin io.Reader, stdout, stderr io.Writer, in, out, tmp *vfs) wazero.ModuleConfig {
+// moduleConfig is the guest's whole world but its args and env (bound
+// per run, see instantiateWASI): the three streams, /in, /out and /tmp,
+// and its clocks and randomness.
+func moduleConfig(stdin io.Reader, stdout, stderr io.Writer, in, out, tmp *vfs, deterministic bool, seed int64) wazero.ModuleConfig {
 	fsc := wazero.NewFSConfig().(sysfs.FSConfig).WithSysFSMount(in, "/in")
 	fsc = fsc.(sysfs.FSConfig).WithSysFSMount(out, "/out")
 	fsc = fsc.(sysfs.FSConfig).WithSysFSMount(tmp, "/tmp")
-	cfg := wazero.NewModuleConfig().WithName("").WithArgs(req.args...).
+	cfg := wazero.NewModuleConfig().WithName("").
 		WithStdin(stdin).WithStdout(stdout).WithStderr(stderr).WithFSConfig(fsc)
-	for _, kv := range req.env {
-		k, v, _ := strings.Cut(kv, "=")
-		cfg = cfg.WithEnv(k, v)
-	}
-	if req.deterministic {
-		return deterministicClock(cfg, req.seed)
+	if deterministic {
+		return deterministicClock(cfg, seed)
 	}
 	// Real randomness: wazero's default source is seeded with a constant,
 	// so every run would read the same "random" bytes.
@@ -520,6 +589,20 @@ func (s *streamOut) Write(p []byte) (int, error) {
 		panic(&quotaError{what: s.what, limit: s.limit})
 	}
 	return total, nil
+}
+
+// reset readies s for a new run, keeping its buffer.
+func (s *streamOut) reset(w *worker, typ byte, limit int64, discard bool, what string) *streamOut {
+	*s = streamOut{w: w, typ: typ, limit: limit, discard: discard, what: what, buf: s.buf[:0]}
+	return s
+}
+
+// tail is what s still buffers, without the type byte.
+func (s *streamOut) tail() []byte {
+	if len(s.buf) <= 1 || s.err != nil {
+		return nil
+	}
+	return s.buf[1:]
 }
 
 func (s *streamOut) flush() error {

@@ -101,7 +101,9 @@ func headerEnd(b []byte, from int) (end, next int) {
 
 // sendHeader interprets the CGI header block and writes the HTTP header.
 func (c *cgiResponse) sendHeader(block []byte) error {
-	tp := textproto.NewReader(bufio.NewReader(bytes.NewReader(block)))
+	// A buffer the block's size, not bufio's 4 KiB default: one small
+	// allocation per request (lines longer than it are read in pieces).
+	tp := textproto.NewReader(bufio.NewReaderSize(bytes.NewReader(block), len(block)))
 	hdr, err := tp.ReadMIMEHeader()
 	if err != nil {
 		return errBadResponse

@@ -170,10 +170,14 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	if s.Out != nil {
 		out = &runs.ObjectRef{Bucket: s.Out.Bucket, Key: s.Out.Prefix}
 	}
+	var stdin io.Reader = in
+	if r.ContentLength == 0 {
+		stdin = nil // no body: no stdin pipe, no copy goroutine
+	}
 	rec, err := h.m.runs.Run(ctx, runs.Request{
 		Account: s.Owner, Tenant: tenant, Kind: "service", App: s.App, Ephemeral: true, OutPrefix: out,
 		Env:    cgiEnv(r, script, pathInfo, s.Env),
-		Stdin:  in,
+		Stdin:  stdin,
 		Stdout: resp, Stderr: io.Discard, Inputs: inputs,
 		Limits: sandbox.Limits{Timeout: s.Timeout, Memory: s.Memory},
 	})
