@@ -77,6 +77,7 @@ func printLatency(w io.Writer, cfg *config, targets []*target, rows []rowResult)
 	}
 	fmt.Fprintln(w, "\nLatency per operation:")
 	s3load.Table(w, cfg.markdown, head, body)
+	printDevice(w, cfg, targets, rows)
 	for _, r := range rows {
 		for _, t := range targets {
 			if res := r.res[t.name]; res.Errs > 0 {
@@ -85,4 +86,23 @@ func printLatency(w io.Writer, cfg *config, targets []*target, rows []rowResult)
 		}
 	}
 	fmt.Fprintf(w, "\nload average at end: %s\n", s3load.LoadAvg())
+}
+
+// printDevice prints the bytes written to the machine's disks per
+// operation of each PUT row (everything on the machine counts).
+func printDevice(w io.Writer, cfg *config, targets []*target, rows []rowResult) {
+	head := []string{"row"}
+	for _, t := range targets {
+		head = append(head, t.name+" disk MiB/op")
+	}
+	var body [][]string
+	for _, r := range rows {
+		line := []string{r.name}
+		for _, t := range targets {
+			line = append(line, s3load.Num(r.dev[t.name]/s3load.MiB))
+		}
+		body = append(body, line)
+	}
+	fmt.Fprintln(w, "\nWritten to the machine's disks per operation (after a sync; warm-up included; the whole machine counts):")
+	s3load.Table(w, cfg.markdown, head, body)
 }

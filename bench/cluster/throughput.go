@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/insitu-cloud/insitu/bench/internal/s3load"
@@ -18,6 +19,9 @@ const bucket = "bench"
 type rowResult struct {
 	name string
 	res  map[string]s3load.Result
+	// dev is the bytes written to the machine's block devices per
+	// successful operation (warm-up included), after a sync.
+	dev map[string]float64
 }
 
 // runThroughput starts every selected system, runs the rows and prints
@@ -73,15 +77,26 @@ func runRows(ctx context.Context, cfg *config, targets []*target) ([]rowResult, 
 	var rows []rowResult
 	var deadErr error // the first server process found dead
 	measure := func(name string, conc int, op func(t *target) s3load.OpFunc) {
-		r := rowResult{name: name, res: map[string]s3load.Result{}}
+		r := rowResult{name: name, res: map[string]s3load.Result{}, dev: map[string]float64{}}
 		for _, t := range order(targets, len(rows)) {
 			if ctx.Err() != nil {
 				return
 			}
 			syscall.Sync() // no dirty pages from the previous run
 			fmt.Fprintf(os.Stderr, "%-16s %-6s ...", name, t.name)
-			res := s3load.Timed(ctx, conc, cfg.warmup, cfg.duration, op(t))
-			fmt.Fprintf(os.Stderr, " %s ops/s, %s MiB/s, %d errors\n", s3load.Num(res.OpsPerSec()), s3load.Num(res.MiBPerSec()), res.Errs)
+			var done atomic.Int64
+			f := op(t)
+			before := deviceWritten()
+			res := s3load.Timed(ctx, conc, cfg.warmup, cfg.duration, func(ctx context.Context, w, seq int) (int64, int64, error) {
+				a, b, err := f(ctx, w, seq)
+				if err == nil {
+					done.Add(1)
+				}
+				return a, b, err
+			})
+			syscall.Sync()
+			r.dev[t.name] = float64(deviceWritten()-before) / float64(max(done.Load(), 1))
+			fmt.Fprintf(os.Stderr, " %s ops/s, %s MiB/s, %d errors, %s MiB written to disk per op\n", s3load.Num(res.OpsPerSec()), s3load.Num(res.MiBPerSec()), res.Errs, s3load.Num(r.dev[t.name]/s3load.MiB))
 			r.res[t.name] = res
 			if dead := t.exited(); dead != nil && deadErr == nil {
 				cfg.keepLogs = true // the log says why
