@@ -26,11 +26,14 @@ var bucketGetSubresources = []struct{ param, op string }{
 var otherSubresources = []string{
 	"accelerate", "analytics", "intelligent-tiering", "inventory", "logging", "metrics",
 	"notification", "ownershipControls", "publicAccessBlock", "replication", "requestPayment",
-	"policyStatus", "attributes", "retention", "legal-hold", "restore", "select", "torrent",
+	"policyStatus", "retention", "legal-hold", "restore", "select", "torrent",
 }
 
 // opName classifies a request into an S3 operation name.
 func opName(method, bucket, key string, q url.Values, h http.Header) string {
+	if q.Has("attributes") && key != "" && method == http.MethodGet {
+		return "GetObjectAttributes"
+	}
 	for _, p := range otherSubresources {
 		if q.Has(p) {
 			return "NotImplemented"

@@ -69,6 +69,10 @@ type Verifier struct {
 	// sets ["s3"]: its S3, native and service faces all sign as "s3"). Nil
 	// accepts any.
 	Services []string
+	// Domain, when set, makes a request whose Host is BUCKET.Domain name
+	// its bucket by Host (virtual-host style): SigV2's canonical resource
+	// then starts with /BUCKET. Empty: path style only.
+	Domain string
 
 	mu    sync.Mutex
 	cache map[[32]byte][]byte
@@ -76,8 +80,19 @@ type Verifier struct {
 
 // Result is a verified request.
 type Result struct {
-	Credential      Credential
-	Presigned       bool
+	Credential Credential
+	Presigned  bool
+	// SignatureV2 is true for a request signed with AWS Signature
+	// Version 2 (header or query form), whose payload is not signed.
+	SignatureV2 bool
+	// Deferred is true when the signature could only be checked against
+	// the body's SHA-256 (a SigV4 header request without
+	// x-amz-content-sha256 whose body is over MaxBufferedPayload or of
+	// unknown length): Body returns SignatureDoesNotMatch instead of
+	// io.EOF when it does not match. Until Body has returned io.EOF the
+	// request is NOT authenticated; only act on it in ways that read the
+	// whole body before committing anything.
+	Deferred        bool
 	Service, Region string // from the credential scope
 
 	// PayloadHash is the x-amz-content-sha256 value the signature covers
@@ -147,11 +162,14 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request) (*Result, error)
 		if len(auth) > 1 {
 			return nil, errHeaderMalformed("more than one Authorization header.")
 		}
+		if strings.HasPrefix(strings.TrimSpace(auth[0]), "AWS ") {
+			return v.verifyV2Header(ctx, r, auth[0])
+		}
 		return v.verifyHeader(ctx, r, auth[0])
 	case hasPresign:
 		return v.verifyPresigned(ctx, r, params)
-	case hasV2Query:
-		return nil, errUnsupportedV2()
+	case hasV2Query || hasV2Key:
+		return v.verifyV2Query(ctx, r, params)
 	}
 	return nil, errAnonymous()
 }
@@ -307,6 +325,9 @@ func (v *Verifier) verifyHeader(ctx context.Context, r *http.Request, authz stri
 	if err != nil {
 		return nil, err
 	}
+	if mode == payloadDeferred {
+		return v.deferred(ctx, r, &in, decoded)
+	}
 	cred, key, matched, err := v.check(ctx, r, &in)
 	if err != nil {
 		return nil, err
@@ -346,8 +367,9 @@ func headerPayload(r *http.Request, sc scope, in *authInput) (mode payloadMode, 
 	in.payloadHashes = []string{payload}
 	switch mode {
 	case payloadMissing:
-		if sc.service == "s3" {
-			return 0, "", 0, nil, errMissingContentSHA256()
+		if sc.service == "s3" && (r.ContentLength < 0 || r.ContentLength > MaxBufferedPayload) {
+			// Too large to hold: the signature is checked at EOF.
+			return payloadDeferred, "", r.ContentLength, nil, nil
 		}
 		b, err := io.ReadAll(io.LimitReader(r.Body, MaxBufferedPayload+1))
 		if err != nil {
@@ -357,7 +379,10 @@ func headerPayload(r *http.Request, sc scope, in *authInput) (mode payloadMode, 
 			return 0, "", 0, nil, errBodyTooLarge()
 		}
 		sum := sha256.Sum256(b)
-		in.payloadHashes = []string{hex.EncodeToString(sum[:]), unsignedPayload}
+		in.payloadHashes = []string{hex.EncodeToString(sum[:])}
+		if sc.service != "s3" {
+			in.payloadHashes = append(in.payloadHashes, unsignedPayload)
+		}
 		return mode, payload, int64(len(b)), b, nil
 	case payloadStreamSigned, payloadStreamSignedTrailer, payloadStreamUnsignedTrailer:
 		dl := r.Header.Values("X-Amz-Decoded-Content-Length")
@@ -418,6 +443,9 @@ const (
 	payloadStreamSigned
 	payloadStreamSignedTrailer
 	payloadStreamUnsignedTrailer
+	// payloadDeferred: no x-amz-content-sha256 and a body too large to
+	// buffer; the signature covers the body's hash, checked at EOF.
+	payloadDeferred
 )
 
 func classifyPayload(v string) (payloadMode, *Error) {
@@ -455,29 +483,70 @@ func streamMode(m payloadMode) chunkMode {
 // canonical URI and payload hash candidate. It returns the credential, the
 // signing key and the payload hash that matched.
 func (v *Verifier) check(ctx context.Context, r *http.Request, in *authInput) (Credential, []byte, string, error) {
+	cred, err := v.lookup(ctx, in)
+	if err != nil {
+		return Credential{}, nil, "", err
+	}
+	key := v.signingKey(cred.Secret, in.sc)
+	if ph, ok := matchSignature(r, in, key); ok {
+		return cred, key, ph, nil
+	}
+	return Credential{}, nil, "", errSignatureMismatch()
+}
+
+// lookup finds the credential of in's access key.
+func (v *Verifier) lookup(ctx context.Context, in *authInput) (Credential, error) {
 	if v.Keys == nil {
-		return Credential{}, nil, "", errors.New("sigv4: Verifier has no KeyStore")
+		return Credential{}, errors.New("sigv4: Verifier has no KeyStore")
 	}
 	cred, err := v.Keys.Lookup(ctx, in.sc.accessKey)
 	if err != nil {
 		if errors.Is(err, ErrUnknownKey) {
-			return Credential{}, nil, "", errUnknownAccessKey()
+			return Credential{}, errUnknownAccessKey()
 		}
-		return Credential{}, nil, "", fmt.Errorf("sigv4: looking up access key: %w", err)
+		return Credential{}, fmt.Errorf("sigv4: looking up access key: %w", err)
 	}
+	return cred, nil
+}
+
+// matchSignature compares in's signature against every canonical URI and
+// payload hash candidate and returns the payload hash that matched.
+func matchSignature(r *http.Request, in *authInput, key []byte) (string, bool) {
 	if !isHexSHA256(in.signature) {
-		return Credential{}, nil, "", errSignatureMismatch()
+		return "", false
 	}
-	key := v.signingKey(cred.Secret, in.sc)
 	for _, uri := range canonicalURIs(r.URL, in.sc.service) {
 		for _, ph := range in.payloadHashes {
 			cr := canonicalRequest(r, uri, in.query, in.signedHeaders, in.signedList, ph)
 			if sigEqual(signHex(key, stringToSign(in.amzDate, in.sc, cr)), in.signature) {
-				return cred, key, ph, nil
+				return ph, true
 			}
 		}
 	}
-	return Credential{}, nil, "", errSignatureMismatch()
+	return "", false
+}
+
+// deferred answers a header request whose signature covers the hash of a
+// body too large to buffer: the key is looked up now, the signature is
+// compared when Body reaches EOF (see Result.Deferred).
+func (v *Verifier) deferred(ctx context.Context, r *http.Request, in *authInput, decoded int64) (*Result, error) {
+	cred, err := v.lookup(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	key := v.signingKey(cred.Secret, in.sc)
+	hr := newHashReader(r.Body, "")
+	hr.verify = func(sum string) *Error {
+		in.payloadHashes = []string{sum}
+		if _, ok := matchSignature(r, in, key); !ok {
+			return errSignatureMismatch()
+		}
+		return nil
+	}
+	return &Result{
+		Credential: cred, Service: in.sc.service, Region: in.sc.region, Deferred: true,
+		DecodedLength: decoded, Trailer: emptyTrailer, Body: hr,
+	}, nil
 }
 
 // signingKey returns the derived key for secret and scope, from the cache
