@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -117,9 +119,16 @@ func (v *Verifier) checkV2(ctx context.Context, r *http.Request, in v2Input, pre
 	if err != nil || len(given) != sha1.Size {
 		return nil, errSignatureMismatch()
 	}
-	mac := hmac.New(sha1.New, []byte(cred.Secret))
-	mac.Write([]byte(v2StringToSign(r, in.date, v.v2Resource(r))))
-	if !hmac.Equal(mac.Sum(nil), given) {
+	matched := false
+	for _, path := range v2Paths(r.URL) {
+		mac := hmac.New(sha1.New, []byte(cred.Secret))
+		mac.Write([]byte(v2StringToSign(r, in.date, v.v2Resource(r, path))))
+		if hmac.Equal(mac.Sum(nil), given) {
+			matched = true
+			break
+		}
+	}
+	if !matched {
 		return nil, errSignatureMismatch()
 	}
 	res := &Result{
@@ -177,14 +186,27 @@ func v2AmzHeaders(h http.Header) string {
 	return b.String()
 }
 
-// v2Resource is SigV2's canonical resource: /bucket (from Host in
-// virtual-host style) then the path as sent, then the signed
-// sub-resources sorted, values decoded.
-func (v *Verifier) v2Resource(r *http.Request) string {
-	path := r.URL.EscapedPath()
-	if path == "" {
-		path = "/"
+// v2Paths returns the forms of the request path a SigV2 client may have
+// signed, the usual one first: the path as sent (botocore, minio-go),
+// the decoded path encoded once per segment as S3 does, and the decoded
+// path.
+func v2Paths(u *url.URL) []string {
+	var out []string
+	for _, p := range []string{u.EscapedPath(), uriEncode(u.Path, true), u.Path} {
+		if p == "" {
+			p = "/"
+		}
+		if !slices.Contains(out, p) {
+			out = append(out, p)
+		}
 	}
+	return out
+}
+
+// v2Resource is SigV2's canonical resource: /bucket (from Host in
+// virtual-host style) then path (one of v2Paths), then the signed
+// sub-resources sorted, values decoded.
+func (v *Verifier) v2Resource(r *http.Request, path string) string {
 	if b := v.virtualBucket(r.Host); b != "" {
 		path = "/" + b + path
 	}

@@ -22,7 +22,7 @@ import (
 // string to sign; the AWS vectors below pin that down.
 func signV2(v *Verifier, r *http.Request, ak, secret string) {
 	mac := hmac.New(sha1.New, []byte(secret))
-	mac.Write([]byte(v2StringToSign(r, r.Header.Get("Date"), v.v2Resource(r))))
+	mac.Write([]byte(v2StringToSign(r, r.Header.Get("Date"), v.v2Resource(r, r.URL.EscapedPath()))))
 	r.Header.Set("Authorization", "AWS "+ak+":"+base64.StdEncoding.EncodeToString(mac.Sum(nil)))
 }
 
@@ -30,7 +30,7 @@ func signV2(v *Verifier, r *http.Request, ak, secret string) {
 func presignV2(v *Verifier, r *http.Request, ak, secret string, expires int64) {
 	exp := strconv.FormatInt(expires, 10)
 	mac := hmac.New(sha1.New, []byte(secret))
-	mac.Write([]byte(v2StringToSign(r, exp, v.v2Resource(r))))
+	mac.Write([]byte(v2StringToSign(r, exp, v.v2Resource(r, r.URL.EscapedPath()))))
 	q := r.URL.Query()
 	q.Set("AWSAccessKeyId", ak)
 	q.Set("Expires", exp)
