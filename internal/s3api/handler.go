@@ -102,7 +102,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op := opName(r.Method, bucket, key, q, r.Header)
 	obs.SetOp(ctx, "s3", op)
 	w.Header().Set("Server", "insitu")
-	res, err := h.verifier.Verify(ctx, r)
+	res, err := h.verifier.VerifyS3(ctx, r)
 	if err != nil {
 		writeError(w, r, err)
 		return

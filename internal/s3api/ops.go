@@ -26,7 +26,7 @@ var bucketGetSubresources = []struct{ param, op string }{
 var otherSubresources = []string{
 	"accelerate", "analytics", "intelligent-tiering", "inventory", "logging", "metrics",
 	"notification", "ownershipControls", "publicAccessBlock", "replication", "requestPayment",
-	"policyStatus", "retention", "legal-hold", "restore", "select", "torrent",
+	"policyStatus", "attributes", "retention", "legal-hold", "restore", "select", "torrent",
 }
 
 // opName classifies a request into an S3 operation name.

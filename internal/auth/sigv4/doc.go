@@ -17,10 +17,12 @@
 // client's own scope). A header-signed request without
 // x-amz-content-sha256 (curl --aws-sigv4) is checked against the SHA-256
 // of its actual body: bodies up to MaxBufferedPayload are read and checked
-// in Verify; larger ones or ones of unknown length are checked when Body
-// reaches EOF (Result.Deferred). SigV4a (ECDSA) answers NotImplemented.
+// in Verify; larger ones or ones of unknown length are refused by Verify
+// and, by VerifyS3, checked when Body reaches EOF (Result.Deferred).
+// SigV4a (ECDSA) answers NotImplemented.
 //
-// AWS Signature Version 2 is accepted as S3 and MinIO accept it: the
+// VerifyS3, for the S3 face only, also accepts AWS Signature Version 2 as
+// S3 and MinIO accept it (Verify refuses it with InvalidRequest): the
 // header form "AWS AKID:base64(HMAC-SHA1)" (15 minutes of skew allowed,
 // RequestTimeTooSkewed beyond) and presigned URLs (AWSAccessKeyId,
 // Expires, Signature; "Request has expired" once past Expires). Its string

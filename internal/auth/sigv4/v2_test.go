@@ -68,7 +68,7 @@ func TestV2Vectors(t *testing.T) {
 				r.Header.Set(k, val)
 			}
 			r.Header.Set("Authorization", "AWS "+exampleAccessKey+":"+tc.sig)
-			res, err := v.Verify(context.Background(), r)
+			res, err := v.VerifyS3(context.Background(), r)
 			if err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
@@ -93,7 +93,7 @@ func TestV2HeaderAndQuery(t *testing.T) {
 		r.Header.Set("x-amz-date", testNow.Format(http.TimeFormat))
 		r.Header.Del("Date")
 		signV2(v, r, testAK, testSecret)
-		_, body := mustVerify(t, v, r)
+		_, body := mustVerifyS3(t, v, r)
 		if string(body) != "data" {
 			t.Errorf("body %q", body)
 		}
@@ -101,7 +101,7 @@ func TestV2HeaderAndQuery(t *testing.T) {
 	t.Run("presigned", func(t *testing.T) {
 		r := httptest.NewRequest("GET", "http://h/bucket/key?response-content-type=text/x", nil)
 		presignV2(v, r, testAK, testSecret, testNow.Unix()+60)
-		mustVerify(t, v, r)
+		mustVerifyS3(t, v, r)
 	})
 	rejections := []struct {
 		name, code string
@@ -164,7 +164,7 @@ func TestV2HeaderAndQuery(t *testing.T) {
 	}
 	for _, tc := range rejections {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := v.Verify(context.Background(), tc.req())
+			_, err := v.VerifyS3(context.Background(), tc.req())
 			var e *Error
 			if !errors.As(err, &e) || e.Code != tc.code || e.Status != tc.status {
 				t.Fatalf("err = %v, want %s (%d)", err, tc.code, tc.status)
@@ -195,13 +195,13 @@ func FuzzVerifyV2(f *testing.F) {
 		r.Header.Set("Date", testNow.Format(http.TimeFormat))
 		if authz != "" {
 			r.Header.Set("Authorization", authz)
-			_, _ = v.Verify(context.Background(), r) // must not panic
+			_, _ = v.VerifyS3(context.Background(), r) // must not panic
 		}
 		r.Header.Del("Authorization")
 		q := parseQuery(r.URL.RawQuery)
 		for _, k := range []string{"AWSAccessKeyId", "Signature", "Expires", "X-Amz-Signature", "X-Amz-Algorithm", "X-Amz-Credential"} {
 			if _, ok := q[k]; ok {
-				_, _ = v.Verify(context.Background(), r)
+				_, _ = v.VerifyS3(context.Background(), r)
 				return
 			}
 		}
@@ -213,7 +213,7 @@ func FuzzVerifyV2(f *testing.F) {
 		} else {
 			signV2(v, r, testAK, testSecret)
 		}
-		if _, err := v.Verify(context.Background(), r); err != nil {
+		if _, err := v.VerifyS3(context.Background(), r); err != nil {
 			t.Fatalf("signed request refused: %v (%s %q)", err, method, r.URL.RawQuery)
 		}
 	})
@@ -250,7 +250,7 @@ func TestMissingContentSHA256(t *testing.T) {
 				r = signUnknownLength(t, tc.signed)
 			}
 			r.Body = io.NopCloser(strings.NewReader(tc.sent))
-			res, err := testVerifier().Verify(context.Background(), r)
+			res, err := testVerifier().VerifyS3(context.Background(), r)
 			if err == nil && res.Deferred != tc.deferred {
 				t.Errorf("Deferred = %v", res.Deferred)
 			}
@@ -282,4 +282,43 @@ func signUnknownLength(t *testing.T, body string) *http.Request {
 	r := toServer(cr, body)
 	r.ContentLength = -1
 	return r
+}
+
+// mustVerifyS3 verifies r as the S3 face does and reads its whole body.
+func mustVerifyS3(t *testing.T, v *Verifier, r *http.Request) (*Result, []byte) {
+	t.Helper()
+	res, err := v.VerifyS3(context.Background(), r)
+	if err != nil {
+		t.Fatalf("VerifyS3: %v", err)
+	}
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("reading body: %v", err)
+	}
+	return res, body
+}
+
+// TestOtherFacesRefuseS3Only checks that Verify (the native, service and
+// EC2 faces) still refuses SigV2 and bodies it cannot check up front.
+func TestOtherFacesRefuseS3Only(t *testing.T) {
+	v := testVerifier()
+	r := httptest.NewRequest("GET", "http://h/bucket/key", nil)
+	r.Header.Set("Date", testNow.Format(http.TimeFormat))
+	signV2(v, r, testAK, testSecret)
+	if _, err := v.Verify(context.Background(), r); errCode(err) != "InvalidRequest" {
+		t.Errorf("SigV2 header: %v", err)
+	}
+	r = httptest.NewRequest("GET", "http://h/bucket/key", nil)
+	presignV2(v, r, testAK, testSecret, testNow.Unix()+60)
+	if _, err := v.Verify(context.Background(), r); errCode(err) != "InvalidRequest" {
+		t.Errorf("SigV2 URL: %v", err)
+	}
+	r = signUnknownLength(t, "stream")
+	if _, err := v.Verify(context.Background(), r); errCode(err) != "InvalidRequest" {
+		t.Errorf("unknown length without x-amz-content-sha256: %v", err)
+	}
+	r = signSDK(t, sdkReq{method: "PUT", payload: "-", body: "small"})
+	if _, body := mustVerify(t, v, r); string(body) != "small" {
+		t.Errorf("small body without x-amz-content-sha256: %q", body)
+	}
 }

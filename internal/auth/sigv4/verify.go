@@ -134,12 +134,26 @@ func (v *Verifier) maxSkew() time.Duration {
 }
 
 // Verify authenticates r by its Authorization header or its presigned
-// query. It does not consume the body (except for a non-"s3" request
-// without x-amz-content-sha256, whose body, at most MaxBufferedPayload
-// bytes, must be hashed to check the signature); read Result.Body instead
-// of r.Body. Authentication failures are *Error values; a KeyStore failure
-// other than ErrUnknownKey is returned wrapped.
+// query, with SigV4 only. It does not consume the body (except for a
+// request without x-amz-content-sha256, whose body, at most
+// MaxBufferedPayload bytes, must be hashed to check the signature; a
+// larger one or one of unknown length answers InvalidRequest); read
+// Result.Body instead of r.Body. Authentication failures are *Error
+// values; a KeyStore failure other than ErrUnknownKey is returned wrapped.
 func (v *Verifier) Verify(ctx context.Context, r *http.Request) (*Result, error) {
+	return v.verify(ctx, r, false)
+}
+
+// VerifyS3 is Verify for the S3 face, which also accepts what only S3
+// clients send: SigV2 (header and presigned URL; Result.SignatureV2) and
+// SigV4 header requests without x-amz-content-sha256 whose body is too
+// large to buffer, checked at the body's EOF (Result.Deferred: the caller
+// must not commit anything before Body has returned io.EOF).
+func (v *Verifier) VerifyS3(ctx context.Context, r *http.Request) (*Result, error) {
+	return v.verify(ctx, r, true)
+}
+
+func (v *Verifier) verify(ctx context.Context, r *http.Request, s3 bool) (*Result, error) {
 	if r.Body == nil {
 		// Client-side requests may have no body; server requests always do.
 		r = r.WithContext(r.Context())
@@ -162,14 +176,16 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request) (*Result, error)
 		if len(auth) > 1 {
 			return nil, errHeaderMalformed("more than one Authorization header.")
 		}
-		if strings.HasPrefix(strings.TrimSpace(auth[0]), "AWS ") {
+		if s3 && strings.HasPrefix(strings.TrimSpace(auth[0]), "AWS ") {
 			return v.verifyV2Header(ctx, r, auth[0])
 		}
-		return v.verifyHeader(ctx, r, auth[0])
+		return v.verifyHeader(ctx, r, auth[0], s3)
 	case hasPresign:
 		return v.verifyPresigned(ctx, r, params)
-	case hasV2Query || hasV2Key:
+	case s3 && (hasV2Query || hasV2Key):
 		return v.verifyV2Query(ctx, r, params)
+	case hasV2Query:
+		return nil, errUnsupportedV2()
 	}
 	return nil, errAnonymous()
 }
@@ -287,7 +303,9 @@ func requestTime(r *http.Request) (time.Time, string, bool) {
 	return time.Time{}, "", false
 }
 
-func (v *Verifier) verifyHeader(ctx context.Context, r *http.Request, authz string) (*Result, error) {
+// verifyHeader checks the SigV4 Authorization header form; deferOK allows
+// a body too large to buffer to be checked at EOF (payloadDeferred).
+func (v *Verifier) verifyHeader(ctx context.Context, r *http.Request, authz string, deferOK bool) (*Result, error) {
 	a, e := parseAuthorization(authz)
 	if e != nil {
 		return nil, e
@@ -326,6 +344,9 @@ func (v *Verifier) verifyHeader(ctx context.Context, r *http.Request, authz stri
 		return nil, err
 	}
 	if mode == payloadDeferred {
+		if !deferOK {
+			return nil, errMissingContentSHA256()
+		}
 		return v.deferred(ctx, r, &in, decoded)
 	}
 	cred, key, matched, err := v.check(ctx, r, &in)

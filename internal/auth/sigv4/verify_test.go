@@ -223,10 +223,10 @@ func TestHeaderRejections(t *testing.T) {
 			r.Header.Set("Authorization", "AWS "+testAK+":frJIUN8DYpKDtOLCwo//yllqDzg=")
 			r.Header.Set("Date", testNow.Format(http.TimeFormat))
 			return r
-		}, "SignatureDoesNotMatch", 403},
-		{"sigv2 query expired", func(t *testing.T) *http.Request {
+		}, "InvalidRequest", 400},
+		{"sigv2 query", func(t *testing.T) *http.Request {
 			return httptest.NewRequest("GET", "http://h/bucket/key?AWSAccessKeyId="+testAK+"&Expires=1&Signature=abc", nil)
-		}, "AccessDenied", 403},
+		}, "InvalidRequest", 400},
 		{"other scheme", func(t *testing.T) *http.Request {
 			r := httptest.NewRequest("GET", "http://h/bucket/key", nil)
 			r.Header.Set("Authorization", "Bearer abc")
