@@ -2,10 +2,12 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -178,9 +180,23 @@ func TestS3cmdSigV2(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := toolEnv(t, "", "")
+	// s3cmd falls back to SigV4 by itself when SigV2 is refused: run it
+	// with --debug and insist that it signed every request with SigV2.
 	s3 := func(t *testing.T, args ...string) string {
 		t.Helper()
-		return mustRun(t, env, toolTimeout, bin, append([]string{"-c", conf}, args...)...)
+		ctx, cancel := context.WithTimeout(context.Background(), toolTimeout)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, bin, append([]string{"--debug", "-c", conf}, args...)...)
+		cmd.Env = env
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("s3cmd %s: %v\n%s", strings.Join(args, " "), err, lastLines(stderr.String(), 40))
+		}
+		if log := stderr.String(); strings.Contains(log, "Using signature v4") || !strings.Contains(log, "Using signature v2") {
+			t.Fatalf("s3cmd %s did not sign with SigV2 only:\n%s", strings.Join(args, " "), lastLines(log, 40))
+		}
+		return stdout.String()
 	}
 	const bucket = "e2e-s3cmd-v2"
 	url := "s3://" + bucket + "/" + theKey
@@ -199,4 +215,13 @@ func TestS3cmdSigV2(t *testing.T) {
 	}
 	s3(t, "rb", "s3://"+bucket)
 	srv.Stop()
+}
+
+// lastLines returns the last n lines of s.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
 }
