@@ -98,6 +98,15 @@ func TestV2HeaderAndQuery(t *testing.T) {
 			t.Errorf("body %q", body)
 		}
 	})
+	t.Run("x-amz-date with an empty Date line", func(t *testing.T) {
+		r := newReq("GET", "http://h/bucket/key", "")
+		r.Header.Set("x-amz-date", testNow.Format(http.TimeFormat))
+		r.Header.Set("Date", "ignored")
+		mac := hmac.New(sha1.New, []byte(testSecret))
+		mac.Write([]byte(v2StringToSign(r, "", "/bucket/key")))
+		r.Header.Set("Authorization", "AWS "+testAK+":"+base64.StdEncoding.EncodeToString(mac.Sum(nil)))
+		mustVerifyS3(t, v, r)
+	})
 	t.Run("presigned", func(t *testing.T) {
 		r := httptest.NewRequest("GET", "http://h/bucket/key?response-content-type=text/x", nil)
 		presignV2(v, r, testAK, testSecret, testNow.Unix()+60)
