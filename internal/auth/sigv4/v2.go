@@ -5,8 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/base64"
-	"errors"
-	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -109,15 +107,9 @@ func v2RequestTime(r *http.Request) (time.Time, bool) {
 
 // checkV2 looks the key up and compares the HMAC-SHA1 signature.
 func (v *Verifier) checkV2(ctx context.Context, r *http.Request, in v2Input, presigned bool) (*Result, error) {
-	if v.Keys == nil {
-		return nil, errors.New("sigv4: Verifier has no KeyStore")
-	}
-	cred, err := v.Keys.Lookup(ctx, in.accessKey)
+	cred, err := v.lookup(ctx, in.accessKey)
 	if err != nil {
-		if errors.Is(err, ErrUnknownKey) {
-			return nil, errUnknownAccessKey()
-		}
-		return nil, fmt.Errorf("sigv4: looking up access key: %w", err)
+		return nil, err
 	}
 	given, err := base64.StdEncoding.DecodeString(in.signature)
 	if err != nil || len(given) != sha1.Size {

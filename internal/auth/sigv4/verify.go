@@ -504,7 +504,7 @@ func streamMode(m payloadMode) chunkMode {
 // canonical URI and payload hash candidate. It returns the credential, the
 // signing key and the payload hash that matched.
 func (v *Verifier) check(ctx context.Context, r *http.Request, in *authInput) (Credential, []byte, string, error) {
-	cred, err := v.lookup(ctx, in)
+	cred, err := v.lookup(ctx, in.sc.accessKey)
 	if err != nil {
 		return Credential{}, nil, "", err
 	}
@@ -515,12 +515,13 @@ func (v *Verifier) check(ctx context.Context, r *http.Request, in *authInput) (C
 	return Credential{}, nil, "", errSignatureMismatch()
 }
 
-// lookup finds the credential of in's access key.
-func (v *Verifier) lookup(ctx context.Context, in *authInput) (Credential, error) {
+// lookup finds the credential of an access key: InvalidAccessKeyId for
+// an unknown one, a wrapped error for a KeyStore failure.
+func (v *Verifier) lookup(ctx context.Context, accessKey string) (Credential, error) {
 	if v.Keys == nil {
 		return Credential{}, errors.New("sigv4: Verifier has no KeyStore")
 	}
-	cred, err := v.Keys.Lookup(ctx, in.sc.accessKey)
+	cred, err := v.Keys.Lookup(ctx, accessKey)
 	if err != nil {
 		if errors.Is(err, ErrUnknownKey) {
 			return Credential{}, errUnknownAccessKey()
@@ -551,7 +552,7 @@ func matchSignature(r *http.Request, in *authInput, key []byte) (string, bool) {
 // body too large to buffer: the key is looked up now, the signature is
 // compared when Body reaches EOF (see Result.Deferred).
 func (v *Verifier) deferred(ctx context.Context, r *http.Request, in *authInput, decoded int64) (*Result, error) {
-	cred, err := v.lookup(ctx, in)
+	cred, err := v.lookup(ctx, in.sc.accessKey)
 	if err != nil {
 		return nil, err
 	}
