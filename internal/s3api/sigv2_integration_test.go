@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -238,6 +239,29 @@ func TestSigV4WithoutContentSHA256(t *testing.T) {
 			}
 		})
 	}
+	t.Run("UploadPart", func(t *testing.T) {
+		up, err := sdk.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("nohash"), Key: aws.String("mp")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		partURL := func(n int) string {
+			return fmt.Sprintf("%s/nohash/mp?partNumber=%d&uploadId=%s", node.Endpoint(), n, url.QueryEscape(aws.ToString(up.UploadId)))
+		}
+		req, _ := http.NewRequest(http.MethodPut, partURL(1), io.MultiReader(bytes.NewReader(altered(large))))
+		sigv4NoHash(t, node, req, large)
+		if st, code := s3Error(t, hc, req); st != 403 || code != "SignatureDoesNotMatch" {
+			t.Fatalf("altered part: %d %s", st, code)
+		}
+		parts, err := sdk.ListParts(ctx, &s3.ListPartsInput{Bucket: aws.String("nohash"), Key: aws.String("mp"), UploadId: up.UploadId})
+		if err != nil || len(parts.Parts) != 0 {
+			t.Fatalf("parts after a refused upload: %+v %v", parts, err)
+		}
+		req, _ = http.NewRequest(http.MethodPut, partURL(1), io.MultiReader(bytes.NewReader(large)))
+		sigv4NoHash(t, node, req, large)
+		if st, code := s3Error(t, hc, req); st != 200 {
+			t.Fatalf("part: %d %s", st, code)
+		}
+	})
 	t.Run("GET", func(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodGet, node.Endpoint()+"/nohash/small", nil)
 		sigv4NoHash(t, node, req, nil)
