@@ -234,7 +234,7 @@ func (n *Node) startCompute(ctx context.Context) (err error) {
 func (n *Node) newServer() *http.Server {
 	cfg := n.cfg
 	// Every face signs as service "s3" in the node's region.
-	verifier := &sigv4.Verifier{Keys: n.accounts, Region: cfg.Region, Services: []string{"s3"}}
+	verifier := &sigv4.Verifier{Keys: n.accounts, Region: cfg.Region, Services: []string{"s3"}, Domain: cfg.Domain}
 	svc := n.services.Handler(verifier, cfg.Domain, n.metrics.Registry)
 	s3 := s3api.New(s3api.Config{Engine: n.engine, Verifier: verifier, Region: cfg.Region, Domain: cfg.Domain, Runner: n.runs,
 		BucketDeleted: n.bucketDeleted})

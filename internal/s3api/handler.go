@@ -3,6 +3,7 @@ package s3api
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -101,7 +102,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op := opName(r.Method, bucket, key, q, r.Header)
 	obs.SetOp(ctx, "s3", op)
 	w.Header().Set("Server", "insitu")
-	res, err := h.verifier.Verify(ctx, r)
+	res, err := h.verifier.VerifyS3(ctx, r)
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -111,9 +112,41 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		r.Body = res.Body
 	}
 	req := &request{w: w, r: r, ctx: ctx, q: q, account: res.Credential.AccountID, name: res.Credential.Account, bucket: bucket, key: key, auth: res}
+	if res.Deferred && !deferrable[op] {
+		writeError(w, r, errDeferredRefused)
+		return
+	}
 	if err := h.dispatch(req, op); err != nil {
+		if res.Deferred {
+			err = deferredError(r.Body, err)
+		}
 		writeError(w, r, err)
 	}
+}
+
+// deferrable are the operations that read the whole body before they
+// commit anything, so a request whose signature is only checked at the
+// body's EOF (sigv4.Result.Deferred) can go through them: a mismatch
+// fails the write and nothing is stored.
+var deferrable = map[string]bool{"PutObject": true, "UploadPart": true}
+
+var errDeferredRefused = &APIError{http.StatusBadRequest, "InvalidRequest",
+	"Missing required header for this request: x-amz-content-sha256 (needed for a body over 1 MiB or of unknown length on this operation)"}
+
+// deferredError decides what a failed request whose signature is checked
+// at the body's EOF answers: the signature's failure when the body does
+// not match it (so an unauthenticated caller learns nothing from err),
+// else err. It reads what is left of the body, at most maxPutSize bytes.
+func deferredError(body io.Reader, err error) error {
+	var se *sigv4.Error
+	if errors.As(err, &se) {
+		return err
+	}
+	_, rerr := io.Copy(io.Discard, io.LimitReader(body, maxPutSize+1))
+	if errors.As(rerr, &se) {
+		return rerr
+	}
+	return err
 }
 
 func (h *Handler) dispatch(req *request, op string) error {
@@ -158,6 +191,8 @@ func (h *Handler) dispatch(req *request, op string) error {
 		return h.putObject(req)
 	case "CopyObject":
 		return h.copyObject(req)
+	case "GetObjectAttributes":
+		return h.getObjectAttributes(req)
 	case "GetObject", "HeadObject":
 		return h.getObject(req, op == "HeadObject")
 	case "DeleteObject":

@@ -285,7 +285,7 @@ func runObjectSuite(t *testing.T, c *s3.Client, bucket string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(out.Contents) != 2 || out.Contents[0].Owner == nil || aws.ToString(out.Contents[0].Key) != "d+e%2Bf" {
+		if len(out.Contents) != 2 || out.Contents[0].Owner == nil || aws.ToString(out.Contents[0].Key) != "d%20e%2Bf" {
 			t.Fatalf("start-after/url listing: %+v", out.Contents)
 		}
 		// V1 with marker.

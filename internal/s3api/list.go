@@ -35,10 +35,23 @@ func encoder(q url.Values) (func(string) string, string, error) {
 	}
 }
 
-// s3URLEncode encodes a key for encoding-type=url: form encoding with '/'
-// kept, which every client's decoder (query unescaping) reverses.
+// s3URLEncode encodes a key for encoding-type=url as S3 does: every byte
+// but the RFC 3986 unreserved characters and '/' becomes %XX (a space is
+// %20, a '+' is %2B), which both query and path unescaping reverse.
 func s3URLEncode(s string) string {
-	return strings.ReplaceAll(url.QueryEscape(s), "%2F", "/")
+	const hexDigits = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || strings.IndexByte("-._~/", c) >= 0 {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hexDigits[c>>4])
+		b.WriteByte(hexDigits[c&15])
+	}
+	return b.String()
 }
 
 // listPage reads one page of a bucket listing; max-keys=0 asks for none.
@@ -76,13 +89,17 @@ func (h *Handler) listObjects(req *request, version int) error {
 		fetchOwner = q.Get("fetch-owner") == "true"
 		res.StartAfter = enc(q.Get("start-after"))
 		opts.After = q.Get("start-after")
+		if q.Has("continuation-token") {
+			// Echoed even when empty, as S3 does.
+			tok := q.Get("continuation-token")
+			res.ContinuationToken = &tok
+		}
 		if tok := q.Get("continuation-token"); tok != "" {
 			after, err := base64.RawURLEncoding.DecodeString(tok)
 			if err != nil {
 				return apiErr(http.StatusBadRequest, "InvalidArgument", "The continuation token provided is incorrect")
 			}
 			opts.After = string(after)
-			res.ContinuationToken = tok
 		}
 	} else {
 		m := q.Get("marker")

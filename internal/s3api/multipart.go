@@ -2,6 +2,7 @@ package s3api
 
 import (
 	"encoding/xml"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -118,7 +119,7 @@ func (h *Handler) uploadPartCopy(req *request) error {
 	if v := req.r.Header.Get("x-amz-copy-source-range"); v != "" {
 		r, ok := parseRange(v)
 		if !ok || r.Suffix > 0 || r.End < 0 || r.End >= src.Size {
-			return apiErr(http.StatusBadRequest, "InvalidArgument", "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy")
+			return apiErr(http.StatusBadRequest, "InvalidRange", "The x-amz-copy-source-range value must be of the form bytes=first-last where first and last are the zero-based offsets of the first and last bytes to copy, within the source object")
 		}
 		rng = r
 	}
@@ -178,6 +179,9 @@ func (h *Handler) completeMultipartUpload(req *request) error {
 		return err
 	}
 	info, err := h.engine.CompleteMultipartUpload(req.ctx, req.bucket, req.key, req.q.Get("uploadId"), parts)
+	if errors.Is(err, store.ErrNoSuchUpload) {
+		info, err = h.completedBefore(req, parts, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -186,6 +190,24 @@ func (h *Handler) completeMultipartUpload(req *request) error {
 	res.set(info.Checksum.Algorithm, info.Checksum.Value)
 	writeXML(req.w, res)
 	return nil
+}
+
+// completedBefore answers a retried CompleteMultipartUpload (the client
+// lost the first response) as S3 does, with the same result: when the
+// upload is gone and the object now at the key is made of exactly the
+// listed parts (numbers and ETags), that object is the upload's result.
+// Otherwise it returns notFound.
+func (h *Handler) completedBefore(req *request, parts []store.CompletePart, notFound error) (store.ObjectInfo, error) {
+	info, err := h.engine.HeadObject(req.ctx, req.bucket, req.key)
+	if err != nil || len(info.Parts) != len(parts) {
+		return store.ObjectInfo{}, notFound
+	}
+	for i, p := range info.Parts {
+		if p.Number != parts[i].Number || !strings.EqualFold(p.ETag, parts[i].ETag) {
+			return store.ObjectInfo{}, notFound
+		}
+	}
+	return info, nil
 }
 
 func (h *Handler) abortMultipartUpload(req *request) error {

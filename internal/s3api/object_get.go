@@ -124,13 +124,17 @@ var responseOverrides = map[string]string{
 	"response-content-encoding":    "Content-Encoding",
 }
 
+// errInvalidPartNumber answers a partNumber beyond the object's parts, as
+// S3 does (400, not 416).
+var errInvalidPartNumber = &APIError{http.StatusBadRequest, "InvalidPartNumber", "The requested partnumber is not satisfiable"}
+
 // partRange returns the byte range of part n of info.
 func partRange(info store.ObjectInfo, n int) (store.Range, error) {
 	if len(info.Parts) == 0 {
 		if n == 1 {
 			return store.Range{Start: 0, End: -1}, nil
 		}
-		return store.Range{}, apiErr(http.StatusRequestedRangeNotSatisfiable, "InvalidPartNumber", "The requested partnumber is not satisfiable")
+		return store.Range{}, errInvalidPartNumber
 	}
 	var off int64
 	for _, p := range info.Parts {
@@ -139,7 +143,7 @@ func partRange(info store.ObjectInfo, n int) (store.Range, error) {
 		}
 		off += p.Size
 	}
-	return store.Range{}, apiErr(http.StatusRequestedRangeNotSatisfiable, "InvalidPartNumber", "The requested partnumber is not satisfiable")
+	return store.Range{}, errInvalidPartNumber
 }
 
 func (h *Handler) getObject(req *request, head bool) error {

@@ -2,7 +2,9 @@ package s3api
 
 import (
 	"encoding/base64"
+	"io"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/insitu-cloud/insitu/internal/checksum"
@@ -65,17 +67,43 @@ func stripAWSChunked(ce string) string {
 	return strings.Join(keep, ",")
 }
 
-// bodySize is the decoded length of the request body, or an S3 error when
-// the client declared none.
+// bodySize is the decoded length of the request body, -1 for a body sent
+// with plain HTTP chunking (Transfer-Encoding: chunked, no Content-Length),
+// which it caps at maxPutSize (EntityTooLarge beyond), or an S3 error when
+// the client declared neither.
 func bodySize(req *request) (int64, error) {
 	n := req.auth.DecodedLength
 	if n < 0 {
-		return 0, errMissingLength
+		if !slices.Contains(req.r.TransferEncoding, "chunked") {
+			return 0, errMissingLength
+		}
+		req.r.Body = &cappedBody{ReadCloser: req.r.Body, left: maxPutSize}
+		return -1, nil
 	}
 	if n > maxPutSize {
 		return 0, errEntityTooLarge
 	}
 	return n, nil
+}
+
+// cappedBody fails with EntityTooLarge once more than left bytes arrive.
+type cappedBody struct {
+	io.ReadCloser
+	left int64
+}
+
+func (c *cappedBody) Read(p []byte) (int, error) {
+	if c.left < 0 {
+		return 0, errEntityTooLarge
+	}
+	if int64(len(p)) > c.left+1 {
+		p = p[:c.left+1]
+	}
+	n, err := c.ReadCloser.Read(p)
+	if c.left -= int64(n); c.left < 0 {
+		return 0, errEntityTooLarge
+	}
+	return n, err
 }
 
 // contentMD5 decodes Content-MD5; nil when absent.

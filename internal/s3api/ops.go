@@ -31,6 +31,9 @@ var otherSubresources = []string{
 
 // opName classifies a request into an S3 operation name.
 func opName(method, bucket, key string, q url.Values, h http.Header) string {
+	if q.Has("attributes") && key != "" && method == http.MethodGet {
+		return "GetObjectAttributes"
+	}
 	for _, p := range otherSubresources {
 		if q.Has(p) {
 			return "NotImplemented"

@@ -394,8 +394,10 @@ type hashReader struct {
 	src  io.ReadCloser
 	h    hash.Hash
 	want string
-	eof  bool
-	err  error
+	// verify, when set, judges the hex SHA-256 at EOF instead of want.
+	verify func(sum string) *Error
+	eof    bool
+	err    error
 }
 
 func newHashReader(src io.ReadCloser, wantHex string) *hashReader {
@@ -427,7 +429,14 @@ func (r *hashReader) Read(p []byte) (int, error) {
 }
 
 func (r *hashReader) finish() error {
-	if hex.EncodeToString(r.h.Sum(nil)) != r.want {
+	sum := hex.EncodeToString(r.h.Sum(nil))
+	if r.verify != nil {
+		if e := r.verify(sum); e != nil {
+			return e
+		}
+		return io.EOF
+	}
+	if sum != r.want {
 		return errContentSHA256Mismatch()
 	}
 	return io.EOF

@@ -14,11 +14,25 @@
 // Defaults: a zero MaxSkew allows 15 minutes of clock difference, a nil Now
 // uses time.Now, an empty Region and nil Services accept any region and
 // service named in the credential scope (the signature is computed with the
-// client's own scope), and the Authorization header form requires
-// x-amz-content-sha256 for the "s3" service. SigV2 is refused and SigV4a
-// (ECDSA) answers NotImplemented.
+// client's own scope). A header-signed request without
+// x-amz-content-sha256 (curl --aws-sigv4) is checked against the SHA-256
+// of its actual body: bodies up to MaxBufferedPayload are read and checked
+// in Verify; larger ones or ones of unknown length are refused by Verify
+// and, by VerifyS3, checked when Body reaches EOF (Result.Deferred).
+// SigV4a (ECDSA) answers NotImplemented.
 //
-// Whatever the form, the signature must cover host and every x-amz-* header
+// VerifyS3, for the S3 face only, also accepts AWS Signature Version 2 as
+// S3 and MinIO accept it (Verify refuses it with InvalidRequest): the
+// header form "AWS AKID:base64(HMAC-SHA1)" (15 minutes of skew allowed,
+// RequestTimeTooSkewed beyond) and presigned URLs (AWSAccessKeyId,
+// Expires, Signature; "Request has expired" once past Expires). Its string
+// to sign holds method, Content-MD5, Content-Type, the date (or Expires),
+// every x-amz-* header present, and the canonical resource (/bucket/key
+// with the signed sub-resources; the bucket comes from Host when Domain is
+// set). Its payload is not signed (Content-MD5, when sent, is checked by
+// the store).
+//
+// Whatever the SigV4 form, the signature must cover host and every x-amz-* header
 // present except x-amz-content-sha256 (whose value the signature covers
 // anyway); otherwise Verify answers AccessDenied as S3 does, so no unsigned
 // header can change what a signed request does.

@@ -69,6 +69,10 @@ type Verifier struct {
 	// sets ["s3"]: its S3, native and service faces all sign as "s3"). Nil
 	// accepts any.
 	Services []string
+	// Domain, when set, makes a request whose Host is BUCKET.Domain name
+	// its bucket by Host (virtual-host style): SigV2's canonical resource
+	// then starts with /BUCKET. Empty: path style only.
+	Domain string
 
 	mu    sync.Mutex
 	cache map[[32]byte][]byte
@@ -76,8 +80,19 @@ type Verifier struct {
 
 // Result is a verified request.
 type Result struct {
-	Credential      Credential
-	Presigned       bool
+	Credential Credential
+	Presigned  bool
+	// SignatureV2 is true for a request signed with AWS Signature
+	// Version 2 (header or query form), whose payload is not signed.
+	SignatureV2 bool
+	// Deferred is true when the signature could only be checked against
+	// the body's SHA-256 (a SigV4 header request without
+	// x-amz-content-sha256 whose body is over MaxBufferedPayload or of
+	// unknown length): Body returns SignatureDoesNotMatch instead of
+	// io.EOF when it does not match. Until Body has returned io.EOF the
+	// request is NOT authenticated; only act on it in ways that read the
+	// whole body before committing anything.
+	Deferred        bool
 	Service, Region string // from the credential scope
 
 	// PayloadHash is the x-amz-content-sha256 value the signature covers
@@ -119,12 +134,26 @@ func (v *Verifier) maxSkew() time.Duration {
 }
 
 // Verify authenticates r by its Authorization header or its presigned
-// query. It does not consume the body (except for a non-"s3" request
-// without x-amz-content-sha256, whose body, at most MaxBufferedPayload
-// bytes, must be hashed to check the signature); read Result.Body instead
-// of r.Body. Authentication failures are *Error values; a KeyStore failure
-// other than ErrUnknownKey is returned wrapped.
+// query, with SigV4 only. It does not consume the body (except for a
+// request without x-amz-content-sha256, whose body, at most
+// MaxBufferedPayload bytes, must be hashed to check the signature; a
+// larger one or one of unknown length answers InvalidRequest); read
+// Result.Body instead of r.Body. Authentication failures are *Error
+// values; a KeyStore failure other than ErrUnknownKey is returned wrapped.
 func (v *Verifier) Verify(ctx context.Context, r *http.Request) (*Result, error) {
+	return v.verify(ctx, r, false)
+}
+
+// VerifyS3 is Verify for the S3 face, which also accepts what only S3
+// clients send: SigV2 (header and presigned URL; Result.SignatureV2) and
+// SigV4 header requests without x-amz-content-sha256 whose body is too
+// large to buffer, checked at the body's EOF (Result.Deferred: the caller
+// must not commit anything before Body has returned io.EOF).
+func (v *Verifier) VerifyS3(ctx context.Context, r *http.Request) (*Result, error) {
+	return v.verify(ctx, r, true)
+}
+
+func (v *Verifier) verify(ctx context.Context, r *http.Request, s3 bool) (*Result, error) {
 	if r.Body == nil {
 		// Client-side requests may have no body; server requests always do.
 		r = r.WithContext(r.Context())
@@ -147,9 +176,14 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request) (*Result, error)
 		if len(auth) > 1 {
 			return nil, errHeaderMalformed("more than one Authorization header.")
 		}
-		return v.verifyHeader(ctx, r, auth[0])
+		if s3 && strings.HasPrefix(strings.TrimSpace(auth[0]), "AWS ") {
+			return v.verifyV2Header(ctx, r, auth[0])
+		}
+		return v.verifyHeader(ctx, r, auth[0], s3)
 	case hasPresign:
 		return v.verifyPresigned(ctx, r, params)
+	case s3 && (hasV2Query || hasV2Key):
+		return v.verifyV2Query(ctx, r, params)
 	case hasV2Query:
 		return nil, errUnsupportedV2()
 	}
@@ -269,7 +303,9 @@ func requestTime(r *http.Request) (time.Time, string, bool) {
 	return time.Time{}, "", false
 }
 
-func (v *Verifier) verifyHeader(ctx context.Context, r *http.Request, authz string) (*Result, error) {
+// verifyHeader checks the SigV4 Authorization header form; deferOK allows
+// a body too large to buffer to be checked at EOF (payloadDeferred).
+func (v *Verifier) verifyHeader(ctx context.Context, r *http.Request, authz string, deferOK bool) (*Result, error) {
 	a, e := parseAuthorization(authz)
 	if e != nil {
 		return nil, e
@@ -306,6 +342,12 @@ func (v *Verifier) verifyHeader(ctx context.Context, r *http.Request, authz stri
 	mode, payload, decoded, buffered, err := headerPayload(r, sc, &in)
 	if err != nil {
 		return nil, err
+	}
+	if mode == payloadDeferred {
+		if !deferOK {
+			return nil, errMissingContentSHA256()
+		}
+		return v.deferred(ctx, r, &in, decoded)
 	}
 	cred, key, matched, err := v.check(ctx, r, &in)
 	if err != nil {
@@ -346,8 +388,9 @@ func headerPayload(r *http.Request, sc scope, in *authInput) (mode payloadMode, 
 	in.payloadHashes = []string{payload}
 	switch mode {
 	case payloadMissing:
-		if sc.service == "s3" {
-			return 0, "", 0, nil, errMissingContentSHA256()
+		if sc.service == "s3" && (r.ContentLength < 0 || r.ContentLength > MaxBufferedPayload) {
+			// Too large to hold: the signature is checked at EOF.
+			return payloadDeferred, "", r.ContentLength, nil, nil
 		}
 		b, err := io.ReadAll(io.LimitReader(r.Body, MaxBufferedPayload+1))
 		if err != nil {
@@ -357,7 +400,10 @@ func headerPayload(r *http.Request, sc scope, in *authInput) (mode payloadMode, 
 			return 0, "", 0, nil, errBodyTooLarge()
 		}
 		sum := sha256.Sum256(b)
-		in.payloadHashes = []string{hex.EncodeToString(sum[:]), unsignedPayload}
+		in.payloadHashes = []string{hex.EncodeToString(sum[:])}
+		if sc.service != "s3" {
+			in.payloadHashes = append(in.payloadHashes, unsignedPayload)
+		}
 		return mode, payload, int64(len(b)), b, nil
 	case payloadStreamSigned, payloadStreamSignedTrailer, payloadStreamUnsignedTrailer:
 		dl := r.Header.Values("X-Amz-Decoded-Content-Length")
@@ -418,6 +464,9 @@ const (
 	payloadStreamSigned
 	payloadStreamSignedTrailer
 	payloadStreamUnsignedTrailer
+	// payloadDeferred: no x-amz-content-sha256 and a body too large to
+	// buffer; the signature covers the body's hash, checked at EOF.
+	payloadDeferred
 )
 
 func classifyPayload(v string) (payloadMode, *Error) {
@@ -455,29 +504,71 @@ func streamMode(m payloadMode) chunkMode {
 // canonical URI and payload hash candidate. It returns the credential, the
 // signing key and the payload hash that matched.
 func (v *Verifier) check(ctx context.Context, r *http.Request, in *authInput) (Credential, []byte, string, error) {
-	if v.Keys == nil {
-		return Credential{}, nil, "", errors.New("sigv4: Verifier has no KeyStore")
-	}
-	cred, err := v.Keys.Lookup(ctx, in.sc.accessKey)
+	cred, err := v.lookup(ctx, in.sc.accessKey)
 	if err != nil {
-		if errors.Is(err, ErrUnknownKey) {
-			return Credential{}, nil, "", errUnknownAccessKey()
-		}
-		return Credential{}, nil, "", fmt.Errorf("sigv4: looking up access key: %w", err)
-	}
-	if !isHexSHA256(in.signature) {
-		return Credential{}, nil, "", errSignatureMismatch()
+		return Credential{}, nil, "", err
 	}
 	key := v.signingKey(cred.Secret, in.sc)
+	if ph, ok := matchSignature(r, in, key); ok {
+		return cred, key, ph, nil
+	}
+	return Credential{}, nil, "", errSignatureMismatch()
+}
+
+// lookup finds the credential of an access key: InvalidAccessKeyId for
+// an unknown one, a wrapped error for a KeyStore failure.
+func (v *Verifier) lookup(ctx context.Context, accessKey string) (Credential, error) {
+	if v.Keys == nil {
+		return Credential{}, errors.New("sigv4: Verifier has no KeyStore")
+	}
+	cred, err := v.Keys.Lookup(ctx, accessKey)
+	if err != nil {
+		if errors.Is(err, ErrUnknownKey) {
+			return Credential{}, errUnknownAccessKey()
+		}
+		return Credential{}, fmt.Errorf("sigv4: looking up access key: %w", err)
+	}
+	return cred, nil
+}
+
+// matchSignature compares in's signature against every canonical URI and
+// payload hash candidate and returns the payload hash that matched.
+func matchSignature(r *http.Request, in *authInput, key []byte) (string, bool) {
+	if !isHexSHA256(in.signature) {
+		return "", false
+	}
 	for _, uri := range canonicalURIs(r.URL, in.sc.service) {
 		for _, ph := range in.payloadHashes {
 			cr := canonicalRequest(r, uri, in.query, in.signedHeaders, in.signedList, ph)
 			if sigEqual(signHex(key, stringToSign(in.amzDate, in.sc, cr)), in.signature) {
-				return cred, key, ph, nil
+				return ph, true
 			}
 		}
 	}
-	return Credential{}, nil, "", errSignatureMismatch()
+	return "", false
+}
+
+// deferred answers a header request whose signature covers the hash of a
+// body too large to buffer: the key is looked up now, the signature is
+// compared when Body reaches EOF (see Result.Deferred).
+func (v *Verifier) deferred(ctx context.Context, r *http.Request, in *authInput, decoded int64) (*Result, error) {
+	cred, err := v.lookup(ctx, in.sc.accessKey)
+	if err != nil {
+		return nil, err
+	}
+	key := v.signingKey(cred.Secret, in.sc)
+	hr := newHashReader(r.Body, "")
+	hr.verify = func(sum string) *Error {
+		in.payloadHashes = []string{sum}
+		if _, ok := matchSignature(r, in, key); !ok {
+			return errSignatureMismatch()
+		}
+		return nil
+	}
+	return &Result{
+		Credential: cred, Service: in.sc.service, Region: in.sc.region, Deferred: true,
+		DecodedLength: decoded, Trailer: emptyTrailer, Body: hr,
+	}, nil
 }
 
 // signingKey returns the derived key for secret and scope, from the cache

@@ -276,9 +276,10 @@ func TestHeaderRejections(t *testing.T) {
 			r.Header.Set("X-Amz-Date", "2026-11-03T12:30:00Z")
 			return r
 		}, "AccessDenied", 403},
-		{"missing x-amz-content-sha256", func(t *testing.T) *http.Request {
-			return signSDK(t, sdkReq{payload: "-"})
-		}, "InvalidRequest", 400},
+		{"missing x-amz-content-sha256, body altered", func(t *testing.T) *http.Request {
+			r := signSDK(t, sdkReq{method: "PUT", payload: "-", body: "signed"})
+			return toServer(r, "altered")
+		}, "SignatureDoesNotMatch", 403},
 		{"invalid x-amz-content-sha256", func(t *testing.T) *http.Request {
 			return signSDK(t, sdkReq{payload: "not-a-hash"})
 		}, "InvalidArgument", 400},
