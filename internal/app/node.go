@@ -36,8 +36,8 @@ import (
 	"github.com/insitu-cloud/insitu/internal/sandbox"
 	"github.com/insitu-cloud/insitu/internal/services"
 	"github.com/insitu-cloud/insitu/internal/store"
-	"github.com/insitu-cloud/insitu/internal/ui"
 	"github.com/insitu-cloud/insitu/internal/store/local"
+	"github.com/insitu-cloud/insitu/internal/ui"
 )
 
 // Node is one running insitu server.
