@@ -3,11 +3,13 @@ package ui
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
@@ -35,6 +37,24 @@ type presignRequest struct {
 	UploadID string `json:"upload_id"`
 }
 
+// parsePresign reads and checks the upload script's question: a key of
+// 1 to 1024 bytes of UTF-8, a size from 0 to 5 TiB, a content type
+// (default application/octet-stream) of at most 256 bytes.
+func parsePresign(r io.Reader) (presignRequest, error) {
+	var q presignRequest
+	bad := &userError{status: http.StatusBadRequest, msg: "The upload request was not understood."}
+	if err := json.NewDecoder(r).Decode(&q); err != nil {
+		return q, bad
+	}
+	if q.Key == "" || len(q.Key) > 1024 || !utf8.ValidString(q.Key) || q.Size < 0 || q.Size > maxUpload || len(q.Type) > 256 || len(q.UploadID) > 1024 {
+		return q, bad
+	}
+	if q.Type == "" {
+		q.Type = "application/octet-stream"
+	}
+	return q, nil
+}
+
 // presignAnswer is what the script does next: one PUT; or create a
 // multipart upload; or PUT the parts then POST the completion.
 type presignAnswer struct {
@@ -52,12 +72,9 @@ func (h *Handler) presign(c *call) error {
 	if err := auth.OwnsBucket(c.ctx, h.cfg.Engine, c.s.accountID, bucket); err != nil {
 		return err
 	}
-	var q presignRequest
-	if err := json.NewDecoder(c.r.Body).Decode(&q); err != nil || q.Key == "" || q.Size < 0 || q.Size > maxUpload || len(q.Key) > 1024 {
-		return &userError{status: http.StatusBadRequest, msg: "The upload request was not understood."}
-	}
-	if q.Type == "" {
-		q.Type = "application/octet-stream"
+	q, err := parsePresign(c.r.Body)
+	if err != nil {
+		return err
 	}
 	p, err := h.presigner(c)
 	if err != nil {
