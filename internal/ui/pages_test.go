@@ -232,3 +232,57 @@ func TestPresignedUploads(t *testing.T) {
 		}
 	}
 }
+
+func TestPreviewAndDownload(t *testing.T) {
+	e := start(t, false)
+	e.mkBucket(t, e.aliceKey, e.aliceSecret, "media")
+	s3c := e.node.S3(e.aliceKey, e.aliceSecret)
+	png := []byte("\x89PNG\r\n\x1a\n0000")
+	for key, ct := range map[string]string{"pic.png": "image/png", "pic.svg": "image/svg+xml", "bin.dat": "application/octet-stream"} {
+		body := png
+		if key == "pic.svg" {
+			body = []byte(`<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>`)
+		}
+		if key == "bin.dat" {
+			body = []byte{0, 1, 2, 3}
+		}
+		if _, err := s3c.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("media"), Key: aws.String(key), Body: bytes.NewReader(body), ContentType: aws.String(ct)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	long := strings.Repeat("0123456789abcde\n", 100<<10/16)
+	e.put(t, e.aliceKey, e.aliceSecret, "media", "long.txt", long, nil)
+	alice := e.login(t, e.aliceKey, e.aliceSecret)
+
+	if code, body := alice.get("/ui/b/media/object?key=pic.png"); code != http.StatusOK || !strings.Contains(body, `src="/ui/b/media/image?key=pic.png"`) {
+		t.Errorf("png object page: %d, no image preview", code)
+	}
+	req, _ := http.NewRequest(http.MethodGet, alice.base+"/ui/b/media/image?key=pic.png", nil)
+	resp := alice.do(req)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/png" || resp.Header.Get("X-Content-Type-Options") != "nosniff" || bodyOf(resp) != string(png) {
+		t.Errorf("png preview: %d %v", resp.StatusCode, resp.Header)
+	}
+	if code, _ := alice.get("/ui/b/media/image?key=pic.svg"); code != http.StatusUnsupportedMediaType {
+		t.Errorf("svg as an inline image: %d, want 415", code)
+	}
+	req, _ = http.NewRequest(http.MethodGet, alice.base+"/ui/b/media/download?key=pic.svg", nil)
+	resp = alice.do(req)
+	if resp.Header.Get("Content-Type") != "application/octet-stream" || !strings.HasPrefix(resp.Header.Get("Content-Disposition"), "attachment") {
+		t.Errorf("download of svg: %v, want an octet-stream attachment", resp.Header)
+	}
+	if code, body := alice.get("/ui/b/media/object?key=bin.dat"); code != http.StatusOK || !strings.Contains(body, "No preview for this object") {
+		t.Errorf("binary object page: %d, want no preview", code)
+	}
+	code, body := alice.get("/ui/b/media/object?key=long.txt")
+	pre := body[strings.Index(body, `id="preview">`)+len(`id="preview">`):]
+	pre = pre[:strings.Index(pre, "</pre>")]
+	if code != http.StatusOK || len(pre) != 64<<10 || !strings.Contains(body, "Showing the first 64 KiB") {
+		t.Errorf("long text preview: %d, %d bytes shown, want 65536 and a note", code, len(pre))
+	}
+	if code, body := alice.get("/ui/b/media/object?key=missing"); code != http.StatusNotFound || !strings.Contains(body, "no object with that key") {
+		t.Errorf("missing object: %d", code)
+	}
+	if code, _ := alice.get("/ui/no/such/page"); code != http.StatusNotFound {
+		t.Errorf("unknown dashboard page: %d", code)
+	}
+}

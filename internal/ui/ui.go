@@ -104,6 +104,9 @@ func (h *Handler) routes() {
 	h.mux.HandleFunc("POST /ui/b/{bucket}/presign", h.change(h.presign))
 	h.mux.HandleFunc("GET /ui/accounts", h.page(h.accounts))
 	h.mux.Handle("GET /ui/static/", h.static)
+	h.mux.HandleFunc("/ui/", h.page(func(*call) error {
+		return &userError{status: http.StatusNotFound, msg: "There is no such page in the dashboard."}
+	}))
 }
 
 // ServeHTTP serves one dashboard request.
