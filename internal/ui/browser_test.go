@@ -137,6 +137,36 @@ func TestBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#create-bucket")),
 		chromedp.WaitVisible(chromedp.CSS("#drop")))
 
+	small := browserUpload(t, ctx, e, dir)
+
+	do(t, ctx, "run wc on big.bin",
+		chromedp.Click(chromedp.Search(`//a[text()="big.bin"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#run")),
+		chromedp.Click(chromedp.CSS("#run")),
+		chromedp.WaitVisible(chromedp.CSS("#stdout")))
+	if out, st := text(t, ctx, "#stdout"), text(t, ctx, "#status"); !strings.Contains(out, "20971520") || !strings.Contains(st, "exit 0") {
+		t.Errorf("wc on big.bin: stdout %q, status %q; want the byte count 20971520 and exit 0", out, st)
+	}
+	shoot(t, ctx, dir, "object")
+
+	do(t, ctx, "text preview",
+		chromedp.Navigate(base+"/ui/b/from-browser/object?key=words.txt"), chromedp.WaitVisible(chromedp.CSS("#preview")))
+	if p := text(t, ctx, "#preview"); p != string(small) {
+		t.Errorf("preview %q, want %q", p, small)
+	}
+	do(t, ctx, "accounts", chromedp.Navigate(base+"/ui/accounts"), chromedp.WaitVisible(chromedp.CSS("table.list")))
+	shoot(t, ctx, dir, "accounts")
+	do(t, ctx, "buckets", chromedp.Navigate(base+"/ui/buckets"), chromedp.WaitVisible(chromedp.CSS("#bucket-name")))
+	shoot(t, ctx, dir, "buckets")
+
+	browserSignOut(t, ctx, e)
+	t.Logf("screenshots in %s", dir)
+}
+
+// browserUpload uploads a 20 MiB file (multipart) and a small text file
+// (one PUT) through the page's file picker and compares both through the
+// S3 API; it returns the small file's bytes.
+func browserUpload(t *testing.T, ctx context.Context, e *env, dir string) []byte {
 	files := t.TempDir()
 	big := make([]byte, 20<<20)
 	_, _ = rand.Read(big)
@@ -170,26 +200,13 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 
-	do(t, ctx, "run wc on big.bin",
-		chromedp.Click(chromedp.Search(`//a[text()="big.bin"]`)),
-		chromedp.WaitVisible(chromedp.CSS("#run")),
-		chromedp.Click(chromedp.CSS("#run")),
-		chromedp.WaitVisible(chromedp.CSS("#stdout")))
-	if out, st := text(t, ctx, "#stdout"), text(t, ctx, "#status"); !strings.Contains(out, "20971520") || !strings.Contains(st, "exit 0") {
-		t.Errorf("wc on big.bin: stdout %q, status %q; want the byte count 20971520 and exit 0", out, st)
-	}
-	shoot(t, ctx, dir, "object")
+	return small
+}
 
-	do(t, ctx, "text preview",
-		chromedp.Navigate(base+"/ui/b/from-browser/object?key=words.txt"), chromedp.WaitVisible(chromedp.CSS("#preview")))
-	if p := text(t, ctx, "#preview"); p != string(small) {
-		t.Errorf("preview %q, want %q", p, small)
-	}
-	do(t, ctx, "accounts", chromedp.Navigate(base+"/ui/accounts"), chromedp.WaitVisible(chromedp.CSS("table.list")))
-	shoot(t, ctx, dir, "accounts")
-	do(t, ctx, "buckets", chromedp.Navigate(base+"/ui/buckets"), chromedp.WaitVisible(chromedp.CSS("#bucket-name")))
-	shoot(t, ctx, dir, "buckets")
-
+// browserSignOut signs out and checks the cookie the browser held is
+// refused afterwards.
+func browserSignOut(t *testing.T, ctx context.Context, e *env) {
+	base := e.node.Endpoint()
 	cookies, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{base + "/ui/"}})
 	if err != nil || len(cookies.Cookies) != 1 {
 		t.Fatalf("cookies: %v %v", cookies, err)
@@ -208,5 +225,4 @@ func TestBrowser(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/ui/login" {
 		t.Errorf("the old cookie after signing out: %d %s, want a redirect to sign in", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	t.Logf("screenshots in %s", dir)
 }
