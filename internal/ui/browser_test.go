@@ -184,8 +184,22 @@ func browserUpload(t *testing.T, ctx context.Context, e *env, dir string) []byte
 			t.Fatalf("upload %s: %s", name, failed)
 		}
 	}
+	// Drag and drop: a file made in the page, dropped on the drop zone.
+	const dropJS = `(() => {
+		const b = new Uint8Array(300000); for (let i = 0; i < b.length; i++) b[i] = i % 251;
+		const dt = new DataTransfer(); dt.items.add(new File([b], "dropped.bin"));
+		document.getElementById("drop").dispatchEvent(new DragEvent("drop", {dataTransfer: dt, bubbles: true, cancelable: true}));
+		return true })()`
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](dropJS)); err != nil {
+		t.Fatalf("drop: %v", err)
+	}
+	waitFor(t, ctx, `[...document.querySelectorAll("a.key")].some(a => a.textContent == "dropped.bin")`)
+	dropped := make([]byte, 300000)
+	for i := range dropped {
+		dropped[i] = byte(i % 251)
+	}
 	shoot(t, ctx, dir, "objects")
-	for name, want := range map[string][]byte{"big.bin": big, "words.txt": small} {
+	for name, want := range map[string][]byte{"big.bin": big, "words.txt": small, "dropped.bin": dropped} {
 		out, err := e.node.S3("", "").GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String("from-browser"), Key: aws.String(name)})
 		if err != nil {
 			t.Fatalf("get %s through S3: %v", name, err)
