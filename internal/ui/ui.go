@@ -44,7 +44,7 @@ type Config struct {
 	Engine   store.Engine
 	Runs     Runner
 	// Status is the cluster as `insitu cluster status` shows it (a node
-	// alone passes a one-node status).
+	// alone passes a one-node status). Nil shows no nodes.
 	Status func(ctx context.Context) (cluster.Status, error)
 	// BucketDeleted is called after the dashboard deletes a bucket, as the
 	// S3 face does (open-with bindings go with it). Optional.
