@@ -6,6 +6,7 @@ import (
 
 	"github.com/insitu-cloud/insitu/internal/auth/sigv4"
 	"github.com/insitu-cloud/insitu/internal/obs"
+	"github.com/insitu-cloud/insitu/internal/ui"
 )
 
 // Config is everything a node needs to start. The zero value is not usable;
@@ -50,6 +51,9 @@ type Config struct {
 	// 64 KiB of a body (or its rest, when less is left) before the request
 	// is cut and the connection closed, on every face. Default 30s.
 	BodyTimeout time.Duration
+	// UI tunes the dashboard's sessions (internal/ui; zero: 12 h idle,
+	// 24 h absolute).
+	UI ui.Options
 	// RecordRetention is how long run records and finished jobs are kept
 	// before the node's sweeper deletes them. Default 30 days
 	// (DefaultConfig); 0 keeps them whatever their age.

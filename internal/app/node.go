@@ -37,6 +37,7 @@ import (
 	"github.com/insitu-cloud/insitu/internal/services"
 	"github.com/insitu-cloud/insitu/internal/store"
 	"github.com/insitu-cloud/insitu/internal/store/local"
+	"github.com/insitu-cloud/insitu/internal/ui"
 )
 
 // Node is one running insitu server.
@@ -244,7 +245,7 @@ func (n *Node) newServer() *http.Server {
 	}
 	native := api.New(deps)
 	return &http.Server{
-		Handler:           n.metrics.Middleware(cfg.Logger, n.peerPaced(s3.VirtualBucket, n.router(s3, native, svc, n.newEC2()))),
+		Handler:           n.metrics.Middleware(cfg.Logger, n.peerPaced(s3.VirtualBucket, n.router(s3, native, svc, n.newEC2(), n.newUI()))),
 		ReadHeaderTimeout: 30 * time.Second,
 		MaxHeaderBytes:    maxHeaderBytes,
 		IdleTimeout:       120 * time.Second,
@@ -290,7 +291,7 @@ func (n *Node) ensureRoot(ctx context.Context) error {
 }
 
 // router sends each request to its face (see DESIGN.md).
-func (n *Node) router(s3 *s3api.Handler, native http.Handler, svc *services.Handler, ec2 http.Handler) http.Handler {
+func (n *Node) router(s3 *s3api.Handler, native http.Handler, svc *services.Handler, ec2 http.Handler, dash http.Handler) http.Handler {
 	ops := http.NewServeMux()
 	ops.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		obs.SetOp(r.Context(), "ops", "healthz")
@@ -332,6 +333,8 @@ func (n *Node) router(s3 *s3api.Handler, native http.Handler, svc *services.Hand
 			native.ServeHTTP(w, r)
 		case ec2api.Serves(p):
 			ec2.ServeHTTP(w, r)
+		case ui.Serves(p):
+			dash.ServeHTTP(w, r)
 		default:
 			s3.ServeHTTP(w, r)
 		}

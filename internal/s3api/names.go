@@ -49,3 +49,7 @@ func validBucketName(name string) bool {
 	}
 	return true
 }
+
+// ValidBucketName reports whether name may be given to a new bucket under
+// S3's naming rules and the node's reserved paths (the dashboard uses it).
+func ValidBucketName(name string) bool { return validBucketName(name) }

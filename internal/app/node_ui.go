@@ -1,0 +1,25 @@
+package app
+
+import (
+	"context"
+
+	"github.com/insitu-cloud/insitu/internal/cluster"
+	"github.com/insitu-cloud/insitu/internal/s3api"
+	"github.com/insitu-cloud/insitu/internal/ui"
+)
+
+// newUI builds the dashboard served at /ui/ (internal/ui).
+func (n *Node) newUI() *ui.Handler {
+	return ui.New(ui.Config{Accounts: n.accounts, Engine: n.engine, Runs: n.runs, Status: n.uiStatus,
+		BucketDeleted: n.bucketDeleted, ValidBucketName: s3api.ValidBucketName, Region: n.cfg.Region,
+		Logger: n.log.With("component", "ui"), Options: n.cfg.UI})
+}
+
+// uiStatus is the cluster's status, or a node alone as a one-node cluster.
+func (n *Node) uiStatus(ctx context.Context) (cluster.Status, error) {
+	if n.cluster != nil {
+		return n.cluster.Status(ctx)
+	}
+	self := cluster.NodeStatus{NodeRecord: cluster.NodeRecord{Name: "local", Zone: "-"}, State: "up", Usage: n.usage()}
+	return cluster.Status{Self: "local", Nodes: []cluster.NodeStatus{self}, Replicas: 1}, nil
+}

@@ -1,0 +1,132 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/insitu-cloud/insitu/internal/auth/sigv4"
+	"github.com/insitu-cloud/insitu/internal/obs"
+)
+
+// cookieName names the session cookie (Path /ui/, HttpOnly,
+// SameSite=Strict, Secure over TLS).
+const cookieName = "insitu_session"
+
+// csrfField is the form field, and csrfHeader the header, that carry a
+// session's CSRF token.
+const (
+	csrfField  = "csrf"
+	csrfHeader = "X-CSRF-Token"
+)
+
+// maxFormBytes bounds a dashboard form or JSON body.
+const maxFormBytes = 64 << 10
+
+// call is one request from a signed-in browser.
+type call struct {
+	w   http.ResponseWriter
+	r   *http.Request
+	ctx context.Context
+	s   session
+}
+
+type callFunc func(c *call) error
+
+// errSignedOut means the request has no live session.
+var errSignedOut = errors.New("ui: signed out")
+
+// session returns the request's live session. The key it signed in with
+// must still exist, belong to the same account and have the same secret;
+// otherwise the session is revoked.
+func (h *Handler) session(r *http.Request) (session, error) {
+	ck, err := r.Cookie(cookieName)
+	if err != nil {
+		return session{}, errSignedOut
+	}
+	s, ok := h.sessions.get(ck.Value)
+	if !ok {
+		return session{}, errSignedOut
+	}
+	cred, err := h.cfg.Accounts.Lookup(r.Context(), s.accessKey)
+	if errors.Is(err, sigv4.ErrUnknownKey) || err == nil && (cred.AccountID != s.accountID || !s.sameSecret(cred.Secret)) {
+		h.sessions.revoke(s.id)
+		return session{}, errSignedOut
+	}
+	if err != nil {
+		return session{}, err
+	}
+	return s, nil
+}
+
+// page wraps a GET handler: no session sends the browser to sign in.
+func (h *Handler) page(fn callFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		obs.SetOp(r.Context(), "ui", "page")
+		w.Header().Set("Cache-Control", "no-store")
+		s, err := h.session(r)
+		if errors.Is(err, errSignedOut) {
+			http.Redirect(w, r, "/ui/login", http.StatusSeeOther)
+			return
+		}
+		h.serve(w, r, s, err, fn)
+	}
+}
+
+// change wraps a state-changing POST: it needs a live session, its CSRF
+// token, and a same-origin request (Sec-Fetch-Site / Origin); anything
+// else is 403.
+func (h *Handler) change(fn callFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		obs.SetOp(r.Context(), "ui", "change")
+		w.Header().Set("Cache-Control", "no-store")
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		if err := h.cross.Check(r); err != nil {
+			h.forbidden(w, r, "This request came from another site and was refused.")
+			return
+		}
+		s, err := h.session(r)
+		if errors.Is(err, errSignedOut) {
+			h.forbidden(w, r, "You are signed out. Sign in again.")
+			return
+		}
+		if err == nil {
+			token := r.Header.Get(csrfHeader)
+			if token == "" {
+				token = r.PostFormValue(csrfField)
+			}
+			if !s.csrfOK(token) {
+				h.forbidden(w, r, "This form has expired or was not sent from this dashboard. Reload the page and try again.")
+				return
+			}
+		}
+		h.serve(w, r, s, err, fn)
+	}
+}
+
+// serve runs fn and shows its error in the page.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, s session, err error, fn callFunc) {
+	c := &call{w: w, r: r, ctx: r.Context(), s: s}
+	if err == nil {
+		err = fn(c)
+	}
+	if err != nil {
+		h.fail(c, err)
+	}
+}
+
+func (h *Handler) forbidden(w http.ResponseWriter, r *http.Request, msg string) {
+	h.fail(&call{w: w, r: r, ctx: r.Context()}, &userError{status: http.StatusForbidden, msg: msg})
+}
+
+// setCookie sets (or, with an empty s, clears) the session cookie.
+func (h *Handler) setCookie(w http.ResponseWriter, r *http.Request, s *session) {
+	ck := &http.Cookie{Name: cookieName, Path: "/ui/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil}
+	if s == nil {
+		ck.MaxAge = -1
+	} else {
+		ck.Value = s.id
+		ck.Expires = h.sessions.expires(s)
+	}
+	http.SetCookie(w, ck)
+}

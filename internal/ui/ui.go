@@ -1,0 +1,124 @@
+package ui
+
+import (
+	"cmp"
+	"context"
+	"embed"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/insitu-cloud/insitu/internal/auth"
+	"github.com/insitu-cloud/insitu/internal/cluster"
+	"github.com/insitu-cloud/insitu/internal/runs"
+	"github.com/insitu-cloud/insitu/internal/store"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Runner is what the dashboard needs of the runs service (*runs.Service):
+// the same Run the native API calls.
+type Runner interface {
+	Run(ctx context.Context, req runs.Request) (*runs.Record, error)
+}
+
+// Options tune sessions; zero fields take the defaults.
+type Options struct {
+	// Idle ends a session unused this long. Default DefaultIdle (12 h).
+	Idle time.Duration
+	// MaxAge ends a session this long after sign-in. Default
+	// DefaultMaxAge (24 h).
+	MaxAge time.Duration
+	// Now is the clock. Default time.Now; tests move it.
+	Now func() time.Time
+}
+
+// Config is what the dashboard reads and acts on.
+type Config struct {
+	Accounts *auth.Accounts
+	Engine   store.Engine
+	Runs     Runner
+	// Status is the cluster as `insitu cluster status` shows it (a node
+	// alone passes a one-node status). Nil shows no nodes.
+	Status func(ctx context.Context) (cluster.Status, error)
+	// BucketDeleted is called after the dashboard deletes a bucket, as the
+	// S3 face does (open-with bindings go with it). Optional.
+	BucketDeleted func(ctx context.Context, bucket string)
+	// ValidBucketName applies the S3 face's naming rules to new buckets.
+	ValidBucketName func(string) bool
+	Region          string
+	Logger          *slog.Logger
+	Options
+}
+
+// Handler serves /ui/. Build it with New.
+type Handler struct {
+	cfg      Config
+	log      *slog.Logger
+	sessions *sessions
+	pages    *pages
+	mux      *http.ServeMux
+	static   http.Handler
+	cross    *http.CrossOriginProtection
+}
+
+// New returns the dashboard handler.
+func New(cfg Config) *Handler {
+	cfg.Idle = cmp.Or(cfg.Idle, DefaultIdle)
+	cfg.MaxAge = cmp.Or(cfg.MaxAge, DefaultMaxAge)
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	sub, _ := fs.Sub(staticFS, "static")
+	h := &Handler{cfg: cfg, log: cfg.Logger, sessions: newSessions(cfg.Idle, cfg.MaxAge, cfg.Now), pages: parsePages(),
+		mux: http.NewServeMux(), static: http.StripPrefix("/ui/static/", http.FileServerFS(sub)), cross: http.NewCrossOriginProtection()}
+	h.routes()
+	return h
+}
+
+// Serves reports whether path belongs to the dashboard.
+func Serves(path string) bool { return path == "/ui" || len(path) >= 4 && path[:4] == "/ui/" }
+
+func (h *Handler) routes() {
+	h.mux.HandleFunc("GET /ui/{$}", h.page(h.overview))
+	h.mux.HandleFunc("GET /ui/login", h.loginForm)
+	h.mux.HandleFunc("POST /ui/login", h.login)
+	h.mux.HandleFunc("POST /ui/logout", h.change(h.logout))
+	h.mux.HandleFunc("GET /ui/buckets", h.page(h.buckets))
+	h.mux.HandleFunc("POST /ui/buckets", h.change(h.createBucket))
+	h.mux.HandleFunc("POST /ui/buckets/{bucket}/delete", h.change(h.deleteBucket))
+	h.mux.HandleFunc("GET /ui/b/{bucket}/{$}", h.page(h.objects))
+	h.mux.HandleFunc("GET /ui/b/{bucket}/object", h.page(h.object))
+	h.mux.HandleFunc("GET /ui/b/{bucket}/download", h.page(h.download))
+	h.mux.HandleFunc("GET /ui/b/{bucket}/image", h.page(h.image))
+	h.mux.HandleFunc("POST /ui/b/{bucket}/delete", h.change(h.deleteObject))
+	h.mux.HandleFunc("POST /ui/b/{bucket}/run", h.change(h.runApp))
+	h.mux.HandleFunc("POST /ui/b/{bucket}/presign", h.change(h.presign))
+	h.mux.HandleFunc("GET /ui/accounts", h.page(h.accounts))
+	h.mux.Handle("GET /ui/static/", h.static)
+	h.mux.HandleFunc("/ui/", h.page(func(*call) error {
+		return &userError{status: http.StatusNotFound, msg: "There is no such page in the dashboard."}
+	}))
+}
+
+// ServeHTTP serves one dashboard request.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("Content-Security-Policy", "default-src 'self'; img-src 'self'; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+	hd.Set("X-Frame-Options", "DENY")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Referrer-Policy", "same-origin")
+	if r.URL.Path == "/ui" {
+		http.Redirect(w, r, "/ui/", http.StatusSeeOther)
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
