@@ -41,17 +41,18 @@ func pageHolds(ip, want string) bool {
 // request timeout. With overlap true it starts a fresh connection every
 // 50 ms, each allowed 10 s, without waiting for the earlier ones (at most
 // 200 in flight), and returns at the first answer: the moment port 80
-// first answers, within 50 ms. It waits for its requests before returning.
+// first answers, within 50 ms. It cancels the requests still waiting and
+// waits for them before returning.
 func waitPage(ctx context.Context, ip, want string, overlap bool) error {
 	if !overlap {
 		return poll(ctx, 50*time.Millisecond, func() bool { return pageHolds(ip, want) })
 	}
+	var wg sync.WaitGroup
+	defer wg.Wait() // after cancel: the requests still waiting end at once
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	ok := make(chan struct{}, 1)
-	var wg sync.WaitGroup
-	defer wg.Wait()
 	slots := make(chan struct{}, 200)
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
