@@ -22,6 +22,7 @@ import (
 type bare struct {
 	bin, dir string
 	spec     vm.Spec
+	seqPoll  bool
 	seq      atomic.Int64
 }
 
@@ -53,10 +54,13 @@ func newBare(ctx context.Context, bin, dir string, cfg *config) (*bare, error) {
 	abs := func(p string) string { a, _ := filepath.Abs(filepath.Join(cfg.image, p)); return a }
 	spec := vm.Spec{Kernel: abs(m.Kernel), Initrd: abs(m.Initrd), Cmdline: m.Cmdline,
 		MemoryMiB: typeMiB(cfg.itype), VCPUs: 2, Accel: accel}
+	if accel == vm.AccelTCG && cfg.tcgVCPUs > 0 {
+		spec.VCPUs = min(spec.VCPUs, cfg.tcgVCPUs) // as the node's --instance-tcg-vcpus
+	}
 	if m.Root != "" {
 		spec.RootBase = abs(m.Root)
 	}
-	return &bare{bin: bin, dir: filepath.Join(dir, "bare"), spec: spec}, nil
+	return &bare{bin: bin, dir: filepath.Join(dir, "bare"), spec: spec, seqPoll: cfg.seqPoll}, nil
 }
 
 func (b *bare) rounds(ctx context.Context, total, conc int) ([]sample, error) {
@@ -114,7 +118,7 @@ func (b *bare) one(ctx context.Context) (sample, error) {
 		return s, fmt.Errorf("bare %s: console: %w", id, err)
 	}
 	s.console = time.Since(start)
-	if err := poll(ctx, 50*time.Millisecond, func() bool { return pageHolds(ip, id) }); err != nil {
+	if err := waitPage(ctx, ip, id, !b.seqPoll); err != nil {
 		return s, fmt.Errorf("bare %s: port 80: %w", id, err)
 	}
 	s.http = time.Since(start)

@@ -26,6 +26,8 @@ type cloud struct {
 	ami   string
 	group string
 	itype string
+	// seqPoll: poll port 80 one request at a time (see waitPage).
+	seqPoll bool
 }
 
 // sample is one instance's timings from the RunInstances call.
@@ -57,7 +59,7 @@ func setup(ctx context.Context, node *benchnode.Node, cfg *config) (*cloud, erro
 			return nil, err
 		}
 	}
-	c := &cloud{itype: cfg.itype, ec2: ec2.New(ec2.Options{Region: "us-east-1", Credentials: creds,
+	c := &cloud{itype: cfg.itype, seqPoll: cfg.seqPoll, ec2: ec2.New(ec2.Options{Region: "us-east-1", Credentials: creds,
 		BaseEndpoint: aws.String(node.Endpoint + "/services/compute")})}
 	reg, err := c.ec2.RegisterImage(ctx, &ec2.RegisterImageInput{Name: aws.String("tiny"), ImageLocation: aws.String("images/tiny/manifest.json")})
 	if err != nil {
@@ -149,7 +151,7 @@ func (c *cloud) one(ctx context.Context) (sample, error) {
 		cerr = poll(ctx, 50*time.Millisecond, func() bool { return c.consoleStarted(ctx, id) })
 		s.console = time.Since(start)
 	}()
-	herr := poll(ctx, 50*time.Millisecond, func() bool { return pageHolds(ip, id) })
+	herr := waitPage(ctx, ip, id, !c.seqPoll)
 	s.http = time.Since(start)
 	wg.Wait()
 	s.rssKiB = rssOf(id)

@@ -2,7 +2,7 @@
 // RunInstances into a usable virtual machine (issue 10), on this machine's
 // accelerator (TCG where KVM cannot boot a stock kernel):
 //
-//	make images && go run ./bench/instances [-n 10] [-parallel 4] [-accel auto]
+//	make images && go run ./bench/instances [-n 10] [-parallel 4] [-accel auto] [-tcg-vcpus 1]
 //
 // For the tiny image (examples/images/tiny), it measures from the
 // RunInstances call to: DescribeInstances reporting "running", the first
@@ -12,7 +12,12 @@
 // same run, is the same image booted by internal/vm alone ("bare": the
 // same QEMU command line and metadata, no API, no control plane, no image
 // fetch), so the ratio insitu/bare is what the cloud around the machine
-// costs. It also prints each instance's resident memory once its page
+// costs. Port 80 is tried with a fresh connection every 50 ms without
+// waiting for the earlier ones (-sequential-poll: one 2 s request at a
+// time, which is late by up to 2 s: a connection made before the guest
+// has its address waits in slirp for a SYN retransmit). -tcg-vcpus is the
+// node's --instance-tcg-vcpus and caps the bare machines' vCPUs alike
+// under TCG. It also prints each instance's resident memory once its page
 // answers, and how many instances of the type fit the node's memory.
 //
 // Anchors from elsewhere (not run here): Firecracker boots a microVM in
@@ -26,6 +31,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
 
 	"github.com/insitu-cloud/insitu/bench/internal/benchnode"
@@ -38,6 +44,8 @@ type config struct {
 	insitu      string
 	image       string
 	keep        bool
+	seqPoll     bool
+	tcgVCPUs    int
 }
 
 func main() {
@@ -49,6 +57,8 @@ func main() {
 	flag.StringVar(&cfg.insitu, "insitu", "", "a prebuilt insitu binary (default: build ./cmd/insitu)")
 	flag.StringVar(&cfg.image, "image", "examples/images/tiny", "the built tiny image (make images)")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory")
+	flag.IntVar(&cfg.tcgVCPUs, "tcg-vcpus", 1, "the node's --instance-tcg-vcpus, and the bare machines' cap under TCG (0: the type's vCPUs)")
+	flag.BoolVar(&cfg.seqPoll, "sequential-poll", false, "poll port 80 one request at a time (2 s each), as before; default: a fresh request every 50 ms")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -76,7 +86,8 @@ func run(ctx context.Context, cfg *config) error {
 	if err != nil {
 		return err
 	}
-	node, err := benchnode.Start(bin, dir, "BENCHINSTANCESROOT00", "bench-instances-secret-key-0000000000000", "--instance-accel", cfg.accel)
+	node, err := benchnode.Start(bin, dir, "BENCHINSTANCESROOT00", "bench-instances-secret-key-0000000000000", "--instance-accel", cfg.accel,
+		"--instance-tcg-vcpus", strconv.Itoa(cfg.tcgVCPUs))
 	if err != nil {
 		return err
 	}

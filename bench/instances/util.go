@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -30,7 +31,62 @@ var pageClient = &http.Client{Timeout: 2 * time.Second}
 
 // pageHolds reports whether http://ip/ answers 200 with want in the body.
 func pageHolds(ip, want string) bool {
-	resp, err := pageClient.Get("http://" + ip + "/")
+	return pageHoldsCtx(context.Background(), pageClient, ip, want)
+}
+
+// waitPage returns once http://ip/ answers with want in its page, or ctx
+// ends. With overlap false it polls one request at a time (each up to 2
+// s, 50 ms apart): a connection made while the guest has no address yet
+// waits in slirp for its SYN retransmit, so this is late by up to the
+// request timeout. With overlap true it starts a fresh connection every
+// 50 ms, each allowed 10 s, without waiting for the earlier ones (at most
+// 200 in flight), and returns at the first answer: the moment port 80
+// first answers, within 50 ms. It cancels the requests still waiting and
+// waits for them before returning.
+func waitPage(ctx context.Context, ip, want string, overlap bool) error {
+	if !overlap {
+		return poll(ctx, 50*time.Millisecond, func() bool { return pageHolds(ip, want) })
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait() // after cancel: the requests still waiting end at once
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	ok := make(chan struct{}, 1)
+	slots := make(chan struct{}, 200)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case slots <- struct{}{}:
+			wg.Add(1)
+			go func() {
+				defer func() { <-slots; wg.Done() }()
+				if pageHoldsCtx(ctx, c, ip, want) {
+					select {
+					case ok <- struct{}{}:
+					default:
+					}
+				}
+			}()
+		default: // all slots busy: wait for the next tick
+		}
+		select {
+		case <-ok:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+func pageHoldsCtx(ctx context.Context, c *http.Client, ip, want string) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+ip+"/", nil)
+	if err != nil {
+		return false
+	}
+	resp, err := c.Do(req)
 	if err != nil {
 		return false
 	}

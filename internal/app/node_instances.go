@@ -28,6 +28,9 @@ type InstancesConfig struct {
 	// stopped (--instance-account-vcpus). Default
 	// instances.DefaultAccountVCPUs.
 	AccountVCPUs int
+	// TCGVCPUs caps a guest's vCPUs under TCG (--instance-tcg-vcpus;
+	// instances.Config.TCGVCPUs). Default 0: the type's.
+	TCGVCPUs int
 	// Hypervisor replaces package vm (tests). Default: package vm.
 	Hypervisor instances.Hypervisor
 	// Images replaces the image registry and cache (tests). Default: the
@@ -46,7 +49,7 @@ func (n *Node) startInstances(ctx context.Context) error {
 	}
 	face := n.ec2State()
 	cfg := instances.Config{KV: n.kv, Face: face, Images: ic.Images, Hypervisor: ic.Hypervisor, Accel: accel,
-		DataDir: n.cfg.DataDir, Node: "local", MemoryMiB: ic.MemoryMiB, AccountVCPUs: ic.AccountVCPUs, Zone: n.cfg.Region + "a", Zones: n.zones,
+		DataDir: n.cfg.DataDir, Node: "local", MemoryMiB: ic.MemoryMiB, AccountVCPUs: ic.AccountVCPUs, TCGVCPUs: ic.TCGVCPUs, Zone: n.cfg.Region + "a", Zones: n.zones,
 		Logger: n.log.With("component", "instances")}
 	if ic.Net != "" {
 		if cfg.Net, err = netip.ParsePrefix(ic.Net); err != nil {

@@ -37,6 +37,7 @@ func serverEnv() [][2]string {
 		{"instance-accel", "INSITU_INSTANCE_ACCEL"},
 		{"instance-net", "INSITU_INSTANCE_NET"},
 		{"instance-account-vcpus", "INSITU_INSTANCE_ACCOUNT_VCPUS"},
+		{"instance-tcg-vcpus", "INSITU_INSTANCE_TCG_VCPUS"},
 		{"join", "INSITU_JOIN"},
 		{"etcd", "INSITU_ETCD"},
 		{"name", "INSITU_NODE_NAME"},
@@ -120,6 +121,7 @@ first start, kept in the data directory and printed once.`,
 	f.StringVar(&cfg.DNSDomain, "dns-domain", "insitu.", "the DNS face's zone [INSITU_DNS_DOMAIN]")
 	f.StringVar(&cfg.Instances.Accel, "instance-accel", "auto", "instance accelerator: auto (KVM only where a probe boot succeeds, else TCG), kvm or tcg [INSITU_INSTANCE_ACCEL]")
 	f.IntVar(&cfg.Instances.AccountVCPUs, "instance-account-vcpus", instances.DefaultAccountVCPUs, "the most vCPUs one account's instances that are not stopped may have (EC2's vCPU limit) [INSITU_INSTANCE_ACCOUNT_VCPUS]")
+	f.IntVar(&cfg.Instances.TCGVCPUs, "instance-tcg-vcpus", 1, "under TCG (software emulation), the most vCPUs a guest gets; the API still reports the type's (0: the type's) [INSITU_INSTANCE_TCG_VCPUS]")
 	f.StringVar(&cfg.Instances.Net, "instance-net", "127.100.0.0/16", "the `CIDR` instance addresses come from (their forwarded ports listen there) [INSITU_INSTANCE_NET]")
 	f.DurationVar(&cfg.Cluster.RepairEvery, "repair-every", 0, "longest wait between repair passes (default 10s; for tests)")
 	_ = f.MarkHidden("repair-every")

@@ -177,6 +177,15 @@ func (m *Manager) dropMachine(ctx context.Context, l *local, id string, removeDi
 	}
 }
 
+// guestVCPUs is how many vCPUs a machine of a type with n gets:
+// n, or at most Config.TCGVCPUs under TCG.
+func (m *Manager) guestVCPUs(n int) int {
+	if m.cfg.Accel == "tcg" && m.cfg.TCGVCPUs > 0 {
+		return min(n, m.cfg.TCGVCPUs)
+	}
+	return n
+}
+
 // boot fetches the image and starts the machine. l.mu is held.
 func (m *Manager) boot(ctx context.Context, l *local, r Record) error {
 	files, err := m.cfg.Images.Fetch(ctx, r.Account, r.ImageID)
@@ -188,7 +197,7 @@ func (m *Manager) boot(ctx context.Context, l *local, r Record) error {
 		return err
 	}
 	spec := Spec{Dir: m.dir(r.ID), Kernel: files.Kernel, Initrd: files.Initrd, RootBase: files.Root,
-		Cmdline: files.Cmdline, MemoryMiB: r.MemoryMiB, VCPUs: r.VCPUs, Accel: m.cfg.Accel, Forwards: fw,
+		Cmdline: files.Cmdline, MemoryMiB: r.MemoryMiB, VCPUs: m.guestVCPUs(r.VCPUs), Accel: m.cfg.Accel, Forwards: fw,
 		MetadataCmd: append(append([]string(nil), m.cfg.RelayCommand...), m.socket(r.ID)), QEMU: m.cfg.QEMU}
 	if err := os.MkdirAll(spec.Dir, 0o700); err != nil {
 		return err

@@ -43,6 +43,13 @@ type Config struct {
 	// Accel is the accelerator machines use ("tcg" or "kvm": what
 	// vm.Probe chose). Default "tcg".
 	Accel string
+	// TCGVCPUs, when positive, caps the vCPUs a guest gets under TCG
+	// (software emulation): each vCPU is a host thread emulating a CPU,
+	// and the second one costs boot time and CPU on a small host. The
+	// instance keeps its type's vCPUs in the API (DescribeInstances'
+	// CpuOptions, the account's vCPU limit); only the guest sees fewer.
+	// Default 0: the type's vCPUs. Ignored under KVM.
+	TCGVCPUs int
 	// QEMU is the emulator binary. Default: vm's ("qemu-system-x86_64").
 	QEMU string
 	// DataDir holds one directory per local instance,

@@ -27,8 +27,14 @@ const (
 	guestNet     = "169.254.0.0/16"
 	guestHost    = "169.254.0.2"
 	guestDHCP    = "169.254.0.15"
+	guestMask    = "255.255.0.0"
 	metadataAddr = "169.254.169.254:80"
 )
+
+// guestIPParam tells the guest its fixed slirp address, gateway and mask
+// (insitu.ip=ADDRESS:GATEWAY:NETMASK), so an image that knows it (the
+// tiny image) configures eth0 without DHCP; the kernel ignores it.
+const guestIPParam = "insitu.ip=" + guestDHCP + ":" + guestHost + ":" + guestMask
 
 // qemuEscape doubles commas, as QEMU's option parser wants in values.
 func qemuEscape(s string) string { return strings.ReplaceAll(s, ",", ",,") }
@@ -39,11 +45,12 @@ func qmpOption(dir string) string {
 	return "unix:" + qemuEscape(filepath.Join(dir, qmpFile)) + ",server=on,wait=off"
 }
 
-// kernelCmdline is the image's command line plus what vm adds.
-// tscKHz > 0 adds tsc_early_khz (microvm under TCG hangs calibrating
-// the TSC without it).
+// kernelCmdline is the image's command line plus what vm adds: the
+// console, panic=-1 and the guest's address (guestIPParam). tscKHz > 0
+// adds tsc_early_khz (microvm under TCG hangs calibrating the TSC
+// without it).
 func kernelCmdline(image string, tscKHz int) string {
-	parts := []string{strings.TrimSpace(image), "console=ttyS0", "panic=-1"}
+	parts := []string{strings.TrimSpace(image), "console=ttyS0", "panic=-1", guestIPParam}
 	if tscKHz > 0 {
 		parts = append(parts, "tsc_early_khz="+strconv.Itoa(tscKHz))
 	}

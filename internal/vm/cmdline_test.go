@@ -30,7 +30,7 @@ func TestQEMUArgsTCG(t *testing.T) {
 	a := qemuArgs(s, "/var/lib/insitu/i-1/disk.qcow2", 2445404)
 	for flag, want := range map[string]string{
 		"-M": "microvm", "-name": "insitu-i-1", "-accel": "tcg,tb-size=32", "-cpu": "max", "-m": "256M", "-smp": "2",
-		"-append":  "root=/dev/vda quiet console=ttyS0 panic=-1 tsc_early_khz=2445404",
+		"-append":  "root=/dev/vda quiet console=ttyS0 panic=-1 insitu.ip=169.254.0.15:169.254.0.2:255.255.0.0 tsc_early_khz=2445404",
 		"-qmp":     "unix:/var/lib/insitu/i-1/qmp.sock,server=on,wait=off",
 		"-pidfile": "/var/lib/insitu/i-1/qemu.pid",
 		"-chardev": "file,id=con0,append=on,path=/var/lib/insitu/i-1/console.log",
@@ -74,7 +74,7 @@ func TestQEMUArgsKVMNoDiskNoKernel(t *testing.T) {
 	if strings.Contains(argAfter(a, "-netdev"), "guestfwd") {
 		t.Errorf("guestfwd without MetadataCmd: %q", argAfter(a, "-netdev"))
 	}
-	if got := kernelCmdline("", 0); got != "console=ttyS0 panic=-1" {
+	if got := kernelCmdline("", 0); got != "console=ttyS0 panic=-1 insitu.ip=169.254.0.15:169.254.0.2:255.255.0.0" {
 		t.Errorf("kernelCmdline = %q", got)
 	}
 }

@@ -38,7 +38,9 @@ type Spec struct {
 	// PowerDown/Start, so writes persist while the base stays untouched.
 	RootBase string
 	// Cmdline is the image's kernel command line; vm appends
-	// "console=ttyS0 panic=-1" and, under TCG, tsc_early_khz=HOST.
+	// "console=ttyS0 panic=-1 insitu.ip=169.254.0.15:169.254.0.2:255.255.0.0"
+	// (the guest's fixed address, gateway and mask on slirp's network)
+	// and, under TCG, tsc_early_khz=HOST.
 	Cmdline string
 	// MemoryMiB and VCPUs size the machine; both must be positive.
 	MemoryMiB, VCPUs int

@@ -112,6 +112,8 @@ func TestTinyImage(t *testing.T) {
 	defer m.Close()
 	started := time.Since(start)
 	off := waitConsole(t, m, 0, "insitu-tiny: instance "+testInstanceID, 60*time.Second)
+	// vm tells the guest its address (insitu.ip=): no DHCP.
+	waitConsole(t, m, 0, "insitu-tiny: network up 169.254.0.15 (insitu.ip)", time.Second)
 	off = waitConsole(t, m, off, "insitu-tiny: ready", 30*time.Second)
 	t.Logf("Start returned after %s; \"insitu-tiny: ready\" after %s", started, time.Since(start))
 	waitConsole(t, m, 0, "marker: absent", 10*time.Second)

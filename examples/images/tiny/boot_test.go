@@ -22,7 +22,8 @@ import (
 const readyTimeout = 3 * time.Minute
 
 // TestBoot boots the built image twice from one copy-on-write disk with
-// plain QEMU under TCG: the guest takes its address by DHCP, reads its
+// plain QEMU under TCG: the guest takes its address by DHCP (on the second
+// boot from insitu.ip=, as under internal/vm), reads its
 // metadata (IMDSv2) through a guestfwd relay, serves its instance id on
 // port 80 and SSH on 22 with the metadata's key, runs its user data, powers
 // off on ACPI power-off, and keeps a file written over SSH (and its SSH
@@ -55,7 +56,7 @@ func TestBoot(t *testing.T) {
 	t.Logf("boot 1: ready after %v", g.waitConsole(t, "insitu-tiny: ready", readyTimeout))
 	con := g.console()
 	t.Logf("console:\n%s", con)
-	for _, want := range []string{"insitu-tiny: network up 169.254.0.15", "insitu-tiny: instance " + id} {
+	for _, want := range []string{"insitu-tiny: network up 169.254.0.15 (dhcp)", "insitu-tiny: instance " + id} {
 		if !strings.Contains(con, want) {
 			t.Errorf("console lacks %q:\n%s", want, con)
 		}
@@ -77,9 +78,17 @@ func TestBoot(t *testing.T) {
 	g.waitConsole(t, "USERDATA-MARK 0", 30*time.Second)
 	powerDown(t, g, 10*time.Second)
 
-	s.dir = filepath.Join(tmp, "boot2")
+	// The second boot takes its address from insitu.ip=, as under
+	// internal/vm, instead of DHCP.
+	s.dir, s.staticIP = filepath.Join(tmp, "boot2"), true
 	g = boot(t, s)
 	t.Logf("boot 2: ready after %v", g.waitConsole(t, "insitu-tiny: ready", readyTimeout))
+	if con := g.console(); !strings.Contains(con, "insitu-tiny: network up 169.254.0.15 (insitu.ip)") {
+		t.Errorf("boot 2 did not configure eth0 from insitu.ip=:\n%s", con)
+	}
+	if page := httpGet(t, s.httpPort); !strings.Contains(page, id) {
+		t.Errorf("boot 2: port 80 served %q, want the instance id %s", page, id)
+	}
 	// StrictHostKeyChecking=yes: the host key generated on the first boot
 	// must still be the guest's.
 	out := run(t, "ssh", append(ssh, "-o", "StrictHostKeyChecking=yes", "root@127.0.0.1", "cat /root/f")...)

@@ -7,7 +7,8 @@
 #                  with dpkg-deb -x, never installed; the ELF inside its
 #                  bzImage (LZ4, unpacked with lz4), which QEMU boots
 #                  through its PVH entry note without decompressing it
-#   initrd.img     gzip cpio: busybox-static, the virtio/evdev/button modules
+#   initrd.img     uncompressed newc cpio (nothing to decompress under
+#                  emulation): busybox-static, the virtio/evdev/button modules
 #                  and /init (guest/init), which switch_roots into /dev/vda
 #   root.img       raw 64 MiB ext4 (mkfs.ext4 -d): busybox, dropbear and its
 #                  shared libraries, the boot scripts under guest/
@@ -33,7 +34,7 @@ cmdline="quiet root=/dev/vda rw cryptomgr.notests"
 size=64M
 
 missing=()
-for t in apt-get apt-cache dpkg-deb cpio gzip lz4 mkfs.ext4 busybox dropbear dropbearkey ldd sha256sum; do
+for t in apt-get apt-cache dpkg-deb cpio lz4 mkfs.ext4 busybox dropbear dropbearkey ldd sha256sum; do
 	command -v "$t" >/dev/null 2>&1 || missing+=("$t")
 done
 if command -v busybox >/dev/null 2>&1 && ldd "$(command -v busybox)" >/dev/null 2>&1; then
@@ -181,7 +182,9 @@ build_initrd() { # KDIR OUT
 		esac
 		basename "${f%.xz}" .ko >>"$root/lib/modules/order"
 	done
-	(cd "$root" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -9) >"$out.tmp"
+	# Not compressed: the kernel would inflate it under emulation (about
+	# 0.3 s of a TCG boot); 2.6 MB instead of 1.2 MB.
+	(cd "$root" && find . | cpio -o -H newc -R 0:0 --quiet) >"$out.tmp"
 	mv "$out.tmp" "$out"
 }
 

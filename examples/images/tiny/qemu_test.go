@@ -67,6 +67,7 @@ type bootSpec struct {
 	httpPort, sshPort int
 	imdsSock          string
 	trace             bool // insitu.trace: marker lines carry the guest's uptime
+	staticIP          bool // insitu.ip= (as internal/vm adds): no DHCP
 }
 
 // qemuArgs is the command line (the one that works on this machine, see
@@ -86,7 +87,7 @@ func qemuArgs(t *testing.T, s bootSpec) []string {
 		"-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
 		"-serial", "file:" + filepath.Join(s.dir, "console.log"),
 		"-kernel", filepath.Join(s.img, s.m.Kernel), "-initrd", filepath.Join(s.img, s.m.Initrd),
-		"-append", fmt.Sprintf("%s console=ttyS0 panic=-1 tsc_early_khz=%d%s", s.m.Cmdline, hostKHz(t), traceFlag(s.trace)),
+		"-append", fmt.Sprintf("%s console=ttyS0 panic=-1 tsc_early_khz=%d%s%s", s.m.Cmdline, hostKHz(t), traceFlag(s.trace), staticIPFlag(s.staticIP)),
 		"-netdev", netdev, "-device", "virtio-net-device,netdev=net0",
 		"-qmp", "unix:" + filepath.Join(s.dir, "qmp.sock") + ",server=on,wait=off",
 	}
@@ -99,6 +100,13 @@ func qemuArgs(t *testing.T, s bootSpec) []string {
 func traceFlag(on bool) string {
 	if on {
 		return " insitu.trace"
+	}
+	return ""
+}
+
+func staticIPFlag(on bool) string {
+	if on {
+		return " insitu.ip=169.254.0.15:169.254.0.2:255.255.0.0"
 	}
 	return ""
 }
