@@ -187,8 +187,26 @@ func TestClusterJobMapsRunOnHolders(t *testing.T) {
 }
 
 // A node killed while a word count runs tasks on it: the tasks it was
-// running are re-run elsewhere and the job is still exact.
+// running are re-run elsewhere and the job is still exact. The task seen
+// running on node3 can finish before the kill lands (the job then has
+// nothing to re-run), so the scenario is tried again, up to 3 times, each
+// on a new cluster, until a task was re-run.
 func TestClusterJobSurvivesNodeLoss(t *testing.T) {
+	for try := 1; try <= 3; try++ {
+		rerun := 0
+		t.Run(fmt.Sprintf("try%d", try), func(t *testing.T) { rerun = jobThroughNodeLoss(t) })
+		if t.Failed() || rerun > 0 {
+			return
+		}
+		t.Logf("try %d: what ran on node3 finished before it died; again", try)
+	}
+	t.Fatal("no task was re-run after node3 was killed, in 3 tries")
+}
+
+// jobThroughNodeLoss runs a word count, kills node3 while it runs a task,
+// checks the answer and that nothing re-ran on node3, and returns how
+// many tasks were re-run.
+func jobThroughNodeLoss(t *testing.T) int {
 	cl, api := computeCluster(t, "a", "b", "c", "c")
 	objs, want := wordObjects(120)
 	putObjects(t, cl.Nodes[0].S3("", ""), "words", objs)
@@ -232,7 +250,5 @@ func TestClusterJobSurvivesNodeLoss(t *testing.T) {
 			t.Fatalf("task %d re-ran on the killed node: %+v", tk.Index, tk)
 		}
 	}
-	if rerun == 0 {
-		t.Fatal("no task was re-run after node3 was killed")
-	}
+	return rerun
 }
