@@ -101,3 +101,22 @@ func NewestPast(ctx context.Context, kv Store, prefix string, n int) (string, er
 	}
 	return keep[n].Key, nil
 }
+
+// Decoder is a Store that can keep decoded values (Cached does).
+type Decoder interface {
+	Decoded(ctx context.Context, key string, decode func([]byte) (any, error)) (any, error)
+}
+
+// GetDecoded returns decode of key's value: through kv's Decoded when kv
+// is a Decoder (the result may then be shared: callers must not modify
+// it), else Get then decode. Errors are Get's or decode's.
+func GetDecoded(ctx context.Context, kv Store, key string, decode func([]byte) (any, error)) (any, error) {
+	if d, ok := kv.(Decoder); ok {
+		return d.Decoded(ctx, key, decode)
+	}
+	b, err := kv.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	return decode(b)
+}
