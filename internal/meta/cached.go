@@ -191,6 +191,16 @@ func (c *Cached) CompareAndSwap(ctx context.Context, key string, expect, value [
 	return c.Store.CompareAndSwap(ctx, key, expect, value)
 }
 
+// PutBatch implements Store.
+func (c *Cached) PutBatch(ctx context.Context, pairs []Pair) error {
+	defer func() {
+		for _, p := range pairs {
+			c.drop(p.Key)
+		}
+	}()
+	return c.Store.PutBatch(ctx, pairs)
+}
+
 // Close stops the watches and closes the store.
 func (c *Cached) Close() error {
 	c.cancel()

@@ -46,6 +46,13 @@ type Page struct {
 	KeysOnly bool
 }
 
+// MaxBatch is the most pairs one PutBatch takes: etcd's default limit on
+// the operations of one transaction.
+const MaxBatch = 128
+
+// ErrBatchTooLarge is returned by PutBatch for more than MaxBatch pairs.
+var ErrBatchTooLarge = errors.New("meta: batch over MaxBatch pairs")
+
 // DefaultPageLimit is Page.Limit when unset.
 const DefaultPageLimit = 1000
 
@@ -65,6 +72,10 @@ type Store interface {
 	// expect (nil expect: the key must be absent; nil value: delete).
 	// It returns ErrConflict when the comparison fails.
 	CompareAndSwap(ctx context.Context, key string, expect, value []byte) error
+	// PutBatch writes every pair in one durable write (one synced Pebble
+	// batch; one etcd transaction): all of them or none. It takes at most
+	// MaxBatch pairs (ErrBatchTooLarge otherwise).
+	PutBatch(ctx context.Context, pairs []Pair) error
 	// Watch delivers changes under prefix until ctx is done. Slow readers
 	// lose no events: the channel is buffered and the writer blocks.
 	Watch(ctx context.Context, prefix string) <-chan Event
