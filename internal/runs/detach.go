@@ -45,9 +45,12 @@ func (s *Service) Detach(ctx context.Context, req Request) (string, error) {
 			s.failDetached(rctx, app.Owner+"/"+app.Ref(), req, admitError(err))
 			return
 		}
-		if _, err := s.execute(rctx, app, req, time.Since(queued)); err != nil {
+		rec, err := s.execute(rctx, app, req, time.Since(queued))
+		if err != nil {
 			s.failDetached(rctx, app.Owner+"/"+app.Ref(), req, err)
+			return
 		}
+		s.save(rctx, rec)
 	}()
 	return req.ID, nil
 }

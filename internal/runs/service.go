@@ -220,8 +220,17 @@ func (s *Service) Run(ctx context.Context, req Request) (*Record, error) {
 	if err != nil {
 		return nil, admitError(err)
 	}
-	defer tk.Release()
-	return s.execute(ctx, app, req, time.Since(queued))
+	rec, err := func() (*Record, error) {
+		defer tk.Release()
+		return s.execute(ctx, app, req, time.Since(queued))
+	}()
+	if err != nil {
+		return nil, err
+	}
+	// The slot is free for the next run while this one's record commits
+	// (with theirs, see groupCommit); the caller is answered after.
+	s.save(ctx, rec)
+	return rec, nil
 }
 
 // prepare fills req's defaults and refuses it, before it queues, when the
@@ -246,7 +255,8 @@ func (s *Service) prepare(ctx context.Context, req *Request) (apps.App, error) {
 }
 
 // execute runs req, which holds an admission slot: it opens the inputs,
-// runs the sandbox, stores the outputs and finishes the record.
+// runs the sandbox, stores the outputs and counts the run. The caller
+// writes the record (save).
 func (s *Service) execute(ctx context.Context, app apps.App, req Request, queued time.Duration) (*Record, error) {
 	spec, closers, err := s.buildSpec(ctx, app, req)
 	defer closeAll(closers)
@@ -272,7 +282,7 @@ func (s *Service) execute(ctx context.Context, app apps.App, req Request, queued
 			sk.abort(runErr)
 		}
 		rec.Status, rec.ExitCode, rec.Error = sandbox.StatusError, -1, runErr.Error()
-		s.finish(ctx, rec)
+		s.count(rec)
 		return rec, nil
 	}
 	defer func() {
@@ -282,7 +292,7 @@ func (s *Service) execute(ctx context.Context, app apps.App, req Request, queued
 	}()
 	rec.fill(res)
 	s.storeOutputs(ctx, rec, req, res, sinks)
-	s.finish(ctx, rec)
+	s.count(rec)
 	return rec, nil
 }
 
@@ -337,12 +347,22 @@ func joinErr(a, b string) string {
 	return a + "; " + b
 }
 
-// finish counts the run and writes its record (grouped with other runs'
-// records, see groupCommit), returning once the record is durable.
+// finish counts the run and writes its record.
 func (s *Service) finish(ctx context.Context, rec *Record) {
+	s.count(rec)
+	s.save(ctx, rec)
+}
+
+// count adds the run to the metrics.
+func (s *Service) count(rec *Record) {
 	s.total.WithLabelValues(rec.Kind, string(rec.Status)).Inc()
 	s.seconds.WithLabelValues(rec.Kind).Observe(rec.WallMS / 1000)
-	// The record is written even when the caller went away.
+}
+
+// save writes rec (grouped with other runs' records, see groupCommit),
+// returning once it is durable; a failure is logged. The record is
+// written even when the caller went away.
+func (s *Service) save(ctx context.Context, rec *Record) {
 	if err := s.saveRecord(context.WithoutCancel(ctx), rec); err != nil {
 		obs.LoggerOr(ctx, s.log).Error("save run record", "id", rec.ID, "err", err)
 	}
