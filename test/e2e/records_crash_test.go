@@ -13,7 +13,7 @@ import (
 	"github.com/insitu-cloud/insitu/internal/client"
 )
 
-// TestRunRecordsSurviveKill drives runs (POST /api/v1/runs of wc) and
+// TestRunRecordsSurviveKill drives runs (POST /api/v1/runs of sha256) and
 // service requests (GET /svc/hello/) from 8 clients into the real binary,
 // SIGKILLs it while they are in flight, restarts it on the same data and
 // checks that every run that returned to its caller has its record, and
@@ -27,16 +27,24 @@ func TestRunRecordsSurviveKill(t *testing.T) {
 	srv := startServer(t, serverOpts{})
 	ctx := context.Background()
 	c := rootClient(t, srv)
-	wasm, err := os.ReadFile("../../examples/services/hello/hello.wasm")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.PushApp(ctx, "hello", "1", wasm, nil, false); err != nil {
-		t.Fatal(err)
+	for name, path := range map[string]string{
+		"hello":  "../../examples/services/hello/hello.wasm",
+		"sha256": "../../examples/apps/sha256/sha256.wasm",
+	} {
+		wasm, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.PushApp(ctx, name, "1", wasm, nil, false); err != nil {
+			t.Fatal(err)
+		}
 	}
 	pub := true
 	if _, err := c.CreateService(ctx, "hello", client.ServiceSpec{App: "hello", Public: &pub}); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := c.Run(ctx, client.RunSpec{App: "sha256", StdinData: "a b c\n"}, io.Discard, io.Discard); err != nil {
+		t.Fatalf("run wc: %v", err)
 	}
 	var mu sync.Mutex
 	ran := map[string]bool{} // run ids returned to their caller
@@ -55,7 +63,7 @@ func TestRunRecordsSurviveKill(t *testing.T) {
 					}
 					continue
 				}
-				rec, err := c.Run(ctx, client.RunSpec{App: "wc", StdinData: "a b c\n"}, io.Discard, io.Discard)
+				rec, err := c.Run(ctx, client.RunSpec{App: "sha256", StdinData: "a b c\n"}, io.Discard, io.Discard)
 				if err == nil && rec.ExitCode == 0 {
 					mu.Lock()
 					ran[rec.ID] = true
