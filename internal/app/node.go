@@ -162,9 +162,13 @@ func (n *Node) openStores(ctx context.Context) (err error) {
 			return err
 		}
 	} else {
-		if n.kv, err = meta.OpenLocal(filepath.Join(cfg.DataDir, "control")); err != nil {
+		kv, err := meta.OpenLocal(filepath.Join(cfg.DataDir, "control"))
+		if err != nil {
 			return err
 		}
+		// Access keys and accounts, read and decoded on every request,
+		// from memory kept by the store's own watch (as in a cluster).
+		n.kv = meta.NewCached(kv, "keys/", "accounts/", "accountids/")
 		if n.engine, err = local.Open(ctx, filepath.Join(cfg.DataDir, "store"), cfg.Logger.With("component", "store")); err != nil {
 			return err
 		}

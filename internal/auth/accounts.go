@@ -71,7 +71,7 @@ func (a *Accounts) Lookup(ctx context.Context, accessKey string) (sigv4.Credenti
 	if err != nil {
 		return sigv4.Credential{}, fmt.Errorf("auth: looking up access key %s: %w", accessKey, err)
 	}
-	acct, err := a.Get(ctx, string(name))
+	acct, err := a.shared(ctx, string(name))
 	if errors.Is(err, ErrNoSuchAccount) {
 		return sigv4.Credential{}, fmt.Errorf("%w: %s", sigv4.ErrUnknownKey, accessKey)
 	}
@@ -89,14 +89,39 @@ func (a *Accounts) Lookup(ctx context.Context, accessKey string) (sigv4.Credenti
 
 // Get returns the named account.
 func (a *Accounts) Get(ctx context.Context, name string) (Account, error) {
-	b, err := a.kv.Get(ctx, accountKey(name))
-	if errors.Is(err, meta.ErrNotFound) {
-		return Account{}, ErrNoSuchAccount
-	}
+	acct, err := a.shared(ctx, name)
 	if err != nil {
 		return Account{}, err
 	}
-	return decodeAccount(name, b)
+	return acct.clone(), nil
+}
+
+// shared returns the named account as the store keeps it decoded: on a
+// node whose store is a meta.Cached, decoded once per stored value and
+// shared by every caller, so it must not be modified (Get clones it).
+func (a *Accounts) shared(ctx context.Context, name string) (*Account, error) {
+	v, err := meta.GetDecoded(ctx, a.kv, accountKey(name), func(b []byte) (any, error) {
+		acct, err := decodeAccount(name, b)
+		return &acct, err
+	})
+	if errors.Is(err, meta.ErrNotFound) {
+		return nil, ErrNoSuchAccount
+	}
+	if err != nil {
+		return nil, err
+	}
+	return v.(*Account), nil
+}
+
+// clone returns a copy of acct that shares nothing with it.
+func (acct *Account) clone() Account {
+	c := *acct
+	c.Keys = append([]Key(nil), acct.Keys...)
+	if acct.Caps != nil {
+		caps := *acct.Caps
+		c.Caps = &caps
+	}
+	return c
 }
 
 // decodeAccount decodes a stored account; one stored before accounts had

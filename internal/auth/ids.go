@@ -38,25 +38,34 @@ func (a *Accounts) newID(ctx context.Context, name string) (string, error) {
 
 // ByID returns the live account with id, or ErrNoSuchAccount.
 func (a *Accounts) ByID(ctx context.Context, id string) (Account, error) {
+	acct, err := a.sharedByID(ctx, id)
+	if err != nil {
+		return Account{}, err
+	}
+	return acct.clone(), nil
+}
+
+// sharedByID is ByID without the copy (see shared).
+func (a *Accounts) sharedByID(ctx context.Context, id string) (*Account, error) {
 	name := id // a migrated account's id is its name
 	if b, err := a.kv.Get(ctx, accountIDKey(id)); err == nil {
 		name = string(b)
 	} else if !errors.Is(err, meta.ErrNotFound) {
-		return Account{}, err
+		return nil, err
 	}
-	acct, err := a.Get(ctx, name)
+	acct, err := a.shared(ctx, name)
 	if err != nil {
-		return Account{}, err
+		return nil, err
 	}
 	if acct.ID != id {
-		return Account{}, ErrNoSuchAccount // the name now belongs to another account
+		return nil, ErrNoSuchAccount // the name now belongs to another account
 	}
 	return acct, nil
 }
 
 // IDOf returns the id of the account named name.
 func (a *Accounts) IDOf(ctx context.Context, name string) (string, error) {
-	acct, err := a.Get(ctx, name)
+	acct, err := a.shared(ctx, name)
 	if err != nil {
 		return "", err
 	}
@@ -65,7 +74,7 @@ func (a *Accounts) IDOf(ctx context.Context, name string) (string, error) {
 
 // NameOf returns the name of the live account with id.
 func (a *Accounts) NameOf(ctx context.Context, id string) (string, error) {
-	acct, err := a.ByID(ctx, id)
+	acct, err := a.sharedByID(ctx, id)
 	if err != nil {
 		return "", err
 	}

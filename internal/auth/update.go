@@ -168,7 +168,7 @@ func (a *Accounts) SetCaps(ctx context.Context, name string, caps *Caps) (Accoun
 // error (a missing account included) must refuse the run: running
 // uncapped is not a fallback.
 func (a *Accounts) Caps(ctx context.Context, id string) (Caps, bool, error) {
-	acct, err := a.ByID(ctx, id)
+	acct, err := a.sharedByID(ctx, id)
 	if err != nil {
 		return Caps{}, false, err
 	}

@@ -19,6 +19,11 @@ import (
 // another node is seen once its watch event arrives (milliseconds). When
 // a watch ends the cache is emptied until the next one has loaded. Safe
 // for concurrent use; Close stops the watches and closes the store.
+//
+// Decoded also keeps a cached key's decoded form beside its bytes, so a
+// lookup made on every request (an account) is decoded once per stored
+// value: the decoded form lives in the same entry as the bytes, and every
+// event, own write or reload that replaces or drops the bytes drops it too.
 type Cached struct {
 	Store
 	prefixes []string
@@ -26,14 +31,21 @@ type Cached struct {
 	wg       sync.WaitGroup
 
 	mu    sync.RWMutex
-	m     map[string][]byte
+	m     map[string]*entry
 	ready map[string]bool // by prefix
+}
+
+// entry is one cached value; dec is its decoded form once asked for.
+// An entry is replaced, never changed, except for setting dec once.
+type entry struct {
+	raw []byte
+	dec any
 }
 
 // NewCached caches the keys under prefixes of s.
 func NewCached(s Store, prefixes ...string) *Cached {
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &Cached{Store: s, prefixes: prefixes, cancel: cancel, m: map[string][]byte{}, ready: map[string]bool{}}
+	c := &Cached{Store: s, prefixes: prefixes, cancel: cancel, m: map[string]*entry{}, ready: map[string]bool{}}
 	for _, p := range prefixes {
 		c.wg.Add(1)
 		go c.follow(ctx, p)
@@ -72,7 +84,7 @@ func (c *Cached) load(prefix string, pairs []Pair, ready bool) {
 		}
 	}
 	for _, p := range pairs {
-		c.m[p.Key] = p.Value
+		c.m[p.Key] = &entry{raw: p.Value}
 	}
 	c.ready[prefix] = ready
 }
@@ -83,7 +95,7 @@ func (c *Cached) apply(ev Event) {
 	if ev.Value == nil {
 		delete(c.m, ev.Key)
 	} else {
-		c.m[ev.Key] = ev.Value
+		c.m[ev.Key] = &entry{raw: ev.Value}
 	}
 }
 
@@ -99,16 +111,57 @@ func (c *Cached) covered(key string) string {
 
 // Get implements Store: from memory for a cached key, else the store.
 func (c *Cached) Get(ctx context.Context, key string) ([]byte, error) {
-	if p := c.covered(key); p != "" {
-		c.mu.RLock()
-		v, ok := c.m[key]
-		ready := c.ready[p]
-		c.mu.RUnlock()
-		if ok && ready {
-			return append([]byte(nil), v...), nil
-		}
+	if e := c.cached(key); e != nil {
+		return append([]byte(nil), e.raw...), nil
 	}
 	return c.Store.Get(ctx, key)
+}
+
+// cached returns key's entry when its prefix is loaded, else nil.
+func (c *Cached) cached(key string) *entry {
+	p := c.covered(key)
+	if p == "" {
+		return nil
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if e, ok := c.m[key]; ok && c.ready[p] {
+		return e
+	}
+	return nil
+}
+
+// Decoded implements Decoder: decode of key's value, decoded once per
+// stored value for a cached key (later calls share the result, which
+// callers must not modify), and on every call for any other key or a
+// miss. Every caller of a key must pass the same decode. Errors are
+// Get's (ErrNotFound for a missing key) or decode's.
+func (c *Cached) Decoded(ctx context.Context, key string, decode func([]byte) (any, error)) (any, error) {
+	e := c.cached(key)
+	if e == nil {
+		b, err := c.Store.Get(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		return decode(b)
+	}
+	c.mu.RLock()
+	dec := e.dec
+	c.mu.RUnlock()
+	if dec != nil {
+		return dec, nil
+	}
+	dec, err := decode(e.raw)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if e.dec == nil {
+		e.dec = dec
+	}
+	dec = e.dec
+	c.mu.Unlock()
+	return dec, nil
 }
 
 func (c *Cached) drop(key string) {
@@ -138,6 +191,16 @@ func (c *Cached) CompareAndSwap(ctx context.Context, key string, expect, value [
 	return c.Store.CompareAndSwap(ctx, key, expect, value)
 }
 
+// PutBatch implements Store.
+func (c *Cached) PutBatch(ctx context.Context, pairs []Pair) error {
+	defer func() {
+		for _, p := range pairs {
+			c.drop(p.Key)
+		}
+	}()
+	return c.Store.PutBatch(ctx, pairs)
+}
+
 // Close stops the watches and closes the store.
 func (c *Cached) Close() error {
 	c.cancel()
@@ -145,4 +208,7 @@ func (c *Cached) Close() error {
 	return c.Store.Close()
 }
 
-var _ Store = (*Cached)(nil)
+var (
+	_ Store   = (*Cached)(nil)
+	_ Decoder = (*Cached)(nil)
+)

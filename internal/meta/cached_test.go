@@ -64,9 +64,80 @@ func TestCached(t *testing.T) {
 	eventually("the new key kept in memory", func() bool {
 		c.mu.RLock()
 		defer c.mu.RUnlock()
-		return string(c.m["keys/AK2"]) == "dave"
+		e := c.m["keys/AK2"]
+		return e != nil && string(e.raw) == "dave"
 	})
 	if err := c.CompareAndSwap(ctx, "keys/AK2", []byte("stale"), []byte("x")); !errors.Is(err, ErrConflict) {
 		t.Fatalf("CAS with a stale expectation: %v", err)
+	}
+}
+
+// Decoded decodes a cached key once per stored value, and a new value,
+// written through the Cached store or beside it, is decoded afresh: on
+// the next call for an own write, once its watch event arrives for
+// another node's. A key outside the cached prefixes is decoded each time.
+func TestCachedDecoded(t *testing.T) {
+	ctx := context.Background()
+	under, err := OpenLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewCached(under, "accounts/")
+	defer c.Close()
+	decodes := 0
+	decode := func(b []byte) (any, error) { decodes++; return "decoded " + string(b), nil }
+	get := func(k string) string {
+		t.Helper()
+		v, err := GetDecoded(ctx, c, k, decode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.(string)
+	}
+	if err := c.Put(ctx, "accounts/a", []byte("v1")); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); c.cached("accounts/a") == nil; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the watch never filled the cache")
+		}
+	}
+	decodes = 0
+	for range 3 {
+		if v := get("accounts/a"); v != "decoded v1" {
+			t.Fatalf("got %q", v)
+		}
+	}
+	if decodes != 1 {
+		t.Fatalf("%d decodes of one stored value, want 1", decodes)
+	}
+	if err := c.Put(ctx, "accounts/a", []byte("v2")); err != nil {
+		t.Fatal(err)
+	}
+	if v := get("accounts/a"); v != "decoded v2" { // own write: at once
+		t.Fatalf("after an own write: %q", v)
+	}
+	if err := under.Put(ctx, "accounts/a", []byte("v3")); err != nil { // another node
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); get("accounts/a") != "decoded v3"; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("another node's write never seen")
+		}
+	}
+	if err := c.Delete(ctx, "accounts/a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := GetDecoded(ctx, c, "accounts/a", decode); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("after delete: %v", err)
+	}
+	if err := c.Put(ctx, "other/x", []byte("y")); err != nil {
+		t.Fatal(err)
+	}
+	decodes = 0
+	get("other/x")
+	get("other/x")
+	if decodes != 2 {
+		t.Fatalf("uncached key decoded %d times for 2 calls", decodes)
 	}
 }

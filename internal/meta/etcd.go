@@ -124,6 +124,19 @@ func (e *Etcd) CompareAndSwap(ctx context.Context, key string, expect, value []b
 	return nil
 }
 
+// PutBatch implements Store with one etcd transaction of puts.
+func (e *Etcd) PutBatch(ctx context.Context, pairs []Pair) error {
+	if len(pairs) > MaxBatch {
+		return ErrBatchTooLarge
+	}
+	ops := make([]clientv3.Op, len(pairs))
+	for i, p := range pairs {
+		ops[i] = clientv3.OpPut(e.k(p.Key), string(p.Value))
+	}
+	_, err := e.c.Txn(ctx).Then(ops...).Commit()
+	return err
+}
+
 // Watch implements Store. The channel closes when ctx is done or the
 // watch ends.
 func (e *Etcd) Watch(ctx context.Context, prefix string) <-chan Event {

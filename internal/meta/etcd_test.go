@@ -29,6 +29,7 @@ func TestEtcd(t *testing.T) {
 	s := NewEtcd(c, "/cloud-a/", true)
 	defer s.Close()
 	testListPage(t, s)
+	testPutBatch(t, s)
 
 	if _, err := s.Get(ctx, "nope"); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Get missing: %v", err)

@@ -143,6 +143,29 @@ func (l *Local) CompareAndSwap(ctx context.Context, key string, expect, value []
 	return nil
 }
 
+// PutBatch implements Store: one Pebble batch, synced once.
+func (l *Local) PutBatch(ctx context.Context, pairs []Pair) error {
+	if len(pairs) > MaxBatch {
+		return ErrBatchTooLarge
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.db.NewBatch()
+	defer b.Close()
+	for _, p := range pairs {
+		if err := b.Set([]byte(p.Key), p.Value, nil); err != nil {
+			return err
+		}
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return err
+	}
+	for _, p := range pairs {
+		l.notify(ctx, Event{Key: p.Key, Value: bytes.Clone(p.Value)})
+	}
+	return nil
+}
+
 // Watch implements Store.
 func (l *Local) Watch(ctx context.Context, prefix string) <-chan Event {
 	w := &watcher{prefix: prefix, ch: make(chan Event, 64), done: ctx.Done()}

@@ -46,6 +46,13 @@ type Page struct {
 	KeysOnly bool
 }
 
+// MaxBatch is the most pairs one PutBatch takes: etcd's default limit on
+// the operations of one transaction.
+const MaxBatch = 128
+
+// ErrBatchTooLarge is returned by PutBatch for more than MaxBatch pairs.
+var ErrBatchTooLarge = errors.New("meta: batch over MaxBatch pairs")
+
 // DefaultPageLimit is Page.Limit when unset.
 const DefaultPageLimit = 1000
 
@@ -65,6 +72,10 @@ type Store interface {
 	// expect (nil expect: the key must be absent; nil value: delete).
 	// It returns ErrConflict when the comparison fails.
 	CompareAndSwap(ctx context.Context, key string, expect, value []byte) error
+	// PutBatch writes every pair in one durable write (one synced Pebble
+	// batch; one etcd transaction): all of them or none. It takes at most
+	// MaxBatch pairs (ErrBatchTooLarge otherwise).
+	PutBatch(ctx context.Context, pairs []Pair) error
 	// Watch delivers changes under prefix until ctx is done. Slow readers
 	// lose no events: the channel is buffered and the writer blocks.
 	Watch(ctx context.Context, prefix string) <-chan Event
@@ -100,4 +111,23 @@ func NewestPast(ctx context.Context, kv Store, prefix string, n int) (string, er
 		return "", err
 	}
 	return keep[n].Key, nil
+}
+
+// Decoder is a Store that can keep decoded values (Cached does).
+type Decoder interface {
+	Decoded(ctx context.Context, key string, decode func([]byte) (any, error)) (any, error)
+}
+
+// GetDecoded returns decode of key's value: through kv's Decoded when kv
+// is a Decoder (the result may then be shared: callers must not modify
+// it), else Get then decode. Errors are Get's or decode's.
+func GetDecoded(ctx context.Context, kv Store, key string, decode func([]byte) (any, error)) (any, error) {
+	if d, ok := kv.(Decoder); ok {
+		return d.Decoded(ctx, key, decode)
+	}
+	b, err := kv.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	return decode(b)
 }

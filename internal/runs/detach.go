@@ -45,9 +45,12 @@ func (s *Service) Detach(ctx context.Context, req Request) (string, error) {
 			s.failDetached(rctx, app.Owner+"/"+app.Ref(), req, admitError(err))
 			return
 		}
-		if _, err := s.execute(rctx, app, req, time.Since(queued)); err != nil {
+		rec, err := s.execute(rctx, app, req, time.Since(queued))
+		if err != nil {
 			s.failDetached(rctx, app.Owner+"/"+app.Ref(), req, err)
+			return
 		}
+		s.save(rctx, rec)
 	}()
 	return req.ID, nil
 }
@@ -57,13 +60,15 @@ func (s *Service) failDetached(ctx context.Context, app string, req Request, err
 	obs.LoggerOr(ctx, s.log).Warn("detached run could not start", "id", req.ID, "err", err)
 	rec := &Record{ID: req.ID, Account: req.Account, App: app, Node: s.node, Kind: req.Kind,
 		Start: time.Now().UTC(), Status: sandbox.StatusError, ExitCode: -1, Error: "the run could not start: " + err.Error()}
-	s.finish(ctx, rec, false)
+	s.finish(ctx, rec)
 }
 
 // Close stops taking runs and drains the detached ones: it waits for them
 // until ctx ends, then cancels the rest (they end killed, with a record)
 // and waits for their records. Synchronous runs belong to their callers
-// (the HTTP server drains them). Close is idempotent.
+// (the HTTP server drains them). Last it stops the record committer once
+// every record accepted so far is written (a record after that is
+// written on its own). Close is idempotent.
 func (s *Service) Close(ctx context.Context) {
 	s.bgMu.Lock()
 	s.bgClosed = true
@@ -78,4 +83,5 @@ func (s *Service) Close(ctx context.Context) {
 	}
 	s.bgCancel(ErrShuttingDown)
 	s.queue.Close()
+	s.commits.close()
 }

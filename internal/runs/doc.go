@@ -10,6 +10,8 @@
 // ServeRemote serves (remote.go, remote_wire.go).
 //
 // Records live in the control-plane store under "runs/<account>/<id>"; ids
-// are UUIDv7, so they list in start order. A Service is safe for concurrent
-// use.
+// are UUIDv7, so they list in start order. Every run has one, service
+// requests included; they are group-committed (commit.go: many records per
+// durable write, the caller answered once its batch is durable). A Service
+// is safe for concurrent use; Close drains the record committer.
 package runs

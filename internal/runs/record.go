@@ -58,7 +58,7 @@ func (s *Service) saveRecord(ctx context.Context, rec *Record) error {
 	if err != nil {
 		return err
 	}
-	return s.kv.Put(ctx, recordKey(rec.Account, rec.ID), b)
+	return s.commits.put(ctx, recordKey(rec.Account, rec.ID), b)
 }
 
 // Get returns account's run id.

@@ -52,7 +52,6 @@ type wireRequest struct {
 	Seed          int64             `json:"seed,omitempty"`
 	OutputMeta    store.ObjectMeta  `json:"output_meta"`
 	Tenant        string            `json:"tenant,omitempty"`
-	Ephemeral     bool              `json:"ephemeral,omitempty"`
 	KeepPartial   bool              `json:"keep_partial,omitempty"`
 	Stdin         bool              `json:"stdin,omitempty"`  // stdin follows the header
 	Stdout        bool              `json:"stdout,omitempty"` // send stdout frames
@@ -63,7 +62,7 @@ func wireOf(r Request) wireRequest {
 	return wireRequest{ID: r.ID, Account: r.Account, Kind: r.Kind, App: r.App, Args: r.Args, Env: r.Env,
 		StdinObject: r.StdinObject, StdoutObject: r.StdoutObject, StderrObject: r.StderrObject, Inputs: r.Inputs,
 		OutPrefix: r.OutPrefix, Limits: r.Limits, Deterministic: r.Deterministic, Seed: r.Seed, OutputMeta: r.OutputMeta,
-		Tenant: r.Tenant, Ephemeral: r.Ephemeral, KeepPartial: r.KeepPartial,
+		Tenant: r.Tenant, KeepPartial: r.KeepPartial,
 		Stdin: r.StdinObject == nil && r.Stdin != nil, Stdout: r.StdoutObject == nil && r.Stdout != nil,
 		Stderr: r.StderrObject == nil && r.Stderr != nil}
 }
@@ -72,7 +71,7 @@ func (w wireRequest) request() Request {
 	return Request{ID: w.ID, Account: w.Account, Kind: w.Kind, App: w.App, Args: w.Args, Env: w.Env,
 		StdinObject: w.StdinObject, StdoutObject: w.StdoutObject, StderrObject: w.StderrObject, Inputs: w.Inputs,
 		OutPrefix: w.OutPrefix, Limits: w.Limits, Deterministic: w.Deterministic, Seed: w.Seed, OutputMeta: w.OutputMeta,
-		Tenant: w.Tenant, Ephemeral: w.Ephemeral, KeepPartial: w.KeepPartial, Local: true}
+		Tenant: w.Tenant, KeepPartial: w.KeepPartial, Local: true}
 }
 
 // wireError is a refusal; Sentinel names one of wireSentinels.

@@ -88,7 +88,9 @@ type Service struct {
 	log    *slog.Logger
 	remote Remote
 	queue  *admit.Queue
-	total  *prometheus.CounterVec
+	// commits writes run records; Close drains it.
+	commits *groupCommit
+	total   *prometheus.CounterVec
 
 	// Detached runs: owned here, drained by Close.
 	bg       sync.WaitGroup
@@ -111,6 +113,7 @@ func New(cfg Config) *Service {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.commits = newGroupCommit(s.kv, s.log)
 	s.total = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "insitu_runs_total", Help: "Sandbox runs by kind and final status.",
 	}, []string{"kind", "status"})
@@ -183,9 +186,6 @@ type Request struct {
 	// package admit); default Account. Services set AnonymousTenant for
 	// unsigned requests.
 	Tenant string
-	// Ephemeral skips the durable record (per-request services count their
-	// runs in metrics instead of paying a synced write per request).
-	Ephemeral bool
 	// KeepPartial stores stdout and /out files even when the run fails
 	// (jobs keep a failed task's partial output). By default they are
 	// stored only when the guest exits 0; stderr objects always are.
@@ -220,8 +220,17 @@ func (s *Service) Run(ctx context.Context, req Request) (*Record, error) {
 	if err != nil {
 		return nil, admitError(err)
 	}
-	defer tk.Release()
-	return s.execute(ctx, app, req, time.Since(queued))
+	rec, err := func() (*Record, error) {
+		defer tk.Release()
+		return s.execute(ctx, app, req, time.Since(queued))
+	}()
+	if err != nil {
+		return nil, err
+	}
+	// The slot is free for the next run while this one's record commits
+	// (with theirs, see groupCommit); the caller is answered after.
+	s.save(ctx, rec)
+	return rec, nil
 }
 
 // prepare fills req's defaults and refuses it, before it queues, when the
@@ -246,7 +255,8 @@ func (s *Service) prepare(ctx context.Context, req *Request) (apps.App, error) {
 }
 
 // execute runs req, which holds an admission slot: it opens the inputs,
-// runs the sandbox, stores the outputs and finishes the record.
+// runs the sandbox, stores the outputs and counts the run. The caller
+// writes the record (save).
 func (s *Service) execute(ctx context.Context, app apps.App, req Request, queued time.Duration) (*Record, error) {
 	spec, closers, err := s.buildSpec(ctx, app, req)
 	defer closeAll(closers)
@@ -272,7 +282,7 @@ func (s *Service) execute(ctx context.Context, app apps.App, req Request, queued
 			sk.abort(runErr)
 		}
 		rec.Status, rec.ExitCode, rec.Error = sandbox.StatusError, -1, runErr.Error()
-		s.finish(ctx, rec, req.Ephemeral)
+		s.count(rec)
 		return rec, nil
 	}
 	defer func() {
@@ -282,7 +292,7 @@ func (s *Service) execute(ctx context.Context, app apps.App, req Request, queued
 	}()
 	rec.fill(res)
 	s.storeOutputs(ctx, rec, req, res, sinks)
-	s.finish(ctx, rec, req.Ephemeral)
+	s.count(rec)
 	return rec, nil
 }
 
@@ -337,13 +347,22 @@ func joinErr(a, b string) string {
 	return a + "; " + b
 }
 
-func (s *Service) finish(ctx context.Context, rec *Record, ephemeral bool) {
+// finish counts the run and writes its record.
+func (s *Service) finish(ctx context.Context, rec *Record) {
+	s.count(rec)
+	s.save(ctx, rec)
+}
+
+// count adds the run to the metrics.
+func (s *Service) count(rec *Record) {
 	s.total.WithLabelValues(rec.Kind, string(rec.Status)).Inc()
 	s.seconds.WithLabelValues(rec.Kind).Observe(rec.WallMS / 1000)
-	if ephemeral {
-		return
-	}
-	// The record is written even when the caller went away.
+}
+
+// save writes rec (grouped with other runs' records, see groupCommit),
+// returning once it is durable; a failure is logged. The record is
+// written even when the caller went away.
+func (s *Service) save(ctx context.Context, rec *Record) {
 	if err := s.saveRecord(context.WithoutCancel(ctx), rec); err != nil {
 		obs.LoggerOr(ctx, s.log).Error("save run record", "id", rec.ID, "err", err)
 	}

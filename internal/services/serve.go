@@ -175,7 +175,7 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		stdin = nil // no body: no stdin pipe, no copy goroutine
 	}
 	rec, err := h.m.runs.Run(ctx, runs.Request{
-		Account: s.Owner, Tenant: tenant, Kind: "service", App: s.App, Ephemeral: true, OutPrefix: out,
+		Account: s.Owner, Tenant: tenant, Kind: "service", App: s.App, OutPrefix: out,
 		Env:    cgiEnv(r, script, pathInfo, s.Env),
 		Stdin:  stdin,
 		Stdout: resp, Stderr: io.Discard, Inputs: inputs,
