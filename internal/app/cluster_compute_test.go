@@ -150,6 +150,17 @@ func TestClusterJobMapsRunOnHolders(t *testing.T) {
 	t.Logf("cluster up %v", time.Since(start))
 	putObjects(t, cl.Nodes[1].S3("", ""), "words", objs)
 	t.Logf("objects in %v", time.Since(start))
+	// Repair may still move a copy written while a node was missing from
+	// the writer's view (to the placement over all four): a task may run
+	// on a holder from before the job or from after it.
+	before := map[string][]string{}
+	for key := range objs {
+		hs, err := api.Replicas(context.Background(), "words", key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before[key] = hs
+	}
 	spec := wordCountSpec
 	spec.Phases = []client.JobPhase{spec.Phases[0], {Type: "reduce", App: "sum", Reducers: 3, Partition: true}}
 	j := runJob(t, api, spec)
@@ -167,8 +178,8 @@ func TestClusterJobMapsRunOnHolders(t *testing.T) {
 		}
 		key := strings.TrimPrefix(tk.Input, "s3://words/")
 		holders, err := api.Replicas(context.Background(), "words", key)
-		if err != nil || !slices.Contains(holders, tk.Node) {
-			t.Fatalf("map task %d over %s ran on %q, held by %v (%v)", tk.Index, key, tk.Node, holders, err)
+		if err != nil || !slices.Contains(holders, tk.Node) && !slices.Contains(before[key], tk.Node) {
+			t.Fatalf("map task %d over %s ran on %q, held by %v before the job and %v after (%v)", tk.Index, key, tk.Node, before[key], holders, err)
 		}
 		used[tk.Node]++
 		if tk.Index%16 == 0 { // the record agrees (a sample: each is a call)

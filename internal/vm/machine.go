@@ -84,11 +84,10 @@ func Start(ctx context.Context, spec Spec, log *slog.Logger) (*Machine, error) {
 	}
 	m := newMachine(s.Dir, pid, s.Forwards, log)
 	if err := m.connect(ctx, startTimeout); err != nil {
-		if isQEMUFor(pid, s.Dir) { // still our unreaped child: stop and reap it
-			syscall.Kill(pid, syscall.SIGKILL)
-			syscall.Wait4(pid, nil, 0, nil)
-		}
-		return nil, fmt.Errorf("vm: start %s: %w; qemu.log: %s", s.Dir, err, lastRunLog(s.Dir))
+		// pid is still our unreaped child (running or a zombie), so it
+		// cannot name another process: stop it and collect how it ended.
+		syscall.Kill(pid, syscall.SIGKILL)
+		return nil, fmt.Errorf("vm: start %s: %w (%s); qemu.log: %s", s.Dir, err, waitChild(pid), lastRunLog(s.Dir))
 	}
 	m.log.Info("vm started", "dir", s.Dir, "pid", pid, "accel", s.Accel, "memoryMiB", s.MemoryMiB, "vcpus", s.VCPUs)
 	m.run()
@@ -189,7 +188,7 @@ func (m *Machine) connect(ctx context.Context, timeout time.Duration) error {
 			m.qmp = q
 			return nil
 		}
-		if !m.alive() {
+		if !isQEMUFor(m.pid, m.dir) {
 			return errors.New("QEMU exited")
 		}
 		select {
@@ -362,4 +361,17 @@ func reapZombie(pid int) {
 		return
 	}
 	syscall.Wait4(pid, nil, syscall.WNOHANG, nil)
+}
+
+// waitChild reaps the child pid, waiting for it to end, and says how it
+// ended ("exit status N" or "killed by signal S").
+func waitChild(pid int) string {
+	var ws syscall.WaitStatus
+	if _, err := syscall.Wait4(pid, &ws, 0, nil); err != nil {
+		return "exit unknown: " + err.Error()
+	}
+	if ws.Signaled() {
+		return "killed by signal " + ws.Signal().String()
+	}
+	return "exit status " + strconv.Itoa(ws.ExitStatus())
 }

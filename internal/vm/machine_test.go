@@ -284,7 +284,8 @@ func TestStartFails(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	_, err := Start(ctx, Spec{Dir: dir, Kernel: filepath.Join(dir, "no-kernel"), MemoryMiB: 32, VCPUs: 1, Accel: AccelTCG}, nil)
-	if err == nil || !strings.Contains(err.Error(), "qemu.log") || !strings.Contains(err.Error(), "no-kernel") {
+	if err == nil || !strings.Contains(err.Error(), "qemu.log") || !strings.Contains(err.Error(), "no-kernel") ||
+		!strings.Contains(err.Error(), "QEMU exited (exit status 1)") {
 		t.Fatalf("Start with a missing kernel: %v", err)
 	}
 	// A second failure reports its own run's output only.
