@@ -25,9 +25,11 @@ func testPutBatch(t *testing.T, s Store) {
 	defer cancel()
 	// The watcher reads as the batch commits (a full channel holds the
 	// writer back: no event is lost).
-	events := make(chan Event, MaxBatch)
+	// Watch is called here, not in the goroutine: a watch made after the
+	// batch would see none of it.
+	events, watch := make(chan Event, MaxBatch), s.Watch(ctx, "batch/")
 	go func() {
-		for ev := range s.Watch(ctx, "batch/") {
+		for ev := range watch {
 			events <- ev
 		}
 	}()

@@ -182,19 +182,15 @@ func (pl *pool) release(p *proc, healthy bool) {
 	default:
 		// No spare (several deaths in a row): the replacement goes
 		// straight to the idle set when it is up.
-		pl.wg.Add(1)
-		go func() {
-			defer pl.wg.Done()
+		pl.background(func() {
 			<-p.done
 			if np := pl.respawn(p.slot); np != nil {
 				pl.idle <- np
 			}
-		}()
+		})
 		return
 	}
-	pl.wg.Add(1)
-	go func() {
-		defer pl.wg.Done()
+	pl.background(func() {
 		<-p.done
 		if np := pl.respawn(p.slot); np != nil {
 			select {
@@ -203,6 +199,25 @@ func (pl *pool) release(p *proc, healthy bool) {
 				pl.idle <- np // cannot happen while counts hold; stay safe
 			}
 		}
+	})
+}
+
+// background runs fn on a goroutine that close waits for, unless the pool
+// is closed (then fn does not run). The check and the WaitGroup's Add
+// happen under pl.mu, which close holds while it closes pl.closed, so no
+// Add can race with close's Wait.
+func (pl *pool) background(fn func()) {
+	pl.mu.Lock()
+	defer pl.mu.Unlock()
+	select {
+	case <-pl.closed:
+		return
+	default:
+	}
+	pl.wg.Add(1)
+	go func() {
+		defer pl.wg.Done()
+		fn()
 	}()
 }
 
