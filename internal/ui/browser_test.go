@@ -100,6 +100,21 @@ func waitFor(t *testing.T, ctx context.Context, expr string) {
 	t.Fatalf("waited 2 minutes for %s", expr)
 }
 
+// waitString evaluates expr until it gives a non-empty string, through
+// page loads, for up to 2 minutes, and returns it.
+func waitString(t *testing.T, ctx context.Context, expr string) string {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		if s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr)); err == nil && s != "" {
+			return s
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("waited 2 minutes for %s", expr)
+	return ""
+}
+
 func text(t *testing.T, ctx context.Context, sel string) string {
 	t.Helper()
 	s, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS(sel)))
@@ -178,10 +193,12 @@ func browserUpload(t *testing.T, ctx context.Context, e *env, dir string) []byte
 	}
 	for _, name := range []string{"big.bin", "words.txt"} {
 		do(t, ctx, "upload "+name, chromedp.SetUploadFiles(chromedp.CSS("#files"), []string{filepath.Join(files, name)}))
-		// The page reloads when its uploads are done: poll across it.
-		waitFor(t, ctx, `document.body.dataset.uploaded == "failed" || [...document.querySelectorAll("a.key")].some(a => a.textContent == "`+name+`")`)
-		if failed := text(t, ctx, "#uploads"); strings.Contains(failed, "failed") {
-			t.Fatalf("upload %s: %s", name, failed)
+		// The page reloads when its uploads are done: poll across it, each
+		// look one evaluation in one page (a node found on the page being
+		// replaced would be gone by the time it is read).
+		if got := waitString(t, ctx, `document.body.dataset.uploaded == "failed" ? "failed: " + document.getElementById("uploads").textContent :
+			[...document.querySelectorAll("a.key")].some(a => a.textContent == "`+name+`") ? "ok" : ""`); got != "ok" {
+			t.Fatalf("upload %s: %s", name, got)
 		}
 	}
 	// Drag and drop: a file made in the page, dropped on the drop zone.
