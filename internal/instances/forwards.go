@@ -2,6 +2,7 @@ package instances
 
 import (
 	"context"
+	"net/netip"
 	"slices"
 
 	"github.com/insitu-cloud/insitu/internal/ec2api"
@@ -15,8 +16,12 @@ const maxPortsPerRule = 64
 // forwards computes the forwards an instance's groups allow now: one per
 // TCP port of every tcp or all-protocol rule, from the instance's own
 // address to the same port in the guest, sorted, without duplicates. A
-// group that no longer exists allows nothing. The CIDR of a rule is not
-// enforced (the address is on loopback: only this machine reaches it).
+// group that no longer exists allows nothing. A rule counts only when its
+// CIDR can hold a caller: the address is on loopback, so every connection
+// comes from 127.0.0.0/8, and a rule for other sources (an office's
+// 203.0.113.0/24) opens nothing, as on EC2 for a caller outside it. Within
+// loopback the source is not filtered (slirp's forwards cannot): a rule
+// for 127.0.0.5/32 opens the port to every local caller.
 func (m *Manager) forwards(ctx context.Context, r Record) ([]Forward, error) {
 	seen := map[int]bool{}
 	for _, g := range r.Groups {
@@ -28,6 +33,9 @@ func (m *Manager) forwards(ctx context.Context, r Record) ([]Forward, error) {
 			return nil, err
 		}
 		for _, rule := range rules {
+			if !reachesLoopback(rule.CIDR) {
+				continue
+			}
 			for _, p := range rulePorts(rule) {
 				seen[p] = true
 			}
@@ -39,6 +47,16 @@ func (m *Manager) forwards(ctx context.Context, r Record) ([]Forward, error) {
 	}
 	slices.SortFunc(out, func(a, b Forward) int { return a.HostPort - b.HostPort })
 	return out, nil
+}
+
+// loopbackSources is where every connection to an instance comes from.
+var loopbackSources = netip.MustParsePrefix("127.0.0.0/8")
+
+// reachesLoopback reports whether a rule's CIDR admits any loopback
+// source; a malformed CIDR (the API refuses them) admits none.
+func reachesLoopback(cidr string) bool {
+	p, err := netip.ParsePrefix(cidr)
+	return err == nil && p.Overlaps(loopbackSources)
 }
 
 // wellKnown are the ports a range wider than maxPortsPerRule forwards

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -53,9 +54,9 @@ func TestRunDescribeStopStartTerminate(t *testing.T) {
 	must[*ec2.CreateKeyPairOutput](t)(c.CreateKeyPair(ctx, &ec2.CreateKeyPairInput{KeyName: aws.String("k1")}))
 	sg := must[*ec2.CreateSecurityGroupOutput](t)(c.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{
 		GroupName: aws.String("web"), Description: aws.String("web")})).GroupId
-	allow := func(port int32, on bool) {
+	allowFrom := func(port int32, cidr string, on bool) {
 		perm := []types.IpPermission{{IpProtocol: aws.String("tcp"), FromPort: aws.Int32(port), ToPort: aws.Int32(port),
-			IpRanges: []types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}}}
+			IpRanges: []types.IpRange{{CidrIp: aws.String(cidr)}}}}
 		var err error
 		if on {
 			_, err = c.AuthorizeSecurityGroupIngress(ctx, &ec2.AuthorizeSecurityGroupIngressInput{GroupId: sg, IpPermissions: perm})
@@ -66,6 +67,7 @@ func TestRunDescribeStopStartTerminate(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	allow := func(port int32, on bool) { allowFrom(port, "0.0.0.0/0", on) }
 	allow(80, true)
 	zone := e.node.Region + "a"
 	run := must[*ec2.RunInstancesOutput](t)(c.RunInstances(ctx, &ec2.RunInstancesInput{
@@ -107,6 +109,19 @@ func TestRunDescribeStopStartTerminate(t *testing.T) {
 	waitFor(t, "port 22 forwarded", func() bool { return samePorts(ports(t, m, ip), 22, 80) })
 	allow(80, false)
 	waitFor(t, "port 80 no longer forwarded", func() bool { return samePorts(ports(t, m, ip), 22) })
+	// Only loopback callers reach an instance: a rule for other sources
+	// opens nothing, one for a loopback source opens the port. Both are
+	// authorized before either can be applied, so 8080 appearing without
+	// 443 shows the first was refused, not late.
+	allowFrom(443, "203.0.113.0/24", true)
+	allowFrom(8080, "127.0.0.1/32", true)
+	waitFor(t, "port 8080 forwarded", func() bool { return slices.Contains(ports(t, m, ip), 8080) })
+	if p := ports(t, m, ip); !samePorts(p, 22, 8080) {
+		t.Fatalf("forwards with a rule for 203.0.113.0/24 on 443: %v", p)
+	}
+	allowFrom(8080, "127.0.0.1/32", false)
+	allowFrom(443, "203.0.113.0/24", false)
+	waitFor(t, "port 8080 no longer forwarded", func() bool { return samePorts(ports(t, m, ip), 22) })
 
 	// The console, read from the instance's directory.
 	con := must[*ec2.GetConsoleOutputOutput](t)(c.GetConsoleOutput(ctx, &ec2.GetConsoleOutputInput{InstanceId: &id}))
