@@ -17,11 +17,12 @@ const maxPortsPerRule = 64
 // TCP port of every tcp or all-protocol rule, from the instance's own
 // address to the same port in the guest, sorted, without duplicates. A
 // group that no longer exists allows nothing. A rule counts only when its
-// CIDR can hold a caller: the address is on loopback, so every connection
-// comes from 127.0.0.0/8, and a rule for other sources (an office's
-// 203.0.113.0/24) opens nothing, as on EC2 for a caller outside it. Within
-// loopback the source is not filtered (slirp's forwards cannot): a rule
-// for 127.0.0.5/32 opens the port to every local caller.
+// CIDR can hold a caller: with the pool on loopback (the default), every
+// connection comes from 127.0.0.0/8, and a rule for other sources (an
+// office's 203.0.113.0/24) opens nothing, as on EC2 for a caller outside
+// it. Within the possible sources nothing is filtered (slirp's forwards
+// cannot): a rule for 127.0.0.5/32 opens the port to every local caller,
+// and with a routable pool (--instance-net) every rule counts.
 func (m *Manager) forwards(ctx context.Context, r Record) ([]Forward, error) {
 	seen := map[int]bool{}
 	for _, g := range r.Groups {
@@ -33,7 +34,7 @@ func (m *Manager) forwards(ctx context.Context, r Record) ([]Forward, error) {
 			return nil, err
 		}
 		for _, rule := range rules {
-			if !reachesLoopback(rule.CIDR) {
+			if !admits(m.cfg.Net, rule.CIDR) {
 				continue
 			}
 			for _, p := range rulePorts(rule) {
@@ -52,11 +53,16 @@ func (m *Manager) forwards(ctx context.Context, r Record) ([]Forward, error) {
 // loopbackSources is where every connection to an instance comes from.
 var loopbackSources = netip.MustParsePrefix("127.0.0.0/8")
 
-// reachesLoopback reports whether a rule's CIDR admits any loopback
-// source; a malformed CIDR (the API refuses them) admits none.
-func reachesLoopback(cidr string) bool {
+// admits reports whether a rule's CIDR can hold a caller of an address
+// in pool: any CIDR when pool is routable, one overlapping 127.0.0.0/8
+// when pool is on loopback. A malformed CIDR (the API refuses them)
+// admits none.
+func admits(pool netip.Prefix, cidr string) bool {
 	p, err := netip.ParsePrefix(cidr)
-	return err == nil && p.Overlaps(loopbackSources)
+	if err != nil {
+		return false
+	}
+	return !loopbackSources.Overlaps(pool) || p.Overlaps(loopbackSources)
 }
 
 // wellKnown are the ports a range wider than maxPortsPerRule forwards

@@ -188,3 +188,29 @@ func TestValidID(t *testing.T) {
 		}
 	}
 }
+
+// TestAdmits: on a loopback pool only rules that can hold a loopback
+// caller count; on a routable pool every well-formed rule does.
+func TestAdmits(t *testing.T) {
+	routable := netip.MustParsePrefix("10.20.0.0/16")
+	cases := []struct {
+		pool netip.Prefix
+		cidr string
+		want bool
+	}{
+		{DefaultNet, "0.0.0.0/0", true},
+		{DefaultNet, "127.0.0.1/32", true},
+		{DefaultNet, "120.0.0.0/5", true},
+		{DefaultNet, "203.0.113.0/24", false},
+		{DefaultNet, "10.0.0.0/8", false},
+		{DefaultNet, "garbage", false},
+		{routable, "203.0.113.0/24", true},
+		{routable, "0.0.0.0/0", true},
+		{routable, "garbage", false},
+	}
+	for _, c := range cases {
+		if got := admits(c.pool, c.cidr); got != c.want {
+			t.Errorf("admits(%s, %s) = %v, want %v", c.pool, c.cidr, got, c.want)
+		}
+	}
+}
