@@ -33,7 +33,30 @@ type Cached struct {
 	mu    sync.RWMutex
 	m     map[string]*entry
 	ready map[string]bool // by prefix
+	// complete are the prefixes whose absent keys are answered from
+	// memory too (see TrustAbsence); set before c is shared.
+	complete map[string]bool
 }
+
+// TrustAbsence makes Get and Decoded answer ErrNotFound from memory for a
+// key under prefix (one of the cached prefixes) that the loaded cache
+// does not hold, so a lookup that usually finds nothing (a bucket's
+// access settings) costs no store read either. A key this node writes is
+// read from the store until its watch event arrives. Call it before c is
+// shared; not safe concurrently with lookups.
+func (c *Cached) TrustAbsence(prefix string) {
+	if c.complete == nil {
+		c.complete = map[string]bool{}
+	}
+	c.complete[prefix] = true
+}
+
+// unknown marks a key of a TrustAbsence prefix written by this node whose
+// watch event has not arrived: it is read from the store.
+var unknown = &entry{}
+
+// absent is what cached returns for a key known to be missing.
+var absent = &entry{}
 
 // entry is one cached value; dec is its decoded form once asked for.
 // An entry is replaced, never changed, except for setting dec once.
@@ -111,7 +134,9 @@ func (c *Cached) covered(key string) string {
 
 // Get implements Store: from memory for a cached key, else the store.
 func (c *Cached) Get(ctx context.Context, key string) ([]byte, error) {
-	if e := c.cached(key); e != nil {
+	if e := c.cached(key); e == absent {
+		return nil, ErrNotFound
+	} else if e != nil {
 		return append([]byte(nil), e.raw...), nil
 	}
 	return c.Store.Get(ctx, key)
@@ -125,8 +150,14 @@ func (c *Cached) cached(key string) *entry {
 	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	if e, ok := c.m[key]; ok && c.ready[p] {
+	e, ok := c.m[key]
+	switch {
+	case !c.ready[p] || e == unknown:
+		return nil
+	case ok:
 		return e
+	case c.complete[p]:
+		return absent
 	}
 	return nil
 }
@@ -138,6 +169,9 @@ func (c *Cached) cached(key string) *entry {
 // Get's (ErrNotFound for a missing key) or decode's.
 func (c *Cached) Decoded(ctx context.Context, key string, decode func([]byte) (any, error)) (any, error) {
 	e := c.cached(key)
+	if e == absent {
+		return nil, ErrNotFound
+	}
 	if e == nil {
 		b, err := c.Store.Get(ctx, key)
 		if err != nil {
@@ -165,9 +199,13 @@ func (c *Cached) Decoded(ctx context.Context, key string, decode func([]byte) (a
 }
 
 func (c *Cached) drop(key string) {
-	if c.covered(key) != "" {
+	if p := c.covered(key); p != "" {
 		c.mu.Lock()
-		delete(c.m, key)
+		if c.complete[p] {
+			c.m[key] = unknown
+		} else {
+			delete(c.m, key)
+		}
 		c.mu.Unlock()
 	}
 }
