@@ -151,6 +151,9 @@ func cannedACL(h http.Header) (string, error) {
 		}
 	}
 	v := h.Get("x-amz-acl")
+	if v == "aws-exec-read" || v == "log-delivery-write" {
+		return "", apiErr(http.StatusNotImplemented, "NotImplemented", "The canned ACL %s is not implemented", v)
+	}
 	if _, ok := cannedGrants[v]; !ok || v == "" && len(h.Values("x-amz-acl")) > 0 {
 		return "", apiErr(http.StatusBadRequest, "InvalidArgument", "Invalid canned ACL: %q", v)
 	}

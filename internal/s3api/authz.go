@@ -3,7 +3,6 @@ package s3api
 import (
 	"errors"
 	"net"
-	"strings"
 
 	"github.com/insitu-cloud/insitu/internal/auth"
 	"github.com/insitu-cloud/insitu/internal/store"
@@ -13,21 +12,41 @@ import (
 // weighs. Operations missing here are auth.ActionOther (owner only).
 // DeleteObjects is authorized per key (s3:DeleteObject) as it deletes.
 var opActions = map[string]string{
-	"DeleteBucket": "s3:DeleteBucket", "HeadBucket": "s3:ListBucket",
-	"GetBucketLocation": "s3:GetBucketLocation", "GetBucketVersioning": "s3:GetBucketVersioning",
-	"GetBucketAcl": "s3:GetBucketAcl", "PutBucketAcl": "s3:PutBucketAcl",
-	"GetObjectAcl": "s3:GetObjectAcl", "PutObjectAcl": "s3:PutObjectAcl",
-	"GetBucketPolicy": "s3:GetBucketPolicy", "PutBucketPolicy": "s3:PutBucketPolicy", "DeleteBucketPolicy": "s3:DeleteBucketPolicy",
-	"GetPublicAccessBlock": "s3:GetBucketPublicAccessBlock", "PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock",
+	"DeleteBucket":            "s3:DeleteBucket",
+	"HeadBucket":              "s3:ListBucket",
+	"GetBucketLocation":       "s3:GetBucketLocation",
+	"GetBucketVersioning":     "s3:GetBucketVersioning",
+	"GetBucketAcl":            "s3:GetBucketAcl",
+	"PutBucketAcl":            "s3:PutBucketAcl",
+	"GetObjectAcl":            "s3:GetObjectAcl",
+	"PutObjectAcl":            "s3:PutObjectAcl",
+	"GetBucketPolicy":         "s3:GetBucketPolicy",
+	"PutBucketPolicy":         "s3:PutBucketPolicy",
+	"DeleteBucketPolicy":      "s3:DeleteBucketPolicy",
+	"GetPublicAccessBlock":    "s3:GetBucketPublicAccessBlock",
+	"PutPublicAccessBlock":    "s3:PutBucketPublicAccessBlock",
 	"DeletePublicAccessBlock": "s3:PutBucketPublicAccessBlock",
-	"ListObjects": "s3:ListBucket", "ListObjectsV2": "s3:ListBucket", "ListObjectVersions": "s3:ListBucketVersions",
-	"ListMultipartUploads": "s3:ListBucketMultipartUploads", "DeleteObjects": "",
-	"PutObject": "s3:PutObject", "CopyObject": "s3:PutObject", "CreateMultipartUpload": "s3:PutObject",
-	"UploadPart": "s3:PutObject", "UploadPartCopy": "s3:PutObject", "CompleteMultipartUpload": "s3:PutObject",
-	"AbortMultipartUpload": "s3:AbortMultipartUpload", "ListParts": "s3:ListMultipartUploadParts",
-	"GetObject": "s3:GetObject", "HeadObject": "s3:GetObject", "GetObjectAttributes": "s3:GetObjectAttributes",
-	"DeleteObject": "s3:DeleteObject", "GetObjectTagging": "s3:GetObjectTagging",
-	"TransformObject": auth.ActionCompute, "OpenObject": auth.ActionCompute, "RunOnWrite": auth.ActionCompute,
+	"ListObjects":             "s3:ListBucket",
+	"ListObjectsV2":           "s3:ListBucket",
+	"ListObjectVersions":      "s3:ListBucketVersions",
+	"ListMultipartUploads":    "s3:ListBucketMultipartUploads",
+	"DeleteObjects":           "",
+	"PutObject":               "s3:PutObject",
+	"CopyObject":              "s3:PutObject",
+	"CreateMultipartUpload":   "s3:PutObject",
+	"UploadPart":              "s3:PutObject",
+	"UploadPartCopy":          "s3:PutObject",
+	"CompleteMultipartUpload": "s3:PutObject",
+	"AbortMultipartUpload":    "s3:AbortMultipartUpload",
+	"ListParts":               "s3:ListMultipartUploadParts",
+	"GetObject":               "s3:GetObject",
+	"HeadObject":              "s3:GetObject",
+	"GetObjectAttributes":     "s3:GetObjectAttributes",
+	"DeleteObject":            "s3:DeleteObject",
+	"GetObjectTagging":        "s3:GetObjectTagging",
+	"TransformObject":         auth.ActionCompute,
+	"OpenObject":              auth.ActionCompute,
+	"RunOnWrite":              auth.ActionCompute,
 }
 
 // setsACL are the writes that take x-amz-acl, which also needs
@@ -139,14 +158,14 @@ var anonymousRefused = apiErr(403, "AccessDenied", "Anonymous access is forbidde
 // isAnonymous reports whether req carries no signature.
 func (req *request) isAnonymous() bool { return req.account == auth.Anonymous }
 
-// ownerOf is the owner shown in ACLs: the bucket owner's id, and the
-// caller's name when the caller is the owner (insitu does not resolve
-// other accounts' names here).
+// ownerOf is the owner shown in ACLs: the bucket owner's id, with the
+// caller's name as DisplayName when the caller is the owner (another
+// account's name is not shown; its id stands in).
 func ownerOf(req *request, ownerID string) owner {
 	if ownerID == req.account {
 		return req.owner()
 	}
-	return owner{ID: ownerID, DisplayName: strings.ToLower(ownerID)}
+	return owner{ID: ownerID, DisplayName: ownerID}
 }
 
 // authorizeSetACL checks the x-amz-acl of a write: a canned ACL insitu

@@ -37,7 +37,7 @@ func TestExplicitDenyWins(t *testing.T) {
 		for try := 0; try < 20; try++ {
 			req := Request{Principal: pick(principals[1:]), Action: pick(actions[:4]),
 				Resource: pick([]string{"arn:aws:s3:::pics", "arn:aws:s3:::pics/a/b", "arn:aws:s3:::pics/c"}),
-				Context: map[string][]string{"s3:prefix": {pick([]string{"a", "xy"})}}}
+				Context:  map[string][]string{"s3:prefix": {pick([]string{"a", "xy"})}}}
 			named := (dp == "*" || dp == req.Principal) && Match(toLower(da), toLower(req.Action)) && Match(dr, req.Resource)
 			if named && p.Evaluate(req) != Denied {
 				t.Fatalf("policy %s allows %+v, which its Deny names", doc, req)
