@@ -74,6 +74,16 @@ const (
 	ActionOther   = "insitu:Other"
 )
 
+// anonymousActions are all an anonymous caller can ever be allowed:
+// reading, writing and listing objects. Bucket configuration (ACLs,
+// policy, location, versioning...) and compute never are, whatever a
+// policy says.
+var anonymousActions = map[string]bool{
+	"s3:GetObject": true, "s3:GetObjectAttributes": true, "s3:ListBucket": true, "s3:ListBucketVersions": true,
+	"s3:ListBucketMultipartUploads": true, "s3:PutObject": true, "s3:DeleteObject": true,
+	"s3:AbortMultipartUpload": true, "s3:ListMultipartUploadParts": true,
+}
+
 // aclRead and aclWrite map actions to the ACL permission that grants them.
 var (
 	bucketRead  = map[string]bool{"s3:ListBucket": true, "s3:ListBucketVersions": true, "s3:ListBucketMultipartUploads": true}
@@ -93,7 +103,8 @@ func Resource(bucket, key string) string {
 // as AWS does: an explicit Deny in the bucket policy wins (except over
 // the owner's own owner-only actions, so an owner cannot lock itself out
 // of fixing the policy); otherwise the bucket's owner is allowed;
-// otherwise owner-only actions are refused; otherwise the request is
+// otherwise owner-only actions, and for the anonymous caller any action
+// outside anonymousActions, are refused; otherwise the request is
 // allowed when the policy Allows it or an ACL grants it, as limited by
 // the PublicAccessBlock; otherwise refused. It returns nil or
 // ErrAccessDenied.
@@ -109,7 +120,7 @@ func Authorize(a *BucketAccess, req Request) error {
 		return ErrAccessDenied
 	case isOwner:
 		return nil
-	case ownerOnly[req.Action]:
+	case ownerOnly[req.Action], req.Principal == Anonymous && !anonymousActions[req.Action]:
 		return ErrAccessDenied
 	case d == policy.Allowed && !(a.Block.RestrictPublicBuckets && a.Policy.IsPublic()):
 		return nil

@@ -11,6 +11,7 @@ func TestAuthorize(t *testing.T) {
 	const alice, bob = "AIDALICEALICEALICEAL", "AIDBOBBOBBOBBOBBOBBO"
 	pol, err := policy.Parse([]byte(`{"Version":"2012-10-17","Statement":[
 	 {"Effect":"Allow","Principal":{"AWS":"`+bob+`"},"Action":"*","Resource":["arn:aws:s3:::b","arn:aws:s3:::b/*"]},
+	 {"Effect":"Allow","Principal":"*","Action":["s3:GetBucketAcl","s3:GetBucketLocation"],"Resource":"arn:aws:s3:::b"},
 	 {"Effect":"Deny","Principal":"*","Action":"s3:DeleteObject","Resource":"arn:aws:s3:::b/keep/*"}]}`), "b")
 	if err != nil {
 		t.Fatal(err)
@@ -30,6 +31,7 @@ func TestAuthorize(t *testing.T) {
 		{"bob deny", Request{Principal: bob, Action: "s3:DeleteObject", Bucket: "b", Key: "keep/x"}, false},
 		{"anon list via ACL", Request{Action: "s3:ListBucket", Bucket: "b"}, true},
 		{"anon put", Request{Action: "s3:PutObject", Bucket: "b", Key: "k"}, false},
+		{"anon bucket acl under a * policy", Request{Action: "s3:GetBucketAcl", Bucket: "b"}, false},
 		{"anon get private object", Request{Action: "s3:GetObject", Bucket: "b", Key: "k"}, false},
 		{"anon get public object", Request{Action: "s3:GetObject", Bucket: "b", Key: "k", ObjectACL: AllUsersRead}, true},
 		{"anon get auth-read object", Request{Action: "s3:GetObject", Bucket: "b", Key: "k", ObjectACL: AuthenticatedRead}, false},

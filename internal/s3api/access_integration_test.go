@@ -125,7 +125,7 @@ func TestBucketPolicy(t *testing.T) {
 	if st, code := anon(t, node, "GET", "/pics/public/a.txt", ""); st != 200 {
 		t.Fatalf("anonymous GET of a public prefix: %d %s", st, code)
 	}
-	for _, path := range []string{"/pics/private/b.txt", "/pics?list-type=2", "/", "/pics?policy"} {
+	for _, path := range []string{"/pics/private/b.txt", "/pics?list-type=2", "/", "/pics?policy", "/pics/public/a.txt?x-insitu-run=wc", "/pics/public/a.txt?open"} {
 		if st, code := anon(t, node, "GET", path, ""); st != 403 || code != "AccessDenied" {
 			t.Fatalf("anonymous GET %s: %d %s, want 403 AccessDenied", path, st, code)
 		}
