@@ -55,3 +55,33 @@ func containsWild(s string) bool {
 	}
 	return false
 }
+
+// FuzzEvaluate evaluates arbitrary requests (principal, action, resource,
+// source address, prefix) against a policy using every operator: it never
+// panics, and a request the unconditional Deny names is always Denied.
+func FuzzEvaluate(f *testing.F) {
+	doc := []byte(`{"Version":"2012-10-17","Statement":[
+	 {"Effect":"Allow","Principal":"*","Action":["s3:Get*","s3:List*"],"Resource":["arn:aws:s3:::pics","arn:aws:s3:::pics/*"],
+	  "Condition":{"IpAddress":{"aws:SourceIp":["10.0.0.0/8","::1"]},"StringLike":{"s3:prefix":["a*","?b"]},"StringNotEqualsIfExists":{"s3:delimiter":"/"}}},
+	 {"Effect":"Allow","NotPrincipal":{"AWS":"root"},"NotAction":"s3:Delete*","NotResource":"arn:aws:s3:::pics/private/*",
+	  "Condition":{"Bool":{"aws:SecureTransport":"true"},"Null":{"aws:principalaccount":"false"},"NotIpAddress":{"aws:SourceIp":"192.0.2.0/24"}}},
+	 {"Effect":"Deny","Principal":{"AWS":"AIDEVIL"},"Action":"s3:*","Resource":["arn:aws:s3:::pics","arn:aws:s3:::pics/*"]}]}`)
+	p, err := Parse(doc, "pics")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add("AIDEVIL", "s3:GetObject", "pics/a", "10.1.2.3", "ab", true)
+	f.Add("", "s3:ListBucket", "pics", "::1", "a", false)
+	f.Add("root", "s3:PutObject", "pics/private/x", "192.0.2.9", "", true)
+	f.Fuzz(func(t *testing.T, who, action, resource, ip, prefix string, tls bool) {
+		ctx := map[string][]string{"aws:sourceip": {ip}, "s3:prefix": {prefix}, "aws:securetransport": {map[bool]string{true: "true", false: "false"}[tls]}}
+		if who != "" {
+			ctx["aws:principalaccount"] = []string{who}
+		}
+		req := Request{Principal: who, Action: action, Resource: "arn:aws:s3:::" + resource, Context: ctx}
+		d := p.Evaluate(req)
+		if who == "AIDEVIL" && Match("s3:*", toLower(action)) && (resource == "pics" || Match("pics/*", resource)) && d != Denied {
+			t.Fatalf("%+v: %v, but the Deny names it", req, d)
+		}
+	})
+}

@@ -107,7 +107,7 @@ func TestMatch(t *testing.T) {
 		want bool
 	}{
 		{"*", "", true}, {"a*", "abc", true}, {"a?c", "abc", true}, {"a?c", "ac", false},
-		{"*b*", "abc", true}, {"*x", "abc", false}, {"a*b*c", "aXbYc", true}, {"a*b*c", "aXbY", false},
+		{"*b*", "abc", true}, {"*x", "abc", false}, {"a*b*c", "aXbYc", true}, {"a*b*c", "aXbY", false}, {"*", "*0", true}, {"a*", "a*", true}, {"*?", "", false}, {"**b", "ab", true},
 	} {
 		if got := Match(c.p, c.s); got != c.want {
 			t.Errorf("Match(%q, %q) = %v", c.p, c.s, got)
