@@ -3,6 +3,8 @@ package policy
 import (
 	"encoding/json"
 	"math/rand"
+	"regexp"
+	"strings"
 	"testing"
 )
 
@@ -36,14 +38,21 @@ func TestExplicitDenyWins(t *testing.T) {
 		}
 		for try := 0; try < 20; try++ {
 			req := Request{Principal: pick(principals[1:]), Action: pick(actions[:4]),
-				Resource: pick([]string{"arn:aws:s3:::pics", "arn:aws:s3:::pics/a/b", "arn:aws:s3:::pics/c"}),
+				Resource: pick([]string{"arn:aws:s3:::pics", "arn:aws:s3:::pics/a/b", "arn:aws:s3:::pics/c", "arn:aws:s3:::pics/a/*b", "arn:aws:s3:::pics/?/b"}),
 				Context:  map[string][]string{"s3:prefix": {pick([]string{"a", "xy"})}}}
-			named := (dp == "*" || dp == req.Principal) && Match(toLower(da), toLower(req.Action)) && Match(dr, req.Resource)
+			named := (dp == "*" || dp == req.Principal) && globMatch(toLower(da), toLower(req.Action)) && globMatch(dr, req.Resource)
 			if named && p.Evaluate(req) != Denied {
 				t.Fatalf("policy %s allows %+v, which its Deny names", doc, req)
 			}
 		}
 	}
+}
+
+// globMatch is an oracle for Match written independently of it: the
+// pattern as a regular expression.
+func globMatch(pattern, s string) bool {
+	re := "^" + strings.NewReplacer(`\*`, ".*", `\?`, ".").Replace(regexp.QuoteMeta(pattern)) + "$"
+	return regexp.MustCompile("(?s)" + re).MatchString(s)
 }
 
 func toLower(s string) string {
