@@ -105,7 +105,10 @@ func (h *Handler) authorize(req *request, bucket, key, action string) error {
 	if err != nil {
 		return err
 	}
-	ar := auth.Request{Principal: req.account, Action: action, Bucket: bucket, Key: key, Context: req.conditions()}
+	ar := auth.Request{Principal: req.account, Action: action, Bucket: bucket, Key: key}
+	if a.Policy != nil { // only a policy reads conditions
+		ar.Context = req.conditions()
+	}
 	err = auth.Authorize(a, ar)
 	if err != nil && key != "" && (action == "s3:GetObject" || action == "s3:GetObjectAttributes") && !a.Block.IgnorePublicAcls {
 		info, herr := h.engine.HeadObject(req.ctx, bucket, key)
