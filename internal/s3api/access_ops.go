@@ -1,6 +1,7 @@
 package s3api
 
 import (
+	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"io"
@@ -195,7 +196,11 @@ func (h *Handler) setBucketACLOnCreate(req *request) error {
 	if h.access.kv == nil {
 		return errNoAccessStore
 	}
-	return h.access.kv.Put(req.ctx, accessKey(req.bucket), []byte(`{"acl":"`+acl+`"}`))
+	b, err := json.Marshal(accessRecord{ACL: acl})
+	if err != nil {
+		return err
+	}
+	return h.access.kv.Put(req.ctx, accessKey(req.bucket), b)
 }
 
 // errMissingACL answers a PutBucketAcl/PutObjectAcl with neither header nor body.

@@ -39,6 +39,11 @@ func TestCannedACLs(t *testing.T) {
 	if _, err := alice.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("open"), ACL: types.BucketCannedACLPublicRead}); err != nil {
 		t.Fatal(err)
 	}
+	_, err := alice.s3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("badacl"), ACL: "world-writable"})
+	wantCode(t, err, "InvalidArgument")
+	if _, err := alice.s3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String("badacl")}); apiCode(err) != "NotFound" {
+		t.Fatalf("a bucket was created with an invalid ACL: %v", err)
+	}
 	acl, err := alice.s3.GetBucketAcl(ctx, &s3.GetBucketAclInput{Bucket: aws.String("open")})
 	if err != nil {
 		t.Fatal(err)

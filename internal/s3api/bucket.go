@@ -40,6 +40,9 @@ func (h *Handler) createBucket(req *request) error {
 	if !validBucketName(req.bucket) {
 		return errInvalidBucketName
 	}
+	if _, err := cannedACL(req.r.Header); err != nil {
+		return err
+	}
 	region := ""
 	body, err := io.ReadAll(io.LimitReader(req.r.Body, 64<<10))
 	if err != nil {
