@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"bytes"
 	"context"
 	"strings"
 	"sync"
@@ -52,7 +53,7 @@ func (c *Cached) TrustAbsence(prefix string) {
 }
 
 // unknown marks a key of a TrustAbsence prefix written by this node whose
-// watch event has not arrived: it is read from the store.
+// watch event has not arrived (see settle): it is read from the store.
 var unknown = &entry{}
 
 // absent is what cached returns for a key known to be missing.
@@ -199,44 +200,67 @@ func (c *Cached) Decoded(ctx context.Context, key string, decode func([]byte) (a
 }
 
 func (c *Cached) drop(key string) {
-	if p := c.covered(key); p != "" {
+	if c.covered(key) != "" {
 		c.mu.Lock()
-		if c.complete[p] {
-			c.m[key] = unknown
-		} else {
-			delete(c.m, key)
-		}
+		delete(c.m, key)
 		c.mu.Unlock()
+	}
+}
+
+// settle updates key's entry after this node wrote it (value; nil for a
+// delete; ok false when the write failed). Under a TrustAbsence prefix
+// the entry stays when it already holds what was written (the write's
+// watch event came first), else it becomes unknown until the event
+// comes; under other prefixes it is dropped.
+func (c *Cached) settle(key string, value []byte, ok bool) {
+	p := c.covered(key)
+	if p == "" {
+		return
+	}
+	if !c.complete[p] {
+		c.drop(key)
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, held := c.m[key]
+	switch {
+	case ok && value == nil && !held:
+	case ok && value != nil && held && e != unknown && bytes.Equal(e.raw, value):
+	default:
+		c.m[key] = unknown
 	}
 }
 
 // Put implements Store.
 func (c *Cached) Put(ctx context.Context, key string, value []byte) error {
-	defer c.drop(key)
-	return c.Store.Put(ctx, key, value)
+	err := c.Store.Put(ctx, key, value)
+	c.settle(key, append([]byte{}, value...), err == nil) // never nil: not a delete
+	return err
 }
 
 // Delete implements Store.
 func (c *Cached) Delete(ctx context.Context, key string) error {
-	defer c.drop(key)
-	return c.Store.Delete(ctx, key)
+	err := c.Store.Delete(ctx, key)
+	c.settle(key, nil, err == nil)
+	return err
 }
 
 // CompareAndSwap implements Store; a conflict drops the entry too, so
 // the caller's retry reads the store.
 func (c *Cached) CompareAndSwap(ctx context.Context, key string, expect, value []byte) error {
-	defer c.drop(key)
-	return c.Store.CompareAndSwap(ctx, key, expect, value)
+	err := c.Store.CompareAndSwap(ctx, key, expect, value)
+	c.settle(key, value, err == nil)
+	return err
 }
 
 // PutBatch implements Store.
 func (c *Cached) PutBatch(ctx context.Context, pairs []Pair) error {
-	defer func() {
-		for _, p := range pairs {
-			c.drop(p.Key)
-		}
-	}()
-	return c.Store.PutBatch(ctx, pairs)
+	err := c.Store.PutBatch(ctx, pairs)
+	for _, p := range pairs {
+		c.settle(p.Key, p.Value, err == nil)
+	}
+	return err
 }
 
 // Close stops the watches and closes the store.

@@ -51,3 +51,40 @@ func TestCachedTrustAbsence(t *testing.T) {
 		t.Fatalf("own delete read back err %v", err)
 	}
 }
+
+// Under a TrustAbsence prefix a key this node wrote is served from memory
+// again once its watch event is in, whether the event arrived before or
+// after the write returned: no store read per lookup for good.
+func TestCachedTrustAbsenceSettles(t *testing.T) {
+	ctx := context.Background()
+	local, err := OpenLocal(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewCached(local, "acl/")
+	c.TrustAbsence("acl/")
+	defer c.Close()
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); !ok(); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("waited for %s", what)
+			}
+		}
+	}
+	waitFor("the cache to load", func() bool { return c.cached("acl/x") == absent })
+	for i := 0; i < 20; i++ {
+		v := []byte{byte('a' + i)}
+		if err := c.Put(ctx, "acl/x", v); err != nil {
+			t.Fatal(err)
+		}
+		waitFor("a written key to be served from memory", func() bool {
+			e := c.cached("acl/x")
+			return e != nil && e != unknown && string(e.raw) == string(v)
+		})
+		if err := c.Delete(ctx, "acl/x"); err != nil {
+			t.Fatal(err)
+		}
+		waitFor("a deleted key to be known absent", func() bool { return c.cached("acl/x") == absent })
+	}
+}
