@@ -258,7 +258,7 @@ func (c *Cached) CompareAndSwap(ctx context.Context, key string, expect, value [
 func (c *Cached) PutBatch(ctx context.Context, pairs []Pair) error {
 	err := c.Store.PutBatch(ctx, pairs)
 	for _, p := range pairs {
-		c.settle(p.Key, p.Value, err == nil)
+		c.settle(p.Key, append([]byte{}, p.Value...), err == nil)
 	}
 	return err
 }
