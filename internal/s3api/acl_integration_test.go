@@ -125,6 +125,31 @@ func TestCannedACLs(t *testing.T) {
 		t.Fatalf("anonymous GET of authenticated-read: %d", st)
 	}
 
+	// A multipart upload keeps the ACL it was created with; a copy takes
+	// its own x-amz-acl, never the source's.
+	mpu, err := alice.s3.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String("open"), Key: aws.String("mpu"), ACL: types.ObjectCannedACLPublicRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	part, err := alice.s3.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String("open"), Key: aws.String("mpu"), UploadId: mpu.UploadId, PartNumber: aws.Int32(1), Body: strings.NewReader("parts")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = alice.s3.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String("open"), Key: aws.String("mpu"), UploadId: mpu.UploadId,
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{{PartNumber: aws.Int32(1), ETag: part.ETag}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := anon(t, node, "GET", "/open/mpu", ""); st != 200 {
+		t.Fatalf("anonymous GET of a public-read multipart object: %d", st)
+	}
+	if _, err := alice.s3.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("open"), Key: aws.String("mpu-copy"), CopySource: aws.String("open/mpu")}); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := anon(t, node, "GET", "/open/mpu-copy", ""); st != 403 {
+		t.Fatalf("a copy without x-amz-acl kept the source's public-read: %d", st)
+	}
+
 	// Object ACLs live with the object: they survive a restart.
 	node.Stop()
 	node = apptest.Start(t, apptest.Options{DataDir: node.DataDir})
