@@ -3,7 +3,8 @@
 // both servers.
 //
 // It starts both servers as subprocesses on data directories under one
-// temporary parent, runs every row (PUT and GET of small and large objects
+// temporary parent, runs every row (PUT, GET, and unsigned GET allowed by a
+// bucket policy, of small and large objects
 // at several concurrencies, then a full paginated listing of a bucket of
 // 10,000 keys) against each server back to back, prints a table with the
 // ratio insitu/minio, then stops the servers and removes their data.

@@ -81,6 +81,9 @@ func runRows(ctx context.Context, cfg *config, targets []*target) ([]rowResult, 
 				}
 			})
 		}
+		if err := anonGetRows(ctx, cfg, targets, label, size, written, measure); err != nil {
+			return rows, err
+		}
 		for _, t := range targets { // bound disk use between sizes
 			if err := t.load.DeleteAll(ctx, bucket, written[t.name].keys); err != nil {
 				return rows, fmt.Errorf("%s: deleting %s objects: %w", t.name, label, err)
@@ -189,4 +192,28 @@ func maxInt(xs []int) int {
 		m = max(m, x)
 	}
 	return m
+}
+
+// anonGetRows measures unsigned GETs of the objects of one size, allowed
+// by a bucket policy that grants s3:GetObject to "*" on their prefix, so
+// every request pays the policy decision.
+func anonGetRows(ctx context.Context, cfg *config, targets []*target, label string, size int64,
+	written map[string]*keySet, measure func(name, kind string, conc int, op func(t *target) s3load.OpFunc)) error {
+	doc := `{"Version":"2012-10-17","Statement":[{"Sid":"anon","Effect":"Allow","Principal":{"AWS":["*"]},` +
+		`"Action":["s3:GetObject"],"Resource":["arn:aws:s3:::` + bucket + `/` + label + `/*"]}]}`
+	for _, t := range targets {
+		if err := t.load.PutPolicy(ctx, bucket, doc); err != nil {
+			return fmt.Errorf("%s: put bucket policy: %w", t.name, err)
+		}
+	}
+	for _, c := range cfg.concs {
+		measure(fmt.Sprintf("GET %s c%d anon", label, c), "GET", c, func(t *target) s3load.OpFunc {
+			keys := written[t.name].keys
+			return func(ctx context.Context, w, seq int) (int64, int64, error) {
+				n, err := t.load.AnonGet(ctx, bucket, keys[(seq*c+w)%len(keys)], size)
+				return n, 0, err
+			}
+		})
+	}
+	return nil
 }

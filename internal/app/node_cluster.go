@@ -37,7 +37,7 @@ func (n *Node) startCluster(ctx context.Context) error {
 	}
 	// Every request looks up its access key and account: keep those in
 	// memory, fed by etcd watches.
-	n.kv = meta.NewCached(n.cluster.KV(), "keys/", "accounts/", "accountids/")
+	n.kv = cachedKV(n.cluster.KV())
 	if err := n.cluster.Register(n.metrics.Registry); err != nil {
 		return err
 	}

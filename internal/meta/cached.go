@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"bytes"
 	"context"
 	"strings"
 	"sync"
@@ -33,7 +34,30 @@ type Cached struct {
 	mu    sync.RWMutex
 	m     map[string]*entry
 	ready map[string]bool // by prefix
+	// complete are the prefixes whose absent keys are answered from
+	// memory too (see TrustAbsence); set before c is shared.
+	complete map[string]bool
 }
+
+// TrustAbsence makes Get and Decoded answer ErrNotFound from memory for a
+// key under prefix (one of the cached prefixes) that the loaded cache
+// does not hold, so a lookup that usually finds nothing (a bucket's
+// access settings) costs no store read either. A key this node writes is
+// read from the store until its watch event arrives. Call it before c is
+// shared; not safe concurrently with lookups.
+func (c *Cached) TrustAbsence(prefix string) {
+	if c.complete == nil {
+		c.complete = map[string]bool{}
+	}
+	c.complete[prefix] = true
+}
+
+// unknown marks a key of a TrustAbsence prefix written by this node whose
+// watch event has not arrived (see settle): it is read from the store.
+var unknown = &entry{}
+
+// absent is what cached returns for a key known to be missing.
+var absent = &entry{}
 
 // entry is one cached value; dec is its decoded form once asked for.
 // An entry is replaced, never changed, except for setting dec once.
@@ -111,7 +135,9 @@ func (c *Cached) covered(key string) string {
 
 // Get implements Store: from memory for a cached key, else the store.
 func (c *Cached) Get(ctx context.Context, key string) ([]byte, error) {
-	if e := c.cached(key); e != nil {
+	if e := c.cached(key); e == absent {
+		return nil, ErrNotFound
+	} else if e != nil {
 		return append([]byte(nil), e.raw...), nil
 	}
 	return c.Store.Get(ctx, key)
@@ -125,8 +151,14 @@ func (c *Cached) cached(key string) *entry {
 	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	if e, ok := c.m[key]; ok && c.ready[p] {
+	e, ok := c.m[key]
+	switch {
+	case !c.ready[p] || e == unknown:
+		return nil
+	case ok:
 		return e
+	case c.complete[p]:
+		return absent
 	}
 	return nil
 }
@@ -138,6 +170,9 @@ func (c *Cached) cached(key string) *entry {
 // Get's (ErrNotFound for a missing key) or decode's.
 func (c *Cached) Decoded(ctx context.Context, key string, decode func([]byte) (any, error)) (any, error) {
 	e := c.cached(key)
+	if e == absent {
+		return nil, ErrNotFound
+	}
 	if e == nil {
 		b, err := c.Store.Get(ctx, key)
 		if err != nil {
@@ -172,33 +207,60 @@ func (c *Cached) drop(key string) {
 	}
 }
 
+// settle updates key's entry after this node wrote it (value; nil for a
+// delete; ok false when the write failed). Under a TrustAbsence prefix
+// the entry stays when it already holds what was written (the write's
+// watch event came first), else it becomes unknown until the event
+// comes; under other prefixes it is dropped.
+func (c *Cached) settle(key string, value []byte, ok bool) {
+	p := c.covered(key)
+	if p == "" {
+		return
+	}
+	if !c.complete[p] {
+		c.drop(key)
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, held := c.m[key]
+	switch {
+	case ok && value == nil && !held:
+	case ok && value != nil && held && e != unknown && bytes.Equal(e.raw, value):
+	default:
+		c.m[key] = unknown
+	}
+}
+
 // Put implements Store.
 func (c *Cached) Put(ctx context.Context, key string, value []byte) error {
-	defer c.drop(key)
-	return c.Store.Put(ctx, key, value)
+	err := c.Store.Put(ctx, key, value)
+	c.settle(key, append([]byte{}, value...), err == nil) // never nil: not a delete
+	return err
 }
 
 // Delete implements Store.
 func (c *Cached) Delete(ctx context.Context, key string) error {
-	defer c.drop(key)
-	return c.Store.Delete(ctx, key)
+	err := c.Store.Delete(ctx, key)
+	c.settle(key, nil, err == nil)
+	return err
 }
 
 // CompareAndSwap implements Store; a conflict drops the entry too, so
 // the caller's retry reads the store.
 func (c *Cached) CompareAndSwap(ctx context.Context, key string, expect, value []byte) error {
-	defer c.drop(key)
-	return c.Store.CompareAndSwap(ctx, key, expect, value)
+	err := c.Store.CompareAndSwap(ctx, key, expect, value)
+	c.settle(key, value, err == nil)
+	return err
 }
 
 // PutBatch implements Store.
 func (c *Cached) PutBatch(ctx context.Context, pairs []Pair) error {
-	defer func() {
-		for _, p := range pairs {
-			c.drop(p.Key)
-		}
-	}()
-	return c.Store.PutBatch(ctx, pairs)
+	err := c.Store.PutBatch(ctx, pairs)
+	for _, p := range pairs {
+		c.settle(p.Key, append([]byte{}, p.Value...), err == nil)
+	}
+	return err
 }
 
 // Close stops the watches and closes the store.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/insitu-cloud/insitu/internal/auth"
 	"github.com/insitu-cloud/insitu/internal/auth/sigv4"
+	"github.com/insitu-cloud/insitu/internal/obs"
 	"github.com/insitu-cloud/insitu/internal/store"
 )
 
@@ -39,6 +40,9 @@ func (h *Handler) createBucket(req *request) error {
 	if !validBucketName(req.bucket) {
 		return errInvalidBucketName
 	}
+	if _, err := cannedACL(req.r.Header); err != nil {
+		return err
+	}
 	region := ""
 	body, err := io.ReadAll(io.LimitReader(req.r.Body, 64<<10))
 	if err != nil {
@@ -59,6 +63,9 @@ func (h *Handler) createBucket(req *request) error {
 	if err != nil {
 		return err
 	}
+	if err := h.setBucketACLOnCreate(req); err != nil {
+		return err
+	}
 	req.w.Header().Set("Location", "/"+req.bucket)
 	req.w.WriteHeader(http.StatusOK)
 	return nil
@@ -67,6 +74,9 @@ func (h *Handler) createBucket(req *request) error {
 func (h *Handler) deleteBucket(req *request) error {
 	if err := h.engine.DeleteBucket(req.ctx, req.bucket); err != nil {
 		return err
+	}
+	if err := h.access.forget(context.WithoutCancel(req.ctx), req.bucket); err != nil {
+		obs.Logger(req.ctx).Warn("deleted bucket: access settings not removed", "bucket", req.bucket, "err", err)
 	}
 	if h.deleted != nil {
 		h.deleted(context.WithoutCancel(req.ctx), req.bucket)
@@ -95,20 +105,5 @@ func (h *Handler) getBucketLocation(req *request) error {
 		loc = "" // S3 reports the default region as an empty constraint
 	}
 	writeXML(req.w, locationConstraint{NS: s3NS, Value: loc})
-	return nil
-}
-
-// getACL answers with the only ACL insitu has: the owner's full control.
-func (h *Handler) getACL(req *request) error {
-	if req.key != "" {
-		if _, err := h.engine.HeadObject(req.ctx, req.bucket, req.key); err != nil {
-			return err
-		}
-	}
-	o := req.owner()
-	writeXML(req.w, accessControlPolicy{NS: s3NS, Owner: o, Grants: []grant{{
-		Grantee:    grantee{XMLNSXSI: "http://www.w3.org/2001/XMLSchema-instance", Type: "CanonicalUser", ID: o.ID, DisplayName: o.DisplayName},
-		Permission: "FULL_CONTROL",
-	}}})
 	return nil
 }

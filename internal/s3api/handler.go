@@ -10,8 +10,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/insitu-cloud/insitu/internal/auth"
 	"github.com/insitu-cloud/insitu/internal/auth/sigv4"
+	"github.com/insitu-cloud/insitu/internal/meta"
 	"github.com/insitu-cloud/insitu/internal/obs"
 	"github.com/insitu-cloud/insitu/internal/store"
 )
@@ -35,6 +35,9 @@ type Config struct {
 	// request's goroutine with a context that is not cancelled by the
 	// client going away; it cannot fail the (already done) deletion.
 	BucketDeleted func(ctx context.Context, bucket string)
+	// KV keeps bucket policies, ACLs and PublicAccessBlocks (AccessPrefix);
+	// nil keeps none (every bucket private). See access.go.
+	KV meta.Store
 }
 
 // Handler serves the S3 API.
@@ -45,6 +48,7 @@ type Handler struct {
 	domain   string
 	runner   Runner
 	deleted  func(ctx context.Context, bucket string)
+	access   accessStore
 }
 
 // New returns a Handler.
@@ -53,7 +57,7 @@ func New(cfg Config) *Handler {
 		cfg.Region = sigv4.DefaultRegion
 	}
 	return &Handler{engine: cfg.Engine, verifier: cfg.Verifier, region: cfg.Region, domain: strings.ToLower(cfg.Domain), runner: cfg.Runner,
-		deleted: cfg.BucketDeleted}
+		deleted: cfg.BucketDeleted, access: accessStore{cfg.KV}}
 }
 
 // request is one authenticated S3 request being served.
@@ -62,7 +66,7 @@ type request struct {
 	r       *http.Request
 	ctx     context.Context
 	q       url.Values
-	account string // the account's id: what owner fields store
+	account string // the account's id: what owner fields store; auth.Anonymous when unsigned
 	name    string // the account's name: what clients see
 	bucket  string
 	key     string
@@ -103,6 +107,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	obs.SetOp(ctx, "s3", op)
 	w.Header().Set("Server", "insitu")
 	res, err := h.verifier.VerifyS3(ctx, r)
+	if sigv4.Anonymous(err) {
+		res, err = &sigv4.Result{DecodedLength: r.ContentLength}, nil
+	}
 	if err != nil {
 		writeError(w, r, err)
 		return
@@ -156,10 +163,15 @@ func (h *Handler) dispatch(req *request, op string) error {
 	if writesKey[op] && !utf8.ValidString(req.key) {
 		return errKeyNotUTF8
 	}
-	if req.bucket != "" && op != "CreateBucket" && op != "ListBuckets" {
-		if err := h.authorizeBucket(req); err != nil {
-			return err
+	if req.bucket == "" || op == "CreateBucket" {
+		if req.isAnonymous() {
+			return anonymousRefused
 		}
+	} else if err := h.authorizeOp(req, op); err != nil {
+		return err
+	}
+	if done, err := h.serveAccess(req, op); done {
+		return err
 	}
 	switch op {
 	case "ListBuckets":
@@ -238,33 +250,12 @@ var writesKey = map[string]bool{
 	"PutObject": true, "CopyObject": true, "CreateMultipartUpload": true, "RunOnWrite": true,
 }
 
-// authorizeBucket allows a request on an existing bucket only for its owner.
-func (h *Handler) authorizeBucket(req *request) error {
-	if !validBucketName(req.bucket) {
-		if h.VirtualBucket(req.r) == "" && isReserved(req.bucket) {
-			return errNoSuchBucket
-		}
-		return errInvalidBucketName
-	}
-	return h.ownBucket(req.ctx, req.account, req.bucket)
-}
-
-// ownBucket checks that the account with id account owns bucket.
-func (h *Handler) ownBucket(ctx context.Context, account, bucket string) error {
-	err := auth.OwnsBucket(ctx, h.engine, account, bucket)
-	if errors.Is(err, auth.ErrNotOwner) {
-		return errAccessDenied
-	}
-	return err
-}
-
 // owner is the requester as S3 shows an owner: id and display name.
 func (req *request) owner() owner { return owner{ID: req.account, DisplayName: req.name} }
 
 // unconfigured answers GETs of bucket sub-resources insitu does not keep,
 // the way S3 answers for a bucket that never had them configured.
 var unconfigured = map[string]*APIError{
-	"GetBucketPolicy":     {http.StatusNotFound, "NoSuchBucketPolicy", "The bucket policy does not exist"},
 	"GetBucketCors":       {http.StatusNotFound, "NoSuchCORSConfiguration", "The CORS configuration does not exist"},
 	"GetBucketTagging":    {http.StatusNotFound, "NoSuchTagSet", "The TagSet does not exist"},
 	"GetBucketLifecycle":  {http.StatusNotFound, "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist"},

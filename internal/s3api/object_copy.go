@@ -41,7 +41,7 @@ func (h *Handler) openCopySource(req *request) (store.ObjectInfo, error) {
 	if err != nil {
 		return store.ObjectInfo{}, err
 	}
-	if err := h.ownBucket(req.ctx, req.account, sb); err != nil {
+	if err := h.authorize(req, sb, sk, "s3:GetObject"); err != nil {
 		return store.ObjectInfo{}, err
 	}
 	info, err := h.engine.HeadObject(req.ctx, sb, sk)
@@ -75,6 +75,7 @@ func (h *Handler) copyObject(req *request) error {
 		return apiErr(http.StatusBadRequest, "InvalidRequest", "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 	}
 	opts := store.PutOptions{Meta: src.Meta, ChecksumAlgorithm: alg}
+	opts.Meta.ACL = objectACL(req.r.Header) // S3 copies no ACL
 	if directive == "REPLACE" {
 		if opts.Meta, err = metaFromHeaders(req.r.Header); err != nil {
 			return err

@@ -62,7 +62,11 @@ func (h *Handler) deleteObjects(req *request) error {
 			res.Errors = append(res.Errors, deleteErrorEntry{Key: o.Key, VersionID: o.VersionID, Code: "NoSuchVersion", Message: "The specified version does not exist."})
 			continue
 		}
-		if err := h.engine.DeleteObject(req.ctx, req.bucket, o.Key); err != nil {
+		err := h.authorize(req, req.bucket, o.Key, "s3:DeleteObject")
+		if err == nil {
+			err = h.engine.DeleteObject(req.ctx, req.bucket, o.Key)
+		}
+		if err != nil {
 			ae := toAPIError(err)
 			res.Errors = append(res.Errors, deleteErrorEntry{Key: o.Key, VersionID: o.VersionID, Code: ae.Code, Message: ae.Message})
 			continue

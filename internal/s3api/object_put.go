@@ -36,6 +36,7 @@ func metaFromHeaders(h http.Header) (store.ObjectMeta, error) {
 	if m.ContentType == "" {
 		m.ContentType = "binary/octet-stream"
 	}
+	m.ACL = objectACL(h)
 	size := 0
 	for k, v := range h {
 		lk := strings.ToLower(k)

@@ -25,12 +25,15 @@ var bucketGetSubresources = []struct{ param, op string }{
 // method on them answers NotImplemented rather than acting on the bucket.
 var otherSubresources = []string{
 	"accelerate", "analytics", "intelligent-tiering", "inventory", "logging", "metrics",
-	"notification", "ownershipControls", "publicAccessBlock", "replication", "requestPayment",
+	"notification", "ownershipControls", "replication", "requestPayment",
 	"policyStatus", "attributes", "retention", "legal-hold", "restore", "select", "torrent",
 }
 
 // opName classifies a request into an S3 operation name.
 func opName(method, bucket, key string, q url.Values, h http.Header) string {
+	if op := accessOp(method, bucket, key, q); op != "" {
+		return op
+	}
 	if q.Has("attributes") && key != "" && method == http.MethodGet {
 		return "GetObjectAttributes"
 	}

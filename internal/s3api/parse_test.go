@@ -74,7 +74,16 @@ func TestOpName(t *testing.T) {
 		{"DELETE", "b", "k", "uploadId=x", nil, "AbortMultipartUpload"},
 		{"GET", "b", "k", "uploadId=x", nil, "ListParts"},
 		{"PUT", "b", "", "replication", nil, "NotImplemented"},
-		{"PUT", "b", "k", "acl", nil, "NotImplemented"},
+		{"PUT", "b", "k", "acl", nil, "PutObjectAcl"},
+		{"PUT", "b", "k", "tagging", nil, "NotImplemented"},
+		{"PUT", "b", "", "acl", nil, "PutBucketAcl"},
+		{"PUT", "b", "", "policy", nil, "PutBucketPolicy"},
+		{"GET", "b", "", "policy", nil, "GetBucketPolicy"},
+		{"DELETE", "b", "", "policy", nil, "DeleteBucketPolicy"},
+		{"GET", "b", "", "publicAccessBlock", nil, "GetPublicAccessBlock"},
+		{"PUT", "b", "", "publicAccessBlock", nil, "PutPublicAccessBlock"},
+		{"DELETE", "b", "", "publicAccessBlock", nil, "DeletePublicAccessBlock"},
+		{"POST", "b", "", "policy", nil, "NotImplemented"},
 		{"PATCH", "b", "k", "", nil, "MethodNotAllowed"},
 	}
 	for _, tt := range tests {

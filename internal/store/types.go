@@ -59,6 +59,8 @@ type ObjectMeta struct {
 	Expires            string
 	// User holds x-amz-meta-* values keyed by lower-case name without the prefix.
 	User map[string]string
+	// ACL is the object's canned ACL (public-read, ...); "" is private.
+	ACL string `json:",omitempty"`
 }
 
 // Checksum is an additional S3 checksum of an object or part.

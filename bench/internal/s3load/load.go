@@ -28,7 +28,9 @@ import (
 // settings: path style, no retries, SDK checksums only when an operation
 // requires them, a connection pool larger than any concurrency used.
 type Loader struct {
-	s3 *s3.Client
+	s3       *s3.Client
+	endpoint string
+	hc       *http.Client // for unsigned requests (AnonGet)
 }
 
 // NewLoader returns a client of endpoint signing as ak/sk; signed PUTs
@@ -54,7 +56,8 @@ func NewLoader(endpoint, ak, sk string, signed bool) *Loader {
 	if !signed {
 		opts.APIOptions = append(opts.APIOptions, v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware)
 	}
-	return &Loader{s3: s3.New(opts)}
+	plain := &http.Client{Transport: &http.Transport{MaxIdleConns: 512, MaxIdleConnsPerHost: 512, DisableCompression: true}}
+	return &Loader{s3: s3.New(opts), endpoint: endpoint, hc: plain}
 }
 
 // Result is what one row measured against one server.
@@ -182,6 +185,34 @@ func (l *Loader) Get(ctx context.Context, bucket, key string, want int64) (int64
 	out.Body.Close()
 	if err == nil && n != want {
 		err = fmt.Errorf("GET %s: read %d bytes, want %d", key, n, want)
+	}
+	return n, err
+}
+
+// PutPolicy sets bucket's bucket policy to doc.
+func (l *Loader) PutPolicy(ctx context.Context, bucket, doc string) error {
+	_, err := l.s3.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(doc)})
+	return err
+}
+
+// AnonGet reads an object with a plain unsigned GET (what a browser or
+// curl sends where a bucket policy allows anonymous reads) and discards
+// its body; it returns the bytes read.
+func (l *Loader) AnonGet(ctx context.Context, bucket, key string, want int64) (int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, l.endpoint+"/"+bucket+"/"+key, nil)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := l.hc.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(io.Discard, resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("anonymous GET %s: status %d", key, resp.StatusCode)
+	} else if err == nil && n != want {
+		err = fmt.Errorf("anonymous GET %s: read %d bytes, want %d", key, n, want)
 	}
 	return n, err
 }

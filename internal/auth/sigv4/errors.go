@@ -19,6 +19,18 @@ type Error struct {
 	Code    string
 	Message string
 	Status  int
+	// anonymous marks the refusal of a request that carries no signature
+	// at all (see Anonymous).
+	anonymous bool
+}
+
+// Anonymous reports whether err refuses a request only because it carries
+// no Authorization header, presigned query or SigV2 query: a face that
+// serves anonymous callers treats such a request as the anonymous
+// principal. A request with a bad signature is never Anonymous.
+func Anonymous(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.anonymous
 }
 
 func (e *Error) Error() string { return "sigv4: " + e.Code + ": " + e.Message }
@@ -44,7 +56,9 @@ const (
 )
 
 func errAnonymous() *Error {
-	return newErr(http.StatusForbidden, codeAccessDenied, "Anonymous access is forbidden for this operation")
+	e := newErr(http.StatusForbidden, codeAccessDenied, "Anonymous access is forbidden for this operation")
+	e.anonymous = true
+	return e
 }
 
 func errUnsupportedV2() *Error {

@@ -1,0 +1,186 @@
+package s3api
+
+import (
+	"errors"
+	"net"
+
+	"github.com/insitu-cloud/insitu/internal/auth"
+	"github.com/insitu-cloud/insitu/internal/store"
+)
+
+// opActions maps each operation on a bucket to the action auth.Authorize
+// weighs. Operations missing here are auth.ActionOther (owner only).
+// DeleteObjects is authorized per key (s3:DeleteObject) as it deletes.
+var opActions = map[string]string{
+	"DeleteBucket":            "s3:DeleteBucket",
+	"HeadBucket":              "s3:ListBucket",
+	"GetBucketLocation":       "s3:GetBucketLocation",
+	"GetBucketVersioning":     "s3:GetBucketVersioning",
+	"GetBucketAcl":            "s3:GetBucketAcl",
+	"PutBucketAcl":            "s3:PutBucketAcl",
+	"GetObjectAcl":            "s3:GetObjectAcl",
+	"PutObjectAcl":            "s3:PutObjectAcl",
+	"GetBucketPolicy":         "s3:GetBucketPolicy",
+	"PutBucketPolicy":         "s3:PutBucketPolicy",
+	"DeleteBucketPolicy":      "s3:DeleteBucketPolicy",
+	"GetPublicAccessBlock":    "s3:GetBucketPublicAccessBlock",
+	"PutPublicAccessBlock":    "s3:PutBucketPublicAccessBlock",
+	"DeletePublicAccessBlock": "s3:PutBucketPublicAccessBlock",
+	"ListObjects":             "s3:ListBucket",
+	"ListObjectsV2":           "s3:ListBucket",
+	"ListObjectVersions":      "s3:ListBucketVersions",
+	"ListMultipartUploads":    "s3:ListBucketMultipartUploads",
+	"DeleteObjects":           "",
+	"PutObject":               "s3:PutObject",
+	"CopyObject":              "s3:PutObject",
+	"CreateMultipartUpload":   "s3:PutObject",
+	"UploadPart":              "s3:PutObject",
+	"UploadPartCopy":          "s3:PutObject",
+	"CompleteMultipartUpload": "s3:PutObject",
+	"AbortMultipartUpload":    "s3:AbortMultipartUpload",
+	"ListParts":               "s3:ListMultipartUploadParts",
+	"GetObject":               "s3:GetObject",
+	"HeadObject":              "s3:GetObject",
+	"GetObjectAttributes":     "s3:GetObjectAttributes",
+	"DeleteObject":            "s3:DeleteObject",
+	"GetObjectTagging":        "s3:GetObjectTagging",
+	"TransformObject":         auth.ActionCompute,
+	"OpenObject":              auth.ActionCompute,
+	"RunOnWrite":              auth.ActionCompute,
+}
+
+// setsACL are the writes that take x-amz-acl, which also needs
+// s3:PutObjectAcl (owner only), as in S3.
+var setsACL = map[string]bool{"PutObject": true, "CopyObject": true, "CreateMultipartUpload": true}
+
+// authorizeOp is the decision for one request on an existing bucket: it
+// reads the bucket (NoSuchBucket first, as S3 answers) and its access
+// settings, then asks auth.Authorize for the operation's action.
+func (h *Handler) authorizeOp(req *request, op string) error {
+	if !validBucketName(req.bucket) {
+		if h.VirtualBucket(req.r) == "" && isReserved(req.bucket) {
+			return errNoSuchBucket
+		}
+		return errInvalidBucketName
+	}
+	action, ok := opActions[op]
+	if !ok {
+		action = auth.ActionOther
+	}
+	if action == "" {
+		_, err := h.bucketAccess(req, req.bucket)
+		return err
+	}
+	if setsACL[op] && len(req.r.Header.Values("x-amz-acl")) > 0 {
+		if err := h.authorizeSetACL(req); err != nil {
+			return err
+		}
+	}
+	return h.authorize(req, req.bucket, req.key, action)
+}
+
+// bucketAccess returns bucket's owner and settings as auth weighs them.
+func (h *Handler) bucketAccess(req *request, bucket string) (*auth.BucketAccess, error) {
+	info, err := h.engine.GetBucket(req.ctx, bucket)
+	if err != nil {
+		return nil, err
+	}
+	e, err := h.access.get(req.ctx, bucket)
+	if err != nil {
+		return nil, err
+	}
+	a := &auth.BucketAccess{Owner: info.Owner, Policy: e.policy, ACL: e.acl}
+	if e.rec.Block != nil {
+		a.Block = *e.rec.Block
+	}
+	return a, nil
+}
+
+// authorize decides action on bucket/key for req's principal. An object
+// read that only the object's own ACL could grant reads the object's
+// metadata; a missing object is then AccessDenied, so a caller without
+// rights learns nothing of which keys exist.
+func (h *Handler) authorize(req *request, bucket, key, action string) error {
+	a, err := h.bucketAccess(req, bucket)
+	if err != nil {
+		return err
+	}
+	ar := auth.Request{Principal: req.account, Action: action, Bucket: bucket, Key: key}
+	if a.Policy != nil { // only a policy reads conditions
+		ar.Context = req.conditions()
+	}
+	err = auth.Authorize(a, ar)
+	if err != nil && key != "" && (action == "s3:GetObject" || action == "s3:GetObjectAttributes") && !a.Block.IgnorePublicAcls {
+		info, herr := h.engine.HeadObject(req.ctx, bucket, key)
+		if herr != nil && !errors.Is(herr, store.ErrNoSuchKey) {
+			return herr
+		}
+		ar.ObjectACL = cannedGrants[info.Meta.ACL]
+		err = auth.Authorize(a, ar)
+	}
+	if errors.Is(err, auth.ErrAccessDenied) {
+		return errAccessDenied
+	}
+	return err
+}
+
+// conditions are the policy condition keys of req (lower case): the
+// caller (aws:PrincipalAccount, aws:PrincipalType), the connection
+// (aws:SourceIp from the peer address, never a forwarded header;
+// aws:SecureTransport), aws:UserAgent, aws:Referer, and for listings
+// s3:prefix, s3:delimiter and s3:max-keys when sent, s3:x-amz-acl.
+func (req *request) conditions() map[string][]string {
+	c := map[string][]string{"aws:securetransport": {"false"}, "aws:principaltype": {"Anonymous"}}
+	if req.r.TLS != nil {
+		c["aws:securetransport"] = []string{"true"}
+	}
+	if req.account != auth.Anonymous {
+		c["aws:principalaccount"] = []string{req.account}
+		c["aws:principaltype"] = []string{"Account"}
+	}
+	if host, _, err := net.SplitHostPort(req.r.RemoteAddr); err == nil {
+		c["aws:sourceip"] = []string{host}
+	}
+	for hdr, key := range map[string]string{"User-Agent": "aws:useragent", "Referer": "aws:referer", "x-amz-acl": "s3:x-amz-acl"} {
+		if v := req.r.Header.Values(hdr); len(v) > 0 {
+			c[key] = v
+		}
+	}
+	for _, p := range []string{"prefix", "delimiter", "max-keys"} {
+		if req.q.Has(p) {
+			c["s3:"+p] = []string{req.q.Get(p)}
+		}
+	}
+	return c
+}
+
+// anonymousRefused is the answer to an anonymous request that no bucket
+// setting can allow (ListBuckets, CreateBucket).
+var anonymousRefused = apiErr(403, "AccessDenied", "Anonymous access is forbidden for this operation")
+
+// isAnonymous reports whether req carries no signature.
+func (req *request) isAnonymous() bool { return req.account == auth.Anonymous }
+
+// ownerOf is the owner shown in ACLs: the bucket owner's id, with the
+// caller's name as DisplayName when the caller is the owner (another
+// account's name is not shown; its id stands in).
+func ownerOf(req *request, ownerID string) owner {
+	if ownerID == req.account {
+		return req.owner()
+	}
+	return owner{ID: ownerID, DisplayName: ownerID}
+}
+
+// authorizeSetACL checks the x-amz-acl of a write: a canned ACL insitu
+// keeps, allowed to the caller (s3:PutObjectAcl) and not public on a
+// bucket that blocks public ACLs.
+func (h *Handler) authorizeSetACL(req *request) error {
+	canned, err := cannedACL(req.r.Header)
+	if err != nil {
+		return err
+	}
+	if err := h.authorize(req, req.bucket, req.key, "s3:PutObjectAcl"); err != nil {
+		return err
+	}
+	return h.blockedACL(req, canned)
+}
