@@ -17,7 +17,7 @@ import (
 
 // pageNames are the templates under templates/, each rendered inside
 // layout.html.
-var pageNames = []string{"login", "error", "overview", "buckets", "objects", "object", "accounts"}
+var pageNames = []string{"login", "error", "overview", "buckets", "objects", "object", "accounts", "runs", "run"}
 
 // pages holds the parsed templates; they are read-only after parsePages.
 type pages struct{ byName map[string]*template.Template }
@@ -25,7 +25,7 @@ type pages struct{ byName map[string]*template.Template }
 func parsePages() *pages {
 	p := &pages{byName: map[string]*template.Template{}}
 	funcs := template.FuncMap{"bytes": humanBytes, "pct": pct, "base": baseName}
-	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
+	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/plot.html"))
 	for _, name := range pageNames {
 		t := template.Must(layout.Clone())
 		p.byName[name] = template.Must(t.ParseFS(templateFS, "templates/"+name+".html"))

@@ -22,9 +22,12 @@ var templateFS embed.FS
 var staticFS embed.FS
 
 // Runner is what the dashboard needs of the runs service (*runs.Service):
-// the same Run the native API calls.
+// the same Run, List and Get the native API calls, under the same
+// ownership rule (an account reads only its own records).
 type Runner interface {
 	Run(ctx context.Context, req runs.Request) (*runs.Record, error)
+	List(ctx context.Context, account string, limit int, after string) ([]runs.Record, string, error)
+	Get(ctx context.Context, account, id string) (*runs.Record, error)
 }
 
 // Options tune sessions; zero fields take the defaults.
@@ -43,6 +46,8 @@ type Config struct {
 	Accounts *auth.Accounts
 	Engine   store.Engine
 	Runs     Runner
+	// Apps resolves a run's app for the limits it declares. Optional.
+	Apps Resolver
 	// Status is the cluster as `insitu cluster status` shows it (a node
 	// alone passes a one-node status). Nil shows no nodes.
 	Status func(ctx context.Context) (cluster.Status, error)
@@ -103,6 +108,8 @@ func (h *Handler) routes() {
 	h.mux.HandleFunc("POST /ui/b/{bucket}/run", h.change(h.runApp))
 	h.mux.HandleFunc("POST /ui/b/{bucket}/presign", h.change(h.presign))
 	h.mux.HandleFunc("GET /ui/accounts", h.page(h.accounts))
+	h.mux.HandleFunc("GET /ui/runs", h.page(h.runList))
+	h.mux.HandleFunc("GET /ui/runs/{id}", h.page(h.runDetail))
 	h.mux.Handle("GET /ui/static/", h.static)
 	h.mux.HandleFunc("/ui/", h.page(func(*call) error {
 		return &userError{status: http.StatusNotFound, msg: "There is no such page in the dashboard."}
