@@ -17,7 +17,7 @@ import (
 
 // pageNames are the templates under templates/, each rendered inside
 // layout.html.
-var pageNames = []string{"login", "error", "overview", "buckets", "objects", "object", "accounts", "runs", "run"}
+var pageNames = []string{"login", "error", "overview", "buckets", "objects", "object", "accounts", "runs", "run", "jobs", "job"}
 
 // pages holds the parsed templates; they are read-only after parsePages.
 type pages struct{ byName map[string]*template.Template }
@@ -115,4 +115,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// renderFragment writes template name of page's set alone (no layout), for
+// a script that swaps it into the page.
+func (h *Handler) renderFragment(c *call, page, name string, data any) error {
+	var buf bytes.Buffer
+	if err := h.pages.byName[page].ExecuteTemplate(&buf, name, data); err != nil {
+		return err
+	}
+	c.w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, err := c.w.Write(buf.Bytes())
+	return err
 }

@@ -46,6 +46,8 @@ type Config struct {
 	Accounts *auth.Accounts
 	Engine   store.Engine
 	Runs     Runner
+	// Jobs is the jobs service; nil shows "this node does not run jobs".
+	Jobs Jobs
 	// Apps resolves a run's app for the limits it declares. Optional.
 	Apps Resolver
 	// Status is the cluster as `insitu cluster status` shows it (a node
@@ -110,6 +112,11 @@ func (h *Handler) routes() {
 	h.mux.HandleFunc("GET /ui/accounts", h.page(h.accounts))
 	h.mux.HandleFunc("GET /ui/runs", h.page(h.runList))
 	h.mux.HandleFunc("GET /ui/runs/{id}", h.page(h.runDetail))
+	h.mux.HandleFunc("GET /ui/jobs", h.page(h.jobList))
+	h.mux.HandleFunc("POST /ui/jobs", h.change(h.startJob))
+	h.mux.HandleFunc("GET /ui/jobs/{id}", h.page(h.jobDetail))
+	h.mux.HandleFunc("GET /ui/jobs/{id}/progress", h.page(h.jobFragment))
+	h.mux.HandleFunc("POST /ui/jobs/{id}/cancel", h.change(h.cancelJob))
 	h.mux.Handle("GET /ui/static/", h.static)
 	h.mux.HandleFunc("/ui/", h.page(func(*call) error {
 		return &userError{status: http.StatusNotFound, msg: "There is no such page in the dashboard."}
