@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/insitu-cloud/insitu/internal/runs"
+	"github.com/insitu-cloud/insitu/internal/services"
 )
 
 // Plot geometry, in SVG user units (the SVG scales to its box).
@@ -80,4 +81,43 @@ func maxTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// histogram is a bar chart of request counts by latency bucket, as SVG.
+type histogram struct {
+	W, H  float64
+	Bars  []histBar
+	Total int64
+	Label string
+}
+
+type histBar struct {
+	X, Y, W, H float64
+	Label      string // the bucket's upper bound
+	LabelX     float64
+	N          int64
+}
+
+// latencyHistogram draws counts (one per services.LatencyBounds bucket and
+// one for slower) as bars of equal width, heights scaled to the largest.
+func latencyHistogram(counts []int64) histogram {
+	const w, h, labelH = 600.0, 140.0, 16.0
+	g := histogram{W: w, H: h + labelH, Label: "requests by latency since the node started"}
+	if len(counts) == 0 {
+		return g
+	}
+	top := int64(1)
+	for _, n := range counts {
+		top, g.Total = max(top, n), g.Total+n
+	}
+	bw := w / float64(len(counts))
+	for i, n := range counts {
+		label := "slower"
+		if i < len(services.LatencyBounds) {
+			label = fmt.Sprintf("≤%g", services.LatencyBounds[i])
+		}
+		bh := (h - 4) * float64(n) / float64(top)
+		g.Bars = append(g.Bars, histBar{X: float64(i)*bw + 2, W: bw - 4, Y: h - bh, H: bh, N: n, Label: label, LabelX: float64(i)*bw + bw/2})
+	}
+	return g
 }

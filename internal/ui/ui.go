@@ -48,6 +48,8 @@ type Config struct {
 	Runs     Runner
 	// Jobs is the jobs service; nil shows "this node does not run jobs".
 	Jobs Jobs
+	// Services is the services manager; nil shows "no services".
+	Services Services
 	// Apps resolves a run's app for the limits it declares. Optional.
 	Apps Resolver
 	// Status is the cluster as `insitu cluster status` shows it (a node
@@ -117,6 +119,12 @@ func (h *Handler) routes() {
 	h.mux.HandleFunc("GET /ui/jobs/{id}", h.page(h.jobDetail))
 	h.mux.HandleFunc("GET /ui/jobs/{id}/progress", h.page(h.jobFragment))
 	h.mux.HandleFunc("POST /ui/jobs/{id}/cancel", h.change(h.cancelJob))
+	h.mux.HandleFunc("GET /ui/services", h.page(h.serviceList))
+	h.mux.HandleFunc("POST /ui/services", h.change(h.createService))
+	h.mux.HandleFunc("GET /ui/services/{name}", h.page(h.serviceDetail))
+	h.mux.HandleFunc("POST /ui/services/{name}", h.change(h.updateService))
+	h.mux.HandleFunc("POST /ui/services/{name}/delete", h.change(h.deleteService))
+	h.mux.HandleFunc("GET /ui/services/{name}/stats", h.page(h.serviceStats))
 	h.mux.Handle("GET /ui/static/", h.static)
 	h.mux.HandleFunc("/ui/", h.page(func(*call) error {
 		return &userError{status: http.StatusNotFound, msg: "There is no such page in the dashboard."}
