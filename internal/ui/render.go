@@ -17,14 +17,14 @@ import (
 
 // pageNames are the templates under templates/, each rendered inside
 // layout.html.
-var pageNames = []string{"login", "error", "overview", "buckets", "objects", "object", "accounts", "runs", "run", "jobs", "job", "services", "service"}
+var pageNames = []string{"login", "error", "overview", "buckets", "objects", "object", "accounts", "runs", "run", "jobs", "job", "services", "service", "instances", "instance"}
 
 // pages holds the parsed templates; they are read-only after parsePages.
 type pages struct{ byName map[string]*template.Template }
 
 func parsePages() *pages {
 	p := &pages{byName: map[string]*template.Template{}}
-	funcs := template.FuncMap{"bytes": humanBytes, "pct": pct, "base": baseName}
+	funcs := template.FuncMap{"bytes": humanBytes, "pct": pct, "base": baseName, "list": func(s ...string) []string { return s }}
 	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/plot.html"))
 	for _, name := range pageNames {
 		t := template.Must(layout.Clone())

@@ -11,6 +11,7 @@ import (
 
 	"github.com/insitu-cloud/insitu/internal/auth"
 	"github.com/insitu-cloud/insitu/internal/cluster"
+	"github.com/insitu-cloud/insitu/internal/ec2api"
 	"github.com/insitu-cloud/insitu/internal/runs"
 	"github.com/insitu-cloud/insitu/internal/store"
 )
@@ -50,6 +51,9 @@ type Config struct {
 	Jobs Jobs
 	// Services is the services manager; nil shows "no services".
 	Services Services
+	// Instances is the instance lifecycle the EC2 face calls; nil shows
+	// "no instances".
+	Instances ec2api.Instances
 	// Apps resolves a run's app for the limits it declares. Optional.
 	Apps Resolver
 	// Status is the cluster as `insitu cluster status` shows it (a node
@@ -125,6 +129,10 @@ func (h *Handler) routes() {
 	h.mux.HandleFunc("POST /ui/services/{name}", h.change(h.updateService))
 	h.mux.HandleFunc("POST /ui/services/{name}/delete", h.change(h.deleteService))
 	h.mux.HandleFunc("GET /ui/services/{name}/stats", h.page(h.serviceStats))
+	h.mux.HandleFunc("GET /ui/instances", h.page(h.instanceList))
+	h.mux.HandleFunc("POST /ui/instances", h.change(h.launchInstance))
+	h.mux.HandleFunc("GET /ui/instances/{id}", h.page(h.instanceDetail))
+	h.mux.HandleFunc("POST /ui/instances/{id}/{action}", h.change(h.instanceAction))
 	h.mux.Handle("GET /ui/static/", h.static)
 	h.mux.HandleFunc("/ui/", h.page(func(*call) error {
 		return &userError{status: http.StatusNotFound, msg: "There is no such page in the dashboard."}
