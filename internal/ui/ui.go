@@ -12,6 +12,7 @@ import (
 	"github.com/insitu-cloud/insitu/internal/auth"
 	"github.com/insitu-cloud/insitu/internal/cluster"
 	"github.com/insitu-cloud/insitu/internal/ec2api"
+	"github.com/insitu-cloud/insitu/internal/meta"
 	"github.com/insitu-cloud/insitu/internal/runs"
 	"github.com/insitu-cloud/insitu/internal/store"
 )
@@ -64,8 +65,11 @@ type Config struct {
 	BucketDeleted func(ctx context.Context, bucket string)
 	// ValidBucketName applies the S3 face's naming rules to new buckets.
 	ValidBucketName func(string) bool
-	Region          string
-	Logger          *slog.Logger
+	// Sessions, when set, keeps sessions (meta.Store: etcd in a cluster),
+	// so every node accepts them; nil keeps them in this node's memory.
+	Sessions meta.Store
+	Region   string
+	Logger   *slog.Logger
 	Options
 }
 
@@ -78,6 +82,9 @@ type Handler struct {
 	mux      *http.ServeMux
 	static   http.Handler
 	cross    *http.CrossOriginProtection
+	// byAddress and byKey limit sign-in attempts (loginPerAddress,
+	// loginPerKey a minute).
+	byAddress, byKey *limiter
 }
 
 // New returns the dashboard handler.
@@ -91,7 +98,8 @@ func New(cfg Config) *Handler {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	sub, _ := fs.Sub(staticFS, "static")
-	h := &Handler{cfg: cfg, log: cfg.Logger, sessions: newSessions(cfg.Idle, cfg.MaxAge, cfg.Now), pages: parsePages(),
+	h := &Handler{cfg: cfg, log: cfg.Logger, sessions: newSessions(cfg.Sessions, cfg.Idle, cfg.MaxAge, cfg.Now), pages: parsePages(),
+		byAddress: newLimiter(loginPerAddress, loginWindow, limiterMax, cfg.Now), byKey: newLimiter(loginPerKey, loginWindow, limiterMax, cfg.Now),
 		mux: http.NewServeMux(), static: http.StripPrefix("/ui/static/", http.FileServerFS(sub)), cross: http.NewCrossOriginProtection()}
 	h.routes()
 	return h
