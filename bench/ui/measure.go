@@ -35,7 +35,7 @@ func pages(w world) [][2]string {
 		{"objects, a prefix of 1,000 keys", "/ui/b/" + bigBucket + "/?prefix=key-090"},
 		{"runs", "/ui/runs"},
 		{"runs, status=failed", "/ui/runs?status=failed"},
-		{"runs, app that matches none (2,000 scanned)", "/ui/runs?app=none"},
+		{"runs, app that matches none (1,000 read)", "/ui/runs?app=none"},
 		{"run detail", "/ui/runs/" + w.runID},
 		{"jobs", "/ui/jobs"},
 		{"job detail", "/ui/jobs/" + w.jobID},

@@ -51,6 +51,7 @@ func TestJobPages(t *testing.T) {
 	e.mkBucket(t, e.aliceKey, e.aliceSecret, "books")
 	e.put(t, e.aliceKey, e.aliceSecret, "books", "in/a.txt", "the cat the dog\n", nil)
 	e.put(t, e.aliceKey, e.aliceSecret, "books", "in/b.txt", "the end\n", nil)
+	e.put(t, e.aliceKey, e.aliceSecret, "books", "in/<script>alert(1)</script>.txt", "hostile\n", nil)
 	b := e.login(t, e.aliceKey, e.aliceSecret)
 
 	id := b.startJob(url.Values{"map": {"sortu -w -c"}, "reduce": {"sum"}, "reducers": {"1"}, "input": {"s3://books/in/"}, "out": {"s3://books/counts/"}})
@@ -59,7 +60,10 @@ func TestJobPages(t *testing.T) {
 		t.Fatalf("job page (%d) has no graph or no live script:\n%s", code, body)
 	}
 	body = b.waitJob(id, "succeeded")
-	for _, want := range []string{"0: map sortu", "1: reduce sum", "2/2 done", `href="/ui/b/books/object?key=counts%2F1%2F000000"`, `<tr class="task state-succeeded">`} {
+	if strings.Contains(body, "<script>alert(1)") || !strings.Contains(body, "&lt;script&gt;alert(1)") {
+		t.Errorf("a hostile input key is not escaped in the task table:\n%s", body)
+	}
+	for _, want := range []string{"0: map sortu", "1: reduce sum", "3/3 done", `href="/ui/b/books/object?key=counts%2F1%2F000000"`, `<tr class="task state-succeeded">`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("finished job's fragment lacks %q:\n%s", want, body)
 		}

@@ -12,12 +12,14 @@ import (
 )
 
 // Run list bounds: runsPageSize matches a page, at most runsScanMax
-// records read to find them (runsScanChunk at a time), so a filter that
-// matches little still answers quickly; the page then offers to search on.
+// records read to find them (the first read runsPageSize+1, each next one
+// twice as many, up to runsScanChunk), so an unfiltered page reads little
+// and a filter that matches little still answers quickly; the page then
+// offers to search on.
 const (
 	runsPageSize  = 50
-	runsScanMax   = 2000
-	runsScanChunk = 500
+	runsScanMax   = 1000
+	runsScanChunk = 400
 )
 
 // timeLayout is the form's datetime-local value, read as UTC.
@@ -121,9 +123,9 @@ type runPage struct {
 // end (or fall before Since: ids sort by start).
 func (h *Handler) findRuns(ctx context.Context, account string, f runFilter) (runPage, error) {
 	var p runPage
-	after := f.After
+	after, chunk := f.After, runsPageSize+1
 	for p.Scanned < runsScanMax {
-		list, next, err := h.cfg.Runs.List(ctx, account, runsScanChunk, after)
+		list, next, err := h.cfg.Runs.List(ctx, account, min(chunk, runsScanMax-p.Scanned), after)
 		if err != nil {
 			return p, err
 		}
@@ -146,7 +148,7 @@ func (h *Handler) findRuns(ctx context.Context, account string, f runFilter) (ru
 		if next == "" {
 			return p, nil
 		}
-		after = next
+		after, chunk = next, min(chunk*2, runsScanChunk)
 	}
 	return p, nil
 }
