@@ -206,7 +206,10 @@ func browserUpload(t *testing.T, ctx context.Context, e *env, dir string) []byte
 			t.Fatalf("upload %s: %s", name, got)
 		}
 	}
-	// Drag and drop: a file made in the page, dropped on the drop zone.
+	// Drag and drop: a file made in the page, dropped on the drop zone once
+	// upload.js has run (the listed keys come before the script in the
+	// page, so they alone do not say a drop would be heard).
+	waitFor(t, ctx, `document.readyState == "complete" && [...document.querySelectorAll("a.key")].some(a => a.textContent == "words.txt")`)
 	const dropJS = `(() => {
 		const b = new Uint8Array(300000); for (let i = 0; i < b.length; i++) b[i] = i % 251;
 		const dt = new DataTransfer(); dt.items.add(new File([b], "dropped.bin"));

@@ -113,7 +113,10 @@ func FuzzPastedSpecs(f *testing.F) {
 		var ue *userError
 		for _, fn := range []func() error{
 			func() error { _, err := jobForm{Spec: js}.spec(); return err },
-			func() error { _, err := jobForm{Map: mapApp, Reduce: "sum", Reducers: reducers, Input: "s3://b/"}.spec(); return err },
+			func() error {
+				_, err := jobForm{Map: mapApp, Reduce: "sum", Reducers: reducers, Input: "s3://b/"}.spec()
+				return err
+			},
 			func() error { _, _, err := serviceForm{Definition: js}.spec(); return err },
 			func() error { _, _, err := serviceForm{Name: "x", MaxConcurrency: reducers}.spec(); return err },
 		} {
