@@ -54,7 +54,8 @@ func browserService(t *testing.T, ctx context.Context, e *env, dir string) {
 		chromedp.Click(chromedp.CSS("#svc-public")),
 		chromedp.Click(chromedp.CSS("#create-svc")),
 		chromedp.WaitVisible(chromedp.CSS("#svc-hist")))
-	if got := text(t, ctx, "#svc-requests"); got != "0" {
+	// One evaluation per look: live.js replaces these nodes every second.
+	if got := waitString(t, ctx, `document.getElementById("svc-requests").textContent`); got != "0" {
 		t.Fatalf("a new service shows %s requests", got)
 	}
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](markPage)); err != nil {
