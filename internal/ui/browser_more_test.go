@@ -76,7 +76,8 @@ func browserService(t *testing.T, ctx context.Context, e *env, dir string) {
 }
 
 // browserRuns opens the runs list (the job's and service's runs are there)
-// and one run's page.
+// and one run's page, then the instances page (no boot: QEMU is slow here;
+// instances_test.go covers those pages over HTTP).
 func browserRuns(t *testing.T, ctx context.Context, e *env, dir string) {
 	do(t, ctx, "runs page", chromedp.Navigate(e.node.Endpoint()+"/ui/runs"), chromedp.WaitVisible(chromedp.CSS("#runs")))
 	shoot(t, ctx, dir, "runs")
@@ -85,4 +86,6 @@ func browserRuns(t *testing.T, ctx context.Context, e *env, dir string) {
 		t.Errorf("the newest run's status: %q", st)
 	}
 	shoot(t, ctx, dir, "run")
+	do(t, ctx, "instances page", chromedp.Navigate(e.node.Endpoint()+"/ui/instances"), chromedp.WaitVisible(chromedp.CSS("#launch-form")))
+	shoot(t, ctx, dir, "instances")
 }
