@@ -10,7 +10,7 @@ import (
 
 // newUI builds the dashboard served at /ui/ (internal/ui).
 func (n *Node) newUI() *ui.Handler {
-	return ui.New(ui.Config{Accounts: n.accounts, Engine: n.engine, Runs: n.runs, Status: n.uiStatus,
+	return ui.New(ui.Config{Accounts: n.accounts, Engine: n.engine, Runs: n.runs, Apps: n.apps, Jobs: n.uiJobs(), Services: n.services, Instances: n.ec2Instances(), Sessions: n.kv, Status: n.uiStatus,
 		BucketDeleted: n.bucketDeleted, ValidBucketName: s3api.ValidBucketName, Region: n.cfg.Region,
 		Logger: n.log.With("component", "ui"), Options: n.cfg.UI})
 }
@@ -22,4 +22,13 @@ func (n *Node) uiStatus(ctx context.Context) (cluster.Status, error) {
 	}
 	self := cluster.NodeStatus{NodeRecord: cluster.NodeRecord{Name: "local", Zone: "-"}, State: "up", Usage: n.usage()}
 	return cluster.Status{Self: "local", Nodes: []cluster.NodeStatus{self}, Replicas: 1}, nil
+}
+
+// uiJobs is the jobs service for the dashboard, nil (not a typed nil) when
+// the node runs no jobs.
+func (n *Node) uiJobs() ui.Jobs {
+	if n.jobs == nil {
+		return nil
+	}
+	return n.jobs
 }

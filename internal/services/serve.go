@@ -96,7 +96,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	code, run := h.serve(ctx, w, r, name, script, pathInfo)
 	if _, known := h.m.statsFor(name, false); known || code != http.StatusNotFound {
 		st, _ := h.m.statsFor(name, true)
-		st.observe(code, time.Since(start), run)
+		st.observe(time.Now(), code, time.Since(start), run)
 		label := h.metricLabel(ctx, name)
 		h.requests.WithLabelValues(label, strconv.Itoa(code)).Inc()
 		h.latency.WithLabelValues(label).Observe(time.Since(start).Seconds())
@@ -385,5 +385,5 @@ func (m *Manager) Stats(ctx context.Context, account, name string) (Stats, error
 	m.mu.Lock()
 	inFlight := m.inUse[name]
 	m.mu.Unlock()
-	return st.summary(name, inFlight), nil
+	return st.summary(time.Now(), name, inFlight), nil
 }

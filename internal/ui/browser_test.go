@@ -127,7 +127,9 @@ func text(t *testing.T, ctx context.Context, sel string) string {
 // TestBrowser drives the dashboard in chromium: sign in, create a bucket,
 // upload a 20 MiB file (multipart) and a small one (single PUT) through
 // the page, compare the bytes through the S3 API, run wc on the big one
-// from its object page, sign out, and find the old cookie useless.
+// from its object page, start a word count job and watch it succeed live,
+// watch a service's stats move, open the runs pages, sign out, and find
+// the old cookie useless.
 func TestBrowser(t *testing.T) {
 	ctx := newChromium(t)
 	e := start(t, false)
@@ -174,6 +176,9 @@ func TestBrowser(t *testing.T) {
 	do(t, ctx, "buckets", chromedp.Navigate(base+"/ui/buckets"), chromedp.WaitVisible(chromedp.CSS("#bucket-name")))
 	shoot(t, ctx, dir, "buckets")
 
+	browserJob(t, ctx, e, dir)
+	browserService(t, ctx, e, dir)
+	browserRuns(t, ctx, e, dir)
 	browserSignOut(t, ctx, e)
 	t.Logf("screenshots in %s", dir)
 }
@@ -201,7 +206,10 @@ func browserUpload(t *testing.T, ctx context.Context, e *env, dir string) []byte
 			t.Fatalf("upload %s: %s", name, got)
 		}
 	}
-	// Drag and drop: a file made in the page, dropped on the drop zone.
+	// Drag and drop: a file made in the page, dropped on the drop zone once
+	// upload.js has run (the listed keys come before the script in the
+	// page, so they alone do not say a drop would be heard).
+	waitFor(t, ctx, `document.readyState == "complete" && [...document.querySelectorAll("a.key")].some(a => a.textContent == "words.txt")`)
 	const dropJS = `(() => {
 		const b = new Uint8Array(300000); for (let i = 0; i < b.length; i++) b[i] = i % 251;
 		const dt = new DataTransfer(); dt.items.add(new File([b], "dropped.bin"));

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -51,12 +52,44 @@ func TestClusterOverviewAndUpload(t *testing.T) {
 	if !bytes.Equal(got, data) {
 		t.Errorf("read back %d bytes through node1 that differ", len(got))
 	}
-	// A session lives on the node that issued it.
-	other := &browser{t: t, base: c.Nodes[1].Endpoint(), c: b.c}
+	clusterSessions(t, c, b)
+}
+
+// clusterSessions: a session from node0 is good on node1 (they share the
+// store), and a logout on node0 ends it on node1 too.
+func clusterSessions(t *testing.T, c *apptest.Cluster, b *browser) {
+	n0, n1 := c.Nodes[0], c.Nodes[1]
+	other := &browser{t: t, base: n1.Endpoint(), c: b.c, csrf: b.csrf}
 	u, _ := url.Parse(n0.Endpoint() + "/ui/")
-	u1, _ := url.Parse(c.Nodes[1].Endpoint() + "/ui/")
+	u1, _ := url.Parse(n1.Endpoint() + "/ui/")
 	b.c.Jar.SetCookies(u1, b.c.Jar.Cookies(u))
-	if code, _ := other.get("/ui/"); code != http.StatusSeeOther {
-		t.Errorf("node0's session on node1: %d, want a redirect to sign in", code)
+	if code, body := other.get("/ui/buckets"); code != http.StatusOK || !strings.Contains(body, "clustered") {
+		t.Fatalf("node0's session on node1: %d, want the buckets page", code)
+	}
+	if resp := other.change("/ui/buckets", url.Values{"name": {"made-on-node1"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("a change on node1 with node0's session and token: %d", resp.StatusCode)
+	}
+	old := b.c.Jar.Cookies(u)[0]
+	if resp := b.change("/ui/logout", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("logout on node0: %d", resp.StatusCode)
+	}
+	thief := n1.HTTPClient() // kept the cookie, no jar
+	thief.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		req, _ := http.NewRequest(http.MethodGet, n1.Endpoint()+"/ui/buckets", nil)
+		req.AddCookie(&http.Cookie{Name: old.Name, Value: old.Value})
+		resp, err := thief.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusSeeOther {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node1 still accepts the session 10 s after the logout on node0: %d", resp.StatusCode)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -37,3 +38,9 @@ func baseName(key string) string {
 }
 
 func itoa(n int) string { return fmt.Sprint(n) }
+
+// jsonIndent is v as indented JSON, for showing a definition.
+func jsonIndent(v any) (string, error) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	return string(b), err
+}

@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"errors"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -72,4 +74,55 @@ func TestS3Escape(t *testing.T) {
 			t.Errorf("s3Escape(%q) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// FuzzRunFilter: any query either parses or is a user error, and a parsed
+// filter's query string parses back to the same filter.
+func FuzzRunFilter(f *testing.F) {
+	f.Add("app=wc&status=failed&node=n1&since=2026-11-30T01:02&until=2026-11-30T03:04&after=x")
+	f.Add("until=9999-12-31T23:59")
+	f.Add("since=%zz")
+	f.Fuzz(func(t *testing.T, raw string) {
+		q, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		rf, err := parseRunFilter(q)
+		if err != nil {
+			var ue *userError
+			if !errors.As(err, &ue) {
+				t.Fatalf("not a user error: %v", err)
+			}
+			return
+		}
+		q2, _ := url.ParseQuery(rf.query())
+		again, err := parseRunFilter(q2)
+		if err != nil || again.App != rf.App || again.Status != rf.Status || again.Node != rf.Node || !again.Since.Equal(rf.Since) || !again.Until.Equal(rf.Until) {
+			t.Fatalf("%q: %+v, then %+v (%v)", raw, rf, again, err)
+		}
+	})
+}
+
+// FuzzPastedSpecs: a pasted job spec or service definition either decodes
+// or is refused in words; the map/reduce fields never panic.
+func FuzzPastedSpecs(f *testing.F) {
+	f.Add(`{"inputs":["s3://b/in/"],"phases":[{"type":"map","app":"wc"}]}`, "sortu -w -c", "2")
+	f.Add(`{"name":"x","app":"hello","public":true,"timeout":"5s"}`, "", "x")
+	f.Add(`{"inputs":`, "wc", "-1")
+	f.Fuzz(func(t *testing.T, js, mapApp, reducers string) {
+		var ue *userError
+		for _, fn := range []func() error{
+			func() error { _, err := jobForm{Spec: js}.spec(); return err },
+			func() error {
+				_, err := jobForm{Map: mapApp, Reduce: "sum", Reducers: reducers, Input: "s3://b/"}.spec()
+				return err
+			},
+			func() error { _, _, err := serviceForm{Definition: js}.spec(); return err },
+			func() error { _, _, err := serviceForm{Name: "x", MaxConcurrency: reducers}.spec(); return err },
+		} {
+			if err := fn(); err != nil && !errors.As(err, &ue) {
+				t.Fatalf("not a user error: %v", err)
+			}
+		}
+	})
 }

@@ -44,13 +44,18 @@ func (h *Handler) session(r *http.Request) (session, error) {
 	if err != nil {
 		return session{}, errSignedOut
 	}
-	s, ok := h.sessions.get(ck.Value)
+	s, ok, err := h.sessions.get(r.Context(), ck.Value)
+	if err != nil {
+		return session{}, err
+	}
 	if !ok {
 		return session{}, errSignedOut
 	}
 	cred, err := h.cfg.Accounts.Lookup(r.Context(), s.accessKey)
 	if errors.Is(err, sigv4.ErrUnknownKey) || err == nil && (cred.AccountID != s.accountID || !s.sameSecret(cred.Secret)) {
-		h.sessions.revoke(s.id)
+		if err := h.sessions.revoke(r.Context(), s.id); err != nil {
+			return session{}, err
+		}
 		return session{}, errSignedOut
 	}
 	if err != nil {

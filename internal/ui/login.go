@@ -33,6 +33,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ak, secret := r.PostFormValue("access_key"), r.PostFormValue("secret_key")
+	if !h.loginAllowed(w, r, ak) {
+		return
+	}
 	cred, err := h.cfg.Accounts.CheckSecret(r.Context(), ak, secret)
 	if errors.Is(err, auth.ErrBadCredentials) || err == nil && ak == "" {
 		obs.FromContext(r.Context()).Logger.Info("ui: sign-in refused", "access_key", ak)
@@ -45,9 +48,12 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.fail(c, err)
 		return
 	}
-	s, ok := h.sessions.create(cred.AccessKey, cred.Secret, cred.Account, cred.AccountID)
-	if !ok {
-		h.fail(c, &userError{status: http.StatusServiceUnavailable, msg: "Too many people are signed in to this node. Try again later."})
+	s, err := h.sessions.create(r.Context(), cred.AccessKey, cred.Secret, cred.Account, cred.AccountID)
+	if errors.Is(err, errFull) {
+		err = &userError{status: http.StatusServiceUnavailable, msg: "Too many people are signed in to this node. Try again later."}
+	}
+	if err != nil {
+		h.fail(c, err)
 		return
 	}
 	h.setCookie(w, r, s)
@@ -56,7 +62,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 
 // logout revokes the session: its cookie is useless from now on.
 func (h *Handler) logout(c *call) error {
-	h.sessions.revoke(c.s.id)
+	if err := h.sessions.revoke(c.ctx, c.s.id); err != nil {
+		return err
+	}
 	h.setCookie(c.w, c.r, nil)
 	http.Redirect(c.w, c.r, "/ui/login", http.StatusSeeOther)
 	return nil

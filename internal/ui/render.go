@@ -17,15 +17,15 @@ import (
 
 // pageNames are the templates under templates/, each rendered inside
 // layout.html.
-var pageNames = []string{"login", "error", "overview", "buckets", "objects", "object", "accounts"}
+var pageNames = []string{"login", "error", "overview", "buckets", "objects", "object", "accounts", "runs", "run", "jobs", "job", "services", "service", "instances", "instance"}
 
 // pages holds the parsed templates; they are read-only after parsePages.
 type pages struct{ byName map[string]*template.Template }
 
 func parsePages() *pages {
 	p := &pages{byName: map[string]*template.Template{}}
-	funcs := template.FuncMap{"bytes": humanBytes, "pct": pct, "base": baseName}
-	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
+	funcs := template.FuncMap{"bytes": humanBytes, "pct": pct, "base": baseName, "list": func(s ...string) []string { return s }}
+	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/plot.html"))
 	for _, name := range pageNames {
 		t := template.Must(layout.Clone())
 		p.byName[name] = template.Must(t.ParseFS(templateFS, "templates/"+name+".html"))
@@ -115,4 +115,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
+}
+
+// renderFragment writes template name of page's set alone (no layout), for
+// a script that swaps it into the page.
+func (h *Handler) renderFragment(c *call, page, name string, data any) error {
+	var buf bytes.Buffer
+	if err := h.pages.byName[page].ExecuteTemplate(&buf, name, data); err != nil {
+		return err
+	}
+	c.w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_, err := c.w.Write(buf.Bytes())
+	return err
 }

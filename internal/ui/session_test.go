@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -182,5 +183,49 @@ func TestRotatedOrRemovedKeyEndsSessions(t *testing.T) {
 	}
 	if code, _ := bob.get("/ui/"); code != http.StatusSeeOther {
 		t.Errorf("a new bob revived the old session: %d", code)
+	}
+}
+
+// TestLoginRateLimit: past 10 attempts a minute for one access key, or 30
+// from one address, sign-in answers 429 in words (even with the right
+// secret) until the minute is over.
+func TestLoginRateLimit(t *testing.T) {
+	e := start(t, false)
+	b := e.newBrowser(t)
+	for range 10 {
+		b.postForm("/ui/login", url.Values{"access_key": {e.aliceKey}, "secret_key": {"guess"}}, nil)
+	}
+	resp := b.postForm("/ui/login", url.Values{"access_key": {e.aliceKey}, "secret_key": {e.aliceSecret}}, nil)
+	if body := bodyOf(resp); resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(body, "Too many sign-in attempts for this access key") ||
+		resp.Header.Get("Retry-After") == "" || len(resp.Cookies()) != 0 {
+		t.Fatalf("the 11th attempt for alice's key: %d %v\n%s", resp.StatusCode, resp.Cookies(), body)
+	}
+	e.login(t, e.bobKey, e.bobSecret) // another key from the same address is fine
+	for i := range 20 {
+		b.postForm("/ui/login", url.Values{"access_key": {"AKNOSUCH" + strconv.Itoa(i)}, "secret_key": {"x"}}, nil)
+	}
+	resp = b.postForm("/ui/login", url.Values{"access_key": {e.bobKey}, "secret_key": {e.bobSecret}}, nil)
+	if body := bodyOf(resp); resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(body, "from your address") {
+		t.Fatalf("the 32nd attempt from one address: %d\n%s", resp.StatusCode, body)
+	}
+	e.clock.Add(time.Minute)
+	e.login(t, e.aliceKey, e.aliceSecret)
+}
+
+// TestCSRFOnEveryNewForm: every state-changing route of the runs, jobs,
+// services and instances pages refuses a post without the token and a
+// cross-site post with it.
+func TestCSRFOnEveryNewForm(t *testing.T) {
+	e := start(t, false)
+	b := e.login(t, e.aliceKey, e.aliceSecret)
+	for _, p := range []string{"/ui/jobs", "/ui/jobs/x/cancel", "/ui/services", "/ui/services/x", "/ui/services/x/delete",
+		"/ui/instances", "/ui/instances/i-0123456789abcdef0/stop", "/ui/instances/i-0123456789abcdef0/terminate"} {
+		if resp := b.postForm(p, url.Values{"name": {"forged"}}, nil); resp.StatusCode != http.StatusForbidden || !strings.Contains(bodyOf(resp), "Reload the page") {
+			t.Errorf("POST %s without the token: %d", p, resp.StatusCode)
+		}
+		resp := b.postForm(p, url.Values{"name": {"forged"}, "csrf": {b.csrf}}, map[string]string{"Sec-Fetch-Site": "cross-site"})
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(bodyOf(resp), "another site") {
+			t.Errorf("cross-site POST %s: %d", p, resp.StatusCode)
+		}
 	}
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/insitu-cloud/insitu/internal/auth"
 	"github.com/insitu-cloud/insitu/internal/cluster"
+	"github.com/insitu-cloud/insitu/internal/ec2api"
+	"github.com/insitu-cloud/insitu/internal/meta"
 	"github.com/insitu-cloud/insitu/internal/runs"
 	"github.com/insitu-cloud/insitu/internal/store"
 )
@@ -22,9 +24,12 @@ var templateFS embed.FS
 var staticFS embed.FS
 
 // Runner is what the dashboard needs of the runs service (*runs.Service):
-// the same Run the native API calls.
+// the same Run, List and Get the native API calls, under the same
+// ownership rule (an account reads only its own records).
 type Runner interface {
 	Run(ctx context.Context, req runs.Request) (*runs.Record, error)
+	List(ctx context.Context, account string, limit int, after string) ([]runs.Record, string, error)
+	Get(ctx context.Context, account, id string) (*runs.Record, error)
 }
 
 // Options tune sessions; zero fields take the defaults.
@@ -43,6 +48,15 @@ type Config struct {
 	Accounts *auth.Accounts
 	Engine   store.Engine
 	Runs     Runner
+	// Jobs is the jobs service; nil shows "this node does not run jobs".
+	Jobs Jobs
+	// Services is the services manager; nil shows "no services".
+	Services Services
+	// Instances is the instance lifecycle the EC2 face calls; nil shows
+	// "no instances".
+	Instances ec2api.Instances
+	// Apps resolves a run's app for the limits it declares. Optional.
+	Apps Resolver
 	// Status is the cluster as `insitu cluster status` shows it (a node
 	// alone passes a one-node status). Nil shows no nodes.
 	Status func(ctx context.Context) (cluster.Status, error)
@@ -51,8 +65,11 @@ type Config struct {
 	BucketDeleted func(ctx context.Context, bucket string)
 	// ValidBucketName applies the S3 face's naming rules to new buckets.
 	ValidBucketName func(string) bool
-	Region          string
-	Logger          *slog.Logger
+	// Sessions, when set, keeps sessions (meta.Store: etcd in a cluster),
+	// so every node accepts them; nil keeps them in this node's memory.
+	Sessions meta.Store
+	Region   string
+	Logger   *slog.Logger
 	Options
 }
 
@@ -65,6 +82,9 @@ type Handler struct {
 	mux      *http.ServeMux
 	static   http.Handler
 	cross    *http.CrossOriginProtection
+	// byAddress and byKey limit sign-in attempts (loginPerAddress,
+	// loginPerKey a minute).
+	byAddress, byKey *limiter
 }
 
 // New returns the dashboard handler.
@@ -78,7 +98,8 @@ func New(cfg Config) *Handler {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	sub, _ := fs.Sub(staticFS, "static")
-	h := &Handler{cfg: cfg, log: cfg.Logger, sessions: newSessions(cfg.Idle, cfg.MaxAge, cfg.Now), pages: parsePages(),
+	h := &Handler{cfg: cfg, log: cfg.Logger, sessions: newSessions(cfg.Sessions, cfg.Idle, cfg.MaxAge, cfg.Now), pages: parsePages(),
+		byAddress: newLimiter(loginPerAddress, loginWindow, limiterMax, cfg.Now), byKey: newLimiter(loginPerKey, loginWindow, limiterMax, cfg.Now),
 		mux: http.NewServeMux(), static: http.StripPrefix("/ui/static/", http.FileServerFS(sub)), cross: http.NewCrossOriginProtection()}
 	h.routes()
 	return h
@@ -103,6 +124,23 @@ func (h *Handler) routes() {
 	h.mux.HandleFunc("POST /ui/b/{bucket}/run", h.change(h.runApp))
 	h.mux.HandleFunc("POST /ui/b/{bucket}/presign", h.change(h.presign))
 	h.mux.HandleFunc("GET /ui/accounts", h.page(h.accounts))
+	h.mux.HandleFunc("GET /ui/runs", h.page(h.runList))
+	h.mux.HandleFunc("GET /ui/runs/{id}", h.page(h.runDetail))
+	h.mux.HandleFunc("GET /ui/jobs", h.page(h.jobList))
+	h.mux.HandleFunc("POST /ui/jobs", h.change(h.startJob))
+	h.mux.HandleFunc("GET /ui/jobs/{id}", h.page(h.jobDetail))
+	h.mux.HandleFunc("GET /ui/jobs/{id}/progress", h.page(h.jobFragment))
+	h.mux.HandleFunc("POST /ui/jobs/{id}/cancel", h.change(h.cancelJob))
+	h.mux.HandleFunc("GET /ui/services", h.page(h.serviceList))
+	h.mux.HandleFunc("POST /ui/services", h.change(h.createService))
+	h.mux.HandleFunc("GET /ui/services/{name}", h.page(h.serviceDetail))
+	h.mux.HandleFunc("POST /ui/services/{name}", h.change(h.updateService))
+	h.mux.HandleFunc("POST /ui/services/{name}/delete", h.change(h.deleteService))
+	h.mux.HandleFunc("GET /ui/services/{name}/stats", h.page(h.serviceStats))
+	h.mux.HandleFunc("GET /ui/instances", h.page(h.instanceList))
+	h.mux.HandleFunc("POST /ui/instances", h.change(h.launchInstance))
+	h.mux.HandleFunc("GET /ui/instances/{id}", h.page(h.instanceDetail))
+	h.mux.HandleFunc("POST /ui/instances/{id}/{action}", h.change(h.instanceAction))
 	h.mux.Handle("GET /ui/static/", h.static)
 	h.mux.HandleFunc("/ui/", h.page(func(*call) error {
 		return &userError{status: http.StatusNotFound, msg: "There is no such page in the dashboard."}

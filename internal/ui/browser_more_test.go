@@ -1,0 +1,91 @@
+package ui_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// markPage tags the current document so a later look can tell it was
+// updated in place, not reloaded.
+const markPage = `window.insituMark = 1; true`
+
+// browserJob starts a word count job from the jobs page's form and watches
+// its page reach succeeded without a reload.
+func browserJob(t *testing.T, ctx context.Context, e *env, dir string) {
+	base := e.node.Endpoint()
+	for i, words := range []string{"the cat sat on the mat\n", "the dog ate the cat\n", "a cat\n"} {
+		e.put(t, e.node.AccessKey, e.node.SecretKey, "from-browser", "books/"+string(rune('a'+i))+".txt", words, nil)
+	}
+	do(t, ctx, "jobs page", chromedp.Navigate(base+"/ui/jobs"), chromedp.WaitVisible(chromedp.CSS("#job-input")))
+	shoot(t, ctx, dir, "jobs")
+	do(t, ctx, "start a job",
+		chromedp.SendKeys(chromedp.CSS("#job-input"), "s3://from-browser/books/"),
+		chromedp.SendKeys(chromedp.CSS("#job-out"), "s3://from-browser/counts/"),
+		chromedp.Click(chromedp.CSS("#start-job")),
+		chromedp.WaitVisible(chromedp.CSS("#job-graph")))
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](markPage)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, `document.getElementById("job-state").textContent == "succeeded" && window.insituMark == 1`)
+	if n := waitString(t, ctx, `String(document.querySelectorAll("#tasks tr.state-succeeded").length)`); n != "4" {
+		t.Errorf("succeeded tasks on the page: %s, want 4 (3 maps, 1 reduce)", n)
+	}
+	do(t, ctx, "open the output", chromedp.Click(chromedp.CSS("#job-outputs a")), chromedp.WaitVisible(chromedp.CSS("#preview")))
+	if out := text(t, ctx, "#preview"); !strings.Contains(out, "cat\t3") || !strings.Contains(out, "the\t4") {
+		t.Errorf("word counts %q, want cat 3 and the 4", out)
+	}
+	do(t, ctx, "back to the job", chromedp.NavigateBack(), chromedp.WaitVisible(chromedp.CSS("#job-graph")))
+	shoot(t, ctx, dir, "job")
+}
+
+// browserService creates a service from the form and watches its request
+// count and histogram move, in place, as requests arrive.
+func browserService(t *testing.T, ctx context.Context, e *env, dir string) {
+	base := e.node.Endpoint()
+	e.pushHello(t, e.root)
+	do(t, ctx, "create a service",
+		chromedp.Navigate(base+"/ui/services"), chromedp.WaitVisible(chromedp.CSS("#svc-name")),
+		chromedp.SendKeys(chromedp.CSS("#svc-name"), "greet"),
+		chromedp.SendKeys(chromedp.CSS("#svc-app"), "hello"),
+		chromedp.Click(chromedp.CSS("#svc-public")),
+		chromedp.Click(chromedp.CSS("#create-svc")),
+		chromedp.WaitVisible(chromedp.CSS("#svc-hist")))
+	// One evaluation per look: live.js replaces these nodes every second.
+	if got := waitString(t, ctx, `document.getElementById("svc-requests").textContent`); got != "0" {
+		t.Fatalf("a new service shows %s requests", got)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](markPage)); err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		if code := e.get(t, "/svc/greet/"); code != http.StatusOK {
+			t.Fatalf("GET /svc/greet/: %d", code)
+		}
+	}
+	waitFor(t, ctx, `document.getElementById("svc-requests").textContent == "5" && window.insituMark == 1`)
+	if h := waitString(t, ctx, `String([...document.querySelectorAll("#svc-hist rect")].filter(r => +r.getAttribute("height") > 0).length)`); h == "0" {
+		t.Errorf("the latency histogram has no bar after 5 requests")
+	}
+	shoot(t, ctx, dir, "service")
+	do(t, ctx, "services list", chromedp.Navigate(base+"/ui/services"), chromedp.WaitVisible(chromedp.CSS("#services")))
+	shoot(t, ctx, dir, "services")
+}
+
+// browserRuns opens the runs list (the job's and service's runs are there)
+// and one run's page, then the instances page (no boot: QEMU is slow here;
+// instances_test.go covers those pages over HTTP).
+func browserRuns(t *testing.T, ctx context.Context, e *env, dir string) {
+	do(t, ctx, "runs page", chromedp.Navigate(e.node.Endpoint()+"/ui/runs"), chromedp.WaitVisible(chromedp.CSS("#runs")))
+	shoot(t, ctx, dir, "runs")
+	do(t, ctx, "a run's page", chromedp.Click(chromedp.CSS("#runs tbody a")), chromedp.WaitVisible(chromedp.CSS("#record")))
+	if st := text(t, ctx, "#status"); !strings.Contains(st, "exit 0") {
+		t.Errorf("the newest run's status: %q", st)
+	}
+	shoot(t, ctx, dir, "run")
+	do(t, ctx, "instances page", chromedp.Navigate(e.node.Endpoint()+"/ui/instances"), chromedp.WaitVisible(chromedp.CSS("#launch-form")))
+	shoot(t, ctx, dir, "instances")
+}
