@@ -33,6 +33,7 @@ type Cached struct {
 	mu    sync.RWMutex
 	m     map[string]*entry
 	ready map[string]bool // by prefix
+	stale map[string]bool // keys written here whose watch event is pending (see Lookup)
 }
 
 // entry is one cached value; dec is its decoded form once asked for.
@@ -45,7 +46,7 @@ type entry struct {
 // NewCached caches the keys under prefixes of s.
 func NewCached(s Store, prefixes ...string) *Cached {
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &Cached{Store: s, prefixes: prefixes, cancel: cancel, m: map[string]*entry{}, ready: map[string]bool{}}
+	c := &Cached{Store: s, prefixes: prefixes, cancel: cancel, m: map[string]*entry{}, ready: map[string]bool{}, stale: map[string]bool{}}
 	for _, p := range prefixes {
 		c.wg.Add(1)
 		go c.follow(ctx, p)
@@ -83,6 +84,11 @@ func (c *Cached) load(prefix string, pairs []Pair, ready bool) {
 			delete(c.m, k)
 		}
 	}
+	for k := range c.stale {
+		if strings.HasPrefix(k, prefix) {
+			delete(c.stale, k)
+		}
+	}
 	for _, p := range pairs {
 		c.m[p.Key] = &entry{raw: p.Value}
 	}
@@ -92,6 +98,7 @@ func (c *Cached) load(prefix string, pairs []Pair, ready bool) {
 func (c *Cached) apply(ev Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	delete(c.stale, ev.Key)
 	if ev.Value == nil {
 		delete(c.m, ev.Key)
 	} else {
@@ -145,6 +152,11 @@ func (c *Cached) Decoded(ctx context.Context, key string, decode func([]byte) (a
 		}
 		return decode(b)
 	}
+	return c.decodeEntry(e, decode)
+}
+
+// decodeEntry returns e's decoded form, decoding it once.
+func (c *Cached) decodeEntry(e *entry, decode func([]byte) (any, error)) (any, error) {
 	c.mu.RLock()
 	dec := e.dec
 	c.mu.RUnlock()
@@ -168,6 +180,7 @@ func (c *Cached) drop(key string) {
 	if c.covered(key) != "" {
 		c.mu.Lock()
 		delete(c.m, key)
+		c.stale[key] = true
 		c.mu.Unlock()
 	}
 }
