@@ -168,7 +168,7 @@ func (n *Node) openStores(ctx context.Context) (err error) {
 		}
 		// Access keys and accounts, read and decoded on every request,
 		// from memory kept by the store's own watch (as in a cluster).
-		n.kv = meta.NewCached(kv, "keys/", "accounts/", "accountids/")
+		n.kv = meta.NewCached(kv, "keys/", "accounts/", "accountids/", s3api.CORSPrefix)
 		if n.engine, err = local.Open(ctx, filepath.Join(cfg.DataDir, "store"), cfg.Logger.With("component", "store")); err != nil {
 			return err
 		}
@@ -242,7 +242,7 @@ func (n *Node) newServer() *http.Server {
 	verifier := &sigv4.Verifier{Keys: n.accounts, Region: cfg.Region, Services: []string{"s3"}, Domain: cfg.Domain}
 	svc := n.services.Handler(verifier, cfg.Domain, n.metrics.Registry)
 	s3 := s3api.New(s3api.Config{Engine: n.engine, Verifier: verifier, Region: cfg.Region, Domain: cfg.Domain, Runner: n.runs,
-		BucketDeleted: n.bucketDeleted})
+		BucketDeleted: n.bucketDeleted, Meta: n.kv})
 	deps := api.Deps{Verifier: verifier, Accounts: n.accounts, Apps: n.apps, Runs: n.runs, Services: n.services, Jobs: n.jobs, Engine: n.engine}
 	if n.cluster != nil {
 		deps.Cluster = clusterAPI{n.cluster, n.engine.(*cluster.Engine)}

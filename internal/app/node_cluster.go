@@ -12,6 +12,7 @@ import (
 
 	"github.com/insitu-cloud/insitu/internal/cluster"
 	"github.com/insitu-cloud/insitu/internal/meta"
+	"github.com/insitu-cloud/insitu/internal/s3api"
 	"github.com/insitu-cloud/insitu/internal/store/local"
 )
 
@@ -37,7 +38,7 @@ func (n *Node) startCluster(ctx context.Context) error {
 	}
 	// Every request looks up its access key and account: keep those in
 	// memory, fed by etcd watches.
-	n.kv = meta.NewCached(n.cluster.KV(), "keys/", "accounts/", "accountids/")
+	n.kv = meta.NewCached(n.cluster.KV(), "keys/", "accounts/", "accountids/", s3api.CORSPrefix)
 	if err := n.cluster.Register(n.metrics.Registry); err != nil {
 		return err
 	}

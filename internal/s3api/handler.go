@@ -12,6 +12,7 @@ import (
 
 	"github.com/insitu-cloud/insitu/internal/auth"
 	"github.com/insitu-cloud/insitu/internal/auth/sigv4"
+	"github.com/insitu-cloud/insitu/internal/meta"
 	"github.com/insitu-cloud/insitu/internal/obs"
 	"github.com/insitu-cloud/insitu/internal/store"
 )
@@ -35,6 +36,10 @@ type Config struct {
 	// request's goroutine with a context that is not cancelled by the
 	// client going away; it cannot fail the (already done) deletion.
 	BucketDeleted func(ctx context.Context, bucket string)
+	// Meta keeps bucket configuration (CORS, under CORSPrefix); a
+	// meta.Cached covering CORSPrefix answers requests from memory. nil
+	// answers the CORS operations NotImplemented.
+	Meta meta.Store
 }
 
 // Handler serves the S3 API.
@@ -45,6 +50,7 @@ type Handler struct {
 	domain   string
 	runner   Runner
 	deleted  func(ctx context.Context, bucket string)
+	kv       meta.Store
 }
 
 // New returns a Handler.
@@ -53,7 +59,7 @@ func New(cfg Config) *Handler {
 		cfg.Region = sigv4.DefaultRegion
 	}
 	return &Handler{engine: cfg.Engine, verifier: cfg.Verifier, region: cfg.Region, domain: strings.ToLower(cfg.Domain), runner: cfg.Runner,
-		deleted: cfg.BucketDeleted}
+		deleted: cfg.BucketDeleted, kv: cfg.Meta}
 }
 
 // request is one authenticated S3 request being served.
@@ -102,6 +108,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op := opName(r.Method, bucket, key, q, r.Header)
 	obs.SetOp(ctx, "s3", op)
 	w.Header().Set("Server", "insitu")
+	if h.serveUnsigned(w, r, bucket, op) {
+		return
+	}
 	res, err := h.verifier.VerifyS3(ctx, r)
 	if err != nil {
 		writeError(w, r, err)
@@ -162,6 +171,8 @@ func (h *Handler) dispatch(req *request, op string) error {
 		}
 	}
 	switch op {
+	case "PutBucketCors", "GetBucketCors", "DeleteBucketCors":
+		return h.bucketCors(req, op)
 	case "ListBuckets":
 		return h.listBuckets(req)
 	case "CreateBucket":
@@ -265,7 +276,6 @@ func (req *request) owner() owner { return owner{ID: req.account, DisplayName: r
 // the way S3 answers for a bucket that never had them configured.
 var unconfigured = map[string]*APIError{
 	"GetBucketPolicy":     {http.StatusNotFound, "NoSuchBucketPolicy", "The bucket policy does not exist"},
-	"GetBucketCors":       {http.StatusNotFound, "NoSuchCORSConfiguration", "The CORS configuration does not exist"},
 	"GetBucketTagging":    {http.StatusNotFound, "NoSuchTagSet", "The TagSet does not exist"},
 	"GetBucketLifecycle":  {http.StatusNotFound, "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist"},
 	"GetBucketEncryption": {http.StatusNotFound, "ServerSideEncryptionConfigurationNotFoundError", "The server side encryption configuration was not found"},
