@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"bytes"
 	"context"
 	"strings"
 	"sync"
@@ -32,8 +33,20 @@ type Cached struct {
 
 	mu    sync.RWMutex
 	m     map[string]*entry
-	ready map[string]bool // by prefix
-	stale map[string]bool // keys written here whose watch event is pending (see Lookup)
+	ready map[string]bool     // by prefix
+	stale map[string]*pending // own writes whose watch event has not arrived (see Lookup)
+}
+
+// pending is an own write of a key whose watch event has not arrived.
+type pending struct {
+	value []byte
+	del   bool // a delete
+	any   bool // the write failed or its outcome is unknown: any event on the key ends it
+}
+
+// ends reports whether the watch event ev (Value nil: a delete) is p's.
+func (p *pending) ends(value []byte) bool {
+	return p.any || p.del == (value == nil) && bytes.Equal(p.value, value)
 }
 
 // entry is one cached value; dec is its decoded form once asked for.
@@ -46,7 +59,7 @@ type entry struct {
 // NewCached caches the keys under prefixes of s.
 func NewCached(s Store, prefixes ...string) *Cached {
 	ctx, cancel := context.WithCancel(context.Background())
-	c := &Cached{Store: s, prefixes: prefixes, cancel: cancel, m: map[string]*entry{}, ready: map[string]bool{}, stale: map[string]bool{}}
+	c := &Cached{Store: s, prefixes: prefixes, cancel: cancel, m: map[string]*entry{}, ready: map[string]bool{}, stale: map[string]*pending{}}
 	for _, p := range prefixes {
 		c.wg.Add(1)
 		go c.follow(ctx, p)
@@ -84,13 +97,13 @@ func (c *Cached) load(prefix string, pairs []Pair, ready bool) {
 			delete(c.m, k)
 		}
 	}
-	for k := range c.stale {
-		if strings.HasPrefix(k, prefix) {
-			delete(c.stale, k)
-		}
-	}
 	for _, p := range pairs {
 		c.m[p.Key] = &entry{raw: p.Value}
+	}
+	for k, p := range c.stale {
+		if e := c.m[k]; strings.HasPrefix(k, prefix) && ready && !p.any && (e == nil && p.del || e != nil && p.ends(e.raw)) {
+			delete(c.stale, k) // the listing already holds the write
+		}
 	}
 	c.ready[prefix] = ready
 }
@@ -98,7 +111,9 @@ func (c *Cached) load(prefix string, pairs []Pair, ready bool) {
 func (c *Cached) apply(ev Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.stale, ev.Key)
+	if p := c.stale[ev.Key]; p != nil && p.ends(ev.Value) {
+		delete(c.stale, ev.Key)
+	}
 	if ev.Value == nil {
 		delete(c.m, ev.Key)
 	} else {
@@ -176,39 +191,69 @@ func (c *Cached) decodeEntry(e *entry, decode func([]byte) (any, error)) (any, e
 	return dec, nil
 }
 
-func (c *Cached) drop(key string) {
+// begin notes an own write of key (value nil with del: a delete) before
+// it is sent, so Lookup does not answer from memory until its event.
+func (c *Cached) begin(key string, value []byte, del bool) {
 	if c.covered(key) != "" {
 		c.mu.Lock()
-		delete(c.m, key)
-		c.stale[key] = true
+		c.stale[key] = &pending{value: value, del: del}
 		c.mu.Unlock()
 	}
 }
 
+// end follows an own write of key: unless its watch event has already
+// arrived (the entry is then this write's value or a newer one), the
+// entry is dropped, so this node reads its own write from the store.
+// A failed write waits for any event on the key.
+func (c *Cached) end(key string, err error) {
+	if c.covered(key) == "" {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p := c.stale[key]; p != nil {
+		delete(c.m, key)
+		p.any = p.any || err != nil
+	}
+}
+
 // Put implements Store.
-func (c *Cached) Put(ctx context.Context, key string, value []byte) error {
-	defer c.drop(key)
+func (c *Cached) Put(ctx context.Context, key string, value []byte) (err error) {
+	c.begin(key, value, false)
+	defer func() { c.end(key, err) }()
 	return c.Store.Put(ctx, key, value)
 }
 
 // Delete implements Store.
-func (c *Cached) Delete(ctx context.Context, key string) error {
-	defer c.drop(key)
+func (c *Cached) Delete(ctx context.Context, key string) (err error) {
+	c.begin(key, nil, true)
+	defer func() { c.end(key, err) }()
 	return c.Store.Delete(ctx, key)
 }
 
 // CompareAndSwap implements Store; a conflict drops the entry too, so
 // the caller's retry reads the store.
-func (c *Cached) CompareAndSwap(ctx context.Context, key string, expect, value []byte) error {
-	defer c.drop(key)
+func (c *Cached) CompareAndSwap(ctx context.Context, key string, expect, value []byte) (err error) {
+	c.begin(key, value, value == nil)
+	defer func() {
+		c.end(key, err)
+		if err != nil && c.covered(key) != "" {
+			c.mu.Lock()
+			delete(c.m, key)
+			c.mu.Unlock()
+		}
+	}()
 	return c.Store.CompareAndSwap(ctx, key, expect, value)
 }
 
 // PutBatch implements Store.
-func (c *Cached) PutBatch(ctx context.Context, pairs []Pair) error {
+func (c *Cached) PutBatch(ctx context.Context, pairs []Pair) (err error) {
+	for _, p := range pairs {
+		c.begin(p.Key, p.Value, false)
+	}
 	defer func() {
 		for _, p := range pairs {
-			c.drop(p.Key)
+			c.end(p.Key, err)
 		}
 	}()
 	return c.Store.PutBatch(ctx, pairs)

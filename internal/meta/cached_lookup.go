@@ -19,7 +19,7 @@ func (c *Cached) Lookup(key string, decode func([]byte) (any, error)) (v any, kn
 	}
 	c.mu.RLock()
 	e, ok := c.m[key]
-	known = c.ready[p] && !c.stale[key]
+	known = c.ready[p] && c.stale[key] == nil
 	c.mu.RUnlock()
 	switch {
 	case !known:

@@ -11,10 +11,35 @@ import (
 // never answers "absent" for a key this node just wrote (until its watch
 // event arrives), and sees another node's writes and deletes.
 func TestCachedLookup(t *testing.T) {
+	for _, slow := range []bool{false, true} {
+		t.Run(map[bool]string{false: "fast", true: "event-before-return"}[slow], func(t *testing.T) { testCachedLookup(t, slow) })
+	}
+}
+
+// slowWrites returns from each write only after a pause, so the write's
+// watch event arrives before the write returns (as it may in etcd).
+type slowWrites struct{ Store }
+
+func (s slowWrites) Put(ctx context.Context, k string, v []byte) error {
+	defer time.Sleep(50 * time.Millisecond)
+	return s.Store.Put(ctx, k, v)
+}
+
+func (s slowWrites) Delete(ctx context.Context, k string) error {
+	defer time.Sleep(50 * time.Millisecond)
+	return s.Store.Delete(ctx, k)
+}
+
+func testCachedLookup(t *testing.T, slow bool) {
 	ctx := context.Background()
-	under, err := OpenLocal(t.TempDir())
+	var under Store
+	local, err := OpenLocal(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
+	}
+	under = local
+	if slow {
+		under = slowWrites{local}
 	}
 	c := NewCached(under, "cors/")
 	defer c.Close()
