@@ -20,7 +20,6 @@ var (
 // Access-Control-* headers, 403 AccessForbidden when the bucket has no
 // configuration or no rule allows the origin, method and headers asked.
 func (h *Handler) preflight(w http.ResponseWriter, r *http.Request, bucket string) {
-	obs.SetOp(r.Context(), "s3", "PreflightCORS")
 	origin := r.Header.Get("Origin")
 	method := r.Header.Get("Access-Control-Request-Method")
 	switch {

@@ -53,6 +53,9 @@ func (h *Handler) servePost(w http.ResponseWriter, r *http.Request, bucket strin
 		return err
 	}
 	f := form.fields
+	if f["policy"] == "" && f["x-amz-signature"] == "" && f["x-amz-credential"] == "" {
+		return errAccessDenied // an unsigned form: anonymous writes are refused
+	}
 	cred, err := h.verifier.VerifyPost(ctx, sigv4.PostForm{Algorithm: f["x-amz-algorithm"], Credential: f["x-amz-credential"],
 		Date: f["x-amz-date"], Signature: f["x-amz-signature"], Policy: f["policy"]})
 	if err != nil {

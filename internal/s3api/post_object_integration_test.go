@@ -134,6 +134,11 @@ func TestPostObject(t *testing.T) {
 		{"bad signature", nil, func(f map[string]string) { f["x-amz-signature"] = strings.Repeat("0", 64) }, data, 403, "SignatureDoesNotMatch", ""},
 		{"extra field", nil, func(f map[string]string) { f["x-amz-meta-extra"] = "1" }, data, 403, "AccessDenied", "Extra input fields: x-amz-meta-extra"},
 		{"tampered policy", nil, func(f map[string]string) { f["policy"] = f["policy"][:len(f["policy"])-4] + "AAA=" }, data, 403, "SignatureDoesNotMatch", ""},
+		{"unsigned", nil, func(f map[string]string) {
+			for _, k := range []string{"policy", "x-amz-signature", "x-amz-credential", "x-amz-algorithm", "x-amz-date"} {
+				delete(f, k)
+			}
+		}, data, 403, "AccessDenied", ""},
 		{"no key", nil, func(f map[string]string) { delete(f, "key") }, data, 400, "InvalidArgument", ""},
 	}
 	for _, tc := range refusals {
