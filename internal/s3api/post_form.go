@@ -1,6 +1,7 @@
 package s3api
 
 import (
+	"bufio"
 	"errors"
 	"io"
 	"mime/multipart"
@@ -12,6 +13,10 @@ import (
 const (
 	maxPostPreData = 64 << 10 // bytes of field names and values before the file
 	maxPostParts   = 1000     // parts before the file, fields or not
+	// postBuffer is the read buffer under the form reader: the file
+	// streams out of it in pieces as large as the socket delivers
+	// (mime/multipart's own default buffer is 4 KiB).
+	postBuffer = 256 << 10
 )
 
 var (
@@ -35,7 +40,7 @@ type postForm struct {
 // The file is left to stream from body. Field names are matched without
 // regard to case.
 func readPostForm(body io.Reader, boundary string) (*postForm, error) {
-	mr := multipart.NewReader(body, boundary)
+	mr := multipart.NewReader(bufio.NewReaderSize(body, postBuffer), boundary)
 	f := &postForm{fields: map[string]string{}}
 	left := maxPostPreData
 	for i := 0; ; i++ {
