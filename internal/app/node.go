@@ -242,7 +242,7 @@ func (n *Node) newServer() *http.Server {
 	verifier := &sigv4.Verifier{Keys: n.accounts, Region: cfg.Region, Services: []string{"s3"}, Domain: cfg.Domain}
 	svc := n.services.Handler(verifier, cfg.Domain, n.metrics.Registry)
 	s3 := s3api.New(s3api.Config{Engine: n.engine, Verifier: verifier, Region: cfg.Region, Domain: cfg.Domain, Runner: n.runs,
-		BucketDeleted: n.bucketDeleted, Meta: n.kv})
+		BucketDeleted: n.bucketDeleted, KV: n.kv})
 	deps := api.Deps{Verifier: verifier, Accounts: n.accounts, Apps: n.apps, Runs: n.runs, Services: n.services, Jobs: n.jobs, Engine: n.engine}
 	if n.cluster != nil {
 		deps.Cluster = clusterAPI{n.cluster, n.engine.(*cluster.Engine)}

@@ -36,10 +36,10 @@ type Config struct {
 	// request's goroutine with a context that is not cancelled by the
 	// client going away; it cannot fail the (already done) deletion.
 	BucketDeleted func(ctx context.Context, bucket string)
-	// Meta keeps bucket configuration (CORS, under CORSPrefix); a
-	// meta.Cached covering CORSPrefix answers requests from memory. nil
-	// answers the CORS operations NotImplemented.
-	Meta meta.Store
+	// KV keeps bucket configuration: CORS under CORSPrefix (a
+	// meta.Cached covering it answers requests from memory); nil answers
+	// the CORS operations NotImplemented.
+	KV meta.Store
 }
 
 // Handler serves the S3 API.
@@ -59,7 +59,7 @@ func New(cfg Config) *Handler {
 		cfg.Region = sigv4.DefaultRegion
 	}
 	return &Handler{engine: cfg.Engine, verifier: cfg.Verifier, region: cfg.Region, domain: strings.ToLower(cfg.Domain), runner: cfg.Runner,
-		deleted: cfg.BucketDeleted, kv: cfg.Meta}
+		deleted: cfg.BucketDeleted, kv: cfg.KV}
 }
 
 // request is one authenticated S3 request being served.
@@ -106,6 +106,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	bucket, key := h.target(r)
 	q := r.URL.Query()
 	op := opName(r.Method, bucket, key, q, r.Header)
+	if cop := corsPostOp(r.Method, key, q, r.Header); cop != "" {
+		op = cop
+	}
 	obs.SetOp(ctx, "s3", op)
 	w.Header().Set("Server", "insitu")
 	if h.serveUnsigned(w, r, bucket, op) {
@@ -171,8 +174,6 @@ func (h *Handler) dispatch(req *request, op string) error {
 		}
 	}
 	switch op {
-	case "PutBucketCors", "GetBucketCors", "DeleteBucketCors":
-		return h.bucketCors(req, op)
 	case "ListBuckets":
 		return h.listBuckets(req)
 	case "CreateBucket":
@@ -188,6 +189,8 @@ func (h *Handler) dispatch(req *request, op string) error {
 		return nil
 	case "GetBucketAcl", "GetObjectAcl":
 		return h.getACL(req)
+	case "PutBucketCors", "GetBucketCors", "DeleteBucketCors":
+		return h.bucketCors(req, op)
 	case "ListObjects":
 		return h.listObjects(req, 1)
 	case "ListObjectsV2":
@@ -276,6 +279,7 @@ func (req *request) owner() owner { return owner{ID: req.account, DisplayName: r
 // the way S3 answers for a bucket that never had them configured.
 var unconfigured = map[string]*APIError{
 	"GetBucketPolicy":     {http.StatusNotFound, "NoSuchBucketPolicy", "The bucket policy does not exist"},
+	"GetBucketCors":       {http.StatusNotFound, "NoSuchCORSConfiguration", "The CORS configuration does not exist"},
 	"GetBucketTagging":    {http.StatusNotFound, "NoSuchTagSet", "The TagSet does not exist"},
 	"GetBucketLifecycle":  {http.StatusNotFound, "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist"},
 	"GetBucketEncryption": {http.StatusNotFound, "ServerSideEncryptionConfigurationNotFoundError", "The server side encryption configuration was not found"},

@@ -31,9 +31,6 @@ var otherSubresources = []string{
 
 // opName classifies a request into an S3 operation name.
 func opName(method, bucket, key string, q url.Values, h http.Header) string {
-	if op := corsPostOp(method, key, q, h); op != "" {
-		return op
-	}
 	if q.Has("attributes") && key != "" && method == http.MethodGet {
 		return "GetObjectAttributes"
 	}
@@ -51,12 +48,12 @@ func opName(method, bucket, key string, q url.Values, h http.Header) string {
 	if key == "" {
 		switch method {
 		case http.MethodPut:
-			if hasAny(q, "acl", "versioning", "policy", "tagging", "lifecycle", "encryption", "object-lock", "website") {
+			if hasAny(q, "acl", "versioning", "policy", "cors", "tagging", "lifecycle", "encryption", "object-lock", "website") {
 				return "NotImplemented"
 			}
 			return "CreateBucket"
 		case http.MethodDelete:
-			if hasAny(q, "policy", "tagging", "lifecycle", "encryption", "website") {
+			if hasAny(q, "policy", "cors", "tagging", "lifecycle", "encryption", "website") {
 				return "NotImplemented"
 			}
 			return "DeleteBucket"

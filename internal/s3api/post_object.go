@@ -1,6 +1,7 @@
 package s3api
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/xml"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/insitu-cloud/insitu/internal/auth"
 	"github.com/insitu-cloud/insitu/internal/auth/sigv4"
 	"github.com/insitu-cloud/insitu/internal/obs"
 	"github.com/insitu-cloud/insitu/internal/s3api/postpolicy"
@@ -66,7 +68,7 @@ func (h *Handler) servePost(w http.ResponseWriter, r *http.Request, bucket strin
 	if err != nil {
 		return err
 	}
-	if err := h.ownBucket(ctx, cred.AccountID, bucket); err != nil {
+	if err := h.authorizePost(ctx, cred, bucket); err != nil {
 		return err
 	}
 	opts := store.PutOptions{}
@@ -118,6 +120,17 @@ func (h *Handler) checkPostPolicy(form *postForm, bucket string) (*postpolicy.Po
 		return nil, "", policyError(err)
 	}
 	return pol, key, nil
+}
+
+// authorizePost decides whether cred may upload into bucket: the decision
+// its PutObject would get, ownership of the bucket (auth.OwnsBucket, the
+// one place it is checked); another account's bucket is AccessDenied.
+func (h *Handler) authorizePost(ctx context.Context, cred sigv4.Credential, bucket string) error {
+	err := auth.OwnsBucket(ctx, h.engine, cred.AccountID, bucket)
+	if errors.Is(err, auth.ErrNotOwner) {
+		return errAccessDenied
+	}
+	return err
 }
 
 // policyError turns a postpolicy refusal into S3's answer.
