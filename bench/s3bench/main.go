@@ -39,6 +39,7 @@ type config struct {
 	minio    string
 	dir      string
 	listKeys int
+	post     bool
 	listSize int64
 	signed   bool
 	markdown bool
@@ -65,6 +66,7 @@ func parseFlags() (*config, error) {
 	flag.StringVar(&c.minio, "minio", os.Getenv("INSITU_BENCH_MINIO"), "minio binary; empty looks up PATH and $(go env GOPATH)/bin [INSITU_BENCH_MINIO]")
 	flag.StringVar(&c.dir, "dir", os.TempDir(), "parent directory for both servers' data (one filesystem)")
 	flag.IntVar(&c.listKeys, "list-keys", 10000, "keys in the listed bucket (0 skips the LIST row)")
+	flag.BoolVar(&c.post, "post", false, "also measure browser-form uploads (POST Object, SigV4 POST policy) of each size")
 	flag.Int64Var(&c.listSize, "list-size", 4096, "size in bytes of each object in the listed bucket")
 	flag.StringVar(&payload, "payload", "unsigned", "PUT payload signing: unsigned (UNSIGNED-PAYLOAD) or signed (SHA-256 of the body)")
 	flag.BoolVar(&c.markdown, "markdown", false, "print the tables as Markdown")

@@ -65,6 +65,11 @@ func runRows(ctx context.Context, cfg *config, targets []*target) ([]rowResult, 
 				}
 			})
 		}
+		if cfg.post {
+			if err := postRows(ctx, cfg, targets, size, measure); err != nil {
+				return rows, err
+			}
+		}
 		// GETs read back what the PUT rows wrote; top up so every worker
 		// of the largest concurrency has objects of its own.
 		for _, t := range targets {

@@ -35,8 +35,11 @@ type Config struct {
 	// request's goroutine with a context that is not cancelled by the
 	// client going away; it cannot fail the (already done) deletion.
 	BucketDeleted func(ctx context.Context, bucket string)
-	// KV keeps bucket policies, ACLs and PublicAccessBlocks (AccessPrefix);
-	// nil keeps none (every bucket private). See access.go.
+	// KV keeps bucket configuration: policies, ACLs and PublicAccessBlocks
+	// under AccessPrefix (nil keeps none: every bucket private; see
+	// access.go) and CORS under CORSPrefix (nil answers the CORS
+	// operations NotImplemented). A meta.Cached covering both answers
+	// requests from memory.
 	KV meta.Store
 }
 
@@ -49,6 +52,7 @@ type Handler struct {
 	runner   Runner
 	deleted  func(ctx context.Context, bucket string)
 	access   accessStore
+	kv       meta.Store
 }
 
 // New returns a Handler.
@@ -57,7 +61,7 @@ func New(cfg Config) *Handler {
 		cfg.Region = sigv4.DefaultRegion
 	}
 	return &Handler{engine: cfg.Engine, verifier: cfg.Verifier, region: cfg.Region, domain: strings.ToLower(cfg.Domain), runner: cfg.Runner,
-		deleted: cfg.BucketDeleted, access: accessStore{cfg.KV}}
+		deleted: cfg.BucketDeleted, access: accessStore{cfg.KV}, kv: cfg.KV}
 }
 
 // request is one authenticated S3 request being served.
@@ -104,8 +108,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	bucket, key := h.target(r)
 	q := r.URL.Query()
 	op := opName(r.Method, bucket, key, q, r.Header)
+	if cop := corsPostOp(r.Method, key, q, r.Header); cop != "" {
+		op = cop
+	}
 	obs.SetOp(ctx, "s3", op)
 	w.Header().Set("Server", "insitu")
+	if h.serveUnsigned(w, r, bucket, op) {
+		return
+	}
 	res, err := h.verifier.VerifyS3(ctx, r)
 	if sigv4.Anonymous(err) {
 		res, err = &sigv4.Result{DecodedLength: r.ContentLength}, nil
@@ -189,6 +199,8 @@ func (h *Handler) dispatch(req *request, op string) error {
 		return nil
 	case "GetBucketAcl", "GetObjectAcl":
 		return h.getACL(req)
+	case "PutBucketCors", "GetBucketCors", "DeleteBucketCors":
+		return h.bucketCors(req, op)
 	case "ListObjects":
 		return h.listObjects(req, 1)
 	case "ListObjectsV2":
@@ -256,7 +268,6 @@ func (req *request) owner() owner { return owner{ID: req.account, DisplayName: r
 // unconfigured answers GETs of bucket sub-resources insitu does not keep,
 // the way S3 answers for a bucket that never had them configured.
 var unconfigured = map[string]*APIError{
-	"GetBucketCors":       {http.StatusNotFound, "NoSuchCORSConfiguration", "The CORS configuration does not exist"},
 	"GetBucketTagging":    {http.StatusNotFound, "NoSuchTagSet", "The TagSet does not exist"},
 	"GetBucketLifecycle":  {http.StatusNotFound, "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist"},
 	"GetBucketEncryption": {http.StatusNotFound, "ServerSideEncryptionConfigurationNotFoundError", "The server side encryption configuration was not found"},
