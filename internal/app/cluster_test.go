@@ -548,13 +548,20 @@ func TestClusterServiceRunsWhereThereIsRoom(t *testing.T) {
 			resp.Body.Close()
 		}
 	}()
-	cl.Wait(30*time.Second, "node0's slot in use", func(st *client.ClusterStatus) bool {
+	// node0's view (what it routes by) must show its own slot in use and
+	// node1's free one: a node that just joined is seen with its slots
+	// within a heartbeat and a view refresh (about a second each).
+	cl.Wait(30*time.Second, "node0's slot in use and node1's free", func(st *client.ClusterStatus) bool {
+		busy, free := false, false
 		for _, n := range st.Nodes {
-			if n.Name == "node0" {
-				return n.Usage.SlotsUsed >= n.Usage.Slots
+			switch n.Name {
+			case "node0":
+				busy = n.Usage.Slots > 0 && n.Usage.SlotsUsed >= n.Usage.Slots
+			case "node1":
+				free = n.Usage.SlotsUsed < n.Usage.Slots
 			}
 		}
-		return false
+		return busy && free
 	})
 	resp, body := get(t, http.DefaultClient, base+"?counter")
 	if resp.StatusCode != 200 || body != "1\n" {

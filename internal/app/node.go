@@ -225,6 +225,9 @@ func (n *Node) startCompute(ctx context.Context) (err error) {
 	n.serveRemoteRuns()
 	load := func() (int, int, int) { r, w := n.runs.Load(); return n.sandbox.Workers(), r, w }
 	n.loadFn.Store(&load)
+	if n.cluster != nil {
+		n.cluster.Beat() // the first heartbeat went out before the slots were known
+	}
 	if err := n.seedApps(ctx); err != nil {
 		return err
 	}

@@ -67,6 +67,7 @@ type Cluster struct {
 	sus    *suspects // peers that lately refused a connection
 
 	view    *view
+	beat    chan struct{} // Beat's request for a heartbeat now (capacity 1)
 	ctx     context.Context
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
@@ -113,6 +114,7 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 			ResponseHeaderTimeout: 30 * time.Second, // after the request (body included) is sent
 		})}}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.beat = make(chan struct{}, 1)
 	defer func() {
 		if err != nil {
 			c.Close()

@@ -138,6 +138,7 @@ func (c *Cluster) liveLoop() {
 		case <-c.ctx.Done():
 			return
 		case <-t.C:
+		case <-c.beat:
 		}
 		ctx, cancel := context.WithTimeout(c.ctx, 3*time.Second)
 		if err := c.heartbeat(ctx); err != nil {
@@ -148,6 +149,17 @@ func (c *Cluster) liveLoop() {
 		}
 		cancel()
 		c.rememberPeers()
+	}
+}
+
+// Beat asks for a heartbeat (with Config.Usage read afresh) and a view
+// refresh now rather than at the next tick: a node calls it once its
+// capacity is known, so it is not advertised with none for a second. It
+// never blocks; requests made while one is pending are merged.
+func (c *Cluster) Beat() {
+	select {
+	case c.beat <- struct{}{}:
+	default:
 	}
 }
 
