@@ -179,16 +179,26 @@ func (h *Handler) blockedACL(req *request, canned string) error {
 	return nil
 }
 
-func (h *Handler) putBucketACL(req *request) error {
+// newACL is the canned ACL a Put*Acl request sets, checked against the
+// bucket's PublicAccessBlock; "" for private (what is stored).
+func (h *Handler) newACL(req *request) (string, error) {
 	canned, err := requestedACL(req)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if err := h.blockedACL(req, canned); err != nil {
-		return err
+		return "", err
 	}
 	if canned == "private" {
 		canned = ""
+	}
+	return canned, nil
+}
+
+func (h *Handler) putBucketACL(req *request) error {
+	canned, err := h.newACL(req)
+	if err != nil {
+		return err
 	}
 	err = h.access.update(req.ctx, req.bucket, func(rec *accessRecord) error {
 		rec.ACL = canned
@@ -206,15 +216,9 @@ func (h *Handler) putBucketACL(req *request) error {
 // is durable and replicated exactly as the object is). Its LastModified
 // changes, and a multipart object's ETag becomes its MD5.
 func (h *Handler) putObjectACL(req *request) error {
-	canned, err := requestedACL(req)
+	canned, err := h.newACL(req)
 	if err != nil {
 		return err
-	}
-	if err := h.blockedACL(req, canned); err != nil {
-		return err
-	}
-	if canned == "private" {
-		canned = ""
 	}
 	info, rc, err := h.engine.GetObject(req.ctx, req.bucket, req.key, nil)
 	if err != nil {
