@@ -197,8 +197,6 @@ func (h *Handler) dispatch(req *request, op string) error {
 	case "GetBucketVersioning":
 		writeXML(req.w, versioningConfiguration{})
 		return nil
-	case "GetBucketAcl", "GetObjectAcl":
-		return h.getACL(req)
 	case "PutBucketCors", "GetBucketCors", "DeleteBucketCors":
 		return h.bucketCors(req, op)
 	case "ListObjects":
