@@ -83,7 +83,10 @@ func Start(ctx context.Context, spec Spec, log *slog.Logger) (*Machine, error) {
 		return nil, err
 	}
 	m := newMachine(s.Dir, pid, s.Forwards, log)
-	if err := m.connect(ctx, startTimeout); err != nil {
+	// Not isQEMUFor: just after execve the kernel shows the new image
+	// with an empty command line for a moment, and an unreaped child's
+	// pid cannot name another process anyway.
+	if err := m.connect(ctx, startTimeout, func() bool { return childRunning(pid) }); err != nil {
 		// pid is still our unreaped child (running or a zombie), so it
 		// cannot name another process: stop it and collect how it ended.
 		syscall.Kill(pid, syscall.SIGKILL)
@@ -156,7 +159,7 @@ func Adopt(ctx context.Context, dir string, log *slog.Logger) (*Machine, error) 
 		return nil, err
 	}
 	m := newMachine(dir, pid, fwd, log)
-	if err := m.connect(ctx, adoptTimeout); err != nil {
+	if err := m.connect(ctx, adoptTimeout, func() bool { return isQEMUFor(pid, dir) }); err != nil {
 		if !m.alive() {
 			return nil, ErrNotRunning
 		}
@@ -175,8 +178,9 @@ func newMachine(dir string, pid int, fwd []Forward, log *slog.Logger) *Machine {
 		done: make(chan struct{}), stop: make(chan struct{})}
 }
 
-// connect dials QMP until it answers, QEMU exits, or timeout passes.
-func (m *Machine) connect(ctx context.Context, timeout time.Duration) error {
+// connect dials QMP until it answers, running reports QEMU gone, or
+// timeout passes.
+func (m *Machine) connect(ctx context.Context, timeout time.Duration, running func() bool) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	sock := filepath.Join(m.dir, qmpFile)
@@ -188,7 +192,7 @@ func (m *Machine) connect(ctx context.Context, timeout time.Duration) error {
 			m.qmp = q
 			return nil
 		}
-		if !isQEMUFor(m.pid, m.dir) {
+		if !running() {
 			return errors.New("QEMU exited")
 		}
 		select {
@@ -347,17 +351,37 @@ func isQEMUFor(pid int, dir string) bool {
 	return strings.Contains(string(b), "\x00"+qmpOption(dir)+"\x00")
 }
 
-// reapZombie collects pid's exit status when it is an exited child of
-// this process; other processes are left alone.
-func reapZombie(pid int) {
+// childRunning reports whether pid, a child of this process not yet
+// reaped, still runs (it exists and is not a zombie).
+func childRunning(pid int) bool {
+	state, _, ok := procState(pid)
+	return ok && state != "Z"
+}
+
+// procState is the state letter and parent pid of pid from
+// /proc/PID/stat; ok is false when pid does not exist.
+func procState(pid int) (state, ppid string, ok bool) {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return
+		return "", "", false
 	}
 	// "PID (COMM) STATE PPID ...": COMM may hold spaces, so split after ')'.
 	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return "", "", false
+	}
 	f := strings.Fields(string(b)[i+1:])
-	if i < 0 || len(f) < 2 || f[0] != "Z" || f[1] != strconv.Itoa(os.Getpid()) {
+	if len(f) < 2 {
+		return "", "", false
+	}
+	return f[0], f[1], true
+}
+
+// reapZombie collects pid's exit status when it is an exited child of
+// this process; other processes are left alone.
+func reapZombie(pid int) {
+	state, ppid, ok := procState(pid)
+	if !ok || state != "Z" || ppid != strconv.Itoa(os.Getpid()) {
 		return
 	}
 	syscall.Wait4(pid, nil, syscall.WNOHANG, nil)
