@@ -214,7 +214,8 @@ func (n *Node) startCompute(ctx context.Context) (err error) {
 	}
 	rcfg := runs.Config{Node: nodeName, Engine: n.engine, Apps: n.apps, Runtime: n.sandbox, KV: n.kv, AccountCaps: n.accounts.Caps,
 		Slots: n.sandbox.Workers(), PerAccountRunning: cfg.RunsPerAccount, PerAccountQueued: cfg.QueuedPerAccount,
-		Logger: cfg.Logger.With("component", "runs"), Registerer: n.metrics.Registry}
+		Logger: cfg.Logger.With("component", "runs"), Registerer: n.metrics.Registry,
+		ReadGrant: s3api.NewReadAuthorizer(n.engine, n.kv).AuthorizeRead}
 	if n.remote = n.newComputeRemote(); n.remote != nil {
 		rcfg.Remote = n.remote
 	}

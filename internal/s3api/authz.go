@@ -1,6 +1,7 @@
 package s3api
 
 import (
+	"context"
 	"errors"
 	"net"
 
@@ -81,11 +82,16 @@ func (h *Handler) authorizeOp(req *request, op string) error {
 
 // bucketAccess returns bucket's owner and settings as auth weighs them.
 func (h *Handler) bucketAccess(req *request, bucket string) (*auth.BucketAccess, error) {
-	info, err := h.engine.GetBucket(req.ctx, bucket)
+	return loadBucketAccess(req.ctx, h.engine, h.access, bucket)
+}
+
+// loadBucketAccess reads bucket (its owner) and its access settings.
+func loadBucketAccess(ctx context.Context, engine store.Engine, access accessStore, bucket string) (*auth.BucketAccess, error) {
+	info, err := engine.GetBucket(ctx, bucket)
 	if err != nil {
 		return nil, err
 	}
-	e, err := h.access.get(req.ctx, bucket)
+	e, err := access.get(ctx, bucket)
 	if err != nil {
 		return nil, err
 	}
@@ -109,17 +115,25 @@ func (h *Handler) authorize(req *request, bucket, key, action string) error {
 	if a.Policy != nil { // only a policy reads conditions
 		ar.Context = req.conditions()
 	}
-	err = auth.Authorize(a, ar)
-	if err != nil && key != "" && (action == "s3:GetObject" || action == "s3:GetObjectAttributes") && !a.Block.IgnorePublicAcls {
-		info, herr := h.engine.HeadObject(req.ctx, bucket, key)
+	err = decide(req.ctx, h.engine, a, ar)
+	if errors.Is(err, auth.ErrAccessDenied) {
+		return errAccessDenied
+	}
+	return err
+}
+
+// decide is auth.Authorize with the one fallback S3 has: an object read
+// the bucket's settings refuse may still be granted by the object's own
+// canned ACL (unless PublicAccessBlock ignores public ACLs).
+func decide(ctx context.Context, engine store.Engine, a *auth.BucketAccess, ar auth.Request) error {
+	err := auth.Authorize(a, ar)
+	if err != nil && ar.Key != "" && (ar.Action == "s3:GetObject" || ar.Action == "s3:GetObjectAttributes") && !a.Block.IgnorePublicAcls {
+		info, herr := engine.HeadObject(ctx, ar.Bucket, ar.Key)
 		if herr != nil && !errors.Is(herr, store.ErrNoSuchKey) {
 			return herr
 		}
 		ar.ObjectACL = cannedGrants[info.Meta.ACL]
 		err = auth.Authorize(a, ar)
-	}
-	if errors.Is(err, auth.ErrAccessDenied) {
-		return errAccessDenied
 	}
 	return err
 }
