@@ -34,6 +34,9 @@ func opName(method, bucket, key string, q url.Values, h http.Header) string {
 	if op := accessOp(method, bucket, key, q); op != "" {
 		return op
 	}
+	if op := lifecycleOp(method, key, q); op != "" && bucket != "" {
+		return op
+	}
 	if q.Has("attributes") && key != "" && method == http.MethodGet {
 		return "GetObjectAttributes"
 	}
