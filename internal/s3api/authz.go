@@ -16,6 +16,7 @@ var opActions = map[string]string{
 	"HeadBucket":              "s3:ListBucket",
 	"GetBucketLocation":       "s3:GetBucketLocation",
 	"GetBucketVersioning":     "s3:GetBucketVersioning",
+	"PutBucketVersioning":     "s3:PutBucketVersioning",
 	"GetBucketAcl":            "s3:GetBucketAcl",
 	"PutBucketAcl":            "s3:PutBucketAcl",
 	"GetObjectAcl":            "s3:GetObjectAcl",
@@ -49,6 +50,14 @@ var opActions = map[string]string{
 	"RunOnWrite":              auth.ActionCompute,
 }
 
+// versionActions are the actions of operations on one version of an
+// object (a versionId query), as AWS names them.
+var versionActions = map[string]string{
+	"s3:GetObject":           "s3:GetObjectVersion",
+	"s3:GetObjectAttributes": "s3:GetObjectVersionAttributes",
+	"s3:DeleteObject":        "s3:DeleteObjectVersion",
+}
+
 // setsACL are the writes that take x-amz-acl, which also needs
 // s3:PutObjectAcl (owner only), as in S3.
 var setsACL = map[string]bool{"PutObject": true, "CopyObject": true, "CreateMultipartUpload": true}
@@ -66,6 +75,9 @@ func (h *Handler) authorizeOp(req *request, op string) error {
 	action, ok := opActions[op]
 	if !ok {
 		action = auth.ActionOther
+	}
+	if va, ok := versionActions[action]; ok && req.q.Has("versionId") {
+		action = va
 	}
 	if action == "" {
 		_, err := h.bucketAccess(req, req.bucket)
@@ -110,7 +122,7 @@ func (h *Handler) authorize(req *request, bucket, key, action string) error {
 		ar.Context = req.conditions()
 	}
 	err = auth.Authorize(a, ar)
-	if err != nil && key != "" && (action == "s3:GetObject" || action == "s3:GetObjectAttributes") && !a.Block.IgnorePublicAcls {
+	if err != nil && key != "" && objectReads[action] && !a.Block.IgnorePublicAcls {
 		info, herr := h.engine.HeadObject(req.ctx, bucket, key)
 		if herr != nil && !errors.Is(herr, store.ErrNoSuchKey) {
 			return herr
@@ -123,6 +135,9 @@ func (h *Handler) authorize(req *request, bucket, key, action string) error {
 	}
 	return err
 }
+
+// objectReads are the actions an object's own ACL can grant.
+var objectReads = map[string]bool{"s3:GetObject": true, "s3:GetObjectAttributes": true, "s3:GetObjectVersion": true, "s3:GetObjectVersionAttributes": true}
 
 // conditions are the policy condition keys of req (lower case): the
 // caller (aws:PrincipalAccount, aws:PrincipalType), the connection
