@@ -45,8 +45,8 @@ func parseVersioningConfiguration(body []byte) (string, error) {
 	if err := d.Decode(&c); err != nil || c.XMLName.Local != "VersioningConfiguration" {
 		return "", errMalformedXML
 	}
-	if _, err := d.Token(); err != io.EOF {
-		return "", errMalformedXML // trailing content
+	if !onlySpaceLeft(d) {
+		return "", errMalformedXML
 	}
 	switch c.MFADelete {
 	case "", "Disabled":
@@ -59,6 +59,29 @@ func parseVersioningConfiguration(body []byte) (string, error) {
 		return "", errIllegalVersioning
 	}
 	return c.Status, nil
+}
+
+// onlySpaceLeft reports whether d holds nothing but white space, comments
+// and processing instructions up to its end.
+func onlySpaceLeft(d *xml.Decoder) bool {
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			return true
+		}
+		if err != nil {
+			return false
+		}
+		switch t := tok.(type) {
+		case xml.CharData:
+			if len(bytes.TrimSpace(t)) > 0 {
+				return false
+			}
+		case xml.Comment, xml.ProcInst:
+		default:
+			return false
+		}
+	}
 }
 
 func (h *Handler) putBucketVersioning(req *request) error {
@@ -85,7 +108,7 @@ func (h *Handler) putBucketVersioning(req *request) error {
 }
 
 func (h *Handler) getBucketVersioning(req *request) error {
-	res := versioningConfiguration{NS: s3NS}
+	res := versioningConfiguration{XMLName: xml.Name{Local: "VersioningConfiguration"}, NS: s3NS}
 	if v, ok := h.versioned(); ok {
 		st, err := v.BucketVersioning(req.ctx, req.bucket)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -287,5 +288,67 @@ func versioningSuspended(t *testing.T, c *s3.Client, b string) {
 	}
 	if _, err := c.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(b)}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestVersioningRawErrors sends what SDKs never send: PutBucketVersioning
+// bodies that are not a VersioningConfiguration, MFA delete, an empty
+// versionId, and checks the DELETE headers of a marker.
+func TestVersioningRawErrors(t *testing.T) {
+	node := apptest.Start(t, apptest.Options{})
+	c := node.S3("", "")
+	if _, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("raw")}); err != nil {
+		t.Fatal(err)
+	}
+	hc := node.HTTPClient()
+	for _, tc := range []struct{ body, code string }{
+		{"<VersioningConfiguration><Status>Enabled", "MalformedXML"},
+		{"<Other><Status>Enabled</Status></Other>", "MalformedXML"},
+		{"", "MalformedXML"},
+		{"<VersioningConfiguration><Status>On</Status></VersioningConfiguration>", "IllegalVersioningConfigurationException"},
+		{"<VersioningConfiguration/>", "IllegalVersioningConfigurationException"},
+		{"<VersioningConfiguration><Status>Enabled</Status><MfaDelete>Enabled</MfaDelete></VersioningConfiguration>", "NotImplemented"},
+	} {
+		req := signedRequest(t, node, http.MethodPut, "/raw?versioning", []byte(tc.body), node.AccessKey, node.SecretKey, time.Now())
+		if _, code := s3Error(t, hc, req); code != tc.code {
+			t.Errorf("PutBucketVersioning %q: %s, want %s", tc.body, code, tc.code)
+		}
+	}
+	on := "<VersioningConfiguration xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Status>Enabled</Status><MfaDelete>Disabled</MfaDelete></VersioningConfiguration>"
+	if st, code := s3Error(t, hc, signedRequest(t, node, http.MethodPut, "/raw?versioning", []byte(on), node.AccessKey, node.SecretKey, time.Now())); st != 200 {
+		t.Fatalf("enable: %d %s", st, code)
+	}
+	if st, code := s3Error(t, hc, signedRequest(t, node, http.MethodGet, "/raw/k?versionId=", nil, node.AccessKey, node.SecretKey, time.Now())); st != 400 || code != "InvalidArgument" {
+		t.Fatalf("empty versionId: %d %s", st, code)
+	}
+	resp, err := hc.Do(signedRequest(t, node, http.MethodDelete, "/raw/k", nil, node.AccessKey, node.SecretKey, time.Now()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 204 || resp.Header.Get("x-amz-delete-marker") != "true" || len(resp.Header.Get("x-amz-version-id")) != 24 {
+		t.Fatalf("DELETE in a versioned bucket: %d %v", resp.StatusCode, resp.Header)
+	}
+}
+
+// TestVersioningCluster: versioning is not built for a cluster yet; the
+// configuration answers NotImplemented with a message that says so, and
+// reads as never set.
+func TestVersioningCluster(t *testing.T) {
+	ctx := context.Background()
+	cl := apptest.StartCluster(t, apptest.ClusterOptions{Zones: []string{"a", "b"}})
+	c := cl.Nodes[0].S3("", "")
+	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("clvers")}); err != nil {
+		t.Fatal(err)
+	}
+	err := setVersioning(t, c, "clvers", types.BucketVersioningStatusEnabled)
+	wantCode(t, err, "NotImplemented")
+	wantStatus(t, err, http.StatusNotImplemented)
+	if !strings.Contains(err.Error(), "not yet available in a cluster") {
+		t.Fatalf("message: %v", err)
+	}
+	gv, err := c.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String("clvers")})
+	if err != nil || gv.Status != "" {
+		t.Fatalf("versioning in a cluster = %q, %v", gv.Status, err)
 	}
 }
