@@ -56,6 +56,8 @@ var versionActions = map[string]string{
 	"s3:GetObject":           "s3:GetObjectVersion",
 	"s3:GetObjectAttributes": "s3:GetObjectVersionAttributes",
 	"s3:DeleteObject":        "s3:DeleteObjectVersion",
+	"s3:GetObjectAcl":        "s3:GetObjectVersionAcl",
+	"s3:PutObjectAcl":        "s3:PutObjectVersionAcl",
 }
 
 // setsACL are the writes that take x-amz-acl, which also needs
@@ -123,7 +125,7 @@ func (h *Handler) authorize(req *request, bucket, key, action string) error {
 	}
 	err = auth.Authorize(a, ar)
 	if err != nil && key != "" && objectReads[action] && !a.Block.IgnorePublicAcls {
-		info, herr := h.engine.HeadObject(req.ctx, bucket, key)
+		info, herr := h.aclSubject(req, bucket, key)
 		if herr != nil && !errors.Is(herr, store.ErrNoSuchKey) {
 			return herr
 		}
@@ -134,6 +136,22 @@ func (h *Handler) authorize(req *request, bucket, key, action string) error {
 		return errAccessDenied
 	}
 	return err
+}
+
+// aclSubject returns the metadata of the object (the version the request
+// names, if it is bucket/key) whose own ACL may grant a read. A version
+// that is missing or a delete marker reads as store.ErrNoSuchKey.
+func (h *Handler) aclSubject(req *request, bucket, key string) (store.ObjectInfo, error) {
+	if bucket != req.bucket || key != req.key || !req.q.Has("versionId") {
+		return h.engine.HeadObject(req.ctx, bucket, key)
+	}
+	info, err := h.headVersion(req.ctx, bucket, key, req.q.Get("versionId"))
+	for _, e := range []error{store.ErrNoSuchVersion, store.ErrInvalidVersionID, store.ErrVersionIsDeleteMarker, errInvalidVersionID} {
+		if errors.Is(err, e) {
+			return info, store.ErrNoSuchKey
+		}
+	}
+	return info, err
 }
 
 // objectReads are the actions an object's own ACL can grant.

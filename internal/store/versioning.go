@@ -102,4 +102,8 @@ type Versioned interface {
 	// Removing a version that does not exist is not an error.
 	DeleteObjectVersion(ctx context.Context, bucket, key, versionID string) (DeleteResult, error)
 	ListObjectVersions(ctx context.Context, bucket string, opts ListVersionsOptions) (ListVersionsResult, error)
+	// SetObjectACL sets the canned ACL (ObjectMeta.ACL) of one version
+	// ("" for the latest) in place, as PutObjectAcl does in S3: no new
+	// version, the same LastModified.
+	SetObjectACL(ctx context.Context, bucket, key, versionID, acl string) error
 }

@@ -185,3 +185,59 @@ func (e *Engine) promote(b *pebble.Batch, bucket, key string) error {
 	}
 	return setJSON(b, objectKey(bucket, key), next)
 }
+
+// SetObjectACL sets the canned ACL of bucket/key's version versionID (""
+// for the latest) in its record, in place: the version keeps its id, data
+// and LastModified. See store.Versioned.
+func (e *Engine) SetObjectACL(ctx context.Context, bucket, key, versionID, acl string) error {
+	if err := e.enter(); err != nil {
+		return err
+	}
+	defer e.leave()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	bmu := e.bucketLock(bucket)
+	bmu.RLock()
+	defer bmu.RUnlock()
+	kmu := e.keyLock(bucket, key)
+	kmu.Lock()
+	defer kmu.Unlock()
+	rk, err := e.versionRecordKey(bucket, key, versionID)
+	if err != nil {
+		return err
+	}
+	var rec objectRecord
+	if _, err := e.getJSON(rk, &rec); err != nil {
+		return err
+	}
+	rec.Meta.ACL = acl
+	b := e.db.NewBatch()
+	if err := setJSON(b, rk, &rec); err != nil {
+		b.Close()
+		return err
+	}
+	return e.commit(b)
+}
+
+// versionRecordKey returns the index key of bucket/key's version id (""
+// for the latest), or the error a read of it gets.
+func (e *Engine) versionRecordKey(bucket, key, id string) ([]byte, error) {
+	if id == "" {
+		_, err := e.lookupObject(bucket, key)
+		return objectKey(bucket, key), err
+	}
+	rec, err := e.lookupVersion(bucket, key, id)
+	if err != nil {
+		return nil, err
+	}
+	var latest objectRecord
+	ok, err := e.getJSON(objectKey(bucket, key), &latest)
+	if err != nil {
+		return nil, err
+	}
+	if ok && isVersion(&latest) && versionOf(&latest) == id {
+		return objectKey(bucket, key), nil
+	}
+	return versionKey(bucket, key, sortOf(rec)), nil
+}
