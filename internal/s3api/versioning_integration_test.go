@@ -101,6 +101,11 @@ func TestVersioningSDK(t *testing.T) {
 	if err != nil || aws.ToString(hd.VersionId) != v1 || aws.ToInt64(hd.ContentLength) != 2 {
 		t.Fatalf("head v1 = %+v, %v", hd, err)
 	}
+	at, err := c.GetObjectAttributes(ctx, &s3.GetObjectAttributesInput{Bucket: aws.String(b), Key: aws.String("k"), VersionId: aws.String(v1),
+		ObjectAttributes: []types.ObjectAttributes{types.ObjectAttributesObjectSize, types.ObjectAttributesEtag}})
+	if err != nil || aws.ToString(at.VersionId) != v1 || aws.ToInt64(at.ObjectSize) != 2 {
+		t.Fatalf("attributes of v1 = %+v, %v", at, err)
+	}
 	versioningErrors(t, c, b)
 	del, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(b), Key: aws.String("k")})
 	if err != nil || !aws.ToBool(del.DeleteMarker) || aws.ToString(del.VersionId) == "" {
