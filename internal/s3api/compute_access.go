@@ -40,5 +40,5 @@ func (a *ReadAuthorizer) AuthorizeRead(ctx context.Context, accountID, bucket, k
 	ar := auth.Request{Principal: accountID, Action: "s3:GetObject", Bucket: bucket, Key: key,
 		Context: map[string][]string{"aws:principaltype": {"Account"}, "aws:principalaccount": {accountID},
 			"aws:securetransport": {"false"}}}
-	return decide(ctx, a.engine, ba, ar)
+	return decide(ba, ar, func() (store.ObjectInfo, error) { return a.engine.HeadObject(ctx, bucket, key) })
 }

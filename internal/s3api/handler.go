@@ -195,8 +195,9 @@ func (h *Handler) dispatch(req *request, op string) error {
 	case "GetBucketLocation":
 		return h.getBucketLocation(req)
 	case "GetBucketVersioning":
-		writeXML(req.w, versioningConfiguration{})
-		return nil
+		return h.getBucketVersioning(req)
+	case "PutBucketVersioning":
+		return h.putBucketVersioning(req)
 	case "PutBucketCors", "GetBucketCors", "DeleteBucketCors":
 		return h.bucketCors(req, op)
 	case "PutBucketLifecycle", "GetBucketLifecycle", "DeleteBucketLifecycle":

@@ -85,6 +85,7 @@ func (h *Handler) servePost(w http.ResponseWriter, r *http.Request, bucket strin
 	if err != nil {
 		return err
 	}
+	setVersionHeader(w, info.VersionID)
 	postAnswer(w, r, f, bucket, key, quoteETag(info.ETag))
 	return nil
 }

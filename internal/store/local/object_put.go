@@ -258,12 +258,14 @@ func (e *Engine) commitObject(ctx context.Context, bucket, key string, rec *obje
 	kmu := e.keyLock(bucket, key)
 	kmu.Lock()
 	var oldFile string
+	var gone []string
 	err := func() error {
 		defer kmu.Unlock()
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := e.bucketExists(bucket); err != nil {
+		state, err := e.bucketState(bucket)
+		if err != nil {
 			return err
 		}
 		var old objectRecord
@@ -273,6 +275,10 @@ func (e *Engine) commitObject(ctx context.Context, bucket, key string, rec *obje
 		}
 		if exists && !old.Deleted && o.ifNoneMatch {
 			return store.ErrPreconditionFailed
+		}
+		if state != store.VersioningUnset && !o.replica {
+			gone, err = e.commitVersion(bucket, key, state, rec, &old, exists, o.extra)
+			return err
 		}
 		if !installs(rec, &old, exists, o.replica) {
 			return e.commitSuperseded(o)
@@ -300,6 +306,7 @@ func (e *Engine) commitObject(ctx context.Context, bucket, key string, rec *obje
 	}
 	// Readers that opened the old file keep reading it; unlink is safe.
 	e.removeData(oldFile)
+	e.removeData(gone...)
 	return nil
 }
 
