@@ -17,12 +17,13 @@ type progress struct {
 	Bucket   string `json:"bucket,omitempty"`
 	Phase    string `json:"phase,omitempty"`
 	After    string `json:"after,omitempty"`
-	UploadID string `json:"upload_id,omitempty"`
+	UploadID string `json:"upload_id,omitempty"` // or version id, phase versions
 }
 
 const (
-	phaseObjects = "objects"
-	phaseUploads = "uploads"
+	phaseObjects  = "objects"
+	phaseVersions = "versions"
+	phaseUploads  = "uploads"
 )
 
 func (r *Runner) loadProgress(ctx context.Context) (progress, error) {
@@ -53,23 +54,35 @@ func (r *Runner) saveProgress(ctx context.Context, p progress) error {
 	return r.cfg.KV.Put(ctx, ProgressKey, b)
 }
 
-// bucketPass applies bc's rules to its objects, then to its uploads,
-// starting from p when p names this bucket.
+// bucketPass applies bc's rules to its current objects, its noncurrent
+// versions and delete markers, then its uploads, starting from p when p
+// names this bucket.
 func (r *Runner) bucketPass(ctx context.Context, bc BucketRules, p *progress, now time.Time, st *Stats) error {
 	if p.Bucket != bc.Bucket {
 		*p = progress{Bucket: bc.Bucket, Phase: phaseObjects}
 	}
-	if p.Phase == phaseObjects {
-		for _, prefix := range bc.Rules.Prefixes(false) {
-			if err := r.expireObjects(ctx, bc, prefix, p, now, st); err != nil {
+	phases := []struct {
+		name string
+		acts func(Rule) bool
+		run  func(ctx context.Context, bc BucketRules, prefix string, p *progress, now time.Time, st *Stats) error
+	}{
+		{phaseObjects, ExpiresObjects, r.expireObjects},
+		{phaseVersions, ExpiresVersions, r.expireVersions},
+		{phaseUploads, AbortsUploads, r.abortUploads},
+	}
+	started := false
+	for _, ph := range phases {
+		if !started && ph.name != p.Phase {
+			continue // done before the restart
+		}
+		if started {
+			*p = progress{Bucket: bc.Bucket, Phase: ph.name}
+		}
+		started = true
+		for _, prefix := range bc.Rules.Prefixes(ph.acts) {
+			if err := ph.run(ctx, bc, prefix, p, now, st); err != nil {
 				return err
 			}
-		}
-		*p = progress{Bucket: bc.Bucket, Phase: phaseUploads}
-	}
-	for _, prefix := range bc.Rules.Prefixes(true) {
-		if err := r.abortUploads(ctx, bc, prefix, p, now, st); err != nil {
-			return err
 		}
 	}
 	return nil

@@ -111,23 +111,45 @@ func (rs Rules) AbortsUpload(key string, initiated, now time.Time) bool {
 	return false
 }
 
+// ExpiresNoncurrent reports whether any rule expires the noncurrent
+// version (see Rule.ExpiresNoncurrent).
+func (rs Rules) ExpiresNoncurrent(key string, size int64, since time.Time, newer int, now time.Time) bool {
+	for _, r := range rs {
+		if r.ExpiresNoncurrent(key, size, since, newer, now) {
+			return true
+		}
+	}
+	return false
+}
+
+// ExpiresMarker reports whether a rule removes an expired delete marker
+// of key (one with no older version behind it; size filters do not
+// apply to markers).
+func (rs Rules) ExpiresMarker(key string) bool {
+	for _, r := range rs {
+		if r.Enabled && r.ExpiredObjectDeleteMarker && strings.HasPrefix(key, r.Filter.Prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// ExpiresObjects, ExpiresVersions and AbortsUploads pick the rules of a
+// pass's phases (Prefixes): current objects, noncurrent versions and
+// delete markers, multipart uploads.
+func ExpiresObjects(r Rule) bool  { return r.ExpireDays > 0 || !r.ExpireDate.IsZero() }
+func ExpiresVersions(r Rule) bool { return r.NoncurrentDays > 0 || r.ExpiredObjectDeleteMarker }
+func AbortsUploads(r Rule) bool   { return r.AbortDays > 0 }
+
 // Prefixes is the smallest set of key prefixes that covers every enabled
-// rule with an action on objects ("" when one rule covers the bucket), so
-// a pass lists only what some rule may touch; uploads selects the rules
-// that abort uploads instead. They are sorted and none is a prefix of
-// another, so every key under one sorts before every key under the next
-// (a resumed pass relies on it).
-func (rs Rules) Prefixes(uploads bool) []string {
+// rule with the action acts ("" when one rule covers the bucket), so a
+// pass lists only what some rule may touch. They are sorted and none is
+// a prefix of another, so every key under one sorts before every key
+// under the next (a resumed pass relies on it).
+func (rs Rules) Prefixes(acts func(Rule) bool) []string {
 	var ps []string
 	for _, r := range rs {
-		if !r.Enabled {
-			continue
-		}
-		acts := r.ExpireDays > 0 || !r.ExpireDate.IsZero() || r.ExpiredObjectDeleteMarker || r.NoncurrentDays > 0
-		if uploads {
-			acts = r.AbortDays > 0
-		}
-		if acts {
+		if r.Enabled && acts(r) {
 			ps = append(ps, r.Filter.Prefix)
 		}
 	}

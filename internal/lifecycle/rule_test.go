@@ -86,13 +86,13 @@ func TestPrefixes(t *testing.T) {
 		{Enabled: false, Filter: Filter{Prefix: "off/"}, ExpireDays: 1},
 		{Enabled: true, Filter: Filter{Prefix: "up/"}, AbortDays: 1},
 	}
-	if got := rs.Prefixes(false); !slices.Equal(got, []string{"b/", "logs/"}) {
+	if got := rs.Prefixes(ExpiresObjects); !slices.Equal(got, []string{"b/", "logs/"}) {
 		t.Errorf("object prefixes %q", got)
 	}
-	if got := rs.Prefixes(true); !slices.Equal(got, []string{"up/"}) {
+	if got := rs.Prefixes(AbortsUploads); !slices.Equal(got, []string{"up/"}) {
 		t.Errorf("upload prefixes %q", got)
 	}
-	if got := append(rs, Rule{Enabled: true, ExpireDays: 1}).Prefixes(false); !slices.Equal(got, []string{""}) {
+	if got := append(rs, Rule{Enabled: true, ExpireDays: 1}).Prefixes(ExpiresObjects); !slices.Equal(got, []string{""}) {
 		t.Errorf("a whole-bucket rule: %q", got)
 	}
 }

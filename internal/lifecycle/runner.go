@@ -113,7 +113,10 @@ func (r *Runner) Close() {
 
 // Stats counts what a pass did.
 type Stats struct {
-	Buckets, Expired, Aborted int
+	// Expired counts current objects removed (or put behind a delete
+	// marker), Versions noncurrent versions and delete markers removed,
+	// Aborted uploads aborted.
+	Buckets, Expired, Versions, Aborted int
 }
 
 // Pass applies every bucket's rules once, at cfg.Now, resuming a pass

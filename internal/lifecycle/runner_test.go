@@ -185,3 +185,90 @@ func TestPassResumes(t *testing.T) {
 		t.Fatalf("resumed pass listed after %q, want after k03 (the last full page before the cut)", cut.afters)
 	}
 }
+
+func (f fixture) versions(t *testing.T, key string) []store.ObjectVersion {
+	t.Helper()
+	res, err := f.eng.ListObjectVersions(context.Background(), "b", store.ListVersionsOptions{Prefix: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Versions
+}
+
+// TestPassVersions: in a bucket with versioning, current expiration puts
+// a delete marker in front (nothing is removed), noncurrent versions go
+// after their days except the newest NewerNoncurrent, and a delete marker
+// left alone is removed.
+func TestPassVersions(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	if err := f.eng.SetBucketVersioning(ctx, "b", store.VersioningEnabled); err != nil {
+		t.Fatal(err)
+	}
+	for _, body := range []string{"v1", "v2", "v3"} {
+		f.put(t, "n/k", body)
+	}
+	f.put(t, "c/k", "current")
+	rules := Rules{
+		{Enabled: true, Filter: Filter{Prefix: "n/"}, NoncurrentDays: 1, NewerNoncurrent: 1},
+		{Enabled: true, Filter: Filter{Prefix: "c/"}, ExpireDays: 1, ExpiredObjectDeleteMarker: false},
+	}
+	st, err := f.runner(rules, time.Now().AddDate(0, 0, 3), 2).Pass(ctx)
+	if err != nil || st.Expired != 1 || st.Versions != 1 {
+		t.Fatalf("pass: %+v %v", st, err)
+	}
+	n := f.versions(t, "n/")
+	if len(n) != 2 || !n[0].IsLatest || n[1].IsLatest {
+		t.Fatalf("n/k versions after the pass: %+v", n)
+	}
+	c := f.versions(t, "c/")
+	if len(c) != 2 || !c[0].Info.DeleteMarker || c[1].Info.DeleteMarker {
+		t.Fatalf("c/k after current expiration: %+v (want a marker in front of the version)", c)
+	}
+	// The marker is not expired while a version stays behind it; once the
+	// version goes (noncurrent expiration), it is.
+	rules = Rules{{Enabled: true, Filter: Filter{Prefix: "c/"}, NoncurrentDays: 1, ExpiredObjectDeleteMarker: true}}
+	if st, err := f.runner(rules, time.Now().AddDate(0, 0, 3), 0).Pass(ctx); err != nil || st.Versions != 1 {
+		t.Fatalf("second pass: %+v %v", st, err)
+	}
+	if st, err := f.runner(rules, time.Now().AddDate(0, 0, 3), 0).Pass(ctx); err != nil || st.Versions != 1 {
+		t.Fatalf("third pass (the lone marker): %+v %v", st, err)
+	}
+	if c := f.versions(t, "c/"); len(c) != 0 {
+		t.Fatalf("c/k left: %+v", c)
+	}
+}
+
+// TestExpireVersionGuards: the engine removes a noncurrent version only
+// while it is noncurrent, and a marker only while nothing is behind it.
+func TestExpireVersionGuards(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	if err := f.eng.SetBucketVersioning(ctx, "b", store.VersioningEnabled); err != nil {
+		t.Fatal(err)
+	}
+	old := f.put(t, "k", "old")
+	cur := f.put(t, "k", "new")
+	if done, err := f.eng.ExpireNoncurrent(ctx, "b", "k", cur.VersionID); err != nil || done {
+		t.Fatalf("expire of the latest as noncurrent: %v %v", done, err)
+	}
+	res, err := f.eng.DeleteObjectVersion(ctx, "b", "k", "")
+	if err != nil || !res.DeleteMarker {
+		t.Fatalf("delete: %+v %v", res, err)
+	}
+	if done, err := f.eng.ExpireDeleteMarker(ctx, "b", "k", res.VersionID); err != nil || done {
+		t.Fatalf("expire of a marker with versions behind it: %v %v", done, err)
+	}
+	if done, err := f.eng.ExpireNoncurrent(ctx, "b", "k", old.VersionID); err != nil || !done {
+		t.Fatalf("expire of a noncurrent version: %v %v", done, err)
+	}
+	if done, err := f.eng.ExpireNoncurrent(ctx, "b", "k", old.VersionID); err != nil || done {
+		t.Fatalf("expire of a version already gone: %v %v", done, err)
+	}
+	if done, err := f.eng.ExpireObject(ctx, "b", "k", cur); err != nil || done {
+		t.Fatalf("expire behind a marker: %v %v", done, err)
+	}
+	if len(f.versions(t, "k")) != 2 {
+		t.Fatalf("versions: %+v", f.versions(t, "k"))
+	}
+}
