@@ -39,7 +39,8 @@ type Config struct {
 	// progress is saved after each page.
 	PageSize int
 	// Every is the time from the end of one pass to the start of the next
-	// (default 1 hour). The first pass starts a minute after Start.
+	// (default 1 hour). The first pass starts a minute after Start, or
+	// Every after it when that is shorter.
 	Every time.Duration
 	// Logger defaults to discarding; Registerer, when set, receives the
 	// runner's metrics (insitu_lifecycle_*).
@@ -80,11 +81,11 @@ func New(cfg Config) *Runner {
 	return r
 }
 
-// Start runs a pass a minute from now and then every cfg.Every after the
-// previous one ended, until Close.
+// Start runs a pass a minute from now (cfg.Every if shorter) and then
+// every cfg.Every after the previous one ended, until Close.
 func (r *Runner) Start() {
 	r.wg.Add(1)
-	go r.loop(time.Minute)
+	go r.loop(min(time.Minute, r.cfg.Every))
 }
 
 func (r *Runner) loop(first time.Duration) {
