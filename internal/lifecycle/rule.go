@@ -12,6 +12,9 @@ type Rule struct {
 	ID      string `json:"id,omitempty"`
 	Enabled bool   `json:"enabled"`
 	Filter  Filter `json:"filter"`
+	// LegacyPrefix records a rule put with the deprecated top-level Prefix
+	// instead of Filter (the old PutBucketLifecycle), shown back that way.
+	LegacyPrefix bool `json:"legacy_prefix,omitempty"`
 	// Expiration of current versions: after Days days (0: not by age), or
 	// from Date on (zero: not by date); ExpiredObjectDeleteMarker removes
 	// a delete marker that has no older version left behind it.

@@ -118,7 +118,7 @@ func (x *lifecycleRule) parse() (lifecycle.Rule, error) {
 	if err != nil {
 		return r, err
 	}
-	r.Filter = f
+	r.Filter, r.LegacyPrefix = f, x.Prefix != nil
 	if err := x.actions(&r); err != nil {
 		return r, err
 	}

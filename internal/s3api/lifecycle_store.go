@@ -151,7 +151,8 @@ type (
 	}
 	ruleOut struct {
 		ID         string         `xml:"ID,omitempty"`
-		Filter     filterOut      `xml:"Filter"`
+		Prefix     *string        `xml:"Prefix"` // a rule put with the old top-level Prefix
+		Filter     *filterOut     `xml:"Filter,omitempty"`
 		Status     string         `xml:"Status"`
 		Expiration *expireOut     `xml:"Expiration,omitempty"`
 		Noncurrent *noncurrentOut `xml:"NoncurrentVersionExpiration,omitempty"`
@@ -180,7 +181,13 @@ type (
 func renderLifecycle(rs lifecycle.Rules) lifecycleOut {
 	out := lifecycleOut{NS: s3NS}
 	for _, r := range rs {
-		ro := ruleOut{ID: r.ID, Status: "Disabled", Filter: renderFilter(r.Filter)}
+		ro := ruleOut{ID: r.ID, Status: "Disabled"}
+		if r.LegacyPrefix {
+			ro.Prefix = &r.Filter.Prefix
+		} else {
+			f := renderFilter(r.Filter)
+			ro.Filter = &f
+		}
 		if r.Enabled {
 			ro.Status = "Enabled"
 		}
