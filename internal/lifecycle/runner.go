@@ -122,7 +122,9 @@ type Stats struct {
 
 // Pass applies every bucket's rules once, at cfg.Now, resuming a pass
 // that was cut short (its saved progress) and clearing the progress when
-// done.
+// done. A bucket that fails is reported (all failures joined) after the
+// others have had their turn; a cancelled ctx stops the pass at once and
+// keeps its progress.
 func (r *Runner) Pass(ctx context.Context) (Stats, error) {
 	r.passMu.Lock()
 	defer r.passMu.Unlock()
@@ -139,18 +141,25 @@ func (r *Runner) Pass(ctx context.Context) (Stats, error) {
 		return st, err
 	}
 	now := r.cfg.Now()
+	var errs []error
 	for _, bc := range configs {
 		if p.Bucket != "" && bc.Bucket < p.Bucket {
 			continue // done before the restart
 		}
-		if err := r.bucketPass(ctx, bc, &p, now, &st); err != nil && !errors.Is(err, store.ErrNoSuchBucket) {
+		err := r.bucketPass(ctx, bc, &p, now, &st)
+		if ctx.Err() != nil {
+			return st, ctx.Err() // stopping: the saved progress resumes it
+		}
+		if err != nil && !errors.Is(err, store.ErrNoSuchBucket) {
+			// One bucket's failure does not hold up the others; it is
+			// tried again from its start next pass.
 			r.metrics.errors.Inc()
-			return st, fmt.Errorf("lifecycle: bucket %s: %w", bc.Bucket, err)
+			errs = append(errs, fmt.Errorf("lifecycle: bucket %s: %w", bc.Bucket, err))
 		}
 		st.Buckets++
 		p = progress{}
 	}
 	r.metrics.passes.Inc()
 	r.metrics.lastEnd.Set(float64(r.cfg.Now().Unix()))
-	return st, r.saveProgress(ctx, progress{})
+	return st, errors.Join(append(errs, r.saveProgress(ctx, progress{}))...)
 }

@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -270,5 +271,34 @@ func TestExpireVersionGuards(t *testing.T) {
 	}
 	if len(f.versions(t, "k")) != 2 {
 		t.Fatalf("versions: %+v", f.versions(t, "k"))
+	}
+}
+
+// failingBucket fails every listing of one bucket.
+type failingBucket struct {
+	*local.Engine
+	bad string
+}
+
+func (f failingBucket) ListObjects(ctx context.Context, bucket string, o store.ListOptions) (store.ListResult, error) {
+	if bucket == f.bad {
+		return store.ListResult{}, errors.New("disk on fire")
+	}
+	return f.Engine.ListObjects(ctx, bucket, o)
+}
+
+// TestPassGoesOnPastAFailingBucket: one bucket's error is reported, and
+// the buckets after it are still done.
+func TestPassGoesOnPastAFailingBucket(t *testing.T) {
+	f := newFixture(t)
+	f.put(t, "k", "x")
+	rules := Rules{{Enabled: true, ExpireDays: 1}}
+	r := New(Config{Engine: failingBucket{f.eng, "a-bad"}, KV: f.kv, Now: func() time.Time { return time.Now().AddDate(0, 0, 2) },
+		Configs: func(context.Context) ([]BucketRules, error) {
+			return []BucketRules{{Bucket: "a-bad", Rules: rules}, {Bucket: "b", Rules: rules}}, nil
+		}})
+	st, err := r.Pass(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "disk on fire") || st.Expired != 1 {
+		t.Fatalf("pass: %+v %v", st, err)
 	}
 }
