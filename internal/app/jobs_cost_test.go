@@ -83,7 +83,7 @@ func BenchmarkJobTinyTasks(b *testing.B) {
 	b.ReportMetric(float64(wall.Microseconds())/tasks, "µs-wall/task")
 	b.ReportMetric(float64(cpu.Microseconds())/tasks, "µs-nodeCPU/task")
 	b.ReportMetric(float64(sandboxWall.Microseconds())/tasks, "µs-sandbox/task")
-	b.ReportMetric(float64((2*wall - sandboxWall).Microseconds())/tasks, "µs-overhead/task-slot")
+	b.ReportMetric(float64((2*wall-sandboxWall).Microseconds())/tasks, "µs-overhead/task-slot")
 }
 
 // processCPU is this process's user and system CPU time so far.

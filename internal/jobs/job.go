@@ -40,6 +40,10 @@ type jobRun struct {
 	finished chan struct{}
 	flushMu  sync.Mutex
 	wg       sync.WaitGroup
+	// saved is set once the final state has been written: until then
+	// snapshot reports an ended job as still running, so no watcher is
+	// told it ended before a restart would find it so.
+	saved bool
 }
 
 func newJobRun(s *Service, account, id string, spec Spec, plans []phasePlan, inputs []runs.ObjectRef, out runs.ObjectRef) *jobRun {
@@ -130,11 +134,15 @@ func (r *jobRun) reducersOf(p, i int) []int {
 	return nil
 }
 
-// snapshot copies the summary.
+// snapshot copies the summary; a job whose end is not written yet is
+// still running.
 func (r *jobRun) snapshot() Job {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	j := r.job
+	if j.State.Done() && !r.saved {
+		j.State, j.Error, j.Ended = Running, "", time.Time{}
+	}
 	j.Phases = append([]PhaseStatus(nil), j.Phases...)
 	j.Errors = append([]TaskError(nil), j.Errors...)
 	return j
@@ -251,6 +259,7 @@ func (r *jobRun) execute() {
 		r.s.log.Error("save job", "job", r.job.ID, "err", err)
 	}
 	r.mu.Lock()
+	r.saved = true
 	r.changedLocked()
 	r.mu.Unlock()
 	r.s.log.Info("job ended", "account", r.job.Account, "job", r.job.ID, "state", state)
