@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -402,11 +403,12 @@ func (s *Service) Check(ctx context.Context, req Request) error {
 }
 
 // authorize checks, before anything runs, that the account owns every
-// bucket the run reads or writes.
+// bucket the run reads or writes, looking each bucket up once (a job
+// task names its input's bucket twice, and often writes there too).
 func (s *Service) authorize(ctx context.Context, req Request) error {
 	var buckets []string
 	add := func(r *ObjectRef) {
-		if r != nil {
+		if r != nil && !slices.Contains(buckets, r.Bucket) {
 			buckets = append(buckets, r.Bucket)
 		}
 	}

@@ -91,3 +91,31 @@ func TestSlotFreedBeforeOutputsStored(t *testing.T) {
 		t.Fatalf("the first run's record: %v", err)
 	}
 }
+
+// bucketLookups counts GetBucket calls.
+type bucketLookups struct {
+	*local.Engine
+	n atomic.Int32
+}
+
+func (b *bucketLookups) GetBucket(ctx context.Context, name string) (store.BucketInfo, error) {
+	b.n.Add(1)
+	return b.Engine.GetBucket(ctx, name)
+}
+
+// A run that names one bucket for its stdin, its /in input and its stdout
+// object (what a job task does) looks the bucket's owner up once.
+func TestAuthorizeLooksUpEachBucketOnce(t *testing.T) {
+	counter := &bucketLookups{}
+	f := newFixtureWith(t, 1, 0, func(e *local.Engine) store.Engine { counter.Engine = e; return counter })
+	in := runs.ObjectRef{Bucket: "alice-data", Key: "in.txt"}
+	rec, err := f.svc.Run(context.Background(), runs.Request{Account: "alice", App: "tool", Args: []string{"cat"},
+		StdinObject: &in, Inputs: []runs.InputSpec{{Object: in}},
+		StdoutObject: &runs.ObjectRef{Bucket: "alice-data", Key: "b.out"}})
+	if err != nil || !rec.OK() {
+		t.Fatalf("run: %+v %v", rec, err)
+	}
+	if n := counter.n.Load(); n != 1 {
+		t.Fatalf("%d bucket lookups for one bucket named three times, want 1", n)
+	}
+}
