@@ -40,6 +40,7 @@ type config struct {
 	dir      string
 	listKeys int
 	post     bool
+	versions bool
 	listSize int64
 	signed   bool
 	markdown bool
@@ -67,6 +68,7 @@ func parseFlags() (*config, error) {
 	flag.StringVar(&c.dir, "dir", os.TempDir(), "parent directory for both servers' data (one filesystem)")
 	flag.IntVar(&c.listKeys, "list-keys", 10000, "keys in the listed bucket (0 skips the LIST row)")
 	flag.BoolVar(&c.post, "post", false, "also measure browser-form uploads (POST Object, SigV4 POST policy) of each size")
+	flag.BoolVar(&c.versions, "versioned", false, "also measure PUT (a new version of one of 8 keys per worker) and GET in a bucket with versioning enabled")
 	flag.Int64Var(&c.listSize, "list-size", 4096, "size in bytes of each object in the listed bucket")
 	flag.StringVar(&payload, "payload", "unsigned", "PUT payload signing: unsigned (UNSIGNED-PAYLOAD) or signed (SHA-256 of the body)")
 	flag.BoolVar(&c.markdown, "markdown", false, "print the tables as Markdown")

@@ -89,6 +89,11 @@ func runRows(ctx context.Context, cfg *config, targets []*target) ([]rowResult, 
 		if err := anonGetRows(ctx, cfg, targets, label, size, written, measure); err != nil {
 			return rows, err
 		}
+		if cfg.versions {
+			if err := versionedRows(ctx, cfg, targets, size, measure); err != nil {
+				return rows, err
+			}
+		}
 		for _, t := range targets { // bound disk use between sizes
 			if err := t.load.DeleteAll(ctx, bucket, written[t.name].keys); err != nil {
 				return rows, fmt.Errorf("%s: deleting %s objects: %w", t.name, label, err)

@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/insitu-cloud/insitu/internal/app/apptest"
 )
@@ -66,4 +68,12 @@ func TestClusterAccessSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually("node0 to refuse once node1 deleted the policy", func() bool { return anonGET(0, "/site/www/index.html") == http.StatusForbidden })
+	// Lifecycle rules are not applied in a cluster yet: refused, not kept.
+	_, err := s0.PutBucketLifecycleConfiguration(ctx, &s3.PutBucketLifecycleConfigurationInput{Bucket: aws.String("site"),
+		LifecycleConfiguration: &types.BucketLifecycleConfiguration{Rules: []types.LifecycleRule{{Status: types.ExpirationStatusEnabled,
+			Filter: &types.LifecycleRuleFilter{Prefix: aws.String("")}, Expiration: &types.LifecycleExpiration{Days: aws.Int32(1)}}}}})
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != "NotImplemented" {
+		t.Fatalf("lifecycle rules in a cluster: %v", err)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -241,6 +242,7 @@ func TestComputeOnObjects(t *testing.T) {
 		if !errors.As(err, &ae) || ae.ErrorCode() != "AccessDenied" {
 			t.Fatalf("cross-account transform: %v", err)
 		}
+		policyGrantsCompute(t, node, m)
 	})
 
 	t.Run("account caps", func(t *testing.T) {
@@ -291,6 +293,55 @@ func signRaw(t *testing.T, node *apptest.Node, req *http.Request, body []byte) {
 	signer := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })
 	if err := signer.SignHTTP(context.Background(), aws.Credentials{AccessKeyID: node.AccessKey, SecretAccessKey: node.SecretKey},
 		req, ph, "s3", "us-east-1", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// policyGrantsCompute: once root's bucket policy grants m's account
+// s3:GetObject on data/shared/*, m's runs read those objects (stdin and
+// /in) and nothing else of root's; writing into root's bucket stays
+// refused, and a Deny of plain HTTP (what a run's read counts as) wins.
+func policyGrantsCompute(t *testing.T, node *apptest.Node, m *client.Client) {
+	ctx := context.Background()
+	s3c := node.S3("", "")
+	if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("data"), Key: aws.String("shared/words"),
+		Body: strings.NewReader("one two three four\n")}); err != nil {
+		t.Fatal(err)
+	}
+	who, err := m.WhoAmI(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	grant := fmt.Sprintf(`{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::%s:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::data/shared/*"}`, who.ID)
+	putPolicy := func(statements ...string) {
+		doc := `{"Version":"2012-10-17","Statement":[` + strings.Join(statements, ",") + `]}`
+		if _, err := s3c.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String("data"), Policy: aws.String(doc)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	putPolicy(grant)
+	var out bytes.Buffer
+	rec, err := m.Run(ctx, client.RunSpec{App: "root/wc", Stdin: "s3://data/shared/words"}, &out, io.Discard)
+	if err != nil || rec.ExitCode != 0 || strings.Fields(out.String())[1] != "4" {
+		t.Fatalf("granted stdin: %+v %q %v", rec, out.String(), err)
+	}
+	if _, err := m.Run(ctx, client.RunSpec{App: "root/wc", Inputs: []client.RunInput{{Object: "s3://data/shared/words"}}}, io.Discard, io.Discard); err != nil {
+		t.Fatalf("granted /in input: %v", err)
+	}
+	for what, spec := range map[string]client.RunSpec{
+		"ungranted key":             {App: "root/wc", Stdin: "s3://data/doc.txt"},
+		"ungranted input":           {App: "root/wc", Inputs: []client.RunInput{{Object: "s3://data/doc.txt"}}},
+		"write into granted bucket": {App: "root/wc", Stdin: "s3://data/shared/words", Stdout: "s3://data/shared/out"},
+	} {
+		if _, err := m.Run(ctx, spec, io.Discard, io.Discard); !client.IsCode(err, "AccessDenied") {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	putPolicy(grant, `{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::data/*","Condition":{"Bool":{"aws:SecureTransport":"false"}}}`)
+	if _, err := m.Run(ctx, client.RunSpec{App: "root/wc", Stdin: "s3://data/shared/words"}, io.Discard, io.Discard); !client.IsCode(err, "AccessDenied") {
+		t.Fatalf("read under a Deny of plain HTTP: %v", err)
+	}
+	if _, err := s3c.DeleteBucketPolicy(ctx, &s3.DeleteBucketPolicyInput{Bucket: aws.String("data")}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -65,8 +65,12 @@ type Config struct {
 	// SweepInterval is how often the sweeper prunes (it also sweeps once at
 	// start). Default 1h.
 	SweepInterval time.Duration
-	// Clock returns the time the sweeper measures ages against. Default
-	// time.Now.
+	// LifecycleInterval is the time between passes of the buckets'
+	// lifecycle rules (the first starts a minute after the node). Default
+	// 1h.
+	LifecycleInterval time.Duration
+	// Clock returns the time the sweeper and the lifecycle rules measure
+	// ages against. Default time.Now.
 	Clock func() time.Time
 	// Cluster, when Enabled, makes this node a member of a cluster (see
 	// ClusterConfig); off, the node is alone and keeps its control plane
@@ -99,6 +103,7 @@ func DefaultConfig() Config {
 		RecordRetention:      30 * 24 * time.Hour,
 		MaxRecordsPerAccount: 10000,
 		SweepInterval:        time.Hour,
+		LifecycleInterval:    time.Hour,
 	}
 }
 

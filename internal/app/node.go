@@ -29,6 +29,7 @@ import (
 	"github.com/insitu-cloud/insitu/internal/ec2api"
 	"github.com/insitu-cloud/insitu/internal/instances"
 	"github.com/insitu-cloud/insitu/internal/jobs"
+	"github.com/insitu-cloud/insitu/internal/lifecycle"
 	"github.com/insitu-cloud/insitu/internal/meta"
 	"github.com/insitu-cloud/insitu/internal/obs"
 	"github.com/insitu-cloud/insitu/internal/runs"
@@ -42,23 +43,24 @@ import (
 
 // Node is one running insitu server.
 type Node struct {
-	cfg      Config
-	log      *slog.Logger
-	kv       meta.Store
-	engine   store.Engine
-	accounts *auth.Accounts
-	apps     *apps.Registry
-	sandbox  *sandbox.Runtime
-	runs     *runs.Service
-	services *services.Manager
-	jobs     *jobs.Service // see node_jobs.go
-	sweep    *sweeper      // see node_sweep.go
-	metrics  *obs.Metrics
-	ln       net.Listener
-	srv      *http.Server
-	scheme   string
-	rootKey  auth.Key
-	newRoot  bool
+	cfg       Config
+	log       *slog.Logger
+	kv        meta.Store
+	engine    store.Engine
+	accounts  *auth.Accounts
+	apps      *apps.Registry
+	sandbox   *sandbox.Runtime
+	runs      *runs.Service
+	services  *services.Manager
+	jobs      *jobs.Service     // see node_jobs.go
+	sweep     *sweeper          // see node_sweep.go
+	lifecycle *lifecycle.Runner // nil in a cluster; see node_lifecycle.go
+	metrics   *obs.Metrics
+	ln        net.Listener
+	srv       *http.Server
+	scheme    string
+	rootKey   auth.Key
+	newRoot   bool
 
 	cluster   *cluster.Cluster // nil when alone (node_cluster.go)
 	remote    *computeRemote   // nil when alone (node_compute.go)
@@ -115,6 +117,7 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 		return nil, err
 	}
 	n.startSweeper()
+	n.startLifecycle()
 	if n.cluster != nil {
 		n.cluster.StartRepair(n.engine.(*cluster.Engine), cluster.RepairConfig{Every: n.cfg.Cluster.RepairEvery})
 		var bgctx context.Context
@@ -214,7 +217,8 @@ func (n *Node) startCompute(ctx context.Context) (err error) {
 	}
 	rcfg := runs.Config{Node: nodeName, Engine: n.engine, Apps: n.apps, Runtime: n.sandbox, KV: n.kv, AccountCaps: n.accounts.Caps,
 		Slots: n.sandbox.Workers(), PerAccountRunning: cfg.RunsPerAccount, PerAccountQueued: cfg.QueuedPerAccount,
-		Logger: cfg.Logger.With("component", "runs"), Registerer: n.metrics.Registry}
+		Logger: cfg.Logger.With("component", "runs"), Registerer: n.metrics.Registry,
+		ReadGrant: s3api.NewReadAuthorizer(n.engine, n.kv).AuthorizeRead}
 	if n.remote = n.newComputeRemote(); n.remote != nil {
 		rcfg.Remote = n.remote
 	}
@@ -414,6 +418,9 @@ func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
 		var errs []error
 		n.stopSweeper()
+		if n.lifecycle != nil {
+			n.lifecycle.Close()
+		}
 		if n.dns != nil {
 			n.dns.Close()
 		}

@@ -81,14 +81,15 @@ const (
 var anonymousActions = map[string]bool{
 	"s3:GetObject": true, "s3:GetObjectAttributes": true, "s3:ListBucket": true, "s3:ListBucketVersions": true,
 	"s3:ListBucketMultipartUploads": true, "s3:PutObject": true, "s3:DeleteObject": true,
+	"s3:GetObjectVersion": true, "s3:GetObjectVersionAttributes": true, "s3:DeleteObjectVersion": true,
 	"s3:AbortMultipartUpload": true, "s3:ListMultipartUploadParts": true,
 }
 
 // aclRead and aclWrite map actions to the ACL permission that grants them.
 var (
 	bucketRead  = map[string]bool{"s3:ListBucket": true, "s3:ListBucketVersions": true, "s3:ListBucketMultipartUploads": true}
-	bucketWrite = map[string]bool{"s3:PutObject": true, "s3:DeleteObject": true, "s3:AbortMultipartUpload": true, "s3:ListMultipartUploadParts": true}
-	objectRead  = map[string]bool{"s3:GetObject": true, "s3:GetObjectAttributes": true}
+	bucketWrite = map[string]bool{"s3:PutObject": true, "s3:DeleteObject": true, "s3:DeleteObjectVersion": true, "s3:AbortMultipartUpload": true, "s3:ListMultipartUploadParts": true}
+	objectRead  = map[string]bool{"s3:GetObject": true, "s3:GetObjectAttributes": true, "s3:GetObjectVersion": true, "s3:GetObjectVersionAttributes": true}
 )
 
 // Resource returns the ARN of bucket, or of bucket/key.

@@ -31,6 +31,7 @@ func serverEnv() [][2]string {
 		{"record-retention", "INSITU_RECORD_RETENTION"},
 		{"body-timeout", "INSITU_BODY_TIMEOUT"},
 		{"max-records", "INSITU_MAX_RECORDS"},
+		{"lifecycle-interval", "INSITU_LIFECYCLE_INTERVAL"},
 		{"runs-per-account", "INSITU_RUNS_PER_ACCOUNT"},
 		{"queued-per-account", "INSITU_QUEUED_PER_ACCOUNT"},
 		{"zone", "INSITU_ZONE"},
@@ -109,6 +110,7 @@ first start, kept in the data directory and printed once.`,
 	f.DurationVar(&cfg.BodyTimeout, "body-timeout", cfg.BodyTimeout, "how long each 64 KiB of a request or response body may take to move before the request is cut [INSITU_BODY_TIMEOUT]")
 	f.DurationVar(&cfg.RecordRetention, "record-retention", cfg.RecordRetention, "delete run records and finished jobs older than this; 0 keeps them [INSITU_RECORD_RETENTION]")
 	f.IntVar(&cfg.MaxRecordsPerAccount, "max-records", cfg.MaxRecordsPerAccount, "keep at most this many run records (and finished jobs) per account; 0: no cap [INSITU_MAX_RECORDS]")
+	f.DurationVar(&cfg.LifecycleInterval, "lifecycle-interval", cfg.LifecycleInterval, "time between passes applying buckets' lifecycle rules [INSITU_LIFECYCLE_INTERVAL]")
 	f.IntVar(&cfg.RunsPerAccount, "runs-per-account", 0, "sandbox workers one account may hold at once (default: all; workers are shared fairly) [INSITU_RUNS_PER_ACCOUNT]")
 	f.IntVar(&cfg.QueuedPerAccount, "queued-per-account", 0, "runs one account may have waiting for a worker before 503 SlowDown (default 64) [INSITU_QUEUED_PER_ACCOUNT]")
 	f.StringVar(&cfg.Cluster.Zone, "zone", "", "this node's zone (failure domain); turns cluster mode on [INSITU_ZONE]")

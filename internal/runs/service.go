@@ -65,6 +65,11 @@ type Config struct {
 	// it, a run over an object this node does not hold executes on a
 	// holder (see Run).
 	Remote Remote
+	// ReadGrant, when set, decides whether an account may read an object
+	// in a bucket it does not own (another account's policy or ACL
+	// granting s3:GetObject; nil error: it may). Nil: only the owner
+	// reads. Writes are the owner's alone either way.
+	ReadGrant func(ctx context.Context, accountID, bucket, key string) error
 }
 
 // DefaultCaps are the per-account ceilings on run limits.
@@ -88,6 +93,7 @@ type Service struct {
 	acaps  func(ctx context.Context, account string) (auth.Caps, bool, error)
 	log    *slog.Logger
 	remote Remote
+	grant  func(ctx context.Context, accountID, bucket, key string) error
 	queue  *admit.Queue
 	// commits writes run records; Close drains it.
 	commits *groupCommit
@@ -105,7 +111,7 @@ type Service struct {
 // New returns a Service.
 func New(cfg Config) *Service {
 	s := &Service{engine: cfg.Engine, apps: cfg.Apps, rt: cfg.Runtime, kv: cfg.KV, node: cfg.Node,
-		caps: DefaultCaps().Overlay(cfg.Caps), acaps: cfg.AccountCaps, log: cfg.Logger, remote: cfg.Remote}
+		caps: DefaultCaps().Overlay(cfg.Caps), acaps: cfg.AccountCaps, log: cfg.Logger, remote: cfg.Remote, grant: cfg.ReadGrant}
 	if s.node == "" {
 		s.node = "local"
 	}
@@ -403,32 +409,59 @@ func (s *Service) Check(ctx context.Context, req Request) error {
 }
 
 // authorize checks, before anything runs, that the account owns every
-// bucket the run reads or writes, looking each bucket up once (a job
-// task names its input's bucket twice, and often writes there too).
+// bucket the run writes, and owns or was granted (Config.ReadGrant) every
+// object it reads. Each bucket's owner is looked up once (a job task
+// names its input's bucket for stdin and /in, and often writes there).
 func (s *Service) authorize(ctx context.Context, req Request) error {
-	var buckets []string
-	add := func(r *ObjectRef) {
-		if r != nil && !slices.Contains(buckets, r.Bucket) {
-			buckets = append(buckets, r.Bucket)
+	var reads, writes []ObjectRef
+	for _, r := range []*ObjectRef{req.StdoutObject, req.StderrObject, req.OutPrefix} {
+		if r != nil {
+			writes = append(writes, *r)
 		}
 	}
-	add(req.StdinObject)
-	add(req.StdoutObject)
-	add(req.StderrObject)
-	add(req.OutPrefix)
-	for i := range req.Inputs {
-		add(&req.Inputs[i].Object)
+	if req.StdinObject != nil {
+		reads = append(reads, *req.StdinObject)
 	}
-	for _, b := range buckets {
-		err := auth.OwnsBucket(ctx, s.engine, req.Account, b)
-		if errors.Is(err, auth.ErrNotOwner) {
-			return fmt.Errorf("%w: bucket %s", ErrAccessDenied, b)
+	for i := range req.Inputs {
+		reads = append(reads, req.Inputs[i].Object)
+	}
+	var seen []string
+	var seenErr []error
+	owns := func(bucket string) error {
+		if i := slices.Index(seen, bucket); i >= 0 {
+			return seenErr[i]
+		}
+		err := s.owns(ctx, req.Account, bucket)
+		seen, seenErr = append(seen, bucket), append(seenErr, err)
+		return err
+	}
+	for _, o := range writes {
+		if err := owns(o.Bucket); err != nil {
+			return err
+		}
+	}
+	for _, o := range reads {
+		err := owns(o.Bucket)
+		if errors.Is(err, ErrAccessDenied) && s.grant != nil {
+			err = s.grant(ctx, req.Account, o.Bucket, o.Key)
+			if errors.Is(err, auth.ErrAccessDenied) {
+				err = fmt.Errorf("%w: %s", ErrAccessDenied, o)
+			}
 		}
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// owns is auth.OwnsBucket with a refusal as ErrAccessDenied.
+func (s *Service) owns(ctx context.Context, account, bucket string) error {
+	err := auth.OwnsBucket(ctx, s.engine, account, bucket)
+	if errors.Is(err, auth.ErrNotOwner) {
+		return fmt.Errorf("%w: bucket %s", ErrAccessDenied, bucket)
+	}
+	return err
 }
 
 // limitsFor is the run's limits: the app's, overlaid with the request's,

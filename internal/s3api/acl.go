@@ -80,7 +80,11 @@ func (h *Handler) getACL(req *request) error {
 	}
 	var g auth.Grants
 	if req.key != "" {
-		obj, err := h.engine.HeadObject(req.ctx, req.bucket, req.key)
+		vid, err := versionParam(req)
+		if err != nil {
+			return err
+		}
+		obj, err := h.headVersion(req.ctx, req.bucket, req.key, vid)
 		if err != nil {
 			return err
 		}
@@ -211,14 +215,28 @@ func (h *Handler) putBucketACL(req *request) error {
 	return nil
 }
 
-// putObjectACL stores the object's new canned ACL with its metadata by
-// writing the object again with the same bytes and metadata (so the ACL
-// is durable and replicated exactly as the object is). Its LastModified
-// changes, and a multipart object's ETag becomes its MD5.
+// putObjectACL stores the object's new canned ACL with its metadata: in
+// place on an engine with versioning (store.Versioned.SetObjectACL: the
+// version named by versionId, or the latest, keeps its id and
+// LastModified), else (the cluster) by writing the object again with the
+// same bytes and metadata (so the ACL is durable and replicated exactly as
+// the object is), where its LastModified changes and a multipart object's
+// ETag becomes its MD5.
 func (h *Handler) putObjectACL(req *request) error {
 	canned, err := h.newACL(req)
 	if err != nil {
 		return err
+	}
+	if v, ok := h.versioned(); ok {
+		vid, err := versionParam(req)
+		if err != nil {
+			return err
+		}
+		if err := v.SetObjectACL(req.ctx, req.bucket, req.key, vid, canned); err != nil {
+			return err
+		}
+		req.w.WriteHeader(http.StatusOK)
+		return nil
 	}
 	info, rc, err := h.engine.GetObject(req.ctx, req.bucket, req.key, nil)
 	if err != nil {

@@ -1,6 +1,7 @@
 package s3api
 
 import (
+	"context"
 	"errors"
 	"net"
 
@@ -16,11 +17,15 @@ var opActions = map[string]string{
 	"HeadBucket":              "s3:ListBucket",
 	"GetBucketLocation":       "s3:GetBucketLocation",
 	"GetBucketVersioning":     "s3:GetBucketVersioning",
+	"PutBucketVersioning":     "s3:PutBucketVersioning",
 	"GetBucketAcl":            "s3:GetBucketAcl",
 	"PutBucketAcl":            "s3:PutBucketAcl",
 	"GetObjectAcl":            "s3:GetObjectAcl",
 	"PutObjectAcl":            "s3:PutObjectAcl",
 	"GetBucketPolicy":         "s3:GetBucketPolicy",
+	"GetBucketLifecycle":      "s3:GetLifecycleConfiguration",
+	"PutBucketLifecycle":      "s3:PutLifecycleConfiguration",
+	"DeleteBucketLifecycle":   "s3:PutLifecycleConfiguration",
 	"PutBucketPolicy":         "s3:PutBucketPolicy",
 	"DeleteBucketPolicy":      "s3:DeleteBucketPolicy",
 	"GetPublicAccessBlock":    "s3:GetBucketPublicAccessBlock",
@@ -49,6 +54,16 @@ var opActions = map[string]string{
 	"RunOnWrite":              auth.ActionCompute,
 }
 
+// versionActions are the actions of operations on one version of an
+// object (a versionId query), as AWS names them.
+var versionActions = map[string]string{
+	"s3:GetObject":           "s3:GetObjectVersion",
+	"s3:GetObjectAttributes": "s3:GetObjectVersionAttributes",
+	"s3:DeleteObject":        "s3:DeleteObjectVersion",
+	"s3:GetObjectAcl":        "s3:GetObjectVersionAcl",
+	"s3:PutObjectAcl":        "s3:PutObjectVersionAcl",
+}
+
 // setsACL are the writes that take x-amz-acl, which also needs
 // s3:PutObjectAcl (owner only), as in S3.
 var setsACL = map[string]bool{"PutObject": true, "CopyObject": true, "CreateMultipartUpload": true}
@@ -67,6 +82,9 @@ func (h *Handler) authorizeOp(req *request, op string) error {
 	if !ok {
 		action = auth.ActionOther
 	}
+	if va, ok := versionActions[action]; ok && req.q.Has("versionId") {
+		action = va
+	}
 	if action == "" {
 		_, err := h.bucketAccess(req, req.bucket)
 		return err
@@ -81,11 +99,16 @@ func (h *Handler) authorizeOp(req *request, op string) error {
 
 // bucketAccess returns bucket's owner and settings as auth weighs them.
 func (h *Handler) bucketAccess(req *request, bucket string) (*auth.BucketAccess, error) {
-	info, err := h.engine.GetBucket(req.ctx, bucket)
+	return loadBucketAccess(req.ctx, h.engine, h.access, bucket)
+}
+
+// loadBucketAccess reads bucket (its owner) and its access settings.
+func loadBucketAccess(ctx context.Context, engine store.Engine, access accessStore, bucket string) (*auth.BucketAccess, error) {
+	info, err := engine.GetBucket(ctx, bucket)
 	if err != nil {
 		return nil, err
 	}
-	e, err := h.access.get(req.ctx, bucket)
+	e, err := access.get(ctx, bucket)
 	if err != nil {
 		return nil, err
 	}
@@ -109,20 +132,48 @@ func (h *Handler) authorize(req *request, bucket, key, action string) error {
 	if a.Policy != nil { // only a policy reads conditions
 		ar.Context = req.conditions()
 	}
-	err = auth.Authorize(a, ar)
-	if err != nil && key != "" && (action == "s3:GetObject" || action == "s3:GetObjectAttributes") && !a.Block.IgnorePublicAcls {
-		info, herr := h.engine.HeadObject(req.ctx, bucket, key)
+	err = decide(a, ar, func() (store.ObjectInfo, error) { return h.aclSubject(req, bucket, key) })
+	if errors.Is(err, auth.ErrAccessDenied) {
+		return errAccessDenied
+	}
+	return err
+}
+
+// decide is auth.Authorize with the one fallback S3 has: an object read
+// the bucket's settings refuse may still be granted by the object's own
+// canned ACL (unless PublicAccessBlock ignores public ACLs); subject
+// reads the object whose ACL counts (store.ErrNoSuchKey: none).
+func decide(a *auth.BucketAccess, ar auth.Request, subject func() (store.ObjectInfo, error)) error {
+	err := auth.Authorize(a, ar)
+	if err != nil && ar.Key != "" && objectReads[ar.Action] && !a.Block.IgnorePublicAcls {
+		info, herr := subject()
 		if herr != nil && !errors.Is(herr, store.ErrNoSuchKey) {
 			return herr
 		}
 		ar.ObjectACL = cannedGrants[info.Meta.ACL]
 		err = auth.Authorize(a, ar)
 	}
-	if errors.Is(err, auth.ErrAccessDenied) {
-		return errAccessDenied
-	}
 	return err
 }
+
+// aclSubject returns the metadata of the object (the version the request
+// names, if it is bucket/key) whose own ACL may grant a read. A version
+// that is missing or a delete marker reads as store.ErrNoSuchKey.
+func (h *Handler) aclSubject(req *request, bucket, key string) (store.ObjectInfo, error) {
+	if bucket != req.bucket || key != req.key || !req.q.Has("versionId") {
+		return h.engine.HeadObject(req.ctx, bucket, key)
+	}
+	info, err := h.headVersion(req.ctx, bucket, key, req.q.Get("versionId"))
+	for _, e := range []error{store.ErrNoSuchVersion, store.ErrInvalidVersionID, store.ErrVersionIsDeleteMarker, errInvalidVersionID} {
+		if errors.Is(err, e) {
+			return info, store.ErrNoSuchKey
+		}
+	}
+	return info, err
+}
+
+// objectReads are the actions an object's own ACL can grant.
+var objectReads = map[string]bool{"s3:GetObject": true, "s3:GetObjectAttributes": true, "s3:GetObjectVersion": true, "s3:GetObjectVersionAttributes": true}
 
 // conditions are the policy condition keys of req (lower case): the
 // caller (aws:PrincipalAccount, aws:PrincipalType), the connection

@@ -3,12 +3,14 @@ package s3api
 import (
 	"context"
 	"encoding/xml"
+	"errors"
 	"io"
 	"net/http"
 	"time"
 
 	"github.com/insitu-cloud/insitu/internal/auth"
 	"github.com/insitu-cloud/insitu/internal/auth/sigv4"
+	"github.com/insitu-cloud/insitu/internal/meta"
 	"github.com/insitu-cloud/insitu/internal/obs"
 	"github.com/insitu-cloud/insitu/internal/store"
 )
@@ -77,6 +79,13 @@ func (h *Handler) deleteBucket(req *request) error {
 	}
 	if err := h.access.forget(context.WithoutCancel(req.ctx), req.bucket); err != nil {
 		obs.Logger(req.ctx).Warn("deleted bucket: access settings not removed", "bucket", req.bucket, "err", err)
+	}
+	if h.kv != nil {
+		// Should this fail, the rules still never apply to a new bucket of
+		// the name (lifecycleRecord.Created).
+		if err := h.kv.Delete(context.WithoutCancel(req.ctx), LifecycleKey(req.bucket)); err != nil && !errors.Is(err, meta.ErrNotFound) {
+			obs.Logger(req.ctx).Warn("deleted bucket: lifecycle rules not removed", "bucket", req.bucket, "err", err)
+		}
 	}
 	if h.deleted != nil {
 		h.deleted(context.WithoutCancel(req.ctx), req.bucket)

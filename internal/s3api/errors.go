@@ -69,6 +69,14 @@ func toAPIError(err error) *APIError {
 		return apiErr(http.StatusConflict, "BucketNotEmpty", "The bucket you tried to delete is not empty")
 	case errors.Is(err, store.ErrNoSuchKey):
 		return errNoSuchKey
+	case errors.Is(err, store.ErrNoSuchVersion):
+		return apiErr(http.StatusNotFound, "NoSuchVersion", "The specified version does not exist.")
+	case errors.Is(err, store.ErrInvalidVersionID):
+		return errInvalidVersionID
+	case errors.Is(err, store.ErrVersionIsDeleteMarker):
+		return errMethodNotAllowed
+	case errors.Is(err, store.ErrInvalidVersioningState):
+		return errIllegalVersioning
 	case errors.Is(err, store.ErrNoSuchUpload):
 		return errNoSuchUpload
 	case errors.Is(err, store.ErrInvalidPart):
@@ -129,6 +137,7 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	for _, k := range []string{"ETag", "Last-Modified", "Content-Length", "Content-Range", "Accept-Ranges"} {
 		h.Del(k)
 	}
+	setDeleteMarkerHeaders(w, err)
 	status := ae.Status
 	if status == 499 {
 		status = http.StatusBadRequest

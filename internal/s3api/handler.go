@@ -195,10 +195,13 @@ func (h *Handler) dispatch(req *request, op string) error {
 	case "GetBucketLocation":
 		return h.getBucketLocation(req)
 	case "GetBucketVersioning":
-		writeXML(req.w, versioningConfiguration{})
-		return nil
+		return h.getBucketVersioning(req)
+	case "PutBucketVersioning":
+		return h.putBucketVersioning(req)
 	case "PutBucketCors", "GetBucketCors", "DeleteBucketCors":
 		return h.bucketCors(req, op)
+	case "PutBucketLifecycle", "GetBucketLifecycle", "DeleteBucketLifecycle":
+		return h.bucketLifecycle(req, op)
 	case "ListObjects":
 		return h.listObjects(req, 1)
 	case "ListObjectsV2":
@@ -267,7 +270,6 @@ func (req *request) owner() owner { return owner{ID: req.account, DisplayName: r
 // the way S3 answers for a bucket that never had them configured.
 var unconfigured = map[string]*APIError{
 	"GetBucketTagging":    {http.StatusNotFound, "NoSuchTagSet", "The TagSet does not exist"},
-	"GetBucketLifecycle":  {http.StatusNotFound, "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist"},
 	"GetBucketEncryption": {http.StatusNotFound, "ServerSideEncryptionConfigurationNotFoundError", "The server side encryption configuration was not found"},
 	"GetObjectLockConfig": {http.StatusNotFound, "ObjectLockConfigurationNotFoundError", "Object Lock configuration does not exist for this bucket"},
 	"GetBucketWebsite":    {http.StatusNotFound, "NoSuchWebsiteConfiguration", "The specified bucket does not have a website configuration"},

@@ -136,8 +136,12 @@ func (h *Handler) listObjects(req *request, version int) error {
 }
 
 // listObjectVersions lists an unversioned bucket: every object is its only
-// version, with VersionId "null".
+// version, with VersionId "null". An engine with versioning lists through
+// listVersions.
 func (h *Handler) listObjectVersions(req *request) error {
+	if v, ok := h.versioned(); ok {
+		return h.listVersions(req, v)
+	}
 	q := req.q
 	maxKeys, err := maxKeysParam(q, "max-keys", 1000)
 	if err != nil {

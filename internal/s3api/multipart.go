@@ -126,7 +126,7 @@ func (h *Handler) uploadPartCopy(req *request) error {
 	var body io.Reader = strings.NewReader("")
 	var size int64
 	if src.Size > 0 {
-		got, rc, err := h.engine.GetObject(req.ctx, src.Bucket, src.Key, &rng)
+		got, rc, err := src.open(req.ctx, h, &rng)
 		if err != nil {
 			return err
 		}
@@ -185,6 +185,7 @@ func (h *Handler) completeMultipartUpload(req *request) error {
 	if err != nil {
 		return err
 	}
+	setVersionHeader(req.w, info.VersionID)
 	res := completeMultipartUploadResult{NS: s3NS, Location: "/" + req.bucket + "/" + req.key, Bucket: req.bucket, Key: req.key,
 		ETag: quoteETag(info.ETag), ChecksumType: info.Checksum.Type}
 	res.set(info.Checksum.Algorithm, info.Checksum.Value)

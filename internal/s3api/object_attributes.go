@@ -76,10 +76,15 @@ func (h *Handler) getObjectAttributes(req *request) error {
 	if err != nil {
 		return err
 	}
-	info, err := h.engine.HeadObject(req.ctx, req.bucket, req.key)
+	vid, err := versionParam(req)
 	if err != nil {
 		return err
 	}
+	info, err := h.headVersion(req.ctx, req.bucket, req.key, vid)
+	if err != nil {
+		return err
+	}
+	setVersionHeader(req.w, info.VersionID)
 	if err := checkConditions(req.r.Header, "", info, true); err != nil {
 		return err
 	}

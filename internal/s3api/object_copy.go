@@ -1,6 +1,9 @@
 package s3api
 
 import (
+	"context"
+	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -9,49 +12,74 @@ import (
 	"github.com/insitu-cloud/insitu/internal/store"
 )
 
-// copySource parses x-amz-copy-source ("[/]bucket/key[?versionId=v]", URL-encoded).
-func copySource(v string) (bucket, key string, err error) {
+// copySource parses x-amz-copy-source ("[/]bucket/key[?versionId=v]",
+// URL-encoded); vid is "" when no version is named.
+func copySource(v string) (bucket, key, vid string, err error) {
 	bad := apiErr(http.StatusBadRequest, "InvalidArgument", "Copy Source must mention the source bucket and key: sourcebucket/sourcekey")
 	raw, query, _ := strings.Cut(v, "?")
 	if query != "" {
 		q, perr := url.ParseQuery(query)
 		if perr != nil {
-			return "", "", bad
+			return "", "", "", bad
 		}
-		if vid := q.Get("versionId"); vid != "" && vid != "null" {
-			return "", "", apiErr(http.StatusBadRequest, "InvalidArgument", "Invalid version id specified")
+		vid = q.Get("versionId")
+		if q.Has("versionId") && vid == "" {
+			return "", "", "", errEmptyVersionID
 		}
 	}
 	dec, perr := url.PathUnescape(raw)
 	if perr != nil {
-		return "", "", bad
+		return "", "", "", bad
 	}
 	dec = strings.TrimPrefix(dec, "/")
 	bucket, key, ok := strings.Cut(dec, "/")
 	if !ok || bucket == "" || key == "" {
-		return "", "", bad
+		return "", "", "", bad
 	}
-	return bucket, key, nil
+	return bucket, key, vid, nil
 }
 
-// openCopySource authorizes, checks x-amz-copy-source-if-* and returns the
-// source's metadata.
-func (h *Handler) openCopySource(req *request) (store.ObjectInfo, error) {
-	sb, sk, err := copySource(req.r.Header.Get("x-amz-copy-source"))
+// copySrc is a copy's source: its metadata and the version named ("" for
+// the latest).
+type copySrc struct {
+	store.ObjectInfo
+	vid string
+}
+
+// open opens rng of the source version.
+func (s copySrc) open(ctx context.Context, h *Handler, rng *store.Range) (store.ObjectInfo, io.ReadCloser, error) {
+	return h.getVersion(ctx, s.Bucket, s.Key, s.vid, rng)
+}
+
+// openCopySource authorizes (s3:GetObject, or s3:GetObjectVersion for a
+// named version), checks x-amz-copy-source-if-*, returns the source's
+// metadata and sends x-amz-copy-source-version-id when it has a version.
+func (h *Handler) openCopySource(req *request) (copySrc, error) {
+	sb, sk, vid, err := copySource(req.r.Header.Get("x-amz-copy-source"))
 	if err != nil {
-		return store.ObjectInfo{}, err
+		return copySrc{}, err
 	}
-	if err := h.authorize(req, sb, sk, "s3:GetObject"); err != nil {
-		return store.ObjectInfo{}, err
+	action := "s3:GetObject"
+	if vid != "" {
+		action = "s3:GetObjectVersion"
 	}
-	info, err := h.engine.HeadObject(req.ctx, sb, sk)
+	if err := h.authorize(req, sb, sk, action); err != nil {
+		return copySrc{}, err
+	}
+	info, err := h.headVersion(req.ctx, sb, sk, vid)
+	if errors.Is(err, store.ErrVersionIsDeleteMarker) {
+		err = apiErr(http.StatusBadRequest, "InvalidRequest", "The source of a copy request may not specifically refer to a delete marker by version id.")
+	}
 	if err != nil {
-		return store.ObjectInfo{}, err
+		return copySrc{}, err
 	}
 	if err := checkConditions(req.r.Header, "x-amz-copy-source-", info, false); err != nil {
-		return store.ObjectInfo{}, err
+		return copySrc{}, err
 	}
-	return info, nil
+	if info.VersionID != "" {
+		req.w.Header().Set("x-amz-copy-source-version-id", info.VersionID)
+	}
+	return copySrc{info, vid}, nil
 }
 
 func (h *Handler) copyObject(req *request) error {
@@ -71,7 +99,7 @@ func (h *Handler) copyObject(req *request) error {
 		}
 		alg = ca
 	}
-	if src.Bucket == req.bucket && src.Key == req.key && directive == "COPY" && alg == src.Checksum.Algorithm {
+	if src.Bucket == req.bucket && src.Key == req.key && src.vid == "" && directive == "COPY" && alg == src.Checksum.Algorithm {
 		return apiErr(http.StatusBadRequest, "InvalidRequest", "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 	}
 	opts := store.PutOptions{Meta: src.Meta, ChecksumAlgorithm: alg}
@@ -81,7 +109,7 @@ func (h *Handler) copyObject(req *request) error {
 			return err
 		}
 	}
-	got, rc, err := h.engine.GetObject(req.ctx, src.Bucket, src.Key, nil)
+	got, rc, err := src.open(req.ctx, h, nil)
 	if err != nil {
 		return err
 	}
@@ -90,6 +118,7 @@ func (h *Handler) copyObject(req *request) error {
 	if err != nil {
 		return err
 	}
+	setVersionHeader(req.w, info.VersionID)
 	res := copyObjectResult{NS: s3NS, LastModified: s3Time(info.LastModified), ETag: quoteETag(info.ETag)}
 	switch info.Checksum.Algorithm {
 	case checksum.CRC32:

@@ -2,8 +2,11 @@ package s3api
 
 import (
 	"encoding/xml"
+	"errors"
 	"io"
 	"net/http"
+
+	"github.com/insitu-cloud/insitu/internal/store"
 )
 
 // maxDeleteBody bounds a DeleteObjects request body (1000 keys of 1 KiB
@@ -11,18 +14,31 @@ import (
 const maxDeleteBody = 2 << 20
 
 func (h *Handler) deleteObject(req *request) error {
-	vid := req.q.Get("versionId")
-	if vid != "" && vid != "null" {
-		return apiErr(http.StatusBadRequest, "InvalidArgument", "Invalid version id specified")
-	}
-	if err := h.engine.DeleteObject(req.ctx, req.bucket, req.key); err != nil {
+	vid, err := versionParam(req)
+	if err != nil {
 		return err
 	}
-	if vid != "" {
-		req.w.Header().Set("x-amz-version-id", vid)
+	res, err := h.deleteVersion(req.ctx, req.bucket, req.key, vid)
+	if err != nil {
+		return err
+	}
+	setVersionHeader(req.w, res.VersionID)
+	if res.DeleteMarker {
+		req.w.Header().Set("x-amz-delete-marker", "true")
 	}
 	req.w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// deletedEntry is DeleteObjects' report of a delete of key (version vid,
+// "" for the key itself) that did dr.
+func deletedEntry(key, vid string, dr store.DeleteResult) deletedXML {
+	e := deletedXML{Key: key, VersionID: vid}
+	if dr.DeleteMarker {
+		e.DeleteMarker = true
+		e.DeleteMarkerVersionID = dr.VersionID
+	}
+	return e
 }
 
 // parseDeleteRequest decodes a DeleteObjects body.
@@ -58,13 +74,18 @@ func (h *Handler) deleteObjects(req *request) error {
 		case len(o.Key) > 1024:
 			res.Errors = append(res.Errors, deleteErrorEntry{Key: o.Key, Code: errKeyTooLong.Code, Message: errKeyTooLong.Message})
 			continue
-		case o.VersionID != "" && o.VersionID != "null":
-			res.Errors = append(res.Errors, deleteErrorEntry{Key: o.Key, VersionID: o.VersionID, Code: "NoSuchVersion", Message: "The specified version does not exist."})
-			continue
 		}
-		err := h.authorize(req, req.bucket, o.Key, "s3:DeleteObject")
+		action := "s3:DeleteObject"
+		if o.VersionID != "" {
+			action = "s3:DeleteObjectVersion"
+		}
+		err := h.authorize(req, req.bucket, o.Key, action)
+		var dr store.DeleteResult
 		if err == nil {
-			err = h.engine.DeleteObject(req.ctx, req.bucket, o.Key)
+			dr, err = h.deleteVersion(req.ctx, req.bucket, o.Key, o.VersionID)
+		}
+		if errors.Is(err, store.ErrInvalidVersionID) || errors.Is(err, errInvalidVersionID) {
+			err = apiErr(http.StatusNotFound, "NoSuchVersion", "The specified version does not exist.")
 		}
 		if err != nil {
 			ae := toAPIError(err)
@@ -72,7 +93,7 @@ func (h *Handler) deleteObjects(req *request) error {
 			continue
 		}
 		if !d.Quiet {
-			res.Deleted = append(res.Deleted, deletedEntry{Key: o.Key, VersionID: o.VersionID})
+			res.Deleted = append(res.Deleted, deletedEntry(o.Key, o.VersionID, dr))
 		}
 	}
 	writeXML(req.w, res)

@@ -95,7 +95,7 @@ func etagMatches(header, etag string) bool {
 	return false
 }
 
-// setObjectHeaders writes the stored metadata of info.
+// setObjectHeaders writes the stored metadata of info (not its version).
 func setObjectHeaders(w http.ResponseWriter, info store.ObjectInfo) {
 	h := w.Header()
 	m := info.Meta
@@ -147,13 +147,14 @@ func partRange(info store.ObjectInfo, n int) (store.Range, error) {
 }
 
 func (h *Handler) getObject(req *request, head bool) error {
-	if v := req.q.Get("versionId"); v != "" && v != "null" {
-		return apiErr(http.StatusBadRequest, "InvalidArgument", "Invalid version id specified")
+	vid, err := versionParam(req)
+	if err != nil {
+		return err
 	}
 	// The object may be replaced between reading its metadata and opening
 	// it; retry a few times so headers and bytes always describe one version.
 	for attempt := 0; ; attempt++ {
-		done, err := h.tryGetObject(req, head)
+		done, err := h.tryGetObject(req, vid, head)
 		if done || err != nil || attempt == 4 {
 			return err
 		}
@@ -162,8 +163,8 @@ func (h *Handler) getObject(req *request, head bool) error {
 
 // tryGetObject serves one attempt; done is false when the object changed
 // under it before anything was written.
-func (h *Handler) tryGetObject(req *request, head bool) (done bool, err error) {
-	info, err := h.engine.HeadObject(req.ctx, req.bucket, req.key)
+func (h *Handler) tryGetObject(req *request, vid string, head bool) (done bool, err error) {
+	info, err := h.headVersion(req.ctx, req.bucket, req.key, vid)
 	if err != nil {
 		return true, err
 	}
@@ -210,7 +211,7 @@ func (h *Handler) tryGetObject(req *request, head bool) (done bool, err error) {
 	var body io.Reader
 	if !head && n > 0 {
 		r := store.Range{Start: off, End: off + n - 1}
-		cur, rc, err := h.engine.GetObject(req.ctx, req.bucket, req.key, &r)
+		cur, rc, err := h.getVersion(req.ctx, req.bucket, req.key, vid, &r)
 		if err != nil {
 			return true, err
 		}
@@ -228,6 +229,7 @@ func (h *Handler) tryGetObject(req *request, head bool) (done bool, err error) {
 		body = io.MultiReader(bytesReader(first[:k]), rc)
 	}
 	setObjectHeaders(req.w, info)
+	setVersionHeader(req.w, info.VersionID)
 	hd := req.w.Header()
 	for p, hn := range responseOverrides {
 		if v := req.q.Get(p); v != "" {

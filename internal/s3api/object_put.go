@@ -234,6 +234,7 @@ func (h *Handler) putObject(req *request) error {
 		return err
 	}
 	req.w.Header().Set("ETag", quoteETag(info.ETag))
+	setVersionHeader(req.w, info.VersionID)
 	setChecksumHeader(req.w, info.Checksum)
 	req.w.WriteHeader(http.StatusOK)
 	return nil

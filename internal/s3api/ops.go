@@ -34,6 +34,9 @@ func opName(method, bucket, key string, q url.Values, h http.Header) string {
 	if op := accessOp(method, bucket, key, q); op != "" {
 		return op
 	}
+	if op := lifecycleOp(method, key, q); op != "" && bucket != "" {
+		return op
+	}
 	if q.Has("attributes") && key != "" && method == http.MethodGet {
 		return "GetObjectAttributes"
 	}
@@ -51,7 +54,10 @@ func opName(method, bucket, key string, q url.Values, h http.Header) string {
 	if key == "" {
 		switch method {
 		case http.MethodPut:
-			if hasAny(q, "acl", "versioning", "policy", "cors", "tagging", "lifecycle", "encryption", "object-lock", "website") {
+			if q.Has("versioning") {
+				return "PutBucketVersioning"
+			}
+			if hasAny(q, "acl", "policy", "cors", "tagging", "lifecycle", "encryption", "object-lock", "website") {
 				return "NotImplemented"
 			}
 			return "CreateBucket"

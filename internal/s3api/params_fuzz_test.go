@@ -36,7 +36,7 @@ func FuzzCopySource(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
-		b, k, err := copySource(v)
+		b, k, _, err := copySource(v)
 		if err == nil && (b == "" || k == "") {
 			t.Fatalf("copySource(%q) = %q, %q", v, b, k)
 		}

@@ -138,21 +138,22 @@ func TestCheckConditions(t *testing.T) {
 
 func TestCopySource(t *testing.T) {
 	tests := []struct {
-		in, bucket, key string
-		ok              bool
+		in, bucket, key, vid string
+		ok                   bool
 	}{
-		{"/b/k", "b", "k", true},
-		{"b/dir/k%20x", "b", "dir/k x", true},
-		{"b/k?versionId=null", "b", "k", true},
-		{"b/k?versionId=123", "", "", false},
-		{"b", "", "", false},
-		{"/b/", "", "", false},
-		{"b/%zz", "", "", false},
+		{"/b/k", "b", "k", "", true},
+		{"b/dir/k%20x", "b", "dir/k x", "", true},
+		{"b/k?versionId=null", "b", "k", "null", true},
+		{"b/k?versionId=123", "b", "k", "123", true}, // checked by the engine
+		{"b/k?versionId=", "", "", "", false},
+		{"b", "", "", "", false},
+		{"/b/", "", "", "", false},
+		{"b/%zz", "", "", "", false},
 	}
 	for _, tt := range tests {
-		b, k, err := copySource(tt.in)
-		if (err == nil) != tt.ok || b != tt.bucket || k != tt.key {
-			t.Errorf("copySource(%q) = %q, %q, %v", tt.in, b, k, err)
+		b, k, vid, err := copySource(tt.in)
+		if (err == nil) != tt.ok || b != tt.bucket || k != tt.key || vid != tt.vid {
+			t.Errorf("copySource(%q) = %q, %q, %q, %v", tt.in, b, k, vid, err)
 		}
 	}
 }

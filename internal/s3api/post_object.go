@@ -53,11 +53,15 @@ func (h *Handler) servePost(w http.ResponseWriter, r *http.Request, bucket strin
 		return err
 	}
 	f := form.fields
-	if f["policy"] == "" && f["x-amz-signature"] == "" && f["x-amz-credential"] == "" {
+	if f["policy"] == "" && f["x-amz-signature"] == "" && f["x-amz-credential"] == "" && f["signature"] == "" && f["awsaccesskeyid"] == "" {
 		return errAccessDenied // an unsigned form: anonymous writes are refused
 	}
-	cred, err := h.verifier.VerifyPost(ctx, sigv4.PostForm{Algorithm: f["x-amz-algorithm"], Credential: f["x-amz-credential"],
-		Date: f["x-amz-date"], Signature: f["x-amz-signature"], Policy: f["policy"]})
+	pf := sigv4.PostForm{Algorithm: f["x-amz-algorithm"], Credential: f["x-amz-credential"],
+		Date: f["x-amz-date"], Signature: f["x-amz-signature"], Policy: f["policy"]}
+	if pf.Algorithm == "" && f["awsaccesskeyid"] != "" { // a SigV2 form
+		pf.AccessKeyID, pf.Signature = f["awsaccesskeyid"], f["signature"]
+	}
+	cred, err := h.verifier.VerifyPost(ctx, pf)
 	if err != nil {
 		return err
 	}
@@ -81,6 +85,7 @@ func (h *Handler) servePost(w http.ResponseWriter, r *http.Request, bucket strin
 	if err != nil {
 		return err
 	}
+	setVersionHeader(w, info.VersionID)
 	postAnswer(w, r, f, bucket, key, quoteETag(info.ETag))
 	return nil
 }

@@ -40,8 +40,10 @@ type locationConstraint struct {
 }
 
 type versioningConfiguration struct {
-	XMLName xml.Name `xml:"VersioningConfiguration"`
-	NS      string   `xml:"xmlns,attr,omitempty"`
+	XMLName   xml.Name
+	NS        string `xml:"xmlns,attr,omitempty"`
+	Status    string `xml:"Status,omitempty"`
+	MFADelete string `xml:"MfaDelete,omitempty"`
 }
 
 type tagging struct {
@@ -114,6 +116,15 @@ type versionEntry struct {
 	StorageClass string `xml:"StorageClass"`
 }
 
+type deleteMarkerEntry struct {
+	XMLName      xml.Name `xml:"DeleteMarker"`
+	Key          string   `xml:"Key"`
+	VersionID    string   `xml:"VersionId"`
+	IsLatest     bool     `xml:"IsLatest"`
+	LastModified string   `xml:"LastModified"`
+	Owner        owner    `xml:"Owner"`
+}
+
 type listVersionsResult struct {
 	XMLName             xml.Name       `xml:"ListVersionsResult"`
 	NS                  string         `xml:"xmlns,attr"`
@@ -127,7 +138,7 @@ type listVersionsResult struct {
 	Delimiter           string         `xml:"Delimiter,omitempty"`
 	EncodingType        string         `xml:"EncodingType,omitempty"`
 	IsTruncated         bool           `xml:"IsTruncated"`
-	Versions            []versionEntry `xml:"Version"`
+	Versions            []any          `xml:"Version"` // versionEntry and deleteMarkerEntry, in listing order
 	CommonPrefixes      []commonPrefix `xml:"CommonPrefixes"`
 }
 
@@ -140,9 +151,11 @@ type deleteRequest struct {
 	} `xml:"Object"`
 }
 
-type deletedEntry struct {
-	Key       string `xml:"Key"`
-	VersionID string `xml:"VersionId,omitempty"`
+type deletedXML struct {
+	Key                   string `xml:"Key"`
+	VersionID             string `xml:"VersionId,omitempty"`
+	DeleteMarker          bool   `xml:"DeleteMarker,omitempty"`
+	DeleteMarkerVersionID string `xml:"DeleteMarkerVersionId,omitempty"`
 }
 
 type deleteErrorEntry struct {
@@ -155,7 +168,7 @@ type deleteErrorEntry struct {
 type deleteResult struct {
 	XMLName xml.Name           `xml:"DeleteResult"`
 	NS      string             `xml:"xmlns,attr"`
-	Deleted []deletedEntry     `xml:"Deleted"`
+	Deleted []deletedXML       `xml:"Deleted"`
 	Errors  []deleteErrorEntry `xml:"Error"`
 }
 

@@ -118,6 +118,7 @@ func TestCloseWaitsForStdinCopy(t *testing.T) {
 	started, release := make(chan struct{}), make(chan struct{})
 	spec := toolSpec(t, "exit", "0")
 	spec.Stdin.Reader = &gateReader{started: started, release: release, data: "late"}
+	spec.Limits.Timeout = 2 * time.Minute // a first run compiles; a loaded CI box took over 10 s
 	res, _, _ := mustRun(t, r, spec)
 	wantStatus(t, res, sandbox.StatusExited, "")
 	<-started // the copy is blocked in Read, after Run returned

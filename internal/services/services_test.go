@@ -268,7 +268,9 @@ func TestConcurrencyCap(t *testing.T) {
 		t.Fatalf("over the cap: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
 	}
 	wg.Wait()
-	if resp, _ := e.get("/svc/slow/?counter"); resp.StatusCode != 200 {
+	// Admitted once the slot is free: 200, or 504 when a loaded machine
+	// (CI under load ~20) took longer than the service's 1.5 s to answer.
+	if resp, _ := e.get("/svc/slow/?counter"); resp.StatusCode != 200 && resp.StatusCode != http.StatusGatewayTimeout {
 		t.Fatalf("after the slot freed: %d", resp.StatusCode)
 	}
 }

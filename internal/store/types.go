@@ -95,6 +95,12 @@ type ObjectInfo struct {
 	// Deleted is true only for tombstones, which only the Replicas methods
 	// and ListOptions.Tombstones return.
 	Deleted bool
+	// VersionID is the object's version in a bucket that has had
+	// versioning (see Versioned): an opaque id, or "null" for the null
+	// version; "" in a bucket that never had versioning.
+	VersionID string `json:",omitempty"`
+	// DeleteMarker is true when this is a delete marker (see Versioned).
+	DeleteMarker bool `json:",omitempty"`
 }
 
 // PutOptions control a PutObject or UploadPart.

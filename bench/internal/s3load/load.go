@@ -189,6 +189,13 @@ func (l *Loader) Get(ctx context.Context, bucket, key string, want int64) (int64
 	return n, err
 }
 
+// EnableVersioning turns on bucket's versioning.
+func (l *Loader) EnableVersioning(ctx context.Context, bucket string) error {
+	_, err := l.s3.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(bucket),
+		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}})
+	return err
+}
+
 // PutPolicy sets bucket's bucket policy to doc.
 func (l *Loader) PutPolicy(ctx context.Context, bucket, doc string) error {
 	_, err := l.s3.PutBucketPolicy(ctx, &s3.PutBucketPolicyInput{Bucket: aws.String(bucket), Policy: aws.String(doc)})

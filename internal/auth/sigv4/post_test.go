@@ -3,7 +3,9 @@ package sigv4
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/sha1"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"testing"
 )
@@ -42,6 +44,43 @@ func TestVerifyPost(t *testing.T) {
 		{"algorithm", func(f *PostForm) { f.Algorithm = "AWS4-HMAC-SHA1" }, "InvalidArgument"},
 		{"sigv4a", func(f *PostForm) { f.Algorithm = "AWS4-ECDSA-P256-SHA256" }, "NotImplemented"},
 		{"no policy", func(f *PostForm) { f.Policy = "" }, "InvalidArgument"},
+	} {
+		f := good
+		tc.edit(&f)
+		if _, err := v.VerifyPost(context.Background(), f); errCode(err) != tc.code {
+			t.Errorf("%s: %v, want %s", tc.name, err, tc.code)
+		}
+	}
+}
+
+// TestVerifyPostV2: a SigV2 form's signature is the base64 HMAC-SHA1 of
+// the policy under the secret key.
+func TestVerifyPostV2(t *testing.T) {
+	v := exampleVerifier(exampleTime)
+	policy := "eyJleHBpcmF0aW9uIjoiMjAxMy0wNS0yNFQwMTowMDowMFoiLCJjb25kaXRpb25zIjpbXX0="
+	sign := func(secret, policy string) string {
+		h := hmac.New(sha1.New, []byte(secret))
+		h.Write([]byte(policy))
+		return base64.StdEncoding.EncodeToString(h.Sum(nil))
+	}
+	good := PostForm{AccessKeyID: exampleAccessKey, Policy: policy, Signature: sign(exampleSecret, policy)}
+	cred, err := v.VerifyPost(context.Background(), good)
+	if err != nil || cred.AccessKey != exampleAccessKey {
+		t.Fatalf("good form: %+v %v", cred, err)
+	}
+	for _, tc := range []struct {
+		name string
+		edit func(*PostForm)
+		code string
+	}{
+		{"signature", func(f *PostForm) { f.Signature = sign("wrong", policy) }, "SignatureDoesNotMatch"},
+		{"policy changed", func(f *PostForm) { f.Policy = "e30=" }, "SignatureDoesNotMatch"},
+		{"not base64", func(f *PostForm) { f.Signature = "@@@" }, "SignatureDoesNotMatch"},
+		{"short signature", func(f *PostForm) { f.Signature = "YWJjZA==" }, "SignatureDoesNotMatch"},
+		{"unknown key", func(f *PostForm) { f.AccessKeyID = "NOPE" }, "InvalidAccessKeyId"},
+		{"no policy", func(f *PostForm) { f.Policy = "" }, "InvalidArgument"},
+		{"no signature", func(f *PostForm) { f.Signature = "" }, "InvalidArgument"},
+		{"v4 algorithm with a v2 key", func(f *PostForm) { f.Algorithm = "AWS4-HMAC-SHA256" }, "InvalidArgument"},
 	} {
 		f := good
 		tc.edit(&f)

@@ -7,9 +7,10 @@ import (
 )
 
 // ignored are the form fields no condition needs to name, as S3 ignores
-// them: the signature, the file, the policy itself; and any field whose
-// name starts with "x-ignore-".
-var ignored = map[string]bool{"x-amz-signature": true, "file": true, "policy": true}
+// them: the signature (SigV4's x-amz-signature; SigV2's signature and
+// AWSAccessKeyId), the file, the policy itself; and any field whose name
+// starts with "x-ignore-".
+var ignored = map[string]bool{"x-amz-signature": true, "signature": true, "awsaccesskeyid": true, "file": true, "policy": true}
 
 // Check refuses a form the policy does not allow at now: an expired
 // policy, a condition a field does not meet (a missing field has the

@@ -95,7 +95,8 @@ func (e *Engine) ListBuckets(ctx context.Context) ([]store.BucketInfo, error) {
 	return out, it.Error()
 }
 
-// DeleteBucket removes an empty bucket. Only objects count: in-progress
+// DeleteBucket removes an empty bucket. Only objects and versions (delete
+// markers included) count: in-progress
 // multipart uploads are aborted with it and tombstones dropped with it. It returns store.ErrBucketNotEmpty
 // when an object exists and store.ErrNoSuchBucket when there is no bucket.
 func (e *Engine) DeleteBucket(ctx context.Context, bucket string) error {
@@ -162,11 +163,28 @@ func (e *Engine) hasLiveObject(ctx context.Context, bucket string) (bool, error)
 		if err := json.Unmarshal(it.Value(), &rec); err != nil {
 			return false, fmt.Errorf("local: object %q: %w", it.Key(), err)
 		}
-		if !rec.Deleted {
+		if isVersion(&rec) {
 			return true, nil
 		}
 	}
-	return false, it.Error()
+	if err := it.Error(); err != nil {
+		return false, err
+	}
+	return e.hasNoncurrent(bucket)
+}
+
+// hasNoncurrent reports whether bucket holds a noncurrent version.
+func (e *Engine) hasNoncurrent(bucket string) (bool, error) {
+	base := versionBucketBase(bucket)
+	it, err := e.db.NewIter(&pebble.IterOptions{
+		LowerBound: []byte(base),
+		UpperBound: []byte(successor(base)),
+	})
+	if err != nil {
+		return false, err
+	}
+	defer it.Close()
+	return it.First(), it.Error()
 }
 
 // dropUploads adds to batch the deletion of every upload of bucket with its

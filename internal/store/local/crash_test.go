@@ -163,7 +163,13 @@ func TestCrash(t *testing.T) {
 // acknowledged want writes, and returns every line it printed.
 func runCrashChild(t *testing.T, dir, tag string, want int) ([]string, string) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
+	return runChild(t, "TestCrashChild", dir, tag, want)
+}
+
+// runChild is runCrashChild for the child test named name.
+func runChild(t *testing.T, name, dir, tag string, want int) ([]string, string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+name+"$", "-test.count=1")
 	cmd.Env = append(os.Environ(), crashDirEnv+"="+dir, crashTagEnv+"="+tag)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -14,11 +14,12 @@
 // Index keys are ordered so that every listing is one ordered scan:
 //
 //	b/<bucket>                          BucketInfo (JSON)
-//	o/<bucket>\x00<key>                 object record or tombstone (JSON)
+//	o/<bucket>\x00<key>                 object record, delete marker or tombstone (JSON)
+//	w/<bucket>\x00<key>\x00<sort>        noncurrent version (versioning; see version.go)
 //	u/<bucket>\x00<key>\x00<uploadID>   upload record (JSON)
 //	i/<uploadID>                        upload id -> bucket and key
 //	p/<uploadID>/<%05d part>            part record (JSON)
-//	f/<fileid>                          reverse index: the key that owns a data file
+//	f/<fileid>                          reverse index: the o/ or w/ key that owns a data file
 //
 // Upload ids are UUIDv7, so ordering uploads of one key by id orders them by
 // initiation time.

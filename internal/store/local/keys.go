@@ -13,6 +13,7 @@ const (
 	pfxUploadID = "i/"
 	pfxPart     = "p/"
 	pfxFile     = "f/"
+	pfxVersion  = "w/"
 )
 
 func bucketKey(bucket string) []byte { return []byte(pfxBucket + bucket) }
@@ -34,6 +35,16 @@ func uploadIDKey(id string) []byte { return []byte(pfxUploadID + id) }
 func partBase(id string) string { return pfxPart + id + "/" }
 
 func partKey(id string, n int) []byte { return []byte(fmt.Sprintf("%s%05d", partBase(id), n)) }
+
+// versionBucketBase is the prefix of every noncurrent version of bucket.
+func versionBucketBase(bucket string) string { return pfxVersion + bucket + "\x00" }
+
+// versionBase is the prefix of every noncurrent version of bucket/key.
+func versionBase(bucket, key string) string { return versionBucketBase(bucket) + key + "\x00" }
+
+// versionKey is the index key of a noncurrent version; sort orders a key's
+// versions newest first.
+func versionKey(bucket, key, sort string) []byte { return []byte(versionBase(bucket, key) + sort) }
 
 func fileKey(fileID string) []byte { return []byte(pfxFile + fileID) }
 

@@ -17,6 +17,9 @@ func (e *Engine) lookupObject(bucket, key string) (*objectRecord, error) {
 	if err != nil {
 		return nil, err
 	}
+	if ok && rec.Marker {
+		return nil, &store.DeleteMarkerError{VersionID: rec.VersionID, Err: store.ErrNoSuchKey}
+	}
 	if !ok || rec.Deleted {
 		if err := e.bucketExists(bucket); err != nil {
 			return nil, err
@@ -50,12 +53,18 @@ func (e *Engine) GetObject(ctx context.Context, bucket, key string, rng *store.R
 		return store.ObjectInfo{}, nil, err
 	}
 	defer e.leave()
+	return e.openObject(ctx, bucket, key, rng, func() (*objectRecord, error) { return e.lookupObject(bucket, key) })
+}
+
+// openObject opens the data of the record lookup returns, looking again
+// when the file was replaced or deleted between lookup and open.
+func (e *Engine) openObject(ctx context.Context, bucket, key string, rng *store.Range, lookup func() (*objectRecord, error)) (store.ObjectInfo, io.ReadCloser, error) {
 	var tried string
 	for {
 		if err := ctx.Err(); err != nil {
 			return store.ObjectInfo{}, nil, err
 		}
-		rec, err := e.lookupObject(bucket, key)
+		rec, err := lookup()
 		if err != nil {
 			return store.ObjectInfo{}, nil, err
 		}
@@ -89,6 +98,19 @@ func (e *Engine) DeleteObject(ctx context.Context, bucket, key string) error {
 		return err
 	}
 	defer e.leave()
+	state, err := e.bucketState(bucket)
+	if err != nil {
+		return err
+	}
+	if state != store.VersioningUnset {
+		_, err := e.deleteLatest(ctx, bucket, key)
+		return err
+	}
+	return e.deleteUnversioned(bucket, key)
+}
+
+// deleteUnversioned is DeleteObject in a bucket that never had versioning.
+func (e *Engine) deleteUnversioned(bucket, key string) error {
 	bmu := e.bucketLock(bucket)
 	bmu.RLock()
 	defer bmu.RUnlock()

@@ -244,6 +244,13 @@ type commitOpts struct {
 	// extraOnSuperseded commits extra's operations alone when rec loses to
 	// the stamp held (the upload is consumed all the same).
 	extraOnSuperseded bool
+	// ifLatest, when set, is a condition on the record held (exists false:
+	// none), checked under the key lock; when it fails the commit fails
+	// with errNotSeen and nothing changes.
+	ifLatest func(old *objectRecord, exists bool) bool
+	// removeUnversioned makes rec (a delete marker) remove the key outright
+	// in a bucket without versioning, as DeleteObject does there.
+	removeUnversioned bool
 }
 
 // commitObject publishes rec (an object or a tombstone) as bucket/key,
@@ -258,12 +265,14 @@ func (e *Engine) commitObject(ctx context.Context, bucket, key string, rec *obje
 	kmu := e.keyLock(bucket, key)
 	kmu.Lock()
 	var oldFile string
+	var gone []string
 	err := func() error {
 		defer kmu.Unlock()
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := e.bucketExists(bucket); err != nil {
+		state, err := e.bucketState(bucket)
+		if err != nil {
 			return err
 		}
 		var old objectRecord
@@ -273,6 +282,17 @@ func (e *Engine) commitObject(ctx context.Context, bucket, key string, rec *obje
 		}
 		if exists && !old.Deleted && o.ifNoneMatch {
 			return store.ErrPreconditionFailed
+		}
+		if o.ifLatest != nil && !o.ifLatest(&old, exists) {
+			return errNotSeen
+		}
+		if state == store.VersioningUnset && o.removeUnversioned {
+			oldFile, err = e.removeHeld(bucket, key, &old)
+			return err
+		}
+		if state != store.VersioningUnset && !o.replica {
+			gone, err = e.commitVersion(bucket, key, state, rec, &old, exists, o.extra)
+			return err
 		}
 		if !installs(rec, &old, exists, o.replica) {
 			return e.commitSuperseded(o)
@@ -300,7 +320,22 @@ func (e *Engine) commitObject(ctx context.Context, bucket, key string, rec *obje
 	}
 	// Readers that opened the old file keep reading it; unlink is safe.
 	e.removeData(oldFile)
+	e.removeData(gone...)
 	return nil
+}
+
+// removeHeld commits the removal of bucket/key's record old (held, in a
+// bucket without versioning) and returns its data file to unlink.
+func (e *Engine) removeHeld(bucket, key string, old *objectRecord) (string, error) {
+	b := e.db.NewBatch()
+	b.Delete(objectKey(bucket, key), nil)
+	if old.File != "" {
+		b.Delete(fileKey(old.File), nil)
+	}
+	if err := e.commit(b); err != nil {
+		return "", err
+	}
+	return old.File, nil
 }
 
 // installs reports whether rec may replace old (exists false: nothing is

@@ -19,6 +19,14 @@ type objectRecord struct {
 	File     string           `json:"f"`
 	Stamp    store.Stamp      `json:"v,omitzero"`
 	Deleted  bool             `json:"d,omitempty"`
+	// Versioning (see version.go): VersionID is the S3 version id ("null"
+	// for the null version; "" in a bucket that never had versioning),
+	// Sort orders the record among its key's versions (newest smallest;
+	// equal to VersionID except for null versions), and Marker makes a
+	// tombstone (Deleted) a delete marker.
+	VersionID string `json:"vi,omitempty"`
+	Sort      string `json:"vs,omitempty"`
+	Marker    bool   `json:"dm,omitempty"`
 }
 
 // partRef is one part of a completed multipart object, kept compact
@@ -31,6 +39,9 @@ type partRef struct {
 }
 
 func (r *objectRecord) info(bucket, key string) store.ObjectInfo {
+	if r.Marker {
+		return store.ObjectInfo{Bucket: bucket, Key: key, LastModified: r.Modified, VersionID: r.VersionID, DeleteMarker: true}
+	}
 	if r.Deleted {
 		return store.ObjectInfo{Bucket: bucket, Key: key, LastModified: r.Modified, Stamp: r.Stamp, Deleted: true}
 	}
@@ -42,6 +53,7 @@ func (r *objectRecord) info(bucket, key string) store.ObjectInfo {
 		LastModified: r.Modified,
 		Meta:         r.Meta,
 		Stamp:        r.Stamp,
+		VersionID:    r.VersionID,
 	}
 	if r.Checksum != nil {
 		oi.Checksum = *r.Checksum

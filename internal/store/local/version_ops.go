@@ -1,0 +1,243 @@
+package local
+
+import (
+	"context"
+	"io"
+
+	"github.com/cockroachdb/pebble"
+
+	"github.com/insitu-cloud/insitu/internal/store"
+)
+
+// lookupVersion returns bucket/key's version id: the latest when its id
+// matches, else the noncurrent one. It returns store.ErrInvalidVersionID,
+// store.ErrNoSuchVersion, store.ErrNoSuchBucket, or a *DeleteMarkerError
+// (store.ErrVersionIsDeleteMarker) for a delete marker.
+func (e *Engine) lookupVersion(bucket, key, id string) (*objectRecord, error) {
+	if !validVersionID(id) {
+		return nil, store.ErrInvalidVersionID
+	}
+	var rec objectRecord
+	ok, err := e.getJSON(objectKey(bucket, key), &rec)
+	if err != nil {
+		return nil, err
+	}
+	found := ok && isVersion(&rec) && versionOf(&rec) == id
+	if !found && ok {
+		_, nrec, err := e.findNoncurrent(bucket, key, id)
+		if err != nil {
+			return nil, err
+		}
+		if nrec != nil {
+			rec, found = *nrec, true
+		}
+	}
+	if !found {
+		if err := e.bucketExists(bucket); err != nil {
+			return nil, err
+		}
+		return nil, store.ErrNoSuchVersion
+	}
+	if rec.Marker {
+		return nil, &store.DeleteMarkerError{VersionID: rec.VersionID, Err: store.ErrVersionIsDeleteMarker}
+	}
+	rec.VersionID = versionOf(&rec)
+	return &rec, nil
+}
+
+// HeadObjectVersion returns one version's metadata; see store.Versioned.
+func (e *Engine) HeadObjectVersion(ctx context.Context, bucket, key, versionID string) (store.ObjectInfo, error) {
+	if err := e.enter(); err != nil {
+		return store.ObjectInfo{}, err
+	}
+	defer e.leave()
+	rec, err := e.lookupVersion(bucket, key, versionID)
+	if err != nil {
+		return store.ObjectInfo{}, err
+	}
+	return rec.info(bucket, key), nil
+}
+
+// GetObjectVersion opens one version; the reader verifies blocks as
+// GetObject's does. See store.Versioned.
+func (e *Engine) GetObjectVersion(ctx context.Context, bucket, key, versionID string, rng *store.Range) (store.ObjectInfo, io.ReadCloser, error) {
+	if err := e.enter(); err != nil {
+		return store.ObjectInfo{}, nil, err
+	}
+	defer e.leave()
+	return e.openObject(ctx, bucket, key, rng, func() (*objectRecord, error) {
+		return e.lookupVersion(bucket, key, versionID)
+	})
+}
+
+// DeleteObjectVersion removes one version, or with versionID "" deletes
+// the key (a delete marker where versioning is set); see store.Versioned.
+func (e *Engine) DeleteObjectVersion(ctx context.Context, bucket, key, versionID string) (store.DeleteResult, error) {
+	if err := e.enter(); err != nil {
+		return store.DeleteResult{}, err
+	}
+	defer e.leave()
+	if versionID != "" {
+		return e.deleteVersion(ctx, bucket, key, versionID)
+	}
+	state, err := e.bucketState(bucket)
+	if err != nil {
+		return store.DeleteResult{}, err
+	}
+	if state == store.VersioningUnset {
+		return store.DeleteResult{}, e.deleteUnversioned(bucket, key)
+	}
+	return e.deleteLatest(ctx, bucket, key)
+}
+
+// deleteLatest writes a delete marker as bucket/key's latest version (a
+// bucket with versioning set; Suspended makes it the null version).
+func (e *Engine) deleteLatest(ctx context.Context, bucket, key string) (store.DeleteResult, error) {
+	rec := &objectRecord{Deleted: true, Marker: true}
+	if err := e.commitObject(ctx, bucket, key, rec, commitOpts{}); err != nil {
+		return store.DeleteResult{}, err
+	}
+	return store.DeleteResult{VersionID: rec.VersionID, DeleteMarker: true}, nil
+}
+
+// deleteVersion removes version id of bucket/key for good. When it was
+// the latest, the newest noncurrent version becomes the latest, in the same
+// batch.
+func (e *Engine) deleteVersion(ctx context.Context, bucket, key, id string) (store.DeleteResult, error) {
+	if !validVersionID(id) {
+		return store.DeleteResult{}, store.ErrInvalidVersionID
+	}
+	if err := ctx.Err(); err != nil {
+		return store.DeleteResult{}, err
+	}
+	bmu := e.bucketLock(bucket)
+	bmu.RLock()
+	defer bmu.RUnlock()
+	kmu := e.keyLock(bucket, key)
+	kmu.Lock()
+	res, file, err := e.dropVersion(bucket, key, id)
+	kmu.Unlock()
+	if err != nil {
+		return store.DeleteResult{}, err
+	}
+	e.removeData(file)
+	return res, nil
+}
+
+// dropVersion commits the removal of version id under the key lock and
+// returns the data file to unlink.
+func (e *Engine) dropVersion(bucket, key, id string) (store.DeleteResult, string, error) {
+	if err := e.bucketExists(bucket); err != nil {
+		return store.DeleteResult{}, "", err
+	}
+	res := store.DeleteResult{VersionID: id}
+	var latest objectRecord
+	ok, err := e.getJSON(objectKey(bucket, key), &latest)
+	if err != nil || !ok {
+		return res, "", err
+	}
+	b := e.db.NewBatch()
+	var gone *objectRecord
+	if isVersion(&latest) && versionOf(&latest) == id {
+		gone = &latest
+		err = e.promote(b, bucket, key)
+	} else {
+		var wk []byte
+		wk, gone, err = e.findNoncurrent(bucket, key, id)
+		if gone != nil {
+			err = b.Delete(wk, nil)
+		}
+	}
+	if err != nil || gone == nil {
+		b.Close()
+		return res, "", err
+	}
+	res.DeleteMarker = gone.Marker
+	if gone.File != "" {
+		b.Delete(fileKey(gone.File), nil)
+	}
+	if err := e.commit(b); err != nil {
+		return store.DeleteResult{}, "", err
+	}
+	return res, gone.File, nil
+}
+
+// promote adds to b the replacement of bucket/key's latest version by its
+// newest noncurrent one, or the key's removal when it has none.
+func (e *Engine) promote(b *pebble.Batch, bucket, key string) error {
+	var wk []byte
+	var next *objectRecord
+	err := e.eachNoncurrent(bucket, key, func(k []byte, rec *objectRecord) bool {
+		wk, next = append([]byte(nil), k...), rec
+		return false
+	})
+	if err != nil {
+		return err
+	}
+	if next == nil {
+		return b.Delete(objectKey(bucket, key), nil)
+	}
+	if err := b.Delete(wk, nil); err != nil {
+		return err
+	}
+	if next.File != "" {
+		b.Set(fileKey(next.File), objectKey(bucket, key), nil)
+	}
+	return setJSON(b, objectKey(bucket, key), next)
+}
+
+// SetObjectACL sets the canned ACL of bucket/key's version versionID (""
+// for the latest) in its record, in place: the version keeps its id, data
+// and LastModified. See store.Versioned.
+func (e *Engine) SetObjectACL(ctx context.Context, bucket, key, versionID, acl string) error {
+	if err := e.enter(); err != nil {
+		return err
+	}
+	defer e.leave()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	bmu := e.bucketLock(bucket)
+	bmu.RLock()
+	defer bmu.RUnlock()
+	kmu := e.keyLock(bucket, key)
+	kmu.Lock()
+	defer kmu.Unlock()
+	rk, err := e.versionRecordKey(bucket, key, versionID)
+	if err != nil {
+		return err
+	}
+	var rec objectRecord
+	if _, err := e.getJSON(rk, &rec); err != nil {
+		return err
+	}
+	rec.Meta.ACL = acl
+	b := e.db.NewBatch()
+	if err := setJSON(b, rk, &rec); err != nil {
+		b.Close()
+		return err
+	}
+	return e.commit(b)
+}
+
+// versionRecordKey returns the index key of bucket/key's version id (""
+// for the latest), or the error a read of it gets.
+func (e *Engine) versionRecordKey(bucket, key, id string) ([]byte, error) {
+	if id == "" {
+		_, err := e.lookupObject(bucket, key)
+		return objectKey(bucket, key), err
+	}
+	rec, err := e.lookupVersion(bucket, key, id)
+	if err != nil {
+		return nil, err
+	}
+	var latest objectRecord
+	ok, err := e.getJSON(objectKey(bucket, key), &latest)
+	if err != nil {
+		return nil, err
+	}
+	if ok && isVersion(&latest) && versionOf(&latest) == id {
+		return objectKey(bucket, key), nil
+	}
+	return versionKey(bucket, key, sortOf(rec)), nil
+}
