@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/insitu-cloud/insitu/internal/meta"
 	"github.com/insitu-cloud/insitu/internal/runs"
 )
 
@@ -40,6 +41,10 @@ type jobRun struct {
 	finished chan struct{}
 	flushMu  sync.Mutex
 	wg       sync.WaitGroup
+	// saved is set once the final state has been written: until then
+	// snapshot reports an ended job as still running, so no watcher is
+	// told it ended before a restart would find it so.
+	saved bool
 }
 
 func newJobRun(s *Service, account, id string, spec Spec, plans []phasePlan, inputs []runs.ObjectRef, out runs.ObjectRef) *jobRun {
@@ -130,11 +135,15 @@ func (r *jobRun) reducersOf(p, i int) []int {
 	return nil
 }
 
-// snapshot copies the summary.
+// snapshot copies the summary; a job whose end is not written yet is
+// still running.
 func (r *jobRun) snapshot() Job {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	j := r.job
+	if j.State.Done() && !r.saved {
+		j.State, j.Error, j.Ended = Running, "", time.Time{}
+	}
 	j.Phases = append([]PhaseStatus(nil), j.Phases...)
 	j.Errors = append([]TaskError(nil), j.Errors...)
 	return j
@@ -251,6 +260,7 @@ func (r *jobRun) execute() {
 		r.s.log.Error("save job", "job", r.job.ID, "err", err)
 	}
 	r.mu.Lock()
+	r.saved = true
 	r.changedLocked()
 	r.mu.Unlock()
 	r.s.log.Info("job ended", "account", r.job.Account, "job", r.job.ID, "state", state)
@@ -375,16 +385,13 @@ func (r *jobRun) startFlusher() (stop func()) {
 }
 
 // flush writes the summary and the task chunks changed since the last
-// flush.
+// flush, in as few synced meta batches as the bounds allow (batchLen:
+// usually one), the summary in the last one.
 func (r *jobRun) flush(ctx context.Context) error {
 	r.flushMu.Lock()
 	defer r.flushMu.Unlock()
-	type kv struct {
-		key string
-		val []byte
-	}
 	r.mu.Lock()
-	var writes []kv
+	var writes []meta.Pair
 	for c := range r.dirty {
 		p, chunk := c[0], c[1]
 		ts := r.tasks[p][chunk*chunkSize : min((chunk+1)*chunkSize, len(r.tasks[p]))]
@@ -393,7 +400,7 @@ func (r *jobRun) flush(ctx context.Context) error {
 			r.mu.Unlock()
 			return err
 		}
-		writes = append(writes, kv{chunkKey(r.job.Account, r.job.ID, p, chunk), b})
+		writes = append(writes, meta.Pair{Key: chunkKey(r.job.Account, r.job.ID, p, chunk), Value: b})
 	}
 	clear(r.dirty)
 	b, err := json.Marshal(r.job)
@@ -401,11 +408,31 @@ func (r *jobRun) flush(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	writes = append(writes, kv{jobKey(r.job.Account, r.job.ID), b})
-	for _, w := range writes {
-		if err := r.s.cfg.KV.Put(ctx, w.key, w.val); err != nil {
+	writes = append(writes, meta.Pair{Key: jobKey(r.job.Account, r.job.ID), Value: b})
+	for len(writes) > 0 {
+		n := batchLen(writes)
+		if err := r.s.cfg.KV.PutBatch(ctx, writes[:n]); err != nil {
 			return err
 		}
+		writes = writes[n:]
 	}
 	return nil
+}
+
+// maxFlushBytes bounds one flush batch (etcd takes requests of up to 1.5
+// MiB by default); a larger chunk goes alone.
+const maxFlushBytes = 1 << 20
+
+// batchLen is how many of writes (at least one) the next batch takes:
+// at most meta.MaxBatch pairs and maxFlushBytes bytes.
+func batchLen(writes []meta.Pair) int {
+	n, size := 0, 0
+	for n < len(writes) && n < meta.MaxBatch {
+		size += len(writes[n].Key) + len(writes[n].Value)
+		if n > 0 && size > maxFlushBytes {
+			break
+		}
+		n++
+	}
+	return n
 }

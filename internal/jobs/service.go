@@ -53,6 +53,11 @@ type Config struct {
 	Logger        *slog.Logger
 	// Now returns the time; default time.Now.
 	Now func() time.Time
+	// MaxCommitting bounds the tasks on this node whose run has left the
+	// sandbox and given its slot to the next task while their output and
+	// record commit; past it a task keeps its slot until one is done.
+	// Default CommittingPerSlot times Slots.
+	MaxCommitting int
 	// Cluster, when set, places tasks over the cluster's live nodes and
 	// runs them there (see place); the slot pool then grows to the
 	// slots of the nodes taking work. Nil when the node is alone.
@@ -67,8 +72,10 @@ type Service struct {
 	busy   busyNodes
 	mu     sync.Mutex
 	active map[string]*jobRun // account/id
-	closed bool
-	wg     sync.WaitGroup
+	// committing holds a token per task committing off its slot.
+	committing chan struct{}
+	closed     bool
+	wg         sync.WaitGroup
 }
 
 // New returns a Service. Jobs a previous process left queued or running
@@ -89,7 +96,11 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &Service{cfg: cfg, log: cfg.Logger, pool: newSlotPool(cfg.Slots), active: map[string]*jobRun{}}
+	if cfg.MaxCommitting <= 0 {
+		cfg.MaxCommitting = CommittingPerSlot * max(cfg.Slots, 1)
+	}
+	s := &Service{cfg: cfg, log: cfg.Logger, pool: newSlotPool(cfg.Slots), active: map[string]*jobRun{},
+		committing: make(chan struct{}, cfg.MaxCommitting)}
 	if err := s.recover(ctx); err != nil {
 		return nil, err
 	}

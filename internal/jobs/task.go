@@ -27,6 +27,7 @@ const maxErrorStderr = 512
 func (r *jobRun) launch(t *Task, streaming bool) {
 	node := r.place(t, streaming, nil)
 	r.s.busy.add(node, 1)
+	slot := newTaskSlot(r, node, streaming)
 	ctx, cancel := context.WithCancel(r.ctx)
 	r.mu.Lock()
 	r.cancels[t] = cancel
@@ -38,9 +39,8 @@ func (r *jobRun) launch(t *Task, streaming bool) {
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
-		defer r.s.pool.release(r.job.Account, streaming)
 		defer cancel()
-		r.finish(t, r.runTask(ctx, t, node, streaming))
+		r.finish(t, r.runTask(ctx, t, slot, streaming))
 	}()
 }
 
@@ -54,19 +54,21 @@ type outcome struct {
 	attempts int
 }
 
-// runTask runs t, first on node, retrying infrastructure failures and,
-// when the job asks, guest failures. A task whose node was lost (or
-// failed it for want of infrastructure) is placed again without that
-// node.
-func (r *jobRun) runTask(ctx context.Context, t *Task, node string, streaming bool) outcome {
+// runTask runs t, first on the node slot counts it on, retrying
+// infrastructure failures and, when the job asks, guest failures. A task
+// whose node was lost (or failed it for want of infrastructure) is placed
+// again without that node. Whatever slot still holds is given back when
+// it returns.
+func (r *jobRun) runTask(ctx context.Context, t *Task, slot *taskSlot, streaming bool) outcome {
 	pl := &r.plans[t.Phase]
-	defer func() { r.s.busy.add(node, -1) }()
+	defer slot.done()
+	node := slot.node
 	var o outcome
 	infra, guest := 0, 0
 	skip := map[string]bool{}
 	for {
 		o.attempts++
-		rec, stderr, err := r.attempt(ctx, t, pl, node)
+		rec, stderr, err := r.attempt(ctx, t, pl, node, slot.sandboxDone)
 		if rec != nil {
 			o.records = append(o.records, rec.ID)
 		}
@@ -86,7 +88,7 @@ func (r *jobRun) runTask(ctx context.Context, t *Task, node string, streaming bo
 				continue // cancelled: the next round says so
 			}
 			if r.s.cfg.Cluster != nil {
-				node = r.replace(t, node, streaming, skip)
+				node = r.replace(t, slot, streaming, skip)
 			}
 			continue
 		case err != nil:
@@ -128,10 +130,9 @@ func (r *jobRun) infraFailure(t *Task, node string, rec *runs.Record, err error)
 }
 
 // replace places t again, without the nodes in skip, and moves its count.
-func (r *jobRun) replace(t *Task, old string, streaming bool, skip map[string]bool) string {
+func (r *jobRun) replace(t *Task, slot *taskSlot, streaming bool, skip map[string]bool) string {
 	node := r.place(t, streaming, skip)
-	r.s.busy.add(old, -1)
-	r.s.busy.add(node, 1)
+	slot.moveTo(node)
 	r.mu.Lock()
 	t.Node = node
 	r.changedLocked()
@@ -168,13 +169,15 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// attempt is one run of t on node. A non-nil error means the run was
-// refused, its stdin could not be read, or node was lost; the record says
-// how a run ended.
-func (r *jobRun) attempt(ctx context.Context, t *Task, pl *phasePlan, node string) (*runs.Record, string, error) {
+// attempt is one run of t on node; sandboxDone is called when the run
+// leaves its sandbox here (see runs.Request.SandboxDone). A non-nil error
+// means the run was refused, its stdin could not be read, or node was
+// lost; the record says how a run ended.
+func (r *jobRun) attempt(ctx context.Context, t *Task, pl *phasePlan, node string, sandboxDone func()) (*runs.Record, string, error) {
 	out := r.outputRef(t.Phase, t.Index)
 	req := runs.Request{
-		Local: true, Account: r.job.Account, Kind: "job", App: pl.App, Args: pl.Args, Env: pl.Env,
+		SandboxDone: sandboxDone,
+		Local:       true, Account: r.job.Account, Kind: "job", App: pl.App, Args: pl.Args, Env: pl.Env,
 		StdoutObject: &out, Limits: pl.limits, KeepPartial: true, Inputs: pl.assetInputs(),
 		OutputMeta: store.ObjectMeta{ContentType: "text/plain", User: map[string]string{"insitu-job": r.job.ID}},
 	}

@@ -45,7 +45,7 @@ func (s *Service) Detach(ctx context.Context, req Request) (string, error) {
 			s.failDetached(rctx, app.Owner+"/"+app.Ref(), req, admitError(err))
 			return
 		}
-		rec, err := s.execute(rctx, app, req, time.Since(queued))
+		rec, err := s.execute(rctx, app, req, time.Since(queued), tk.Release)
 		if err != nil {
 			s.failDetached(rctx, app.Owner+"/"+app.Ref(), req, err)
 			return

@@ -35,6 +35,13 @@ type fixture struct {
 
 func newFixture(t *testing.T, slots, queued int) *fixture {
 	t.Helper()
+	return newFixtureWith(t, slots, queued, nil)
+}
+
+// newFixtureWith is newFixture whose Service reaches the engine through
+// wrap (nil: directly).
+func newFixtureWith(t *testing.T, slots, queued int, wrap func(*local.Engine) store.Engine) *fixture {
+	t.Helper()
 	ctx, dir := context.Background(), t.TempDir()
 	kv, err := meta.OpenLocal(filepath.Join(dir, "control"))
 	if err != nil {
@@ -67,7 +74,11 @@ func newFixture(t *testing.T, slots, queued int) *fixture {
 	if _, err := engine.PutObject(ctx, "alice-data", "in.txt", strings.NewReader("abc"), 3, store.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	svc := runs.New(runs.Config{Engine: engine, Apps: reg, Runtime: rt, KV: kv, Slots: slots, PerAccountQueued: queued})
+	var eng store.Engine = engine
+	if wrap != nil {
+		eng = wrap(engine)
+	}
+	svc := runs.New(runs.Config{Engine: eng, Apps: reg, Runtime: rt, KV: kv, Slots: slots, PerAccountQueued: queued})
 	f := &fixture{svc: svc, engine: engine, kv: kv}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)

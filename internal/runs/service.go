@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -200,6 +201,13 @@ type Request struct {
 	// held elsewhere: job tasks the scheduler placed here, and runs
 	// another node sent here. Not sent over the wire.
 	Local bool
+	// SandboxDone, when set, is called once the run has left its sandbox
+	// and given back its admission slot, before its outputs are stored
+	// and its record written (Run returns after both): a job frees its
+	// own slot there, so the next task runs while this one commits. It
+	// is not called when the run never reached a sandbox, nor for a run
+	// executed on another node. Not sent over the wire.
+	SandboxDone func()
 }
 
 // Run executes req and returns its record. An error means the run was
@@ -228,13 +236,19 @@ func (s *Service) Run(ctx context.Context, req Request) (*Record, error) {
 	}
 	rec, err := func() (*Record, error) {
 		defer tk.Release()
-		return s.execute(ctx, app, req, time.Since(queued))
+		return s.execute(ctx, app, req, time.Since(queued), func() {
+			tk.Release()
+			if req.SandboxDone != nil {
+				req.SandboxDone()
+			}
+		})
 	}()
 	if err != nil {
 		return nil, err
 	}
-	// The slot is free for the next run while this one's record commits
-	// (with theirs, see groupCommit); the caller is answered after.
+	// The slot was freed when the sandbox returned: the next run executes
+	// while this one's outputs and record commit (its record with theirs,
+	// see groupCommit); the caller is answered after both.
 	s.save(ctx, rec)
 	return rec, nil
 }
@@ -261,9 +275,10 @@ func (s *Service) prepare(ctx context.Context, req *Request) (apps.App, error) {
 }
 
 // execute runs req, which holds an admission slot: it opens the inputs,
-// runs the sandbox, stores the outputs and counts the run. The caller
-// writes the record (save).
-func (s *Service) execute(ctx context.Context, app apps.App, req Request, queued time.Duration) (*Record, error) {
+// runs the sandbox, calls free (which gives the slot back) as soon as the
+// sandbox returns, then stores the outputs and counts the run. The
+// caller writes the record (save).
+func (s *Service) execute(ctx context.Context, app apps.App, req Request, queued time.Duration, free func()) (*Record, error) {
 	spec, closers, err := s.buildSpec(ctx, app, req)
 	defer closeAll(closers)
 	if err != nil {
@@ -283,6 +298,7 @@ func (s *Service) execute(ctx context.Context, app apps.App, req Request, queued
 		spec.Stderr, sinks = sk, append(sinks, sk)
 	}
 	res, runErr := s.rt.Run(ctx, spec)
+	free()
 	if runErr != nil {
 		for _, sk := range sinks {
 			sk.abort(runErr)
@@ -394,7 +410,8 @@ func (s *Service) Check(ctx context.Context, req Request) error {
 
 // authorize checks, before anything runs, that the account owns every
 // bucket the run writes, and owns or was granted (Config.ReadGrant) every
-// object it reads.
+// object it reads. Each bucket's owner is looked up once (a job task
+// names its input's bucket for stdin and /in, and often writes there).
 func (s *Service) authorize(ctx context.Context, req Request) error {
 	var reads, writes []ObjectRef
 	for _, r := range []*ObjectRef{req.StdoutObject, req.StderrObject, req.OutPrefix} {
@@ -408,13 +425,23 @@ func (s *Service) authorize(ctx context.Context, req Request) error {
 	for i := range req.Inputs {
 		reads = append(reads, req.Inputs[i].Object)
 	}
+	var seen []string
+	var seenErr []error
+	owns := func(bucket string) error {
+		if i := slices.Index(seen, bucket); i >= 0 {
+			return seenErr[i]
+		}
+		err := s.owns(ctx, req.Account, bucket)
+		seen, seenErr = append(seen, bucket), append(seenErr, err)
+		return err
+	}
 	for _, o := range writes {
-		if err := s.owns(ctx, req.Account, o.Bucket); err != nil {
+		if err := owns(o.Bucket); err != nil {
 			return err
 		}
 	}
 	for _, o := range reads {
-		err := s.owns(ctx, req.Account, o.Bucket)
+		err := owns(o.Bucket)
 		if errors.Is(err, ErrAccessDenied) && s.grant != nil {
 			err = s.grant(ctx, req.Account, o.Bucket, o.Key)
 			if errors.Is(err, auth.ErrAccessDenied) {
