@@ -113,6 +113,7 @@ func (h *Handler) change(fn callFunc) http.HandlerFunc {
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, s session, err error, fn callFunc) {
 	c := &call{w: w, r: r, ctx: r.Context(), s: s}
 	if err == nil {
+		obs.FromContext(c.ctx).Account = s.account
 		err = fn(c)
 	}
 	if err != nil {

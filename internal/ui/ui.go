@@ -13,6 +13,7 @@ import (
 	"github.com/insitu-cloud/insitu/internal/cluster"
 	"github.com/insitu-cloud/insitu/internal/ec2api"
 	"github.com/insitu-cloud/insitu/internal/meta"
+	"github.com/insitu-cloud/insitu/internal/obs"
 	"github.com/insitu-cloud/insitu/internal/runs"
 	"github.com/insitu-cloud/insitu/internal/store"
 )
@@ -68,6 +69,9 @@ type Config struct {
 	// Sessions, when set, keeps sessions (meta.Store: etcd in a cluster),
 	// so every node accepts them; nil keeps them in this node's memory.
 	Sessions meta.Store
+	// Requests is the node's last hour of requests (obs.Metrics.Recent),
+	// drawn on the overview with the account's failed requests. Optional.
+	Requests *obs.Recent
 	Region   string
 	Logger   *slog.Logger
 	Options
