@@ -80,12 +80,15 @@ func (h *Handler) page(fn callFunc) http.HandlerFunc {
 
 // change wraps a state-changing POST: it needs a live session, its CSRF
 // token, and a same-origin request (Sec-Fetch-Site / Origin); anything
-// else is 403.
-func (h *Handler) change(fn callFunc) http.HandlerFunc {
+// else is 403. The body is at most maxFormBytes.
+func (h *Handler) change(fn callFunc) http.HandlerFunc { return h.changeUpTo(maxFormBytes, fn) }
+
+// changeUpTo is change with a body of at most limit bytes.
+func (h *Handler) changeUpTo(limit int64, fn callFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		obs.SetOp(r.Context(), "ui", "change")
 		w.Header().Set("Cache-Control", "no-store")
-		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		if err := h.cross.Check(r); err != nil {
 			h.forbidden(w, r, "This request came from another site and was refused.")
 			return

@@ -56,8 +56,9 @@ type Config struct {
 	// Instances is the instance lifecycle the EC2 face calls; nil shows
 	// "no instances".
 	Instances ec2api.Instances
-	// Apps resolves a run's app for the limits it declares. Optional.
-	Apps Resolver
+	// Apps is the app registry: the apps page, and a run's declared
+	// limits. Optional.
+	Apps AppRegistry
 	// Status is the cluster as `insitu cluster status` shows it (a node
 	// alone passes a one-node status). Nil shows no nodes.
 	Status func(ctx context.Context) (cluster.Status, error)
@@ -128,6 +129,9 @@ func (h *Handler) routes() {
 	h.mux.HandleFunc("POST /ui/b/{bucket}/run", h.change(h.runApp))
 	h.mux.HandleFunc("POST /ui/b/{bucket}/presign", h.change(h.presign))
 	h.mux.HandleFunc("GET /ui/accounts", h.page(h.accounts))
+	h.mux.HandleFunc("GET /ui/apps", h.page(h.appList))
+	h.mux.HandleFunc("POST /ui/apps", h.changeUpTo(maxPushBytes, h.pushApp))
+	h.mux.HandleFunc("POST /ui/apps/{name}/{version}/delete", h.change(h.removeApp))
 	h.mux.HandleFunc("GET /ui/runs", h.page(h.runList))
 	h.mux.HandleFunc("GET /ui/runs/{id}", h.page(h.runDetail))
 	h.mux.HandleFunc("GET /ui/jobs", h.page(h.jobList))
