@@ -26,7 +26,9 @@ var staticFS embed.FS
 
 // Runner is what the dashboard needs of the runs service (*runs.Service):
 // the same Run, List and Get the native API calls, under the same
-// ownership rule (an account reads only its own records).
+// ownership rule (an account reads only its own records). A Runner that
+// is also an OpenWith gets the open-with bindings on the bucket and
+// object pages.
 type Runner interface {
 	Run(ctx context.Context, req runs.Request) (*runs.Record, error)
 	List(ctx context.Context, account string, limit int, after string) ([]runs.Record, string, error)
@@ -128,6 +130,8 @@ func (h *Handler) routes() {
 	h.mux.HandleFunc("POST /ui/b/{bucket}/delete", h.change(h.deleteObject))
 	h.mux.HandleFunc("POST /ui/b/{bucket}/run", h.change(h.runApp))
 	h.mux.HandleFunc("POST /ui/b/{bucket}/presign", h.change(h.presign))
+	h.mux.HandleFunc("POST /ui/b/{bucket}/open-with", h.change(h.setBinding))
+	h.mux.HandleFunc("POST /ui/b/{bucket}/open-with/delete", h.change(h.removeBinding))
 	h.mux.HandleFunc("GET /ui/accounts", h.page(h.accounts))
 	h.mux.HandleFunc("GET /ui/apps", h.page(h.appList))
 	h.mux.HandleFunc("POST /ui/apps", h.changeUpTo(maxPushBytes, h.pushApp))
