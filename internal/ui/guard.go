@@ -78,6 +78,21 @@ func (h *Handler) page(fn callFunc) http.HandlerFunc {
 	}
 }
 
+// live wraps a GET of a live stream: no session is 403 (an EventSource
+// cannot follow a redirect to the sign-in page usefully).
+func (h *Handler) live(fn callFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		obs.SetOp(r.Context(), "ui", "stream")
+		w.Header().Set("Cache-Control", "no-store")
+		s, err := h.session(r)
+		if errors.Is(err, errSignedOut) {
+			h.forbidden(w, r, "You are signed out. Sign in again.")
+			return
+		}
+		h.serve(w, r, s, err, fn)
+	}
+}
+
 // change wraps a state-changing POST: it needs a live session, its CSRF
 // token, and a same-origin request (Sec-Fetch-Site / Origin); anything
 // else is 403. The body is at most maxFormBytes.

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/insitu-cloud/insitu/internal/auth"
@@ -92,6 +93,10 @@ type Handler struct {
 	// byAddress and byKey limit sign-in attempts (loginPerAddress,
 	// loginPerKey a minute).
 	byAddress, byKey *limiter
+	// closed ends the live streams (Close); closeOnce and shutdownOnce
+	// guard closing it and registering Close with the http.Server.
+	closed                  chan struct{}
+	closeOnce, shutdownOnce sync.Once
 }
 
 // New returns the dashboard handler.
@@ -107,7 +112,7 @@ func New(cfg Config) *Handler {
 	sub, _ := fs.Sub(staticFS, "static")
 	h := &Handler{cfg: cfg, log: cfg.Logger, sessions: newSessions(cfg.Sessions, cfg.Idle, cfg.MaxAge, cfg.Now), pages: parsePages(),
 		byAddress: newLimiter(loginPerAddress, loginWindow, limiterMax, cfg.Now), byKey: newLimiter(loginPerKey, loginWindow, limiterMax, cfg.Now),
-		mux: http.NewServeMux(), static: http.StripPrefix("/ui/static/", http.FileServerFS(sub)), cross: http.NewCrossOriginProtection()}
+		mux: http.NewServeMux(), static: http.StripPrefix("/ui/static/", http.FileServerFS(sub)), cross: http.NewCrossOriginProtection(), closed: make(chan struct{})}
 	h.routes()
 	return h
 }
@@ -142,6 +147,7 @@ func (h *Handler) routes() {
 	h.mux.HandleFunc("POST /ui/jobs", h.change(h.startJob))
 	h.mux.HandleFunc("GET /ui/jobs/{id}", h.page(h.jobDetail))
 	h.mux.HandleFunc("GET /ui/jobs/{id}/progress", h.page(h.jobFragment))
+	h.mux.HandleFunc("GET /ui/jobs/{id}/events", h.live(h.jobEvents))
 	h.mux.HandleFunc("POST /ui/jobs/{id}/cancel", h.change(h.cancelJob))
 	h.mux.HandleFunc("GET /ui/services", h.page(h.serviceList))
 	h.mux.HandleFunc("POST /ui/services", h.change(h.createService))
@@ -149,6 +155,7 @@ func (h *Handler) routes() {
 	h.mux.HandleFunc("POST /ui/services/{name}", h.change(h.updateService))
 	h.mux.HandleFunc("POST /ui/services/{name}/delete", h.change(h.deleteService))
 	h.mux.HandleFunc("GET /ui/services/{name}/stats", h.page(h.serviceStats))
+	h.mux.HandleFunc("GET /ui/services/{name}/events", h.live(h.serviceEvents))
 	h.mux.HandleFunc("GET /ui/instances", h.page(h.instanceList))
 	h.mux.HandleFunc("POST /ui/instances", h.change(h.launchInstance))
 	h.mux.HandleFunc("GET /ui/instances/{id}", h.page(h.instanceDetail))
