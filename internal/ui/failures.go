@@ -16,7 +16,7 @@ import (
 // failed requests (obs.Recent).
 const (
 	failuresShown    = 10
-	failuresRunsRead = 200
+	failuresRunsRead = 100
 	failuresJobsRead = 50
 )
 
