@@ -122,6 +122,10 @@ func TestAppsPage(t *testing.T) {
 			t.Errorf("push %v: %d, want %d with %q", bad.fields, resp.StatusCode, bad.status, bad.want)
 		}
 	}
+	resp = b.postForm("/ui/buckets", url.Values{"name": {strings.Repeat("x", 100<<10)}, "csrf": {b.csrf}}, nil)
+	if body := bodyOf(resp); resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(body, "The form is larger than this page accepts (64.0 KiB)") {
+		t.Errorf("a 100 KiB form: %d, want 413 in words", resp.StatusCode)
+	}
 	if resp := b.pushForm(map[string]string{"name": "forged", "csrf": "x"}, wasm, nil); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("push without the CSRF token: %d", resp.StatusCode)
 	}

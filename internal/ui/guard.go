@@ -116,6 +116,11 @@ func (h *Handler) changeUpTo(limit int64, fn callFunc) http.HandlerFunc {
 		if err == nil {
 			token := r.Header.Get(csrfHeader)
 			if token == "" {
+				if tooLarge(r) {
+					h.fail(&call{w: w, r: r, ctx: r.Context()}, &userError{status: http.StatusRequestEntityTooLarge,
+						msg: "The form is larger than this page accepts (" + humanBytes(limit) + ")."})
+					return
+				}
 				token = r.PostFormValue(csrfField)
 			}
 			if !s.csrfOK(token) {
@@ -153,4 +158,18 @@ func (h *Handler) setCookie(w http.ResponseWriter, r *http.Request, s *session) 
 		ck.Expires = h.sessions.expires(s)
 	}
 	http.SetCookie(w, ck)
+}
+
+// tooLarge parses r's form and reports whether its body was over the
+// MaxBytesReader's limit. Multipart files over 32 MiB go to temporary
+// files, which net/http removes after the request.
+func tooLarge(r *http.Request) bool {
+	var err error
+	if ct := r.Header.Get("Content-Type"); len(ct) >= 19 && ct[:19] == "multipart/form-data" {
+		err = r.ParseMultipartForm(32 << 20)
+	} else {
+		err = r.ParseForm()
+	}
+	var mbe *http.MaxBytesError
+	return errors.As(err, &mbe)
 }
