@@ -26,6 +26,9 @@ type Info struct {
 	Op      string
 	Account string
 	Logger  *slog.Logger
+	// Stream marks a long-lived answer (server-sent events): its duration
+	// is no latency, so Recent leaves it out.
+	Stream bool
 }
 
 // FromContext returns the request's Info, or a fresh one with a discard
@@ -142,7 +145,9 @@ func (m *Metrics) observe(in *Info, r *http.Request, cw *countingWriter, body *c
 	m.latency.WithLabelValues(in.API, in.Op).Observe(d.Seconds())
 	m.bytesIn.WithLabelValues(in.API).Add(float64(nin))
 	m.bytesOut.WithLabelValues(in.API).Add(float64(cw.n))
-	m.Recent.Observe(start, d, cw.code, Failure{Account: in.Account, API: in.API, Op: in.Op, Method: r.Method, Path: r.URL.Path, RequestID: in.ID})
+	if !in.Stream {
+		m.Recent.Observe(start, d, cw.code, Failure{Account: in.Account, API: in.API, Op: in.Op, Method: r.Method, Path: r.URL.Path, RequestID: in.ID})
+	}
 	lvl := slog.LevelInfo
 	switch {
 	case cw.code >= 500:

@@ -2,6 +2,7 @@ package obs
 
 import (
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 )
@@ -52,5 +53,30 @@ func TestRecentFailuresRing(t *testing.T) {
 	}
 	if n := len(r.Failures("alice", 1000)); n != RecentFailures {
 		t.Errorf("%d failures held, want %d", n, RecentFailures)
+	}
+}
+
+// TestRecentSkipsStreams: the middleware feeds Recent every request but a
+// stream's, and keeps a signed request's failure with its account.
+func TestRecentSkipsStreams(t *testing.T) {
+	m, _, srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		in := FromContext(r.Context())
+		in.Account = "alice"
+		in.Stream = r.URL.Path == "/stream"
+		w.WriteHeader(http.StatusNotFound)
+	})
+	for _, p := range []string{"/stream", "/page"} {
+		resp, err := http.Get(srv.URL + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	var n int64
+	for _, mi := range m.Recent.Minutes(time.Now()) {
+		n += mi.Requests
+	}
+	if f := m.Recent.Failures("alice", 10); n != 1 || len(f) != 1 || f[0].Path != "/page" {
+		t.Errorf("Recent holds %d requests and failures %+v, want only /page", n, f)
 	}
 }

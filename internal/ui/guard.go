@@ -83,6 +83,7 @@ func (h *Handler) page(fn callFunc) http.HandlerFunc {
 func (h *Handler) live(fn callFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		obs.SetOp(r.Context(), "ui", "stream")
+		obs.FromContext(r.Context()).Stream = true
 		w.Header().Set("Cache-Control", "no-store")
 		s, err := h.session(r)
 		if errors.Is(err, errSignedOut) {
