@@ -28,11 +28,13 @@ type row struct {
 func pages(w world) [][2]string {
 	deep := base64.RawURLEncoding.EncodeToString([]byte(objKey(90_000)))
 	return [][2]string{
-		{"overview", "/ui/"},
+		{"overview (with recent failures, last hour)", "/ui/"},
 		{"buckets", "/ui/buckets"},
 		{"objects, first page", "/ui/b/" + bigBucket + "/"},
 		{"objects, deep page", "/ui/b/" + bigBucket + "/?token=" + deep},
 		{"objects, a prefix of 1,000 keys", "/ui/b/" + bigBucket + "/?prefix=key-090"},
+		{"object (preview, open-with lookup)", "/ui/b/" + bigBucket + "/object?key=" + objKey(50_000)},
+		{"apps", "/ui/apps"},
 		{"runs", "/ui/runs"},
 		{"runs, status=failed", "/ui/runs?status=failed"},
 		{"runs, app that matches none (1,000 read)", "/ui/runs?app=none"},

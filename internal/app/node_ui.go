@@ -10,7 +10,7 @@ import (
 
 // newUI builds the dashboard served at /ui/ (internal/ui).
 func (n *Node) newUI() *ui.Handler {
-	return ui.New(ui.Config{Accounts: n.accounts, Engine: n.engine, Runs: n.runs, Apps: n.apps, Jobs: n.uiJobs(), Services: n.services, Instances: n.ec2Instances(), Sessions: n.kv, Status: n.uiStatus,
+	return ui.New(ui.Config{Accounts: n.accounts, Engine: n.engine, Runs: n.runs, Apps: n.apps, Jobs: n.uiJobs(), Services: n.services, Instances: n.ec2Instances(), Sessions: n.kv, Status: n.uiStatus, Requests: n.metrics.Recent,
 		BucketDeleted: n.bucketDeleted, ValidBucketName: s3api.ValidBucketName, Region: n.cfg.Region,
 		Logger: n.log.With("component", "ui"), Options: n.cfg.UI})
 }

@@ -26,6 +26,9 @@ type Info struct {
 	Op      string
 	Account string
 	Logger  *slog.Logger
+	// Stream marks a long-lived answer (server-sent events): its duration
+	// is no latency, so Recent leaves it out.
+	Stream bool
 }
 
 // FromContext returns the request's Info, or a fresh one with a discard
@@ -67,6 +70,8 @@ type Metrics struct {
 	latency  *prometheus.HistogramVec
 	bytesIn  *prometheus.CounterVec
 	bytesOut *prometheus.CounterVec
+	// Recent is the last hour of requests, for the dashboard.
+	Recent *Recent
 }
 
 // NewMetrics creates and registers the HTTP collectors, plus Go runtime and
@@ -87,6 +92,7 @@ func NewMetrics() *Metrics {
 		bytesOut: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "insitu_http_sent_bytes_total", Help: "Response body bytes written, by API.",
 		}, []string{"api"}),
+		Recent: &Recent{},
 	}
 	m.Registry.MustRegister(m.requests, m.latency, m.bytesIn, m.bytesOut,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -139,6 +145,9 @@ func (m *Metrics) observe(in *Info, r *http.Request, cw *countingWriter, body *c
 	m.latency.WithLabelValues(in.API, in.Op).Observe(d.Seconds())
 	m.bytesIn.WithLabelValues(in.API).Add(float64(nin))
 	m.bytesOut.WithLabelValues(in.API).Add(float64(cw.n))
+	if !in.Stream {
+		m.Recent.Observe(start, d, cw.code, Failure{Account: in.Account, API: in.API, Op: in.Op, Method: r.Method, Path: r.URL.Path, RequestID: in.ID})
+	}
 	lvl := slog.LevelInfo
 	switch {
 	case cw.code >= 500:

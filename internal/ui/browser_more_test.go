@@ -3,8 +3,11 @@ package ui_test
 import (
 	"context"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/insitu-cloud/insitu/internal/testtool"
 
 	"github.com/chromedp/chromedp"
 )
@@ -31,6 +34,9 @@ func browserJob(t *testing.T, ctx context.Context, e *env, dir string) {
 		t.Fatal(err)
 	}
 	waitFor(t, ctx, `document.getElementById("job-state").textContent == "succeeded" && window.insituMark == 1`)
+	if how := waitString(t, ctx, `document.getElementById("progress").dataset.live || "none"`); how != "events" {
+		t.Errorf("the job page followed the job by %q, want server-sent events", how)
+	}
 	if n := waitString(t, ctx, `String(document.querySelectorAll("#tasks tr.state-succeeded").length)`); n != "4" {
 		t.Errorf("succeeded tasks on the page: %s, want 4 (3 maps, 1 reduce)", n)
 	}
@@ -67,6 +73,9 @@ func browserService(t *testing.T, ctx context.Context, e *env, dir string) {
 		}
 	}
 	waitFor(t, ctx, `document.getElementById("svc-requests").textContent == "5" && window.insituMark == 1`)
+	if how := waitString(t, ctx, `document.getElementById("live").dataset.live || "none"`); how != "events" {
+		t.Errorf("the service page followed its stats by %q, want server-sent events", how)
+	}
 	if h := waitString(t, ctx, `String([...document.querySelectorAll("#svc-hist rect")].filter(r => +r.getAttribute("height") > 0).length)`); h == "0" {
 		t.Errorf("the latency histogram has no bar after 5 requests")
 	}
@@ -88,4 +97,47 @@ func browserRuns(t *testing.T, ctx context.Context, e *env, dir string) {
 	shoot(t, ctx, dir, "run")
 	do(t, ctx, "instances page", chromedp.Navigate(e.node.Endpoint()+"/ui/instances"), chromedp.WaitVisible(chromedp.CSS("#launch-form")))
 	shoot(t, ctx, dir, "instances")
+}
+
+// browserApps pushes a module with its manifest from the apps page, binds
+// text/plain to it on the bucket page, and opens words.txt with it from
+// the object page; then shows an error page.
+func browserApps(t *testing.T, ctx context.Context, e *env, dir string) {
+	base := e.node.Endpoint()
+	mod, err := testtool.ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	do(t, ctx, "push an app",
+		chromedp.Navigate(base+"/ui/apps"), chromedp.WaitVisible(chromedp.CSS("#push-form")),
+		chromedp.SendKeys(chromedp.CSS("#app-name"), "shout"),
+		chromedp.SendKeys(chromedp.CSS("#app-version"), "1.0"),
+		chromedp.SendKeys(chromedp.CSS("#app-manifest"), `{"description": "upper-cases its input", "content_types": ["text/*"]}`),
+		chromedp.SetUploadFiles(chromedp.CSS("#app-wasm"), []string{filepath.Join(mod, "examples", "apps", "upper", "upper.wasm")}),
+		chromedp.Click(chromedp.CSS("#push-app")),
+		chromedp.WaitVisible(chromedp.CSS("p.notice")))
+	if n := text(t, ctx, "p.notice"); n != "Pushed shout:1.0." {
+		t.Errorf("after the push: %q", n)
+	}
+	shoot(t, ctx, dir, "apps")
+	do(t, ctx, "bind text/plain",
+		chromedp.Navigate(base+"/ui/b/from-browser/"), chromedp.WaitVisible(chromedp.CSS("#drop")),
+		chromedp.Click(chromedp.CSS("#open-with summary")),
+		chromedp.SendKeys(chromedp.CSS("#ow-type"), "text/plain"),
+		chromedp.SendKeys(chromedp.CSS("#ow-app"), "shout"),
+		chromedp.Click(chromedp.CSS("#ow-set")),
+		chromedp.WaitVisible(chromedp.CSS("#bindings")))
+	do(t, ctx, "open words.txt",
+		chromedp.Navigate(base+"/ui/b/from-browser/object?key=words.txt"), chromedp.WaitVisible(chromedp.CSS("#open-with-run")),
+		chromedp.Click(chromedp.CSS("#open-with-run")),
+		chromedp.WaitVisible(chromedp.CSS("#stdout")))
+	if out := text(t, ctx, "#stdout"); !strings.HasPrefix(out, "THE QUICK BROWN FOX") {
+		t.Errorf("words.txt opened with shout: %q", out)
+	}
+	shoot(t, ctx, dir, "object-open-with")
+	do(t, ctx, "an error page", chromedp.Navigate(base+"/ui/b/no-such-bucket/"), chromedp.WaitVisible(chromedp.CSS("p.error")))
+	if msg := text(t, ctx, "p.error"); msg != "You have no bucket of that name." {
+		t.Errorf("error page says %q", msg)
+	}
+	shoot(t, ctx, dir, "error")
 }

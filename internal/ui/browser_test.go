@@ -176,6 +176,7 @@ func TestBrowser(t *testing.T) {
 	do(t, ctx, "buckets", chromedp.Navigate(base+"/ui/buckets"), chromedp.WaitVisible(chromedp.CSS("#bucket-name")))
 	shoot(t, ctx, dir, "buckets")
 
+	browserApps(t, ctx, e, dir)
 	browserJob(t, ctx, e, dir)
 	browserService(t, ctx, e, dir)
 	browserRuns(t, ctx, e, dir)

@@ -78,14 +78,33 @@ func (h *Handler) page(fn callFunc) http.HandlerFunc {
 	}
 }
 
+// live wraps a GET of a live stream: no session is 403 (an EventSource
+// cannot follow a redirect to the sign-in page usefully).
+func (h *Handler) live(fn callFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		obs.SetOp(r.Context(), "ui", "stream")
+		obs.FromContext(r.Context()).Stream = true
+		w.Header().Set("Cache-Control", "no-store")
+		s, err := h.session(r)
+		if errors.Is(err, errSignedOut) {
+			h.forbidden(w, r, "You are signed out. Sign in again.")
+			return
+		}
+		h.serve(w, r, s, err, fn)
+	}
+}
+
 // change wraps a state-changing POST: it needs a live session, its CSRF
 // token, and a same-origin request (Sec-Fetch-Site / Origin); anything
-// else is 403.
-func (h *Handler) change(fn callFunc) http.HandlerFunc {
+// else is 403. The body is at most maxFormBytes.
+func (h *Handler) change(fn callFunc) http.HandlerFunc { return h.changeUpTo(maxFormBytes, fn) }
+
+// changeUpTo is change with a body of at most limit bytes.
+func (h *Handler) changeUpTo(limit int64, fn callFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		obs.SetOp(r.Context(), "ui", "change")
 		w.Header().Set("Cache-Control", "no-store")
-		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		if err := h.cross.Check(r); err != nil {
 			h.forbidden(w, r, "This request came from another site and was refused.")
 			return
@@ -98,6 +117,11 @@ func (h *Handler) change(fn callFunc) http.HandlerFunc {
 		if err == nil {
 			token := r.Header.Get(csrfHeader)
 			if token == "" {
+				if tooLarge(r) {
+					h.fail(&call{w: w, r: r, ctx: r.Context()}, &userError{status: http.StatusRequestEntityTooLarge,
+						msg: "The form is larger than this page accepts (" + humanBytes(limit) + ")."})
+					return
+				}
 				token = r.PostFormValue(csrfField)
 			}
 			if !s.csrfOK(token) {
@@ -113,6 +137,7 @@ func (h *Handler) change(fn callFunc) http.HandlerFunc {
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, s session, err error, fn callFunc) {
 	c := &call{w: w, r: r, ctx: r.Context(), s: s}
 	if err == nil {
+		obs.FromContext(c.ctx).Account = s.account
 		err = fn(c)
 	}
 	if err != nil {
@@ -134,4 +159,18 @@ func (h *Handler) setCookie(w http.ResponseWriter, r *http.Request, s *session) 
 		ck.Expires = h.sessions.expires(s)
 	}
 	http.SetCookie(w, ck)
+}
+
+// tooLarge parses r's form and reports whether its body was over the
+// MaxBytesReader's limit. Multipart files over 32 MiB go to temporary
+// files, which net/http removes after the request.
+func tooLarge(r *http.Request) bool {
+	var err error
+	if ct := r.Header.Get("Content-Type"); len(ct) >= 19 && ct[:19] == "multipart/form-data" {
+		err = r.ParseMultipartForm(32 << 20)
+	} else {
+		err = r.ParseForm()
+	}
+	var mbe *http.MaxBytesError
+	return errors.As(err, &mbe)
 }

@@ -48,8 +48,8 @@ type env struct {
 }
 
 // start runs a node with the example apps seeded and the dashboard on a
-// test clock, and adds alice and bob.
-func start(t *testing.T, tls bool) *env {
+// test clock (then applies more to its config), and adds alice and bob.
+func start(t *testing.T, tls bool, more ...func(*app.Config)) *env {
 	t.Helper()
 	mod, err := testtool.ModuleRoot()
 	if err != nil {
@@ -59,6 +59,9 @@ func start(t *testing.T, tls bool) *env {
 	e.node = apptest.Start(t, apptest.Options{TLS: tls, Configure: func(c *app.Config) {
 		c.SeedApps = filepath.Join(mod, "examples", "apps")
 		c.UI.Now = e.clock.Now
+		for _, f := range more {
+			f(c)
+		}
 	}})
 	e.root, err = client.New(client.Config{Endpoint: e.node.Endpoint(), AccessKey: e.node.AccessKey, SecretKey: e.node.SecretKey,
 		Region: e.node.Region, HTTPClient: e.node.HTTPClient()})

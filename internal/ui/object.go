@@ -32,6 +32,11 @@ type objectView struct {
 	Truncated      bool
 	App, Args      string
 	Run            *runResult
+	// Opener is the app the bucket's open-with binding names for this
+	// object's type, "" when none does.
+	Opener string
+	// Versions (issue 9) would go here, listed by the store's versions
+	// call, once the S3 versioning slice lands.
 }
 
 // runResult is a finished run shown on the object page.
@@ -66,6 +71,9 @@ func (h *Handler) objectPage(c *call, key string) (objectView, error) {
 		return objectView{}, err
 	}
 	v := objectView{Bucket: info.Bucket, Prefix: parentPrefix(key), Info: info, App: "wc"}
+	if v.Opener, err = h.openerOf(c.ctx, info.Bucket, info.Meta.ContentType); err != nil {
+		return v, err
+	}
 	ct, _, _ := mime.ParseMediaType(info.Meta.ContentType)
 	if v.Image = imageTypes[ct]; v.Image || info.Size == 0 {
 		return v, nil

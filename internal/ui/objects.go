@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/insitu-cloud/insitu/internal/auth"
+	"github.com/insitu-cloud/insitu/internal/runs"
 	"github.com/insitu-cloud/insitu/internal/store"
 )
 
@@ -55,13 +56,20 @@ func (h *Handler) objects(c *call) error {
 	if err != nil {
 		return err
 	}
+	bindings, err := h.bindings(c, bucket)
+	if err != nil {
+		return err
+	}
 	data := struct {
 		Bucket, Prefix string
 		Crumbs         []crumb
 		Prefixes       []string
 		Objects        []store.ObjectInfo
 		Next           string
-	}{Bucket: bucket, Prefix: prefix, Crumbs: crumbs(prefix), Prefixes: res.CommonPrefixes, Objects: res.Objects}
+		OpenWith       []runs.OpenWith
+		CanOpenWith    bool
+	}{Bucket: bucket, Prefix: prefix, Crumbs: crumbs(prefix), Prefixes: res.CommonPrefixes, Objects: res.Objects,
+		OpenWith: bindings, CanOpenWith: h.openWith() != nil}
 	if res.IsTruncated {
 		data.Next = encodeToken(res.NextAfter)
 	}

@@ -37,8 +37,9 @@ func nodeRows(st cluster.Status) []nodeRow {
 	return rows
 }
 
-// overview shows the cluster map: nodes by zone with their capacity and
-// use, the replica count and how many objects lack copies.
+// overview shows the cluster map (nodes by zone with their capacity and
+// use, the replica count and how many objects lack copies), this node's
+// requests over the last hour, and the account's recent failures.
 func (h *Handler) overview(c *call) error {
 	var st cluster.Status
 	if h.cfg.Status != nil {
@@ -47,10 +48,21 @@ func (h *Handler) overview(c *call) error {
 			return err
 		}
 	}
+	failures, err := h.recentFailures(c.ctx, c.s)
+	if err != nil {
+		return err
+	}
+	var tr *traffic
+	if h.cfg.Requests != nil {
+		t := trafficOf(h.cfg.Requests.Minutes(h.cfg.Now()))
+		tr = &t
+	}
 	data := struct {
 		Nodes           []nodeRow
 		Replicas        int
 		UnderReplicated int64
-	}{nodeRows(st), st.Replicas, st.UnderReplicated}
+		Traffic         *traffic
+		Failures        []failureRow
+	}{nodeRows(st), st.Replicas, st.UnderReplicated, tr, failures}
 	return h.render(c, http.StatusOK, "overview", view{Title: "Overview", Nav: "overview", Data: data})
 }

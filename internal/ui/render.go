@@ -17,7 +17,7 @@ import (
 
 // pageNames are the templates under templates/, each rendered inside
 // layout.html.
-var pageNames = []string{"login", "error", "overview", "buckets", "objects", "object", "accounts", "runs", "run", "jobs", "job", "services", "service", "instances", "instance"}
+var pageNames = []string{"login", "error", "overview", "buckets", "objects", "object", "accounts", "apps", "runs", "run", "jobs", "job", "services", "service", "instances", "instance"}
 
 // pages holds the parsed templates; they are read-only after parsePages.
 type pages struct{ byName map[string]*template.Template }
@@ -85,6 +85,8 @@ func (h *Handler) explain(c *call, err error) (int, string) {
 		return http.StatusConflict, "That bucket name is taken."
 	case errors.Is(err, store.ErrBucketOwnedByYou):
 		return http.StatusConflict, "You already have a bucket of that name."
+	case errors.Is(err, apps.ErrInvalidName):
+		return http.StatusBadRequest, "That is not an app name: names are 1-64 of a-z 0-9 - _ . (an owner/ before, a :version after)."
 	case errors.Is(err, apps.ErrNoSuchApp):
 		return http.StatusNotFound, "There is no app of that name that you may run."
 	case errors.Is(err, runs.ErrAccessDenied):

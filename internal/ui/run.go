@@ -35,7 +35,8 @@ func (b *capped) String() string {
 	return string(b.buf)
 }
 
-// runApp runs the form's app (with its space-separated args) with the
+// runApp runs the form's app (with its space-separated args), or with
+// the form's open the app the bucket binds to the object's type, with the
 // object as stdin, through the runs service the native API uses, and
 // shows stdout, stderr and the record on the object page.
 func (h *Handler) runApp(c *call) error {
@@ -45,6 +46,13 @@ func (h *Handler) runApp(c *call) error {
 		return err
 	}
 	v.App, v.Args = strings.TrimSpace(c.r.PostFormValue("app")), c.r.PostFormValue("args")
+	kind := "run"
+	if c.r.PostFormValue("open") != "" {
+		if v.Opener == "" {
+			return &userError{status: http.StatusNotFound, msg: "No app is bound to open this object's type in this bucket."}
+		}
+		v.App, v.Args, kind = v.Opener, "", "open"
+	}
 	if v.App == "" {
 		return &userError{status: http.StatusBadRequest, msg: "Name the app to run."}
 	}
@@ -53,7 +61,7 @@ func (h *Handler) runApp(c *call) error {
 	if f := strings.Fields(v.Args); len(f) > 0 {
 		args = f
 	}
-	req := runs.Request{Account: c.s.accountID, App: v.App, Args: args,
+	req := runs.Request{Account: c.s.accountID, Kind: kind, App: v.App, Args: args,
 		StdinObject: &runs.ObjectRef{Bucket: v.Bucket, Key: key}, Stdout: stdout, Stderr: stderr}
 	rec, err := h.cfg.Runs.Run(c.ctx, req)
 	if err != nil {

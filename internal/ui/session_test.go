@@ -213,13 +213,15 @@ func TestLoginRateLimit(t *testing.T) {
 }
 
 // TestCSRFOnEveryNewForm: every state-changing route of the runs, jobs,
-// services and instances pages refuses a post without the token and a
+// services, instances, apps and open-with forms refuses a post without the token and a
 // cross-site post with it.
 func TestCSRFOnEveryNewForm(t *testing.T) {
 	e := start(t, false)
 	b := e.login(t, e.aliceKey, e.aliceSecret)
 	for _, p := range []string{"/ui/jobs", "/ui/jobs/x/cancel", "/ui/services", "/ui/services/x", "/ui/services/x/delete",
-		"/ui/instances", "/ui/instances/i-0123456789abcdef0/stop", "/ui/instances/i-0123456789abcdef0/terminate"} {
+		"/ui/instances", "/ui/instances/i-0123456789abcdef0/stop", "/ui/instances/i-0123456789abcdef0/terminate",
+		"/ui/apps", "/ui/apps/x/1/delete", "/ui/b/x/open-with", "/ui/b/x/open-with/delete",
+		"/ui/accounts", "/ui/accounts/x/rotate", "/ui/accounts/x/caps"} {
 		if resp := b.postForm(p, url.Values{"name": {"forged"}}, nil); resp.StatusCode != http.StatusForbidden || !strings.Contains(bodyOf(resp), "Reload the page") {
 			t.Errorf("POST %s without the token: %d", p, resp.StatusCode)
 		}

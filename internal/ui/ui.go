@@ -7,12 +7,14 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/insitu-cloud/insitu/internal/auth"
 	"github.com/insitu-cloud/insitu/internal/cluster"
 	"github.com/insitu-cloud/insitu/internal/ec2api"
 	"github.com/insitu-cloud/insitu/internal/meta"
+	"github.com/insitu-cloud/insitu/internal/obs"
 	"github.com/insitu-cloud/insitu/internal/runs"
 	"github.com/insitu-cloud/insitu/internal/store"
 )
@@ -25,7 +27,9 @@ var staticFS embed.FS
 
 // Runner is what the dashboard needs of the runs service (*runs.Service):
 // the same Run, List and Get the native API calls, under the same
-// ownership rule (an account reads only its own records).
+// ownership rule (an account reads only its own records). A Runner that
+// is also an OpenWith gets the open-with bindings on the bucket and
+// object pages.
 type Runner interface {
 	Run(ctx context.Context, req runs.Request) (*runs.Record, error)
 	List(ctx context.Context, account string, limit int, after string) ([]runs.Record, string, error)
@@ -55,8 +59,9 @@ type Config struct {
 	// Instances is the instance lifecycle the EC2 face calls; nil shows
 	// "no instances".
 	Instances ec2api.Instances
-	// Apps resolves a run's app for the limits it declares. Optional.
-	Apps Resolver
+	// Apps is the app registry: the apps page, and a run's declared
+	// limits. Optional.
+	Apps AppRegistry
 	// Status is the cluster as `insitu cluster status` shows it (a node
 	// alone passes a one-node status). Nil shows no nodes.
 	Status func(ctx context.Context) (cluster.Status, error)
@@ -68,6 +73,9 @@ type Config struct {
 	// Sessions, when set, keeps sessions (meta.Store: etcd in a cluster),
 	// so every node accepts them; nil keeps them in this node's memory.
 	Sessions meta.Store
+	// Requests is the node's last hour of requests (obs.Metrics.Recent),
+	// drawn on the overview with the account's failed requests. Optional.
+	Requests *obs.Recent
 	Region   string
 	Logger   *slog.Logger
 	Options
@@ -85,6 +93,10 @@ type Handler struct {
 	// byAddress and byKey limit sign-in attempts (loginPerAddress,
 	// loginPerKey a minute).
 	byAddress, byKey *limiter
+	// closed ends the live streams (Close); closeOnce and shutdownOnce
+	// guard closing it and registering Close with the http.Server.
+	closed                  chan struct{}
+	closeOnce, shutdownOnce sync.Once
 }
 
 // New returns the dashboard handler.
@@ -100,7 +112,7 @@ func New(cfg Config) *Handler {
 	sub, _ := fs.Sub(staticFS, "static")
 	h := &Handler{cfg: cfg, log: cfg.Logger, sessions: newSessions(cfg.Sessions, cfg.Idle, cfg.MaxAge, cfg.Now), pages: parsePages(),
 		byAddress: newLimiter(loginPerAddress, loginWindow, limiterMax, cfg.Now), byKey: newLimiter(loginPerKey, loginWindow, limiterMax, cfg.Now),
-		mux: http.NewServeMux(), static: http.StripPrefix("/ui/static/", http.FileServerFS(sub)), cross: http.NewCrossOriginProtection()}
+		mux: http.NewServeMux(), static: http.StripPrefix("/ui/static/", http.FileServerFS(sub)), cross: http.NewCrossOriginProtection(), closed: make(chan struct{})}
 	h.routes()
 	return h
 }
@@ -123,13 +135,22 @@ func (h *Handler) routes() {
 	h.mux.HandleFunc("POST /ui/b/{bucket}/delete", h.change(h.deleteObject))
 	h.mux.HandleFunc("POST /ui/b/{bucket}/run", h.change(h.runApp))
 	h.mux.HandleFunc("POST /ui/b/{bucket}/presign", h.change(h.presign))
+	h.mux.HandleFunc("POST /ui/b/{bucket}/open-with", h.change(h.setBinding))
+	h.mux.HandleFunc("POST /ui/b/{bucket}/open-with/delete", h.change(h.removeBinding))
 	h.mux.HandleFunc("GET /ui/accounts", h.page(h.accounts))
+	h.mux.HandleFunc("POST /ui/accounts", h.change(h.addAccount))
+	h.mux.HandleFunc("POST /ui/accounts/{name}/rotate", h.change(h.rotateKey))
+	h.mux.HandleFunc("POST /ui/accounts/{name}/caps", h.change(h.setCaps))
+	h.mux.HandleFunc("GET /ui/apps", h.page(h.appList))
+	h.mux.HandleFunc("POST /ui/apps", h.changeUpTo(maxPushBytes, h.pushApp))
+	h.mux.HandleFunc("POST /ui/apps/{name}/{version}/delete", h.change(h.removeApp))
 	h.mux.HandleFunc("GET /ui/runs", h.page(h.runList))
 	h.mux.HandleFunc("GET /ui/runs/{id}", h.page(h.runDetail))
 	h.mux.HandleFunc("GET /ui/jobs", h.page(h.jobList))
 	h.mux.HandleFunc("POST /ui/jobs", h.change(h.startJob))
 	h.mux.HandleFunc("GET /ui/jobs/{id}", h.page(h.jobDetail))
 	h.mux.HandleFunc("GET /ui/jobs/{id}/progress", h.page(h.jobFragment))
+	h.mux.HandleFunc("GET /ui/jobs/{id}/events", h.live(h.jobEvents))
 	h.mux.HandleFunc("POST /ui/jobs/{id}/cancel", h.change(h.cancelJob))
 	h.mux.HandleFunc("GET /ui/services", h.page(h.serviceList))
 	h.mux.HandleFunc("POST /ui/services", h.change(h.createService))
@@ -137,6 +158,7 @@ func (h *Handler) routes() {
 	h.mux.HandleFunc("POST /ui/services/{name}", h.change(h.updateService))
 	h.mux.HandleFunc("POST /ui/services/{name}/delete", h.change(h.deleteService))
 	h.mux.HandleFunc("GET /ui/services/{name}/stats", h.page(h.serviceStats))
+	h.mux.HandleFunc("GET /ui/services/{name}/events", h.live(h.serviceEvents))
 	h.mux.HandleFunc("GET /ui/instances", h.page(h.instanceList))
 	h.mux.HandleFunc("POST /ui/instances", h.change(h.launchInstance))
 	h.mux.HandleFunc("GET /ui/instances/{id}", h.page(h.instanceDetail))
