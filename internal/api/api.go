@@ -103,7 +103,8 @@ func (h *Handler) route(pattern, op string, rootOnly bool, fn handlerFunc) {
 			writeError(ctx, w, err)
 			return
 		}
-		obs.FromContext(ctx).Account = acct.Name
+		info := obs.FromContext(ctx)
+		info.Account, info.AccountID = acct.Name, acct.ID
 		if rootOnly && !acct.Root {
 			writeError(ctx, w, &Error{Status: http.StatusForbidden, Code: "AccessDenied", Message: "only the root account may do this"})
 			return

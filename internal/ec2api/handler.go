@@ -113,7 +113,8 @@ func (h *Handler) parse(ctx context.Context, r *http.Request) (*call, error) {
 	if err != nil {
 		return nil, err
 	}
-	obs.FromContext(ctx).Account = res.Credential.Account
+	info := obs.FromContext(ctx)
+	info.Account, info.AccountID = res.Credential.Account, res.Credential.AccountID
 	p, err := ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		return nil, err

@@ -25,7 +25,10 @@ type Info struct {
 	API     string
 	Op      string
 	Account string
-	Logger  *slog.Logger
+	// AccountID is the account's stable id (what ownership compares);
+	// Recent keys failures by it, never by the name.
+	AccountID string
+	Logger    *slog.Logger
 	// Stream marks a long-lived answer (server-sent events): its duration
 	// is no latency, so Recent leaves it out.
 	Stream bool
@@ -146,7 +149,7 @@ func (m *Metrics) observe(in *Info, r *http.Request, cw *countingWriter, body *c
 	m.bytesIn.WithLabelValues(in.API).Add(float64(nin))
 	m.bytesOut.WithLabelValues(in.API).Add(float64(cw.n))
 	if !in.Stream {
-		m.Recent.Observe(start, d, cw.code, Failure{Account: in.Account, API: in.API, Op: in.Op, Method: r.Method, Path: r.URL.Path, RequestID: in.ID})
+		m.Recent.Observe(start, d, cw.code, Failure{AccountID: in.AccountID, API: in.API, Op: in.Op, Method: r.Method, Path: r.URL.Path, RequestID: in.ID})
 	}
 	lvl := slog.LevelInfo
 	switch {

@@ -50,7 +50,7 @@ type Minute struct {
 // Failure is one request answered with status 400 or more.
 type Failure struct {
 	Time                  time.Time
-	Account               string // the account's name, as Info.Account
+	AccountID             string // the account's stable id, as Info.AccountID
 	API, Op, Method, Path string
 	Status                int
 	RequestID             string
@@ -74,7 +74,7 @@ func (r *Recent) Observe(start time.Time, d time.Duration, status int, f Failure
 	if status >= 500 {
 		s.errors++
 	}
-	if status >= 400 && f.Account != "" {
+	if status >= 400 && f.AccountID != "" {
 		f.Time, f.Status = start, status
 		r.failures[r.next] = f
 		r.next = (r.next + 1) % RecentFailures
@@ -99,15 +99,15 @@ func (r *Recent) Minutes(now time.Time) []Minute {
 	return out
 }
 
-// Failures returns account's newest failed requests (at most limit),
-// newest first.
-func (r *Recent) Failures(account string, limit int) []Failure {
+// Failures returns the newest failed requests of the account with id
+// accountID (at most limit), newest first.
+func (r *Recent) Failures(accountID string, limit int) []Failure {
 	var out []Failure
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for i := 1; i <= r.held && len(out) < limit; i++ {
 		f := r.failures[(r.next-i+RecentFailures)%RecentFailures]
-		if f.Account == account {
+		if f.AccountID == accountID {
 			out = append(out, f)
 		}
 	}

@@ -12,9 +12,9 @@ func TestRecentMinutesAndFailures(t *testing.T) {
 	now := time.Date(2026, 11, 30, 3, 0, 30, 0, time.UTC)
 	// An hour and a minute ago: outside the window, and its slot reused.
 	r.Observe(now.Add(-61*time.Minute), time.Millisecond, 200, Failure{})
-	r.Observe(now.Add(-time.Minute), 2*time.Millisecond, 500, Failure{Account: "alice", Path: "/a"})
-	r.Observe(now, 10*time.Second, 404, Failure{Account: "bob", Path: "/b"})
-	r.Observe(now, 500*time.Microsecond, 200, Failure{Account: "alice"})
+	r.Observe(now.Add(-time.Minute), 2*time.Millisecond, 500, Failure{AccountID: "alice", Path: "/a"})
+	r.Observe(now, 10*time.Second, 404, Failure{AccountID: "bob", Path: "/b"})
+	r.Observe(now, 500*time.Microsecond, 200, Failure{AccountID: "alice"})
 	ms := r.Minutes(now)
 	if len(ms) != RecentMinutes || !ms[len(ms)-1].Start.Equal(now.Truncate(time.Minute)) {
 		t.Fatalf("%d minutes, last %v", len(ms), ms[len(ms)-1].Start)
@@ -45,7 +45,7 @@ func TestRecentFailuresRing(t *testing.T) {
 	var r Recent
 	now := time.Now()
 	for i := range RecentFailures + 10 {
-		r.Observe(now, 0, 403, Failure{Account: "alice", Path: fmt.Sprint(i)})
+		r.Observe(now, 0, 403, Failure{AccountID: "alice", Path: fmt.Sprint(i)})
 	}
 	f := r.Failures("alice", 3)
 	if len(f) != 3 || f[0].Path != fmt.Sprint(RecentFailures+9) || f[2].Path != fmt.Sprint(RecentFailures+7) {
@@ -61,7 +61,7 @@ func TestRecentFailuresRing(t *testing.T) {
 func TestRecentSkipsStreams(t *testing.T) {
 	m, _, srv := serve(t, func(w http.ResponseWriter, r *http.Request) {
 		in := FromContext(r.Context())
-		in.Account = "alice"
+		in.Account, in.AccountID = "alice", "AIDALICE"
 		in.Stream = r.URL.Path == "/stream"
 		w.WriteHeader(http.StatusNotFound)
 	})
@@ -76,7 +76,7 @@ func TestRecentSkipsStreams(t *testing.T) {
 	for _, mi := range m.Recent.Minutes(time.Now()) {
 		n += mi.Requests
 	}
-	if f := m.Recent.Failures("alice", 10); n != 1 || len(f) != 1 || f[0].Path != "/page" {
+	if f := m.Recent.Failures("AIDALICE", 10); n != 1 || len(f) != 1 || f[0].Path != "/page" {
 		t.Errorf("Recent holds %d requests and failures %+v, want only /page", n, f)
 	}
 }

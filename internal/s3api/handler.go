@@ -124,7 +124,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, err)
 		return
 	}
-	obs.FromContext(ctx).Account = res.Credential.Account
+	info := obs.FromContext(ctx)
+	info.Account, info.AccountID = res.Credential.Account, res.Credential.AccountID
 	if res.Body != nil {
 		r.Body = res.Body
 	}

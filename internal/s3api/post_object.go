@@ -65,7 +65,8 @@ func (h *Handler) servePost(w http.ResponseWriter, r *http.Request, bucket strin
 	if err != nil {
 		return err
 	}
-	obs.FromContext(ctx).Account = cred.Account
+	oi := obs.FromContext(ctx)
+	oi.Account, oi.AccountID = cred.Account, cred.AccountID
 	pol, key, err := h.checkPostPolicy(form, bucket)
 	if err != nil {
 		return err

@@ -56,7 +56,7 @@ func (h *Handler) recentFailures(ctx context.Context, s session) ([]failureRow, 
 		}
 	}
 	if h.cfg.Requests != nil {
-		for _, f := range h.cfg.Requests.Failures(s.account, failuresShown) {
+		for _, f := range h.cfg.Requests.Failures(s.accountID, failuresShown) {
 			out = append(out, failureRow{Time: f.Time, Kind: "request", What: f.Method + " " + f.Path,
 				Detail: strconv.Itoa(f.Status) + " (" + f.API + " " + f.Op + ", request " + f.RequestID + ")"})
 		}

@@ -137,7 +137,8 @@ func (h *Handler) changeUpTo(limit int64, fn callFunc) http.HandlerFunc {
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, s session, err error, fn callFunc) {
 	c := &call{w: w, r: r, ctx: r.Context(), s: s}
 	if err == nil {
-		obs.FromContext(c.ctx).Account = s.account
+		info := obs.FromContext(c.ctx)
+		info.Account, info.AccountID = s.account, s.accountID
 		err = fn(c)
 	}
 	if err != nil {
