@@ -14,12 +14,14 @@ func TestIdleReaderCutsAStalledBody(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	go func() { <-ctx.Done(); pw.CloseWithError(ctx.Err()) }() // the transport aborts the body on cancel
-	r := newIdleReader(pr, cancel, 100*time.Millisecond)
+	// Generous against a loaded CI box (a 50 ms sleep once overran a 100
+	// ms limit): the writer pauses 10 ms, the limit is a second.
+	r := newIdleReader(pr, cancel, time.Second)
 	defer r.Close()
 	go func() {
 		for range 5 {
 			pw.Write([]byte("x"))
-			time.Sleep(50 * time.Millisecond)
+			time.Sleep(10 * time.Millisecond)
 		}
 	}()
 	buf := make([]byte, 1)
