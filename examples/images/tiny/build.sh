@@ -8,6 +8,10 @@
 #                  guest needs built in, nothing else, so a boot under
 #                  emulation initialises little and loads no modules.
 #                  QEMU boots the ELF through its PVH entry note.
+#                  A build costs about 17 CPU minutes (make -j$(nproc));
+#                  the result is cached per source version and
+#                  kernel.config under ~/.cache/insitu/tiny-kernel
+#                  (source_kernel), so other checkouts reuse it.
 #                  INSITU_TINY_KERNEL=cloud (or a machine without the
 #                  build tools: make gcc flex bison bc libelf-dev) takes
 #                  Debian's cloud kernel instead (the package
@@ -131,7 +135,7 @@ source_version() {
 }
 
 # fetch_source NAME VERSION: unpack the kernel tree of the source package
-# into $build/src-VERSION (once; Documentation left out).
+# into $build/src-VERSION (once; whole: Kconfig reads Documentation/Kconfig).
 fetch_source() {
 	local name=$1 version=$2 tmp dir="$build/src-$2"
 	[ -f "$dir/Makefile" ] && return 0
@@ -144,7 +148,7 @@ fetch_source() {
 	}
 	dpkg-deb -x "$tmp"/*.deb "$tmp/x"
 	mkdir -p "$tmp/src"
-	tar -xJf "$tmp"/x/usr/src/"$name".tar.xz -C "$tmp/src" --strip-components=1 --exclude='*/Documentation'
+	tar -xJf "$tmp"/x/usr/src/"$name".tar.xz -C "$tmp/src" --strip-components=1
 	rm -rf "$dir"
 	mkdir -p "$build"
 	mv "$tmp/src" "$dir"
@@ -167,6 +171,28 @@ build_kernel() {
 	is_pvh "$src/vmlinux" || skip "the built kernel has no PVH entry note"
 	cp "$src/vmlinux" "$out.tmp"
 	mv "$out.tmp" "$out"
+}
+
+# source_kernel NAME=VERSION OUT: the kernel built from that source with
+# kernel.config, from the cache when a build of the same source and
+# kernel.config is there (one build serves every checkout on the machine),
+# else fetched, built and put in the cache. The cache is
+# $INSITU_KERNEL_CACHE, default ${XDG_CACHE_HOME:-$HOME/.cache}/insitu/tiny-kernel.
+source_kernel() {
+	local name=$1 out=$2 key cache
+	key=$({ echo "$name"; cat "$here/kernel.config"; } | sha256sum | cut -c1-16)
+	cache=${INSITU_KERNEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/insitu/tiny-kernel}/$key
+	if [ -s "$cache/vmlinux" ] && is_pvh "$cache/vmlinux"; then
+		echo "images: guest kernel from $cache"
+		cp "$cache/vmlinux" "$out.tmp"
+		mv "$out.tmp" "$out"
+		return 0
+	fi
+	fetch_source "${name%%=*}" "${name#*=}"
+	build_kernel "$build/src-${name#*=}" "$out"
+	mkdir -p "$cache"
+	cp "$out" "$cache/vmlinux.tmp.$$"
+	mv "$cache/vmlinux.tmp.$$" "$cache/vmlinux"
 }
 
 # extract_vmlinux BZIMAGE OUT: write the uncompressed ELF kernel inside a
@@ -320,8 +346,7 @@ main() {
 		return 0
 	fi
 	if [ "$kind" = source ]; then
-		fetch_source "${name%%=*}" "${name#*=}"
-		build_kernel "$build/src-${name#*=}" "$here/vmlinux"
+		source_kernel "$name" "$here/vmlinux"
 	else
 		fetch_kernel "$name"
 		kdir=$(echo "$build/$name"/lib/modules/*)
