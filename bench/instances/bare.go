@@ -123,6 +123,7 @@ func (b *bare) one(ctx context.Context) (sample, error) {
 	}
 	s.http = time.Since(start)
 	s.rssKiB = rssOf(spec.Dir)
+	s.cpu = cpuOf(spec.Dir)
 	return s, nil
 }
 

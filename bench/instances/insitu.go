@@ -34,6 +34,8 @@ type cloud struct {
 type sample struct {
 	running, console, http time.Duration
 	rssKiB                 int64
+	// cpu: the QEMU process's CPU time (user+system) once port 80 answered.
+	cpu time.Duration
 }
 
 func setup(ctx context.Context, node *benchnode.Node, cfg *config) (*cloud, error) {
@@ -155,6 +157,7 @@ func (c *cloud) one(ctx context.Context) (sample, error) {
 	s.http = time.Since(start)
 	wg.Wait()
 	s.rssKiB = rssOf(id)
+	s.cpu = cpuOf(id)
 	return s, cmpErr(herr, cerr, id)
 }
 

@@ -17,8 +17,9 @@
 // time, which is late by up to 2 s: a connection made before the guest
 // has its address waits in slirp for a SYN retransmit). -tcg-vcpus is the
 // node's --instance-tcg-vcpus and caps the bare machines' vCPUs alike
-// under TCG. It also prints each instance's resident memory once its page
-// answers, and how many instances of the type fit the node's memory.
+// under TCG. It also prints each instance's QEMU CPU time (user+system)
+// and resident memory once its page answers, how many instances of the
+// type fit the node's memory, and the load average at start and end.
 //
 // Anchors from elsewhere (not run here): Firecracker boots a microVM in
 // about 125 ms under KVM; EC2 takes tens of seconds.

@@ -2,14 +2,25 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 	"slices"
+	"strings"
 	"time"
 )
 
 func printHeader(cfg *config) {
-	fmt.Printf("bench/instances: %d instances one after another, %d at once; type %s; accel %s; GOMAXPROCS %d\n",
-		cfg.n, cfg.parallel, cfg.itype, cfg.accel, runtime.GOMAXPROCS(0))
+	fmt.Printf("bench/instances: %d instances one after another, %d at once; type %s; accel %s; GOMAXPROCS %d; image %s; load average %s\n",
+		cfg.n, cfg.parallel, cfg.itype, cfg.accel, runtime.GOMAXPROCS(0), cfg.image, loadAvg())
+}
+
+// loadAvg is the first three fields of /proc/loadavg ("?" when unreadable).
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], " ")
+	}
+	return "?"
 }
 
 // stat is p50 and max of one measure.
@@ -41,6 +52,7 @@ func report(cfg *config, seq, par, bseq, bpar []sample) {
 	table(fmt.Sprintf("one at a time (%d)", len(seq)), seq, bseq)
 	table(fmt.Sprintf("%d at once", cfg.parallel), par, bpar)
 	memory(cfg, append(append([]sample(nil), seq...), par...))
+	fmt.Printf("load average at the end: %s\n", loadAvg())
 }
 
 func table(title string, in, bare []sample) {
@@ -53,6 +65,7 @@ func table(title string, in, bare []sample) {
 		{"RunInstances → running", func(s sample) time.Duration { return s.running }},
 		{"→ first console line", func(s sample) time.Duration { return s.console }},
 		{"→ port 80 answering", func(s sample) time.Duration { return s.http }},
+		{"QEMU CPU time to port 80", func(s sample) time.Duration { return s.cpu }},
 	}
 	for _, r := range rows {
 		a, b := stats(in, r.pick), stats(bare, r.pick)

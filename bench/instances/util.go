@@ -126,6 +126,40 @@ func rssOf(pattern string) int64 {
 	return 0
 }
 
+// cpuOf is the CPU time (user plus system) the QEMU running pattern (an
+// instance id or a directory) has used so far, 0 when not found: under
+// TCG nearly all of it is the guest's boot, emulated.
+func cpuOf(pattern string) time.Duration {
+	for _, pid := range qemuPids(pattern) {
+		if d, ok := procCPU(pid); ok {
+			return d
+		}
+	}
+	return 0
+}
+
+// procCPU reads utime and stime of pid from /proc/PID/stat (clock ticks of
+// 1/100 s, as on every Linux this runs on).
+func procCPU(pid int) (time.Duration, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	// Fields after the command name, which is in parentheses and may hold
+	// spaces: state is the first, utime the 12th, stime the 13th.
+	i := strings.LastIndexByte(string(b), ')')
+	f := strings.Fields(string(b[i+1:]))
+	if i < 0 || len(f) < 13 {
+		return 0, false
+	}
+	u, err1 := strconv.ParseInt(f[11], 10, 64)
+	s, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return time.Duration(u+s) * 10 * time.Millisecond, true
+}
+
 // killQEMUs kills every QEMU left running under dir (instances outlive
 // insitu by design).
 func killQEMUs(dir string) {

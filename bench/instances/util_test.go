@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -44,5 +45,26 @@ func TestWaitPageOverlap(t *testing.T) {
 	}
 	if d := time.Since(start); d >= 10*time.Second {
 		t.Fatalf("waitPage waited %v: for the hanging request's timeout", d)
+	}
+}
+
+// TestProcCPU: the CPU time read from /proc/PID/stat grows with work done
+// and stays below the process's wall time; an absent pid is not ok.
+func TestProcCPU(t *testing.T) {
+	start := time.Now()
+	before, ok := procCPU(os.Getpid())
+	if !ok {
+		t.Fatal("procCPU(self) not ok")
+	}
+	x := 0
+	for time.Since(start) < 300*time.Millisecond {
+		x++
+	}
+	after, ok := procCPU(os.Getpid())
+	if !ok || after <= before {
+		t.Fatalf("CPU time %s then %s (ok %v) after busy work (%d loops)", before, after, ok, x)
+	}
+	if _, ok := procCPU(1 << 30); ok {
+		t.Fatal("procCPU of an absent pid reported ok")
 	}
 }
