@@ -35,8 +35,10 @@ type objectView struct {
 	// Opener is the app the bucket's open-with binding names for this
 	// object's type, "" when none does.
 	Opener string
-	// Versions (issue 9) would go here, listed by the store's versions
-	// call, once the S3 versioning slice lands.
+	// Versions are the object's versions, newest first, when its bucket
+	// has had versioning set (VersionsMore: there are more than shown).
+	Versions     []store.ObjectVersion
+	VersionsMore bool
 }
 
 // runResult is a finished run shown on the object page.
@@ -72,6 +74,9 @@ func (h *Handler) objectPage(c *call, key string) (objectView, error) {
 	}
 	v := objectView{Bucket: info.Bucket, Prefix: parentPrefix(key), Info: info, App: "wc"}
 	if v.Opener, err = h.openerOf(c.ctx, info.Bucket, info.Meta.ContentType); err != nil {
+		return v, err
+	}
+	if v.Versions, v.VersionsMore, err = h.versionsOf(c.ctx, info.Bucket, key); err != nil {
 		return v, err
 	}
 	ct, _, _ := mime.ParseMediaType(info.Meta.ContentType)
@@ -119,13 +124,10 @@ func (h *Handler) object(c *call) error {
 	return h.render(c, http.StatusOK, "object", view{Title: baseName(key), Nav: "buckets", Data: v, Notice: c.r.URL.Query().Get("done")})
 }
 
-// sendObject streams an owned object with the given disposition.
-func (h *Handler) sendObject(c *call, key, contentType, disposition string) error {
-	info, err := h.ownedObject(c, key)
-	if err != nil {
-		return err
-	}
-	_, rc, err := h.cfg.Engine.GetObject(c.ctx, info.Bucket, key, nil)
+// sendObject streams an owned object (its version id, when not "") with
+// the given disposition.
+func (h *Handler) sendObject(c *call, key, id, contentType, disposition string) error {
+	info, rc, err := h.openObject(c, key, id)
 	if err != nil {
 		return err
 	}
@@ -142,9 +144,32 @@ func (h *Handler) sendObject(c *call, key, contentType, disposition string) erro
 	return nil // headers are sent: nothing more to show
 }
 
+// openObject opens key in the caller's bucket: the latest version, or
+// version id when it is not "".
+func (h *Handler) openObject(c *call, key, id string) (store.ObjectInfo, io.ReadCloser, error) {
+	if id == "" {
+		info, err := h.ownedObject(c, key)
+		if err != nil {
+			return info, nil, err
+		}
+		_, rc, err := h.cfg.Engine.GetObject(c.ctx, info.Bucket, key, nil)
+		return info, rc, err
+	}
+	bucket := c.r.PathValue("bucket")
+	if err := auth.OwnsBucket(c.ctx, h.cfg.Engine, c.s.accountID, bucket); err != nil {
+		return store.ObjectInfo{}, nil, err
+	}
+	v, err := h.versioned()
+	if err != nil {
+		return store.ObjectInfo{}, nil, err
+	}
+	return v.GetObjectVersion(c.ctx, bucket, key, id, nil)
+}
+
 // download sends the object as an attachment, never rendered here.
 func (h *Handler) download(c *call) error {
-	return h.sendObject(c, c.r.URL.Query().Get("key"), "application/octet-stream", "attachment")
+	q := c.r.URL.Query()
+	return h.sendObject(c, q.Get("key"), q.Get("version"), "application/octet-stream", "attachment")
 }
 
 // image sends an image object inline for the preview; other types are
@@ -159,7 +184,7 @@ func (h *Handler) image(c *call) error {
 	if !imageTypes[ct] {
 		return &userError{status: http.StatusUnsupportedMediaType, msg: "This object is not an image the dashboard shows."}
 	}
-	return h.sendObject(c, key, ct, "inline")
+	return h.sendObject(c, key, "", ct, "inline")
 }
 
 // deleteObject deletes ?key= (form field key) from an owned bucket.

@@ -79,6 +79,10 @@ func (h *Handler) explain(c *call, err error) (int, string) {
 		return http.StatusNotFound, "You have no bucket of that name."
 	case errors.Is(err, store.ErrNoSuchKey):
 		return http.StatusNotFound, "There is no object with that key."
+	case errors.Is(err, store.ErrNoSuchVersion), errors.Is(err, store.ErrInvalidVersionID):
+		return http.StatusNotFound, "That object has no version of that id."
+	case errors.Is(err, store.ErrVersionIsDeleteMarker):
+		return http.StatusNotFound, "That version is a delete marker: it has no content."
 	case errors.Is(err, store.ErrBucketNotEmpty):
 		return http.StatusConflict, "The bucket is not empty: delete its objects first."
 	case errors.Is(err, store.ErrBucketExists):

@@ -133,6 +133,7 @@ func (h *Handler) routes() {
 	h.mux.HandleFunc("GET /ui/b/{bucket}/download", h.page(h.download))
 	h.mux.HandleFunc("GET /ui/b/{bucket}/image", h.page(h.image))
 	h.mux.HandleFunc("POST /ui/b/{bucket}/delete", h.change(h.deleteObject))
+	h.mux.HandleFunc("POST /ui/b/{bucket}/delete-version", h.change(h.deleteVersion))
 	h.mux.HandleFunc("POST /ui/b/{bucket}/run", h.change(h.runApp))
 	h.mux.HandleFunc("POST /ui/b/{bucket}/presign", h.change(h.presign))
 	h.mux.HandleFunc("POST /ui/b/{bucket}/open-with", h.change(h.setBinding))
