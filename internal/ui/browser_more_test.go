@@ -125,8 +125,10 @@ func browserApps(t *testing.T, ctx context.Context, e *env, dir string) {
 		chromedp.Click(chromedp.CSS("#open-with summary")),
 		chromedp.SendKeys(chromedp.CSS("#ow-type"), "text/plain"),
 		chromedp.SendKeys(chromedp.CSS("#ow-app"), "shout"),
-		chromedp.Click(chromedp.CSS("#ow-set")),
-		chromedp.WaitVisible(chromedp.CSS("#bindings")))
+		chromedp.Click(chromedp.CSS("#ow-set")))
+	// #bindings is on the page before the post too: wait for the page the
+	// post answers (navigating away while it loads aborts the navigation).
+	waitFor(t, ctx, `document.readyState == "complete" && [...document.querySelectorAll("#bindings td")].some(td => td.textContent == "shout")`)
 	do(t, ctx, "open words.txt",
 		chromedp.Navigate(base+"/ui/b/from-browser/object?key=words.txt"), chromedp.WaitVisible(chromedp.CSS("#open-with-run")),
 		chromedp.Click(chromedp.CSS("#open-with-run")),

@@ -86,6 +86,28 @@ func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action
 	}
 }
 
+// setFiles picks files in the file input sel. Right after a page reloads
+// itself (upload.js does when its uploads are done) the browser's DOM
+// handle may still be the old page's, whose nodes are gone ("Could not
+// find node with given id"; CI10 met it): the pick is retried on that
+// error for up to 20 s.
+func setFiles(t *testing.T, ctx context.Context, what, sel string, files ...string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		tctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		err := chromedp.Do(tctx, chromedp.SetUploadFiles(chromedp.CSS(sel), files))
+		cancel()
+		if err == nil {
+			return
+		}
+		if !strings.Contains(err.Error(), "Could not find node") || time.Now().After(deadline) {
+			t.Fatalf("%s: %v", what, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 // waitFor evaluates expr until it is true, through page loads, for up
 // to 2 minutes.
 func waitFor(t *testing.T, ctx context.Context, expr string) {
@@ -198,7 +220,7 @@ func browserUpload(t *testing.T, ctx context.Context, e *env, dir string) []byte
 		}
 	}
 	for _, name := range []string{"big.bin", "words.txt"} {
-		do(t, ctx, "upload "+name, chromedp.SetUploadFiles(chromedp.CSS("#files"), []string{filepath.Join(files, name)}))
+		setFiles(t, ctx, "upload "+name, "#files", filepath.Join(files, name))
 		// The page reloads when its uploads are done: poll across it, each
 		// look one evaluation in one page (a node found on the page being
 		// replaced would be gone by the time it is read).
