@@ -11,8 +11,8 @@ import (
 )
 
 // progress is how far the current pass got: the bucket, the phase within
-// it ("objects", then "uploads") and the last key (and upload id) done.
-// The zero progress is "nothing started".
+// it ("objects", "versions", then "uploads") and the last key (and upload
+// or version id) done. The zero progress is "nothing started".
 type progress struct {
 	Bucket   string `json:"bucket,omitempty"`
 	Phase    string `json:"phase,omitempty"`

@@ -199,26 +199,15 @@ func (c *Cached) Decoded(ctx context.Context, key string, decode func([]byte) (a
 	return dec, nil
 }
 
-func (c *Cached) drop(key string) {
-	if c.covered(key) != "" {
-		c.mu.Lock()
-		delete(c.m, key)
-		c.mu.Unlock()
-	}
-}
-
 // settle updates key's entry after this node wrote it (value; nil for a
-// delete; ok false when the write failed). Under a TrustAbsence prefix
-// the entry stays when it already holds what was written (the write's
-// watch event came first), else it becomes unknown until the event
-// comes; under other prefixes it is dropped.
+// delete; ok false when the write failed): the entry stays when it
+// already holds what was written (the write's watch event came first),
+// else it becomes unknown (read from the store) until the event comes.
+// Dropping it instead lost the race with an event that came first: the
+// entry stayed uncached until the key changed again (CI11,
+// TestCachedDecoded).
 func (c *Cached) settle(key string, value []byte, ok bool) {
-	p := c.covered(key)
-	if p == "" {
-		return
-	}
-	if !c.complete[p] {
-		c.drop(key)
+	if c.covered(key) == "" {
 		return
 	}
 	c.mu.Lock()
