@@ -2,6 +2,7 @@ package ui
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/insitu-cloud/insitu/internal/cluster"
 )
@@ -54,7 +55,10 @@ func (h *Handler) overview(c *call) error {
 	}
 	var tr *traffic
 	if h.cfg.Requests != nil {
-		t := trafficOf(h.cfg.Requests.Minutes(h.cfg.Now()))
+		// The recorder stamps requests with the wall clock (obs's
+		// middleware), so it is read with that clock, not cfg.Now: a moved
+		// clock would show a window the stamps are not in.
+		t := trafficOf(h.cfg.Requests.Minutes(time.Now()))
 		tr = &t
 	}
 	data := struct {
