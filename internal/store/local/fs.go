@@ -53,7 +53,11 @@ type WritableFile interface {
 type osFS struct{}
 
 func (osFS) Create(name string) (WritableFile, error) {
-	return os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	return &writebackFile{f: f}, nil
 }
 
 // Open returns an *os.File (OpenFile relies on it).
