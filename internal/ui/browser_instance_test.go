@@ -52,6 +52,9 @@ func TestBrowserInstance(t *testing.T) {
 		document.getElementById("console").textContent.includes("hello-from-the-dashboard")`)
 	t.Logf("running, console ready: %s after the image was registered", time.Since(began).Round(time.Millisecond))
 	shoot(t, ctx, dir, "instance")
+	if pids := qemuOf(e.node.DataDir); len(pids) != 1 { // the check below sees what it looks for
+		t.Errorf("QEMU processes of the node while running: %v, want one", pids)
+	}
 
 	do(t, ctx, "terminate", chromedp.Click(chromedp.CSS("#instance-terminate")), chromedp.WaitVisible(chromedp.CSS("#instance-state")))
 	reloadUntil(t, ctx, `document.getElementById("instance-state").textContent.startsWith("terminated")`)
