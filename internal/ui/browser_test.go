@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/insitu-cloud/insitu/internal/app"
 	"github.com/insitu-cloud/insitu/internal/testtool"
 )
 
@@ -155,7 +156,7 @@ func text(t *testing.T, ctx context.Context, sel string) string {
 // the old cookie useless.
 func TestBrowser(t *testing.T) {
 	ctx := newChromium(t)
-	e := start(t, false)
+	e := start(t, false, func(c *app.Config) { c.UI.LiveEvery = 100 * time.Millisecond })
 	dir := shots(t)
 	base := e.node.Endpoint()
 

@@ -45,6 +45,9 @@ type Options struct {
 	MaxAge time.Duration
 	// Now is the clock. Default time.Now; tests move it.
 	Now func() time.Time
+	// LiveEvery is how often a live stream (stream.go) sends what
+	// changed. Default 1 s; tests shorten it.
+	LiveEvery time.Duration
 }
 
 // Config is what the dashboard reads and acts on.
@@ -108,6 +111,7 @@ type Handler struct {
 func New(cfg Config) *Handler {
 	cfg.Idle = cmp.Or(cfg.Idle, DefaultIdle)
 	cfg.MaxAge = cmp.Or(cfg.MaxAge, DefaultMaxAge)
+	cfg.LiveEvery = cmp.Or(cfg.LiveEvery, streamEvery)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
