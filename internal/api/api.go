@@ -296,8 +296,17 @@ func (h *Handler) addUser(c *call) error {
 	return nil
 }
 
+// RemoveAccount removes the named account and revokes its keys, refusing
+// root (auth.ErrRootImmutable) and an account that still owns buckets, app
+// versions or services (auth.ErrAccountInUse, with the counts). It is what
+// `insitu admin user rm` reaches (DELETE /admin/users/{name}) and what the
+// dashboard calls. Safe for concurrent use.
+func (h *Handler) RemoveAccount(ctx context.Context, name string) error {
+	return h.accounts.Remove(ctx, name, h.holdings)
+}
+
 func (h *Handler) removeUser(c *call) error {
-	if err := h.accounts.Remove(c.ctx, c.r.PathValue("name"), h.holdings); err != nil {
+	if err := h.RemoveAccount(c.ctx, c.r.PathValue("name")); err != nil {
 		return err
 	}
 	c.w.WriteHeader(http.StatusNoContent)

@@ -256,7 +256,7 @@ func (n *Node) newServer() *http.Server {
 	}
 	native := api.New(deps)
 	return &http.Server{
-		Handler:           n.metrics.Middleware(cfg.Logger, n.peerPaced(s3.VirtualBucket, n.router(s3, native, svc, n.newEC2(), n.newUI()))),
+		Handler:           n.metrics.Middleware(cfg.Logger, n.peerPaced(s3.VirtualBucket, n.router(s3, native, svc, n.newEC2(), n.newUI(native.RemoveAccount)))),
 		ReadHeaderTimeout: 30 * time.Second,
 		MaxHeaderBytes:    maxHeaderBytes,
 		IdleTimeout:       120 * time.Second,
