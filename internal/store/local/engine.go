@@ -39,9 +39,11 @@ type Engine struct {
 	bufPool sync.Pool // *[]byte of blockSize
 
 	// inlineMax is the largest body kept in the index (Options.InlineMax;
-	// 0: none); inlinePool holds *[]byte probe buffers of inlineMax+1.
+	// 0: none); inlinePool holds *[]byte probe buffers of inlineMax+1,
+	// imagePool buffers for reading inline images.
 	inlineMax  int
 	inlinePool sync.Pool
+	imagePool  sync.Pool
 
 	// life guards against use after Close: every call holds it for reading.
 	life   sync.RWMutex
@@ -123,6 +125,8 @@ func OpenWith(ctx context.Context, dir string, opts Options) (*Engine, error) {
 		n := e.inlineMax + 1
 		e.inlinePool.New = func() any { b := make([]byte, n); return &b }
 	}
+	img := imageSize(max(e.inlineMax, 0))
+	e.imagePool.New = func() any { b := make([]byte, 0, img); return &b }
 	if err := e.prepareDirs(); err != nil {
 		return nil, err
 	}

@@ -32,14 +32,25 @@ type memSink struct{ bytes.Buffer }
 
 func (*memSink) Sync() error { return nil }
 
-// inlineImage is a blockfile image in memory, read like a data file.
+// inlineImage is a blockfile image in memory, read like a data file: a
+// copy of the index value in a pooled buffer (so a slow reader pins no
+// Pebble memtable or block), which Close gives back (once).
 type inlineImage struct {
 	*bytes.Reader
-	name string
-	size int64
+	name    string
+	size    int64
+	buf     *[]byte
+	release func(*[]byte)
 }
 
-func (m *inlineImage) Close() error               { return nil }
+func (m *inlineImage) Close() error {
+	if m.buf != nil {
+		m.release(m.buf)
+		m.buf = nil
+	}
+	return nil
+}
+
 func (m *inlineImage) Stat() (fs.FileInfo, error) { return m, nil }
 func (m *inlineImage) Name() string               { return m.name }
 func (m *inlineImage) Size() int64                { return m.size }
@@ -70,7 +81,7 @@ func (e *Engine) ingestBody(ctx context.Context, r io.Reader, size int64, alg st
 		return nil, fmt.Errorf("local: read body: %w", err)
 	}
 	sink := &memSink{}
-	sink.Grow(n + 24 + 4*(n/blockSize+1)) // data, CRC table, trailer
+	sink.Grow(imageSize(n))
 	ing, err := e.ingestTo(ctx, sink, bytes.NewReader(probe[:n]), size, alg, opts)
 	if err != nil {
 		return nil, err
@@ -80,8 +91,9 @@ func (e *Engine) ingestBody(ctx context.Context, r io.Reader, size int64, alg st
 }
 
 // openInline returns the blockfile image of rec's inline body, read from
-// the index (fs.ErrNotExist when its key is gone: the record was replaced
-// or deleted since it was read).
+// the index in place (fs.ErrNotExist when its key is gone: the record was
+// replaced or deleted since it was read). Closing the File (its Reader)
+// releases the value.
 func (e *Engine) openInline(rec *objectRecord) (*blockfile.File, error) {
 	v, closer, err := e.db.Get(inlineKey(rec.File))
 	if errors.Is(err, pebble.ErrNotFound) {
@@ -90,10 +102,28 @@ func (e *Engine) openInline(rec *objectRecord) (*blockfile.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("local: index read: %w", err)
 	}
-	img := bytes.Clone(v)
+	bp := e.imagePool.Get().(*[]byte)
+	*bp = append((*bp)[:0], v...)
 	closer.Close()
 	name := "inline " + rec.File
-	return blockfile.Check(&inlineImage{Reader: bytes.NewReader(img), name: name, size: int64(len(img))}, name, rec.Size)
+	img := &inlineImage{Reader: bytes.NewReader(*bp), name: name, size: int64(len(*bp)), buf: bp, release: e.putImage}
+	bf, err := blockfile.Check(img, name, rec.Size)
+	if err != nil {
+		img.Close()
+		return nil, err
+	}
+	return bf, nil
+}
+
+// imageSize is the size of the blockfile image of n data bytes.
+func imageSize(n int) int { return n + 4*((n+blockSize-1)/blockSize) + 24 }
+
+// putImage returns an image buffer to the pool unless it grew past the
+// size the pool hands out (a body kept under a larger InlineMax).
+func (e *Engine) putImage(bp *[]byte) {
+	if cap(*bp) <= imageSize(max(e.inlineMax, 0)) {
+		e.imagePool.Put(bp)
+	}
 }
 
 // openData opens rec's body: its inline image or its data file.
