@@ -199,9 +199,8 @@ func (e *Engine) retireLatest(b *pebble.Batch, bucket, key, state string, old *o
 	var gone []string
 	suspended := state == store.VersioningSuspended
 	if isOld && suspended && versionOf(old) == store.NullVersionID {
-		if old.File != "" {
-			b.Delete(fileKey(old.File), nil)
-			gone = append(gone, old.File)
+		if f := dropData(b, old); f != "" {
+			gone = append(gone, f)
 		}
 		return gone, nil
 	}
@@ -223,9 +222,8 @@ func (e *Engine) retireLatest(b *pebble.Batch, bucket, key, state string, old *o
 		}
 		if nrec != nil {
 			b.Delete(wk, nil)
-			if nrec.File != "" {
-				b.Delete(fileKey(nrec.File), nil)
-				gone = append(gone, nrec.File)
+			if f := dropData(b, nrec); f != "" {
+				gone = append(gone, f)
 			}
 		}
 	}
