@@ -21,13 +21,14 @@ import (
 
 // Handler serves /api/v1/.
 type Handler struct {
-	verifier *sigv4.Verifier
-	accounts *auth.Accounts
-	apps     *apps.Registry
-	runs     Runs
-	services *services.Manager
-	engine   store.Engine
-	mux      *http.ServeMux
+	verifier  *sigv4.Verifier
+	accounts  *auth.Accounts
+	apps      *apps.Registry
+	runs      Runs
+	services  *services.Manager
+	engine    store.Engine
+	instances InstanceCounter
+	mux       *http.ServeMux
 }
 
 // Deps are the services the API exposes.
@@ -44,11 +45,20 @@ type Deps struct {
 	Jobs Jobs
 	// Cluster serves /api/v1/cluster and object replicas; nil when alone.
 	Cluster Cluster
+	// Instances is counted in when an account is removed (instances it
+	// has that are not terminated); nil counts none.
+	Instances InstanceCounter
+}
+
+// InstanceCounter counts an account's instances that are not terminated
+// (a stopped one keeps its disk). Safe for concurrent use.
+type InstanceCounter interface {
+	Live(ctx context.Context, accountID string) (int, error)
 }
 
 // New returns the native API handler.
 func New(d Deps) *Handler {
-	h := &Handler{verifier: d.Verifier, accounts: d.Accounts, apps: d.Apps, runs: d.Runs, services: d.Services, engine: d.Engine, mux: http.NewServeMux()}
+	h := &Handler{verifier: d.Verifier, accounts: d.Accounts, apps: d.Apps, runs: d.Runs, services: d.Services, engine: d.Engine, instances: d.Instances, mux: http.NewServeMux()}
 	h.route("GET /api/v1/whoami", "WhoAmI", false, h.whoami)
 	h.routeApps()
 	h.routeRuns()

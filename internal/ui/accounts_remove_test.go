@@ -55,7 +55,7 @@ func TestAccountRemoval(t *testing.T) {
 	}
 
 	resp := root.change("/ui/accounts/carol/remove", nil)
-	if body := bodyOf(resp); resp.StatusCode != http.StatusConflict || !strings.Contains(body, "carol was not removed: carol owns 1 bucket(s), 0 app version(s), 0 service(s); remove them first") {
+	if body := bodyOf(resp); resp.StatusCode != http.StatusConflict || !strings.Contains(body, "carol was not removed: carol owns 1 bucket(s), 0 app version(s), 0 service(s), 0 instance(s); remove them first") {
 		t.Errorf("removing carol with a bucket: %d\n%s", resp.StatusCode, body)
 	}
 	if code, _ := carol.get("/ui/buckets"); code != http.StatusOK {
