@@ -28,7 +28,7 @@ func TestAccountRemoval(t *testing.T) {
 		t.Errorf("the accounts page should offer carol's removal and not root's:\n%s", body)
 	}
 	code, body := root.get("/ui/accounts/carol/remove")
-	if code != http.StatusOK || !strings.Contains(body, `id="confirm-remove"`) || !strings.Contains(body, "buckets, apps or services") {
+	if code != http.StatusOK || !strings.Contains(body, `id="confirm-remove"`) || !strings.Contains(body, "buckets, apps, services or instances") {
 		t.Errorf("confirmation page: %d\n%s", code, body)
 	}
 	if code, body := root.get("/ui/accounts/root/remove"); code != http.StatusBadRequest || !strings.Contains(body, "The root account cannot be removed.") {
