@@ -65,7 +65,7 @@ func shoot(t *testing.T, ctx context.Context, dir, name string) {
 		if err := chromedp.Do(ctx, chromedp.EmulateViewport(w.w, w.h)); err != nil {
 			t.Fatal(err)
 		}
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		png, err := screenshot(ctx)
 		if err != nil {
 			t.Fatalf("screenshot %s: %v", name, err)
 		}
@@ -75,6 +75,20 @@ func shoot(t *testing.T, ctx context.Context, dir, name string) {
 	}
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// screenshot takes a full-page screenshot, waiting out a page still being
+// laid out (chromium answers "Cannot take screenshot with 0 width" then;
+// seen under load right after a navigation) for up to 20 s.
+func screenshot(ctx context.Context) ([]byte, error) {
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err == nil || !strings.Contains(err.Error(), "0 width") || time.Now().After(deadline) {
+			return png, err
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 
