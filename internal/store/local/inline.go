@@ -43,8 +43,12 @@ type inlineImage struct {
 	release func(*[]byte)
 }
 
+// Close gives the buffer back; a Read after it finds nothing (never the
+// bytes of whoever takes the buffer next). Not safe to call concurrently
+// with Read, like closing an *os.File mid-read is not.
 func (m *inlineImage) Close() error {
 	if m.buf != nil {
+		m.Reader = bytes.NewReader(nil)
 		m.release(m.buf)
 		m.buf = nil
 	}
