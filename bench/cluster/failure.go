@@ -154,6 +154,12 @@ func listCount(ctx context.Context, p *proc) (int64, error) {
 // seed writes n objects of size bytes, 16 at a time, round-robin over the
 // nodes.
 func seed(ctx context.Context, t *target, n int, size int64) error {
+	return seedRange(ctx, t, 0, n, size)
+}
+
+// seedRange writes objects obj-FROM ... obj-(TO-1) of size bytes, 16 at a
+// time, round-robin over the nodes.
+func seedRange(ctx context.Context, t *target, from, to int, size int64) error {
 	payload := s3load.RandomBytes(size)
 	work := make(chan int)
 	var (
@@ -172,7 +178,7 @@ func seed(ctx context.Context, t *target, n int, size int64) error {
 			}
 		}()
 	}
-	for i := 0; i < n && ctx.Err() == nil; i++ {
+	for i := from; i < to && ctx.Err() == nil; i++ {
 		work <- i
 	}
 	close(work)
