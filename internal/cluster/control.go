@@ -128,6 +128,7 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 		return nil, err
 	}
 	c.view = newView(c)
+	sus.onClear(c.repairSoon)
 	if err := c.register(ctx); err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"slices"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -40,6 +41,11 @@ type RepairStats struct {
 	UnderReplicated int64     `json:"under_replicated"` // reported by this node, not yet repaired
 	Copied          int64     `json:"copied"`           // replicas written since start
 	Dropped         int64     `json:"dropped"`          // local copies dropped since start
+	// Asked changes whenever this node asks every node for a repair pass
+	// (a write missed a replica, a corrupt copy was dropped, a suspect
+	// peer answers again); it starts at the node's start time in
+	// nanoseconds, so a restart asks too.
+	Asked int64 `json:"asked"`
 }
 
 // Member states.
@@ -82,10 +88,14 @@ type view struct {
 	mu      sync.RWMutex
 	nodes   []NodeStatus  // by name
 	changed chan struct{} // closed and replaced when the live set changes
+	asked   chan struct{} // closed and replaced when a node asks for repair
 	repair  RepairStats
 }
 
-func newView(c *Cluster) *view { return &view{c: c, changed: make(chan struct{})} }
+func newView(c *Cluster) *view {
+	return &view{c: c, changed: make(chan struct{}), asked: make(chan struct{}),
+		repair: RepairStats{Asked: time.Now().UnixNano()}}
+}
 
 // register writes this node's record, then keeps its leased heartbeat
 // and the view fresh until Close.
@@ -148,6 +158,7 @@ func (c *Cluster) liveLoop() {
 			c.log.Warn("membership refresh failed", "err", err)
 		}
 		cancel()
+		c.sus.expire()
 		c.rememberPeers()
 	}
 }
@@ -235,7 +246,8 @@ func (v *view) read(ctx context.Context) ([]NodeStatus, error) {
 	return nodes, nil
 }
 
-// set installs nodes and signals a change of the live set.
+// set installs nodes and signals a change of the live set, and of any
+// node's request for repair.
 func (v *view) set(nodes []NodeStatus) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -243,7 +255,19 @@ func (v *view) set(nodes []NodeStatus) {
 		close(v.changed)
 		v.changed = make(chan struct{})
 	}
+	if askKey(v.nodes) != askKey(nodes) {
+		close(v.asked)
+		v.asked = make(chan struct{})
+	}
 	v.nodes = nodes
+}
+
+func askKey(nodes []NodeStatus) string {
+	k := ""
+	for _, n := range nodes {
+		k += n.Name + "=" + strconv.FormatInt(n.Repair.Asked, 36) + ";"
+	}
+	return k
 }
 
 func liveKey(nodes []NodeStatus) string {
@@ -259,6 +283,14 @@ func (c *Cluster) Nodes() []NodeStatus {
 	c.view.mu.RLock()
 	defer c.view.mu.RUnlock()
 	return append([]NodeStatus(nil), c.view.nodes...)
+}
+
+// Asked returns a channel closed when the view next shows a node (this
+// one included) asking for a repair pass.
+func (c *Cluster) Asked() <-chan struct{} {
+	c.view.mu.RLock()
+	defer c.view.mu.RUnlock()
+	return c.view.asked
 }
 
 // Changed returns a channel closed at the next change of the live set.
