@@ -174,20 +174,22 @@ func (c *Cluster) Beat() {
 	}
 }
 
-// heartbeat writes alive/NAME under a fresh lease every time: a node
-// that lost its lease (paused, partitioned) comes back with a new one.
+// heartbeat renews this node's lease and writes alive/NAME when it says
+// something new (see beatDue); a node that lost its lease (paused,
+// partitioned) comes back with a new one and writes it again.
 func (c *Cluster) heartbeat(ctx context.Context) error {
 	a := Alive{At: time.Now().UTC(), Repair: c.view.repairStats()}
 	if c.cfg.Usage != nil {
 		a.Usage = c.cfg.Usage()
 	}
-	b, _ := json.Marshal(a)
 	c.replMu.Lock()
 	defer c.replMu.Unlock()
 	if c.lease != 0 {
 		if _, err := c.etcd.KeepAliveOnce(ctx, c.lease); err == nil {
-			_, err = c.etcd.Put(ctx, Prefix+"alive/"+c.st.Name, string(b), clientv3.WithLease(c.lease))
-			return err
+			if !beatDue(c.lastBeat, a) {
+				return nil
+			}
+			return c.putAlive(ctx, a)
 		}
 	}
 	g, err := c.etcd.Grant(ctx, LeaseTTL)
@@ -195,8 +197,39 @@ func (c *Cluster) heartbeat(ctx context.Context) error {
 		return err
 	}
 	c.lease = g.ID
-	_, err = c.etcd.Put(ctx, Prefix+"alive/"+c.st.Name, string(b), clientv3.WithLease(g.ID))
+	return c.putAlive(ctx, a)
+}
+
+// putAlive writes a under the lease; c.replMu is held.
+func (c *Cluster) putAlive(ctx context.Context, a Alive) error {
+	b, _ := json.Marshal(a)
+	_, err := c.etcd.Put(ctx, Prefix+"alive/"+c.st.Name, string(b), clientv3.WithLease(c.lease))
+	if err == nil {
+		c.lastBeat = a
+	}
 	return err
+}
+
+// beatRefresh is the longest an unchanged heartbeat record goes without
+// being written again (its machine-wide memory and disk use drift).
+const beatRefresh = 10 * time.Second
+
+// beatDue reports whether a is worth a write (a raft round and an fsync
+// on every etcd member) after last: the repair stats, the slots or the
+// capacity changed, memory or disk use moved by 1% of the total, or
+// beatRefresh passed. Renewing the lease alone keeps the node up.
+func beatDue(last, a Alive) bool {
+	lu, u := last.Usage, a.Usage
+	moved := func(was, is, total int64) bool { d := is - was; return d*100 > total || -d*100 > total }
+	switch {
+	case a.At.Sub(last.At) >= beatRefresh, a.Repair != last.Repair:
+		return true
+	case lu.Slots != u.Slots || lu.SlotsUsed != u.SlotsUsed || lu.RunsWaiting != u.RunsWaiting:
+		return true
+	case lu.Memory != u.Memory || lu.Disk != u.Disk:
+		return true
+	}
+	return moved(lu.MemoryUsed, u.MemoryUsed, u.Memory) || moved(lu.DiskUsed, u.DiskUsed, u.Disk)
 }
 
 // refresh re-reads every node record and heartbeat and installs them.
