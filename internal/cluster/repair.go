@@ -68,6 +68,9 @@ func (c *Cluster) StartRepair(e *Engine, cfg RepairConfig) {
 // node's own at once, the others' through the next heartbeat. It never
 // blocks.
 func (c *Cluster) repairSoon() {
+	if c == nil || c.view == nil {
+		return // not started (an engine under test)
+	}
 	c.view.setRepair(func(rs *RepairStats) { rs.Asked++ })
 	if c.repair != nil {
 		select {
