@@ -14,9 +14,9 @@ import (
 // live set changes (a node down, back, joined or draining) and 2 s after
 // any node asks for one (a write that missed a target, a corrupt copy
 // dropped, a suspect peer answering again, a node's start); a pass that
-// left work (copies made or dropped, keys still short, a target that did
-// not answer) is followed by another after Every, until one finds
-// nothing to do; and a full pass runs every FullEvery regardless, as the
+// moved copies is followed by another 2 s later, and one that left keys
+// short or met a target that did not answer by another after Every,
+// until one finds nothing to do; and a full pass runs every FullEvery regardless, as the
 // safety net (anti-entropy for what no event reported, such as a file
 // lost on disk, and a tombstone's grace running out).
 type RepairConfig struct {
@@ -94,12 +94,16 @@ func (r *repairer) loop() {
 	defer r.c.wg.Done()
 	for {
 		changed, asked := r.c.Changed(), r.c.Asked()
+		st, err := r.pass(r.c.ctx)
+		if err != nil && r.c.ctx.Err() == nil {
+			r.c.log.Warn("repair pass failed", "err", err)
+		}
 		wait := r.cfg.FullEvery
-		if clean, err := r.pass(r.c.ctx); err != nil || !clean {
-			if err != nil && r.c.ctx.Err() == nil {
-				r.c.log.Warn("repair pass failed", "err", err)
-			}
-			wait = r.cfg.Every
+		switch {
+		case err != nil || st.unfixed > 0 || st.failed > 0:
+			wait = r.cfg.Every // something did not answer: retry later
+		case !st.clean():
+			wait = settleWait // it moved copies: confirm soon
 		}
 		select {
 		case <-r.c.ctx.Done():
@@ -145,9 +149,9 @@ func (p *passStats) add(o passStats) {
 }
 
 // pass walks every object and tombstone held here, in batches, and
-// reports whether it found nothing to do.
-func (r *repairer) pass(ctx context.Context) (clean bool, err error) {
-	var st, total passStats
+// returns what it did.
+func (r *repairer) pass(ctx context.Context) (total passStats, err error) {
+	var st passStats
 	var batch []store.ObjectInfo
 	flush := func() error {
 		err := r.batch(ctx, batch, &st)
@@ -169,7 +173,7 @@ func (r *repairer) pass(ctx context.Context) (clean bool, err error) {
 		r.publish(&st, true)
 	}
 	total.unfixed, total.failed = st.unfixed, st.failed
-	return total.clean(), err
+	return total, err
 }
 
 // publish puts the pass's progress into the node's heartbeat. While a
