@@ -16,8 +16,14 @@
 // (under_replicated back to 0 after repair passes that began after the
 // detection).
 //
+// -mode idle starts a 3-node cluster with 3 replicas, fills it in stages
+// (-idle-objects 4 KiB objects, then -idle-large 16 MiB ones) and, once
+// each stage has settled, prints the CPU seconds per minute each server
+// process uses (utime+stime from /proc/PID/stat) while no client calls.
+//
 //	go run ./bench/cluster -minio /tmp/minio-bin/minio
 //	go run ./bench/cluster -mode failure
+//	go run ./bench/cluster -mode idle
 //
 // Nothing is downloaded at run time: the minio binary comes from -minio,
 // INSITU_BENCH_MINIO, PATH or $(go env GOPATH)/bin. The insitu binary comes
