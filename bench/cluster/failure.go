@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/insitu-cloud/insitu/bench/internal/s3load"
@@ -41,13 +43,18 @@ func runFailure(ctx context.Context, cfg *config, root string) error {
 		watch = t.procs[1]
 	}
 	victim := t.procs[cfg.kill]
-	before, err := waitStatus(ctx, watch, 2*time.Minute, "a clean pass after the writes", func(st *client.ClusterStatus) bool {
-		return allPassedSince(st, "", written) && st.UnderReplicated == 0
+	// Passes follow events, so none need follow writes that reached
+	// every target: settled is every node up with nothing short.
+	before, err := waitStatus(ctx, watch, 2*time.Minute, "a settled cluster after the writes", func(st *client.ClusterStatus) bool {
+		return countUp(st) == cfg.nodes && st.UnderReplicated == 0
 	})
 	if err != nil {
 		return err
 	}
-	lost := nodeOf(before, victim.name).Repair.Objects
+	lost, err := heldBy(ctx, watch, victim.name, cfg.objects)
+	if err != nil {
+		return err
+	}
 	copied0 := copiedBy(before, victim.name)
 	return measureFailure(ctx, cfg, watch, victim, lost, copied0)
 }
@@ -98,6 +105,44 @@ func measureFailure(ctx context.Context, cfg *config, watch, victim *proc, lost,
 	return nil
 }
 
+// heldBy counts the objects obj-000000 ... that node holds, asking p
+// where each one is (16 at a time).
+func heldBy(ctx context.Context, p *proc, node string, n int) (int64, error) {
+	api, err := apiClient(p)
+	if err != nil {
+		return 0, err
+	}
+	var held atomic.Int64
+	var once sync.Once
+	var first error
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				names, err := api.Replicas(ctx, bucket, fmt.Sprintf("obj-%06d", i))
+				if err != nil {
+					once.Do(func() { first = err })
+				}
+				if slices.Contains(names, node) {
+					held.Add(1)
+				}
+			}
+		}()
+	}
+	for i := 0; i < n && ctx.Err() == nil; i++ {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	if first != nil {
+		return 0, fmt.Errorf("asking where the objects are: %w", first)
+	}
+	return held.Load(), ctx.Err()
+}
+
 func printFailure(cfg *config, victim *proc, state string, lost, copied, listed int64, detect, repair, strict time.Duration) {
 	fmt.Printf("cluster failure: %d nodes (one zone each), %d replicas, %d objects of %s; SIGKILL %s\n",
 		cfg.nodes, cfg.replicas, cfg.objects, s3load.SizeLabel(cfg.objSize), victim.name)
@@ -114,17 +159,6 @@ func printFailure(cfg *config, victim *proc, state string, lost, copied, listed 
 }
 
 func secs(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }
-
-// allPassedSince reports whether every node but skip that is up finished a
-// repair pass after t.
-func allPassedSince(st *client.ClusterStatus, skip string, t time.Time) bool {
-	for _, n := range st.Nodes {
-		if n.Name != skip && (n.State != "up" || !n.Repair.LastPass.After(t)) {
-			return false
-		}
-	}
-	return true
-}
 
 // nodeOf finds name in st; a node missing from it reads as state "gone".
 func nodeOf(st *client.ClusterStatus, name string) client.ClusterNode {
@@ -154,6 +188,12 @@ func listCount(ctx context.Context, p *proc) (int64, error) {
 // seed writes n objects of size bytes, 16 at a time, round-robin over the
 // nodes.
 func seed(ctx context.Context, t *target, n int, size int64) error {
+	return seedRange(ctx, t, 0, n, size)
+}
+
+// seedRange writes objects obj-FROM ... obj-(TO-1) of size bytes, 16 at a
+// time, round-robin over the nodes.
+func seedRange(ctx context.Context, t *target, from, to int, size int64) error {
 	payload := s3load.RandomBytes(size)
 	work := make(chan int)
 	var (
@@ -172,7 +212,7 @@ func seed(ctx context.Context, t *target, n int, size int64) error {
 			}
 		}()
 	}
-	for i := 0; i < n && ctx.Err() == nil; i++ {
+	for i := from; i < to && ctx.Err() == nil; i++ {
 		work <- i
 	}
 	close(work)

@@ -16,8 +16,14 @@
 // (under_replicated back to 0 after repair passes that began after the
 // detection).
 //
+// -mode idle starts a 3-node cluster with 3 replicas, fills it in stages
+// (-idle-objects 4 KiB objects, then -idle-large 16 MiB ones) and, once
+// each stage has settled, prints the CPU seconds per minute each server
+// process uses (utime+stime from /proc/PID/stat) while no client calls.
+//
 //	go run ./bench/cluster -minio /tmp/minio-bin/minio
 //	go run ./bench/cluster -mode failure
+//	go run ./bench/cluster -mode idle
 //
 // Nothing is downloaded at run time: the minio binary comes from -minio,
 // INSITU_BENCH_MINIO, PATH or $(go env GOPATH)/bin. The insitu binary comes
@@ -32,6 +38,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -61,6 +68,11 @@ type config struct {
 	objSize  int64
 	kill     int
 	replicas int
+	// idle mode
+	idleObjects []int
+	idleLarge   int
+	idleWindow  time.Duration
+	idleSettle  time.Duration
 }
 
 func main() {
@@ -72,8 +84,8 @@ func main() {
 
 func parseFlags() (*config, error) {
 	c := &config{}
-	var concs, sizes, targets string
-	flag.StringVar(&c.mode, "mode", "throughput", "throughput (S3 PUT/GET against MinIO distributed) or failure (detection and repair times)")
+	var concs, sizes, targets, idleObjects string
+	flag.StringVar(&c.mode, "mode", "throughput", "throughput (S3 PUT/GET against MinIO distributed), failure (detection and repair times) or idle (CPU of an idle cluster by what it holds)")
 	flag.DurationVar(&c.duration, "duration", 8*time.Second, "measured time per row and system")
 	flag.DurationVar(&c.warmup, "warmup", 2*time.Second, "unmeasured warm-up before each row")
 	flag.StringVar(&concs, "concurrency", "16", "comma-separated concurrency levels")
@@ -91,11 +103,60 @@ func parseFlags() (*config, error) {
 	flag.IntVar(&c.objects, "objects", 10000, "failure mode: objects written before the kill")
 	flag.Int64Var(&c.objSize, "object-size", 4096, "failure mode: size in bytes of each object")
 	flag.IntVar(&c.kill, "kill", -1, "failure mode: index of the node to SIGKILL (default the last)")
+	flag.StringVar(&idleObjects, "idle-objects", "0,3000,30000", "idle mode: 4 KiB objects held at each measured stage (cumulative)")
+	flag.IntVar(&c.idleLarge, "idle-large", 200, "idle mode: 16 MiB objects added for a last stage (0: none)")
+	flag.DurationVar(&c.idleWindow, "idle-window", 60*time.Second, "idle mode: measured idle time per stage")
+	flag.DurationVar(&c.idleSettle, "idle-settle", 15*time.Second, "idle mode: wait after under_replicated is 0 before measuring")
 	flag.Parse()
+	if c.mode == "idle" {
+		idleDefaults(c)
+	}
 	if flag.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q", flag.Args())
 	}
+	if err := c.checkIdle(idleObjects); err != nil {
+		return nil, err
+	}
 	return c, c.check(concs, sizes, targets)
+}
+
+// parseCounts parses "0,3000,30000" into non-decreasing counts >= 0.
+func parseCounts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 0 || (len(out) > 0 && n < out[len(out)-1]) {
+			return nil, fmt.Errorf("%q: want counts >= 0 in increasing order", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// idleDefaults makes idle mode a 3-node cluster with 3 replicas unless
+// -nodes or -replicas say otherwise.
+func idleDefaults(c *config) {
+	set := map[string]bool{}
+	flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if !set["nodes"] {
+		c.nodes = 3
+	}
+	if !set["replicas"] {
+		c.replicas = 3
+	}
+}
+
+// checkIdle parses -idle-objects and checks the idle mode's values.
+func (c *config) checkIdle(objects string) error {
+	var err error
+	c.idleObjects, err = parseCounts(objects)
+	switch {
+	case err != nil:
+		return fmt.Errorf("-idle-objects: %w", err)
+	case c.idleLarge < 0 || c.idleWindow <= 0 || c.idleSettle < 0:
+		return errors.New("-idle-large must be >= 0, -idle-window > 0, -idle-settle >= 0")
+	}
+	return nil
 }
 
 // check validates and fills the parsed lists.
@@ -116,8 +177,8 @@ func (c *config) check(concs, sizes, targets string) error {
 		}
 	}
 	switch {
-	case c.mode != "throughput" && c.mode != "failure":
-		return fmt.Errorf("-mode %q: want throughput or failure", c.mode)
+	case c.mode != "throughput" && c.mode != "failure" && c.mode != "idle":
+		return fmt.Errorf("-mode %q: want throughput, failure or idle", c.mode)
 	case c.duration <= 0 || c.warmup < 0:
 		return errors.New("-duration must be > 0 and -warmup >= 0")
 	case c.nodes < 2 || c.replicas < 1 || c.replicas > c.nodes || c.objects < 1 || c.objSize < 1:
@@ -154,8 +215,11 @@ func run() error {
 	if cfg.insitu, err = benchnode.Build(ctx, ".", root, cfg.insitu); err != nil {
 		return err
 	}
-	if cfg.mode == "failure" {
+	switch cfg.mode {
+	case "failure":
 		return runFailure(ctx, cfg, root)
+	case "idle":
+		return runIdle(ctx, cfg, root)
 	}
 	return runThroughput(ctx, cfg, root)
 }

@@ -44,3 +44,34 @@ func TestConfigCheck(t *testing.T) {
 		t.Fatalf("defaults: kill %d, targets %v, sizes %v", c.kill, c.targets, c.sizes)
 	}
 }
+
+// TestIdleConfig pins the idle mode's flags: counts must be >= 0 and
+// increasing, and the window positive.
+func TestIdleConfig(t *testing.T) {
+	c := &config{idleWindow: time.Second}
+	if err := c.checkIdle("0,3000,30000"); err != nil || len(c.idleObjects) != 3 || c.idleObjects[2] != 30000 {
+		t.Fatalf("0,3000,30000: %v %v", c.idleObjects, err)
+	}
+	for _, bad := range []string{"3000,0", "-1", "x", ""} {
+		if err := c.checkIdle(bad); err == nil || !strings.Contains(err.Error(), "-idle-objects") {
+			t.Errorf("%q: err = %v", bad, err)
+		}
+	}
+	c.idleWindow = 0
+	if err := c.checkIdle("0"); err == nil {
+		t.Error("a zero window was accepted")
+	}
+}
+
+// TestParseStatCPU reads utime and stime past a command name holding
+// spaces and parentheses.
+func TestParseStatCPU(t *testing.T) {
+	line := "4242 (in situ) (x)) S 1 4242 4242 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 12 0 1000 1000000 100\n"
+	got, err := parseStatCPU(line)
+	if err != nil || got != 3.0 {
+		t.Fatalf("got %v, %v; want 3 s (250+50 ticks)", got, err)
+	}
+	if _, err := parseStatCPU("4242 (x) S 1 2"); err == nil {
+		t.Fatal("a short line was accepted")
+	}
+}

@@ -130,8 +130,12 @@ type ClusterConfig struct {
 	// first node and kept in DataDir/cluster-secret (mode 0600); other
 	// nodes must be given it (INSITU_CLUSTER_SECRET).
 	Secret string
-	// RepairEvery is the longest wait between repair passes. Default 10s.
+	// RepairEvery is the wait before the next repair pass while the last
+	// one left work. Default 10s.
 	RepairEvery time.Duration
+	// RepairFullEvery is the longest wait between repair passes when no
+	// event asks for one (cluster.RepairConfig.FullEvery). Default 10m.
+	RepairFullEvery time.Duration
 }
 
 // Enabled reports whether the node runs as a cluster member.

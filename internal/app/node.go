@@ -119,7 +119,7 @@ func New(ctx context.Context, cfg Config) (n *Node, err error) {
 	n.startSweeper()
 	n.startLifecycle()
 	if n.cluster != nil {
-		n.cluster.StartRepair(n.engine.(*cluster.Engine), cluster.RepairConfig{Every: n.cfg.Cluster.RepairEvery})
+		n.cluster.StartRepair(n.engine.(*cluster.Engine), cluster.RepairConfig{Every: n.cfg.Cluster.RepairEvery, FullEvery: n.cfg.Cluster.RepairFullEvery})
 		var bgctx context.Context
 		bgctx, n.bgCancel = context.WithCancel(context.Background())
 		n.watchCaches(bgctx)

@@ -125,8 +125,10 @@ first start, kept in the data directory and printed once.`,
 	f.IntVar(&cfg.Instances.AccountVCPUs, "instance-account-vcpus", instances.DefaultAccountVCPUs, "the most vCPUs one account's instances that are not stopped may have (EC2's vCPU limit) [INSITU_INSTANCE_ACCOUNT_VCPUS]")
 	f.IntVar(&cfg.Instances.TCGVCPUs, "instance-tcg-vcpus", 1, "under TCG (software emulation), the most vCPUs a guest gets; the API still reports the type's (0: the type's) [INSITU_INSTANCE_TCG_VCPUS]")
 	f.StringVar(&cfg.Instances.Net, "instance-net", "127.100.0.0/16", "the `CIDR` instance addresses come from (their forwarded ports listen there) [INSITU_INSTANCE_NET]")
-	f.DurationVar(&cfg.Cluster.RepairEvery, "repair-every", 0, "longest wait between repair passes (default 10s; for tests)")
+	f.DurationVar(&cfg.Cluster.RepairEvery, "repair-every", 0, "wait between repair passes while there is work left (default 10s; for tests)")
 	_ = f.MarkHidden("repair-every")
+	f.DurationVar(&cfg.Cluster.RepairFullEvery, "repair-full-every", 0, "longest wait between repair passes when nothing asks for one (default 10m; for tests)")
+	_ = f.MarkHidden("repair-full-every")
 	return cmd
 }
 

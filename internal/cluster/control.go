@@ -66,16 +66,17 @@ type Cluster struct {
 	clock  *Clock
 	sus    *suspects // peers that lately refused a connection
 
-	view    *view
-	beat    chan struct{} // Beat's request for a heartbeat now (capacity 1)
-	ctx     context.Context
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	joinMu  sync.Mutex
-	replMu  sync.Mutex
-	replica int              // cluster-wide replicas, read at start
-	lease   clientv3.LeaseID // the heartbeat's, under replMu
-	once    sync.Once
+	view     *view
+	beat     chan struct{} // Beat's request for a heartbeat now (capacity 1)
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	joinMu   sync.Mutex
+	replMu   sync.Mutex
+	replica  int              // cluster-wide replicas, read at start
+	lease    clientv3.LeaseID // the heartbeat's, under replMu
+	lastBeat Alive            // the last heartbeat written, under replMu
+	once     sync.Once
 
 	local  Local                               // set by NewEngine before the node serves
 	engine *Engine                             // likewise
@@ -128,6 +129,7 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 		return nil, err
 	}
 	c.view = newView(c)
+	sus.onClear(c.repairSoon)
 	if err := c.register(ctx); err != nil {
 		return nil, err
 	}

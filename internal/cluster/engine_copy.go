@@ -75,6 +75,7 @@ func (c *Cluster) place(ctx context.Context, info store.ObjectInfo) error {
 		}
 		if err := e.push(ctx, t, info); err != nil {
 			c.log.Warn("placing a completed upload", "node", t.Name, "key", info.Key, "err", err)
+			c.repairSoon()
 			continue
 		}
 		ok++

@@ -290,6 +290,7 @@ func (e *Engine) DeleteObject(ctx context.Context, bucket, key string) error {
 		return nil
 	})
 	_, err := settle(targets, make([]store.ObjectInfo, len(targets)), errs, nil)
+	e.missed(errs, nil)
 	return err
 }
 
@@ -325,7 +326,7 @@ func (e *Engine) dropCorrupt(ctx context.Context, n NodeStatus, info store.Objec
 	if err != nil {
 		e.c.log.Warn("dropping a corrupt replica", "node", n.Name, "err", err)
 	}
-	e.c.repairSoon(info.Bucket, info.Key)
+	e.c.repairSoon()
 }
 
 // OpenFile implements store.LocalFiles: the local data file when this

@@ -168,7 +168,25 @@ func (e *Engine) fanOut(ctx context.Context, targets []NodeStatus, src io.Reader
 	for i, t := range ts {
 		infos[i], errs[i] = t.info, t.err
 	}
+	e.missed(errs, cerr)
 	return settle(targets, infos, errs, cerr)
+}
+
+// missed asks for a repair pass when a write reached fewer than all its
+// targets for a reason of theirs (not a newer write that won, not the
+// request's own fault, not a body the client broke: cerr): its
+// acknowledged copies are short of the wanted number until a pass
+// copies them.
+func (e *Engine) missed(errs []error, cerr error) {
+	if cerr != nil {
+		return
+	}
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, store.ErrSuperseded) && !isClientFault(err) {
+			e.c.repairSoon()
+			return
+		}
+	}
 }
 
 // awaitAcks waits for every target: each gets StallTimeout after the

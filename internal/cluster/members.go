@@ -6,6 +6,7 @@ import (
 	"errors"
 	"slices"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -40,6 +41,11 @@ type RepairStats struct {
 	UnderReplicated int64     `json:"under_replicated"` // reported by this node, not yet repaired
 	Copied          int64     `json:"copied"`           // replicas written since start
 	Dropped         int64     `json:"dropped"`          // local copies dropped since start
+	// Asked changes whenever this node asks every node for a repair pass
+	// (a write missed a replica, a corrupt copy was dropped, a suspect
+	// peer answers again); it starts at the node's start time in
+	// nanoseconds, so a restart asks too.
+	Asked int64 `json:"asked"`
 }
 
 // Member states.
@@ -82,10 +88,14 @@ type view struct {
 	mu      sync.RWMutex
 	nodes   []NodeStatus  // by name
 	changed chan struct{} // closed and replaced when the live set changes
+	asked   chan struct{} // closed and replaced when a node asks for repair
 	repair  RepairStats
 }
 
-func newView(c *Cluster) *view { return &view{c: c, changed: make(chan struct{})} }
+func newView(c *Cluster) *view {
+	return &view{c: c, changed: make(chan struct{}), asked: make(chan struct{}),
+		repair: RepairStats{Asked: time.Now().UnixNano()}}
+}
 
 // register writes this node's record, then keeps its leased heartbeat
 // and the view fresh until Close.
@@ -148,6 +158,7 @@ func (c *Cluster) liveLoop() {
 			c.log.Warn("membership refresh failed", "err", err)
 		}
 		cancel()
+		c.sus.expire()
 		c.rememberPeers()
 	}
 }
@@ -163,20 +174,22 @@ func (c *Cluster) Beat() {
 	}
 }
 
-// heartbeat writes alive/NAME under a fresh lease every time: a node
-// that lost its lease (paused, partitioned) comes back with a new one.
+// heartbeat renews this node's lease and writes alive/NAME when it says
+// something new (see beatDue); a node that lost its lease (paused,
+// partitioned) comes back with a new one and writes it again.
 func (c *Cluster) heartbeat(ctx context.Context) error {
 	a := Alive{At: time.Now().UTC(), Repair: c.view.repairStats()}
 	if c.cfg.Usage != nil {
 		a.Usage = c.cfg.Usage()
 	}
-	b, _ := json.Marshal(a)
 	c.replMu.Lock()
 	defer c.replMu.Unlock()
 	if c.lease != 0 {
 		if _, err := c.etcd.KeepAliveOnce(ctx, c.lease); err == nil {
-			_, err = c.etcd.Put(ctx, Prefix+"alive/"+c.st.Name, string(b), clientv3.WithLease(c.lease))
-			return err
+			if !beatDue(c.lastBeat, a) {
+				return nil
+			}
+			return c.putAlive(ctx, a)
 		}
 	}
 	g, err := c.etcd.Grant(ctx, LeaseTTL)
@@ -184,8 +197,39 @@ func (c *Cluster) heartbeat(ctx context.Context) error {
 		return err
 	}
 	c.lease = g.ID
-	_, err = c.etcd.Put(ctx, Prefix+"alive/"+c.st.Name, string(b), clientv3.WithLease(g.ID))
+	return c.putAlive(ctx, a)
+}
+
+// putAlive writes a under the lease; c.replMu is held.
+func (c *Cluster) putAlive(ctx context.Context, a Alive) error {
+	b, _ := json.Marshal(a)
+	_, err := c.etcd.Put(ctx, Prefix+"alive/"+c.st.Name, string(b), clientv3.WithLease(c.lease))
+	if err == nil {
+		c.lastBeat = a
+	}
 	return err
+}
+
+// beatRefresh is the longest an unchanged heartbeat record goes without
+// being written again (its machine-wide memory and disk use drift).
+const beatRefresh = 10 * time.Second
+
+// beatDue reports whether a is worth a write (a raft round and an fsync
+// on every etcd member) after last: the repair stats, the slots or the
+// capacity changed, memory or disk use moved by 1% of the total, or
+// beatRefresh passed. Renewing the lease alone keeps the node up.
+func beatDue(last, a Alive) bool {
+	lu, u := last.Usage, a.Usage
+	moved := func(was, is, total int64) bool { d := is - was; return d*100 > total || -d*100 > total }
+	switch {
+	case a.At.Sub(last.At) >= beatRefresh, a.Repair != last.Repair:
+		return true
+	case lu.Slots != u.Slots || lu.SlotsUsed != u.SlotsUsed || lu.RunsWaiting != u.RunsWaiting:
+		return true
+	case lu.Memory != u.Memory || lu.Disk != u.Disk:
+		return true
+	}
+	return moved(lu.MemoryUsed, u.MemoryUsed, u.Memory) || moved(lu.DiskUsed, u.DiskUsed, u.Disk)
 }
 
 // refresh re-reads every node record and heartbeat and installs them.
@@ -235,7 +279,8 @@ func (v *view) read(ctx context.Context) ([]NodeStatus, error) {
 	return nodes, nil
 }
 
-// set installs nodes and signals a change of the live set.
+// set installs nodes and signals a change of the live set, and of any
+// node's request for repair.
 func (v *view) set(nodes []NodeStatus) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -243,7 +288,19 @@ func (v *view) set(nodes []NodeStatus) {
 		close(v.changed)
 		v.changed = make(chan struct{})
 	}
+	if askKey(v.nodes) != askKey(nodes) {
+		close(v.asked)
+		v.asked = make(chan struct{})
+	}
 	v.nodes = nodes
+}
+
+func askKey(nodes []NodeStatus) string {
+	k := ""
+	for _, n := range nodes {
+		k += n.Name + "=" + strconv.FormatInt(n.Repair.Asked, 36) + ";"
+	}
+	return k
 }
 
 func liveKey(nodes []NodeStatus) string {
@@ -259,6 +316,14 @@ func (c *Cluster) Nodes() []NodeStatus {
 	c.view.mu.RLock()
 	defer c.view.mu.RUnlock()
 	return append([]NodeStatus(nil), c.view.nodes...)
+}
+
+// Asked returns a channel closed when the view next shows a node (this
+// one included) asking for a repair pass.
+func (c *Cluster) Asked() <-chan struct{} {
+	c.view.mu.RLock()
+	defer c.view.mu.RUnlock()
+	return c.view.asked
 }
 
 // Changed returns a channel closed at the next change of the live set.

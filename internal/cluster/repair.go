@@ -8,11 +8,24 @@ import (
 	"github.com/insitu-cloud/insitu/internal/store"
 )
 
-// RepairConfig tunes the repair pass.
+// RepairConfig tunes the repair pass. A pass walks everything the node
+// holds, so an idle node does not run one on a timer: passes follow what
+// can leave a replica missing or misplaced. A pass runs 2 s after the
+// live set changes (a node down, back, joined or draining) and 2 s after
+// any node asks for one (a write that missed a target, a corrupt copy
+// dropped, a suspect peer answering again, a node's start); a pass that
+// moved copies is followed by another 2 s later, and one that left keys
+// short or met a target that did not answer by another after Every,
+// until one finds nothing to do; and a full pass runs every FullEvery regardless, as the
+// safety net (anti-entropy for what no event reported, such as a file
+// lost on disk, and a tombstone's grace running out).
 type RepairConfig struct {
-	// Every is the longest wait between passes; a change of the live set
-	// or a replica found corrupt starts one sooner. Default 10s.
+	// Every is the wait before the next pass while the last one left
+	// work. Default 10s.
 	Every time.Duration
+	// FullEvery is the longest wait between passes when nothing asks for
+	// one. Default 10m.
+	FullEvery time.Duration
 	// TombstoneGrace is how long a delete's tombstone is kept after every
 	// target holds it, so a node that was away cannot bring the object
 	// back. Default 1h.
@@ -36,6 +49,9 @@ func (c *Cluster) StartRepair(e *Engine, cfg RepairConfig) {
 	if cfg.Every <= 0 {
 		cfg.Every = 10 * time.Second
 	}
+	if cfg.FullEvery <= 0 {
+		cfg.FullEvery = 10 * time.Minute
+	}
 	if cfg.TombstoneGrace <= 0 {
 		cfg.TombstoneGrace = time.Hour
 	}
@@ -47,14 +63,22 @@ func (c *Cluster) StartRepair(e *Engine, cfg RepairConfig) {
 	go c.repair.loop()
 }
 
-// repairSoon asks for a pass soon (a replica was found corrupt).
-func (c *Cluster) repairSoon(bucket, key string) {
+// repairSoon asks every node for a pass soon (a replica was found
+// corrupt, a write missed a target, a suspect peer answers again): this
+// node's own at once, the others' through the next heartbeat. It never
+// blocks.
+func (c *Cluster) repairSoon() {
+	if c == nil || c.view == nil {
+		return // not started (an engine under test)
+	}
+	c.view.setRepair(func(rs *RepairStats) { rs.Asked++ })
 	if c.repair != nil {
 		select {
 		case c.repair.kick <- struct{}{}:
 		default:
 		}
 	}
+	c.Beat()
 }
 
 // Repair runs one pass now (tests and `cluster drain` use it).
@@ -62,36 +86,57 @@ func (c *Cluster) Repair(ctx context.Context) error {
 	if c.repair == nil {
 		return errors.New("cluster: repair not started")
 	}
-	return c.repair.pass(ctx)
+	_, err := c.repair.pass(ctx)
+	return err
 }
 
 func (r *repairer) loop() {
 	defer r.c.wg.Done()
 	for {
-		changed := r.c.Changed()
-		if err := r.pass(r.c.ctx); err != nil && r.c.ctx.Err() == nil {
+		changed, asked := r.c.Changed(), r.c.Asked()
+		st, err := r.pass(r.c.ctx)
+		if err != nil && r.c.ctx.Err() == nil {
 			r.c.log.Warn("repair pass failed", "err", err)
+		}
+		wait := r.cfg.FullEvery
+		switch {
+		case err != nil || st.unfixed > 0 || st.failed > 0:
+			wait = r.cfg.Every // something did not answer: retry later
+		case !st.clean():
+			wait = settleWait // it moved copies: confirm soon
 		}
 		select {
 		case <-r.c.ctx.Done():
 			return
 		case <-changed:
-			// let the membership settle (a joining node registers, a
-			// restarted one comes back) before moving data
-			select {
-			case <-time.After(2 * time.Second):
-			case <-r.c.ctx.Done():
-				return
-			}
+		case <-asked:
 		case <-r.kick:
-		case <-time.After(r.cfg.Every):
+		case <-time.After(wait):
+			continue
+		}
+		// let the membership settle (a joining node registers, a
+		// restarted one comes back) and the asks gather before moving data
+		select {
+		case <-time.After(settleWait):
+		case <-r.c.ctx.Done():
+			return
 		}
 	}
 }
 
-// passStats accumulates one pass.
+// settleWait is the pause between an event and the pass it starts.
+const settleWait = 2 * time.Second
+
+// passStats accumulates one pass. failed counts keys left unsettled
+// for a reason the counts above do not show (a target that did not
+// answer, a push or pull or drop that failed).
 type passStats struct {
-	objects, under, unfixed, copied, dropped int64
+	objects, under, unfixed, copied, dropped, failed int64
+}
+
+// clean reports whether the pass found nothing to do.
+func (p *passStats) clean() bool {
+	return p.unfixed == 0 && p.copied == 0 && p.dropped == 0 && p.failed == 0
 }
 
 func (p *passStats) add(o passStats) {
@@ -100,19 +145,22 @@ func (p *passStats) add(o passStats) {
 	p.unfixed += o.unfixed
 	p.copied += o.copied
 	p.dropped += o.dropped
+	p.failed += o.failed
 }
 
-// pass walks every object and tombstone held here, in batches.
-func (r *repairer) pass(ctx context.Context) error {
+// pass walks every object and tombstone held here, in batches, and
+// returns what it did.
+func (r *repairer) pass(ctx context.Context) (total passStats, err error) {
 	var st passStats
 	var batch []store.ObjectInfo
 	flush := func() error {
 		err := r.batch(ctx, batch, &st)
 		batch = batch[:0]
+		total.copied, total.dropped = total.copied+st.copied, total.dropped+st.dropped
 		r.publish(&st, false)
 		return err
 	}
-	err := r.e.local.Walk(ctx, "", "", func(info store.ObjectInfo) error {
+	err = r.e.local.Walk(ctx, "", "", func(info store.ObjectInfo) error {
 		if batch = append(batch, info); len(batch) >= r.cfg.Batch {
 			return flush()
 		}
@@ -124,7 +172,8 @@ func (r *repairer) pass(ctx context.Context) error {
 	if err == nil {
 		r.publish(&st, true)
 	}
-	return err
+	total.unfixed, total.failed = st.unfixed, st.failed
+	return total, err
 }
 
 // publish puts the pass's progress into the node's heartbeat. While a

@@ -110,6 +110,9 @@ func (r *repairer) settleKey(ctx context.Context, ours store.ObjectInfo, targets
 	reporter := !ours.Deleted && holders < want && r.reports(ours, targets, theirs)
 	for _, t := range targets {
 		h, asked := theirs[t.Name]
+		if !asked && !r.e.self(t) {
+			st.failed++ // did not answer: look again next pass
+		}
 		if r.e.self(t) || !asked || (h.Found && !ours.Stamp.After(h.Info.Stamp)) {
 			continue
 		}
@@ -117,6 +120,7 @@ func (r *repairer) settleKey(ctx context.Context, ours store.ObjectInfo, targets
 			holders++
 			st.copied++
 		} else {
+			st.failed++
 			r.c.log.Debug("repair push failed", "node", t.Name, "key", ours.Key, "err", err)
 		}
 	}
@@ -185,6 +189,7 @@ func (r *repairer) pull(ctx context.Context, src NodeStatus, info store.ObjectIn
 	if err == nil {
 		st.copied++
 	} else if !errors.Is(err, store.ErrSuperseded) {
+		st.failed++
 		r.c.log.Debug("repair pull failed", "from", src.Name, "key", info.Key, "err", err)
 	}
 }

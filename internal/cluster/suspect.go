@@ -19,14 +19,47 @@ const suspectFor = 2 * LeaseTTL * time.Second
 // host:port. Placement skips them
 // before their lease expires, so the writes that follow a node's death
 // go to live nodes instead of failing for want of a quorum for up to a
-// lease. A successful exchange with the peer clears it. Safe for
-// concurrent use.
+// lease. A successful exchange with the peer clears it, and so does
+// the time running out. Safe for concurrent use.
 type suspects struct {
 	mu    sync.Mutex
 	until map[string]time.Time
+	// cleared (nil: none) is called, under mu, when a peer stops being
+	// suspect: the writes placed around it may now sit on the wrong
+	// nodes, so the cluster asks for a repair pass. It must not block.
+	cleared func()
 }
 
 func newSuspects() *suspects { return &suspects{until: map[string]time.Time{}} }
+
+// onClear sets the cleared callback.
+func (s *suspects) onClear(f func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cleared = f
+}
+
+// expire forgets the peers whose time ran out (the membership loop
+// calls it every second, so a peer that no caller asks about is cleared
+// too).
+func (s *suspects) expire() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	for h, t := range s.until {
+		if now.After(t) {
+			s.forget(h)
+		}
+	}
+}
+
+// forget drops host, under mu, and reports it cleared.
+func (s *suspects) forget(host string) {
+	delete(s.until, host)
+	if s.cleared != nil {
+		s.cleared()
+	}
+}
 
 // has reports whether the node at endpoint (a URL) is suspect.
 func (s *suspects) has(endpoint string) bool {
@@ -38,7 +71,7 @@ func (s *suspects) has(endpoint string) bool {
 	defer s.mu.Unlock()
 	t, ok := s.until[u.Host]
 	if ok && time.Now().After(t) {
-		delete(s.until, u.Host)
+		s.forget(u.Host)
 		return false
 	}
 	return ok
@@ -47,10 +80,12 @@ func (s *suspects) has(endpoint string) bool {
 func (s *suspects) set(host string, on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if on {
+	_, was := s.until[host]
+	switch {
+	case on:
 		s.until[host] = time.Now().Add(suspectFor)
-	} else {
-		delete(s.until, host)
+	case was:
+		s.forget(host)
 	}
 }
 

@@ -21,7 +21,9 @@ import (
 )
 
 // clusterRepairEvery is the nodes' longest wait between repair passes
-// (the hidden --repair-every flag; 10s by default).
+// (the hidden --repair-every and --repair-full-every flags; 10s and 10m
+// by default): the helpers wait for passes on a timer. Event-driven
+// passes are proven in process (internal/app TestClusterRepairOnEvents).
 const clusterRepairEvery = "2s"
 
 // cnode is one node of a test cluster: a server process with a name and
@@ -75,7 +77,7 @@ func (c *e2eCluster) AddWith(zone string, opts serverOpts) *cnode {
 	c.t.Helper()
 	i := len(c.Nodes)
 	name := "n" + strconv.Itoa(i)
-	args := []string{"--zone", zone, "--name", name, "--repair-every", clusterRepairEvery}
+	args := []string{"--zone", zone, "--name", name, "--repair-every", clusterRepairEvery, "--repair-full-every", clusterRepairEvery}
 	var env []string
 	if i == 0 {
 		args = append(args, "--replicas", strconv.Itoa(c.Replicas))
