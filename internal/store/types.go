@@ -61,6 +61,12 @@ type ObjectMeta struct {
 	User map[string]string
 	// ACL is the object's canned ACL (public-read, ...); "" is private.
 	ACL string `json:",omitempty"`
+	// Object Lock state of the version (see ObjectLocker): retention mode
+	// (LockGovernance, LockCompliance; "" none) and retain-until date,
+	// and the legal hold. Copies of an object do not inherit them.
+	LockMode        string    `json:",omitempty"`
+	LockRetainUntil time.Time `json:",omitzero"`
+	LegalHold       bool      `json:",omitempty"`
 }
 
 // Checksum is an additional S3 checksum of an object or part.

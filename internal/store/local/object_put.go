@@ -271,9 +271,12 @@ func (e *Engine) commitObject(ctx context.Context, bucket, key string, rec *obje
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		state, err := e.bucketState(bucket)
+		state, lock, err := e.bucketConf(bucket)
 		if err != nil {
 			return err
+		}
+		if lock == nil && !o.replica && rec.Meta.HasLock() {
+			return store.ErrObjectLockNotEnabled
 		}
 		var old objectRecord
 		exists, err := e.getJSON(objectKey(bucket, key), &old)
@@ -291,7 +294,7 @@ func (e *Engine) commitObject(ctx context.Context, bucket, key string, rec *obje
 			return err
 		}
 		if state != store.VersioningUnset && !o.replica {
-			gone, err = e.commitVersion(bucket, key, state, rec, &old, exists, o.extra)
+			gone, err = e.commitVersion(bucket, key, state, lock, rec, &old, exists, o.extra)
 			return err
 		}
 		if !installs(rec, &old, exists, o.replica) {
