@@ -198,7 +198,7 @@ func (e *Engine) PutObject(ctx context.Context, bucket, key string, r io.Reader,
 		return store.ObjectInfo{}, err
 	}
 	if opts.IfNoneMatchStar {
-		if _, err := e.lookupObject(bucket, key); err == nil {
+		if _, err := e.lookupRecord(bucket, key); err == nil {
 			return store.ObjectInfo{}, store.ErrPreconditionFailed
 		} else if !errors.Is(err, store.ErrNoSuchKey) {
 			return store.ObjectInfo{}, err

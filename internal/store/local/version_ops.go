@@ -243,7 +243,7 @@ func (e *Engine) updateVersion(ctx context.Context, bucket, key, versionID strin
 // for the latest), or the error a read of it gets.
 func (e *Engine) versionRecordKey(bucket, key, id string) ([]byte, error) {
 	if id == "" {
-		_, err := e.lookupObject(bucket, key)
+		_, err := e.lookupRecord(bucket, key)
 		return objectKey(bucket, key), err
 	}
 	rec, err := e.lookupVersion(bucket, key, id)
