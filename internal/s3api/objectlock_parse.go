@@ -46,7 +46,7 @@ var (
 		"The retain until date must be provided in ISO 8601 format")
 	errLockBoth = apiErr(http.StatusBadRequest, "InvalidArgument",
 		"x-amz-object-lock-retain-until-date and x-amz-object-lock-mode must both be supplied")
-	errLockMode = apiErr(http.StatusBadRequest, "InvalidArgument", "Unknown wormMode directive.")
+	errLockMode       = apiErr(http.StatusBadRequest, "InvalidArgument", "Unknown wormMode directive.")
 	errLegalHoldValue = apiErr(http.StatusBadRequest, "InvalidArgument",
 		"Legal Hold must be either of 'ON' or 'OFF'")
 	errDefaultPeriod = apiErr(http.StatusBadRequest, "InvalidArgument",
@@ -230,9 +230,15 @@ func lockFromHeaders(h http.Header, m *store.ObjectMeta, now time.Time) (bool, e
 }
 
 // hasIntegrity reports whether a write carries what S3 requires of one
-// with Object Lock parameters: Content-MD5 or an additional checksum.
+// with Object Lock parameters: Content-MD5 or an additional checksum. A
+// signed SHA-256 of the payload (x-amz-content-sha256 as a hash, which
+// the verifier checks against the body; aws-sdk-go-v2 sends it instead of
+// a checksum over plain HTTP) protects the body as well and counts too.
 func hasIntegrity(h http.Header) bool {
 	if h.Get("Content-MD5") != "" || h.Get("x-amz-sdk-checksum-algorithm") != "" {
+		return true
+	}
+	if sha := h.Get("x-amz-content-sha256"); len(sha) == 64 && strings.Trim(strings.ToLower(sha), "0123456789abcdef") == "" {
 		return true
 	}
 	if strings.Contains(strings.ToLower(h.Get("x-amz-trailer")), "x-amz-checksum-") {
