@@ -84,7 +84,7 @@ func lockBadSettings(t *testing.T, c *s3.Client, b string) {
 	both := &types.DefaultRetention{Mode: types.ObjectLockRetentionModeGovernance, Days: aws.Int32(1), Years: aws.Int32(1)}
 	for dr, code := range map[*types.DefaultRetention]string{both: "MalformedXML",
 		{Mode: types.ObjectLockRetentionModeGovernance, Days: aws.Int32(0)}: "InvalidArgument",
-		{Mode: "FOREVER", Days: aws.Int32(1)}:                             "MalformedXML"} {
+		{Mode: "FOREVER", Days: aws.Int32(1)}:                               "MalformedXML"} {
 		_, err := c.PutObjectLockConfiguration(ctx, &s3.PutObjectLockConfigurationInput{Bucket: aws.String(b),
 			ObjectLockConfiguration: &types.ObjectLockConfiguration{ObjectLockEnabled: types.ObjectLockEnabledEnabled,
 				Rule: &types.ObjectLockRule{DefaultRetention: dr}}})
