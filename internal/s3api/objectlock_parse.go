@@ -233,12 +233,18 @@ func lockFromHeaders(h http.Header, m *store.ObjectMeta, now time.Time) (bool, e
 // with Object Lock parameters: Content-MD5 or an additional checksum. A
 // signed SHA-256 of the payload (x-amz-content-sha256 as a hash, which
 // the verifier checks against the body; aws-sdk-go-v2 sends it instead of
-// a checksum over plain HTTP) protects the body as well and counts too.
+// a checksum over plain HTTP) and a signed aws-chunked body (each chunk's
+// signature covers its SHA-256; minio-go's way over plain HTTP) protect
+// the body as well and count too.
 func hasIntegrity(h http.Header) bool {
 	if h.Get("Content-MD5") != "" || h.Get("x-amz-sdk-checksum-algorithm") != "" {
 		return true
 	}
-	if sha := h.Get("x-amz-content-sha256"); len(sha) == 64 && strings.Trim(strings.ToLower(sha), "0123456789abcdef") == "" {
+	sha := h.Get("x-amz-content-sha256")
+	if strings.HasPrefix(sha, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD") {
+		return true
+	}
+	if len(sha) == 64 && strings.Trim(strings.ToLower(sha), "0123456789abcdef") == "" {
 		return true
 	}
 	if strings.Contains(strings.ToLower(h.Get("x-amz-trailer")), "x-amz-checksum-") {
