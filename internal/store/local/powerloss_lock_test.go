@@ -41,7 +41,10 @@ func plLockRun(ctx context.Context, t *testing.T, m *plMachine) (bool, []plLockF
 	}
 	var facts []plLockFact
 	steps := []func() (plLockFact, error){
-		func() (plLockFact, error) { id, err := put(store.ObjectMeta{LegalHold: true}); return plLockFact{id: id, hold: true}, err },
+		func() (plLockFact, error) {
+			id, err := put(store.ObjectMeta{LegalHold: true})
+			return plLockFact{id: id, hold: true}, err
+		},
 		func() (plLockFact, error) {
 			id, err := put(store.ObjectMeta{LockMode: store.LockCompliance, LockRetainUntil: until})
 			return plLockFact{id: id, until: until}, err
