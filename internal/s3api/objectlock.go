@@ -184,6 +184,9 @@ func (h *Handler) getObjectLegalHold(req *request, l store.ObjectLocker) error {
 	if err != nil {
 		return err
 	}
+	if !info.Meta.LegalHoldSet && !info.Meta.LegalHold {
+		return errNoObjectLock
+	}
 	st := "OFF"
 	if info.Meta.LegalHold {
 		st = "ON"

@@ -57,6 +57,8 @@ func TestObjectLockErrors(t *testing.T) {
 	}
 	_, err = c.GetObjectRetention(ctx, &s3.GetObjectRetentionInput{Bucket: b, Key: aws.String("old")})
 	wantCode(t, err, "NoSuchObjectLockConfiguration")
+	_, err = c.GetObjectLegalHold(ctx, &s3.GetObjectLegalHoldInput{Bucket: b, Key: aws.String("old")})
+	wantCode(t, err, "NoSuchObjectLockConfiguration")
 	if _, err := c.PutObjectRetention(ctx, &s3.PutObjectRetentionInput{Bucket: b, Key: aws.String("old"), VersionId: aws.String("null"),
 		Retention: &types.ObjectLockRetention{Mode: types.ObjectLockRetentionModeGovernance, RetainUntilDate: until}}); err != nil {
 		t.Fatalf("retention on the null version: %v", err)

@@ -202,7 +202,7 @@ func parseLegalHold(body []byte) (bool, error) {
 func lockFromHeaders(h http.Header, m *store.ObjectMeta, now time.Time) (bool, error) {
 	mode, until := h.Get("x-amz-object-lock-mode"), h.Get("x-amz-object-lock-retain-until-date")
 	hold, hasHold := h.Get("x-amz-object-lock-legal-hold"), len(h.Values("x-amz-object-lock-legal-hold")) > 0
-	m.LockMode, m.LockRetainUntil, m.LegalHold = "", time.Time{}, false
+	m.LockMode, m.LockRetainUntil, m.LegalHold, m.LegalHoldSet = "", time.Time{}, false, hasHold
 	if mode == "" && until == "" && !hasHold {
 		return false, nil
 	}

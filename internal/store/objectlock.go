@@ -62,7 +62,7 @@ type Retention struct {
 // HasLock reports whether m names any lock setting (retention or a legal
 // hold ON).
 func (m ObjectMeta) HasLock() bool {
-	return m.LockMode != "" || !m.LockRetainUntil.IsZero() || m.LegalHold
+	return m.LockMode != "" || !m.LockRetainUntil.IsZero() || m.LegalHold || m.LegalHoldSet
 }
 
 // Retained reports whether m's retention is in force at now.

@@ -67,6 +67,9 @@ type ObjectMeta struct {
 	LockMode        string    `json:",omitempty"`
 	LockRetainUntil time.Time `json:",omitzero"`
 	LegalHold       bool      `json:",omitempty"`
+	// LegalHoldSet records that a legal hold (ON or OFF) was ever set, so
+	// GetObjectLegalHold can tell OFF from never set, as S3 does.
+	LegalHoldSet bool `json:",omitempty"`
 }
 
 // Checksum is an additional S3 checksum of an object or part.

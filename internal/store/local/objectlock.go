@@ -104,7 +104,7 @@ func (e *Engine) SetObjectLegalHold(ctx context.Context, bucket, key, versionID 
 		if err := e.lockEnabled(bucket); err != nil {
 			return err
 		}
-		rec.Meta.LegalHold = on
+		rec.Meta.LegalHold, rec.Meta.LegalHoldSet = on, true
 		return nil
 	})
 }
