@@ -21,13 +21,14 @@ import (
 
 // Handler serves /api/v1/.
 type Handler struct {
-	verifier *sigv4.Verifier
-	accounts *auth.Accounts
-	apps     *apps.Registry
-	runs     Runs
-	services *services.Manager
-	engine   store.Engine
-	mux      *http.ServeMux
+	verifier  *sigv4.Verifier
+	accounts  *auth.Accounts
+	apps      *apps.Registry
+	runs      Runs
+	services  *services.Manager
+	engine    store.Engine
+	instances InstanceCounter
+	mux       *http.ServeMux
 }
 
 // Deps are the services the API exposes.
@@ -44,11 +45,20 @@ type Deps struct {
 	Jobs Jobs
 	// Cluster serves /api/v1/cluster and object replicas; nil when alone.
 	Cluster Cluster
+	// Instances is counted in when an account is removed (instances it
+	// has that are not terminated); nil counts none.
+	Instances InstanceCounter
+}
+
+// InstanceCounter counts an account's instances that are not terminated
+// (a stopped one keeps its disk). Safe for concurrent use.
+type InstanceCounter interface {
+	Live(ctx context.Context, accountID string) (int, error)
 }
 
 // New returns the native API handler.
 func New(d Deps) *Handler {
-	h := &Handler{verifier: d.Verifier, accounts: d.Accounts, apps: d.Apps, runs: d.Runs, services: d.Services, engine: d.Engine, mux: http.NewServeMux()}
+	h := &Handler{verifier: d.Verifier, accounts: d.Accounts, apps: d.Apps, runs: d.Runs, services: d.Services, engine: d.Engine, instances: d.Instances, mux: http.NewServeMux()}
 	h.route("GET /api/v1/whoami", "WhoAmI", false, h.whoami)
 	h.routeApps()
 	h.routeRuns()
@@ -296,8 +306,17 @@ func (h *Handler) addUser(c *call) error {
 	return nil
 }
 
+// RemoveAccount removes the named account and revokes its keys, refusing
+// root (auth.ErrRootImmutable) and an account that still owns buckets, app
+// versions or services (auth.ErrAccountInUse, with the counts). It is what
+// `insitu admin user rm` reaches (DELETE /admin/users/{name}) and what the
+// dashboard calls. Safe for concurrent use.
+func (h *Handler) RemoveAccount(ctx context.Context, name string) error {
+	return h.accounts.Remove(ctx, name, h.holdings)
+}
+
 func (h *Handler) removeUser(c *call) error {
-	if err := h.accounts.Remove(c.ctx, c.r.PathValue("name"), h.holdings); err != nil {
+	if err := h.RemoveAccount(c.ctx, c.r.PathValue("name")); err != nil {
 		return err
 	}
 	c.w.WriteHeader(http.StatusNoContent)

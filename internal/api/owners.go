@@ -58,8 +58,9 @@ func showRecord(name func(string) string, rec *runs.Record) *runs.Record {
 	return &out
 }
 
-// holdings counts what the account with id owns: buckets, app versions
-// and services (run records and jobs are history and do not count).
+// holdings counts what the account with id owns: buckets, app versions,
+// services and instances not terminated (run records and jobs are
+// history and do not count).
 func (h *Handler) holdings(ctx context.Context, id string) (auth.Holdings, error) {
 	var out auth.Holdings
 	if h.engine != nil {
@@ -83,5 +84,10 @@ func (h *Handler) holdings(ctx context.Context, id string) (auth.Holdings, error
 		return out, err
 	}
 	out.Services = len(svcs)
+	if h.instances != nil {
+		if out.Instances, err = h.instances.Live(ctx, id); err != nil {
+			return out, err
+		}
+	}
 	return out, nil
 }

@@ -254,9 +254,12 @@ func (n *Node) newServer() *http.Server {
 	if n.cluster != nil {
 		deps.Cluster = clusterAPI{n.cluster, n.engine.(*cluster.Engine)}
 	}
+	if n.instances != nil {
+		deps.Instances = n.instances
+	}
 	native := api.New(deps)
 	return &http.Server{
-		Handler:           n.metrics.Middleware(cfg.Logger, n.peerPaced(s3.VirtualBucket, n.router(s3, native, svc, n.newEC2(), n.newUI()))),
+		Handler:           n.metrics.Middleware(cfg.Logger, n.peerPaced(s3.VirtualBucket, n.router(s3, native, svc, n.newEC2(), n.newUI(native.RemoveAccount)))),
 		ReadHeaderTimeout: 30 * time.Second,
 		MaxHeaderBytes:    maxHeaderBytes,
 		IdleTimeout:       120 * time.Second,

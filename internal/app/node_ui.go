@@ -8,9 +8,11 @@ import (
 	"github.com/insitu-cloud/insitu/internal/ui"
 )
 
-// newUI builds the dashboard served at /ui/ (internal/ui).
-func (n *Node) newUI() *ui.Handler {
-	return ui.New(ui.Config{Accounts: n.accounts, Engine: n.engine, Runs: n.runs, Apps: n.apps, Jobs: n.uiJobs(), Services: n.services, Instances: n.ec2Instances(), Sessions: n.kv, Status: n.uiStatus, Requests: n.metrics.Recent,
+// newUI builds the dashboard served at /ui/ (internal/ui); removeAccount is
+// the native API's (what `insitu admin user rm` reaches), so the page
+// refuses what the CLI does.
+func (n *Node) newUI(removeAccount func(ctx context.Context, name string) error) *ui.Handler {
+	return ui.New(ui.Config{Accounts: n.accounts, RemoveAccount: removeAccount, Engine: n.engine, Runs: n.runs, Apps: n.apps, Jobs: n.uiJobs(), Services: n.services, Instances: n.ec2Instances(), Sessions: n.kv, Status: n.uiStatus, Requests: n.metrics.Recent,
 		BucketDeleted: n.bucketDeleted, ValidBucketName: s3api.ValidBucketName, Region: n.cfg.Region,
 		Logger: n.log.With("component", "ui"), Options: n.cfg.UI})
 }

@@ -101,7 +101,7 @@ func TestRemoveRefusesWhileOwning(t *testing.T) {
 		return Holdings{Buckets: 2, Services: 1}, nil
 	}
 	err = a.Remove(ctx, "carol", owned)
-	if !errors.Is(err, ErrAccountInUse) || !strings.Contains(err.Error(), "2 bucket(s), 0 app version(s), 1 service(s)") {
+	if !errors.Is(err, ErrAccountInUse) || !strings.Contains(err.Error(), "2 bucket(s), 0 app version(s), 1 service(s), 0 instance(s)") {
 		t.Fatalf("Remove while owning: %v", err)
 	}
 	if asked != acct.ID {

@@ -179,7 +179,7 @@ func (a *Accounts) Caps(ctx context.Context, id string) (Caps, bool, error) {
 }
 
 // Holdings counts what an account owns.
-type Holdings struct{ Buckets, Apps, Services int }
+type Holdings struct{ Buckets, Apps, Services, Instances int }
 
 func (h Holdings) empty() bool { return h == Holdings{} }
 
@@ -233,8 +233,8 @@ func (a *Accounts) removable(ctx context.Context, acct Account, owned func(ctx c
 		return err
 	}
 	if !h.empty() {
-		return fmt.Errorf("%w: %s owns %d bucket(s), %d app version(s), %d service(s); remove them first",
-			ErrAccountInUse, acct.Name, h.Buckets, h.Apps, h.Services)
+		return fmt.Errorf("%w: %s owns %d bucket(s), %d app version(s), %d service(s), %d instance(s); remove them first",
+			ErrAccountInUse, acct.Name, h.Buckets, h.Apps, h.Services, h.Instances)
 	}
 	return nil
 }

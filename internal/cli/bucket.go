@@ -12,13 +12,9 @@ func newMbCmd(g *globals) *cobra.Command {
 		Short: "Make buckets",
 		Args:  rangeArgs(1, -1, "s3://BUCKET..."),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			buckets := make([]string, len(args))
-			for i, a := range args {
-				b, err := parseBucket(a)
-				if err != nil {
-					return usageError{cmd.CommandPath(), err}
-				}
-				buckets[i] = b
+			buckets, err := parseArgs(cmd, args, parseBucket)
+			if err != nil {
+				return err
 			}
 			mc, st, err := g.s3(cmd)
 			if err != nil {
@@ -44,13 +40,9 @@ func newRbCmd(g *globals) *cobra.Command {
 		Long:  "Remove empty buckets. With --force, first delete every object and incomplete multipart upload in them.",
 		Args:  rangeArgs(1, -1, "s3://BUCKET..."),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			buckets := make([]string, len(args))
-			for i, a := range args {
-				b, err := parseBucket(a)
-				if err != nil {
-					return usageError{cmd.CommandPath(), err}
-				}
-				buckets[i] = b
+			buckets, err := parseArgs(cmd, args, parseBucket)
+			if err != nil {
+				return err
 			}
 			mc, _, err := g.s3(cmd)
 			if err != nil {

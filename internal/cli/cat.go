@@ -15,13 +15,9 @@ func newCatCmd(g *globals) *cobra.Command {
 		Short: "Write objects to standard output",
 		Args:  rangeArgs(1, -1, "s3://BUCKET/KEY..."),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			locs := make([]location, len(args))
-			for i, a := range args {
-				l, err := parseObject(a)
-				if err != nil {
-					return usageError{cmd.CommandPath(), err}
-				}
-				locs[i] = l
+			locs, err := parseArgs(cmd, args, parseObject)
+			if err != nil {
+				return err
 			}
 			mc, _, err := g.s3(cmd)
 			if err != nil {

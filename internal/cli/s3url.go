@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"path"
 	"strings"
+
+	"github.com/spf13/cobra"
 )
 
 // location is a cp/ls/rm operand: an S3 object or prefix (s3://bucket/key),
@@ -94,4 +96,18 @@ func parseObject(arg string) (location, error) {
 		return l, fmt.Errorf("%q: expected s3://bucket/key", arg)
 	}
 	return l, nil
+}
+
+// parseArgs parses every operand with parse; the first bad one is a usage
+// error of cmd.
+func parseArgs[T any](cmd *cobra.Command, args []string, parse func(string) (T, error)) ([]T, error) {
+	out := make([]T, len(args))
+	for i, a := range args {
+		v, err := parse(a)
+		if err != nil {
+			return nil, usageError{cmd.CommandPath(), err}
+		}
+		out[i] = v
+	}
+	return out, nil
 }

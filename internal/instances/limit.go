@@ -62,6 +62,23 @@ func (m *Manager) vcpusInUse(ctx context.Context, account string) (int, error) {
 	return used, nil
 }
 
+// Live counts the account's instances that are not terminated: a stopped
+// one keeps its disk and can start again. The account removal refuses
+// while any is left.
+func (m *Manager) Live(ctx context.Context, account string) (int, error) {
+	recs, err := listRecords(ctx, m.kv, recordsPrefix+account+"/")
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range recs {
+		if r.State != Terminated {
+			n++
+		}
+	}
+	return n, nil
+}
+
 func (m *Manager) errVCPULimit(used int) error {
 	return ec2api.Errorf(http.StatusBadRequest, "VcpuLimitExceeded",
 		"You have requested more vCPU capacity than your current vCPU limit of %d allows for the instance bucket that the specified instance type belongs to (%d in use).",

@@ -128,17 +128,36 @@ func loadBucketAccess(ctx context.Context, engine store.Engine, access accessSto
 // authorize decides action on bucket/key for req's principal. An object
 // read that only the object's own ACL could grant reads the object's
 // metadata; a missing object is then AccessDenied, so a caller without
-// rights learns nothing of which keys exist.
+// rights learns nothing of which keys exist. The version weighed is the
+// one the request names when bucket/key is the request's own object.
 func (h *Handler) authorize(req *request, bucket, key, action string) error {
-	a, err := h.bucketAccess(req, bucket)
+	vid, named := "", false
+	if bucket == req.bucket && key == req.key && req.q.Has("versionId") {
+		vid, named = req.q.Get("versionId"), true
+	}
+	return h.authorizeVersion(req, objectVersion{bucket, key, vid, named}, action)
+}
+
+// objectVersion names the object an authorization is about: a version of
+// it when named (versionId given, even empty), else its latest.
+type objectVersion struct {
+	bucket, key, vid string
+	named            bool
+}
+
+// authorizeVersion is authorize for the object version o: when the
+// bucket's settings refuse a read, it is o's own ACL that may grant it
+// (a copy source's version as much as the request's own).
+func (h *Handler) authorizeVersion(req *request, o objectVersion, action string) error {
+	a, err := h.bucketAccess(req, o.bucket)
 	if err != nil {
 		return err
 	}
-	ar := auth.Request{Principal: req.account, Action: action, Bucket: bucket, Key: key}
+	ar := auth.Request{Principal: req.account, Action: action, Bucket: o.bucket, Key: o.key}
 	if a.Policy != nil { // only a policy reads conditions
 		ar.Context = req.conditions()
 	}
-	err = decide(a, ar, func() (store.ObjectInfo, error) { return h.aclSubject(req, bucket, key) })
+	err = decide(a, ar, func() (store.ObjectInfo, error) { return h.aclSubject(req, o) })
 	if errors.Is(err, auth.ErrAccessDenied) {
 		return errAccessDenied
 	}
@@ -162,14 +181,14 @@ func decide(a *auth.BucketAccess, ar auth.Request, subject func() (store.ObjectI
 	return err
 }
 
-// aclSubject returns the metadata of the object (the version the request
-// names, if it is bucket/key) whose own ACL may grant a read. A version
-// that is missing or a delete marker reads as store.ErrNoSuchKey.
-func (h *Handler) aclSubject(req *request, bucket, key string) (store.ObjectInfo, error) {
-	if bucket != req.bucket || key != req.key || !req.q.Has("versionId") {
-		return h.engine.HeadObject(req.ctx, bucket, key)
+// aclSubject returns the metadata of the object version o (the latest
+// unless o names one) whose own ACL may grant a read. A version that is
+// missing or a delete marker reads as store.ErrNoSuchKey.
+func (h *Handler) aclSubject(req *request, o objectVersion) (store.ObjectInfo, error) {
+	if !o.named {
+		return h.engine.HeadObject(req.ctx, o.bucket, o.key)
 	}
-	info, err := h.headVersion(req.ctx, bucket, key, req.q.Get("versionId"))
+	info, err := h.headVersion(req.ctx, o.bucket, o.key, o.vid)
 	for _, e := range []error{store.ErrNoSuchVersion, store.ErrInvalidVersionID, store.ErrVersionIsDeleteMarker, errInvalidVersionID} {
 		if errors.Is(err, e) {
 			return info, store.ErrNoSuchKey

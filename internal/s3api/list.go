@@ -62,6 +62,24 @@ func (h *Handler) listPage(req *request, opts store.ListOptions) (store.ListResu
 	return h.engine.ListObjects(req.ctx, req.bucket, opts)
 }
 
+// listParams are what every listing reads from its query the same way:
+// the page size (under its own name, default and cap 1000) and the key
+// encoding (encoding-type).
+type listParams struct {
+	max     int
+	enc     func(string) string
+	encType string
+}
+
+func parseListParams(q url.Values, maxName string) (listParams, error) {
+	n, err := maxKeysParam(q, maxName, 1000)
+	if err != nil {
+		return listParams{}, err
+	}
+	enc, encType, err := encoder(q)
+	return listParams{n, enc, encType}, err
+}
+
 // commonPrefixes encodes a page's rolled-up prefixes.
 func commonPrefixes(enc func(string) string, ps []string) []commonPrefix {
 	var out []commonPrefix
@@ -73,45 +91,23 @@ func commonPrefixes(enc func(string) string, ps []string) []commonPrefix {
 
 func (h *Handler) listObjects(req *request, version int) error {
 	q := req.q
-	maxKeys, err := maxKeysParam(q, "max-keys", 1000)
+	lp, err := parseListParams(q, "max-keys")
 	if err != nil {
 		return err
 	}
-	enc, encType, err := encoder(q)
-	if err != nil {
+	enc := lp.enc
+	opts := store.ListOptions{Prefix: q.Get("prefix"), Delimiter: q.Get("delimiter"), MaxKeys: lp.max}
+	res := listBucketResult{NS: s3NS, Name: req.bucket, Prefix: enc(opts.Prefix), MaxKeys: lp.max,
+		Delimiter: enc(opts.Delimiter), EncodingType: lp.encType}
+	if err := listStart(q, version, enc, &res, &opts); err != nil {
 		return err
-	}
-	opts := store.ListOptions{Prefix: q.Get("prefix"), Delimiter: q.Get("delimiter"), MaxKeys: maxKeys}
-	res := listBucketResult{NS: s3NS, Name: req.bucket, Prefix: enc(opts.Prefix), MaxKeys: maxKeys,
-		Delimiter: enc(opts.Delimiter), EncodingType: encType}
-	fetchOwner := version == 1
-	if version == 2 {
-		fetchOwner = q.Get("fetch-owner") == "true"
-		res.StartAfter = enc(q.Get("start-after"))
-		opts.After = q.Get("start-after")
-		if q.Has("continuation-token") {
-			// Echoed even when empty, as S3 does.
-			tok := q.Get("continuation-token")
-			res.ContinuationToken = &tok
-		}
-		if tok := q.Get("continuation-token"); tok != "" {
-			after, err := base64.RawURLEncoding.DecodeString(tok)
-			if err != nil {
-				return apiErr(http.StatusBadRequest, "InvalidArgument", "The continuation token provided is incorrect")
-			}
-			opts.After = string(after)
-		}
-	} else {
-		m := q.Get("marker")
-		res.Marker = &m
-		opts.After = m
 	}
 	page, err := h.listPage(req, opts)
 	if err != nil {
 		return err
 	}
 	var o *owner
-	if fetchOwner {
+	if version == 1 || q.Get("fetch-owner") == "true" {
 		ro := req.owner()
 		o = &ro
 	}
@@ -135,6 +131,34 @@ func (h *Handler) listObjects(req *request, version int) error {
 	return nil
 }
 
+// listStart sets where a listing starts: ListObjects' marker, or
+// ListObjectsV2's start-after and continuation token (the token wins),
+// echoing each into res as S3 does.
+func listStart(q url.Values, version int, enc func(string) string, res *listBucketResult, opts *store.ListOptions) error {
+	if version != 2 {
+		m := q.Get("marker")
+		res.Marker = &m
+		opts.After = m
+		return nil
+	}
+	res.StartAfter = enc(q.Get("start-after"))
+	opts.After = q.Get("start-after")
+	if !q.Has("continuation-token") {
+		return nil
+	}
+	tok := q.Get("continuation-token")
+	res.ContinuationToken = &tok // echoed even when empty, as S3 does
+	if tok == "" {
+		return nil
+	}
+	after, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		return apiErr(http.StatusBadRequest, "InvalidArgument", "The continuation token provided is incorrect")
+	}
+	opts.After = string(after)
+	return nil
+}
+
 // listObjectVersions lists an unversioned bucket: every object is its only
 // version, with VersionId "null". An engine with versioning lists through
 // listVersions.
@@ -143,17 +167,14 @@ func (h *Handler) listObjectVersions(req *request) error {
 		return h.listVersions(req, v)
 	}
 	q := req.q
-	maxKeys, err := maxKeysParam(q, "max-keys", 1000)
+	lp, err := parseListParams(q, "max-keys")
 	if err != nil {
 		return err
 	}
-	enc, encType, err := encoder(q)
-	if err != nil {
-		return err
-	}
-	opts := store.ListOptions{Prefix: q.Get("prefix"), Delimiter: q.Get("delimiter"), MaxKeys: maxKeys, After: q.Get("key-marker")}
+	enc := lp.enc
+	opts := store.ListOptions{Prefix: q.Get("prefix"), Delimiter: q.Get("delimiter"), MaxKeys: lp.max, After: q.Get("key-marker")}
 	res := listVersionsResult{NS: s3NS, Name: req.bucket, Prefix: enc(opts.Prefix), KeyMarker: enc(opts.After),
-		VersionIDMarker: q.Get("version-id-marker"), MaxKeys: maxKeys, Delimiter: enc(opts.Delimiter), EncodingType: encType}
+		VersionIDMarker: q.Get("version-id-marker"), MaxKeys: lp.max, Delimiter: enc(opts.Delimiter), EncodingType: lp.encType}
 	page, err := h.listPage(req, opts)
 	if err != nil {
 		return err
@@ -177,19 +198,16 @@ func (h *Handler) listObjectVersions(req *request) error {
 
 func (h *Handler) listMultipartUploads(req *request) error {
 	q := req.q
-	maxUploads, err := maxKeysParam(q, "max-uploads", 1000)
+	lp, err := parseListParams(q, "max-uploads")
 	if err != nil {
 		return err
 	}
-	enc, encType, err := encoder(q)
-	if err != nil {
-		return err
-	}
+	enc := lp.enc
 	opts := store.ListUploadsOptions{Prefix: q.Get("prefix"), Delimiter: q.Get("delimiter"),
-		KeyMarker: q.Get("key-marker"), UploadIDMarker: q.Get("upload-id-marker"), MaxUploads: maxUploads}
+		KeyMarker: q.Get("key-marker"), UploadIDMarker: q.Get("upload-id-marker"), MaxUploads: lp.max}
 	res := listMultipartUploadsResult{NS: s3NS, Bucket: req.bucket, KeyMarker: enc(opts.KeyMarker), UploadIDMarker: opts.UploadIDMarker,
-		Prefix: enc(opts.Prefix), Delimiter: enc(opts.Delimiter), MaxUploads: maxUploads, EncodingType: encType}
-	if maxUploads > 0 {
+		Prefix: enc(opts.Prefix), Delimiter: enc(opts.Delimiter), MaxUploads: lp.max, EncodingType: lp.encType}
+	if lp.max > 0 {
 		page, err := h.engine.ListMultipartUploads(req.ctx, req.bucket, opts)
 		if err != nil {
 			return err

@@ -63,7 +63,7 @@ func (h *Handler) openCopySource(req *request) (copySrc, error) {
 	if vid != "" {
 		action = "s3:GetObjectVersion"
 	}
-	if err := h.authorize(req, sb, sk, action); err != nil {
+	if err := h.authorizeVersion(req, objectVersion{sb, sk, vid, vid != ""}, action); err != nil {
 		return copySrc{}, err
 	}
 	info, err := h.headVersion(req.ctx, sb, sk, vid)

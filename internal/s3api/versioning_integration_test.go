@@ -399,3 +399,45 @@ func TestVersioningACL(t *testing.T) {
 		t.Fatalf("anonymous GET of the public version: %d", st)
 	}
 }
+
+// TestCopySourceVersionACL: a copy of a named source version is allowed or
+// refused by that version's own ACL, not the latest version's.
+func TestCopySourceVersionACL(t *testing.T) {
+	node := apptest.Start(t, apptest.Options{})
+	ctx := context.Background()
+	alice, bob := newAccount(t, node, "alice"), newAccount(t, node, "bob")
+	for _, b := range []struct {
+		c    *s3.Client
+		name string
+	}{{alice.s3, "vsrc"}, {bob.s3, "bdst"}} {
+		if _, err := b.c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(b.name)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := setVersioning(t, alice.s3, "vsrc", types.BucketVersioningStatusEnabled); err != nil {
+		t.Fatal(err)
+	}
+	v1 := vput(t, alice.s3, "vsrc", "k", "one")
+	v2 := vput(t, alice.s3, "vsrc", "k", "two")
+	setACL := func(vid string, acl types.ObjectCannedACL) {
+		if _, err := alice.s3.PutObjectAcl(ctx, &s3.PutObjectAclInput{Bucket: aws.String("vsrc"), Key: aws.String("k"), VersionId: aws.String(vid), ACL: acl}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyAs := func(src string) error {
+		_, err := bob.s3.CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String("bdst"), Key: aws.String("c"), CopySource: aws.String(src)})
+		return err
+	}
+	for _, c := range []struct {
+		public, private string
+	}{{v2, v1}, {v1, v2}} {
+		setACL(c.public, types.ObjectCannedACLPublicRead)
+		setACL(c.private, types.ObjectCannedACLPrivate)
+		if err := copyAs("vsrc/k?versionId=" + c.public); err != nil {
+			t.Errorf("bob's copy of the public-read version %s: %v", c.public, err)
+		}
+		if err := copyAs("vsrc/k?versionId=" + c.private); apiCode(err) != "AccessDenied" {
+			t.Errorf("bob's copy of the private version %s: %v, want AccessDenied", c.private, err)
+		}
+	}
+}

@@ -26,7 +26,8 @@ var (
 	ErrInvalidPartNumber  = errors.New("store: part number out of range")
 	ErrPreconditionFailed = errors.New("store: precondition failed")
 	// ErrNotLocal is returned by LocalFiles.OpenFile when this node holds
-	// no current copy of the object (in a cluster); read it with GetObject.
+	// no current copy of the object (in a cluster), or holds it without a
+	// data file (a small body kept in the index); read it with GetObject.
 	ErrNotLocal = errors.New("store: object not held on this node")
 	// ErrUnavailable is returned by a cluster engine when too few of a
 	// key's replicas are reachable to take or serve it; retrying may

@@ -55,10 +55,11 @@ func (h *Handler) renderPage(c *call, status int, msg, notice string, key *newKe
 		rows = append(rows, row(a))
 	}
 	data := struct {
-		Accounts []accountRow
-		Next     string
-		Key      *newKey
-	}{rows, next, key}
+		Accounts  []accountRow
+		Next      string
+		Key       *newKey
+		CanRemove bool // Config.RemoveAccount is set
+	}{rows, next, key, h.cfg.RemoveAccount != nil}
 	return h.render(c, status, "accounts", view{Title: "Accounts", Nav: "accounts", Data: data, Error: msg, Notice: notice})
 }
 

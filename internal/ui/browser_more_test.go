@@ -17,7 +17,8 @@ import (
 const markPage = `window.insituMark = 1; true`
 
 // browserJob starts a word count job from the jobs page's form and watches
-// its page reach succeeded without a reload.
+// its page reach succeeded without a reload, by patches of the parts that
+// changed (TestBrowser's streams tick every 100 ms).
 func browserJob(t *testing.T, ctx context.Context, e *env, dir string) {
 	base := e.node.Endpoint()
 	for i, words := range []string{"the cat sat on the mat\n", "the dog ate the cat\n", "a cat\n"} {
@@ -36,6 +37,9 @@ func browserJob(t *testing.T, ctx context.Context, e *env, dir string) {
 	waitFor(t, ctx, `document.getElementById("job-state").textContent == "succeeded" && window.insituMark == 1`)
 	if how := waitString(t, ctx, `document.getElementById("progress").dataset.live || "none"`); how != "events" {
 		t.Errorf("the job page followed the job by %q, want server-sent events", how)
+	}
+	if n := waitString(t, ctx, `document.getElementById("progress").dataset.patches || "0"`); n == "0" {
+		t.Errorf("the job page applied no patch of changed parts")
 	}
 	if n := waitString(t, ctx, `String(document.querySelectorAll("#tasks tr.state-succeeded").length)`); n != "4" {
 		t.Errorf("succeeded tasks on the page: %s, want 4 (3 maps, 1 reduce)", n)

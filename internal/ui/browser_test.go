@@ -17,6 +17,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"github.com/insitu-cloud/insitu/internal/app"
 	"github.com/insitu-cloud/insitu/internal/testtool"
 )
 
@@ -150,11 +151,12 @@ func text(t *testing.T, ctx context.Context, sel string) string {
 // upload a 20 MiB file (multipart) and a small one (single PUT) through
 // the page, compare the bytes through the S3 API, run wc on the big one
 // from its object page, start a word count job and watch it succeed live,
-// watch a service's stats move, open the runs pages, sign out, and find
+// watch a service's stats move, open the runs pages, remove a throwaway
+// account after the confirmation step, sign out, and find
 // the old cookie useless.
 func TestBrowser(t *testing.T) {
 	ctx := newChromium(t)
-	e := start(t, false)
+	e := start(t, false, func(c *app.Config) { c.UI.LiveEvery = 100 * time.Millisecond })
 	dir := shots(t)
 	base := e.node.Endpoint()
 
@@ -195,6 +197,7 @@ func TestBrowser(t *testing.T) {
 	}
 	do(t, ctx, "accounts", chromedp.Navigate(base+"/ui/accounts"), chromedp.WaitVisible(chromedp.CSS("table.list")))
 	shoot(t, ctx, dir, "accounts")
+	browserRemoveAccount(t, ctx, e, dir)
 	do(t, ctx, "buckets", chromedp.Navigate(base+"/ui/buckets"), chromedp.WaitVisible(chromedp.CSS("#bucket-name")))
 	shoot(t, ctx, dir, "buckets")
 

@@ -112,13 +112,17 @@ func (h *Handler) renderInstances(c *call, status int, msg string, f launchForm)
 	return h.render(c, status, "instances", view{Title: "Instances", Nav: "instances", Error: msg, Data: data})
 }
 
+// unixLines turns the CRLF line breaks a browser sends for a textarea
+// into LF: user data is a script, and "#!/bin/sh\r" names no shell.
+func unixLines(s string) string { return strings.ReplaceAll(s, "\r\n", "\n") }
+
 // launchInstance runs one instance from the form.
 func (h *Handler) launchInstance(c *call) error {
 	if h.cfg.Instances == nil {
 		return errNoInstances
 	}
 	f := launchForm{Image: strings.TrimSpace(c.r.PostFormValue("image")), Type: strings.TrimSpace(c.r.PostFormValue("type")),
-		Key: strings.TrimSpace(c.r.PostFormValue("key")), UserData: c.r.PostFormValue("user_data"), Zone: strings.TrimSpace(c.r.PostFormValue("zone"))}
+		Key: strings.TrimSpace(c.r.PostFormValue("key")), UserData: unixLines(c.r.PostFormValue("user_data")), Zone: strings.TrimSpace(c.r.PostFormValue("zone"))}
 	p := ec2api.Params{"ImageId": f.Image, "MinCount": "1", "MaxCount": "1"}
 	for k, v := range map[string]string{"InstanceType": f.Type, "KeyName": f.Key, "Placement.AvailabilityZone": f.Zone} {
 		if v != "" {

@@ -63,7 +63,7 @@ func TestJobPages(t *testing.T) {
 	if strings.Contains(body, "<script>alert(1)") || !strings.Contains(body, "&lt;script&gt;alert(1)") {
 		t.Errorf("a hostile input key is not escaped in the task table:\n%s", body)
 	}
-	for _, want := range []string{"0: map sortu", "1: reduce sum", "3/3 done", `href="/ui/b/books/object?key=counts%2F1%2F000000"`, `<tr class="task state-succeeded">`} {
+	for _, want := range []string{"0: map sortu", "1: reduce sum", "3/3 done", `href="/ui/b/books/object?key=counts%2F1%2F000000"`, `<tr class="task state-succeeded" id="task-1-0">`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("finished job's fragment lacks %q:\n%s", want, body)
 		}

@@ -17,7 +17,7 @@ import (
 
 // pageNames are the templates under templates/, each rendered inside
 // layout.html.
-var pageNames = []string{"login", "error", "overview", "buckets", "objects", "object", "accounts", "apps", "runs", "run", "jobs", "job", "services", "service", "instances", "instance"}
+var pageNames = []string{"login", "error", "overview", "buckets", "objects", "object", "accounts", "account_remove", "apps", "runs", "run", "jobs", "job", "services", "service", "instances", "instance"}
 
 // pages holds the parsed templates; they are read-only after parsePages.
 type pages struct{ byName map[string]*template.Template }

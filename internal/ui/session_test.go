@@ -221,7 +221,7 @@ func TestCSRFOnEveryNewForm(t *testing.T) {
 	for _, p := range []string{"/ui/jobs", "/ui/jobs/x/cancel", "/ui/services", "/ui/services/x", "/ui/services/x/delete",
 		"/ui/instances", "/ui/instances/i-0123456789abcdef0/stop", "/ui/instances/i-0123456789abcdef0/terminate",
 		"/ui/apps", "/ui/apps/x/1/delete", "/ui/b/x/open-with", "/ui/b/x/open-with/delete", "/ui/b/x/delete-version",
-		"/ui/accounts", "/ui/accounts/x/rotate", "/ui/accounts/x/caps"} {
+		"/ui/accounts", "/ui/accounts/x/rotate", "/ui/accounts/x/caps", "/ui/accounts/x/remove"} {
 		if resp := b.postForm(p, url.Values{"name": {"forged"}}, nil); resp.StatusCode != http.StatusForbidden || !strings.Contains(bodyOf(resp), "Reload the page") {
 			t.Errorf("POST %s without the token: %d", p, resp.StatusCode)
 		}

@@ -9,7 +9,9 @@ import (
 )
 
 // Live views as server-sent events: a stream sends an HTML fragment as
-// one "message" event every streamEvery, and an "end" event when there is
+// one "message" event every Options.LiveEvery (default streamEvery), or,
+// for a job, the whole fragment once and then a "patch" event with only
+// the parts that changed (jobparts.go); and an "end" event when there is
 // nothing more to show (the job ended, or the session did). A stream
 // lasts at most streamFor; the browser's EventSource then reconnects
 // (after streamRetry), which re-checks everything. The scripts fall back
@@ -20,9 +22,17 @@ const (
 	streamRetry = time.Second
 )
 
-// frameFunc renders the stream's next fragment; done ends the stream after
-// it. It is called with the caller's session checked.
-type frameFunc func(ctx context.Context) (html string, done bool, err error)
+// frame is what a stream sends next: event "" (a message: the whole
+// fragment) or "patch" (changed parts; none: nothing is sent) with its
+// data; done ends the stream after it.
+type frame struct {
+	event, data string
+	done        bool
+}
+
+// frameFunc renders the stream's next frame. It is called with the
+// caller's session checked, from the stream's goroutine only.
+type frameFunc func(ctx context.Context) (frame, error)
 
 // stream serves a text/event-stream of frames. It runs in the request's
 // own goroutine, so net/http owns it; it returns when the client goes,
@@ -31,7 +41,7 @@ type frameFunc func(ctx context.Context) (html string, done bool, err error)
 // serving http.Server's Shutdown). The first frame's error (no such job,
 // another account's service) is shown as any page error.
 func (h *Handler) stream(c *call, next frameFunc) error {
-	html, done, err := next(c.ctx)
+	f, err := next(c.ctx)
 	if err != nil {
 		return err
 	}
@@ -45,19 +55,19 @@ func (h *Handler) stream(c *call, next frameFunc) error {
 		return writeEvent(c.w, event, data) == nil && rc.Flush() == nil
 	}
 	// more sends a frame, and "end" after the last; false ends the stream.
-	more := func(html string, done bool) bool {
-		if !send("", html) {
+	more := func(f frame) bool {
+		if (f.event == "" || f.data != "") && !send(f.event, f.data) {
 			return false
 		}
-		if done {
+		if f.done {
 			send("end", "done")
 		}
-		return !done
+		return !f.done
 	}
-	if !more(html, done) {
+	if !more(f) {
 		return nil
 	}
-	tick := time.NewTicker(streamEvery)
+	tick := time.NewTicker(h.cfg.LiveEvery)
 	defer tick.Stop()
 	stop := time.NewTimer(streamFor)
 	defer stop.Stop()
@@ -75,13 +85,13 @@ func (h *Handler) stream(c *call, next frameFunc) error {
 			send("end", "signed out")
 			return nil
 		}
-		html, done, err := next(c.ctx)
+		f, err := next(c.ctx)
 		if err != nil {
 			h.log.Debug("ui: stream ended", "path", c.r.URL.Path, "err", err)
 			send("end", "error")
 			return nil
 		}
-		if !more(html, done) {
+		if !more(f) {
 			return nil
 		}
 	}
@@ -130,32 +140,36 @@ func (h *Handler) renderFrame(page, name string, data any) (string, error) {
 	return buf.String(), nil
 }
 
-// jobEvents streams a job's progress fragment until the job ends.
+// jobEvents streams a job's progress until the job ends: the whole
+// fragment first (and whenever its set of parts changes), then only the
+// parts that changed (jobparts.go).
 func (h *Handler) jobEvents(c *call) error {
 	id := c.r.PathValue("id")
-	return h.stream(c, func(ctx context.Context) (string, bool, error) {
+	var sent partsSent // this stream's own
+	return h.stream(c, func(ctx context.Context) (frame, error) {
 		st, err := h.loadJobState(ctx, c.s.accountID, id)
 		if err != nil {
-			return "", false, err
+			return frame{}, err
 		}
-		html, err := h.renderFrame("job", "progress", st)
-		return html, st.Job.State.Done(), err
+		f, err := h.jobFrame(&sent, st)
+		f.done = st.Job.State.Done()
+		return f, err
 	})
 }
 
 // serviceEvents streams a service's live stats.
 func (h *Handler) serviceEvents(c *call) error {
 	name := c.r.PathValue("name")
-	return h.stream(c, func(ctx context.Context) (string, bool, error) {
+	return h.stream(c, func(ctx context.Context) (frame, error) {
 		s, err := h.ownService(ctx, c.s.accountID, name)
 		if err != nil {
-			return "", false, err
+			return frame{}, err
 		}
 		st, err := h.cfg.Services.Stats(ctx, c.s.accountID, s.Name)
 		if err != nil {
-			return "", false, serviceError(err)
+			return frame{}, serviceError(err)
 		}
 		html, err := h.renderFrame("service", "live", liveOf(st))
-		return html, false, err
+		return frame{data: html}, err
 	})
 }

@@ -45,13 +45,21 @@ type Options struct {
 	MaxAge time.Duration
 	// Now is the clock. Default time.Now; tests move it.
 	Now func() time.Time
+	// LiveEvery is how often a live stream (stream.go) sends what
+	// changed. Default 1 s; tests shorten it.
+	LiveEvery time.Duration
 }
 
 // Config is what the dashboard reads and acts on.
 type Config struct {
 	Accounts *auth.Accounts
-	Engine   store.Engine
-	Runs     Runner
+	// RemoveAccount removes an account the way `insitu admin user rm`
+	// does (the native API's api.Handler.RemoveAccount: root and an
+	// account that still owns buckets, apps or services are refused).
+	// Nil: the accounts page offers no removal.
+	RemoveAccount func(ctx context.Context, name string) error
+	Engine        store.Engine
+	Runs          Runner
 	// Jobs is the jobs service; nil shows "this node does not run jobs".
 	Jobs Jobs
 	// Services is the services manager; nil shows "no services".
@@ -103,6 +111,7 @@ type Handler struct {
 func New(cfg Config) *Handler {
 	cfg.Idle = cmp.Or(cfg.Idle, DefaultIdle)
 	cfg.MaxAge = cmp.Or(cfg.MaxAge, DefaultMaxAge)
+	cfg.LiveEvery = cmp.Or(cfg.LiveEvery, streamEvery)
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -142,6 +151,8 @@ func (h *Handler) routes() {
 	h.mux.HandleFunc("POST /ui/accounts", h.change(h.addAccount))
 	h.mux.HandleFunc("POST /ui/accounts/{name}/rotate", h.change(h.rotateKey))
 	h.mux.HandleFunc("POST /ui/accounts/{name}/caps", h.change(h.setCaps))
+	h.mux.HandleFunc("GET /ui/accounts/{name}/remove", h.page(h.confirmRemoveAccount))
+	h.mux.HandleFunc("POST /ui/accounts/{name}/remove", h.change(h.removeAccount))
 	h.mux.HandleFunc("GET /ui/apps", h.page(h.appList))
 	h.mux.HandleFunc("POST /ui/apps", h.changeUpTo(maxPushBytes, h.pushApp))
 	h.mux.HandleFunc("POST /ui/apps/{name}/{version}/delete", h.change(h.removeApp))

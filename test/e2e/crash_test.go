@@ -94,7 +94,8 @@ func (l *crashLedger) ack(key, sum string) {
 // the same data directory, and checks: every acknowledged object reads back
 // with the acknowledged MD5; every listed key reads back whole with the
 // listed size and the MD5 of a body sent for it; store/tmp is empty. Three
-// rounds on one data directory.
+// rounds on one data directory; the second is a flood of single PUTs of
+// under 16 KiB (bodies kept inline in the index).
 func TestCrashRecovery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test skipped in -short mode")
@@ -182,6 +183,11 @@ func crashRound(t *testing.T, srv *server, client *s3.Client, ledger *crashLedge
 					size = 1 + rng.IntN(64<<10)
 				default:
 					size = (64 << 10) + rng.IntN(3<<20-64<<10)
+				}
+				if round == 1 {
+					// A flood of small PUTs: bodies the store keeps
+					// inline in its index (at most 64 KiB).
+					size, multipart = rng.IntN(16<<10), false
 				}
 				// Bytes from the shared random pool at a random offset,
 				// stamped with a unique id so that no two bodies match.

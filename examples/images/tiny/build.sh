@@ -2,21 +2,21 @@
 # build.sh: build the insitu "tiny" guest image into this directory from
 # Debian packages alone, without root:
 #
-#   vmlinux        by default Debian's cloud kernel (the package
-#                  linux-image-cloud-amd64 depends on; apt-get download,
-#                  dpkg-deb -x, never installed): the ELF inside its
-#                  bzImage (LZ4, unpacked with lz4), its drivers as modules.
-#                  INSITU_TINY_KERNEL=source builds one from Debian's
-#                  linux-source package instead, with `make tinyconfig`
+#   vmlinux        by default built from Debian's linux-source package
+#                  (INSITU_TINY_KERNEL=source), with `make tinyconfig`
 #                  plus kernel.config: everything the guest needs built
 #                  in, nothing else, so a boot under emulation initialises
 #                  little, loads no modules and costs about half the CPU.
 #                  A build costs about 17 CPU minutes (make -j$(nproc));
 #                  the result is cached per source version and
 #                  kernel.config under ~/.cache/insitu/tiny-kernel
-#                  (source_kernel), so other checkouts reuse it. Without
-#                  the build tools (make gcc flex bison bc libelf-dev) it
-#                  falls back to the cloud kernel.
+#                  (source_kernel), so other checkouts reuse it.
+#                  INSITU_TINY_KERNEL=cloud, and a machine without the
+#                  build tools (make gcc flex bison bc libelf-dev), take
+#                  Debian's cloud kernel instead (the package
+#                  linux-image-cloud-amd64 depends on; apt-get download,
+#                  dpkg-deb -x, never installed): the ELF inside its
+#                  bzImage (LZ4, unpacked with lz4), its drivers as modules.
 #                  QEMU boots either ELF through its PVH entry note.
 #   initrd.img     uncompressed newc cpio (nothing to decompress under
 #                  emulation): busybox-static, /init (guest/init), which
@@ -44,9 +44,10 @@ build="$here/build"
 modules=(virtio_mmio virtio_pci virtio_blk virtio_net evdev button)
 # kind: source (a kernel built from linux-source with kernel.config) or
 # cloud (Debian's cloud kernel and its modules).
-# cloud is the default until the built kernel's boot times are measured
-# on a quiet machine and CI's time allows the build (see BENCHMARKS.md).
-kind=${INSITU_TINY_KERNEL:-cloud}
+# source is the default: on a quiet machine it reached port 80 in about
+# 2 s one at a time and 5.6 s four at once, against 3.9-5.0 s and
+# 8.2-9.5 s for the cloud kernel (BENCHMARKS.md, Instances).
+kind=${INSITU_TINY_KERNEL:-source}
 cmdline="quiet root=/dev/vda rw cryptomgr.notests"
 size=64M
 

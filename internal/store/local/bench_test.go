@@ -68,6 +68,68 @@ func BenchmarkGet(b *testing.B) {
 	}
 }
 
+// BenchmarkSmallObject compares a body kept inline with one in a data
+// file (InlineMax -1): durable PUTs of new keys from one goroutine, and
+// GETs of one key. Sizes 4 KiB and 64 KiB; "inline" uses InlineMax 128 KiB
+// so both sizes are inline.
+func BenchmarkSmallObject(b *testing.B) {
+	for _, size := range []int{4 << 10, 64 << 10} {
+		for _, mode := range []struct {
+			name string
+			max  int
+		}{{"file", -1}, {"inline", 128 << 10}} {
+			b.Run(fmt.Sprintf("PUT/%dKiB/%s", size>>10, mode.name), func(b *testing.B) { benchSmallPut(b, size, mode.max) })
+			b.Run(fmt.Sprintf("GET/%dKiB/%s", size>>10, mode.name), func(b *testing.B) { benchSmallGet(b, size, mode.max) })
+		}
+	}
+}
+
+func openBench(b *testing.B, max int) *Engine {
+	e, err := OpenWith(context.Background(), b.TempDir(), Options{Logger: testLogger(nil), InlineMax: max})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { e.Close() })
+	if err := e.CreateBucket(context.Background(), store.BucketInfo{Name: "b"}); err != nil {
+		b.Fatal(err)
+	}
+	return e
+}
+
+func benchSmallPut(b *testing.B, size, max int) {
+	ctx := context.Background()
+	e := openBench(b, max)
+	data := pattern(size)
+	b.SetBytes(int64(size))
+	i := 0
+	for b.Loop() {
+		i++
+		if _, err := e.PutObject(ctx, "b", fmt.Sprint("k", i), bytes.NewReader(data), int64(size), store.PutOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func benchSmallGet(b *testing.B, size, max int) {
+	ctx := context.Background()
+	e := openBench(b, max)
+	data := pattern(size)
+	if _, err := e.PutObject(ctx, "b", "k", bytes.NewReader(data), int64(size), store.PutOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(size))
+	for b.Loop() {
+		_, rc, err := e.GetObject(ctx, "b", "k", nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.Copy(io.Discard, rc); err != nil {
+			b.Fatal(err)
+		}
+		rc.Close()
+	}
+}
+
 // BenchmarkHead is HeadObject of a small object in a bucket that never
 // had versioning (the lookup that decides whether to report version "null").
 func BenchmarkHead(b *testing.B) {

@@ -305,7 +305,7 @@ func checkAfterCrash(t *testing.T, dir string, acked map[string]string, maybeDel
 		}
 		parts += len(lp.Parts)
 	}
-	if files := len(dataFiles(t, dir)); files != listed+parts {
+	if files := bodies(t, e, dir); files != listed+parts {
 		t.Fatalf("%d data files after the sweep, want %d objects + %d parts", files, listed, parts)
 	}
 }

@@ -237,7 +237,7 @@ func checkVersionsAfterCrash(t *testing.T, dir string, acked map[string]string, 
 	}
 	<-e.sweepDone
 	parts := countParts(t, ctx, e, "vcrash")
-	if files := len(dataFiles(t, dir)); files != objects+parts {
+	if files := bodies(t, e, dir); files != objects+parts {
 		t.Fatalf("%d data files after the sweep, want %d versions + %d parts", files, objects, parts)
 	}
 }

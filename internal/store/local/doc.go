@@ -20,6 +20,8 @@
 //	i/<uploadID>                        upload id -> bucket and key
 //	p/<uploadID>/<%05d part>            part record (JSON)
 //	f/<fileid>                          reverse index: the o/ or w/ key that owns a data file
+//	n/<fileid>                          an inline body: the blockfile image of an object
+//	                                    of at most Options.InlineMax bytes (no data file)
 //
 // Upload ids are UUIDv7, so ordering uploads of one key by id orders them by
 // initiation time.
@@ -46,7 +48,9 @@
 // index/) has its parent fsynced. Data files go through an FS and the index
 // through a Pebble vfs.FS (Options; the OS by default); TestPowerLoss runs
 // the same code on in-memory filesystems that drop whatever was not synced
-// when the power is cut before any operation of a workload.
+// when the power is cut before any operation of a workload. A body of at
+// most Options.InlineMax bytes skips the file: its image goes into the same
+// synced batch as its record, so that batch is its only durable step.
 // A crash at any point leaves the old object or the new one. Data files no
 // f/ key references (a crash between rename and commit, or between commit
 // and unlinking a replaced file) are removed by a sweep that Open starts in

@@ -38,6 +38,13 @@ type Engine struct {
 	seed    maphash.Seed
 	bufPool sync.Pool // *[]byte of blockSize
 
+	// inlineMax is the largest body kept in the index (Options.InlineMax;
+	// 0: none); inlinePool holds *[]byte probe buffers of inlineMax+1,
+	// imagePool buffers for reading inline images.
+	inlineMax  int
+	inlinePool sync.Pool
+	imagePool  sync.Pool
+
 	// life guards against use after Close: every call holds it for reading.
 	life   sync.RWMutex
 	closed bool
@@ -72,6 +79,11 @@ type Options struct {
 	FS FS
 	// IndexFS holds the Pebble index (index/); nil means vfs.Default.
 	IndexFS vfs.FS
+	// InlineMax is the largest object body (bytes) kept inside the index
+	// with its record instead of in a data file, so its PUT is one synced
+	// Pebble batch. 0 means DefaultInlineMax; negative keeps every body in
+	// a data file. Multipart parts and completed uploads always use files.
+	InlineMax int
 }
 
 // Open opens (creating if needed) the store under dir on the OS
@@ -105,6 +117,16 @@ func OpenWith(ctx context.Context, dir string, opts Options) (*Engine, error) {
 		inflight: make(map[string]struct{}),
 	}
 	e.bufPool.New = func() any { b := make([]byte, blockSize); return &b }
+	e.inlineMax = opts.InlineMax
+	if e.inlineMax == 0 {
+		e.inlineMax = DefaultInlineMax
+	}
+	if e.inlineMax > 0 {
+		n := e.inlineMax + 1
+		e.inlinePool.New = func() any { b := make([]byte, n); return &b }
+	}
+	img := imageSize(max(e.inlineMax, 0))
+	e.imagePool.New = func() any { b := make([]byte, 0, img); return &b }
 	if err := e.prepareDirs(); err != nil {
 		return nil, err
 	}

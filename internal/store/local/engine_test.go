@@ -99,7 +99,7 @@ func TestSweep(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-e.sweepDone
-	if n := len(dataFiles(t, dir)); n != 2 {
+	if n := bodies(t, e, dir); n != 2 {
 		t.Fatalf("%d data files, want 2", n)
 	}
 	e.Close()
@@ -111,7 +111,7 @@ func TestSweep(t *testing.T) {
 	}
 	e = openTest(t, dir)
 	<-e.sweepDone
-	if n := len(dataFiles(t, dir)); n != 2 {
+	if n := bodies(t, e, dir); n != 2 {
 		t.Fatalf("%d data files after sweep, want 2", n)
 	}
 	for _, id := range orphans {
@@ -167,7 +167,7 @@ func TestNoLeakedFiles(t *testing.T) {
 	if _, err := e.CompleteMultipartUpload(ctx, "b", "m", up.UploadID, []store.CompletePart{{Number: 1, ETag: "83878c91171338902e0fe0fb97a8c47a"}}); err != nil {
 		t.Fatal(err)
 	}
-	if got := dataFiles(t, dir); len(got) != 2 {
+	if got := bodyIDs(t, e, dir); len(got) != 2 {
 		t.Fatalf("data files %q, want 2 (k and m)", got)
 	}
 	for _, p := range []string{"index", "objects", "tmp"} {
@@ -226,7 +226,7 @@ func TestConcurrentOverwriteNoLeak(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if got := dataFiles(t, dir); len(got) != 1 {
+	if got := bodyIDs(t, e, dir); len(got) != 1 {
 		t.Fatalf("%d data files after racing overwrites, want 1", len(got))
 	}
 	it, err := e.db.NewIter(&pebble.IterOptions{LowerBound: []byte(pfxFile), UpperBound: []byte(successor(pfxFile))})

@@ -14,6 +14,7 @@ const (
 	pfxPart     = "p/"
 	pfxFile     = "f/"
 	pfxVersion  = "w/"
+	pfxInline   = "n/"
 )
 
 func bucketKey(bucket string) []byte { return []byte(pfxBucket + bucket) }

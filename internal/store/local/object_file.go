@@ -15,7 +15,8 @@ import (
 // bytes, for readers that verify blocks themselves (the sandbox reads
 // inputs in place). The trailer is checked before OpenFile returns; a
 // concurrent overwrite or delete does not disturb the open file. The caller
-// closes it. It implements store.LocalFiles.
+// closes it. It implements store.LocalFiles. A body kept inline in the
+// index has no file: store.ErrNotLocal (read it with GetObject).
 func (e *Engine) OpenFile(ctx context.Context, bucket, key string) (store.ObjectInfo, *os.File, error) {
 	if err := e.enter(); err != nil {
 		return store.ObjectInfo{}, nil, err
@@ -29,6 +30,9 @@ func (e *Engine) OpenFile(ctx context.Context, bucket, key string) (store.Object
 		rec, err := e.lookupObject(bucket, key)
 		if err != nil {
 			return store.ObjectInfo{}, nil, err
+		}
+		if rec.Inline {
+			return rec.info(bucket, key), nil, store.ErrNotLocal
 		}
 		path := e.dataPath(rec.File)
 		rf, err := e.fs.Open(path)

@@ -92,7 +92,7 @@ func (e *Engine) openObject(ctx context.Context, bucket, key string, rng *store.
 				return store.ObjectInfo{}, nil, err
 			}
 		}
-		bf, err := e.openBlockFile(e.dataPath(rec.File), rec.Size)
+		bf, err := e.openData(rec)
 		if errors.Is(err, fs.ErrNotExist) {
 			if rec.File == tried {
 				// Still referenced but gone: the store lost it.
@@ -145,12 +145,12 @@ func (e *Engine) deleteUnversioned(bucket, key string) error {
 	}
 	b := e.db.NewBatch()
 	b.Delete(objectKey(bucket, key), nil)
-	b.Delete(fileKey(rec.File), nil)
+	file := dropData(b, &rec)
 	err = e.commit(b)
 	kmu.Unlock()
 	if err != nil {
 		return err
 	}
-	e.removeData(rec.File)
+	e.removeData(file)
 	return nil
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/insitu-cloud/insitu/internal/checksum"
 	"github.com/insitu-cloud/insitu/internal/store"
+	"github.com/insitu-cloud/insitu/internal/store/blockfile"
 )
 
 // ingested is a data file written and fsynced in tmp/, not yet installed.
@@ -27,6 +28,9 @@ type ingested struct {
 	size     int64
 	md5      []byte
 	checksum *store.Checksum
+	// data is the blockfile image of a body kept inline (ingestBody);
+	// then there is no tmp file and id only names the body.
+	data []byte
 }
 
 // ingest streams r into a new temporary data file, computing its MD5, block
@@ -34,6 +38,32 @@ type ingested struct {
 // expected digests of opts. On error the temporary file is gone. A read
 // error from r is returned as is (wrapped).
 func (e *Engine) ingest(ctx context.Context, r io.Reader, size int64, alg string, opts store.PutOptions) (*ingested, error) {
+	id := uuid.NewString()
+	tmp := filepath.Join(e.tmpDir, id)
+	f, err := e.fs.Create(tmp)
+	if err != nil {
+		return nil, fmt.Errorf("local: %w", err)
+	}
+	ing, err := e.ingestTo(ctx, f, r, size, alg, opts)
+	if err == nil {
+		if err = f.Close(); err != nil {
+			err = fmt.Errorf("local: write data: %w", err)
+		}
+	} else {
+		f.Close()
+	}
+	if err != nil {
+		e.fs.Remove(tmp)
+		return nil, err
+	}
+	ing.id, ing.tmp = id, tmp
+	return ing, nil
+}
+
+// ingestTo streams r into dst in the blockfile format (Finish included,
+// which syncs dst), hashing and checking it as ingest says. The caller
+// names the result (id) and owns dst.
+func (e *Engine) ingestTo(ctx context.Context, dst blockfile.SyncWriter, r io.Reader, size int64, alg string, opts store.PutOptions) (*ingested, error) {
 	var ck hash.Hash
 	if alg != "" {
 		a, ok := checksum.Canonical(alg)
@@ -43,24 +73,11 @@ func (e *Engine) ingest(ctx context.Context, r io.Reader, size int64, alg string
 		alg = a
 		ck, _ = checksum.New(alg)
 	}
-	ing := &ingested{id: uuid.NewString()}
-	ing.tmp = filepath.Join(e.tmpDir, ing.id)
-	f, err := e.fs.Create(ing.tmp)
-	if err != nil {
-		return nil, fmt.Errorf("local: %w", err)
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			e.fs.Remove(ing.tmp)
-		}
-	}()
 	wbuf, rbuf := e.getBuf(), e.getBuf()
 	defer e.putBuf(wbuf)
 	defer e.putBuf(rbuf)
 
-	bw := newBlockWriter(f, wbuf)
+	bw := blockfile.NewWriter(dst, wbuf)
 	bh := newBodyHash(opts)
 	src := io.Reader(r)
 	if size >= 0 {
@@ -73,7 +90,7 @@ func (e *Engine) ingest(ctx context.Context, r io.Reader, size int64, alg string
 	if size >= 0 && n != size {
 		return nil, fmt.Errorf("%w: read %d bytes, declared %d", store.ErrIncompleteBody, n, size)
 	}
-	ing.size = n
+	ing := &ingested{size: n}
 	if ing.md5, err = bh.etag(); err != nil {
 		return nil, err
 	}
@@ -93,10 +110,6 @@ func (e *Engine) ingest(ctx context.Context, r io.Reader, size int64, alg string
 	if err := bw.Finish(); err != nil {
 		return nil, fmt.Errorf("local: write data: %w", err)
 	}
-	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("local: write data: %w", err)
-	}
-	ok = true
 	return ing, nil
 }
 
@@ -163,6 +176,9 @@ func copyHashed(ctx context.Context, bw *blockWriter, md, ck hash.Hash, src io.R
 // The file is marked in flight (hidden from the sweep) until the caller's
 // deferred e.settle.
 func (e *Engine) install(ing *ingested) error {
+	if ing.data != nil {
+		return nil // inline: committed with the record
+	}
 	e.markInflight(ing.id)
 	dst := e.dataPath(ing.id)
 	if err := e.fs.Rename(ing.tmp, dst); err != nil {
@@ -180,6 +196,9 @@ func (e *Engine) install(ing *ingested) error {
 // settle ends the in-flight state of an installed file; when the metadata
 // commit failed the file is removed.
 func (e *Engine) settle(ing *ingested, committed bool) {
+	if ing.data != nil {
+		return
+	}
 	if !committed {
 		e.removeData(ing.id)
 	}
@@ -204,7 +223,7 @@ func (e *Engine) PutObject(ctx context.Context, bucket, key string, r io.Reader,
 			return store.ObjectInfo{}, err
 		}
 	}
-	ing, err := e.ingest(ctx, r, size, opts.ChecksumAlgorithm, opts)
+	ing, err := e.ingestBody(ctx, r, size, opts.ChecksumAlgorithm, opts)
 	if err != nil {
 		return store.ObjectInfo{}, err
 	}
@@ -216,9 +235,9 @@ func (e *Engine) PutObject(ctx context.Context, bucket, key string, r io.Reader,
 		ETag:     hex.EncodeToString(ing.md5),
 		Meta:     opts.Meta,
 		Checksum: ing.checksum,
-		File:     ing.id,
 		Stamp:    opts.Stamp,
 	}
+	ing.setBody(rec)
 	err = e.commitObject(ctx, bucket, key, rec, commitOpts{ifNoneMatch: opts.IfNoneMatchStar})
 	e.settle(ing, err == nil)
 	if err != nil {
@@ -307,15 +326,14 @@ func (e *Engine) commitObject(ctx context.Context, bucket, key string, rec *obje
 		if err != nil {
 			return err
 		}
-		if exists && old.File != "" && old.File != rec.File {
-			b.Delete(fileKey(old.File), nil)
+		var dropped string
+		if exists && old.File != rec.File {
+			dropped = dropData(b, &old)
 		}
 		if err := e.commit(b); err != nil {
 			return err
 		}
-		if exists && old.File != rec.File {
-			oldFile = old.File
-		}
+		oldFile = dropped
 		return nil
 	}()
 	if err != nil {
@@ -332,13 +350,11 @@ func (e *Engine) commitObject(ctx context.Context, bucket, key string, rec *obje
 func (e *Engine) removeHeld(bucket, key string, old *objectRecord) (string, error) {
 	b := e.db.NewBatch()
 	b.Delete(objectKey(bucket, key), nil)
-	if old.File != "" {
-		b.Delete(fileKey(old.File), nil)
-	}
+	file := dropData(b, old)
 	if err := e.commit(b); err != nil {
 		return "", err
 	}
-	return old.File, nil
+	return file, nil
 }
 
 // installs reports whether rec may replace old (exists false: nothing is
@@ -371,6 +387,9 @@ func (e *Engine) objectBatch(bucket, key string, rec *objectRecord, extra func(*
 	}
 	if rec.File != "" {
 		b.Set(fileKey(rec.File), objectKey(bucket, key), nil)
+	}
+	if rec.data != nil {
+		b.Set(inlineKey(rec.File), rec.data, nil)
 	}
 	return b, nil
 }

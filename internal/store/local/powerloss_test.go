@@ -476,13 +476,32 @@ func plCheckFiles(e *Engine, m *plMachine) error {
 	if err := it.Close(); err != nil {
 		return err
 	}
-	if !slices.Equal(files, refs) {
-		return fmt.Errorf("data files after the sweep %v, index references %v", files, refs)
+	inline, err := plInlineIDs(e)
+	if err != nil {
+		return err
+	}
+	bodies := slices.Concat(files, inline)
+	slices.Sort(bodies)
+	if !slices.Equal(bodies, refs) {
+		return fmt.Errorf("data files %v and inline bodies %v after the sweep, index references %v", files, inline, refs)
 	}
 	if ents, err := m.data.ReadDir(e.tmpDir); err != nil || len(ents) != 0 {
 		return fmt.Errorf("tmp/ after reopen: %d entries, %v", len(ents), err)
 	}
 	return nil
+}
+
+// plInlineIDs lists the ids of the bodies kept inline (n/ keys).
+func plInlineIDs(e *Engine) ([]string, error) {
+	it, err := e.db.NewIter(&pebble.IterOptions{LowerBound: []byte(pfxInline), UpperBound: []byte(successor(pfxInline))})
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for it.First(); it.Valid(); it.Next() {
+		ids = append(ids, strings.TrimPrefix(string(it.Key()), pfxInline))
+	}
+	return ids, it.Close()
 }
 
 // plMaxPoints bounds the crash points one run tries; past it the points

@@ -17,8 +17,13 @@ type objectRecord struct {
 	Checksum *store.Checksum  `json:"c,omitempty"`
 	Parts    []partRef        `json:"p,omitempty"`
 	File     string           `json:"f"`
-	Stamp    store.Stamp      `json:"v,omitzero"`
-	Deleted  bool             `json:"d,omitempty"`
+	// Inline says the body is not in a data file but in the index under
+	// n/<File> (a blockfile image, written in the record's batch); data
+	// holds that image while a write commits it.
+	Inline  bool        `json:"n,omitempty"`
+	data    []byte      `json:"-"`
+	Stamp   store.Stamp `json:"v,omitzero"`
+	Deleted bool        `json:"d,omitempty"`
 	// Versioning (see version.go): VersionID is the S3 version id ("null"
 	// for the null version; "" in a bucket that never had versioning),
 	// Sort orders the record among its key's versions (newest smallest;

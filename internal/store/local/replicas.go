@@ -59,14 +59,14 @@ func (e *Engine) PutReplica(ctx context.Context, info store.ObjectInfo, r io.Rea
 		opts.ChecksumAlgorithm = c.Algorithm
 		opts.ExpectedChecksum = func() string { return c.Value }
 	}
-	ing, err := e.ingest(ctx, r, info.Size, opts.ChecksumAlgorithm, opts)
+	ing, err := e.ingestBody(ctx, r, info.Size, opts.ChecksumAlgorithm, opts)
 	if err != nil {
 		return err
 	}
 	if err := e.install(ing); err != nil {
 		return err
 	}
-	rec.File = ing.id
+	ing.setBody(rec)
 	err = e.commitObject(ctx, info.Bucket, info.Key, rec, commitOpts{keepModified: true, replica: true})
 	e.settle(ing, err == nil)
 	return err
@@ -224,15 +224,13 @@ func (e *Engine) Drop(ctx context.Context, bucket, key string, stamp store.Stamp
 	}
 	b := e.db.NewBatch()
 	b.Delete(objectKey(bucket, key), nil)
-	if rec.File != "" {
-		b.Delete(fileKey(rec.File), nil)
-	}
+	file := dropData(b, &rec)
 	err = e.commit(b)
 	kmu.Unlock()
 	if err != nil {
 		return err
 	}
-	e.removeData(rec.File)
+	e.removeData(file)
 	return nil
 }
 
@@ -308,9 +306,8 @@ func (e *Engine) dropObjects(bucket string) (more bool, err error) {
 			return false, fmt.Errorf("local: object %q: %w", it.Key(), err)
 		}
 		batch.Delete(it.Key(), nil)
-		if rec.File != "" {
-			batch.Delete(fileKey(rec.File), nil)
-			files = append(files, rec.File)
+		if f := dropData(batch, &rec); f != "" {
+			files = append(files, f)
 		}
 		n++
 	}

@@ -102,7 +102,7 @@ func TestStampedPut(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			files := len(dataFiles(t, dir))
+			files := bodies(t, e, dir)
 			err := stampedPut(e, "b", "k", "new", c.put)
 			if !errors.Is(err, c.wantErr) {
 				t.Fatalf("put: %v, want %v", err, c.wantErr)
@@ -111,7 +111,7 @@ func TestStampedPut(t *testing.T) {
 			if c.want == "" && !errors.Is(gerr, store.ErrNoSuchKey) || c.want != "" && got != c.want {
 				t.Fatalf("after put: %q, %v; want %q", got, gerr, c.want)
 			}
-			if c.wantErr != nil && len(dataFiles(t, dir)) != files {
+			if c.wantErr != nil && bodies(t, e, dir) != files {
 				t.Fatalf("a refused put left a data file")
 			}
 			if oi, err := e.HeadObject(ctx, "b", "k"); err == nil && oi.Stamp != c.put && c.wantErr == nil {
@@ -174,7 +174,7 @@ func TestStampsConverge(t *testing.T) {
 			}
 			checkOutcome(t, e, key, best, fmt.Sprintf("trial %d order %d perm %v", trial, order, perm))
 		}
-		if want, got := orders*(1-boolInt(best.del)), len(dataFiles(t, dir)); got != want {
+		if want, got := orders*(1-boolInt(best.del)), bodies(t, e, dir); got != want {
 			t.Fatalf("trial %d: %d data files, want %d", trial, got, want)
 		}
 		e.Close()
@@ -344,7 +344,7 @@ func TestPutReplicaRefuses(t *testing.T) {
 			if after := mustLookup(t, e, "b", "k"); !reflect.DeepEqual(after, before) {
 				t.Fatalf("changed: %+v", after)
 			}
-			if n := len(dataFiles(t, dir)); n != 1 {
+			if n := bodies(t, e, dir); n != 1 {
 				t.Fatalf("%d data files, want 1", n)
 			}
 		})
@@ -483,7 +483,7 @@ func TestDrop(t *testing.T) {
 			t.Fatalf("Drop %s %+v: gone=%v, want %v", c.key, c.stamp, gone, c.gone)
 		}
 	}
-	if n := len(dataFiles(t, dir)); n != 8 { // 9 objects put, one dropped
+	if n := bodies(t, e, dir); n != 8 { // 9 objects put, one dropped
 		t.Fatalf("%d data files, want 8", n)
 	}
 }
@@ -509,7 +509,7 @@ func TestDropBucket(t *testing.T) {
 	if _, err := e.GetBucket(ctx, "ab"); !errors.Is(err, store.ErrNoSuchBucket) {
 		t.Fatalf("GetBucket: %v", err)
 	}
-	if n := len(dataFiles(t, dir)); n != 6 {
+	if n := bodies(t, e, dir); n != 6 {
 		t.Fatalf("%d data files, want 6", n)
 	}
 	// The name is free again, with nothing of the old bucket in it.
@@ -587,7 +587,7 @@ func TestTombstoneInvisible(t *testing.T) {
 	if err := e.DeleteReplica(ctx, "b", "k", st(2, "n")); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(dataFiles(t, dir)); n != 0 {
+	if n := bodies(t, e, dir); n != 0 {
 		t.Fatalf("DeleteReplica left %d data files", n)
 	}
 	if _, err := e.HeadObject(ctx, "b", "k"); !errors.Is(err, store.ErrNoSuchKey) {
@@ -686,7 +686,7 @@ func TestCompleteAtSuperseded(t *testing.T) {
 	if _, err := e.ListParts(ctx, "b", "k", up.UploadID, 0, 0); !errors.Is(err, store.ErrNoSuchUpload) {
 		t.Fatalf("upload not consumed: %v", err)
 	}
-	if n := len(dataFiles(t, dir)); n != 0 {
+	if n := bodies(t, e, dir); n != 0 {
 		t.Fatalf("%d data files left", n)
 	}
 }

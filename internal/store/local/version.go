@@ -219,9 +219,8 @@ func (e *Engine) retireLatest(b *pebble.Batch, bucket, key, state string, old *o
 		if old.Meta.LockedAt(time.Now(), false) {
 			return nil, store.ErrObjectLocked
 		}
-		if old.File != "" {
-			b.Delete(fileKey(old.File), nil)
-			gone = append(gone, old.File)
+		if f := dropData(b, old); f != "" {
+			gone = append(gone, f)
 		}
 		return gone, nil
 	}
@@ -246,9 +245,8 @@ func (e *Engine) retireLatest(b *pebble.Batch, bucket, key, state string, old *o
 				return nil, store.ErrObjectLocked
 			}
 			b.Delete(wk, nil)
-			if nrec.File != "" {
-				b.Delete(fileKey(nrec.File), nil)
-				gone = append(gone, nrec.File)
+			if f := dropData(b, nrec); f != "" {
+				gone = append(gone, f)
 			}
 		}
 	}

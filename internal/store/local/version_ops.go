@@ -160,13 +160,11 @@ func (e *Engine) dropVersion(bucket, key, id string, bypass bool) (store.DeleteR
 		return res, "", err
 	}
 	res.DeleteMarker = gone.Marker
-	if gone.File != "" {
-		b.Delete(fileKey(gone.File), nil)
-	}
+	file := dropData(b, gone)
 	if err := e.commit(b); err != nil {
 		return store.DeleteResult{}, "", err
 	}
-	return res, gone.File, nil
+	return res, file, nil
 }
 
 // promote adds to b the replacement of bucket/key's latest version by its

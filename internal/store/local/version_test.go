@@ -220,7 +220,7 @@ func TestVersionFilesAndSweep(t *testing.T) {
 	if err := e.sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(dataFiles(t, dir)); n != 3 {
+	if n := bodies(t, e, dir); n != 3 {
 		t.Fatalf("%d data files after sweep, want 3", n)
 	}
 	for i, want := range []string{"pre-versioning", "v2", "v3"} {
@@ -249,7 +249,7 @@ func TestVersionFilesAndSweep(t *testing.T) {
 	if _, err := e.DeleteObjectVersion(ctx, "b", "a", res.VersionID); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(dataFiles(t, dir)); n != 0 {
+	if n := bodies(t, e, dir); n != 0 {
 		t.Fatalf("%d data files after removing every version, want 0", n)
 	}
 	if _, _, err := e.GetObjectVersion(ctx, "b", "a", "nope", nil); !errors.Is(err, store.ErrInvalidVersionID) {
