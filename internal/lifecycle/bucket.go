@@ -106,6 +106,9 @@ func (r *Runner) expireObjects(ctx context.Context, bc BucketRules, prefix strin
 				continue
 			}
 			done, err := r.exp.ExpireObject(ctx, bc.Bucket, o.Key, o)
+			if r.skipLocked(err, st) {
+				continue
+			}
 			if err != nil {
 				return err
 			}

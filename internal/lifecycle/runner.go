@@ -116,8 +116,9 @@ func (r *Runner) Close() {
 type Stats struct {
 	// Expired counts current objects removed (or put behind a delete
 	// marker), Versions noncurrent versions and delete markers removed,
-	// Aborted uploads aborted.
-	Buckets, Expired, Versions, Aborted int
+	// Aborted uploads aborted, Locked versions due but kept by Object
+	// Lock (retention or legal hold).
+	Buckets, Expired, Versions, Aborted, Locked int
 }
 
 // Pass applies every bucket's rules once, at cfg.Now, resuming a pass

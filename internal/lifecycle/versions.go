@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/insitu-cloud/insitu/internal/store"
@@ -80,8 +81,22 @@ func (r *Runner) version(ctx context.Context, x store.VersionExpirer, bc BucketR
 		return nil
 	}
 	removed, err := x.ExpireNoncurrent(ctx, bc.Bucket, info.Key, info.VersionID)
+	if r.skipLocked(err, st) {
+		return nil
+	}
 	r.tallyVersion(st, removed)
 	return err
+}
+
+// skipLocked reports whether err is a version Object Lock keeps
+// (store.ErrObjectLocked), counting it: the pass goes on without it.
+func (r *Runner) skipLocked(err error, st *Stats) bool {
+	if !errors.Is(err, store.ErrObjectLocked) {
+		return false
+	}
+	st.Locked++
+	r.metrics.locked.Inc()
+	return true
 }
 
 // tallyVersion counts a removed version in the pass's stats and metrics.

@@ -61,9 +61,18 @@ func (h *Handler) createBucket(req *request) error {
 		return apiErr(http.StatusBadRequest, "IllegalLocationConstraintException",
 			"The %s location constraint is incompatible for the region specific endpoint this request was sent to.", region)
 	}
+	locked := wantsObjectLock(req.r.Header)
+	if _, ok := h.locker(); locked && !ok {
+		return errLockCluster
+	}
 	err = h.engine.CreateBucket(req.ctx, store.BucketInfo{Name: req.bucket, Owner: req.account, Region: h.region, Created: time.Now().UTC()})
 	if err != nil {
 		return err
+	}
+	if locked {
+		if err := h.createLockedBucket(req); err != nil {
+			return err
+		}
 	}
 	if err := h.setBucketACLOnCreate(req); err != nil {
 		return err

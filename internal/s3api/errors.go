@@ -77,6 +77,14 @@ func toAPIError(err error) *APIError {
 		return errMethodNotAllowed
 	case errors.Is(err, store.ErrInvalidVersioningState):
 		return errIllegalVersioning
+	case errors.Is(err, store.ErrObjectLocked):
+		return errObjectLocked
+	case errors.Is(err, store.ErrObjectLockNotEnabled):
+		return errLockNotEnabled
+	case errors.Is(err, store.ErrNoObjectLockConfig):
+		return errNoLockConfig
+	case errors.Is(err, store.ErrInvalidBucketState):
+		return errLockedVersioning
 	case errors.Is(err, store.ErrNoSuchUpload):
 		return errNoSuchUpload
 	case errors.Is(err, store.ErrInvalidPart):

@@ -184,6 +184,9 @@ func (h *Handler) dispatch(req *request, op string) error {
 	if done, err := h.serveAccess(req, op); done {
 		return err
 	}
+	if done, err := h.serveLock(req, op); done {
+		return err
+	}
 	switch op {
 	case "ListBuckets":
 		return h.listBuckets(req)
@@ -272,6 +275,5 @@ func (req *request) owner() owner { return owner{ID: req.account, DisplayName: r
 var unconfigured = map[string]*APIError{
 	"GetBucketTagging":    {http.StatusNotFound, "NoSuchTagSet", "The TagSet does not exist"},
 	"GetBucketEncryption": {http.StatusNotFound, "ServerSideEncryptionConfigurationNotFoundError", "The server side encryption configuration was not found"},
-	"GetObjectLockConfig": {http.StatusNotFound, "ObjectLockConfigurationNotFoundError", "Object Lock configuration does not exist for this bucket"},
 	"GetBucketWebsite":    {http.StatusNotFound, "NoSuchWebsiteConfiguration", "The specified bucket does not have a website configuration"},
 }

@@ -50,6 +50,9 @@ func (h *Handler) createMultipartUpload(req *request) error {
 	if err != nil {
 		return err
 	}
+	if err := h.writeLock(req, &meta, false); err != nil {
+		return err
+	}
 	opts := store.PutOptions{Meta: meta}
 	if a := firstNonEmpty(req.r.Header.Get("x-amz-checksum-algorithm"), req.r.Header.Get("x-amz-sdk-checksum-algorithm")); a != "" {
 		ca, ok := checksum.Canonical(a)

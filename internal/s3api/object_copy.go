@@ -109,6 +109,9 @@ func (h *Handler) copyObject(req *request) error {
 			return err
 		}
 	}
+	if err := h.writeLock(req, &opts.Meta, false); err != nil { // S3 copies no lock
+		return err
+	}
 	got, rc, err := src.open(req.ctx, h, nil)
 	if err != nil {
 		return err

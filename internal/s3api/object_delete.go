@@ -18,7 +18,7 @@ func (h *Handler) deleteObject(req *request) error {
 	if err != nil {
 		return err
 	}
-	res, err := h.deleteVersion(req.ctx, req.bucket, req.key, vid)
+	res, err := h.deleteVersion(req.ctx, req.bucket, req.key, vid, h.bypass(req))
 	if err != nil {
 		return err
 	}
@@ -66,6 +66,7 @@ func (h *Handler) deleteObjects(req *request) error {
 		return err
 	}
 	res := deleteResult{NS: s3NS}
+	bypass := bypassAsked(req)
 	for _, o := range d.Objects {
 		switch {
 		case o.Key == "":
@@ -82,7 +83,7 @@ func (h *Handler) deleteObjects(req *request) error {
 		err := h.authorize(req, req.bucket, o.Key, action)
 		var dr store.DeleteResult
 		if err == nil {
-			dr, err = h.deleteVersion(req.ctx, req.bucket, o.Key, o.VersionID)
+			dr, err = h.deleteVersion(req.ctx, req.bucket, o.Key, o.VersionID, bypass && h.bypassKey(req, o.Key))
 		}
 		if errors.Is(err, store.ErrInvalidVersionID) || errors.Is(err, errInvalidVersionID) {
 			err = apiErr(http.StatusNotFound, "NoSuchVersion", "The specified version does not exist.")

@@ -112,6 +112,7 @@ func setObjectHeaders(w http.ResponseWriter, info store.ObjectInfo) {
 	for k, v := range m.User {
 		h["X-Amz-Meta-"+k] = []string{v}
 	}
+	setLockHeaders(w, m)
 }
 
 // responseOverrides are the response-* query parameters of GetObject.

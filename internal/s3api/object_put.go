@@ -228,6 +228,9 @@ func (h *Handler) putObject(req *request) error {
 	if opts.Meta, err = metaFromHeaders(req.r.Header); err != nil {
 		return err
 	}
+	if err := h.writeLock(req, &opts.Meta, true); err != nil {
+		return err
+	}
 	opts.IfNoneMatchStar = strings.TrimSpace(req.r.Header.Get("If-None-Match")) == "*"
 	info, err := h.engine.PutObject(req.ctx, req.bucket, req.key, req.r.Body, size, opts)
 	if err != nil {

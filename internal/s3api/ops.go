@@ -37,6 +37,9 @@ func opName(method, bucket, key string, q url.Values, h http.Header) string {
 	if op := lifecycleOp(method, key, q); op != "" && bucket != "" {
 		return op
 	}
+	if op := lockOp(method, key, q); op != "" && bucket != "" {
+		return op
+	}
 	if q.Has("attributes") && key != "" && method == http.MethodGet {
 		return "GetObjectAttributes"
 	}
@@ -57,7 +60,7 @@ func opName(method, bucket, key string, q url.Values, h http.Header) string {
 			if q.Has("versioning") {
 				return "PutBucketVersioning"
 			}
-			if hasAny(q, "acl", "policy", "cors", "tagging", "lifecycle", "encryption", "object-lock", "website") {
+			if hasAny(q, "acl", "policy", "cors", "tagging", "lifecycle", "encryption", "website") {
 				return "NotImplemented"
 			}
 			return "CreateBucket"

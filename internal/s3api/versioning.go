@@ -162,8 +162,12 @@ func (h *Handler) getVersion(ctx context.Context, bucket, key, vid string, rng *
 	return h.engine.GetObject(ctx, bucket, key, rng)
 }
 
-// deleteVersion deletes bucket/key (vid "") or its version vid.
-func (h *Handler) deleteVersion(ctx context.Context, bucket, key, vid string) (store.DeleteResult, error) {
+// deleteVersion deletes bucket/key (vid "") or its version vid; bypass
+// lifts GOVERNANCE retention (the caller is allowed it).
+func (h *Handler) deleteVersion(ctx context.Context, bucket, key, vid string, bypass bool) (store.DeleteResult, error) {
+	if l, ok := h.locker(); ok {
+		return l.DeleteVersionBypass(ctx, bucket, key, vid, bypass)
+	}
 	if v, ok := h.versioned(); ok {
 		return v.DeleteObjectVersion(ctx, bucket, key, vid)
 	}

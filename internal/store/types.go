@@ -62,6 +62,15 @@ type ObjectMeta struct {
 	User map[string]string
 	// ACL is the object's canned ACL (public-read, ...); "" is private.
 	ACL string `json:",omitempty"`
+	// Object Lock state of the version (see ObjectLocker): retention mode
+	// (LockGovernance, LockCompliance; "" none) and retain-until date,
+	// and the legal hold. Copies of an object do not inherit them.
+	LockMode        string    `json:",omitempty"`
+	LockRetainUntil time.Time `json:",omitzero"`
+	LegalHold       bool      `json:",omitempty"`
+	// LegalHoldSet records that a legal hold (ON or OFF) was ever set, so
+	// GetObjectLegalHold can tell OFF from never set, as S3 does.
+	LegalHoldSet bool `json:",omitempty"`
 }
 
 // Checksum is an additional S3 checksum of an object or part.

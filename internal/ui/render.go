@@ -81,6 +81,8 @@ func (h *Handler) explain(c *call, err error) (int, string) {
 		return http.StatusNotFound, "There is no object with that key."
 	case errors.Is(err, store.ErrNoSuchVersion), errors.Is(err, store.ErrInvalidVersionID):
 		return http.StatusNotFound, "That object has no version of that id."
+	case errors.Is(err, store.ErrObjectLocked):
+		return http.StatusForbidden, "That version is locked (Object Lock retention or legal hold): no one can delete it before its lock ends."
 	case errors.Is(err, store.ErrVersionIsDeleteMarker):
 		return http.StatusNotFound, "That version is a delete marker: it has no content."
 	case errors.Is(err, store.ErrBucketNotEmpty):

@@ -16,6 +16,8 @@ var knownActions = []string{
 	"s3:putbucketpolicy", "s3:putbucketpublicaccessblock", "s3:putbuckettagging",
 	"s3:putbucketversioning", "s3:putlifecycleconfiguration", "s3:putobject", "s3:putobjectacl",
 	"s3:putobjecttagging", "s3:getbucketobjectlockconfiguration",
+	"s3:putbucketobjectlockconfiguration", "s3:putobjectretention", "s3:getobjectretention",
+	"s3:putobjectlegalhold", "s3:getobjectlegalhold", "s3:bypassgovernanceretention",
 }
 
 // knownActionPattern reports whether the lower-case pattern p is "*" or

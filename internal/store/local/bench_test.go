@@ -129,3 +129,25 @@ func benchSmallGet(b *testing.B, size, max int) {
 		rc.Close()
 	}
 }
+
+// BenchmarkHead is HeadObject of a small object in a bucket that never
+// had versioning (the lookup that decides whether to report version "null").
+func BenchmarkHead(b *testing.B) {
+	ctx := context.Background()
+	e, err := Open(ctx, b.TempDir(), testLogger(nil))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	if err := e.CreateBucket(ctx, store.BucketInfo{Name: "b"}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := e.PutObject(ctx, "b", "k", bytes.NewReader([]byte("x")), 1, store.PutOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := e.HeadObject(ctx, "b", "k"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

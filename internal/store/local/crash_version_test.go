@@ -24,7 +24,9 @@ import (
 // versions, printing "ACK <key> <version> <md5>" after each write returns,
 // "MARK <key> <version>" after each delete marker, and "DELETING <key>
 // <version>" / "DEL <key> <version>" around each version removal. It does
-// nothing in a normal run.
+// nothing in a normal run. The bucket has Object Lock: a quarter of the
+// puts carry a legal hold ("HOLD <key> <version>" after the ACK), and
+// removals of held versions are refused (no DEL).
 func TestCrashVersionedChild(t *testing.T) {
 	dir := os.Getenv(crashDirEnv)
 	if dir == "" {
@@ -42,6 +44,10 @@ func TestCrashVersionedChild(t *testing.T) {
 	}
 	if err := e.SetBucketVersioning(ctx, "vcrash", store.VersioningEnabled); err != nil {
 		fmt.Fprintln(os.Stderr, "versioning:", err)
+		os.Exit(2)
+	}
+	if err := e.SetObjectLockConfig(ctx, "vcrash", store.ObjectLockConfig{Enabled: true}, false); err != nil {
+		fmt.Fprintln(os.Stderr, "object lock:", err)
 		os.Exit(2)
 	}
 	var outMu sync.Mutex
@@ -78,11 +84,15 @@ func versionedStep(ctx context.Context, e *Engine, rng *rand.Rand, say func(stri
 	sum := md5.Sum(data)
 	switch p := rng.IntN(100); {
 	case p < 55:
-		oi, err := e.PutObject(ctx, "vcrash", key, bytes.NewReader(data), int64(len(data)), store.PutOptions{})
+		hold := rng.IntN(4) == 0
+		oi, err := e.PutObject(ctx, "vcrash", key, bytes.NewReader(data), int64(len(data)), store.PutOptions{Meta: store.ObjectMeta{LegalHold: hold}})
 		if err != nil {
 			fail("put: %v", err)
 		}
 		say("ACK %s %s %x", key, oi.VersionID, sum)
+		if hold {
+			say("HOLD %s %s", key, oi.VersionID)
+		}
 	case p < 70:
 		up, err := e.CreateMultipartUpload(ctx, "vcrash", key, store.PutOptions{})
 		if err != nil {
@@ -110,7 +120,11 @@ func versionedStep(ctx context.Context, e *Engine, rng *rand.Rand, say func(stri
 		}
 		v := ls.Versions[rng.IntN(len(ls.Versions))].Info
 		say("DELETING %s %s", v.Key, v.VersionID)
-		if _, err := e.DeleteObjectVersion(ctx, "vcrash", v.Key, v.VersionID); err != nil {
+		_, err = e.DeleteObjectVersion(ctx, "vcrash", v.Key, v.VersionID)
+		if errors.Is(err, store.ErrObjectLocked) {
+			return
+		}
+		if err != nil {
 			fail("delete version: %v", err)
 		}
 		say("DEL %s %s", v.Key, v.VersionID)
@@ -132,6 +146,7 @@ func TestCrashVersioned(t *testing.T) {
 	acked := map[string]string{} // key+" "+version -> md5, or "marker"
 	removing := map[string]bool{}
 	removed := map[string]bool{}
+	held := map[string]bool{} // versions put under legal hold
 	for round := 0; round < 3; round++ {
 		want := 10 + rand.IntN(80)
 		lines, stderr := runChild(t, "TestCrashVersionedChild", dir, fmt.Sprint("v", round), want)
@@ -142,6 +157,8 @@ func TestCrashVersioned(t *testing.T) {
 			case len(f) == 4 && f[0] == "ACK":
 				acked[f[1]+" "+f[2]] = f[3]
 				n++
+			case len(f) == 3 && f[0] == "HOLD":
+				held[f[1]+" "+f[2]] = true
 			case len(f) == 3 && f[0] == "MARK":
 				acked[f[1]+" "+f[2]] = "marker"
 			case len(f) == 3 && f[0] == "DELETING":
@@ -156,7 +173,28 @@ func TestCrashVersioned(t *testing.T) {
 		}
 		t.Logf("round %d: killed after %d acks", round, n)
 		checkVersionsAfterCrash(t, dir, acked, removing, removed)
+		checkHeldAfterCrash(t, dir, held, removed)
 	}
+}
+
+// checkHeldAfterCrash: every version acknowledged with a legal hold is
+// still there and held (its removals were refused), whatever the crash.
+func checkHeldAfterCrash(t *testing.T, dir string, held, removed map[string]bool) {
+	t.Helper()
+	ctx := context.Background()
+	e, err := Open(ctx, dir, testLogger(t))
+	if err != nil {
+		t.Fatalf("reopen after crash: %v", err)
+	}
+	defer e.Close()
+	for kv := range held {
+		key, id, _ := strings.Cut(kv, " ")
+		oi, err := e.HeadObjectVersion(ctx, "vcrash", key, id)
+		if err != nil || !oi.Meta.LegalHold || removed[kv] {
+			t.Fatalf("held version %s after the crash: hold %v, %v (removal acknowledged: %v)", kv, oi.Meta.LegalHold, err, removed[kv])
+		}
+	}
+	t.Logf("%d held versions kept", len(held))
 }
 
 func checkVersionsAfterCrash(t *testing.T, dir string, acked map[string]string, removing, removed map[string]bool) {

@@ -92,6 +92,6 @@ func (e *Engine) dropIf(bucket, key, id string, ok func(latest *objectRecord) bo
 			return "", false, err
 		}
 	}
-	_, file, err := e.dropVersion(bucket, key, id)
+	_, file, err := e.dropVersion(bucket, key, id, false)
 	return file, err == nil, err
 }

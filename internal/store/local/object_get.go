@@ -10,8 +10,26 @@ import (
 )
 
 // lookupObject returns the record of bucket/key, store.ErrNoSuchKey (also
-// for a tombstone), or store.ErrNoSuchBucket.
+// for a tombstone), or store.ErrNoSuchBucket. An object written before its
+// bucket had versioning is the null version: its VersionID reads "null"
+// once the bucket has versioning set, as S3 answers.
 func (e *Engine) lookupObject(bucket, key string) (*objectRecord, error) {
+	rec, err := e.lookupRecord(bucket, key)
+	if err != nil || rec.VersionID != "" {
+		return rec, err
+	}
+	state, err := e.bucketState(bucket)
+	if err != nil {
+		return nil, err
+	}
+	if state != store.VersioningUnset {
+		rec.VersionID = store.NullVersionID
+	}
+	return rec, nil
+}
+
+// lookupRecord is lookupObject without the null version's id.
+func (e *Engine) lookupRecord(bucket, key string) (*objectRecord, error) {
 	var rec objectRecord
 	ok, err := e.getJSON(objectKey(bucket, key), &rec)
 	if err != nil {

@@ -217,7 +217,7 @@ func (e *Engine) PutObject(ctx context.Context, bucket, key string, r io.Reader,
 		return store.ObjectInfo{}, err
 	}
 	if opts.IfNoneMatchStar {
-		if _, err := e.lookupObject(bucket, key); err == nil {
+		if _, err := e.lookupRecord(bucket, key); err == nil {
 			return store.ObjectInfo{}, store.ErrPreconditionFailed
 		} else if !errors.Is(err, store.ErrNoSuchKey) {
 			return store.ObjectInfo{}, err
@@ -290,9 +290,12 @@ func (e *Engine) commitObject(ctx context.Context, bucket, key string, rec *obje
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		state, err := e.bucketState(bucket)
+		state, lock, err := e.bucketConf(bucket)
 		if err != nil {
 			return err
+		}
+		if lock == nil && !o.replica && rec.Meta.HasLock() {
+			return store.ErrObjectLockNotEnabled
 		}
 		var old objectRecord
 		exists, err := e.getJSON(objectKey(bucket, key), &old)
@@ -310,7 +313,7 @@ func (e *Engine) commitObject(ctx context.Context, bucket, key string, rec *obje
 			return err
 		}
 		if state != store.VersioningUnset && !o.replica {
-			gone, err = e.commitVersion(bucket, key, state, rec, &old, exists, o.extra)
+			gone, err = e.commitVersion(bucket, key, state, lock, rec, &old, exists, o.extra)
 			return err
 		}
 		if !installs(rec, &old, exists, o.replica) {

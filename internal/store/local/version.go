@@ -36,6 +36,9 @@ var _ store.Versioned = (*Engine)(nil)
 type bucketRecord struct {
 	store.BucketInfo
 	Versioning string `json:",omitempty"`
+	// ObjectLock is set once Object Lock is enabled (objectlock.go); such
+	// a bucket's Versioning is Enabled.
+	ObjectLock *store.ObjectLockConfig `json:",omitempty"`
 }
 
 var versioningField = []byte(`"Versioning"`)
@@ -43,22 +46,29 @@ var versioningField = []byte(`"Versioning"`)
 // bucketState returns the versioning state of bucket with one index read
 // (the same read bucketExists makes), or store.ErrNoSuchBucket.
 func (e *Engine) bucketState(bucket string) (string, error) {
+	state, _, err := e.bucketConf(bucket)
+	return state, err
+}
+
+// bucketConf is bucketState with the bucket's Object Lock configuration
+// (nil without one); a bucket that never had versioning is not decoded.
+func (e *Engine) bucketConf(bucket string) (string, *store.ObjectLockConfig, error) {
 	val, closer, err := e.db.Get(bucketKey(bucket))
 	if errors.Is(err, pebble.ErrNotFound) {
-		return "", store.ErrNoSuchBucket
+		return "", nil, store.ErrNoSuchBucket
 	}
 	if err != nil {
-		return "", fmt.Errorf("local: index get: %w", err)
+		return "", nil, fmt.Errorf("local: index get: %w", err)
 	}
 	defer closer.Close()
 	if !bytes.Contains(val, versioningField) {
-		return store.VersioningUnset, nil
+		return store.VersioningUnset, nil, nil
 	}
 	var rec bucketRecord
 	if err := json.Unmarshal(val, &rec); err != nil {
-		return "", fmt.Errorf("local: bucket %q: %w", bucket, err)
+		return "", nil, fmt.Errorf("local: bucket %q: %w", bucket, err)
 	}
-	return rec.Versioning, nil
+	return rec.Versioning, rec.ObjectLock, nil
 }
 
 // SetBucketVersioning sets bucket's versioning state; see store.Versioned.
@@ -86,6 +96,9 @@ func (e *Engine) SetBucketVersioning(ctx context.Context, bucket, state string) 
 	}
 	if rec.Versioning == state {
 		return nil
+	}
+	if rec.ObjectLock != nil && state != store.VersioningEnabled {
+		return store.ErrInvalidBucketState
 	}
 	rec.Versioning = state
 	b := e.db.NewBatch()
@@ -161,13 +174,17 @@ func newSort(now time.Time, latest string) string {
 }
 
 // commitVersion is commitObject's step in a bucket with versioning (state
-// set), under the key lock: rec becomes the latest version with a new id
+// set), under the key lock: a version without retention in a bucket with
+// a default retention (lock) gets it; rec becomes the latest version with a new id
 // (Enabled) or as the null version (Suspended), the previous latest moves
 // to w/ unless it is the null version a Suspended write replaces, and a
 // noncurrent null version is dropped by a Suspended write. All of it is one
 // batch. It returns the data files to unlink after the commit.
-func (e *Engine) commitVersion(bucket, key, state string, rec, old *objectRecord, exists bool, extra func(*pebble.Batch) error) ([]string, error) {
+func (e *Engine) commitVersion(bucket, key, state string, lock *store.ObjectLockConfig, rec, old *objectRecord, exists bool, extra func(*pebble.Batch) error) ([]string, error) {
 	rec.Modified = time.Now().UTC()
+	if lock != nil && !rec.Marker && rec.Meta.LockMode == "" && lock.Mode != "" {
+		rec.Meta.LockMode, rec.Meta.LockRetainUntil = lock.Mode, lock.DefaultUntil(rec.Modified)
+	}
 	latest := ""
 	if exists && isVersion(old) {
 		latest = sortOf(old)
@@ -199,6 +216,9 @@ func (e *Engine) retireLatest(b *pebble.Batch, bucket, key, state string, old *o
 	var gone []string
 	suspended := state == store.VersioningSuspended
 	if isOld && suspended && versionOf(old) == store.NullVersionID {
+		if old.Meta.LockedAt(time.Now(), false) {
+			return nil, store.ErrObjectLocked
+		}
 		if f := dropData(b, old); f != "" {
 			gone = append(gone, f)
 		}
@@ -221,6 +241,9 @@ func (e *Engine) retireLatest(b *pebble.Batch, bucket, key, state string, old *o
 			return nil, err
 		}
 		if nrec != nil {
+			if nrec.Meta.LockedAt(time.Now(), false) {
+				return nil, store.ErrObjectLocked
+			}
 			b.Delete(wk, nil)
 			if f := dropData(b, nrec); f != "" {
 				gone = append(gone, f)

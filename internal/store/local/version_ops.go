@@ -3,6 +3,7 @@ package local
 import (
 	"context"
 	"io"
+	"time"
 
 	"github.com/cockroachdb/pebble"
 
@@ -78,7 +79,7 @@ func (e *Engine) DeleteObjectVersion(ctx context.Context, bucket, key, versionID
 	}
 	defer e.leave()
 	if versionID != "" {
-		return e.deleteVersion(ctx, bucket, key, versionID)
+		return e.deleteVersion(ctx, bucket, key, versionID, false)
 	}
 	state, err := e.bucketState(bucket)
 	if err != nil {
@@ -100,10 +101,10 @@ func (e *Engine) deleteLatest(ctx context.Context, bucket, key string) (store.De
 	return store.DeleteResult{VersionID: rec.VersionID, DeleteMarker: true}, nil
 }
 
-// deleteVersion removes version id of bucket/key for good. When it was
-// the latest, the newest noncurrent version becomes the latest, in the same
-// batch.
-func (e *Engine) deleteVersion(ctx context.Context, bucket, key, id string) (store.DeleteResult, error) {
+// deleteVersion removes version id of bucket/key for good, unless it is
+// locked (bypass lifts GOVERNANCE retention only). When it was the latest,
+// the newest noncurrent version becomes the latest, in the same batch.
+func (e *Engine) deleteVersion(ctx context.Context, bucket, key, id string, bypass bool) (store.DeleteResult, error) {
 	if !validVersionID(id) {
 		return store.DeleteResult{}, store.ErrInvalidVersionID
 	}
@@ -115,7 +116,7 @@ func (e *Engine) deleteVersion(ctx context.Context, bucket, key, id string) (sto
 	defer bmu.RUnlock()
 	kmu := e.keyLock(bucket, key)
 	kmu.Lock()
-	res, file, err := e.dropVersion(bucket, key, id)
+	res, file, err := e.dropVersion(bucket, key, id, bypass)
 	kmu.Unlock()
 	if err != nil {
 		return store.DeleteResult{}, err
@@ -125,8 +126,11 @@ func (e *Engine) deleteVersion(ctx context.Context, bucket, key, id string) (sto
 }
 
 // dropVersion commits the removal of version id under the key lock and
-// returns the data file to unlink.
-func (e *Engine) dropVersion(bucket, key, id string) (store.DeleteResult, string, error) {
+// returns the data file to unlink. It is the one place a version is
+// removed by id (DeleteObjectVersion, lifecycle expiration): a locked
+// version (store.ObjectMeta.LockedAt; bypass lifts GOVERNANCE) is
+// store.ErrObjectLocked and stays.
+func (e *Engine) dropVersion(bucket, key, id string, bypass bool) (store.DeleteResult, string, error) {
 	if err := e.bucketExists(bucket); err != nil {
 		return store.DeleteResult{}, "", err
 	}
@@ -147,6 +151,9 @@ func (e *Engine) dropVersion(bucket, key, id string) (store.DeleteResult, string
 		if gone != nil {
 			err = b.Delete(wk, nil)
 		}
+	}
+	if err == nil && gone != nil && gone.Meta.LockedAt(time.Now(), bypass) {
+		err = store.ErrObjectLocked
 	}
 	if err != nil || gone == nil {
 		b.Close()
@@ -188,6 +195,16 @@ func (e *Engine) promote(b *pebble.Batch, bucket, key string) error {
 // for the latest) in its record, in place: the version keeps its id, data
 // and LastModified. See store.Versioned.
 func (e *Engine) SetObjectACL(ctx context.Context, bucket, key, versionID, acl string) error {
+	return e.updateVersion(ctx, bucket, key, versionID, func(rec *objectRecord) error {
+		rec.Meta.ACL = acl
+		return nil
+	})
+}
+
+// updateVersion rewrites bucket/key's version versionID ("" for the
+// latest) in place with what set changes, under the key lock, in one
+// synced commit; an error from set changes nothing.
+func (e *Engine) updateVersion(ctx context.Context, bucket, key, versionID string, set func(*objectRecord) error) error {
 	if err := e.enter(); err != nil {
 		return err
 	}
@@ -209,7 +226,9 @@ func (e *Engine) SetObjectACL(ctx context.Context, bucket, key, versionID, acl s
 	if _, err := e.getJSON(rk, &rec); err != nil {
 		return err
 	}
-	rec.Meta.ACL = acl
+	if err := set(&rec); err != nil {
+		return err
+	}
 	b := e.db.NewBatch()
 	if err := setJSON(b, rk, &rec); err != nil {
 		b.Close()
@@ -222,7 +241,7 @@ func (e *Engine) SetObjectACL(ctx context.Context, bucket, key, versionID, acl s
 // for the latest), or the error a read of it gets.
 func (e *Engine) versionRecordKey(bucket, key, id string) ([]byte, error) {
 	if id == "" {
-		_, err := e.lookupObject(bucket, key)
+		_, err := e.lookupRecord(bucket, key)
 		return objectKey(bucket, key), err
 	}
 	rec, err := e.lookupVersion(bucket, key, id)

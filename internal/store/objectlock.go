@@ -1,0 +1,129 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Object Lock retention modes, as S3 spells them.
+const (
+	LockGovernance = "GOVERNANCE"
+	LockCompliance = "COMPLIANCE"
+)
+
+// Errors of Object Lock.
+var (
+	// ErrObjectLocked: the version is under retention or legal hold and
+	// the operation would delete it, overwrite it in place, or weaken its
+	// retention (S3's AccessDenied).
+	ErrObjectLocked = errors.New("store: the object version is locked")
+	// ErrObjectLockNotEnabled: a lock setting on a bucket without Object
+	// Lock.
+	ErrObjectLockNotEnabled = errors.New("store: the bucket has no object lock configuration")
+	// ErrNoObjectLockConfig: GetObjectLockConfiguration of a bucket
+	// without Object Lock.
+	ErrNoObjectLockConfig = errors.New("store: object lock configuration not found")
+	// ErrInvalidBucketState: the bucket's versioning forbids the change
+	// (suspending a lock-enabled bucket, enabling lock without versioning).
+	ErrInvalidBucketState = errors.New("store: invalid bucket state")
+)
+
+// ObjectLockConfig is a bucket's Object Lock configuration. Enabled is
+// never false once set. Mode, with exactly one of Days or Years, is the
+// default retention given to new versions that name none; Mode "" means
+// no default retention.
+type ObjectLockConfig struct {
+	Enabled bool   `json:"e"`
+	Mode    string `json:"m,omitempty"`
+	Days    int    `json:"d,omitempty"`
+	Years   int    `json:"y,omitempty"`
+}
+
+// DefaultUntil is the retain-until date of a version made at t under c's
+// default retention (zero without one): t plus Days days or Years years.
+func (c ObjectLockConfig) DefaultUntil(t time.Time) time.Time {
+	switch {
+	case c.Mode == "":
+		return time.Time{}
+	case c.Years > 0:
+		return t.AddDate(c.Years, 0, 0)
+	}
+	return t.AddDate(0, 0, c.Days)
+}
+
+// Retention is one version's retention: Mode "" with a zero RetainUntil
+// means none.
+type Retention struct {
+	Mode        string
+	RetainUntil time.Time
+}
+
+// HasLock reports whether m names any lock setting (retention or a legal
+// hold ON).
+func (m ObjectMeta) HasLock() bool {
+	return m.LockMode != "" || !m.LockRetainUntil.IsZero() || m.LegalHold || m.LegalHoldSet
+}
+
+// Retained reports whether m's retention is in force at now.
+func (m ObjectMeta) Retained(now time.Time) bool {
+	return m.LockMode != "" && m.LockRetainUntil.After(now)
+}
+
+// LockedAt reports whether the version m describes may not be deleted
+// or overwritten at now: a legal hold, COMPLIANCE retention in force, or
+// GOVERNANCE retention in force without bypassGovernance. This is the one
+// rule every removal path of an engine applies.
+func (m ObjectMeta) LockedAt(now time.Time, bypassGovernance bool) bool {
+	if m.LegalHold {
+		return true
+	}
+	if !m.Retained(now) {
+		return false
+	}
+	return m.LockMode != LockGovernance || !bypassGovernance
+}
+
+// RetentionChange reports whether a version with m may get retention r
+// at now: always when no retention is in force; otherwise when r is at
+// least as strict (same date or later, and COMPLIANCE stays COMPLIANCE),
+// or, for GOVERNANCE, with bypassGovernance.
+func (m ObjectMeta) RetentionChange(r Retention, now time.Time, bypassGovernance bool) bool {
+	if !m.Retained(now) {
+		return true
+	}
+	stricter := r.Mode != "" && !r.RetainUntil.Before(m.LockRetainUntil) &&
+		(r.Mode == LockCompliance || m.LockMode == LockGovernance)
+	if stricter {
+		return true
+	}
+	return m.LockMode == LockGovernance && bypassGovernance
+}
+
+// ObjectLocker is implemented by engines with S3 Object Lock (they are
+// also Versioned). Every removal of a version (DeleteObjectVersion by id,
+// lifecycle expiration, a Suspended write over a null version) refuses a
+// locked one with ErrObjectLocked (ObjectMeta.LockedAt), and a write that
+// names a lock setting (ObjectMeta.HasLock) in a bucket without Object
+// Lock fails with ErrObjectLockNotEnabled. A version written without
+// retention in a bucket with a default retention gets it, in the same
+// commit. Safe for concurrent use.
+type ObjectLocker interface {
+	// SetObjectLockConfig enables Object Lock (cfg.Enabled must be true)
+	// and sets the default retention. A bucket whose versioning is not
+	// Enabled is ErrInvalidBucketState, unless it never had versioning and
+	// enableVersioning is set (a bucket created with Object Lock).
+	SetObjectLockConfig(ctx context.Context, bucket string, cfg ObjectLockConfig, enableVersioning bool) error
+	// ObjectLockConfig returns the bucket's configuration, or
+	// ErrNoObjectLockConfig.
+	ObjectLockConfig(ctx context.Context, bucket string) (ObjectLockConfig, error)
+	// SetObjectRetention sets version versionID's ("" the latest)
+	// retention in place (ObjectMeta.RetentionChange decides; otherwise
+	// ErrObjectLocked).
+	SetObjectRetention(ctx context.Context, bucket, key, versionID string, r Retention, bypassGovernance bool) error
+	// SetObjectLegalHold turns the version's legal hold on or off.
+	SetObjectLegalHold(ctx context.Context, bucket, key, versionID string, on bool) error
+	// DeleteVersionBypass is DeleteObjectVersion that may remove a version
+	// under GOVERNANCE retention when bypassGovernance is set.
+	DeleteVersionBypass(ctx context.Context, bucket, key, versionID string, bypassGovernance bool) (DeleteResult, error)
+}
