@@ -22,37 +22,16 @@ func (e *Engine) SetObjectLockConfig(ctx context.Context, bucket string, cfg sto
 	if !cfg.Enabled {
 		return store.ErrInvalidBucketState
 	}
-	if err := e.enter(); err != nil {
-		return err
-	}
-	defer e.leave()
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	mu := e.bucketLock(bucket)
-	mu.Lock()
-	defer mu.Unlock()
-	var rec bucketRecord
-	ok, err := e.getJSON(bucketKey(bucket), &rec)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return store.ErrNoSuchBucket
-	}
-	if enableVersioning && rec.Versioning == store.VersioningUnset {
-		rec.Versioning = store.VersioningEnabled
-	}
-	if rec.Versioning != store.VersioningEnabled {
-		return store.ErrInvalidBucketState
-	}
-	rec.ObjectLock = &cfg
-	b := e.db.NewBatch()
-	if err := setJSON(b, bucketKey(bucket), rec); err != nil {
-		b.Close()
-		return err
-	}
-	return e.commit(b)
+	return e.updateBucket(ctx, bucket, func(rec *bucketRecord) (bool, error) {
+		if enableVersioning && rec.Versioning == store.VersioningUnset {
+			rec.Versioning = store.VersioningEnabled
+		}
+		if rec.Versioning != store.VersioningEnabled {
+			return false, store.ErrInvalidBucketState
+		}
+		rec.ObjectLock = &cfg
+		return true, nil
+	})
 }
 
 // ObjectLockConfig returns bucket's Object Lock configuration; see

@@ -76,6 +76,23 @@ func (e *Engine) SetBucketVersioning(ctx context.Context, bucket, state string) 
 	if state != store.VersioningEnabled && state != store.VersioningSuspended {
 		return store.ErrInvalidVersioningState
 	}
+	return e.updateBucket(ctx, bucket, func(rec *bucketRecord) (bool, error) {
+		if rec.Versioning == state {
+			return false, nil
+		}
+		if rec.ObjectLock != nil && state != store.VersioningEnabled {
+			return false, store.ErrInvalidBucketState
+		}
+		rec.Versioning = state
+		return true, nil
+	})
+}
+
+// updateBucket changes bucket's record under its lock: edit gets the
+// stored record and reports whether it changed it (a changed record is
+// committed, synced) or why it refuses. A missing bucket is
+// store.ErrNoSuchBucket.
+func (e *Engine) updateBucket(ctx context.Context, bucket string, edit func(*bucketRecord) (bool, error)) error {
 	if err := e.enter(); err != nil {
 		return err
 	}
@@ -94,13 +111,9 @@ func (e *Engine) SetBucketVersioning(ctx context.Context, bucket, state string) 
 	if !ok {
 		return store.ErrNoSuchBucket
 	}
-	if rec.Versioning == state {
-		return nil
+	if changed, err := edit(&rec); err != nil || !changed {
+		return err
 	}
-	if rec.ObjectLock != nil && state != store.VersioningEnabled {
-		return store.ErrInvalidBucketState
-	}
-	rec.Versioning = state
 	b := e.db.NewBatch()
 	if err := setJSON(b, bucketKey(bucket), rec); err != nil {
 		b.Close()
