@@ -19,6 +19,7 @@ import (
 func computeCluster(t *testing.T, zones ...string) (*apptest.Cluster, *client.Client) {
 	t.Helper()
 	cl := apptest.StartCluster(t, apptest.ClusterOptions{Zones: zones, Replicas: 2})
+	everyNodeSeesAll(t, cl, len(zones))
 	api := cl.API(0)
 	for _, a := range []string{"upper", "sortu", "sum"} {
 		if _, err := api.PushApp(context.Background(), a, "1.0.0", exampleWasm(t, a), nil, false); err != nil {
@@ -26,6 +27,34 @@ func computeCluster(t *testing.T, zones ...string) (*apptest.Cluster, *client.Cl
 		}
 	}
 	return cl, api
+}
+
+// everyNodeSeesAll waits until every node's own view has all n nodes up,
+// so objects written through any of them are placed over all n (under
+// load a writer's view lagged, and every object landed on two nodes).
+func everyNodeSeesAll(t *testing.T, cl *apptest.Cluster, n int) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for i := range cl.Nodes {
+		for {
+			up := 0
+			st, err := cl.API(i).ClusterStatus(context.Background())
+			if err == nil {
+				for _, nd := range st.Nodes {
+					if nd.State == "up" {
+						up++
+					}
+				}
+			}
+			if up == n {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("node %d sees %d of %d nodes up (%v)", i, up, n, err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
 }
 
 // nodeIndex is the index of the node named name ("nodeN").
