@@ -21,14 +21,9 @@ import (
 // node held, and (3) detection -> every surviving node finished a second
 // such pass (the first pass that surely started after the detection).
 func runFailure(ctx context.Context, cfg *config, root string) error {
-	spec := insituSpec{name: "node", nodes: cfg.nodes, replicas: cfg.replicas}
-	fmt.Fprintf(os.Stderr, "starting %d nodes ...\n", cfg.nodes)
-	t, err := startInsitu(ctx, cfg, root, spec)
+	t, err := startWithBucket(ctx, cfg, root, "node")
 	defer t.stop()
 	if err != nil {
-		return err
-	}
-	if err := t.clients[0].CreateBucket(ctx, bucket); err != nil {
 		return err
 	}
 	start := time.Now()
@@ -221,4 +216,16 @@ func seedRange(ctx context.Context, t *target, from, to int, size int64) error {
 		first = ctx.Err()
 	}
 	return first
+}
+
+// startWithBucket starts the -nodes cluster (-replicas) under name and
+// creates the bench's bucket. The target is returned even on error, for
+// its stop.
+func startWithBucket(ctx context.Context, cfg *config, root, name string) (*target, error) {
+	fmt.Fprintf(os.Stderr, "starting %d nodes ...\n", cfg.nodes)
+	t, err := startInsitu(ctx, cfg, root, insituSpec{name: name, nodes: cfg.nodes, replicas: cfg.replicas})
+	if err != nil {
+		return t, err
+	}
+	return t, t.clients[0].CreateBucket(ctx, bucket)
 }

@@ -31,14 +31,9 @@ type idleStage struct {
 // ones), lets it settle and measures the CPU seconds per minute each
 // server process uses over -idle-window while no client calls it.
 func runIdle(ctx context.Context, cfg *config, root string) error {
-	spec := insituSpec{name: "idle", nodes: cfg.nodes, replicas: cfg.replicas}
-	fmt.Fprintf(os.Stderr, "starting %d nodes ...\n", cfg.nodes)
-	t, err := startInsitu(ctx, cfg, root, spec)
+	t, err := startWithBucket(ctx, cfg, root, "idle")
 	defer t.stop()
 	if err != nil {
-		return err
-	}
-	if err := t.clients[0].CreateBucket(ctx, bucket); err != nil {
 		return err
 	}
 	var stages []idleStage
