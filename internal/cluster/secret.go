@@ -72,12 +72,12 @@ type Signer struct {
 	now  func() time.Time
 
 	mu   sync.Mutex
-	seen map[string]time.Time // nonce -> time it carried
+	seen nonces
 }
 
 // NewSigner returns a signer and verifier for node name.
 func NewSigner(secret, node string) *Signer {
-	return &Signer{key: []byte(secret), node: node, now: time.Now, seen: map[string]time.Time{}}
+	return &Signer{key: []byte(secret), node: node, now: time.Now, seen: nonces{set: map[[nonceLen]byte]struct{}{}}}
 }
 
 // Sign adds the node, time, nonce and signature headers to r. Headers
@@ -138,21 +138,20 @@ func (s *Signer) Verify(r *http.Request) (string, error) {
 	return r.Header.Get(hdrNode), nil
 }
 
-// remember records nonce and reports whether it was new; nonces older than
-// twice the skew window are forgotten (their time alone refuses them).
+// remember records nonce and reports whether it was new. A nonce is
+// forgotten once its time t is beyond MaxSkew of now, when Verify refuses
+// its request by time anyway, so remembering costs O(1) amortized and
+// memory in proportion to the requests of the last 2×MaxSkew.
 func (s *Signer) remember(nonce string, t, now time.Time) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, dup := s.seen[nonce]; dup || nonce == "" {
+	var n [nonceLen]byte
+	if len(nonce) != 2*nonceLen {
 		return false
 	}
-	if len(s.seen) > 4096 {
-		for n, at := range s.seen {
-			if now.Sub(at) > 2*MaxSkew {
-				delete(s.seen, n)
-			}
-		}
+	if _, err := hex.Decode(n[:], []byte(nonce)); err != nil {
+		return false
 	}
-	s.seen[nonce] = t
-	return true
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seen.forget(now.Add(-MaxSkew).UnixNano())
+	return s.seen.add(n, t.UnixNano())
 }

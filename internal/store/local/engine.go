@@ -42,6 +42,7 @@ type Engine struct {
 	// 0: none); inlinePool holds *[]byte probe buffers of inlineMax+1,
 	// imagePool buffers for reading inline images.
 	inlineMax  int
+	cacheBytes int64 // Options.CacheBytes
 	inlinePool sync.Pool
 	imagePool  sync.Pool
 
@@ -84,7 +85,16 @@ type Options struct {
 	// Pebble batch. 0 means DefaultInlineMax; negative keeps every body in
 	// a data file. Multipart parts and completed uploads always use files.
 	InlineMax int
+	// CacheBytes is the size of the index's block cache, which holds
+	// object records and inline bodies decoded in memory; 0 means
+	// DefaultCacheBytes.
+	CacheBytes int64
 }
+
+// DefaultCacheBytes is the index block cache's default size: Pebble's own
+// default (8 MiB) is churned by inline bodies, and every lookup then
+// reads and decompresses a block again.
+const DefaultCacheBytes = 64 << 20
 
 // Open opens (creating if needed) the store under dir on the OS
 // filesystem. It removes leftover temporary files and starts a background
@@ -117,7 +127,7 @@ func OpenWith(ctx context.Context, dir string, opts Options) (*Engine, error) {
 		inflight: make(map[string]struct{}),
 	}
 	e.bufPool.New = func() any { b := make([]byte, blockSize); return &b }
-	e.inlineMax = opts.InlineMax
+	e.inlineMax, e.cacheBytes = opts.InlineMax, opts.CacheBytes
 	if e.inlineMax == 0 {
 		e.inlineMax = DefaultInlineMax
 	}
@@ -154,9 +164,16 @@ func (e *Engine) openIndex(ifs vfs.FS) error {
 	if err := mkdirSyncedVFS(ifs, idx); err != nil {
 		return err
 	}
+	size := e.cacheBytes
+	if size <= 0 {
+		size = DefaultCacheBytes
+	}
+	cache := pebble.NewCache(size)
+	defer cache.Unref() // the DB holds its own reference
 	db, err := pebble.Open(idx, &pebble.Options{
 		FS:     ifs,
 		Logger: pebbleLogger{e.log},
+		Cache:  cache,
 	})
 	if err != nil {
 		return fmt.Errorf("local: open index: %w", err)
