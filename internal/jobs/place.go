@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/insitu-cloud/insitu/internal/runs"
 	"github.com/insitu-cloud/insitu/internal/scheduler"
@@ -33,29 +34,68 @@ type NodeLoad struct {
 	FreeMemory int64
 }
 
-// busyNodes counts the tasks of this Service running on each node, which
-// the snapshot adds to the node's reported use (that report lags by up
-// to a heartbeat). Safe for concurrent use.
+// busyNodes counts the tasks of this Service running on each node, and
+// remembers those that left a node in the last reportLag. The snapshot
+// weighs a node's reported use (which lags by up to a heartbeat and a
+// view refresh) against them: a report may still count a task that has
+// ended, and it misses one started since. Safe for concurrent use.
 type busyNodes struct {
-	mu sync.Mutex
-	n  map[string]int
+	mu    sync.Mutex
+	n     map[string]int
+	ended map[string][]time.Time // node -> times tasks left it, oldest first
 }
 
-func (b *busyNodes) add(node string, d int) {
+// reportLag bounds how stale a node's reported slot use can be: its
+// heartbeat is written within a second of a change and read within a
+// second more.
+const reportLag = 3 * time.Second
+
+// add counts d more tasks on node at now; a negative d records the
+// tasks' departure.
+func (b *busyNodes) add(node string, d int, now time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.n == nil {
-		b.n = map[string]int{}
+		b.n, b.ended = map[string]int{}, map[string][]time.Time{}
 	}
 	if b.n[node] += d; b.n[node] <= 0 {
 		delete(b.n, node)
 	}
+	for ; d < 0; d++ {
+		b.ended[node] = append(b.ended[node], now)
+	}
+	b.pruneLocked(node, now)
 }
 
-func (b *busyNodes) get(node string) int {
+// get returns the tasks running on node and those that left it within
+// reportLag of now.
+func (b *busyNodes) get(node string, now time.Time) (running, recent int) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.n[node]
+	b.pruneLocked(node, now)
+	return b.n[node], len(b.ended[node])
+}
+
+// pruneLocked forgets node's departures older than reportLag.
+func (b *busyNodes) pruneLocked(node string, now time.Time) {
+	ends := b.ended[node]
+	i := 0
+	for i < len(ends) && now.Sub(ends[i]) > reportLag {
+		i++
+	}
+	if ends = ends[i:]; len(ends) == 0 {
+		delete(b.ended, node)
+	} else {
+		b.ended[node] = ends
+	}
+}
+
+// freeSlots is a node's free slots as this Service sees them: the use it
+// reported, less this Service's tasks that left it since (they may still
+// be in the report), and never less than this Service's own tasks there.
+func (b *busyNodes) freeSlots(n NodeLoad, now time.Time) int {
+	running, recent := b.get(n.ID, now)
+	return max(n.Slots-max(n.SlotsUsed-recent, running), 0)
 }
 
 // clusterSlots is the run slots of the nodes taking work, at least 1.
@@ -68,16 +108,15 @@ func (s *Service) clusterSlots() int {
 }
 
 // snapshot is the scheduler's view of the nodes taking work, minus skip:
-// free slots are the node's slots less the larger of its reported use and
-// this Service's tasks there.
+// free slots as busyNodes.freeSlots weighs them.
 func (s *Service) snapshot(skip map[string]bool) scheduler.Snapshot {
 	snap := scheduler.Snapshot{Now: s.cfg.Now()}
 	for _, n := range s.cfg.Cluster.Nodes() {
 		if skip[n.ID] {
 			continue
 		}
-		free := n.Slots - max(n.SlotsUsed, s.busy.get(n.ID))
-		snap.Nodes = append(snap.Nodes, scheduler.Node{ID: n.ID, Zone: n.Zone, FreeSlots: max(free, 0), FreeMemory: max(n.FreeMemory, 0)})
+		free := s.busy.freeSlots(n, snap.Now)
+		snap.Nodes = append(snap.Nodes, scheduler.Node{ID: n.ID, Zone: n.Zone, FreeSlots: free, FreeMemory: max(n.FreeMemory, 0)})
 	}
 	return snap
 }

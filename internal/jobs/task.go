@@ -26,7 +26,7 @@ const maxErrorStderr = 512
 // launch places t and starts it on its own goroutine; the slot is held.
 func (r *jobRun) launch(t *Task, streaming bool) {
 	node := r.place(t, streaming, nil)
-	r.s.busy.add(node, 1)
+	r.s.busy.add(node, 1, r.s.cfg.Now())
 	slot := newTaskSlot(r, node, streaming)
 	ctx, cancel := context.WithCancel(r.ctx)
 	r.mu.Lock()

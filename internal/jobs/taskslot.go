@@ -33,8 +33,8 @@ func (ts *taskSlot) moveTo(node string) {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	if ts.held {
-		ts.r.s.busy.add(ts.node, -1)
-		ts.r.s.busy.add(node, 1)
+		ts.r.s.busy.add(ts.node, -1, ts.r.s.cfg.Now())
+		ts.r.s.busy.add(node, 1, ts.r.s.cfg.Now())
 	}
 	ts.node = node
 }
@@ -67,7 +67,7 @@ func (ts *taskSlot) release() {
 		return
 	}
 	ts.held = false
-	ts.r.s.busy.add(ts.node, -1)
+	ts.r.s.busy.add(ts.node, -1, ts.r.s.cfg.Now())
 	ts.r.s.pool.release(ts.r.job.Account, ts.streaming)
 }
 
