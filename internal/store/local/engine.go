@@ -112,7 +112,7 @@ func OpenWith(ctx context.Context, dir string, opts Options) (*Engine, error) {
 		logger = slog.Default()
 	}
 	if dfs == nil {
-		dfs = osFS{}
+		dfs = newOSFS()
 	}
 	if ifs == nil {
 		ifs = vfs.Default

@@ -7,8 +7,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/cockroachdb/pebble/vfs"
+	"golang.org/x/sys/unix"
 
 	"github.com/insitu-cloud/insitu/internal/store/blockfile"
 )
@@ -49,28 +51,48 @@ type WritableFile interface {
 	Close() error
 }
 
-// osFS is the production FS: the operating system's.
-type osFS struct{}
+// osFS is the production FS: the operating system's. Data files are
+// written with O_DIRECT where the filesystem allows it (directFile), else
+// through the page cache (writebackFile). Safe for concurrent use.
+type osFS struct {
+	chunks *sync.Pool // aligned buffers of directFile
+}
 
-func (osFS) Create(name string) (WritableFile, error) {
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
+func newOSFS() *osFS {
+	return &osFS{chunks: &sync.Pool{New: func() any { return newAlignedChunk() }}}
+}
+
+func (o *osFS) Create(name string) (WritableFile, error) {
+	const flags = os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	f, err := os.OpenFile(name, flags|unix.O_DIRECT, 0o644)
+	if err == nil {
+		return newDirectFile(f, o.chunks), nil
+	}
+	if !errors.Is(err, unix.EINVAL) {
+		return nil, err
+	}
+	// The filesystem refuses O_DIRECT (tmpfs on older kernels), perhaps
+	// after creating the file.
+	if rerr := os.Remove(name); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+		return nil, rerr
+	}
+	if f, err = os.OpenFile(name, flags, 0o644); err != nil {
 		return nil, err
 	}
 	return &writebackFile{f: f}, nil
 }
 
 // Open returns an *os.File (OpenFile relies on it).
-func (osFS) Open(name string) (blockfile.ReadFile, error) { return os.Open(name) }
+func (*osFS) Open(name string) (blockfile.ReadFile, error) { return os.Open(name) }
 
-func (osFS) Rename(oldname, newname string) error      { return os.Rename(oldname, newname) }
-func (osFS) Remove(name string) error                  { return os.Remove(name) }
-func (osFS) RemoveAll(name string) error               { return os.RemoveAll(name) }
-func (osFS) Mkdir(name string) error                   { return os.Mkdir(name, 0o755) }
-func (osFS) Stat(name string) (fs.FileInfo, error)     { return os.Stat(name) }
-func (osFS) ReadDir(dir string) ([]fs.DirEntry, error) { return os.ReadDir(dir) }
+func (*osFS) Rename(oldname, newname string) error      { return os.Rename(oldname, newname) }
+func (*osFS) Remove(name string) error                  { return os.Remove(name) }
+func (*osFS) RemoveAll(name string) error               { return os.RemoveAll(name) }
+func (*osFS) Mkdir(name string) error                   { return os.Mkdir(name, 0o755) }
+func (*osFS) Stat(name string) (fs.FileInfo, error)     { return os.Stat(name) }
+func (*osFS) ReadDir(dir string) ([]fs.DirEntry, error) { return os.ReadDir(dir) }
 
-func (osFS) SyncDir(dir string) error {
+func (*osFS) SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

@@ -18,10 +18,11 @@ func TestWritebackFileKeepsEveryByte(t *testing.T) {
 		body[i] = byte(r.Uint32())
 	}
 	name := filepath.Join(t.TempDir(), "data")
-	wf, err := osFS{}.Create(name)
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
+	var wf WritableFile = &writebackFile{f: f}
 	if _, ok := wf.(io.ReaderFrom); ok {
 		t.Fatalf("the data file offers ReadFrom, which would write around the writeback")
 	}

@@ -1,0 +1,146 @@
+package local
+
+import (
+	"errors"
+	"os"
+	"sync"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Direct I/O geometry: a data file's bytes are gathered in an aligned
+// buffer of directChunk bytes and written with O_DIRECT, a chunk at a time.
+const (
+	directChunk = 1 << 20
+	directAlign = 4096
+)
+
+// directFile is a data file written with O_DIRECT: the bytes go from the
+// engine's buffer to the device without being copied into the page cache
+// and written back from there. On this machine that copy was a third of
+// the CPU of a replicated 16 MiB PUT (perf: copy_folio_from_iter_atomic),
+// and the write-back walk after it more. Writes are gathered in an aligned
+// buffer from pool; a whole chunk is written at once. Sync writes what is
+// left (its unaligned tail through the page cache, with O_DIRECT cleared)
+// and then fdatasyncs, on which durability rests as for any other file:
+// O_DIRECT alone does not flush the device's cache nor the file's size.
+//
+// A filesystem that refuses O_DIRECT at open gets a writebackFile instead
+// (osFS.Create); one that refuses a direct write gets the write again
+// through the page cache, and the file stays buffered. Not safe for
+// concurrent use, like the file it wraps.
+type directFile struct {
+	f      *os.File
+	pool   *sync.Pool // *[]byte of directChunk bytes, aligned
+	bufp   *[]byte
+	n      int  // bytes pending in *bufp
+	direct bool // O_DIRECT is still set on f
+	err    error
+}
+
+func newDirectFile(f *os.File, pool *sync.Pool) *directFile {
+	return &directFile{f: f, pool: pool, bufp: pool.Get().(*[]byte), direct: true}
+}
+
+// newAlignedChunk returns a directChunk-byte slice whose start is aligned
+// to directAlign, as O_DIRECT needs of its buffers.
+func newAlignedChunk() *[]byte {
+	raw := make([]byte, directChunk+directAlign)
+	skip := (directAlign - int(uintptr(unsafe.Pointer(&raw[0]))%directAlign)) % directAlign
+	b := raw[skip : skip+directChunk : skip+directChunk]
+	return &b
+}
+
+func (d *directFile) Write(p []byte) (int, error) {
+	if d.err != nil {
+		return 0, d.err
+	}
+	total := len(p)
+	buf := *d.bufp
+	for len(p) > 0 {
+		c := copy(buf[d.n:], p)
+		d.n += c
+		p = p[c:]
+		if d.n == len(buf) {
+			if d.err = d.writeOut(buf); d.err != nil {
+				return total - len(p), d.err
+			}
+			d.n = 0
+		}
+	}
+	return total, nil
+}
+
+// writeOut writes b at the file's offset: directly while O_DIRECT holds
+// (b aligned in address and length), else through the page cache.
+func (d *directFile) writeOut(b []byte) error {
+	_, err := d.f.Write(b)
+	if err != nil && d.direct && errors.Is(err, unix.EINVAL) {
+		// The filesystem took O_DIRECT at open but not this write.
+		if err = d.buffered(); err == nil {
+			_, err = d.f.Write(b)
+		}
+	}
+	return err
+}
+
+// buffered clears O_DIRECT: the file's remaining writes use the page cache.
+func (d *directFile) buffered() error {
+	if !d.direct {
+		return nil
+	}
+	fd := int(d.f.Fd())
+	fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+	if err == nil {
+		_, err = unix.FcntlInt(uintptr(fd), unix.F_SETFL, fl&^unix.O_DIRECT)
+	}
+	if err != nil {
+		return err
+	}
+	d.direct = false
+	return nil
+}
+
+// drain writes the pending bytes: their aligned head directly, the rest
+// through the page cache.
+func (d *directFile) drain() error {
+	if d.err != nil || d.n == 0 {
+		return d.err
+	}
+	buf := *d.bufp
+	head := d.n &^ (directAlign - 1)
+	if head > 0 && d.direct {
+		if d.err = d.writeOut(buf[:head]); d.err != nil {
+			return d.err
+		}
+		d.n = copy(buf, buf[head:d.n])
+	}
+	if d.n > 0 {
+		if d.err = d.buffered(); d.err == nil {
+			d.err = d.writeOut(buf[:d.n])
+		}
+	}
+	d.n = 0
+	return d.err
+}
+
+// Sync makes every byte written so far durable: the pending bytes are
+// written, then fdatasync.
+func (d *directFile) Sync() error {
+	if err := d.drain(); err != nil {
+		return err
+	}
+	return unix.Fdatasync(int(d.f.Fd()))
+}
+
+// Close writes the pending bytes (without syncing them), returns the
+// buffer to its pool and closes the file.
+func (d *directFile) Close() error {
+	err := d.drain()
+	if d.bufp != nil {
+		d.pool.Put(d.bufp)
+		d.bufp = nil
+	}
+	return errors.Join(err, d.f.Close())
+}
