@@ -28,8 +28,9 @@ const (
 //
 // A filesystem that refuses O_DIRECT at open gets a writebackFile instead
 // (osFS.Create); one that refuses a direct write gets the write again
-// through the page cache, and the file stays buffered. Not safe for
-// concurrent use, like the file it wraps.
+// through the page cache, and the file stays buffered. Memory: one
+// directChunk buffer per file being written, back to the pool at Close.
+// Not safe for concurrent use, like the file it wraps.
 type directFile struct {
 	f      *os.File
 	pool   *sync.Pool // *[]byte of directChunk bytes, aligned
