@@ -38,10 +38,11 @@ type directFile struct {
 	n      int  // bytes pending in *bufp
 	direct bool // O_DIRECT is still set on f
 	err    error
+	closed func() // called once, by Close
 }
 
-func newDirectFile(f *os.File, pool *sync.Pool) *directFile {
-	return &directFile{f: f, pool: pool, bufp: pool.Get().(*[]byte), direct: true}
+func newDirectFile(f *os.File, pool *sync.Pool, closed func()) *directFile {
+	return &directFile{f: f, pool: pool, bufp: pool.Get().(*[]byte), direct: true, closed: closed}
 }
 
 // newAlignedChunk returns a directChunk-byte slice whose start is aligned
@@ -138,10 +139,13 @@ func (d *directFile) Sync() error {
 // Close writes the pending bytes (without syncing them), returns the
 // buffer to its pool and closes the file.
 func (d *directFile) Close() error {
-	err := d.drain()
-	if d.bufp != nil {
-		d.pool.Put(d.bufp)
-		d.bufp = nil
+	if d.bufp == nil {
+		return os.ErrClosed
 	}
-	return errors.Join(err, d.f.Close())
+	err := d.drain()
+	d.pool.Put(d.bufp)
+	d.bufp = nil
+	err = errors.Join(err, d.f.Close())
+	d.closed()
+	return err
 }

@@ -2,6 +2,7 @@ package local
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -93,5 +94,50 @@ func TestDirectFileFallsBackToBuffered(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(name); !bytes.Equal(got, body[1:]) {
 		t.Fatalf("read back %d bytes, want %d", len(got), directAlign)
+	}
+}
+
+// At most maxDirectFiles files are written with O_DIRECT at once: the
+// next is buffered, and closing one (once, however often Close is
+// called) lets a new one be direct again.
+func TestDirectFilesAreBounded(t *testing.T) {
+	o := newOSFS()
+	dir := t.TempDir()
+	var open []WritableFile
+	for i := 0; i <= maxDirectFiles; i++ {
+		wf, err := o.Create(filepath.Join(dir, fmt.Sprint(i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		open = append(open, wf)
+	}
+	if _, ok := open[0].(*directFile); !ok {
+		t.Skip("no O_DIRECT on this filesystem")
+	}
+	if _, ok := open[maxDirectFiles-1].(*directFile); !ok {
+		t.Fatalf("file %d of %d is not direct", maxDirectFiles, maxDirectFiles)
+	}
+	if _, ok := open[maxDirectFiles].(*writebackFile); !ok {
+		t.Fatalf("file %d is %T, want a buffered file past the bound", maxDirectFiles+1, open[maxDirectFiles])
+	}
+	if err := open[0].Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := open[0].Close(); err == nil {
+		t.Fatal("a second Close succeeded")
+	}
+	for i := 0; i < 2; i++ {
+		wf, err := o.Create(filepath.Join(dir, fmt.Sprint("again", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, direct := wf.(*directFile)
+		if direct != (i == 0) {
+			t.Fatalf("after one Close, new file %d direct=%v", i, direct)
+		}
+		open = append(open, wf)
+	}
+	for _, wf := range open[1:] {
+		wf.Close()
 	}
 }

@@ -52,31 +52,60 @@ type WritableFile interface {
 }
 
 // osFS is the production FS: the operating system's. Data files are
-// written with O_DIRECT where the filesystem allows it (directFile), else
-// through the page cache (writebackFile). Safe for concurrent use.
+// written with O_DIRECT where the filesystem allows it (directFile), at
+// most maxDirectFiles at once so that their buffers stay bounded however
+// many uploads stream; the others, and every file on a filesystem that
+// refuses O_DIRECT, go through the page cache (writebackFile). Safe for
+// concurrent use.
 type osFS struct {
-	chunks *sync.Pool // aligned buffers of directFile
+	chunks *sync.Pool    // aligned buffers of directFile
+	direct chan struct{} // a token per directFile open
 }
 
+// maxDirectFiles bounds the data files written with O_DIRECT at once,
+// and so their buffers' memory (maxDirectFiles × directChunk: 64 MiB).
+const maxDirectFiles = 64
+
 func newOSFS() *osFS {
-	return &osFS{chunks: &sync.Pool{New: func() any { return newAlignedChunk() }}}
+	return &osFS{chunks: &sync.Pool{New: func() any { return newAlignedChunk() }},
+		direct: make(chan struct{}, maxDirectFiles)}
 }
 
 func (o *osFS) Create(name string) (WritableFile, error) {
+	select {
+	case o.direct <- struct{}{}:
+		wf, err := o.createDirect(name)
+		if _, ok := wf.(*directFile); !ok {
+			<-o.direct
+		}
+		return wf, err
+	default:
+		return createBuffered(name)
+	}
+}
+
+// createDirect opens name with O_DIRECT; a filesystem that refuses it
+// (tmpfs on older kernels, perhaps after creating the file) gets a
+// buffered file instead (and Create takes the token back).
+func (o *osFS) createDirect(name string) (WritableFile, error) {
 	const flags = os.O_WRONLY | os.O_CREATE | os.O_EXCL
 	f, err := os.OpenFile(name, flags|unix.O_DIRECT, 0o644)
 	if err == nil {
-		return newDirectFile(f, o.chunks), nil
+		return newDirectFile(f, o.chunks, func() { <-o.direct }), nil
 	}
 	if !errors.Is(err, unix.EINVAL) {
 		return nil, err
 	}
-	// The filesystem refuses O_DIRECT (tmpfs on older kernels), perhaps
-	// after creating the file.
 	if rerr := os.Remove(name); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
 		return nil, rerr
 	}
-	if f, err = os.OpenFile(name, flags, 0o644); err != nil {
+	return createBuffered(name)
+}
+
+// createBuffered creates name written through the page cache.
+func createBuffered(name string) (WritableFile, error) {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
 		return nil, err
 	}
 	return &writebackFile{f: f}, nil
