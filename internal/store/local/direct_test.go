@@ -50,21 +50,7 @@ func TestDirectFileKeepsEveryByte(t *testing.T) {
 		if direct && size >= 2*directChunk && !d.direct {
 			t.Fatalf("size %d: O_DIRECT cleared before the tail", size)
 		}
-		if i%2 == 0 {
-			if err := wf.Sync(); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := wf.Close(); err != nil {
-			t.Fatal(err)
-		}
-		got, err := os.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, body) {
-			t.Fatalf("size %d: read back %d bytes that differ from those written", size, len(got))
-		}
+		closeAndCompare(t, wf, name, body, i%2 == 0)
 	}
 }
 
@@ -139,5 +125,26 @@ func TestDirectFilesAreBounded(t *testing.T) {
 	}
 	for _, wf := range open[1:] {
 		wf.Close()
+	}
+}
+
+// closeAndCompare syncs wf (when sync), closes it and checks that the
+// file name holds exactly body.
+func closeAndCompare(t *testing.T, wf WritableFile, name string, body []byte, sync bool) {
+	t.Helper()
+	if sync {
+		if err := wf.Sync(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := wf.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, body) {
+		t.Fatalf("read back %d bytes that differ from the %d written", len(got), len(body))
 	}
 }

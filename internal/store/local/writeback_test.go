@@ -40,17 +40,5 @@ func TestWritebackFileKeepsEveryByte(t *testing.T) {
 	if wb := wf.(*writebackFile); wb.started == 0 || wb.written != int64(len(body)) {
 		t.Fatalf("writeback started at %d of %d bytes written (body %d)", wb.started, wb.written, len(body))
 	}
-	if err := wf.Sync(); err != nil {
-		t.Fatal(err)
-	}
-	if err := wf.Close(); err != nil {
-		t.Fatal(err)
-	}
-	got, err := os.ReadFile(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(got, body) {
-		t.Fatalf("read back %d bytes that differ from the %d written", len(got), len(body))
-	}
+	closeAndCompare(t, wf, name, body, true)
 }
