@@ -95,7 +95,9 @@ func etagMatches(header, etag string) bool {
 	return false
 }
 
-// setObjectHeaders writes the stored metadata of info (not its version).
+// setObjectHeaders writes the stored metadata of info (not its version),
+// with the lock state it holds (see Handler.visibleLock for what a
+// caller may see).
 func setObjectHeaders(w http.ResponseWriter, info store.ObjectInfo) {
 	h := w.Header()
 	m := info.Meta
@@ -167,6 +169,9 @@ func (h *Handler) getObject(req *request, head bool) error {
 func (h *Handler) tryGetObject(req *request, vid string, head bool) (done bool, err error) {
 	info, err := h.headVersion(req.ctx, req.bucket, req.key, vid)
 	if err != nil {
+		return true, err
+	}
+	if info.Meta, err = h.visibleLock(req, info.Meta); err != nil {
 		return true, err
 	}
 	if err := checkConditions(req.r.Header, "", info, true); err != nil {
