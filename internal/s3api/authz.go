@@ -164,6 +164,34 @@ func (h *Handler) authorizeVersion(req *request, o objectVersion, action string)
 	return err
 }
 
+// allowed asks the one decision, for each of actions, whether req's
+// principal may do it on the request's own object (req.bucket/req.key,
+// the version it names), with the bucket's settings read once; a
+// response whose content depends on further actions (the Object Lock
+// headers of GET and HEAD) uses it. An action refused is false; only a
+// failure to read the settings is an error.
+func (h *Handler) allowed(req *request, actions ...string) ([]bool, error) {
+	a, err := h.bucketAccess(req, req.bucket)
+	if err != nil {
+		return nil, err
+	}
+	o := objectVersion{req.bucket, req.key, req.q.Get("versionId"), req.q.Has("versionId")}
+	ar := auth.Request{Principal: req.account, Bucket: req.bucket, Key: req.key}
+	if a.Policy != nil {
+		ar.Context = req.conditions()
+	}
+	ok := make([]bool, len(actions))
+	for i, action := range actions {
+		ar.Action = action
+		err := decide(a, ar, func() (store.ObjectInfo, error) { return h.aclSubject(req, o) })
+		if err != nil && !errors.Is(err, auth.ErrAccessDenied) {
+			return nil, err
+		}
+		ok[i] = err == nil
+	}
+	return ok, nil
+}
+
 // decide is auth.Authorize with the one fallback S3 has: an object read
 // the bucket's settings refuse may still be granted by the object's own
 // canned ACL (unless PublicAccessBlock ignores public ACLs); subject

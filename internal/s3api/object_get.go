@@ -95,7 +95,9 @@ func etagMatches(header, etag string) bool {
 	return false
 }
 
-// setObjectHeaders writes the stored metadata of info (not its version).
+// setObjectHeaders writes the stored metadata of info (not its version),
+// with the lock state it holds (see Handler.visibleLock for what a
+// caller may see).
 func setObjectHeaders(w http.ResponseWriter, info store.ObjectInfo) {
 	h := w.Header()
 	m := info.Meta
@@ -169,6 +171,9 @@ func (h *Handler) tryGetObject(req *request, vid string, head bool) (done bool, 
 	if err != nil {
 		return true, err
 	}
+	if info.Meta, err = h.visibleLock(req, info.Meta); err != nil {
+		return true, err
+	}
 	if err := checkConditions(req.r.Header, "", info, true); err != nil {
 		if errors.Is(err, errNotModified) {
 			setObjectHeaders(req.w, info)
@@ -178,36 +183,9 @@ func (h *Handler) tryGetObject(req *request, vid string, head bool) (done bool, 
 		}
 		return true, err
 	}
-	var rng *store.Range
-	status := http.StatusOK
-	if pn := req.q.Get("partNumber"); pn != "" {
-		n, err := strconv.Atoi(pn)
-		if err != nil || n < 1 || n > store.MaxParts {
-			return true, apiErr(http.StatusBadRequest, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive")
-		}
-		r, err := partRange(info, n)
-		if err != nil {
-			return true, err
-		}
-		rng, status = &r, http.StatusPartialContent
-		if len(info.Parts) > 0 {
-			req.w.Header().Set("x-amz-mp-parts-count", strconv.Itoa(len(info.Parts)))
-		}
-		if info.Size == 0 {
-			rng, status = nil, http.StatusOK
-		}
-	} else if rv := req.r.Header.Get("Range"); rv != "" {
-		if r, ok := parseRange(rv); ok {
-			rng, status = &r, http.StatusPartialContent
-		}
-	}
-	var off, n int64 = 0, info.Size
-	if rng != nil {
-		off, n, err = rng.Resolve(info.Size)
-		if err != nil {
-			req.w.Header().Set("Content-Range", fmt.Sprintf("bytes */%d", info.Size))
-			return true, err
-		}
+	off, n, status, err := readSpan(req, info)
+	if err != nil {
+		return true, err
 	}
 	var body io.Reader
 	if !head && n > 0 {
@@ -253,6 +231,43 @@ func (h *Handler) tryGetObject(req *request, vid string, head bool) (done bool, 
 		logFrom(req).Warn("get body aborted", "bucket", req.bucket, "key", req.key, "err", err)
 	}
 	return true, nil
+}
+
+// readSpan is the bytes of info a GET or HEAD serves, from its partNumber
+// query or Range header: their offset and length, and the status (206
+// for a part or a range, 200 for the whole object or a range S3 ignores).
+func readSpan(req *request, info store.ObjectInfo) (off, n int64, status int, err error) {
+	var rng *store.Range
+	status = http.StatusOK
+	if pn := req.q.Get("partNumber"); pn != "" {
+		n, err := strconv.Atoi(pn)
+		if err != nil || n < 1 || n > store.MaxParts {
+			return 0, 0, 0, apiErr(http.StatusBadRequest, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive")
+		}
+		r, err := partRange(info, n)
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		rng, status = &r, http.StatusPartialContent
+		if len(info.Parts) > 0 {
+			req.w.Header().Set("x-amz-mp-parts-count", strconv.Itoa(len(info.Parts)))
+		}
+		if info.Size == 0 {
+			rng, status = nil, http.StatusOK
+		}
+	} else if rv := req.r.Header.Get("Range"); rv != "" {
+		if r, ok := parseRange(rv); ok {
+			rng, status = &r, http.StatusPartialContent
+		}
+	}
+	if rng == nil {
+		return 0, info.Size, status, nil
+	}
+	off, n, err = rng.Resolve(info.Size)
+	if err != nil {
+		req.w.Header().Set("Content-Range", fmt.Sprintf("bytes */%d", info.Size))
+	}
+	return off, n, status, err
 }
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }

@@ -195,6 +195,29 @@ func (h *Handler) getObjectLegalHold(req *request, l store.ObjectLocker) error {
 	return nil
 }
 
+// visibleLock is m with only the lock state req's caller may see on GET
+// and HEAD, as S3 shows it: the retention (mode and retain-until date)
+// to a caller allowed s3:GetObjectRetention on the object, the legal
+// hold to one allowed s3:GetObjectLegalHold (both the owner's, unless a
+// policy Deny says otherwise). The one decision is asked only when m
+// holds something to show.
+func (h *Handler) visibleLock(req *request, m store.ObjectMeta) (store.ObjectMeta, error) {
+	if m.LockMode == "" && !m.LegalHold {
+		return m, nil
+	}
+	ok, err := h.allowed(req, "s3:GetObjectRetention", "s3:GetObjectLegalHold")
+	if err != nil {
+		return m, err
+	}
+	if !ok[0] {
+		m.LockMode, m.LockRetainUntil = "", time.Time{}
+	}
+	if !ok[1] {
+		m.LegalHold = false
+	}
+	return m, nil
+}
+
 // bypass reports whether req asks to bypass GOVERNANCE retention
 // (x-amz-bypass-governance-retention: true) and its caller is allowed
 // s3:BypassGovernanceRetention (the owner, or by the bucket policy). A
@@ -214,7 +237,13 @@ func bypassAsked(req *request) bool {
 // bucket has Object Lock, the caller may set retention or a legal hold,
 // and a PUT with a body carries Content-MD5 or a checksum (integrity).
 func (h *Handler) writeLock(req *request, meta *store.ObjectMeta, integrity bool) error {
-	any, err := lockFromHeaders(req.r.Header, meta, time.Now())
+	return h.writeLockFrom(req, req.r.Header, meta, integrity)
+}
+
+// writeLockFrom is writeLock with the lock settings read from hd: the
+// request's headers, or a POST form's fields presented as headers.
+func (h *Handler) writeLockFrom(req *request, hd http.Header, meta *store.ObjectMeta, integrity bool) error {
+	any, err := lockFromHeaders(hd, meta, time.Now())
 	if err != nil || !any {
 		return err
 	}
@@ -227,7 +256,7 @@ func (h *Handler) writeLock(req *request, meta *store.ObjectMeta, integrity bool
 	} else if err != nil {
 		return err
 	}
-	if integrity && !hasIntegrity(req.r.Header) {
+	if integrity && !hasIntegrity(hd) {
 		return errLockMD5
 	}
 	if meta.LockMode != "" {
@@ -235,7 +264,7 @@ func (h *Handler) writeLock(req *request, meta *store.ObjectMeta, integrity bool
 			return err
 		}
 	}
-	if len(req.r.Header.Values("x-amz-object-lock-legal-hold")) > 0 {
+	if meta.LegalHoldSet {
 		return h.authorize(req, req.bucket, req.key, "s3:PutObjectLegalHold")
 	}
 	return nil

@@ -71,11 +71,9 @@ func (h *Handler) servePost(w http.ResponseWriter, r *http.Request, bucket strin
 	if err != nil {
 		return err
 	}
-	if err := h.authorizePost(w, r, cred, bucket, key); err != nil {
-		return err
-	}
-	opts := store.PutOptions{}
-	if opts.Meta, err = metaFromHeaders(formHeader(f)); err != nil {
+	req := &request{w: w, r: r, ctx: ctx, q: r.URL.Query(), account: cred.AccountID, name: cred.Account, bucket: bucket, key: key}
+	opts, err := h.postOptions(req, f)
+	if err != nil {
 		return err
 	}
 	body := &lengthCheck{r: form.file, max: maxPutSize}
@@ -126,13 +124,27 @@ func (h *Handler) checkPostPolicy(form *postForm, bucket string) (*postpolicy.Po
 	return pol, key, nil
 }
 
-// authorizePost decides whether cred may upload key into bucket: the
-// decision a PutObject by that credential would get (auth.Authorize
-// through Handler.authorize: the owner, or a policy or ACL granting
-// s3:PutObject).
-func (h *Handler) authorizePost(w http.ResponseWriter, r *http.Request, cred sigv4.Credential, bucket, key string) error {
-	req := &request{w: w, r: r, ctx: r.Context(), q: r.URL.Query(), account: cred.AccountID, name: cred.Account, bucket: bucket, key: key}
-	return h.authorize(req, bucket, key, "s3:PutObject")
+// postOptions authorizes the upload req (the form's signer writing its
+// key) and returns how it is stored, from the form's fields: the
+// decision a PutObject by that signer would get (auth.Authorize through
+// Handler.authorize: the owner, or a policy or ACL granting
+// s3:PutObject), then the object's metadata and its Object Lock fields
+// (x-amz-object-lock-mode, -retain-until-date, -legal-hold), checked as
+// PutObject checks the headers of those names, bar the Content-MD5 a PUT
+// with them needs. Without them the bucket's default retention applies.
+func (h *Handler) postOptions(req *request, f map[string]string) (store.PutOptions, error) {
+	if err := h.authorize(req, req.bucket, req.key, "s3:PutObject"); err != nil {
+		return store.PutOptions{}, err
+	}
+	hd := formHeader(f)
+	meta, err := metaFromHeaders(hd)
+	if err != nil {
+		return store.PutOptions{}, err
+	}
+	if err := h.writeLockFrom(req, hd, &meta, false); err != nil {
+		return store.PutOptions{}, err
+	}
+	return store.PutOptions{Meta: meta}, nil
 }
 
 // policyError turns a postpolicy refusal into S3's answer.
