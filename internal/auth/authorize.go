@@ -75,11 +75,13 @@ const (
 )
 
 // anonymousActions are all an anonymous caller can ever be allowed:
-// reading, writing and listing objects. Bucket configuration (ACLs,
-// policy, location, versioning...) and compute never are, whatever a
+// reading, writing and listing objects, and reading an object's lock
+// (retention, legal hold). Bucket configuration (ACLs, policy, location,
+// versioning...), changing a lock and compute never are, whatever a
 // policy says.
 var anonymousActions = map[string]bool{
 	"s3:GetObject": true, "s3:GetObjectAttributes": true, "s3:ListBucket": true, "s3:ListBucketVersions": true,
+	"s3:GetObjectRetention": true, "s3:GetObjectLegalHold": true,
 	"s3:ListBucketMultipartUploads": true, "s3:PutObject": true, "s3:DeleteObject": true,
 	"s3:GetObjectVersion": true, "s3:GetObjectVersionAttributes": true, "s3:DeleteObjectVersion": true,
 	"s3:AbortMultipartUpload": true, "s3:ListMultipartUploadParts": true,

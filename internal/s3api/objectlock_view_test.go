@@ -88,4 +88,12 @@ func TestObjectLockHeadersNeedPermission(t *testing.T) {
 	if got := viewLock(t, alice.s3, b, "k"); got != (lockView{mode: all.mode, until: until}) {
 		t.Errorf("owner denied s3:GetObjectLegalHold sees %+v", got)
 	}
+	// A policy may grant anonymous callers the lock's read actions, as AWS allows.
+	if err := putPolicy(t, alice.s3, b, policyDoc(
+		statement("Allow", `"*"`, `["s3:GetObject","s3:GetObjectLegalHold"]`, res, ""))); err != nil {
+		t.Fatal(err)
+	}
+	if got := viewLock(t, anonymous, b, "k"); got != (lockView{hold: all.hold}) {
+		t.Errorf("anonymous reader granted s3:GetObjectLegalHold sees %+v", got)
+	}
 }
