@@ -530,13 +530,26 @@ func (s *Service) buildSpec(ctx context.Context, app apps.App, req Request) (san
 		Limits:        limits,
 		Deterministic: req.Deterministic, Seed: req.Seed,
 	}
+	// An object named twice (a job task's input is its stdin and under
+	// /in) is looked up and opened once: both read it at offsets.
+	opens := map[ObjectRef]*opened{}
+	open := func(ref ObjectRef) (*opened, error) {
+		if f := opens[ref]; f != nil {
+			return f, nil
+		}
+		f, err := s.open(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		opens[ref], closers = f, append(closers, f)
+		return f, nil
+	}
 	if req.StdinObject != nil {
-		f, info, err := s.open(ctx, *req.StdinObject)
+		f, err := open(*req.StdinObject)
 		if err != nil {
 			return spec, closers, err
 		}
-		closers = append(closers, f)
-		spec.Stdin = f.stdin(info.Size)
+		spec.Stdin = f.stdin()
 	} else if req.Stdin != nil {
 		spec.Stdin = sandbox.Stdin{Reader: req.Stdin}
 	}
@@ -551,12 +564,11 @@ func (s *Service) buildSpec(ctx context.Context, app apps.App, req Request) (san
 			return spec, closers, fmt.Errorf("%w: input path %q is empty or used twice", ErrBadRequest, in.Path)
 		}
 		seen[p] = true
-		f, info, err := s.open(ctx, in.Object)
+		f, err := open(in.Object)
 		if err != nil {
 			return spec, closers, err
 		}
-		closers = append(closers, f)
-		spec.Inputs = append(spec.Inputs, f.input(p, info.Size))
+		spec.Inputs = append(spec.Inputs, f.input(p))
 	}
 	return spec, closers, nil
 }
@@ -566,6 +578,7 @@ func (s *Service) buildSpec(ctx context.Context, app apps.App, req Request) (san
 type opened struct {
 	file  *os.File
 	bytes []byte
+	size  int64
 }
 
 func (o *opened) Close() error {
@@ -575,44 +588,47 @@ func (o *opened) Close() error {
 	return nil
 }
 
-func (o *opened) stdin(size int64) sandbox.Stdin {
+func (o *opened) stdin() sandbox.Stdin {
 	if o.file != nil {
-		return sandbox.Stdin{File: o.file, Size: size}
+		return sandbox.Stdin{File: o.file, Size: o.size}
 	}
 	return sandbox.Stdin{Reader: bytes.NewReader(o.bytes)}
 }
 
-func (o *opened) input(p string, size int64) sandbox.Input {
+func (o *opened) input(p string) sandbox.Input {
 	if o.file != nil {
-		return sandbox.Input{Path: p, File: o.file, Size: size}
+		return sandbox.Input{Path: p, File: o.file, Size: o.size}
 	}
-	return sandbox.Input{Path: p, Bytes: o.bytes, Size: size}
+	return sandbox.Input{Path: p, Bytes: o.bytes, Size: o.size}
 }
 
 // maxInMemoryInput bounds inputs read into memory for engines without
 // local files.
 const maxInMemoryInput = 256 << 20
 
-func (s *Service) open(ctx context.Context, ref ObjectRef) (*opened, store.ObjectInfo, error) {
+// open returns ref's data file, or its bytes when the engine keeps no
+// local file for it (an inline body, another node's object, another
+// engine).
+func (s *Service) open(ctx context.Context, ref ObjectRef) (*opened, error) {
 	if lf, ok := s.engine.(store.LocalFiles); ok {
 		info, f, err := lf.OpenFile(ctx, ref.Bucket, ref.Key)
 		if err == nil {
-			return &opened{file: f}, info, nil
+			return &opened{file: f, size: info.Size}, nil
 		}
 		if !errors.Is(err, store.ErrNotLocal) {
-			return nil, info, err
+			return nil, err
 		}
 	}
 	info, rc, err := s.engine.GetObject(ctx, ref.Bucket, ref.Key, nil)
 	if err != nil {
-		return nil, info, err
+		return nil, err
 	}
 	defer rc.Close()
 	if info.Size > maxInMemoryInput {
-		return nil, info, fmt.Errorf("%w: %s is too large for this storage backend", ErrBadRequest, ref)
+		return nil, fmt.Errorf("%w: %s is too large for this storage backend", ErrBadRequest, ref)
 	}
 	b, err := io.ReadAll(rc)
-	return &opened{bytes: b}, info, err
+	return &opened{bytes: b, size: info.Size}, err
 }
 
 func (s *Service) storeFile(ctx context.Context, ref ObjectRef, o sandbox.Output) error {
