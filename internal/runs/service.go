@@ -610,7 +610,17 @@ const maxInMemoryInput = 256 << 20
 // local file for it (an inline body, another node's object, another
 // engine).
 func (s *Service) open(ctx context.Context, ref ObjectRef) (*opened, error) {
-	if lf, ok := s.engine.(store.LocalFiles); ok {
+	if lo, ok := s.engine.(store.LocalOpener); ok {
+		info, f, rc, err := lo.OpenLocal(ctx, ref.Bucket, ref.Key)
+		switch {
+		case err == nil && f != nil:
+			return &opened{file: f, size: info.Size}, nil
+		case err == nil:
+			return readOpened(ref, info, rc)
+		case !errors.Is(err, store.ErrNotLocal):
+			return nil, err
+		}
+	} else if lf, ok := s.engine.(store.LocalFiles); ok {
 		info, f, err := lf.OpenFile(ctx, ref.Bucket, ref.Key)
 		if err == nil {
 			return &opened{file: f, size: info.Size}, nil
@@ -623,6 +633,11 @@ func (s *Service) open(ctx context.Context, ref ObjectRef) (*opened, error) {
 	if err != nil {
 		return nil, err
 	}
+	return readOpened(ref, info, rc)
+}
+
+// readOpened reads an object's body into memory and closes rc.
+func readOpened(ref ObjectRef, info store.ObjectInfo, rc io.ReadCloser) (*opened, error) {
 	defer rc.Close()
 	if info.Size > maxInMemoryInput {
 		return nil, fmt.Errorf("%w: %s is too large for this storage backend", ErrBadRequest, ref)
