@@ -508,7 +508,6 @@ func envOf(app apps.App, req Request) ([]string, error) {
 
 // buildSpec resolves limits, args, env and opens the input objects.
 func (s *Service) buildSpec(ctx context.Context, app apps.App, req Request) (sandbox.Spec, []io.Closer, error) {
-	var closers []io.Closer
 	limits, err := s.limitsFor(ctx, app, req)
 	if err != nil {
 		return sandbox.Spec{}, nil, err
@@ -530,8 +529,16 @@ func (s *Service) buildSpec(ctx context.Context, app apps.App, req Request) (san
 		Limits:        limits,
 		Deterministic: req.Deterministic, Seed: req.Seed,
 	}
-	// An object named twice (a job task's input is its stdin and under
-	// /in) is looked up and opened once: both read it at offsets.
+	closers, err := s.openChannels(ctx, req, &spec)
+	return spec, closers, err
+}
+
+// openChannels opens req's stdin object and /in inputs into spec and
+// returns what the caller closes (also on error). An object named twice
+// (a job task's input is its stdin and under /in) is looked up and
+// opened once: both read it at offsets.
+func (s *Service) openChannels(ctx context.Context, req Request, spec *sandbox.Spec) ([]io.Closer, error) {
+	var closers []io.Closer
 	opens := map[ObjectRef]*opened{}
 	open := func(ref ObjectRef) (*opened, error) {
 		if f := opens[ref]; f != nil {
@@ -547,7 +554,7 @@ func (s *Service) buildSpec(ctx context.Context, app apps.App, req Request) (san
 	if req.StdinObject != nil {
 		f, err := open(*req.StdinObject)
 		if err != nil {
-			return spec, closers, err
+			return closers, err
 		}
 		spec.Stdin = f.stdin()
 	} else if req.Stdin != nil {
@@ -561,16 +568,16 @@ func (s *Service) buildSpec(ctx context.Context, app apps.App, req Request) (san
 		}
 		p = strings.TrimPrefix(path.Clean("/"+strings.TrimPrefix(p, "/in/")), "/")
 		if p == "" || p == "." || seen[p] {
-			return spec, closers, fmt.Errorf("%w: input path %q is empty or used twice", ErrBadRequest, in.Path)
+			return closers, fmt.Errorf("%w: input path %q is empty or used twice", ErrBadRequest, in.Path)
 		}
 		seen[p] = true
 		f, err := open(in.Object)
 		if err != nil {
-			return spec, closers, err
+			return closers, err
 		}
 		spec.Inputs = append(spec.Inputs, f.input(p))
 	}
-	return spec, closers, nil
+	return closers, nil
 }
 
 // opened is an input object: its data file when the engine keeps local
