@@ -508,7 +508,6 @@ func envOf(app apps.App, req Request) ([]string, error) {
 
 // buildSpec resolves limits, args, env and opens the input objects.
 func (s *Service) buildSpec(ctx context.Context, app apps.App, req Request) (sandbox.Spec, []io.Closer, error) {
-	var closers []io.Closer
 	limits, err := s.limitsFor(ctx, app, req)
 	if err != nil {
 		return sandbox.Spec{}, nil, err
@@ -530,13 +529,34 @@ func (s *Service) buildSpec(ctx context.Context, app apps.App, req Request) (san
 		Limits:        limits,
 		Deterministic: req.Deterministic, Seed: req.Seed,
 	}
-	if req.StdinObject != nil {
-		f, info, err := s.open(ctx, *req.StdinObject)
-		if err != nil {
-			return spec, closers, err
+	closers, err := s.openChannels(ctx, req, &spec)
+	return spec, closers, err
+}
+
+// openChannels opens req's stdin object and /in inputs into spec and
+// returns what the caller closes (also on error). An object named twice
+// (a job task's input is its stdin and under /in) is looked up and
+// opened once: both read it at offsets.
+func (s *Service) openChannels(ctx context.Context, req Request, spec *sandbox.Spec) ([]io.Closer, error) {
+	var closers []io.Closer
+	opens := map[ObjectRef]*opened{}
+	open := func(ref ObjectRef) (*opened, error) {
+		if f := opens[ref]; f != nil {
+			return f, nil
 		}
-		closers = append(closers, f)
-		spec.Stdin = f.stdin(info.Size)
+		f, err := s.open(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		opens[ref], closers = f, append(closers, f)
+		return f, nil
+	}
+	if req.StdinObject != nil {
+		f, err := open(*req.StdinObject)
+		if err != nil {
+			return closers, err
+		}
+		spec.Stdin = f.stdin()
 	} else if req.Stdin != nil {
 		spec.Stdin = sandbox.Stdin{Reader: req.Stdin}
 	}
@@ -548,17 +568,16 @@ func (s *Service) buildSpec(ctx context.Context, app apps.App, req Request) (san
 		}
 		p = strings.TrimPrefix(path.Clean("/"+strings.TrimPrefix(p, "/in/")), "/")
 		if p == "" || p == "." || seen[p] {
-			return spec, closers, fmt.Errorf("%w: input path %q is empty or used twice", ErrBadRequest, in.Path)
+			return closers, fmt.Errorf("%w: input path %q is empty or used twice", ErrBadRequest, in.Path)
 		}
 		seen[p] = true
-		f, info, err := s.open(ctx, in.Object)
+		f, err := open(in.Object)
 		if err != nil {
-			return spec, closers, err
+			return closers, err
 		}
-		closers = append(closers, f)
-		spec.Inputs = append(spec.Inputs, f.input(p, info.Size))
+		spec.Inputs = append(spec.Inputs, f.input(p))
 	}
-	return spec, closers, nil
+	return closers, nil
 }
 
 // opened is an input object: its data file when the engine keeps local
@@ -566,6 +585,7 @@ func (s *Service) buildSpec(ctx context.Context, app apps.App, req Request) (san
 type opened struct {
 	file  *os.File
 	bytes []byte
+	size  int64
 }
 
 func (o *opened) Close() error {
@@ -575,44 +595,62 @@ func (o *opened) Close() error {
 	return nil
 }
 
-func (o *opened) stdin(size int64) sandbox.Stdin {
+func (o *opened) stdin() sandbox.Stdin {
 	if o.file != nil {
-		return sandbox.Stdin{File: o.file, Size: size}
+		return sandbox.Stdin{File: o.file, Size: o.size}
 	}
 	return sandbox.Stdin{Reader: bytes.NewReader(o.bytes)}
 }
 
-func (o *opened) input(p string, size int64) sandbox.Input {
+func (o *opened) input(p string) sandbox.Input {
 	if o.file != nil {
-		return sandbox.Input{Path: p, File: o.file, Size: size}
+		return sandbox.Input{Path: p, File: o.file, Size: o.size}
 	}
-	return sandbox.Input{Path: p, Bytes: o.bytes, Size: size}
+	return sandbox.Input{Path: p, Bytes: o.bytes, Size: o.size}
 }
 
 // maxInMemoryInput bounds inputs read into memory for engines without
 // local files.
 const maxInMemoryInput = 256 << 20
 
-func (s *Service) open(ctx context.Context, ref ObjectRef) (*opened, store.ObjectInfo, error) {
-	if lf, ok := s.engine.(store.LocalFiles); ok {
+// open returns ref's data file, or its bytes when the engine keeps no
+// local file for it (an inline body, another node's object, another
+// engine).
+func (s *Service) open(ctx context.Context, ref ObjectRef) (*opened, error) {
+	if lo, ok := s.engine.(store.LocalOpener); ok {
+		info, f, rc, err := lo.OpenLocal(ctx, ref.Bucket, ref.Key)
+		switch {
+		case err == nil && f != nil:
+			return &opened{file: f, size: info.Size}, nil
+		case err == nil:
+			return readOpened(ref, info, rc)
+		case !errors.Is(err, store.ErrNotLocal):
+			return nil, err
+		}
+	} else if lf, ok := s.engine.(store.LocalFiles); ok {
 		info, f, err := lf.OpenFile(ctx, ref.Bucket, ref.Key)
 		if err == nil {
-			return &opened{file: f}, info, nil
+			return &opened{file: f, size: info.Size}, nil
 		}
 		if !errors.Is(err, store.ErrNotLocal) {
-			return nil, info, err
+			return nil, err
 		}
 	}
 	info, rc, err := s.engine.GetObject(ctx, ref.Bucket, ref.Key, nil)
 	if err != nil {
-		return nil, info, err
+		return nil, err
 	}
+	return readOpened(ref, info, rc)
+}
+
+// readOpened reads an object's body into memory and closes rc.
+func readOpened(ref ObjectRef, info store.ObjectInfo, rc io.ReadCloser) (*opened, error) {
 	defer rc.Close()
 	if info.Size > maxInMemoryInput {
-		return nil, info, fmt.Errorf("%w: %s is too large for this storage backend", ErrBadRequest, ref)
+		return nil, fmt.Errorf("%w: %s is too large for this storage backend", ErrBadRequest, ref)
 	}
 	b, err := io.ReadAll(rc)
-	return &opened{bytes: b}, info, err
+	return &opened{bytes: b, size: info.Size}, err
 }
 
 func (s *Service) storeFile(ctx context.Context, ref ObjectRef, o sandbox.Output) error {

@@ -293,3 +293,11 @@ type Engine interface {
 type LocalFiles interface {
 	OpenFile(ctx context.Context, bucket, key string) (ObjectInfo, *os.File, error)
 }
+
+// LocalOpener is implemented by engines that keep small bodies inline
+// in their index besides data files: OpenLocal returns the data file as
+// LocalFiles.OpenFile does or, for an inline body, a reader of it (file
+// nil) from the same lookup. The caller closes whichever it got.
+type LocalOpener interface {
+	OpenLocal(ctx context.Context, bucket, key string) (ObjectInfo, *os.File, io.ReadCloser, error)
+}

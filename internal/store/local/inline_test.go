@@ -137,6 +137,7 @@ func TestInlineThreshold(t *testing.T) {
 		if f != nil {
 			f.Close()
 		}
+		checkOpenLocal(t, e, c.key, body, c.inline)
 		if err := e.DeleteObject(ctx, "b", c.key); err != nil {
 			t.Fatal(err)
 		}
@@ -241,5 +242,24 @@ func TestInlineVersions(t *testing.T) {
 	}
 	if n := bodies(t, e, dir); n != 0 {
 		t.Fatalf("%d bodies after removing every version", n)
+	}
+}
+
+// checkOpenLocal: OpenLocal gives an inline body's bytes as a reader and
+// a larger one's data file, never both.
+func checkOpenLocal(t *testing.T, e *Engine, key string, body []byte, inline bool) {
+	t.Helper()
+	info, f, rc, err := e.OpenLocal(context.Background(), "b", key)
+	if err != nil || info.Size != int64(len(body)) || (f != nil) == (rc != nil) || inline != (rc != nil) {
+		t.Fatalf("%s: OpenLocal = size %d, file %v, reader %v, %v; inline %v", key, info.Size, f != nil, rc != nil, err, inline)
+	}
+	if f != nil {
+		f.Close()
+		return
+	}
+	got, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil || !bytes.Equal(got, body) {
+		t.Fatalf("%s: OpenLocal read %d bytes, %v; want %d", key, len(got), err, len(body))
 	}
 }
