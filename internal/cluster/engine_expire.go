@@ -1,0 +1,69 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+
+	"github.com/insitu-cloud/insitu/internal/store"
+)
+
+// justAfter is the smallest stamp strictly after s. Stamps order by HLC,
+// then by node name, so it is s's HLC with the name followed by a NUL:
+// no string sorts between a name and that. No node can write it (names
+// are [a-z0-9-]), so every other stamp after s is also after it.
+func justAfter(s store.Stamp) store.Stamp {
+	return store.Stamp{HLC: s.HLC, Node: s.Node + "\x00"}
+}
+
+// ExpireObject implements store.Expirer for a bucket without versioning
+// (the cluster has none yet): it locates the newest copy as GetObject
+// does and, when it is still seen (same ETag, size and LastModified, and
+// seen's stamp when seen has one), writes a tombstone stamped
+// justAfter that copy's stamp at a write quorum of the key's targets.
+// Any write made after seen carries a later stamp, so it wins over the
+// tombstone on every replica by the last-writer rule whatever the order
+// they arrive in: a PUT racing the rule is never lost, and no lock is
+// taken. Two passes expiring the same version write the same tombstone,
+// so the second changes nothing. Targets the tombstone missed are left
+// to repair, as DeleteObject does. It reports false when the key is gone,
+// holds another version, or every target already held something at
+// least as new. Safe for concurrent use.
+func (e *Engine) ExpireObject(ctx context.Context, bucket, key string, seen store.ObjectInfo) (bool, error) {
+	cur, _, err := e.locate(ctx, bucket, key)
+	if errors.Is(err, store.ErrNoSuchKey) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if !sameVersion(cur, seen) {
+		return false, nil
+	}
+	stamp := justAfter(cur.Stamp)
+	targets := e.targets(bucket, key)
+	errs := make([]error, len(targets))
+	_ = each(ctx, targets, func(ctx context.Context, n NodeStatus) error {
+		errs[indexOf(targets, n.Name)] = e.deleteAt(ctx, n, bucket, key, stamp)
+		return nil
+	})
+	e.missed(errs, nil)
+	if _, err := settle(targets, make([]store.ObjectInfo, len(targets)), errs, nil); err != nil {
+		return false, err
+	}
+	for _, err := range errs {
+		if err == nil {
+			return true, nil // installed somewhere: this call removed it
+		}
+	}
+	return false, nil
+}
+
+// sameVersion reports whether cur is the version seen describes.
+func sameVersion(cur, seen store.ObjectInfo) bool {
+	if !seen.Stamp.IsZero() && cur.Stamp != seen.Stamp {
+		return false
+	}
+	return cur.ETag == seen.ETag && cur.Size == seen.Size && cur.LastModified.Equal(seen.LastModified)
+}
+
+var _ store.Expirer = (*Engine)(nil)
