@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"github.com/insitu-cloud/insitu/internal/store"
 )
@@ -27,7 +28,10 @@ func justAfter(s store.Stamp) store.Stamp {
 // so the second changes nothing. Targets the tombstone missed are left
 // to repair, as DeleteObject does. It reports false when the key is gone,
 // holds another version, or every target already held something at
-// least as new. Safe for concurrent use.
+// least as new. A tombstone installed on some targets but short of a
+// quorum reports true with the error: the key already reads as gone
+// wherever that copy is asked, and repair spreads it. Safe for
+// concurrent use.
 func (e *Engine) ExpireObject(ctx context.Context, bucket, key string, seen store.ObjectInfo) (bool, error) {
 	cur, _, err := e.locate(ctx, bucket, key)
 	if errors.Is(err, store.ErrNoSuchKey) {
@@ -47,15 +51,9 @@ func (e *Engine) ExpireObject(ctx context.Context, bucket, key string, seen stor
 		return nil
 	})
 	e.missed(errs, nil)
-	if _, err := settle(targets, make([]store.ObjectInfo, len(targets)), errs, nil); err != nil {
-		return false, err
-	}
-	for _, err := range errs {
-		if err == nil {
-			return true, nil // installed somewhere: this call removed it
-		}
-	}
-	return false, nil
+	installed := slices.Contains(errs, nil) // somewhere: this call removed it
+	_, err = settle(targets, make([]store.ObjectInfo, len(targets)), errs, nil)
+	return installed, err
 }
 
 // sameVersion reports whether cur is the version seen describes.
