@@ -18,8 +18,8 @@ func justAfter(s store.Stamp) store.Stamp {
 
 // ExpireObject implements store.Expirer for a bucket without versioning
 // (the cluster has none yet): it locates the newest copy as GetObject
-// does and, when it is still seen (same ETag, size and LastModified, and
-// seen's stamp when seen has one), writes a tombstone stamped
+// does and, when it is still seen (same stamp, ETag and size; without a
+// stamp in seen, same ETag, size and LastModified: see sameVersion), writes a tombstone stamped
 // justAfter that copy's stamp at a write quorum of the key's targets.
 // Any write made after seen carries a later stamp, so it wins over the
 // tombstone on every replica by the last-writer rule whatever the order
@@ -56,12 +56,18 @@ func (e *Engine) ExpireObject(ctx context.Context, bucket, key string, seen stor
 	return installed, err
 }
 
-// sameVersion reports whether cur is the version seen describes.
+// sameVersion reports whether cur is the version seen describes. A
+// stamp names one write; each replica of it keeps its own LastModified
+// (the time it committed there), so with a stamp seen is matched by
+// stamp, ETag and size, and only without one by LastModified.
 func sameVersion(cur, seen store.ObjectInfo) bool {
-	if !seen.Stamp.IsZero() && cur.Stamp != seen.Stamp {
+	if cur.ETag != seen.ETag || cur.Size != seen.Size {
 		return false
 	}
-	return cur.ETag == seen.ETag && cur.Size == seen.Size && cur.LastModified.Equal(seen.LastModified)
+	if !seen.Stamp.IsZero() {
+		return cur.Stamp == seen.Stamp
+	}
+	return cur.LastModified.Equal(seen.LastModified)
 }
 
 var _ store.Expirer = (*Engine)(nil)

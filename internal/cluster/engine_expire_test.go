@@ -38,21 +38,24 @@ func TestJustAfterIsTheSuccessor(t *testing.T) {
 	}
 }
 
-// A version is the one seen only with the same ETag, size,
-// LastModified, and stamp when seen has one.
+// A version is the one seen with the same stamp, ETag and size (the
+// replicas of one write differ in LastModified); without a stamp, with
+// the same ETag, size and LastModified.
 func TestSameVersion(t *testing.T) {
 	t0 := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
 	cur := store.ObjectInfo{ETag: "e", Size: 3, LastModified: t0, Stamp: store.Stamp{HLC: 7, Node: "n"}}
-	seen := cur
-	seen.Stamp = store.Stamp{}
-	if !sameVersion(cur, cur) || !sameVersion(cur, seen) {
+	unstamped := cur
+	unstamped.Stamp = store.Stamp{}
+	otherReplica := cur // another replica of the same write: its own commit time
+	otherReplica.LastModified = t0.Add(time.Millisecond)
+	if !sameVersion(cur, cur) || !sameVersion(cur, unstamped) || !sameVersion(cur, otherReplica) {
 		t.Fatal("the same version is not recognised")
 	}
 	for name, edit := range map[string]func(*store.ObjectInfo){
-		"etag":  func(o *store.ObjectInfo) { o.ETag = "f" },
-		"size":  func(o *store.ObjectInfo) { o.Size = 4 },
-		"time":  func(o *store.ObjectInfo) { o.LastModified = t0.Add(time.Nanosecond) },
-		"stamp": func(o *store.ObjectInfo) { o.Stamp.HLC++ },
+		"etag":           func(o *store.ObjectInfo) { o.ETag = "f" },
+		"size":           func(o *store.ObjectInfo) { o.Size = 4 },
+		"time, no stamp": func(o *store.ObjectInfo) { o.Stamp = store.Stamp{}; o.LastModified = t0.Add(time.Nanosecond) },
+		"stamp":          func(o *store.ObjectInfo) { o.Stamp.HLC++ },
 	} {
 		o := cur
 		edit(&o)
