@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -302,4 +303,108 @@ func uploadIDs(t *testing.T, c *s3.Client, bucket string) []string {
 	}
 	t.Fatalf("uploads did not end after 20 pages: %v", ids)
 	return nil
+}
+
+// One node at a time runs the lifecycle passes: with passes every
+// second, only the elected node counts any; stopped in the middle of a
+// pass, another node takes over at once, resumes from the saved
+// progress and finishes; every object is gone and counted once over all
+// the nodes.
+func TestClusterLifecycleLeader(t *testing.T) {
+	logs := []*logBuf{{}, {}, {}}
+	cl, skew := lifecycleCluster(t, time.Second, logs)
+	ctx := context.Background()
+	s0, s1 := cl.Nodes[0].S3("", ""), cl.Nodes[1].S3("", "")
+	const buckets, per = 4, 100
+	for b := range buckets {
+		name := fmt.Sprintf("lead%d", b)
+		if _, err := s0.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+			t.Fatal(err)
+		}
+		putRules(t, s0, name, expireRule("", 1))
+		for i := range per {
+			putObj(t, s1, name, fmt.Sprintf("k/%03d", i), []byte("x"))
+		}
+	}
+	passes := func() (leaders []int) {
+		for i, n := range cl.Nodes {
+			if counter(t, n, "insitu_lifecycle_passes_total") > 0 {
+				leaders = append(leaders, i)
+			}
+		}
+		return leaders
+	}
+	deadline := time.Now().Add(time.Minute)
+	for len(passes()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(2 * time.Second) // a few more passes
+	leaders := passes()
+	if len(leaders) != 1 {
+		t.Fatalf("nodes that ran passes: %v, want exactly one", leaders)
+	}
+	lead := cl.Nodes[leaders[0]]
+	skew.Store(int64(3 * 24 * time.Hour))
+	for {
+		n := counter(t, lead, "insitu_lifecycle_expired_objects_total")
+		if n > per && n < buckets*per-per {
+			break // mid-pass, past the first bucket
+		}
+		if n >= buckets*per-per || time.Now().After(deadline) {
+			t.Fatalf("the leader expired %v objects before the test could stop it mid-pass: the test proves nothing", n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	lead.Stop()
+	stopped := counter(t, lead, "insitu_lifecycle_expired_objects_total")
+	if stopped >= buckets*per {
+		t.Fatalf("the leader finished (%v) before it stopped", stopped)
+	}
+	var rest *apptest.Node
+	for i, n := range cl.Nodes {
+		if i != leaders[0] {
+			rest = n
+			break
+		}
+	}
+	sr := rest.S3("", "")
+	for b := range buckets {
+		name := fmt.Sprintf("lead%d", b)
+		waitEmpty(t, sr, name)
+	}
+	total := 0.0
+	var takers []int
+	for i, n := range cl.Nodes {
+		v := counter(t, n, "insitu_lifecycle_expired_objects_total")
+		total += v
+		if i != leaders[0] && v > 0 {
+			takers = append(takers, i)
+		}
+	}
+	if total != buckets*per || len(takers) != 1 {
+		t.Fatalf("expired counted %v times over the nodes (the stopped leader %v, takers %v), want %d, once each", total, stopped, takers, buckets*per)
+	}
+	l := logs[takers[0]].String()
+	i := strings.Index(l, "resuming a pass cut short")
+	if i < 0 || !strings.Contains(l[i:], "bucket=lead") {
+		t.Fatalf("node%d did not resume the cut pass from its progress; its log:\n%s", takers[0], l)
+	}
+	t.Logf("node%d stopped after %v expirations; node%d: %s", leaders[0], stopped, takers[0], l[i:i+strings.IndexByte(l[i:], '\n')])
+}
+
+// waitEmpty waits (two minutes at most) until bucket lists no object
+// through c.
+func waitEmpty(t *testing.T, c *s3.Client, bucket string) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		out, err := c.ListObjectsV2(context.Background(), &s3.ListObjectsV2Input{Bucket: aws.String(bucket)})
+		if err == nil && len(out.Contents) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still lists objects after two minutes: %v", bucket, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
