@@ -254,9 +254,11 @@ func TestClusterLifecycle(t *testing.T) {
 		t.Fatalf("a pass before anything is due: %+v %v", st, err)
 	}
 	skew.Store(int64(3 * 24 * time.Hour))
-	st, err := cl.Nodes[2].LifecyclePass(ctx)
-	if err != nil || st.Expired != due || st.Aborted != 3 {
-		t.Fatalf("the pass three days on: %+v %v, want %d expired and 3 aborted", st, err, due)
+	// node2 passes, leader or not (the leader's own first timed pass, a
+	// minute after its election, would share the work on a slow machine:
+	// the counts below are summed over the nodes).
+	if st, err := cl.Nodes[2].LifecyclePass(ctx); err != nil {
+		t.Fatalf("the pass three days on: %+v %v", st, err)
 	}
 	for i := range due {
 		k := fmt.Sprintf("old/%02d", i)
@@ -268,12 +270,13 @@ func TestClusterLifecycle(t *testing.T) {
 	if ids := uploadIDs(t, s1, "lcy"); len(ids) != 0 {
 		t.Fatalf("uploads left after the pass: %v", ids)
 	}
-	total := 0.0
+	total, aborted := 0.0, 0.0
 	for _, n := range cl.Nodes {
 		total += counter(t, n, "insitu_lifecycle_expired_objects_total")
+		aborted += counter(t, n, "insitu_lifecycle_aborted_uploads_total")
 	}
-	if total != due || counter(t, cl.Nodes[2], "insitu_lifecycle_aborted_uploads_total") != 3 {
-		t.Fatalf("expired objects counted %v times over the nodes, want %d", total, due)
+	if total != due || aborted != 3 {
+		t.Fatalf("over the nodes: %v objects expired, %v uploads aborted; want %d and 3, each counted once", total, aborted, due)
 	}
 }
 
