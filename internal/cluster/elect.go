@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"time"
 
 	"go.etcd.io/etcd/client/v3/concurrency"
 )
@@ -9,6 +10,10 @@ import (
 // ElectionTTL is the lease (seconds) behind a leadership: a leader that
 // dies without resigning is replaced within it.
 const ElectionTTL = LeaseTTL
+
+// resignTimeout bounds the revoke of a resigning leader's lease (etcd
+// without a quorum, as when the last members stop, cannot answer it).
+const resignTimeout = time.Second
 
 // Elect blocks until this node leads the election called name, or ctx
 // ends. At most one node leads an election at a time (an etcd election,
@@ -33,7 +38,7 @@ func (c *Cluster) Elect(ctx context.Context, name string) (context.Context, func
 	}
 	el := concurrency.NewElection(s, Prefix+"elect/"+name)
 	if err := el.Campaign(ctx, c.Name()); err != nil {
-		_ = s.Close()
+		c.endSession(s)
 		return nil, nil, err
 	}
 	lctx, cancel := context.WithCancel(ctx)
@@ -50,7 +55,16 @@ func (c *Cluster) Elect(ctx context.Context, name string) (context.Context, func
 	resign := func() {
 		cancel()
 		<-done
-		_ = s.Close()
+		c.endSession(s)
 	}
 	return lctx, resign, nil
+}
+
+// endSession stops s's keep-alive and revokes its lease, waiting at most
+// resignTimeout: a lease not revoked lapses within ElectionTTL anyway.
+func (c *Cluster) endSession(s *concurrency.Session) {
+	s.Orphan()
+	ctx, cancel := context.WithTimeout(c.ctx, resignTimeout)
+	defer cancel()
+	_, _ = c.etcd.Revoke(ctx, s.Lease())
 }
