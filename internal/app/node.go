@@ -54,7 +54,7 @@ type Node struct {
 	services  *services.Manager
 	jobs      *jobs.Service     // see node_jobs.go
 	sweep     *sweeper          // see node_sweep.go
-	lifecycle *lifecycle.Runner // nil in a cluster; see node_lifecycle.go
+	lifecycle *lifecycle.Runner // see node_lifecycle.go
 	metrics   *obs.Metrics
 	ln        net.Listener
 	srv       *http.Server

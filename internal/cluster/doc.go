@@ -14,9 +14,12 @@
 //     zone-aware rendezvous hashing (placement.go), writes streamed to
 //     every replica at once and acknowledged at a write quorum, reads that
 //     take the newest stamp among the replicas (a hybrid logical clock,
-//     hlc.go), listings merged across nodes;
+//     hlc.go), listings merged across nodes, lifecycle expirations that
+//     never beat a later write (engine_expire.go);
 //   - repair and rebalance (repair.go): a background pass on every node
 //     that restores the wanted number of replicas and moves objects to
 //     their current placement, never dropping a copy before the new ones
-//     are durable.
+//     are durable;
+//   - elections (elect.go): one node at a time runs a cluster-wide task
+//     (the lifecycle passes), under an etcd lease.
 package cluster

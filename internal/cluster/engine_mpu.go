@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/url"
 	"sort"
@@ -124,38 +125,113 @@ func (e *Engine) completeHere(ctx context.Context, bucket, key, id string, parts
 	return info, e.c.place(ctx, info)
 }
 
-// ListMultipartUploads implements store.Engine: every node's uploads,
-// merged by key and initiation, ids qualified by their home.
+// ListMultipartUploads implements store.Engine: every reachable node's
+// uploads, ids qualified by their home, merged by key and then by
+// qualified id (home node name, then the home's own order, which is by
+// initiation), so one key's uploads page the same way on every node. A
+// node that does not answer is left out (its uploads cannot be
+// completed or aborted while it is away), unless no other node answered.
 func (e *Engine) ListMultipartUploads(ctx context.Context, bucket string, opts store.ListUploadsOptions) (store.ListUploadsResult, error) {
 	if err := e.bucketExists(ctx, bucket); err != nil {
 		return store.ListUploadsResult{}, err
 	}
 	nodes := e.others(nil)
 	res := make([]store.ListUploadsResult, len(nodes))
-	err := each(ctx, nodes, func(ctx context.Context, n NodeStatus) error {
+	errs := make([]error, len(nodes))
+	_ = each(ctx, nodes, func(ctx context.Context, n NodeStatus) error {
 		i := indexOf(nodes, n.Name)
-		o := opts
-		if h, local, ok := homeOf(opts.UploadIDMarker); ok && h == n.Name {
-			o.UploadIDMarker = local
-		}
-		if e.self(n) {
-			r, err := e.local.ListMultipartUploads(ctx, bucket, o)
-			if err == store.ErrNoSuchBucket {
-				err = nil
-			}
-			res[i] = r
-		} else if err := e.c.call(ctx, n.Endpoint, "POST", internalPrefix+"mpu/list", mpuArgs{Bucket: bucket, List: o}, &res[i]); err != nil {
-			return err
-		}
+		res[i], errs[i] = e.nodeUploads(ctx, n, bucket, uploadsFrom(opts, n.Name))
 		for j := range res[i].Uploads {
 			res[i].Uploads[j].UploadID = n.Name + "." + res[i].Uploads[j].UploadID
 		}
 		return nil
 	})
-	return mergeUploads(res, opts.MaxUploads), err
+	if err := listFailure(nodes, errs, e.c.Name()); err != nil {
+		return store.ListUploadsResult{}, err
+	}
+	for i, err := range errs {
+		if err != nil {
+			e.c.log.Warn("listing uploads: a node did not answer; listing without it", "node", nodes[i].Name, "err", err)
+		}
+	}
+	return mergeUploads(res, opts.MaxUploads), nil
 }
 
-// mergeUploads merges node pages of uploads in (key, initiated) order.
+// nodeUploads lists one node's uploads of bucket (none when it holds no
+// copy of the bucket).
+func (e *Engine) nodeUploads(ctx context.Context, n NodeStatus, bucket string, o store.ListUploadsOptions) (store.ListUploadsResult, error) {
+	var r store.ListUploadsResult
+	if !e.self(n) {
+		ctx, cancel := context.WithTimeout(ctx, ListTimeout)
+		defer cancel()
+		err := e.c.call(ctx, n.Endpoint, "POST", internalPrefix+"mpu/list", mpuArgs{Bucket: bucket, List: o}, &r)
+		return r, err
+	}
+	r, err := e.local.ListMultipartUploads(ctx, bucket, o)
+	if errors.Is(err, store.ErrNoSuchBucket) {
+		return store.ListUploadsResult{}, nil
+	}
+	return r, err
+}
+
+// uploadsFrom turns a listing's markers into node's own: an upload id
+// marker names its home, and the merged order puts one key's uploads by
+// home name, so a node before the home has nothing left of the marker's
+// key, the home goes on after its local id, and a node after the home
+// lists all of that key's uploads (an id marker below every id).
+func uploadsFrom(opts store.ListUploadsOptions, node string) store.ListUploadsOptions {
+	home, local, ok := homeOf(opts.UploadIDMarker)
+	switch {
+	case opts.KeyMarker == "" || opts.UploadIDMarker == "":
+	case !ok || node < home:
+		opts.UploadIDMarker = ""
+	case node == home:
+		opts.UploadIDMarker = local
+	default:
+		opts.UploadIDMarker = "\x00"
+	}
+	return opts
+}
+
+// listFailure is a listing's error: the first one when a local listing
+// failed or no remote node answered; nil when the listing can go on
+// without the nodes that failed.
+func listFailure(nodes []NodeStatus, errs []error, self string) error {
+	remote, failed := 0, 0
+	var first error
+	for i, n := range nodes {
+		err := errs[i]
+		if n.Name == self && err != nil {
+			return err
+		}
+		if n.Name != self {
+			remote++
+		}
+		if err != nil {
+			failed++
+			if first == nil {
+				first = err
+			}
+		}
+	}
+	if remote > 0 && failed == remote && indexOf(nodes, self) >= 0 {
+		return first // nobody else answered: this node alone cannot vouch for the listing
+	}
+	if failed == len(nodes) {
+		return first
+	}
+	return nil
+}
+
+// uploadBefore orders one key's qualified upload ids: by home name, then
+// by the home's local id.
+func uploadBefore(a, b string) bool {
+	ha, la, _ := homeOf(a)
+	hb, lb, _ := homeOf(b)
+	return ha < hb || (ha == hb && la < lb)
+}
+
+// mergeUploads merges node pages of uploads in (key, qualified id) order.
 func mergeUploads(pages []store.ListUploadsResult, max int) store.ListUploadsResult {
 	if max <= 0 || max > 1000 {
 		max = 1000
@@ -175,7 +251,7 @@ func mergeUploads(pages []store.ListUploadsResult, max int) store.ListUploadsRes
 	sort.Strings(out.CommonPrefixes)
 	sort.Slice(out.Uploads, func(i, j int) bool {
 		a, b := out.Uploads[i], out.Uploads[j]
-		return a.Key < b.Key || (a.Key == b.Key && a.Initiated.Before(b.Initiated))
+		return a.Key < b.Key || (a.Key == b.Key && uploadBefore(a.UploadID, b.UploadID))
 	})
 	if len(out.Uploads) > max {
 		out.Uploads, out.IsTruncated = out.Uploads[:max], true

@@ -137,12 +137,24 @@ func (r *repairer) settleKey(ctx context.Context, ours store.ObjectInfo, targets
 // node is not a target, and a tombstone once its grace has passed.
 func (r *repairer) maybeDrop(ctx context.Context, ours store.ObjectInfo, selfTarget bool, holders, ntargets int, st *passStats) {
 	all := holders >= ntargets && ntargets > 0
-	old := time.Since(HLCTime(ours.Stamp.HLC)) > r.cfg.TombstoneGrace
-	if all && (!selfTarget || (ours.Deleted && old)) {
+	if all && (!selfTarget || (ours.Deleted && graceOver(ours, r.cfg.TombstoneGrace, time.Now()))) {
 		if r.c.local.Drop(ctx, ours.Bucket, ours.Key, ours.Stamp) == nil {
 			st.dropped++
 		}
 	}
+}
+
+// graceOver reports whether a tombstone is older than grace: counted
+// from its stamp or from when this node installed it (LastModified),
+// whichever is later. A lifecycle expiration's tombstone carries a stamp
+// just after the object it removed, which may be months old; its grace
+// still runs from when it was written here.
+func graceOver(tomb store.ObjectInfo, grace time.Duration, now time.Time) bool {
+	made := HLCTime(tomb.Stamp.HLC)
+	if tomb.LastModified.After(made) {
+		made = tomb.LastModified
+	}
+	return now.Sub(made) > grace
 }
 
 // reports decides which holder counts an under-replicated key: the

@@ -105,17 +105,25 @@ func (r *Runner) expireObjects(ctx context.Context, bc BucketRules, prefix strin
 			if !bc.Rules.ExpiresCurrent(o.Key, o.Size, o.LastModified, now) {
 				continue
 			}
-			done, err := r.exp.ExpireObject(ctx, bc.Bucket, o.Key, o)
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			done, err := finish(ctx, func(ctx context.Context) (bool, error) {
+				return r.exp.ExpireObject(ctx, bc.Bucket, o.Key, o)
+			})
+			if done { // also with an error: removed, not yet everywhere (a cluster's replicas)
+				st.Expired++
+				r.metrics.expired.Inc()
+			}
 			if r.skipLocked(err, st) {
 				continue
 			}
 			if err != nil {
 				return err
 			}
-			if done {
-				st.Expired++
-				r.metrics.expired.Inc()
-			}
+		}
+		if err := ctx.Err(); err != nil {
+			return err // the page is not done: the next pass does it again
 		}
 		if len(page.Objects) > 0 {
 			p.After = page.Objects[len(page.Objects)-1].Key
@@ -145,7 +153,12 @@ func (r *Runner) abortUploads(ctx context.Context, bc BucketRules, prefix string
 			if !bc.Rules.AbortsUpload(u.Key, u.Initiated, now) {
 				continue
 			}
-			err := r.cfg.Engine.AbortMultipartUpload(ctx, bc.Bucket, u.Key, u.UploadID)
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			_, err := finish(ctx, func(ctx context.Context) (bool, error) {
+				return true, r.cfg.Engine.AbortMultipartUpload(ctx, bc.Bucket, u.Key, u.UploadID)
+			})
 			if err != nil && !errors.Is(err, store.ErrNoSuchUpload) {
 				return err
 			}
@@ -153,6 +166,9 @@ func (r *Runner) abortUploads(ctx context.Context, bc BucketRules, prefix string
 				st.Aborted++
 				r.metrics.aborted.Inc()
 			}
+		}
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 		if n := len(page.Uploads); n > 0 {
 			p.After, p.UploadID = page.Uploads[n-1].Key, page.Uploads[n-1].UploadID
@@ -165,4 +181,18 @@ func (r *Runner) abortUploads(ctx context.Context, bc BucketRules, prefix string
 		}
 		opts.KeyMarker, opts.UploadIDMarker = page.NextKeyMarker, page.NextUploadIDMarker
 	}
+}
+
+// finishTimeout bounds one expiration or abort that the pass's context
+// no longer bounds (see finish).
+const finishTimeout = 30 * time.Second
+
+// finish runs one expiration or abort to its end even when ctx is
+// cancelled meanwhile (Close, or a cluster's leadership lost), within
+// finishTimeout: a removal that began is completed and counted, rather
+// than left half done on some replicas and counted nowhere.
+func finish(ctx context.Context, fn func(context.Context) (bool, error)) (bool, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finishTimeout)
+	defer cancel()
+	return fn(ctx)
 }

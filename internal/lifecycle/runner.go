@@ -42,6 +42,15 @@ type Config struct {
 	// (default 1 hour). The first pass starts a minute after Start, or
 	// Every after it when that is shorter.
 	Every time.Duration
+	// Elect, when set, makes Start's passes run only while this node
+	// leads (a cluster: one runner at a time): it blocks until this node
+	// is elected or ctx ends, and returns a context that ends when the
+	// leadership is lost, and resign, called once when the runner stops
+	// leading. A node that becomes leader runs its first pass at once
+	// when a pass was cut short (by the leader before it, or here), from
+	// the saved progress; else as Start's first. Nil: this node runs
+	// every pass (a node alone). Pass itself never asks.
+	Elect func(ctx context.Context) (context.Context, func(), error)
 	// Logger defaults to discarding; Registerer, when set, receives the
 	// runner's metrics (insitu_lifecycle_*).
 	Logger     *slog.Logger
@@ -82,26 +91,66 @@ func New(cfg Config) *Runner {
 }
 
 // Start runs a pass a minute from now (cfg.Every if shorter) and then
-// every cfg.Every after the previous one ended, until Close.
+// every cfg.Every after the previous one ended, until Close; with
+// cfg.Elect, only while this node leads.
 func (r *Runner) Start() {
 	r.wg.Add(1)
 	go r.loop(min(time.Minute, r.cfg.Every))
 }
 
+// electRetry is the wait before campaigning again after a failed try.
+const electRetry = time.Second
+
 func (r *Runner) loop(first time.Duration) {
 	defer r.wg.Done()
+	if r.cfg.Elect == nil {
+		r.schedule(r.ctx, first)
+		return
+	}
+	for r.ctx.Err() == nil {
+		lctx, resign, err := r.cfg.Elect(r.ctx)
+		if err != nil {
+			if r.ctx.Err() == nil {
+				r.cfg.Logger.Warn("lifecycle: campaigning to run the passes failed; trying again", "err", err)
+				sleep(r.ctx, electRetry)
+			}
+			continue
+		}
+		wait := first
+		if p, err := r.loadProgress(lctx); err == nil && p != (progress{}) {
+			wait = 0 // a pass was cut short: resume it now
+		}
+		r.cfg.Logger.Info("lifecycle: this node leads and runs the passes", "first_in", wait)
+		r.schedule(lctx, wait)
+		resign()
+	}
+}
+
+// schedule runs a pass after first and then cfg.Every after each one
+// ended, until ctx ends.
+func (r *Runner) schedule(ctx context.Context, first time.Duration) {
 	t := time.NewTimer(first)
 	defer t.Stop()
 	for {
 		select {
-		case <-r.ctx.Done():
+		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
-		if _, err := r.Pass(r.ctx); err != nil && r.ctx.Err() == nil {
+		if _, err := r.Pass(ctx); err != nil && ctx.Err() == nil {
 			r.cfg.Logger.Warn("lifecycle pass failed; the next one resumes where it stopped", "err", err)
 		}
 		t.Reset(r.cfg.Every)
+	}
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
 	}
 }
 
@@ -140,6 +189,9 @@ func (r *Runner) Pass(ctx context.Context) (Stats, error) {
 	p, err := r.loadProgress(ctx)
 	if err != nil {
 		return st, err
+	}
+	if p != (progress{}) {
+		r.cfg.Logger.Info("lifecycle: resuming a pass cut short", "bucket", p.Bucket, "phase", p.Phase, "after", p.After)
 	}
 	now := r.cfg.Now()
 	var errs []error

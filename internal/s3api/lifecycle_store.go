@@ -26,8 +26,21 @@ func LifecycleKey(bucket string) string { return LifecyclePrefix + bucket }
 
 var (
 	errNoSuchLifecycle     = &APIError{http.StatusNotFound, "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist"}
-	errLifecycleNotOnStore = apiErr(http.StatusNotImplemented, "NotImplemented", "Lifecycle rules are not yet available in a cluster")
+	errLifecycleNotOnStore = apiErr(http.StatusNotImplemented, "NotImplemented", "Lifecycle rules are not available on this store")
+	errLifecycleVersions   = apiErr(http.StatusNotImplemented, "NotImplemented",
+		"NoncurrentVersionExpiration and ExpiredObjectDeleteMarker are not available in a cluster yet: versioning is not available in a cluster yet")
 )
+
+// actsOnVersions reports whether a rule acts on noncurrent versions or
+// delete markers, which need an engine with versioning.
+func actsOnVersions(rs lifecycle.Rules) bool {
+	for _, r := range rs {
+		if r.NoncurrentDays > 0 || r.ExpiredObjectDeleteMarker {
+			return true
+		}
+	}
+	return false
+}
 
 // lifecycleRecord is the stored form: the rules and the creation time of
 // the bucket they were put on, so rules left behind by a deleted bucket
@@ -89,7 +102,8 @@ func lifecycleOp(method, key string, q url.Values) string {
 
 // bucketLifecycle serves Put/Get/DeleteBucketLifecycle (authorized by
 // the caller). Putting rules needs an engine that can expire objects
-// (store.Expirer); a cluster's cannot yet.
+// (store.Expirer), and one with versioning (store.VersionExpirer, not a
+// cluster's yet) for rules on noncurrent versions or delete markers.
 func (h *Handler) bucketLifecycle(req *request, op string) error {
 	if h.kv == nil {
 		return errNotImplemented
@@ -129,6 +143,9 @@ func (h *Handler) bucketLifecycle(req *request, op string) error {
 	rs, err := parseLifecycle(body)
 	if err != nil {
 		return err
+	}
+	if _, ok := h.engine.(store.VersionExpirer); !ok && actsOnVersions(rs) {
+		return errLifecycleVersions
 	}
 	info, err := h.engine.GetBucket(req.ctx, req.bucket)
 	if err != nil {

@@ -8,7 +8,9 @@ import "context"
 // so a write that raced the rule's evaluation is never lost. In a bucket
 // with versioning set, removing means a delete marker in front of it, as
 // DeleteObject does. It reports whether it changed anything; a key gone
-// or behind a delete marker is (false, nil). Safe for concurrent use.
+// or behind a delete marker is (false, nil). A cluster's engine may
+// report (true, err): removed, but not yet at a quorum of replicas.
+// Safe for concurrent use.
 type Expirer interface {
 	ExpireObject(ctx context.Context, bucket, key string, seen ObjectInfo) (bool, error)
 }

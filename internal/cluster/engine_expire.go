@@ -1,0 +1,73 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	"github.com/insitu-cloud/insitu/internal/store"
+)
+
+// justAfter is the smallest stamp strictly after s. Stamps order by HLC,
+// then by node name, so it is s's HLC with the name followed by a NUL:
+// no string sorts between a name and that. No node can write it (names
+// are [a-z0-9-]), so every other stamp after s is also after it.
+func justAfter(s store.Stamp) store.Stamp {
+	return store.Stamp{HLC: s.HLC, Node: s.Node + "\x00"}
+}
+
+// ExpireObject implements store.Expirer for a bucket without versioning
+// (the cluster has none yet): it locates the newest copy as GetObject
+// does and, when it is still seen (same stamp, ETag and size; without a
+// stamp in seen, same ETag, size and LastModified: see sameVersion), writes a tombstone stamped
+// justAfter that copy's stamp at a write quorum of the key's targets.
+// Any write made after seen carries a later stamp, so it wins over the
+// tombstone on every replica by the last-writer rule whatever the order
+// they arrive in: a PUT racing the rule is never lost, and no lock is
+// taken. Two passes expiring the same version write the same tombstone,
+// so the second changes nothing. Targets the tombstone missed are left
+// to repair, as DeleteObject does. It reports false when the key is gone,
+// holds another version, or every target already held something at
+// least as new. A tombstone installed on some targets but short of a
+// quorum reports true with the error: the key already reads as gone
+// wherever that copy is asked, and repair spreads it. Safe for
+// concurrent use.
+func (e *Engine) ExpireObject(ctx context.Context, bucket, key string, seen store.ObjectInfo) (bool, error) {
+	cur, _, err := e.locate(ctx, bucket, key)
+	if errors.Is(err, store.ErrNoSuchKey) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if !sameVersion(cur, seen) {
+		return false, nil
+	}
+	stamp := justAfter(cur.Stamp)
+	targets := e.targets(bucket, key)
+	errs := make([]error, len(targets))
+	_ = each(ctx, targets, func(ctx context.Context, n NodeStatus) error {
+		errs[indexOf(targets, n.Name)] = e.deleteAt(ctx, n, bucket, key, stamp)
+		return nil
+	})
+	e.missed(errs, nil)
+	installed := slices.Contains(errs, nil) // somewhere: this call removed it
+	_, err = settle(targets, make([]store.ObjectInfo, len(targets)), errs, nil)
+	return installed, err
+}
+
+// sameVersion reports whether cur is the version seen describes. A
+// stamp names one write; each replica of it keeps its own LastModified
+// (the time it committed there), so with a stamp seen is matched by
+// stamp, ETag and size, and only without one by LastModified.
+func sameVersion(cur, seen store.ObjectInfo) bool {
+	if cur.ETag != seen.ETag || cur.Size != seen.Size {
+		return false
+	}
+	if !seen.Stamp.IsZero() {
+		return cur.Stamp == seen.Stamp
+	}
+	return cur.LastModified.Equal(seen.LastModified)
+}
+
+var _ store.Expirer = (*Engine)(nil)
