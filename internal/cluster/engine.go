@@ -119,7 +119,7 @@ func (e *Engine) DeleteBucket(ctx context.Context, bucket string) error {
 	if err != nil {
 		return err
 	}
-	ups, err := e.ListMultipartUploads(ctx, bucket, store.ListUploadsOptions{MaxUploads: 1})
+	ups, err := e.listUploads(ctx, bucket, store.ListUploadsOptions{MaxUploads: 1}, true)
 	if err != nil {
 		return err
 	}

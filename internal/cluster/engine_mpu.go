@@ -132,6 +132,13 @@ func (e *Engine) completeHere(ctx context.Context, bucket, key, id string, parts
 // node that does not answer is left out (its uploads cannot be
 // completed or aborted while it is away), unless no other node answered.
 func (e *Engine) ListMultipartUploads(ctx context.Context, bucket string, opts store.ListUploadsOptions) (store.ListUploadsResult, error) {
+	return e.listUploads(ctx, bucket, opts, false)
+}
+
+// listUploads lists uploads across the live nodes; strict fails when any
+// of them does not answer (DeleteBucket: an upload on a node that did not
+// answer must not be dropped with its bucket).
+func (e *Engine) listUploads(ctx context.Context, bucket string, opts store.ListUploadsOptions, strict bool) (store.ListUploadsResult, error) {
 	if err := e.bucketExists(ctx, bucket); err != nil {
 		return store.ListUploadsResult{}, err
 	}
@@ -147,6 +154,9 @@ func (e *Engine) ListMultipartUploads(ctx context.Context, bucket string, opts s
 		return nil
 	})
 	if err := listFailure(nodes, errs, e.c.Name()); err != nil {
+		return store.ListUploadsResult{}, err
+	}
+	if err := errors.Join(errs...); strict && err != nil {
 		return store.ListUploadsResult{}, err
 	}
 	for i, err := range errs {
