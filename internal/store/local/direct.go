@@ -77,11 +77,12 @@ func (d *directFile) Write(p []byte) (int, error) {
 // writeOut writes b at the file's offset: directly while O_DIRECT holds
 // (b aligned in address and length), else through the page cache.
 func (d *directFile) writeOut(b []byte) error {
-	_, err := d.f.Write(b)
+	n, err := d.f.Write(b)
 	if err != nil && d.direct && errors.Is(err, unix.EINVAL) {
-		// The filesystem took O_DIRECT at open but not this write.
+		// The filesystem took O_DIRECT at open but not this write (or
+		// not the unaligned rest of a short one): the rest, buffered.
 		if err = d.buffered(); err == nil {
-			_, err = d.f.Write(b)
+			_, err = d.f.Write(b[n:])
 		}
 	}
 	return err
