@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -203,31 +204,27 @@ func uploadsFrom(opts store.ListUploadsOptions, node string) store.ListUploadsOp
 	return opts
 }
 
-// listFailure is a listing's error: the first one when a local listing
-// failed or no remote node answered; nil when the listing can go on
-// without the nodes that failed.
+// listFailure is a listing's error: this node's own when its listing
+// failed, else the first when no other node answered (this node alone
+// cannot vouch for the listing); nil when the listing can go on without
+// the nodes that failed.
 func listFailure(nodes []NodeStatus, errs []error, self string) error {
 	remote, failed := 0, 0
 	var first error
 	for i, n := range nodes {
-		err := errs[i]
-		if n.Name == self && err != nil {
-			return err
-		}
-		if n.Name != self {
-			remote++
-		}
-		if err != nil {
-			failed++
-			if first == nil {
-				first = err
+		if n.Name == self {
+			if errs[i] != nil {
+				return errs[i]
 			}
+			continue
+		}
+		remote++
+		if errs[i] != nil {
+			failed++
+			first = cmp.Or(first, errs[i])
 		}
 	}
-	if remote > 0 && failed == remote && indexOf(nodes, self) >= 0 {
-		return first // nobody else answered: this node alone cannot vouch for the listing
-	}
-	if failed == len(nodes) {
+	if remote > 0 && failed == remote {
 		return first
 	}
 	return nil
