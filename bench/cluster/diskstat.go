@@ -12,7 +12,13 @@ import (
 // device-mapper devices left out so nothing counts twice. It is 0 where
 // the files are missing. Everything on the machine counts: read it on a
 // quiet machine.
-func deviceWritten() int64 {
+func deviceWritten() int64 { return deviceSectors(6) * 512 }
+
+// deviceRead is deviceWritten for the bytes read (sectors read).
+func deviceRead() int64 { return deviceSectors(2) * 512 }
+
+// deviceSectors sums field (0-based) of every counted device's stat.
+func deviceSectors(field int) int64 {
 	dirs, _ := filepath.Glob("/sys/block/*")
 	var total int64
 	for _, d := range dirs {
@@ -25,11 +31,11 @@ func deviceWritten() int64 {
 			continue
 		}
 		f := strings.Fields(string(b))
-		if len(f) < 7 {
+		if len(f) <= field {
 			continue
 		}
-		sectors, _ := strconv.ParseInt(f[6], 10, 64)
-		total += sectors * 512
+		sectors, _ := strconv.ParseInt(f[field], 10, 64)
+		total += sectors
 	}
 	return total
 }

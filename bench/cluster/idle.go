@@ -112,6 +112,18 @@ func cpuTimes(t *target) ([]float64, error) {
 	return out, nil
 }
 
+// serverCPU is the CPU seconds used so far by t's processes (0 for one
+// that cannot be read, such as one that exited).
+func serverCPU(t *target) float64 {
+	var total float64
+	for _, p := range t.procs {
+		if s, err := procCPU(p.cmd.Process.Pid); err == nil {
+			total += s
+		}
+	}
+	return total
+}
+
 // procCPU reads utime+stime of pid from /proc/PID/stat, in seconds.
 func procCPU(pid int) (float64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))

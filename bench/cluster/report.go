@@ -95,14 +95,20 @@ func printDevice(w io.Writer, cfg *config, targets []*target, rows []rowResult) 
 	for _, t := range targets {
 		head = append(head, t.name+" disk MiB/op")
 	}
+	for _, t := range targets {
+		head = append(head, t.name+" read MiB/op", t.name+" CPU ms/op")
+	}
 	var body [][]string
 	for _, r := range rows {
 		line := []string{r.name}
 		for _, t := range targets {
 			line = append(line, s3load.Num(r.dev[t.name]/s3load.MiB))
 		}
+		for _, t := range targets {
+			line = append(line, s3load.Num(r.devRead[t.name]/s3load.MiB), s3load.Num(r.cpu[t.name]*1000))
+		}
 		body = append(body, line)
 	}
-	fmt.Fprintln(w, "\nWritten to the machine's disks per operation (after a sync; warm-up included; the whole machine counts):")
+	fmt.Fprintln(w, "\nDisks and CPU per operation: MiB written to and read from the machine's disks (after a sync; the whole machine counts) and CPU ms of the system's server processes (warm-up included):")
 	s3load.Table(w, cfg.markdown, head, body)
 }

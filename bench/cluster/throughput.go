@@ -20,8 +20,12 @@ type rowResult struct {
 	name string
 	res  map[string]s3load.Result
 	// dev is the bytes written to the machine's block devices per
-	// successful operation (warm-up included), after a sync.
-	dev map[string]float64
+	// successful operation (warm-up included), after a sync; devRead the
+	// bytes read from them.
+	dev, devRead map[string]float64
+	// cpu is the CPU seconds (user+system) of the system's server
+	// processes per successful operation (warm-up included).
+	cpu map[string]float64
 }
 
 // runThroughput starts every selected system, runs the rows and prints
@@ -77,7 +81,7 @@ func runRows(ctx context.Context, cfg *config, targets []*target) ([]rowResult, 
 	var rows []rowResult
 	var deadErr error // the first server process found dead
 	measure := func(name string, conc int, op func(t *target) s3load.OpFunc) {
-		r := rowResult{name: name, res: map[string]s3load.Result{}, dev: map[string]float64{}}
+		r := rowResult{name: name, res: map[string]s3load.Result{}, dev: map[string]float64{}, devRead: map[string]float64{}, cpu: map[string]float64{}}
 		for _, t := range order(targets, len(rows)) {
 			if ctx.Err() != nil {
 				return
@@ -86,7 +90,7 @@ func runRows(ctx context.Context, cfg *config, targets []*target) ([]rowResult, 
 			fmt.Fprintf(os.Stderr, "%-16s %-6s ...", name, t.name)
 			var done atomic.Int64
 			f := op(t)
-			before := deviceWritten()
+			before, readBefore, cpuBefore := deviceWritten(), deviceRead(), serverCPU(t)
 			res := s3load.Timed(ctx, conc, cfg.warmup, cfg.duration, func(ctx context.Context, w, seq int) (int64, int64, error) {
 				a, b, err := f(ctx, w, seq)
 				if err == nil {
@@ -95,8 +99,12 @@ func runRows(ctx context.Context, cfg *config, targets []*target) ([]rowResult, 
 				return a, b, err
 			})
 			syscall.Sync()
-			r.dev[t.name] = float64(deviceWritten()-before) / float64(max(done.Load(), 1))
-			fmt.Fprintf(os.Stderr, " %s ops/s, %s MiB/s, %d errors, %s MiB written to disk per op\n", s3load.Num(res.OpsPerSec()), s3load.Num(res.MiBPerSec()), res.Errs, s3load.Num(r.dev[t.name]/s3load.MiB))
+			ops := float64(max(done.Load(), 1))
+			r.dev[t.name] = float64(deviceWritten()-before) / ops
+			r.devRead[t.name] = float64(deviceRead()-readBefore) / ops
+			r.cpu[t.name] = (serverCPU(t) - cpuBefore) / ops
+			fmt.Fprintf(os.Stderr, " %s ops/s, %s MiB/s, %d errors, %s MiB written to and %s MiB read from disk per op, %s ms server CPU per op\n",
+				s3load.Num(res.OpsPerSec()), s3load.Num(res.MiBPerSec()), res.Errs, s3load.Num(r.dev[t.name]/s3load.MiB), s3load.Num(r.devRead[t.name]/s3load.MiB), s3load.Num(r.cpu[t.name]*1000))
 			r.res[t.name] = res
 			if dead := t.exited(); dead != nil && deadErr == nil {
 				cfg.keepLogs = true // the log says why

@@ -25,10 +25,37 @@ type digestTrailer struct {
 	r       io.Reader
 	digest  func() (store.BodyDigest, error)
 	trailer http.Header
+	chunks  *chunkPool // buffers for WriteTo
 }
 
-func newDigestTrailer(r io.Reader, digest func() (store.BodyDigest, error)) *digestTrailer {
-	return &digestTrailer{r: r, digest: digest, trailer: http.Header{digestHeader: nil}}
+// newDigestTrailer wraps r; chunks lends WriteTo its buffer.
+func newDigestTrailer(r io.Reader, digest func() (store.BodyDigest, error), chunks *chunkPool) *digestTrailer {
+	return &digestTrailer{r: r, digest: digest, trailer: http.Header{digestHeader: nil}, chunks: chunks}
+}
+
+// WriteTo copies the body to w in reads of up to streamChunk bytes. The
+// HTTP client uses it to send the body: its own copy writes 32 KiB
+// chunks, each a chunk header, a socket write or two and a flush.
+func (t *digestTrailer) WriteTo(w io.Writer) (int64, error) {
+	bp := t.chunks.get()
+	defer t.chunks.put(bp)
+	var total int64
+	for {
+		n, err := t.Read(*bp)
+		if n > 0 {
+			m, werr := w.Write((*bp)[:n])
+			total += int64(m)
+			if werr != nil {
+				return total, werr
+			}
+		}
+		if err == io.EOF {
+			return total, nil
+		}
+		if err != nil {
+			return total, err
+		}
+	}
 }
 
 func (t *digestTrailer) Read(p []byte) (int, error) {

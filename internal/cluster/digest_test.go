@@ -40,7 +40,7 @@ func TestDigestTrailerCarriesTheETag(t *testing.T) {
 	send := func(key, body, digestOf string) (string, error) {
 		sum := md5.Sum([]byte(digestOf))
 		d := store.BodyDigest{MD5: sum[:], CRC32C: crc32.Checksum([]byte(digestOf), crc32.MakeTable(crc32.Castagnoli))}
-		tb := newDigestTrailer(strings.NewReader(body), func() (store.BodyDigest, error) { return d, nil })
+		tb := newDigestTrailer(strings.NewReader(body), func() (store.BodyDigest, error) { return d, nil }, &chunkPool{})
 		req, _ := http.NewRequest("PUT", srv.URL+"/?key="+key, io.NopCloser(tb))
 		req.Trailer = tb.trailer
 		resp, err := http.DefaultClient.Do(req)

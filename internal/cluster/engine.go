@@ -27,6 +27,7 @@ type Engine struct {
 	c       *Cluster
 	local   Local
 	buckets *bucketCache
+	chunks  chunkPool
 }
 
 // NewEngine returns the cluster engine over this node's local engine and

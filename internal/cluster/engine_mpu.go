@@ -66,7 +66,7 @@ func (e *Engine) UploadPart(ctx context.Context, bucket, key, uploadID string, n
 	}
 	a, _ := json.Marshal(putArgs{Algorithm: opts.ChecksumAlgorithm, Digest: true})
 	q := url.Values{"bucket": {bucket}, "key": {key}, "upload": {id}, "part": {strconv.Itoa(number)}}
-	tb := newDigestTrailer(check, check.digest)
+	tb := newDigestTrailer(check, check.digest, &e.chunks)
 	resp, err := e.c.streamTrailer(ctx, n, "PUT", "part", q, map[string]string{"X-Insitu-Put": string(a)}, tb, tb.trailer)
 	if err != nil {
 		return store.PartInfo{}, err

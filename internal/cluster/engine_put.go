@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/insitu-cloud/insitu/internal/checksum"
@@ -79,7 +80,7 @@ func (e *Engine) peerPut(ctx context.Context, n NodeStatus, bucket, key string, 
 	var info store.ObjectInfo
 	hdr, _ := json.Marshal(a)
 	q := url.Values{"bucket": {bucket}, "key": {key}}
-	tb := newDigestTrailer(body, digest)
+	tb := newDigestTrailer(body, digest, &e.chunks)
 	resp, err := e.c.streamTrailer(ctx, n, "PUT", "object", q, map[string]string{"X-Insitu-Put": string(hdr)}, tb, tb.trailer)
 	if err != nil {
 		return info, err
@@ -120,6 +121,23 @@ func (c *Cluster) streamTrailer(ctx context.Context, n NodeStatus, method, op st
 	return resp, nil
 }
 
+// streamChunk is the size of the buffers a write's body is copied
+// through: the fan-out's reads and each peer stream's socket writes.
+const streamChunk = 256 << 10
+
+// chunkPool keeps buffers of streamChunk bytes; the zero value is ready.
+type chunkPool struct{ p sync.Pool }
+
+func (c *chunkPool) get() *[]byte {
+	if b, ok := c.p.Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, streamChunk)
+	return &b
+}
+
+func (c *chunkPool) put(b *[]byte) { c.p.Put(b) }
+
 // writeFn writes one target's copy from body.
 type writeFn func(ctx context.Context, n NodeStatus, body io.Reader) (store.ObjectInfo, error)
 
@@ -159,7 +177,9 @@ func (e *Engine) fanOut(ctx context.Context, targets []NodeStatus, src io.Reader
 			pr.CloseWithError(errDone(t.err)) // unblock the copier
 		}()
 	}
-	cerr := copyAll(ts, src, quorum(len(ts)))
+	bp := e.chunks.get()
+	cerr := copyAll(ts, src, *bp, quorum(len(ts)))
+	e.chunks.put(bp)
 	for _, t := range ts {
 		t.pw.CloseWithError(cerr) // nil: a clean EOF, the commit signal
 	}
@@ -221,11 +241,10 @@ func errDone(err error) error {
 
 var errStalled = errors.New("cluster: replica stalled")
 
-// copyAll copies src to every target, each chunk to all of them at once,
-// dropping targets that fail or take no bytes for StallTimeout, until EOF;
-// it fails when fewer than need targets are left.
-func copyAll(ts []*fanTarget, src io.Reader, need int) error {
-	buf := make([]byte, 256<<10)
+// copyAll copies src to every target through buf, each chunk to all of
+// them at once, dropping targets that fail or take no bytes for
+// StallTimeout, until EOF; it fails when fewer than need targets are left.
+func copyAll(ts []*fanTarget, src io.Reader, buf []byte, need int) error {
 	live := append([]*fanTarget(nil), ts...)
 	for {
 		n, rerr := src.Read(buf)
@@ -334,6 +353,7 @@ type bodyCheck struct {
 	size   int64
 	n      int64
 	md5    hash.Hash
+	md5Sum []byte // set by verdict: the digest is read by every target at once
 	want   []byte
 	crc    hash.Hash32
 	sum    hash.Hash
@@ -347,7 +367,7 @@ func (b *bodyCheck) digest() (store.BodyDigest, error) {
 	if !b.whole {
 		return store.BodyDigest{}, errors.New("cluster: the body was not read whole")
 	}
-	return store.BodyDigest{MD5: b.md5.Sum(nil), CRC32C: b.crc.Sum32()}, nil
+	return store.BodyDigest{MD5: b.md5Sum, CRC32C: b.crc.Sum32()}, nil
 }
 
 // newBodyCheck always hashes the body with MD5 and CRC-32C: the replicas
@@ -386,7 +406,8 @@ func (b *bodyCheck) verdict() error {
 	if b.size >= 0 && b.n != b.size {
 		return store.ErrIncompleteBody
 	}
-	if b.want != nil && !bytes.Equal(b.md5.Sum(nil), b.want) {
+	b.md5Sum = b.md5.Sum(nil)
+	if b.want != nil && !bytes.Equal(b.md5Sum, b.want) {
 		return store.ErrBadDigest
 	}
 	if b.sum != nil {

@@ -295,15 +295,18 @@ func (r *Reader) load(blk int64) error {
 
 // Read-ahead of a long range: the kernel is asked (fadvise WILLNEED) for
 // the next readAheadWindow bytes whenever the reader comes within
-// readAheadLow of what it asked for last. Its own sequential read-ahead
-// is not relied on: the trailer and CRC table reads at the file's end
-// break its pattern, and a file written with O_DIRECT left nothing
-// cached. Measured on this machine: a cold single-node GET of 16 MiB
-// objects at c16 went from 403 to 803 MiB/s (bench/cluster -targets one
-// -sizes 16MiB).
+// readAheadLow of what it asked for last, so an object of up to 64 MiB
+// is asked for whole at its first block and the device works on it at
+// full depth. Its own sequential read-ahead is not relied on: the
+// trailer and CRC table reads at the file's end break its pattern, and a
+// file written with O_DIRECT left nothing cached. Measured on this
+// machine: a cold single-node GET of 16 MiB objects at c16 went from 403
+// to 803 MiB/s with an 8 MiB window (bench/cluster -targets one -sizes
+// 16MiB); a cold 3-replica GET from 491–508 MiB/s (8 MiB) to 841–943
+// (64 MiB) (-targets r3,minio, session 9 in BENCHMARKS.md).
 const (
-	readAheadWindow = 8 << 20
-	readAheadLow    = 4 << 20
+	readAheadWindow = 64 << 20
+	readAheadLow    = 32 << 20
 )
 
 // readAhead asks the kernel to start reading the range after off when

@@ -134,25 +134,7 @@ func (d *directFile) Sync() error {
 	if err := d.drain(); err != nil {
 		return err
 	}
-	if err := unix.Fdatasync(int(d.f.Fd())); err != nil {
-		return err
-	}
-	d.warm()
-	return nil
-}
-
-// warmMax is the largest file whose pages are read back into the page
-// cache after its sync (warm).
-const warmMax = 64 << 20
-
-// warm asks the kernel to read a just-synced file of at most warmMax
-// bytes back into the page cache (fadvise WILLNEED: the device's DMA, no
-// CPU copy), so that a recently written object reads from memory as it
-// did when data files were written through the cache. Advisory.
-func (d *directFile) warm() {
-	if st, err := d.f.Stat(); err == nil && st.Size() <= warmMax {
-		_ = unix.Fadvise(int(d.f.Fd()), 0, st.Size(), unix.FADV_WILLNEED)
-	}
+	return unix.Fdatasync(int(d.f.Fd()))
 }
 
 // Close writes the pending bytes (without syncing them), returns the

@@ -8,10 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
-	"unsafe"
-
-	"golang.org/x/sys/unix"
 )
 
 // TestDirectFileKeepsEveryByte writes bodies of awkward sizes (empty,
@@ -151,73 +147,4 @@ func closeAndCompare(t *testing.T, wf WritableFile, name string, body []byte, sy
 	if !bytes.Equal(got, body) {
 		t.Fatalf("read back %d bytes that differ from the %d written", len(got), len(body))
 	}
-}
-
-// After Sync, a direct file's pages are read back into the page cache
-// (warm): O_DIRECT alone leaves none of them there.
-func TestDirectFileWarmsAfterSync(t *testing.T) {
-	o := newOSFS()
-	name := filepath.Join(t.TempDir(), "data")
-	wf, err := o.Create(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := wf.(*directFile); !ok {
-		t.Skip("no O_DIRECT on this filesystem")
-	}
-	body := bytes.Repeat([]byte("0123456789abcdef"), 4*directChunk/16)
-	if _, err := wf.Write(body); err != nil {
-		t.Fatal(err)
-	}
-	closeAndCompare(t, wf, name, body, true)
-	// os.ReadFile above faulted pages in: drop them, rewrite, and look
-	// before anything reads.
-	os.Remove(name)
-	if wf, err = o.Create(name); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := wf.Write(body); err != nil {
-		t.Fatal(err)
-	}
-	if err := wf.Sync(); err != nil {
-		t.Fatal(err)
-	}
-	wf.Close()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		in, total := resident(t, name)
-		if in == total {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d pages in the page cache 5 s after Sync", in, total)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// resident counts name's pages in the page cache (mincore).
-func resident(t *testing.T, name string) (in, total int) {
-	f, err := os.Open(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	st, _ := f.Stat()
-	m, err := unix.Mmap(int(f.Fd()), 0, int(st.Size()), unix.PROT_READ, unix.MAP_SHARED)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Munmap(m)
-	page := os.Getpagesize()
-	vec := make([]byte, (len(m)+page-1)/page)
-	if _, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&m[0])), uintptr(len(m)), uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
-		t.Fatal(errno)
-	}
-	for _, v := range vec {
-		if v&1 != 0 {
-			in++
-		}
-	}
-	return in, len(vec)
 }
