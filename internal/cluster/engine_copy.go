@@ -19,18 +19,19 @@ func (e *Engine) push(ctx context.Context, t NodeStatus, info store.ObjectInfo) 
 	if info.Deleted {
 		return e.deleteAt(ctx, t, info.Bucket, info.Key, info.Stamp)
 	}
-	rc, err := openLocal(ctx, e.local, info, 0, info.Size)
+	head, err := json.Marshal(info)
 	if err != nil {
 		return err
 	}
-	defer rc.Close()
-	head, err := json.Marshal(info)
+	rc, err := openLocal(ctx, e.local, info, 0, info.Size)
 	if err != nil {
 		return err
 	}
 	var n [4]byte
 	binary.BigEndian.PutUint32(n[:], uint32(len(head)))
-	body := io.MultiReader(bytes.NewReader(n[:]), bytes.NewReader(head), rc)
+	// The HTTP client closes rc (and so releases its buffer) once it has
+	// stopped reading it, which may be after an early answer returned.
+	body := readCloser{io.MultiReader(bytes.NewReader(n[:]), bytes.NewReader(head), rc), rc}
 	resp, err := e.c.stream(ctx, t, "PUT", "replica", url.Values{}, nil, body)
 	if err != nil {
 		if errors.Is(err, store.ErrSuperseded) {
@@ -40,6 +41,12 @@ func (e *Engine) push(ctx context.Context, t NodeStatus, info store.ObjectInfo) 
 	}
 	resp.Body.Close()
 	return nil
+}
+
+// readCloser reads from one reader and closes another.
+type readCloser struct {
+	io.Reader
+	io.Closer
 }
 
 // readReplicaHead reads the framed ObjectInfo that starts a replica body.

@@ -90,7 +90,11 @@ func (e *Engine) peerPut(ctx context.Context, n NodeStatus, bucket, key string, 
 }
 
 // stream sends a signed request with a streamed body (chunked: the peer
-// sees the end of the body only when body returns EOF).
+// sees the end of the body only when body returns EOF). A body that is an
+// io.Closer is closed by the HTTP client, even on errors, and possibly
+// after stream returned (the client may still be sending it when an
+// early answer arrives): its owner must not close it or reuse what it
+// reads from.
 func (c *Cluster) stream(ctx context.Context, n NodeStatus, method, op string, q url.Values, hdr map[string]string, body io.Reader) (*http.Response, error) {
 	return c.streamTrailer(ctx, n, method, op, q, hdr, body, nil)
 }
@@ -98,11 +102,14 @@ func (c *Cluster) stream(ctx context.Context, n NodeStatus, method, op string, q
 // streamTrailer is stream with request trailers (nil: none), whose values
 // the body sets before it returns EOF.
 func (c *Cluster) streamTrailer(ctx context.Context, n NodeStatus, method, op string, q url.Values, hdr map[string]string, body io.Reader, trailer http.Header) (*http.Response, error) {
-	if body != nil {
+	if _, ok := body.(io.Closer); !ok && body != nil {
 		body = io.NopCloser(body) // hide any length: always chunked
 	}
 	req, err := http.NewRequestWithContext(ctx, method, n.Endpoint+internalPrefix+op+"?"+q.Encode(), body)
 	if err != nil {
+		if c, ok := body.(io.Closer); ok {
+			c.Close()
+		}
 		return nil, err
 	}
 	for k, v := range hdr {
