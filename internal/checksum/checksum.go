@@ -123,3 +123,6 @@ func Composite(alg string, parts []string) (string, error) {
 
 // BlockCRC returns the CRC32C of b, used for at-rest block checksums.
 func BlockCRC(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }
+
+// BlockCRCUpdate is BlockCRC of the bytes crc covered followed by b.
+func BlockCRCUpdate(crc uint32, b []byte) uint32 { return crc32.Update(crc, castagnoli, b) }

@@ -41,6 +41,17 @@ type ReadFile interface {
 	Stat() (fs.FileInfo, error)
 }
 
+// Lender is a SyncWriter that lends the free part of its own write
+// buffer (Space), so a body can be read straight into it and taken as
+// written (Fill): no copy on the way to the device.
+type Lender interface {
+	SyncWriter
+	// Space is the buffer's free part, never empty.
+	Space() []byte
+	// Fill takes the first n bytes of the last Space as written.
+	Fill(n int) error
+}
+
 // Writer streams bytes into a data file, computing block CRCs. It is
 // not safe for concurrent use. Memory: one block buffer plus 4 bytes per
 // block written.
@@ -50,6 +61,9 @@ type Writer struct {
 	n    int    // bytes pending in buf
 	crcs []uint32
 	size int64
+	cur  uint32 // CRC of the block being written, curN bytes so far
+	curN int
+	lent []byte // the last Space of a Lender file
 }
 
 // NewWriter returns a Writer appending to f (usually an *os.File). buf (at least BlockSize bytes
@@ -90,8 +104,47 @@ func (w *Writer) writeBlock(b []byte) error {
 	if _, err := w.f.Write(b); err != nil {
 		return err
 	}
-	w.crcs = append(w.crcs, checksum.BlockCRC(b))
-	w.size += int64(len(b))
+	w.sum(b)
+	return nil
+}
+
+// sum counts p as the data's next bytes in the block CRCs.
+func (w *Writer) sum(p []byte) {
+	w.size += int64(len(p))
+	for len(p) > 0 {
+		k := min(len(p), blockSize-w.curN)
+		w.cur = checksum.BlockCRCUpdate(w.cur, p[:k])
+		w.curN += k
+		p = p[k:]
+		if w.curN == blockSize {
+			w.crcs = append(w.crcs, w.cur)
+			w.cur, w.curN = 0, 0
+		}
+	}
+}
+
+// Space returns where the next bytes of the data may be put in place:
+// the file's own buffer when it is a Lender, else the Writer's block
+// buffer. Fill then takes n of them as written. Never empty.
+func (w *Writer) Space() []byte {
+	if l, ok := w.f.(Lender); ok && w.n == 0 {
+		w.lent = l.Space()
+		return w.lent
+	}
+	w.lent = nil
+	return w.buf[w.n:]
+}
+
+// Fill takes the first n bytes of the last Space as the data's next.
+func (w *Writer) Fill(n int) error {
+	if w.lent != nil {
+		w.sum(w.lent[:n])
+		return w.f.(Lender).Fill(n)
+	}
+	if w.n += n; w.n == blockSize {
+		w.n = 0
+		return w.writeBlock(w.buf)
+	}
 	return nil
 }
 
@@ -103,6 +156,10 @@ func (w *Writer) Finish() error {
 			return err
 		}
 		w.n = 0
+	}
+	if w.curN > 0 {
+		w.crcs = append(w.crcs, w.cur)
+		w.cur, w.curN = 0, 0
 	}
 	tab := crc32.New(crc32.MakeTable(crc32.Castagnoli))
 	out := w.buf[:0]

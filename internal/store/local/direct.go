@@ -74,6 +74,26 @@ func (d *directFile) Write(p []byte) (int, error) {
 	return total, nil
 }
 
+// Space returns the free part of the pending buffer, for a caller that
+// reads a body straight into it (blockfile.Lender); Fill takes it.
+func (d *directFile) Space() []byte { return (*d.bufp)[d.n:] }
+
+// Fill takes n bytes put in Space as written, writing the buffer out
+// when it is full.
+func (d *directFile) Fill(n int) error {
+	if d.err != nil {
+		return d.err
+	}
+	buf := *d.bufp
+	if d.n += n; d.n == len(buf) {
+		if d.err = d.writeOut(buf); d.err != nil {
+			return d.err
+		}
+		d.n = 0
+	}
+	return nil
+}
+
 // writeOut writes b at the file's offset: directly while O_DIRECT holds
 // (b aligned in address and length), else through the page cache.
 func (d *directFile) writeOut(b []byte) error {

@@ -73,9 +73,8 @@ func (e *Engine) ingestTo(ctx context.Context, dst blockfile.SyncWriter, r io.Re
 		alg = a
 		ck, _ = checksum.New(alg)
 	}
-	wbuf, rbuf := e.getBuf(), e.getBuf()
+	wbuf := e.getBuf()
 	defer e.putBuf(wbuf)
-	defer e.putBuf(rbuf)
 
 	bw := blockfile.NewWriter(dst, wbuf)
 	bh := newBodyHash(opts)
@@ -83,7 +82,7 @@ func (e *Engine) ingestTo(ctx context.Context, dst blockfile.SyncWriter, r io.Re
 	if size >= 0 {
 		src = io.LimitReader(r, size+1)
 	}
-	n, err := copyHashed(ctx, bw, bh.h, ck, src, rbuf)
+	n, err := copyHashed(ctx, bw, bh.h, ck, src)
 	if err != nil {
 		return nil, err
 	}
@@ -143,22 +142,24 @@ func (b bodyHash) etag() ([]byte, error) {
 	return d.MD5, nil
 }
 
-// copyHashed copies src into bw, md and ck (nil allowed) through buf,
-// checking ctx between reads. Read errors are returned wrapped.
-func copyHashed(ctx context.Context, bw *blockWriter, md, ck hash.Hash, src io.Reader, buf []byte) (int64, error) {
+// copyHashed copies src into bw, md and ck (nil allowed), reading
+// straight into bw's Space (the data file's own buffer when it is
+// direct), checking ctx between reads. Read errors are returned wrapped.
+func copyHashed(ctx context.Context, bw *blockWriter, md, ck hash.Hash, src io.Reader) (int64, error) {
 	var n int64
 	for {
 		if err := ctx.Err(); err != nil {
 			return n, err
 		}
-		c, rerr := src.Read(buf)
+		space := bw.Space()
+		c, rerr := src.Read(space)
 		if c > 0 {
-			p := buf[:c]
+			p := space[:c]
 			md.Write(p)
 			if ck != nil {
 				ck.Write(p)
 			}
-			if _, err := bw.Write(p); err != nil {
+			if err := bw.Fill(c); err != nil {
 				return n, fmt.Errorf("local: write data: %w", err)
 			}
 			n += int64(c)
