@@ -123,6 +123,23 @@ func (w *Writer) sum(p []byte) {
 	}
 }
 
+// DataCRC returns the CRC-32C of all the data given so far, folded from
+// the block CRCs (checksum.CombineCRC32C) instead of a second pass over
+// the bytes; bytes still pending in the block buffer are hashed here.
+func (w *Writer) DataCRC() uint32 {
+	var total uint32
+	for _, c := range w.crcs {
+		total = checksum.CombineCRC32C(total, c, blockSize)
+	}
+	if w.curN > 0 {
+		total = checksum.CombineCRC32C(total, w.cur, int64(w.curN))
+	}
+	if w.n > 0 {
+		total = checksum.CombineCRC32C(total, checksum.BlockCRC(w.buf[:w.n]), int64(w.n))
+	}
+	return total
+}
+
 // Space returns where the next bytes of the data may be put in place:
 // the file's own buffer when it is a Lender, else the Writer's block
 // buffer. Fill then takes n of them as written. Never empty.

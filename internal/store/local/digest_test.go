@@ -5,6 +5,7 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"strings"
 	"testing"
@@ -16,10 +17,18 @@ import (
 // the ETag without hashing the body (a planted MD5 shows through), and a
 // body whose CRC-32C differs from the digest's installs nothing.
 func TestKnownDigest(t *testing.T) {
+	// A short body (inline) and one spanning many blocks of a data file,
+	// whose CRC is folded from the block CRCs.
+	long := strings.Repeat("replicated bytes in a data file ", 100_000)[:3<<20+17]
+	for _, body := range []string{"replicated bytes", long} {
+		t.Run(fmt.Sprint(len(body)), func(t *testing.T) { testKnownDigest(t, body) })
+	}
+}
+
+func testKnownDigest(t *testing.T, body string) {
 	e := openTest(t, t.TempDir())
 	mustBucket(t, e, "b")
 	ctx := context.Background()
-	body := "replicated bytes"
 	crc := crc32.Checksum([]byte(body), crc32.MakeTable(crc32.Castagnoli))
 	planted := md5.Sum([]byte("not the body"))
 	put := func(key string, d store.BodyDigest, derr error) (store.ObjectInfo, error) {

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"hash/crc32"
 	"io"
 	"path/filepath"
 	"time"
@@ -90,7 +89,7 @@ func (e *Engine) ingestTo(ctx context.Context, dst blockfile.SyncWriter, r io.Re
 		return nil, fmt.Errorf("%w: read %d bytes, declared %d", store.ErrIncompleteBody, n, size)
 	}
 	ing := &ingested{size: n}
-	if ing.md5, err = bh.etag(); err != nil {
+	if ing.md5, err = bh.etag(bw); err != nil {
 		return nil, err
 	}
 	if opts.MD5 != nil && !bytes.Equal(opts.MD5, ing.md5) {
@@ -113,22 +112,23 @@ func (e *Engine) ingestTo(ctx context.Context, dst blockfile.SyncWriter, r io.Re
 }
 
 // bodyHash hashes a body for its ETag: with MD5, or, when a coordinator
-// supplies the digest (PutOptions.KnownDigest), only with a CRC-32C that
-// the coordinator's digest is checked against.
+// supplies the digest (PutOptions.KnownDigest), not at all: the
+// coordinator's CRC-32C is checked against the one the block CRCs fold
+// into (blockfile.Writer.DataCRC), so the bytes are hashed once.
 type bodyHash struct {
-	h     hash.Hash
+	h     hash.Hash // nil with known
 	known func() (store.BodyDigest, error)
 }
 
 func newBodyHash(opts store.PutOptions) bodyHash {
 	if opts.KnownDigest != nil {
-		return bodyHash{h: crc32.New(crc32.MakeTable(crc32.Castagnoli)), known: opts.KnownDigest}
+		return bodyHash{known: opts.KnownDigest}
 	}
 	return bodyHash{h: md5.New()}
 }
 
-// etag returns the body's MD5 once all of it has been hashed.
-func (b bodyHash) etag() ([]byte, error) {
+// etag returns the body's MD5 once all of it has been written to bw.
+func (b bodyHash) etag(bw *blockWriter) ([]byte, error) {
 	if b.known == nil {
 		return b.h.Sum(nil), nil
 	}
@@ -136,13 +136,13 @@ func (b bodyHash) etag() ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", store.ErrIncompleteBody, err)
 	}
-	if len(d.MD5) != md5.Size || b.h.(hash.Hash32).Sum32() != d.CRC32C {
+	if len(d.MD5) != md5.Size || bw.DataCRC() != d.CRC32C {
 		return nil, fmt.Errorf("%w: the body differs from the coordinator's digest", store.ErrBadDigest)
 	}
 	return d.MD5, nil
 }
 
-// copyHashed copies src into bw, md and ck (nil allowed), reading
+// copyHashed copies src into bw, md and ck (both may be nil), reading
 // straight into bw's Space (the data file's own buffer when it is
 // direct), checking ctx between reads. Read errors are returned wrapped.
 func copyHashed(ctx context.Context, bw *blockWriter, md, ck hash.Hash, src io.Reader) (int64, error) {
@@ -155,7 +155,9 @@ func copyHashed(ctx context.Context, bw *blockWriter, md, ck hash.Hash, src io.R
 		c, rerr := src.Read(space)
 		if c > 0 {
 			p := space[:c]
-			md.Write(p)
+			if md != nil {
+				md.Write(p)
+			}
 			if ck != nil {
 				ck.Write(p)
 			}
