@@ -55,6 +55,9 @@ func (e *Engine) localPut(ctx context.Context, bucket, key string, body io.Reade
 		return store.ObjectInfo{}, err
 	}
 	opts := store.PutOptions{Meta: a.Meta, ChecksumAlgorithm: a.Algorithm, Stamp: a.Stamp, KnownDigest: digest}
+	if a.Stamp.HLC != 0 {
+		opts.Modified = HLCTime(a.Stamp.HLC) // the coordinator's time, the same on every replica
+	}
 	return e.local.PutObject(ctx, bucket, key, body, -1, opts)
 }
 

@@ -134,6 +134,10 @@ type PutOptions struct {
 	// returns ErrSuperseded and nothing changes. The stamp is stored with
 	// the object. Zero (the default): a plain overwrite.
 	Stamp Stamp
+	// Modified, when non-zero, is the object's LastModified: a cluster
+	// coordinator's write time, so every replica shows the same one.
+	// Zero (the default): the time of the commit.
+	Modified time.Time
 	// KnownDigest, when set, is called once the body has been read to EOF
 	// and returns what a coordinator that already read the body knows of
 	// it. The engine then does not hash the body with MD5 itself: it takes

@@ -239,9 +239,10 @@ func (e *Engine) PutObject(ctx context.Context, bucket, key string, r io.Reader,
 		Meta:     opts.Meta,
 		Checksum: ing.checksum,
 		Stamp:    opts.Stamp,
+		Modified: opts.Modified.UTC(),
 	}
 	ing.setBody(rec)
-	err = e.commitObject(ctx, bucket, key, rec, commitOpts{ifNoneMatch: opts.IfNoneMatchStar})
+	err = e.commitObject(ctx, bucket, key, rec, commitOpts{ifNoneMatch: opts.IfNoneMatchStar, keepModified: !opts.Modified.IsZero()})
 	e.settle(ing, err == nil)
 	if err != nil {
 		return store.ObjectInfo{}, err
