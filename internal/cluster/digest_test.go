@@ -7,14 +7,12 @@ import (
 	"errors"
 	"hash/crc32"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/insitu-cloud/insitu/internal/store"
-	"github.com/insitu-cloud/insitu/internal/store/local"
 )
 
 // TestDigestTrailerCarriesTheETag sends a body with its digest in an HTTP
@@ -23,11 +21,7 @@ import (
 // body that differs from the digest (corrupted on the way) installs nothing.
 func TestDigestTrailerCarriesTheETag(t *testing.T) {
 	ctx := context.Background()
-	l, err := local.Open(ctx, t.TempDir(), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
+	l := openTestLocal(t)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := ensureLocalBucket(r.Context(), l, "b"); err != nil {
 			t.Error(err)

@@ -3,13 +3,11 @@ package cluster
 import (
 	"bytes"
 	"context"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"testing"
 
 	"github.com/insitu-cloud/insitu/internal/store"
-	"github.com/insitu-cloud/insitu/internal/store/local"
 )
 
 // TestPushAnsweredEarly pushes a replica to a peer that answers at once
@@ -19,11 +17,7 @@ import (
 // it itself once, and a node crashed reading a released buffer.
 func TestPushAnsweredEarly(t *testing.T) {
 	ctx := context.Background()
-	l, err := local.Open(ctx, t.TempDir(), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
+	l := openTestLocal(t)
 	if err := ensureLocalBucket(ctx, l, "b"); err != nil {
 		t.Fatal(err)
 	}

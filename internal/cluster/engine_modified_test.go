@@ -2,13 +2,11 @@ package cluster
 
 import (
 	"context"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/insitu-cloud/insitu/internal/store"
-	"github.com/insitu-cloud/insitu/internal/store/local"
 )
 
 // TestReplicasShareLastModified writes one stamped version to two
@@ -21,11 +19,7 @@ func TestReplicasShareLastModified(t *testing.T) {
 	a := putArgs{Stamp: store.Stamp{HLC: clock.Now(), Node: "n0"}}
 	var got []time.Time
 	for i := range 2 {
-		l, err := local.Open(ctx, t.TempDir(), slog.New(slog.DiscardHandler))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { l.Close() })
+		l := openTestLocal(t)
 		if i > 0 {
 			time.Sleep(20 * time.Millisecond)
 		}

@@ -2,12 +2,10 @@ package cluster
 
 import (
 	"context"
-	"log/slog"
 	"sync/atomic"
 	"testing"
 
 	"github.com/insitu-cloud/insitu/internal/store"
-	"github.com/insitu-cloud/insitu/internal/store/local"
 )
 
 // createCounter is a real local engine that counts CreateBucket calls.
@@ -27,11 +25,7 @@ func (c *createCounter) CreateBucket(ctx context.Context, b store.BucketInfo) er
 // and so serialised all of a node's writes (bench/cluster measured it).
 func TestEnsureLocalBucketReadsFirst(t *testing.T) {
 	ctx := context.Background()
-	l, err := local.Open(ctx, t.TempDir(), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
+	l := openTestLocal(t)
 	c := &createCounter{Engine: l}
 	for i := 0; i < 3; i++ {
 		if err := ensureLocalBucket(ctx, c, "b"); err != nil {
