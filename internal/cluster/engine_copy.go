@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 
 	"github.com/insitu-cloud/insitu/internal/store"
@@ -19,11 +20,21 @@ func (e *Engine) push(ctx context.Context, t NodeStatus, info store.ObjectInfo) 
 	if info.Deleted {
 		return e.deleteAt(ctx, t, info.Bucket, info.Key, info.Stamp)
 	}
+	if info.DeleteMarker {
+		return e.sendReplica(ctx, t, info, http.NoBody)
+	}
 	rc, err := openLocal(ctx, e.local, info, 0, info.Size)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
+	return e.sendReplica(ctx, t, info, rc)
+}
+
+// sendReplica sends node t an exact copy of version info with its body
+// rc (the framed head, then the bytes); a newer version held there is
+// not an error.
+func (e *Engine) sendReplica(ctx context.Context, t NodeStatus, info store.ObjectInfo, rc io.Reader) error {
 	head, err := json.Marshal(info)
 	if err != nil {
 		return err

@@ -33,6 +33,11 @@ func justAfter(s store.Stamp) store.Stamp {
 // wherever that copy is asked, and repair spreads it. Safe for
 // concurrent use.
 func (e *Engine) ExpireObject(ctx context.Context, bucket, key string, seen store.ObjectInfo) (bool, error) {
+	if state, err := e.versioning(ctx, bucket); err != nil {
+		return false, err
+	} else if state != store.VersioningUnset {
+		return false, errVersionedExpire
+	}
 	cur, _, err := e.locate(ctx, bucket, key)
 	if errors.Is(err, store.ErrNoSuchKey) {
 		return false, nil

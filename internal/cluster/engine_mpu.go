@@ -40,8 +40,10 @@ func (e *Engine) home(id string) (NodeStatus, string, error) {
 
 // CreateMultipartUpload implements store.Engine.
 func (e *Engine) CreateMultipartUpload(ctx context.Context, bucket, key string, opts store.PutOptions) (store.UploadInfo, error) {
-	if err := e.bucketExists(ctx, bucket); err != nil {
+	if state, err := e.versioning(ctx, bucket); err != nil {
 		return store.UploadInfo{}, err
+	} else if state != store.VersioningUnset {
+		return store.UploadInfo{}, errVersionedMPU
 	}
 	if err := ensureLocalBucket(ctx, e.local, bucket); err != nil {
 		return store.UploadInfo{}, err
@@ -106,8 +108,15 @@ func (e *Engine) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID
 	})
 }
 
-// CompleteMultipartUpload implements store.Engine.
+// CompleteMultipartUpload implements store.Engine. In a bucket that has
+// versioning (set after the upload began) it is errVersionedMPU and the
+// upload stays.
 func (e *Engine) CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []store.CompletePart) (info store.ObjectInfo, err error) {
+	if state, err := e.versioning(ctx, bucket); err != nil {
+		return info, err
+	} else if state != store.VersioningUnset {
+		return info, errVersionedMPU
+	}
 	stamp := e.stamp()
 	a := mpuArgs{Bucket: bucket, Key: key, UploadID: uploadID, Parts: parts, Opts: putArgs{Stamp: stamp}}
 	err = e.mpuCall(ctx, "complete", a, &info, func(id string) error {

@@ -336,9 +336,9 @@ func TestVersioningRawErrors(t *testing.T) {
 	}
 }
 
-// TestVersioningCluster: versioning is not built for a cluster yet; the
-// configuration answers NotImplemented with a message that says so, and
-// reads as never set.
+// TestVersioningCluster: a cluster turns versioning on (every node reads
+// it as Enabled) but answers Suspended NotImplemented, saying so, and
+// stays Enabled. internal/app's TestClusterVersioning covers the versions.
 func TestVersioningCluster(t *testing.T) {
 	ctx := context.Background()
 	cl := apptest.StartCluster(t, apptest.ClusterOptions{Zones: []string{"a", "b"}})
@@ -346,15 +346,20 @@ func TestVersioningCluster(t *testing.T) {
 	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("clvers")}); err != nil {
 		t.Fatal(err)
 	}
-	err := setVersioning(t, c, "clvers", types.BucketVersioningStatusEnabled)
+	if err := setVersioning(t, c, "clvers", types.BucketVersioningStatusEnabled); err != nil {
+		t.Fatal(err)
+	}
+	err := setVersioning(t, cl.Nodes[1].S3("", ""), "clvers", types.BucketVersioningStatusSuspended)
 	wantCode(t, err, "NotImplemented")
 	wantStatus(t, err, http.StatusNotImplemented)
 	if !strings.Contains(err.Error(), "not yet available in a cluster") {
 		t.Fatalf("message: %v", err)
 	}
-	gv, err := c.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String("clvers")})
-	if err != nil || gv.Status != "" {
-		t.Fatalf("versioning in a cluster = %q, %v", gv.Status, err)
+	for i := range cl.Nodes {
+		gv, err := cl.Nodes[i].S3("", "").GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String("clvers")})
+		if err != nil || gv.Status != types.BucketVersioningStatusEnabled {
+			t.Fatalf("versioning through node%d = %q, %v", i, gv.Status, err)
+		}
 	}
 }
 

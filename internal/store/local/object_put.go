@@ -238,7 +238,12 @@ func (e *Engine) PutObject(ctx context.Context, bucket, key string, r io.Reader,
 		Stamp:    opts.Stamp,
 	}
 	ing.setBody(rec)
-	err = e.commitObject(ctx, bucket, key, rec, commitOpts{ifNoneMatch: opts.IfNoneMatchStar})
+	if opts.VersionID != "" {
+		rec.VersionID, rec.Sort, rec.Modified = opts.VersionID, opts.VersionID, time.Now().UTC()
+		err = e.commitGivenVersion(ctx, bucket, key, rec)
+	} else {
+		err = e.commitObject(ctx, bucket, key, rec, commitOpts{ifNoneMatch: opts.IfNoneMatchStar})
+	}
 	e.settle(ing, err == nil)
 	if err != nil {
 		return store.ObjectInfo{}, err
@@ -314,6 +319,10 @@ func (e *Engine) commitObject(ctx context.Context, bucket, key string, rec *obje
 		}
 		if state != store.VersioningUnset && !o.replica {
 			gone, err = e.commitVersion(bucket, key, state, lock, rec, &old, exists, o.extra)
+			return err
+		}
+		if o.replica && exists && old.VersionID != "" && rec.VersionID == "" {
+			gone, err = e.commitAsVersion(bucket, key, rec, &old)
 			return err
 		}
 		if !installs(rec, &old, exists, o.replica) {

@@ -48,6 +48,9 @@ func (e *Engine) PutReplica(ctx context.Context, info store.ObjectInfo, r io.Rea
 		return err
 	}
 	rec := replicaRecord(info)
+	if info.DeleteMarker {
+		return e.commitGivenVersion(ctx, info.Bucket, info.Key, rec)
+	}
 	if err := e.precheck(info.Bucket, info.Key, rec); err != nil {
 		return err
 	}
@@ -67,7 +70,11 @@ func (e *Engine) PutReplica(ctx context.Context, info store.ObjectInfo, r io.Rea
 		return err
 	}
 	ing.setBody(rec)
-	err = e.commitObject(ctx, info.Bucket, info.Key, rec, commitOpts{keepModified: true, replica: true})
+	if rec.VersionID != "" {
+		err = e.commitGivenVersion(ctx, info.Bucket, info.Key, rec)
+	} else {
+		err = e.commitObject(ctx, info.Bucket, info.Key, rec, commitOpts{keepModified: true, replica: true})
+	}
 	e.settle(ing, err == nil)
 	return err
 }
@@ -95,6 +102,12 @@ func replicaRecord(info store.ObjectInfo) *objectRecord {
 		Modified: info.LastModified,
 		Meta:     info.Meta,
 		Stamp:    info.Stamp,
+	}
+	if info.VersionID != "" {
+		rec.VersionID, rec.Sort = info.VersionID, info.VersionID
+	}
+	if info.DeleteMarker {
+		rec.Deleted, rec.Marker = true, true
 	}
 	if info.Checksum != (store.Checksum{}) {
 		c := info.Checksum
@@ -218,8 +231,8 @@ func (e *Engine) Drop(ctx context.Context, bucket, key string, stamp store.Stamp
 	kmu.Lock()
 	var rec objectRecord
 	ok, err := e.getJSON(objectKey(bucket, key), &rec)
-	if err != nil || !ok || rec.Stamp != stamp {
-		kmu.Unlock()
+	if err != nil || !ok || rec.Stamp != stamp || rec.VersionID != "" {
+		kmu.Unlock() // a version is not dropped: its key's other versions hang on it
 		return err
 	}
 	b := e.db.NewBatch()

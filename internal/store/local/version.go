@@ -132,21 +132,7 @@ func (e *Engine) BucketVersioning(ctx context.Context, bucket string) (string, e
 }
 
 // validVersionID reports whether id is "null" or an id this engine issues.
-func validVersionID(id string) bool {
-	if id == store.NullVersionID {
-		return true
-	}
-	if len(id) != 24 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
-}
+func validVersionID(id string) bool { return store.ValidVersionID(id) }
 
 // versionOf is rec's version id; a record written before versioning is
 // the null version.

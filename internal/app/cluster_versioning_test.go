@@ -1,0 +1,265 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/insitu-cloud/insitu/internal/app/apptest"
+	"github.com/insitu-cloud/insitu/internal/client"
+	"github.com/insitu-cloud/insitu/internal/store"
+)
+
+// Versioning in a three-node cluster with three copies, through
+// aws-sdk-go-v2 on every node: versioning set through one node reads as
+// Enabled through all; versions PUT through node0 carry ids that every
+// node's local engine holds (the same id everywhere) and read back by id
+// through node1; a delete marker written through node2 hides the key
+// everywhere and is held by every node under one id; a version removed by
+// id is gone from every node; ListObjectVersions through any node, whole
+// or a version at a time, lists the merged versions newest first; with a
+// node stopped the others still serve every version, list them and take
+// new ones; what is not built answers NotImplemented.
+func TestClusterVersioning(t *testing.T) {
+	cl := apptest.StartCluster(t, apptest.ClusterOptions{Zones: []string{"a", "b", "c"}, Replicas: 3})
+	ctx := context.Background()
+	s := []*s3.Client{cl.Nodes[0].S3("", ""), cl.Nodes[1].S3("", ""), cl.Nodes[2].S3("", "")}
+	const bucket = "vers"
+	if _, err := s[0].CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s[1].PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(bucket),
+		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}}); err != nil {
+		t.Fatal(err)
+	}
+	waitVersioning(t, s, bucket)
+
+	bodies := [][]byte{[]byte("version zero"), bytes.Repeat([]byte("one;"), 100<<10), []byte("version two")}
+	var ids []string
+	for _, b := range bodies {
+		out, err := s[0].PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("doc"), Body: bytes.NewReader(b)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := aws.ToString(out.VersionId)
+		if !store.ValidVersionID(id) || id == store.NullVersionID || slices.Contains(ids, id) {
+			t.Fatalf("PUT version id %q (ids so far %v)", id, ids)
+		}
+		ids = append(ids, id)
+	}
+	for i, id := range ids {
+		for n := range cl.Nodes {
+			l := cl.Nodes[n].LocalForTest().(store.Versioned)
+			info, err := l.HeadObjectVersion(ctx, bucket, "doc", id)
+			if err != nil || info.Size != int64(len(bodies[i])) {
+				t.Fatalf("node%d's own copy of version %d (%s): %d bytes, %v", n, i, id, info.Size, err)
+			}
+		}
+		if got := getVersion(t, s[1], bucket, "doc", id); !bytes.Equal(got, bodies[i]) {
+			t.Fatalf("version %d through node1: %d bytes, want %d", i, len(got), len(bodies[i]))
+		}
+		head, err := s[2].HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String("doc"), VersionId: aws.String(id)})
+		if err != nil || aws.ToInt64(head.ContentLength) != int64(len(bodies[i])) || aws.ToString(head.VersionId) != id {
+			t.Fatalf("HEAD version %d through node2: %+v, %v", i, head, err)
+		}
+	}
+	for n := range s {
+		got, err := getObj(s[n], bucket, "doc")
+		if err != nil || !bytes.Equal(got, bodies[2]) {
+			t.Fatalf("latest through node%d: %q, %v", n, got, err)
+		}
+	}
+	putObj(t, s[1], bucket, "other", []byte("another key"))
+
+	del, err := s[2].DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String("doc")})
+	if err != nil || !aws.ToBool(del.DeleteMarker) || !store.ValidVersionID(aws.ToString(del.VersionId)) {
+		t.Fatalf("DELETE through node2: %+v, %v", del, err)
+	}
+	marker := aws.ToString(del.VersionId)
+	for n := range cl.Nodes {
+		l := cl.Nodes[n].LocalForTest().(store.Versioned)
+		if _, err := l.HeadObjectVersion(ctx, bucket, "doc", marker); !errors.Is(err, store.ErrVersionIsDeleteMarker) {
+			t.Fatalf("node%d's own copy of the delete marker %s: %v", n, marker, err)
+		}
+	}
+	for n := range s {
+		if _, err := getObj(s[n], bucket, "doc"); !isNoSuchKey(err) {
+			t.Fatalf("latest through node%d after the delete marker: %v", n, err)
+		}
+	}
+	if got := getVersion(t, s[0], bucket, "doc", ids[1]); !bytes.Equal(got, bodies[1]) {
+		t.Fatal("version 1 behind the delete marker")
+	}
+
+	if _, err := s[1].DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String("doc"), VersionId: aws.String(ids[1])}); err != nil {
+		t.Fatal(err)
+	}
+	for n := range cl.Nodes {
+		l := cl.Nodes[n].LocalForTest().(store.Versioned)
+		if _, err := l.HeadObjectVersion(ctx, bucket, "doc", ids[1]); !errors.Is(err, store.ErrNoSuchVersion) {
+			t.Fatalf("node%d still holds the removed version: %v", n, err)
+		}
+	}
+	_, err = s[2].GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String("doc"), VersionId: aws.String(ids[1])})
+	wantAPIError(t, err, "NoSuchVersion")
+
+	want := []string{"doc " + marker + " latest marker", "doc " + ids[2], "doc " + ids[0], "other latest"}
+	for n := range s {
+		checkVersions(t, s[n], bucket, want)
+	}
+
+	// Removing the delete marker makes version 2 the latest again.
+	if _, err := s[0].DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String("doc"), VersionId: aws.String(marker)}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := getObj(s[1], bucket, "doc"); err != nil || !bytes.Equal(got, bodies[2]) {
+		t.Fatalf("latest after removing the marker: %q, %v", got, err)
+	}
+
+	// What is not built yet says so.
+	_, err = s[0].CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(bucket), Key: aws.String("big")})
+	wantAPIError(t, err, "NotImplemented")
+	_, err = s[0].PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(bucket),
+		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusSuspended}})
+	wantAPIError(t, err, "NotImplemented")
+
+	cl.Nodes[2].Stop()
+	cl.Wait(time.Minute, "node2 down", func(st *client.ClusterStatus) bool { return stateOf(st, "node2") == "down" })
+	for _, i := range []int{0, 2} {
+		if got := getVersion(t, s[1], bucket, "doc", ids[i]); !bytes.Equal(got, bodies[i]) {
+			t.Fatalf("version %d with node2 down: %d bytes", i, len(got))
+		}
+	}
+	out, err := s[1].PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("doc"), Body: strings.NewReader("version three")})
+	if err != nil {
+		t.Fatalf("PUT with node2 down: %v", err)
+	}
+	v3 := aws.ToString(out.VersionId)
+	checkVersions(t, s[0], bucket, []string{"doc " + v3 + " latest", "doc " + ids[2], "doc " + ids[0], "other latest"})
+	if got := getVersion(t, s[0], bucket, "doc", v3); string(got) != "version three" {
+		t.Fatalf("version three through node0: %q", got)
+	}
+}
+
+// waitVersioning waits until every client reads bucket's versioning as
+// Enabled (each node sees the bucket record through its etcd watch).
+func waitVersioning(t *testing.T, s []*s3.Client, bucket string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for n := 0; n < len(s); {
+		gv, err := s[n].GetBucketVersioning(context.Background(), &s3.GetBucketVersioningInput{Bucket: aws.String(bucket)})
+		if err == nil && gv.Status == types.BucketVersioningStatusEnabled {
+			n++
+			continue
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("node%d reads versioning as %+v, %v", n, gv, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// getVersion reads version id of bucket/key through c.
+func getVersion(t *testing.T, c *s3.Client, bucket, key, id string) []byte {
+	t.Helper()
+	out, err := c.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key), VersionId: aws.String(id)})
+	if err != nil {
+		t.Fatalf("get %s version %s: %v", key, id, err)
+	}
+	defer out.Body.Close()
+	if aws.ToString(out.VersionId) != id {
+		t.Fatalf("get %s version %s answered version %q", key, id, aws.ToString(out.VersionId))
+	}
+	b, err := io.ReadAll(out.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func wantAPIError(t *testing.T, err error, code string) {
+	t.Helper()
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != code {
+		t.Fatalf("got %v, want %s", err, code)
+	}
+}
+
+// checkVersions lists bucket's versions through c, whole and then one
+// entry a page (following the key and version-id markers), and compares
+// both with want ("key id [latest] [marker]"; id left out for "other",
+// whose one version's id is only checked to be there).
+func checkVersions(t *testing.T, c *s3.Client, bucket string, want []string) {
+	t.Helper()
+	whole, err := c.ListObjectVersions(context.Background(), &s3.ListObjectVersionsInput{Bucket: aws.String(bucket)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := versionLines(whole); !slices.Equal(got, want) {
+		t.Fatalf("versions:\n got %q\nwant %q", got, want)
+	}
+	var paged []string
+	in := &s3.ListObjectVersionsInput{Bucket: aws.String(bucket), MaxKeys: aws.Int32(1)}
+	for range 2 * len(want) {
+		page, err := c.ListObjectVersions(context.Background(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		paged = append(paged, versionLines(page)...)
+		if !aws.ToBool(page.IsTruncated) {
+			break
+		}
+		in.KeyMarker, in.VersionIdMarker = page.NextKeyMarker, page.NextVersionIdMarker
+	}
+	if !slices.Equal(paged, want) {
+		t.Fatalf("versions a page at a time:\n got %q\nwant %q", paged, want)
+	}
+}
+
+// versionLines describes a listing's versions and delete markers in key,
+// then newest-first order, as checkVersions' want does.
+func versionLines(out *s3.ListObjectVersionsOutput) []string {
+	type line struct{ key, text string }
+	var ls []line
+	add := func(key, id string, latest, marker bool) {
+		text := key
+		if key != "other" {
+			text += " " + id
+		}
+		if latest {
+			text += " latest"
+		}
+		if marker {
+			text += " marker"
+		}
+		ls = append(ls, line{key, text})
+	}
+	// The SDK splits versions and markers; ids sort newest first within a key.
+	for _, v := range out.Versions {
+		add(aws.ToString(v.Key), aws.ToString(v.VersionId), aws.ToBool(v.IsLatest), false)
+	}
+	for _, m := range out.DeleteMarkers {
+		add(aws.ToString(m.Key), aws.ToString(m.VersionId), aws.ToBool(m.IsLatest), true)
+	}
+	slices.SortFunc(ls, func(a, b line) int {
+		if a.key != b.key {
+			return strings.Compare(a.key, b.key)
+		}
+		return strings.Compare(a.text, b.text)
+	})
+	out2 := make([]string, len(ls))
+	for i, l := range ls {
+		out2[i] = l.text
+	}
+	return out2
+}
