@@ -81,12 +81,17 @@ func (e *Engine) PutReplica(ctx context.Context, info store.ObjectInfo, r io.Rea
 
 // precheck returns store.ErrSuperseded when rec already loses to what is
 // held, so a stale replica is refused before its body is read. It is only
-// a shortcut: the commit compares again under the key lock.
+// a shortcut: the commit compares again under the key lock. Versions
+// (rec's or the key's) are not compared by stamp: an older one is kept
+// as a noncurrent version (version_given.go).
 func (e *Engine) precheck(bucket, key string, rec *objectRecord) error {
 	var old objectRecord
 	exists, err := e.getJSON(objectKey(bucket, key), &old)
 	if err != nil {
 		return err
+	}
+	if rec.VersionID != "" || (exists && old.VersionID != "") {
+		return nil
 	}
 	if !installs(rec, &old, exists, true) {
 		return store.ErrSuperseded
