@@ -23,7 +23,11 @@ func (e *Engine) push(ctx context.Context, t NodeStatus, info store.ObjectInfo) 
 	if info.DeleteMarker {
 		return e.sendReplica(ctx, t, info, http.NoBody)
 	}
-	rc, err := openLocal(ctx, e.local, info, 0, info.Size)
+	open := openLocal
+	if info.VersionID != "" {
+		open = openVersionLocal // by id: a newer version may be the latest here
+	}
+	rc, err := open(ctx, e.local, info, 0, info.Size)
 	if err != nil {
 		return err
 	}
@@ -93,6 +97,10 @@ func (c *Cluster) place(ctx context.Context, info store.ObjectInfo) error {
 	}
 	if ok < quorum(len(targets)) {
 		c.log.Warn("completed upload below its write quorum; repair will place it", "key", info.Key, "copies", ok)
+	}
+	if !selfTarget && ok == len(targets) && info.VersionID != "" {
+		_, err := c.local.DeleteObjectVersion(ctx, info.Bucket, info.Key, info.VersionID) // Drop keeps versions
+		return err
 	}
 	if !selfTarget && ok == len(targets) {
 		return c.local.Drop(ctx, info.Bucket, info.Key, info.Stamp)

@@ -25,9 +25,11 @@ import (
 // any node of the read set holding it. A delete marker is a version
 // without a body; removing a version removes it on every target.
 //
+// A completed multipart upload is a version the same way: its home node
+// assembles it as the version the coordinator named and places it.
+//
 // Not built yet (each answers store.ErrNotImplemented): Suspended,
-// multipart uploads, PutObjectAcl and lifecycle expiration in a bucket with
-// versioning. Repair copies a key's latest version (object or marker) to a
+// PutObjectAcl and lifecycle expiration in a bucket with versioning. Repair copies a key's latest version (object or marker) to a
 // replica missing it, but does not compare a key's noncurrent versions, and
 // removing a version leaves no tombstone of it.
 
@@ -35,8 +37,6 @@ var _ store.Versioned = (*Engine)(nil)
 
 var (
 	errSuspendedCluster = fmt.Errorf("%w: suspending versioning (the null version) is not yet available in a cluster; Enabled is",
-		store.ErrNotImplemented)
-	errVersionedMPU = fmt.Errorf("%w: multipart uploads to a bucket with versioning are not yet available in a cluster",
 		store.ErrNotImplemented)
 	errVersionedACL = fmt.Errorf("%w: PutObjectAcl in a bucket with versioning is not yet available in a cluster",
 		store.ErrNotImplemented)

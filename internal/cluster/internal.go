@@ -227,7 +227,7 @@ func (c *Cluster) serveMPU(w http.ResponseWriter, r *http.Request) {
 	case "complete":
 		c.clock.Observe(a.Opts.Stamp.HLC)
 		e := c.engine
-		info, err := e.completeHere(ctx, a.Bucket, a.Key, a.UploadID, a.Parts, a.Opts.Stamp)
+		info, err := e.completeHere(ctx, a.Bucket, a.Key, a.UploadID, a.Parts, a.Opts.Stamp, a.Opts.VersionID)
 		writeJSON(w, info, err)
 	case "list":
 		res, err := c.local.ListMultipartUploads(ctx, a.Bucket, a.List)

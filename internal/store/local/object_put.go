@@ -240,7 +240,7 @@ func (e *Engine) PutObject(ctx context.Context, bucket, key string, r io.Reader,
 	ing.setBody(rec)
 	if opts.VersionID != "" {
 		rec.VersionID, rec.Sort, rec.Modified = opts.VersionID, opts.VersionID, time.Now().UTC()
-		err = e.commitGivenVersion(ctx, bucket, key, rec)
+		err = e.commitGivenVersion(ctx, bucket, key, rec, nil)
 	} else {
 		err = e.commitObject(ctx, bucket, key, rec, commitOpts{ifNoneMatch: opts.IfNoneMatchStar})
 	}
@@ -321,7 +321,7 @@ func (e *Engine) commitObject(ctx context.Context, bucket, key string, rec *obje
 			gone, err = e.commitVersion(bucket, key, state, lock, rec, &old, exists, o.extra)
 			return err
 		}
-		if o.replica && exists && old.VersionID != "" && rec.VersionID == "" {
+		if (o.replica || !rec.Stamp.IsZero()) && exists && old.VersionID != "" && rec.VersionID == "" {
 			gone, err = e.commitAsVersion(bucket, key, rec, &old)
 			return err
 		}

@@ -49,7 +49,7 @@ func (e *Engine) PutReplica(ctx context.Context, info store.ObjectInfo, r io.Rea
 	}
 	rec := replicaRecord(info)
 	if info.DeleteMarker {
-		return e.commitGivenVersion(ctx, info.Bucket, info.Key, rec)
+		return e.commitGivenVersion(ctx, info.Bucket, info.Key, rec, nil)
 	}
 	if err := e.precheck(info.Bucket, info.Key, rec); err != nil {
 		return err
@@ -71,7 +71,7 @@ func (e *Engine) PutReplica(ctx context.Context, info store.ObjectInfo, r io.Rea
 	}
 	ing.setBody(rec)
 	if rec.VersionID != "" {
-		err = e.commitGivenVersion(ctx, info.Bucket, info.Key, rec)
+		err = e.commitGivenVersion(ctx, info.Bucket, info.Key, rec, nil)
 	} else {
 		err = e.commitObject(ctx, info.Bucket, info.Key, rec, commitOpts{keepModified: true, replica: true})
 	}

@@ -20,10 +20,11 @@ import (
 
 // commitGivenVersion stores rec (VersionID set; an object or a delete
 // marker) as that version of bucket/key under the key lock, in one synced
-// batch. A version already held is store.ErrSuperseded and nothing
-// changes, as is a version older than a replica tombstone held for the
-// key.
-func (e *Engine) commitGivenVersion(ctx context.Context, bucket, key string, rec *objectRecord) error {
+// batch with extra's operations (nil: none; a completed upload's). A
+// version already held is store.ErrSuperseded and nothing changes (extra
+// does not run), as is a version older than a replica tombstone held for
+// the key.
+func (e *Engine) commitGivenVersion(ctx context.Context, bucket, key string, rec *objectRecord, extra func(*pebble.Batch) error) error {
 	bmu := e.bucketLock(bucket)
 	bmu.RLock()
 	defer bmu.RUnlock()
@@ -46,6 +47,12 @@ func (e *Engine) commitGivenVersion(ctx context.Context, bucket, key string, rec
 		b, dropped, err := e.givenVersionBatch(bucket, key, rec, &old, exists)
 		if err != nil {
 			return err
+		}
+		if extra != nil {
+			if err := extra(b); err != nil {
+				b.Close()
+				return err
+			}
 		}
 		if err := e.commit(b); err != nil {
 			return err
@@ -124,9 +131,9 @@ func (e *Engine) noncurrentBatch(bucket, key string, rec *objectRecord) (*pebble
 	return b, nil
 }
 
-// commitAsVersion commits a replica write without a version id (an
-// object, or a tombstone that becomes a delete marker) that reached a
-// key already holding cluster versions (old, its o/ record): a writer
+// commitAsVersion commits a replica or stamped write without a version
+// id (an object, or a tombstone that becomes a delete marker) that
+// reached a key already holding versions (old, its o/ record): a writer
 // that had not yet seen the bucket's versioning. It is stored as the
 // version its stamp names (store.VersionIDOf), so it neither overwrites
 // the latest version nor is lost. The caller holds the key lock; it
