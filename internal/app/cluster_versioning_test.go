@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/insitu-cloud/insitu/internal/app"
 	"github.com/insitu-cloud/insitu/internal/app/apptest"
 	"github.com/insitu-cloud/insitu/internal/client"
 	"github.com/insitu-cloud/insitu/internal/store"
@@ -173,6 +175,10 @@ func TestClusterVersioning(t *testing.T) {
 	}
 	if got, err := getObj(s[2], "plain", "k"); err != nil || string(got) != "plain object" {
 		t.Fatalf("the object after its ACL changed: %q, %v", got, err)
+	}
+	pv, err := s[1].ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String("plain")})
+	if err != nil || len(pv.Versions) != 1 || aws.ToString(pv.Versions[0].VersionId) != "null" || !aws.ToBool(pv.Versions[0].IsLatest) {
+		t.Fatalf("versions of a bucket without versioning: %+v, %v", pv, err)
 	}
 
 	cl.Nodes[2].Stop()
@@ -334,4 +340,75 @@ func versionLines(out *s3.ListObjectVersionsOutput) []string {
 		out2[i] = l.text
 	}
 	return out2
+}
+
+// A node that ran alone with a versioned bucket becomes a cluster's first
+// node: the bucket's state is published with it, its versions read back
+// by id through a node that joined (which holds none of them), and new
+// versions go on from there.
+func TestClusterVersioningFromSingleNode(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	alone := apptest.Start(t, apptest.Options{DataDir: dir})
+	s := alone.S3("", "")
+	if _, err := s.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("kept")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String("kept"),
+		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}}); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, b := range []string{"alone one", "alone two"} {
+		out, err := s.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("kept"), Key: aws.String("k"), Body: strings.NewReader(b)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, aws.ToString(out.VersionId))
+	}
+	alone.Stop()
+
+	const secret = "test-cluster-secret-0123456789"
+	n0 := apptest.Start(t, apptest.Options{DataDir: dir, Configure: func(cfg *app.Config) {
+		cfg.Cluster = app.ClusterConfig{Zone: "a", Replicas: 2, Secret: secret, Name: "node0", RepairEvery: time.Second}
+	}})
+	n1 := apptest.Start(t, apptest.Options{Configure: func(cfg *app.Config) {
+		cfg.Cluster = app.ClusterConfig{Zone: "b", Replicas: 2, Secret: secret, Name: "node1", RepairEvery: time.Second, Join: n0.Endpoint()}
+	}})
+	s = n1.S3("", "")
+	waitVersioning(t, []*s3.Client{n0.S3("", ""), s}, "kept")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		out, err := s.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("kept"), Key: aws.String("k"), VersionId: aws.String(ids[0])})
+		if err == nil {
+			b, _ := io.ReadAll(out.Body)
+			out.Body.Close()
+			if string(b) != "alone one" {
+				t.Fatalf("the first version through node1: %q", b)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the first version through node1: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	out, err := s.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("kept"), Key: aws.String("k"), Body: strings.NewReader("clustered")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := getVersion(t, n0.S3("", ""), "kept", "k", aws.ToString(out.VersionId)); string(got) != "clustered" {
+		t.Fatalf("the new version through node0: %q", got)
+	}
+	vs, err := s.ListObjectVersions(ctx, &s3.ListObjectVersionsInput{Bucket: aws.String("kept")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, v := range vs.Versions {
+		got = append(got, fmt.Sprintf("%s %v", aws.ToString(v.VersionId), aws.ToBool(v.IsLatest)))
+	}
+	if want := []string{aws.ToString(out.VersionId) + " true", ids[1] + " false", ids[0] + " false"}; !slices.Equal(got, want) {
+		t.Fatalf("versions through node1: %q, want %q", got, want)
+	}
 }

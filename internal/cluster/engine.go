@@ -35,8 +35,8 @@ type Engine struct {
 
 // NewEngine returns the cluster engine over this node's local engine and
 // registers the local engine for the internal API. Bucket records kept by
-// a node that ran alone are published once, so upgrading a single node to
-// a cluster keeps its buckets.
+// a node that ran alone are published once, with their versioning state,
+// so upgrading a single node to a cluster keeps its buckets.
 func NewEngine(ctx context.Context, c *Cluster, local Local) (*Engine, error) {
 	e := &Engine{c: c, local: local, buckets: &bucketCache{m: map[string]bucketRecord{}}}
 	c.local, c.engine = local, e
@@ -45,7 +45,11 @@ func NewEngine(ctx context.Context, c *Cluster, local Local) (*Engine, error) {
 		return nil, err
 	}
 	for _, b := range bs {
-		v, _ := json.Marshal(b)
+		state, err := local.BucketVersioning(ctx, b.Name)
+		if err != nil {
+			return nil, fmt.Errorf("cluster: publish bucket %s: %w", b.Name, err)
+		}
+		v, _ := json.Marshal(bucketRecord{BucketInfo: b, Versioning: state})
 		if err := c.kv.CompareAndSwap(ctx, bucketKey(b.Name), nil, v); err != nil && !errors.Is(err, meta.ErrConflict) {
 			return nil, fmt.Errorf("cluster: publish bucket %s: %w", b.Name, err)
 		}

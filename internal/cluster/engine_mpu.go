@@ -114,6 +114,9 @@ func (e *Engine) CompleteMultipartUpload(ctx context.Context, bucket, key, uploa
 	if err != nil {
 		return info, err
 	}
+	if state == store.VersioningSuspended {
+		return info, errSuspendedCluster
+	}
 	stamp := e.stamp()
 	a := mpuArgs{Bucket: bucket, Key: key, UploadID: uploadID, Parts: parts, Opts: putArgs{Stamp: stamp}}
 	if state != store.VersioningUnset {

@@ -39,6 +39,9 @@ func (e *Engine) PutObject(ctx context.Context, bucket, key string, r io.Reader,
 	if err != nil {
 		return store.ObjectInfo{}, err
 	}
+	if state == store.VersioningSuspended {
+		return store.ObjectInfo{}, errSuspendedCluster // only a bucket kept from a single node has it
+	}
 	args := putArgs{Meta: opts.Meta, Algorithm: opts.ChecksumAlgorithm, Stamp: e.stamp(), Digest: true}
 	if state != store.VersioningUnset {
 		args.VersionID = store.VersionIDOf(args.Stamp) // the same id on every replica

@@ -36,6 +36,8 @@ import (
 var _ store.Versioned = (*Engine)(nil)
 
 var (
+	// errSuspendedCluster also refuses writes to a Suspended bucket, which
+	// only a single node upgraded to a cluster can have.
 	errSuspendedCluster = fmt.Errorf("%w: suspending versioning (the null version) is not yet available in a cluster; Enabled is",
 		store.ErrNotImplemented)
 	errVersionedACL = fmt.Errorf("%w: PutObjectAcl in a bucket with versioning is not yet available in a cluster",
@@ -235,6 +237,8 @@ func (e *Engine) DeleteObjectVersion(ctx context.Context, bucket, key, id string
 	switch {
 	case err != nil:
 		return store.DeleteResult{}, err
+	case state == store.VersioningSuspended:
+		return store.DeleteResult{}, errSuspendedCluster
 	case id == "" && state != store.VersioningUnset:
 		return e.deleteMarker(ctx, bucket, key)
 	case id == "":

@@ -16,10 +16,16 @@ import (
 // version in that order is its latest. As ListObjects does, a round
 // trusts entries only up to the smallest last entry of the nodes whose
 // pages were cut and goes on from there, so memory is bounded by MaxKeys
-// per node per round.
+// per node per round. A bucket that never had versioning lists its
+// objects (ListObjects, where a tombstone newer than a stale copy hides
+// it) as their null versions.
 func (e *Engine) ListObjectVersions(ctx context.Context, bucket string, opts store.ListVersionsOptions) (store.ListVersionsResult, error) {
-	if err := e.bucketExists(ctx, bucket); err != nil {
+	state, err := e.versioning(ctx, bucket)
+	if err != nil {
 		return store.ListVersionsResult{}, err
+	}
+	if state == store.VersioningUnset {
+		return e.listNullVersions(ctx, bucket, opts)
 	}
 	max := opts.MaxKeys
 	if max <= 0 || max > 1000 {
@@ -166,4 +172,19 @@ func listVersionsLocal(ctx context.Context, l Local, bucket string, opts store.L
 		return store.ListVersionsResult{}, nil
 	}
 	return p, err
+}
+
+// listNullVersions lists a bucket without versioning: each object is its
+// only version, "null", and the latest.
+func (e *Engine) listNullVersions(ctx context.Context, bucket string, opts store.ListVersionsOptions) (store.ListVersionsResult, error) {
+	page, err := e.ListObjects(ctx, bucket, store.ListOptions{Prefix: opts.Prefix, Delimiter: opts.Delimiter, After: opts.KeyMarker, MaxKeys: opts.MaxKeys})
+	if err != nil {
+		return store.ListVersionsResult{}, err
+	}
+	out := store.ListVersionsResult{CommonPrefixes: page.CommonPrefixes, IsTruncated: page.IsTruncated, NextKeyMarker: page.NextAfter}
+	for _, o := range page.Objects {
+		o.VersionID = store.NullVersionID
+		out.Versions = append(out.Versions, store.ObjectVersion{Info: o, IsLatest: true})
+	}
+	return out, nil
 }
