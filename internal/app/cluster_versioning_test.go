@@ -242,7 +242,11 @@ func waitVersioning(t *testing.T, s []*s3.Client, bucket string) {
 			continue
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("node%d reads versioning as %+v, %v", n, gv, err)
+			status := types.BucketVersioningStatus("")
+			if gv != nil {
+				status = gv.Status
+			}
+			t.Fatalf("node%d reads versioning as %q, %v", n, status, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -31,14 +31,24 @@ func (e *Engine) ListObjectVersions(ctx context.Context, bucket string, opts sto
 	if max <= 0 || max > 1000 {
 		max = 1000
 	}
+	nodes := e.others(nil)
+	return mergeVersionPages(opts, max, func(o store.ListVersionsOptions) ([]store.ListVersionsResult, error) {
+		return e.listVersionsAll(ctx, nodes, bucket, o)
+	})
+}
+
+// mergeVersionPages is ListObjectVersions' merge over fetch, which
+// returns one page of every node's versions from the options' markers.
+// (With nothing filtered out, as ListObjects filters tombstones, a round
+// always fills the page before the horizon; the rule stays as a guard.)
+func mergeVersionPages(opts store.ListVersionsOptions, max int, fetch func(store.ListVersionsOptions) ([]store.ListVersionsResult, error)) (store.ListVersionsResult, error) {
 	var out store.ListVersionsResult
 	seen := "" // the key whose latest version is behind the marker
 	if opts.VersionIDMarker != "" {
 		seen = opts.KeyMarker
 	}
-	nodes := e.others(nil)
 	for {
-		pages, err := e.listVersionsAll(ctx, nodes, bucket, store.ListVersionsOptions{Prefix: opts.Prefix, Delimiter: opts.Delimiter,
+		pages, err := fetch(store.ListVersionsOptions{Prefix: opts.Prefix, Delimiter: opts.Delimiter,
 			KeyMarker: opts.KeyMarker, VersionIDMarker: opts.VersionIDMarker, MaxKeys: max})
 		if err != nil {
 			return out, err
