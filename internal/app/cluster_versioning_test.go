@@ -29,9 +29,10 @@ import (
 // through node1; a delete marker written through node2 hides the key
 // everywhere and is held by every node under one id; a version removed by
 // id is gone from every node; ListObjectVersions through any node, whole
-// or a version at a time, lists the merged versions newest first; with a
-// node stopped the others still serve every version, list them and take
-// new ones; what is not built answers NotImplemented.
+// or a version at a time, lists the merged versions newest first; copies
+// from a version and multipart uploads make versions; with a node stopped
+// the others still serve every version, list them and take new ones;
+// what is not built answers NotImplemented.
 func TestClusterVersioning(t *testing.T) {
 	cl := apptest.StartCluster(t, apptest.ClusterOptions{Zones: []string{"a", "b", "c"}, Replicas: 3})
 	ctx := context.Background()
@@ -44,7 +45,7 @@ func TestClusterVersioning(t *testing.T) {
 		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}}); err != nil {
 		t.Fatal(err)
 	}
-	waitVersioning(t, s, bucket)
+	waitVersioning(t, s, bucket, types.BucketVersioningStatusEnabled)
 
 	bodies := [][]byte{[]byte("version zero"), bytes.Repeat([]byte("one;"), 100<<10), []byte("version two")}
 	var ids []string
@@ -156,9 +157,6 @@ func TestClusterVersioning(t *testing.T) {
 	}
 
 	// What is not built yet says so.
-	_, err = s[0].PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(bucket),
-		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusSuspended}})
-	wantAPIError(t, err, "NotImplemented")
 	_, err = s[0].PutObjectAcl(ctx, &s3.PutObjectAclInput{Bucket: aws.String(bucket), Key: aws.String("doc"), ACL: types.ObjectCannedACLPublicRead})
 	wantAPIError(t, err, "NotImplemented")
 	// In a bucket without versioning PutObjectAcl rewrites the object.
@@ -231,13 +229,13 @@ func multipartVersion(t *testing.T, c *s3.Client, bucket, key string) (string, [
 }
 
 // waitVersioning waits until every client reads bucket's versioning as
-// Enabled (each node sees the bucket record through its etcd watch).
-func waitVersioning(t *testing.T, s []*s3.Client, bucket string) {
+// want (each node sees the bucket record through its etcd watch).
+func waitVersioning(t *testing.T, s []*s3.Client, bucket string, want types.BucketVersioningStatus) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for n := 0; n < len(s); {
 		gv, err := s[n].GetBucketVersioning(context.Background(), &s3.GetBucketVersioningInput{Bucket: aws.String(bucket)})
-		if err == nil && gv.Status == types.BucketVersioningStatusEnabled {
+		if err == nil && gv.Status == want {
 			n++
 			continue
 		}
@@ -280,14 +278,16 @@ func wantAPIError(t *testing.T, err error, code string) {
 
 // checkVersions lists bucket's versions through c, whole and then one
 // entry a page (following the key and version-id markers), and compares
-// both with want ("key id [latest] [marker]"; the id only for "doc").
+// both with want ("key id [latest] [marker]"; the id only for "doc" and
+// "k"): the pages of one entry in order, the whole listing as a set (the
+// SDK hands its versions and delete markers over apart).
 func checkVersions(t *testing.T, c *s3.Client, bucket string, want []string) {
 	t.Helper()
 	whole, err := c.ListObjectVersions(context.Background(), &s3.ListObjectVersionsInput{Bucket: aws.String(bucket)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := versionLines(whole); !slices.Equal(got, want) {
+	if got := versionLines(whole); !slices.Equal(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(want))) {
 		t.Fatalf("versions:\n got %q\nwant %q", got, want)
 	}
 	var paged []string
@@ -308,14 +308,13 @@ func checkVersions(t *testing.T, c *s3.Client, bucket string, want []string) {
 	}
 }
 
-// versionLines describes a listing's versions and delete markers in key,
-// then newest-first order, as checkVersions' want does.
+// versionLines describes a listing's versions, then its delete markers,
+// as checkVersions' want does.
 func versionLines(out *s3.ListObjectVersionsOutput) []string {
-	type line struct{ key, text string }
-	var ls []line
+	var lines []string
 	add := func(key, id string, latest, marker bool) {
 		text := key
-		if key == "doc" {
+		if key == "doc" || key == "k" {
 			text += " " + id
 		}
 		if latest {
@@ -324,26 +323,15 @@ func versionLines(out *s3.ListObjectVersionsOutput) []string {
 		if marker {
 			text += " marker"
 		}
-		ls = append(ls, line{key, text})
+		lines = append(lines, text)
 	}
-	// The SDK splits versions and markers; ids sort newest first within a key.
 	for _, v := range out.Versions {
 		add(aws.ToString(v.Key), aws.ToString(v.VersionId), aws.ToBool(v.IsLatest), false)
 	}
 	for _, m := range out.DeleteMarkers {
 		add(aws.ToString(m.Key), aws.ToString(m.VersionId), aws.ToBool(m.IsLatest), true)
 	}
-	slices.SortFunc(ls, func(a, b line) int {
-		if a.key != b.key {
-			return strings.Compare(a.key, b.key)
-		}
-		return strings.Compare(a.text, b.text)
-	})
-	out2 := make([]string, len(ls))
-	for i, l := range ls {
-		out2[i] = l.text
-	}
-	return out2
+	return lines
 }
 
 // A node that ran alone with a versioned bucket becomes a cluster's first
@@ -380,7 +368,7 @@ func TestClusterVersioningFromSingleNode(t *testing.T) {
 		cfg.Cluster = app.ClusterConfig{Zone: "b", Replicas: 2, Secret: secret, Name: "node1", RepairEvery: time.Second, Join: n0.Endpoint()}
 	}})
 	s = n1.S3("", "")
-	waitVersioning(t, []*s3.Client{n0.S3("", ""), s}, "kept")
+	waitVersioning(t, []*s3.Client{n0.S3("", ""), s}, "kept", types.BucketVersioningStatusEnabled)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		out, err := s.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("kept"), Key: aws.String("k"), VersionId: aws.String(ids[0])})
@@ -415,4 +403,71 @@ func TestClusterVersioningFromSingleNode(t *testing.T) {
 	if want := []string{aws.ToString(out.VersionId) + " true", ids[1] + " false", ids[0] + " false"}; !slices.Equal(got, want) {
 		t.Fatalf("versions through node1: %q, want %q", got, want)
 	}
+}
+
+// Suspended versioning in a three-node cluster: writes through any node
+// are the null version, each replacing the last one everywhere (every
+// node's own copy is the newest), a delete makes a null delete marker,
+// the versions written while Enabled stay, and once Enabled again new
+// versions go on top; removing the null version by id removes it.
+func TestClusterVersioningSuspended(t *testing.T) {
+	cl := apptest.StartCluster(t, apptest.ClusterOptions{Zones: []string{"a", "b", "c"}, Replicas: 3})
+	ctx := context.Background()
+	s := []*s3.Client{cl.Nodes[0].S3("", ""), cl.Nodes[1].S3("", ""), cl.Nodes[2].S3("", "")}
+	const bucket = "susp"
+	if _, err := s[0].CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	set := func(st types.BucketVersioningStatus) {
+		t.Helper()
+		if _, err := s[1].PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(bucket),
+			VersioningConfiguration: &types.VersioningConfiguration{Status: st}}); err != nil {
+			t.Fatal(err)
+		}
+		waitVersioning(t, s, bucket, st)
+	}
+	put := func(n int, body string) string {
+		t.Helper()
+		out, err := s[n].PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String("k"), Body: strings.NewReader(body)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aws.ToString(out.VersionId)
+	}
+	set(types.BucketVersioningStatusEnabled)
+	v1 := put(0, "enabled one")
+	set(types.BucketVersioningStatusSuspended)
+	for i, body := range []string{"null through node2", "null through node0"} {
+		if id := put(2*(1-i), body); id != store.NullVersionID {
+			t.Fatalf("PUT while Suspended answered version %q", id)
+		}
+	}
+	waitRepaired(t, cl, time.Now())
+	for n := range cl.Nodes {
+		l := cl.Nodes[n].LocalForTest().(store.Versioned)
+		if info, err := l.HeadObjectVersion(ctx, bucket, "k", store.NullVersionID); err != nil || info.Size != int64(len("null through node0")) {
+			t.Fatalf("node%d's own null version: %d bytes, %v", n, info.Size, err)
+		}
+	}
+	if got := getVersion(t, s[1], bucket, "k", store.NullVersionID); string(got) != "null through node0" {
+		t.Fatalf("the null version through node1: %q", got)
+	}
+	if got, err := getObj(s[2], bucket, "k"); err != nil || string(got) != "null through node0" {
+		t.Fatalf("the latest through node2: %q, %v", got, err)
+	}
+	for n := range s {
+		checkVersions(t, s[n], bucket, []string{"k null latest", "k " + v1})
+	}
+	del, err := s[1].DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String("k")})
+	if err != nil || !aws.ToBool(del.DeleteMarker) || aws.ToString(del.VersionId) != store.NullVersionID {
+		t.Fatalf("DELETE while Suspended: %+v, %v", del, err)
+	}
+	checkVersions(t, s[0], bucket, []string{"k null latest marker", "k " + v1})
+	set(types.BucketVersioningStatusEnabled)
+	v3 := put(2, "enabled again")
+	checkVersions(t, s[1], bucket, []string{"k " + v3 + " latest", "k null marker", "k " + v1})
+	if _, err := s[0].DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String("k"), VersionId: aws.String(store.NullVersionID)}); err != nil {
+		t.Fatal(err)
+	}
+	checkVersions(t, s[2], bucket, []string{"k " + v3 + " latest", "k " + v1})
 }

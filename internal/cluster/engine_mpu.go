@@ -114,14 +114,8 @@ func (e *Engine) CompleteMultipartUpload(ctx context.Context, bucket, key, uploa
 	if err != nil {
 		return info, err
 	}
-	if state == store.VersioningSuspended {
-		return info, errSuspendedCluster
-	}
 	stamp := e.stamp()
-	a := mpuArgs{Bucket: bucket, Key: key, UploadID: uploadID, Parts: parts, Opts: putArgs{Stamp: stamp}}
-	if state != store.VersioningUnset {
-		a.Opts.VersionID = store.VersionIDOf(stamp)
-	}
+	a := mpuArgs{Bucket: bucket, Key: key, UploadID: uploadID, Parts: parts, Opts: putArgs{Stamp: stamp, VersionID: versionIDFor(state, stamp)}}
 	err = e.mpuCall(ctx, "complete", a, &info, func(id string) error {
 		info, err = e.completeHere(ctx, bucket, key, id, parts, stamp, a.Opts.VersionID)
 		return err

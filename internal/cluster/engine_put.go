@@ -39,13 +39,8 @@ func (e *Engine) PutObject(ctx context.Context, bucket, key string, r io.Reader,
 	if err != nil {
 		return store.ObjectInfo{}, err
 	}
-	if state == store.VersioningSuspended {
-		return store.ObjectInfo{}, errSuspendedCluster // only a bucket kept from a single node has it
-	}
 	args := putArgs{Meta: opts.Meta, Algorithm: opts.ChecksumAlgorithm, Stamp: e.stamp(), Digest: true}
-	if state != store.VersioningUnset {
-		args.VersionID = store.VersionIDOf(args.Stamp) // the same id on every replica
-	}
+	args.VersionID = versionIDFor(state, args.Stamp) // the same id on every replica
 	info, err := e.fanOut(ctx, e.targets(bucket, key), check, func(ctx context.Context, n NodeStatus, body io.Reader) (store.ObjectInfo, error) {
 		if e.self(n) {
 			return e.localPut(ctx, bucket, key, body, args, check.digest)

@@ -28,18 +28,18 @@ import (
 // A completed multipart upload is a version the same way: its home node
 // assembles it as the version the coordinator named and places it.
 //
-// Not built yet (each answers store.ErrNotImplemented): Suspended,
-// PutObjectAcl and lifecycle expiration in a bucket with versioning. Repair copies a key's latest version (object or marker) to a
+// Suspended makes every write the null version: each replica replaces
+// the key's null version with it when its stamp is newer, and sorts it
+// among the other versions by its stamp.
+//
+// Not built yet (each answers store.ErrNotImplemented): PutObjectAcl and
+// lifecycle expiration in a bucket with versioning. Repair copies a key's latest version (object or marker) to a
 // replica missing it, but does not compare a key's noncurrent versions, and
 // removing a version leaves no tombstone of it.
 
 var _ store.Versioned = (*Engine)(nil)
 
 var (
-	// errSuspendedCluster also refuses writes to a Suspended bucket, which
-	// only a single node upgraded to a cluster can have.
-	errSuspendedCluster = fmt.Errorf("%w: suspending versioning (the null version) is not yet available in a cluster; Enabled is",
-		store.ErrNotImplemented)
 	errVersionedACL = fmt.Errorf("%w: PutObjectAcl in a bucket with versioning is not yet available in a cluster",
 		store.ErrNotImplemented)
 	errVersionedExpire = fmt.Errorf("%w: lifecycle expiration in a bucket with versioning is not yet available in a cluster",
@@ -54,17 +54,12 @@ func (e *Engine) versioning(ctx context.Context, bucket string) (string, error) 
 }
 
 // SetBucketVersioning implements store.Versioned: a compare-and-swap of
-// the bucket's record in etcd. Only Enabled is accepted (Suspended is
-// store.ErrNotImplemented). Other nodes see the state within the bucket
+// the bucket's record in etcd. Other nodes see the state within the bucket
 // watch's latency; a replica write that reaches a key holding versions
 // without a version id meanwhile is kept as a version all the same (see
 // the local engine).
 func (e *Engine) SetBucketVersioning(ctx context.Context, bucket, state string) error {
-	switch state {
-	case store.VersioningEnabled:
-	case store.VersioningSuspended:
-		return errSuspendedCluster
-	default:
+	if state != store.VersioningEnabled && state != store.VersioningSuspended {
 		return store.ErrInvalidVersioningState
 	}
 	for range 8 {
@@ -237,10 +232,8 @@ func (e *Engine) DeleteObjectVersion(ctx context.Context, bucket, key, id string
 	switch {
 	case err != nil:
 		return store.DeleteResult{}, err
-	case state == store.VersioningSuspended:
-		return store.DeleteResult{}, errSuspendedCluster
 	case id == "" && state != store.VersioningUnset:
-		return e.deleteMarker(ctx, bucket, key)
+		return e.deleteMarker(ctx, bucket, key, state)
 	case id == "":
 		return store.DeleteResult{}, e.deleteTombstone(ctx, bucket, key)
 	case !store.ValidVersionID(id):
@@ -253,12 +246,26 @@ func (e *Engine) DeleteObjectVersion(ctx context.Context, bucket, key, id string
 	return e.removeVersion(ctx, bucket, key, id)
 }
 
+// versionIDFor is the version id of a write stamped s in a bucket in
+// state: none without versioning, the null version when Suspended, else
+// the id of the stamp.
+func versionIDFor(state string, s store.Stamp) string {
+	switch state {
+	case store.VersioningUnset:
+		return ""
+	case store.VersioningSuspended:
+		return store.NullVersionID
+	}
+	return store.VersionIDOf(s)
+}
+
 // deleteMarker writes a delete marker, a version of its own with an id
-// from a new stamp, to bucket/key's targets.
-func (e *Engine) deleteMarker(ctx context.Context, bucket, key string) (store.DeleteResult, error) {
+// from a new stamp (the null version when Suspended), to bucket/key's
+// targets.
+func (e *Engine) deleteMarker(ctx context.Context, bucket, key, state string) (store.DeleteResult, error) {
 	stamp := e.stamp()
 	info := store.ObjectInfo{Bucket: bucket, Key: key, LastModified: time.Now().UTC(), Stamp: stamp,
-		VersionID: store.VersionIDOf(stamp), DeleteMarker: true}
+		VersionID: versionIDFor(state, stamp), DeleteMarker: true}
 	targets := e.targets(bucket, key)
 	errs := make([]error, len(targets))
 	_ = each(ctx, targets, func(ctx context.Context, n NodeStatus) error {

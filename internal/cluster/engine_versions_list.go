@@ -99,11 +99,15 @@ func (a versionEntry) before(b versionEntry) bool {
 
 // versionSort is where a version sorts among its key's versions, newest
 // first: its id, or for the null version (whose id says nothing of its
-// age) the complement of its LastModified in nanoseconds, as the local
-// engine sorts it.
+// age) the id its stamp would have, as the local engine sorts a null
+// version a cluster wrote (one written before the cluster, unstamped,
+// by the complement of its LastModified in nanoseconds).
 func versionSort(info store.ObjectInfo) string {
-	if info.VersionID != store.NullVersionID && info.VersionID != "" {
+	switch {
+	case info.VersionID != store.NullVersionID && info.VersionID != "":
 		return info.VersionID
+	case !info.Stamp.IsZero():
+		return store.VersionIDOf(info.Stamp)
 	}
 	return fmt.Sprintf("%016x00000000", ^uint64(info.LastModified.UnixNano()))
 }

@@ -71,11 +71,17 @@ func (e *Engine) commitGivenVersion(ctx context.Context, bucket, key string, rec
 // versions (old is the o/ record, held when exists) and the data file it
 // drops; the caller holds the key lock.
 func (e *Engine) givenVersionBatch(bucket, key string, rec, old *objectRecord, exists bool) (*pebble.Batch, string, error) {
-	rec.Sort = ""
-	if rec.VersionID != store.NullVersionID {
+	switch {
+	case rec.VersionID != store.NullVersionID:
 		rec.Sort = rec.VersionID
+	case !rec.Stamp.IsZero():
+		rec.Sort = store.VersionIDOf(rec.Stamp) // the null version sorts by its stamp too
+	default:
+		rec.Sort = sortOf(&objectRecord{Modified: rec.Modified})
 	}
-	rec.Sort = sortOf(rec)
+	if rec.VersionID == store.NullVersionID {
+		return e.givenNullBatch(bucket, key, rec, old, exists)
+	}
 	oldIsVersion := exists && isVersion(old)
 	switch {
 	case oldIsVersion && versionOf(old) == rec.VersionID:
@@ -117,18 +123,107 @@ func (e *Engine) givenVersionBatch(bucket, key string, rec, old *objectRecord, e
 // bucket/key (with its f/ reverse entry and inline body).
 func (e *Engine) noncurrentBatch(bucket, key string, rec *objectRecord) (*pebble.Batch, error) {
 	b := e.db.NewBatch()
-	wk := versionKey(bucket, key, rec.Sort)
-	if err := setJSON(b, wk, rec); err != nil {
+	if err := setRecord(b, versionKey(bucket, key, rec.Sort), rec); err != nil {
 		b.Close()
 		return nil, err
 	}
+	return b, nil
+}
+
+// setRecord adds rec at index key k to b, with its f/ reverse entry and
+// inline body.
+func setRecord(b *pebble.Batch, k []byte, rec *objectRecord) error {
+	if err := setJSON(b, k, rec); err != nil {
+		return err
+	}
 	if rec.File != "" {
-		b.Set(fileKey(rec.File), wk, nil)
+		b.Set(fileKey(rec.File), k, nil)
 	}
 	if rec.data != nil {
 		b.Set(inlineKey(rec.File), rec.data, nil)
 	}
-	return b, nil
+	return nil
+}
+
+// givenNullBatch is givenVersionBatch for the null version (a cluster's
+// write in a Suspended bucket): rec replaces the key's null version
+// (current or noncurrent) when its stamp is newer, else the write is
+// store.ErrSuperseded; then it goes where its sort puts it, as any given
+// version does.
+func (e *Engine) givenNullBatch(bucket, key string, rec, old *objectRecord, exists bool) (*pebble.Batch, string, error) {
+	oldIsVersion := exists && isVersion(old)
+	if exists && !rec.Stamp.After(old.Stamp) && (!oldIsVersion || versionOf(old) == store.NullVersionID) {
+		return nil, "", store.ErrSuperseded // a newer tombstone or null version
+	}
+	if oldIsVersion && versionOf(old) == store.NullVersionID {
+		return e.replaceLatestNull(bucket, key, rec, old)
+	}
+	b := e.db.NewBatch()
+	dropped, err := e.dropNoncurrentNull(b, bucket, key, rec)
+	if err == nil {
+		switch {
+		case !oldIsVersion:
+			if exists {
+				dropData(b, old) // a tombstone: no data
+			}
+			err = setRecord(b, objectKey(bucket, key), rec)
+		case sortOf(old) < rec.Sort:
+			err = setRecord(b, versionKey(bucket, key, rec.Sort), rec)
+		default:
+			if _, err = e.retireLatest(b, bucket, key, store.VersioningEnabled, old, true); err == nil {
+				err = setRecord(b, objectKey(bucket, key), rec)
+			}
+		}
+	}
+	if err != nil {
+		b.Close()
+		return nil, "", err
+	}
+	return b, dropped, nil
+}
+
+// dropNoncurrentNull adds to b the removal of bucket/key's noncurrent
+// null version, if any, and returns its data file; one at least as new as
+// rec is store.ErrSuperseded.
+func (e *Engine) dropNoncurrentNull(b *pebble.Batch, bucket, key string, rec *objectRecord) (string, error) {
+	wk, nrec, err := e.findNoncurrent(bucket, key, store.NullVersionID)
+	if err != nil || nrec == nil {
+		return "", err
+	}
+	if !rec.Stamp.After(nrec.Stamp) {
+		return "", store.ErrSuperseded
+	}
+	if err := b.Delete(wk, nil); err != nil {
+		return "", err
+	}
+	return dropData(b, nrec), nil
+}
+
+// replaceLatestNull returns the batch that replaces bucket/key's latest
+// version old, the null version, by rec: rec takes o/ when it is newer
+// than every noncurrent version, else the newest noncurrent one does and
+// rec goes to w/.
+func (e *Engine) replaceLatestNull(bucket, key string, rec, old *objectRecord) (*pebble.Batch, string, error) {
+	var next *objectRecord
+	err := e.eachNoncurrent(bucket, key, func(_ []byte, r *objectRecord) bool {
+		next = r
+		return false
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	b := e.db.NewBatch()
+	dropped := dropData(b, old)
+	if next == nil || rec.Sort < sortOf(next) {
+		err = setRecord(b, objectKey(bucket, key), rec)
+	} else if err = e.promote(b, bucket, key); err == nil {
+		err = setRecord(b, versionKey(bucket, key, rec.Sort), rec)
+	}
+	if err != nil {
+		b.Close()
+		return nil, "", err
+	}
+	return b, dropped, nil
 }
 
 // commitAsVersion commits a replica or stamped write without a version

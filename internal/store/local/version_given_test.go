@@ -121,3 +121,68 @@ func stampedReplica(e *Engine, bucket, key, body string, s store.Stamp) error {
 	return e.PutReplica(context.Background(), store.ObjectInfo{Bucket: bucket, Key: key, Size: int64(len(body)), Stamp: s,
 		LastModified: time.Now().UTC()}, strings.NewReader(body))
 }
+
+// nullReplica stores body (or a delete marker when body is "") as the
+// null version carrying s, through PutReplica.
+func nullReplica(e *Engine, bucket, key, body string, s store.Stamp) error {
+	info := store.ObjectInfo{Bucket: bucket, Key: key, Size: int64(len(body)), Stamp: s, VersionID: store.NullVersionID,
+		LastModified: time.Now().UTC(), DeleteMarker: body == ""}
+	return e.PutReplica(context.Background(), info, strings.NewReader(body))
+}
+
+// The null version a cluster writes in a Suspended bucket replaces the
+// key's null version, current or noncurrent, when its stamp is newer
+// (else superseded), and sorts among the other versions by its stamp.
+func TestGivenNullVersions(t *testing.T) {
+	ctx := context.Background()
+	e := openTest(t, t.TempDir())
+	mustBucket(t, e, "b")
+	base := uint64(time.Now().UnixMilli()) << 16
+	s := func(i uint64) store.Stamp { return st(base+i<<16, "n1") }
+	id1, err := givenPut(e, "b", "k", "one", s(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct {
+		body string
+		at   uint64
+		want string // the body read as the latest; "" a delete marker
+		err  error
+	}{
+		{"two", 2, "two", nil},
+		{"three", 3, "three", nil},
+		{"stale", 2, "three", store.ErrSuperseded},
+	} {
+		if err := nullReplica(e, "b", "k", step.body, s(step.at)); !errors.Is(err, step.err) {
+			t.Fatalf("null %q: %v, want %v", step.body, err, step.err)
+		}
+		if got, err := readBody(t, e, "b", "k"); got != step.want || err != nil {
+			t.Fatalf("after null %q the latest is %q, %v", step.body, got, err)
+		}
+		if got, want := listIDs(t, e, "b", "", ""), []string{"null*", id1}; !slices.Equal(got, want) {
+			t.Fatalf("after null %q: %q, want %q", step.body, got, want)
+		}
+	}
+	id4, err := givenPut(e, "b", "k", "four", s(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := listIDs(t, e, "b", "", ""), []string{id4 + "*", "null", id1}; !slices.Equal(got, want) {
+		t.Fatalf("after version four: %q, want %q", got, want)
+	}
+	if err := nullReplica(e, "b", "k", "", s(5)); err != nil { // a null delete marker replaces the noncurrent null
+		t.Fatal(err)
+	}
+	if got, want := listIDs(t, e, "b", "", ""), []string{"null*/m", id4, id1}; !slices.Equal(got, want) {
+		t.Fatalf("after the null marker: %q, want %q", got, want)
+	}
+	if _, err := readBody(t, e, "b", "k"); !errors.Is(err, store.ErrNoSuchKey) {
+		t.Fatalf("the latest is a delete marker: %v", err)
+	}
+	if _, err := e.DeleteObjectVersion(ctx, "b", "k", store.NullVersionID); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := readBody(t, e, "b", "k"); got != "four" || err != nil {
+		t.Fatalf("after removing the null marker: %q, %v", got, err)
+	}
+}
