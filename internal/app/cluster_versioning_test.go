@@ -409,7 +409,9 @@ func TestClusterVersioningFromSingleNode(t *testing.T) {
 // are the null version, each replacing the last one everywhere (every
 // node's own copy is the newest), a delete makes a null delete marker,
 // the versions written while Enabled stay, and once Enabled again new
-// versions go on top; removing the null version by id removes it.
+// versions go on top; removing the null version by id removes it. An
+// object written before versioning, expired by lifecycle once it is
+// Enabled, gets a delete marker in front and stays as the null version.
 func TestClusterVersioningSuspended(t *testing.T) {
 	cl := apptest.StartCluster(t, apptest.ClusterOptions{Zones: []string{"a", "b", "c"}, Replicas: 3})
 	ctx := context.Background()
@@ -434,7 +436,25 @@ func TestClusterVersioningSuspended(t *testing.T) {
 		}
 		return aws.ToString(out.VersionId)
 	}
+	putObj(t, s[0], bucket, "pre", []byte("written before versioning"))
 	set(types.BucketVersioningStatusEnabled)
+	// Lifecycle's expiration of the latest version puts a delete marker in
+	// front of it, even of an object written before versioning.
+	eng := cl.Nodes[0].EngineForTest()
+	seen, err := eng.HeadObject(ctx, bucket, "pre")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := eng.(store.Expirer).ExpireObject(ctx, bucket, "pre", seen); !ok || err != nil {
+		t.Fatalf("expire: %v, %v", ok, err)
+	}
+	if _, err := getObj(s[1], bucket, "pre"); !isNoSuchKey(err) {
+		t.Fatalf("the expired object through node1: %v", err)
+	}
+	if got := getVersion(t, s[2], bucket, "pre", store.NullVersionID); string(got) != "written before versioning" {
+		t.Fatalf("the expired object as its null version: %q", got)
+	}
+	pre := []string{"pre latest marker", "pre"}
 	v1 := put(0, "enabled one")
 	set(types.BucketVersioningStatusSuspended)
 	for i, body := range []string{"null through node2", "null through node0"} {
@@ -456,18 +476,18 @@ func TestClusterVersioningSuspended(t *testing.T) {
 		t.Fatalf("the latest through node2: %q, %v", got, err)
 	}
 	for n := range s {
-		checkVersions(t, s[n], bucket, []string{"k null latest", "k " + v1})
+		checkVersions(t, s[n], bucket, append([]string{"k null latest", "k " + v1}, pre...))
 	}
 	del, err := s[1].DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String("k")})
 	if err != nil || !aws.ToBool(del.DeleteMarker) || aws.ToString(del.VersionId) != store.NullVersionID {
 		t.Fatalf("DELETE while Suspended: %+v, %v", del, err)
 	}
-	checkVersions(t, s[0], bucket, []string{"k null latest marker", "k " + v1})
+	checkVersions(t, s[0], bucket, append([]string{"k null latest marker", "k " + v1}, pre...))
 	set(types.BucketVersioningStatusEnabled)
 	v3 := put(2, "enabled again")
-	checkVersions(t, s[1], bucket, []string{"k " + v3 + " latest", "k null marker", "k " + v1})
+	checkVersions(t, s[1], bucket, append([]string{"k " + v3 + " latest", "k null marker", "k " + v1}, pre...))
 	if _, err := s[0].DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String("k"), VersionId: aws.String(store.NullVersionID)}); err != nil {
 		t.Fatal(err)
 	}
-	checkVersions(t, s[2], bucket, []string{"k " + v3 + " latest", "k " + v1})
+	checkVersions(t, s[2], bucket, append([]string{"k " + v3 + " latest", "k " + v1}, pre...))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"time"
 
 	"github.com/insitu-cloud/insitu/internal/store"
 )
@@ -16,8 +17,8 @@ func justAfter(s store.Stamp) store.Stamp {
 	return store.Stamp{HLC: s.HLC, Node: s.Node + "\x00"}
 }
 
-// ExpireObject implements store.Expirer for a bucket without versioning
-// (the cluster has none yet): it locates the newest copy as GetObject
+// ExpireObject implements store.Expirer (for a bucket with versioning
+// see expireVersioned): it locates the newest copy as GetObject
 // does and, when it is still seen (same stamp, ETag and size; without a
 // stamp in seen, same ETag, size and LastModified: see sameVersion), writes a tombstone stamped
 // justAfter that copy's stamp at a write quorum of the key's targets.
@@ -33,10 +34,9 @@ func justAfter(s store.Stamp) store.Stamp {
 // wherever that copy is asked, and repair spreads it. Safe for
 // concurrent use.
 func (e *Engine) ExpireObject(ctx context.Context, bucket, key string, seen store.ObjectInfo) (bool, error) {
-	if state, err := e.versioning(ctx, bucket); err != nil {
+	state, err := e.versioning(ctx, bucket)
+	if err != nil {
 		return false, err
-	} else if state != store.VersioningUnset {
-		return false, errVersionedExpire
 	}
 	cur, _, err := e.locate(ctx, bucket, key)
 	if errors.Is(err, store.ErrNoSuchKey) {
@@ -47,6 +47,9 @@ func (e *Engine) ExpireObject(ctx context.Context, bucket, key string, seen stor
 	}
 	if !sameVersion(cur, seen) {
 		return false, nil
+	}
+	if state != store.VersioningUnset {
+		return e.expireVersioned(ctx, cur, state)
 	}
 	stamp := justAfter(cur.Stamp)
 	targets := e.targets(bucket, key)
@@ -76,3 +79,28 @@ func sameVersion(cur, seen store.ObjectInfo) bool {
 }
 
 var _ store.Expirer = (*Engine)(nil)
+
+// expireVersioned expires cur, the latest version of a key in a bucket
+// with versioning (state), as S3 does: a delete marker goes in front of
+// it, and cur stays as a noncurrent version. The marker is stamped
+// cur's HLC plus one with no node name, so it sorts (by stamp and by id,
+// store.VersionIDOf) right after cur and before any write made after the
+// evaluation (a write on another node at cur's very HLC aside, which
+// then stays as a noncurrent version: nothing is lost with versioning);
+// two passes expiring cur write the same marker, the second changing
+// nothing.
+func (e *Engine) expireVersioned(ctx context.Context, cur store.ObjectInfo, state string) (bool, error) {
+	stamp := store.Stamp{HLC: cur.Stamp.HLC + 1}
+	info := store.ObjectInfo{Bucket: cur.Bucket, Key: cur.Key, LastModified: time.Now().UTC(), Stamp: stamp,
+		VersionID: versionIDFor(state, stamp), DeleteMarker: true}
+	targets := e.targets(cur.Bucket, cur.Key)
+	errs := make([]error, len(targets))
+	_ = each(ctx, targets, func(ctx context.Context, n NodeStatus) error {
+		errs[indexOf(targets, n.Name)] = e.putMarkerAt(ctx, n, info)
+		return nil
+	})
+	e.missed(errs, nil)
+	installed := slices.Contains(errs, nil)
+	_, err := settle(targets, make([]store.ObjectInfo, len(targets)), errs, nil)
+	return installed, err
+}

@@ -32,8 +32,13 @@ import (
 // the key's null version with it when its stamp is newer, and sorts it
 // among the other versions by its stamp.
 //
-// Not built yet (each answers store.ErrNotImplemented): PutObjectAcl and
-// lifecycle expiration in a bucket with versioning. Repair copies a key's latest version (object or marker) to a
+// Lifecycle's Expiration puts a delete marker in front of the latest
+// version (expireVersioned).
+//
+// Not built yet: PutObjectAcl in a bucket with versioning
+// (store.ErrNotImplemented), and the lifecycle rules on noncurrent
+// versions and delete markers (no store.VersionExpirer: s3api refuses
+// them). Repair copies a key's latest version (object or marker) to a
 // replica missing it, but does not compare a key's noncurrent versions, and
 // removing a version leaves no tombstone of it.
 
@@ -41,8 +46,6 @@ var _ store.Versioned = (*Engine)(nil)
 
 var (
 	errVersionedACL = fmt.Errorf("%w: PutObjectAcl in a bucket with versioning is not yet available in a cluster",
-		store.ErrNotImplemented)
-	errVersionedExpire = fmt.Errorf("%w: lifecycle expiration in a bucket with versioning is not yet available in a cluster",
 		store.ErrNotImplemented)
 )
 

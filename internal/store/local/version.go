@@ -144,10 +144,15 @@ func versionOf(rec *objectRecord) string {
 }
 
 // sortOf is rec's position among its key's versions; a record written
-// before versioning gets one from its modification time.
+// before versioning gets one from its stamp when a cluster wrote it (the
+// id store.VersionIDOf gives the stamp, so it sorts with the cluster's
+// versions by stamp), else from its modification time.
 func sortOf(rec *objectRecord) string {
 	if rec.Sort != "" {
 		return rec.Sort
+	}
+	if !rec.Stamp.IsZero() {
+		return store.VersionIDOf(rec.Stamp)
 	}
 	return fmt.Sprintf("%016x00000000", ^uint64(rec.Modified.UnixNano()))
 }

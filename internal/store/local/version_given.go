@@ -71,14 +71,11 @@ func (e *Engine) commitGivenVersion(ctx context.Context, bucket, key string, rec
 // versions (old is the o/ record, held when exists) and the data file it
 // drops; the caller holds the key lock.
 func (e *Engine) givenVersionBatch(bucket, key string, rec, old *objectRecord, exists bool) (*pebble.Batch, string, error) {
-	switch {
-	case rec.VersionID != store.NullVersionID:
+	rec.Sort = ""
+	if rec.VersionID != store.NullVersionID {
 		rec.Sort = rec.VersionID
-	case !rec.Stamp.IsZero():
-		rec.Sort = store.VersionIDOf(rec.Stamp) // the null version sorts by its stamp too
-	default:
-		rec.Sort = sortOf(&objectRecord{Modified: rec.Modified})
 	}
+	rec.Sort = sortOf(rec) // the null version sorts by its stamp too
 	if rec.VersionID == store.NullVersionID {
 		return e.givenNullBatch(bucket, key, rec, old, exists)
 	}
