@@ -30,9 +30,9 @@ import (
 // everywhere and is held by every node under one id; a version removed by
 // id is gone from every node; ListObjectVersions through any node, whole
 // or a version at a time, lists the merged versions newest first; copies
-// from a version and multipart uploads make versions; with a node stopped
-// the others still serve every version, list them and take new ones;
-// what is not built answers NotImplemented.
+// from a version and multipart uploads make versions; PutObjectAcl sets
+// one version's ACL on every node; with a node stopped the others still
+// serve every version, list them and take new ones.
 func TestClusterVersioning(t *testing.T) {
 	cl := apptest.StartCluster(t, apptest.ClusterOptions{Zones: []string{"a", "b", "c"}, Replicas: 3})
 	ctx := context.Background()
@@ -156,9 +156,23 @@ func TestClusterVersioning(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// What is not built yet says so.
-	_, err = s[0].PutObjectAcl(ctx, &s3.PutObjectAclInput{Bucket: aws.String(bucket), Key: aws.String("doc"), ACL: types.ObjectCannedACLPublicRead})
-	wantAPIError(t, err, "NotImplemented")
+	// PutObjectAcl sets one version's ACL in place, on every node.
+	if _, err := s[0].PutObjectAcl(ctx, &s3.PutObjectAclInput{Bucket: aws.String(bucket), Key: aws.String("doc"),
+		VersionId: aws.String(ids[0]), ACL: types.ObjectCannedACLPublicRead}); err != nil {
+		t.Fatal(err)
+	}
+	for n := range cl.Nodes {
+		l := cl.Nodes[n].LocalForTest().(store.Versioned)
+		if info, err := l.HeadObjectVersion(ctx, bucket, "doc", ids[0]); err != nil || info.Meta.ACL != "public-read" {
+			t.Fatalf("node%d's own copy of version 0 after PutObjectAcl: ACL %q, %v", n, info.Meta.ACL, err)
+		}
+		if info, err := l.HeadObjectVersion(ctx, bucket, "doc", ids[2]); err != nil || info.Meta.ACL != "" {
+			t.Fatalf("node%d's own copy of version 2 after PutObjectAcl of version 0: ACL %q, %v", n, info.Meta.ACL, err)
+		}
+	}
+	if acl, err := s[2].GetObjectAcl(ctx, &s3.GetObjectAclInput{Bucket: aws.String(bucket), Key: aws.String("doc"), VersionId: aws.String(ids[0])}); err != nil || len(acl.Grants) < 2 {
+		t.Fatalf("ACL of version 0 through node2: %+v, %v", acl, err)
+	}
 	// In a bucket without versioning PutObjectAcl rewrites the object.
 	if _, err := s[0].CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("plain")}); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -35,19 +36,16 @@ import (
 // Lifecycle's Expiration puts a delete marker in front of the latest
 // version (expireVersioned).
 //
-// Not built yet: PutObjectAcl in a bucket with versioning
-// (store.ErrNotImplemented), and the lifecycle rules on noncurrent
-// versions and delete markers (no store.VersionExpirer: s3api refuses
-// them). Repair copies a key's latest version (object or marker) to a
-// replica missing it, but does not compare a key's noncurrent versions, and
-// removing a version leaves no tombstone of it.
+// PutObjectAcl rewrites the version in place on every target
+// (setVersionACL).
+//
+// Not built yet: the lifecycle rules on noncurrent versions and delete
+// markers (no store.VersionExpirer: s3api refuses them). Repair copies a
+// key's latest version (object or marker) to a replica missing it, but
+// does not compare a key's noncurrent versions, and removing a version
+// leaves no tombstone of it.
 
 var _ store.Versioned = (*Engine)(nil)
-
-var (
-	errVersionedACL = fmt.Errorf("%w: PutObjectAcl in a bucket with versioning is not yet available in a cluster",
-		store.ErrNotImplemented)
-)
 
 // versioning returns bucket's versioning state (the watched cache, else
 // etcd).
@@ -333,15 +331,16 @@ func (e *Engine) removeVersionAt(ctx context.Context, n NodeStatus, bucket, key,
 // SetObjectACL implements store.Versioned. In a bucket without
 // versioning the object is written again with the same bytes and
 // metadata but the ACL (so the ACL is durable and replicated exactly as
-// the object is; its LastModified changes); with versioning it is
-// store.ErrNotImplemented.
+// the object is; its LastModified changes); with versioning the version
+// (id, or the latest) is rewritten in place on every target (see
+// setVersionACL).
 func (e *Engine) SetObjectACL(ctx context.Context, bucket, key, id, acl string) error {
 	state, err := e.versioning(ctx, bucket)
 	switch {
 	case err != nil:
 		return err
 	case state != store.VersioningUnset:
-		return errVersionedACL
+		return e.setVersionACL(ctx, bucket, key, id, acl)
 	case id != "" && !store.ValidVersionID(id):
 		return store.ErrInvalidVersionID
 	case id != "" && id != store.NullVersionID:
@@ -359,4 +358,37 @@ func (e *Engine) SetObjectACL(ctx context.Context, bucket, key, id, acl string) 
 	m.ACL = acl
 	_, err = e.PutObject(ctx, bucket, key, rc, info.Size, store.PutOptions{Meta: m, ChecksumAlgorithm: info.Checksum.Algorithm})
 	return err
+}
+
+// setVersionACL sets the canned ACL of version id of bucket/key (""
+// for the latest, resolved here to its id) in place on every target, at a
+// write quorum: no new version, the same LastModified, as on a single
+// node. The change carries no stamp, so a target it misses keeps the old
+// ACL (repair compares stamps) until it is set again.
+func (e *Engine) setVersionACL(ctx context.Context, bucket, key, id, acl string) error {
+	if id == "" {
+		cur, _, err := e.locate(ctx, bucket, key)
+		if err != nil {
+			return err
+		}
+		id = cmp.Or(cur.VersionID, store.NullVersionID)
+	} else if _, _, _, err := e.locateVersion(ctx, bucket, key, id); err != nil {
+		return err
+	}
+	targets := e.targets(bucket, key)
+	errs := make([]error, len(targets))
+	_ = each(ctx, targets, func(ctx context.Context, n NodeStatus) error {
+		errs[indexOf(targets, n.Name)] = e.versionACLAt(ctx, n, bucket, key, id, acl)
+		return nil
+	})
+	_, err := settle(targets, make([]store.ObjectInfo, len(targets)), errs, nil)
+	return err
+}
+
+// versionACLAt sets the ACL of version id of bucket/key at node n.
+func (e *Engine) versionACLAt(ctx context.Context, n NodeStatus, bucket, key, id, acl string) error {
+	if e.self(n) {
+		return e.local.SetObjectACL(ctx, bucket, key, id, acl)
+	}
+	return e.c.call(ctx, n.Endpoint, "POST", internalPrefix+"versionacl", versionArgs{Bucket: bucket, Key: key, Version: id, ACL: acl}, nil)
 }

@@ -35,6 +35,7 @@ func (c *Cluster) newHandler() http.Handler {
 	mux.HandleFunc("POST "+internalPrefix+"version", c.serveVersion)
 	mux.HandleFunc("POST "+internalPrefix+"deleteversion", c.serveDeleteVersion)
 	mux.HandleFunc("POST "+internalPrefix+"listversions", c.serveListVersions)
+	mux.HandleFunc("POST "+internalPrefix+"versionacl", c.serveVersionACL)
 	mux.HandleFunc("PUT "+internalPrefix+"part", c.servePart)
 	mux.HandleFunc("POST "+internalPrefix+"mpu/{op}", c.serveMPU)
 	mux.HandleFunc("GET "+internalPrefix+"blob/{digest}", c.serveBlob)
@@ -280,5 +281,13 @@ func (c *Cluster) serveListVersions(w http.ResponseWriter, r *http.Request) {
 	if readJSON(w, r, &a) {
 		res, err := listVersionsLocal(r.Context(), c.local, a.Bucket, a.Opts)
 		writeJSON(w, res, err)
+	}
+}
+
+// serveVersionACL sets the ACL of one version here in place.
+func (c *Cluster) serveVersionACL(w http.ResponseWriter, r *http.Request) {
+	var a versionArgs
+	if readJSON(w, r, &a) {
+		writeJSON(w, struct{}{}, c.local.SetObjectACL(r.Context(), a.Bucket, a.Key, a.Version, a.ACL))
 	}
 }

@@ -82,6 +82,7 @@ type versionArgs struct {
 	Bucket  string `json:"bucket"`
 	Key     string `json:"key"`
 	Version string `json:"version"`
+	ACL     string `json:"acl,omitempty"` // versionacl: the canned ACL to set
 }
 
 // listVersionsArgs ask for one node's page of a version listing.
