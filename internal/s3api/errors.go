@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"syscall"
 
 	"github.com/insitu-cloud/insitu/internal/auth/sigv4"
@@ -106,8 +105,6 @@ func toAPIError(err error) *APIError {
 		return errPreconditionFailed
 	case errors.Is(err, store.ErrCorrupt):
 		return apiErr(http.StatusInternalServerError, "InternalError", "The stored object failed its integrity check.")
-	case errors.Is(err, store.ErrNotImplemented):
-		return apiErr(http.StatusNotImplemented, "NotImplemented", "%s", strings.TrimPrefix(err.Error(), store.ErrNotImplemented.Error()+": "))
 	case errors.Is(err, store.ErrUnavailable):
 		return apiErr(http.StatusServiceUnavailable, "ServiceUnavailable", "Too few of the nodes holding this object are reachable right now; please retry.")
 	case errors.Is(err, checksum.ErrUnsupported):

@@ -13,8 +13,8 @@ import (
 
 // Bucket versioning (see store.Versioned). Engines without it answer
 // PutBucketVersioning NotImplemented, show the empty configuration, and
-// accept only the "null" version id, as before. (The cluster's engine has
-// it, with store.ErrNotImplemented for the parts it does not offer yet.)
+// accept only the "null" version id. (Both engines, local and the
+// cluster's, have it.)
 
 // maxVersioningBody bounds a PutBucketVersioning body.
 const maxVersioningBody = 64 << 10

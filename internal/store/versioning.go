@@ -109,10 +109,6 @@ type Versioned interface {
 	SetObjectACL(ctx context.Context, bucket, key, versionID, acl string) error
 }
 
-// ErrNotImplemented reports an operation this engine does not offer (yet);
-// the protocol layer answers NotImplemented with the error's text.
-var ErrNotImplemented = errors.New("not implemented")
-
 // ValidVersionID reports whether id is "null" or has the shape of the
 // version ids the engines issue: 24 lower-case hex digits.
 func ValidVersionID(id string) bool {
