@@ -426,6 +426,7 @@ func TestClusterVersioningFromSingleNode(t *testing.T) {
 // versions go on top; removing the null version by id removes it. An
 // object written before versioning, expired by lifecycle once it is
 // Enabled, gets a delete marker in front and stays as the null version.
+// Lifecycle's version expirations remove versions on every node.
 func TestClusterVersioningSuspended(t *testing.T) {
 	cl := apptest.StartCluster(t, apptest.ClusterOptions{Zones: []string{"a", "b", "c"}, Replicas: 3})
 	ctx := context.Background()
@@ -504,4 +505,34 @@ func TestClusterVersioningSuspended(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkVersions(t, s[2], bucket, append([]string{"k " + v3 + " latest", "k " + v1}, pre...))
+
+	// Lifecycle's version expirations run on every node: a noncurrent
+	// version goes, the latest stays; a delete marker goes only once no
+	// version is left behind it.
+	x := eng.(store.VersionExpirer)
+	expire := func(f func(context.Context, string, string, string) (bool, error), id string, want bool) {
+		t.Helper()
+		if ok, err := f(ctx, bucket, "k", id); ok != want || err != nil {
+			t.Fatalf("expire %s: %v, %v; want %v", id, ok, err, want)
+		}
+	}
+	expire(x.ExpireNoncurrent, v1, true)
+	expire(x.ExpireNoncurrent, v3, false)
+	for n := range cl.Nodes {
+		l := cl.Nodes[n].LocalForTest().(store.Versioned)
+		if _, err := l.HeadObjectVersion(ctx, bucket, "k", v1); !errors.Is(err, store.ErrNoSuchVersion) {
+			t.Fatalf("node%d still holds the expired version: %v", n, err)
+		}
+	}
+	del, err = s[0].DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String("k")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	marker := aws.ToString(del.VersionId)
+	expire(x.ExpireDeleteMarker, marker, false) // v3 is behind it
+	if _, err := s[1].DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String("k"), VersionId: aws.String(v3)}); err != nil {
+		t.Fatal(err)
+	}
+	expire(x.ExpireDeleteMarker, marker, true)
+	checkVersions(t, s[1], bucket, pre)
 }

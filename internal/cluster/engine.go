@@ -18,6 +18,7 @@ type Local interface {
 	store.Replicas
 	store.LocalFiles
 	store.Versioned
+	store.VersionExpirer
 	// CompleteMultipartUploadVersion is CompleteMultipartUploadAt storing
 	// the object as version versionID of the key (PutOptions.VersionID).
 	CompleteMultipartUploadVersion(ctx context.Context, bucket, key, uploadID string, parts []store.CompletePart, stamp store.Stamp, versionID string) (store.ObjectInfo, error)

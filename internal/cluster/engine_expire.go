@@ -104,3 +104,55 @@ func (e *Engine) expireVersioned(ctx context.Context, cur store.ObjectInfo, stat
 	_, err := settle(targets, make([]store.ObjectInfo, len(targets)), errs, nil)
 	return installed, err
 }
+
+var _ store.VersionExpirer = (*Engine)(nil)
+
+// ExpireNoncurrent implements store.VersionExpirer: every target removes
+// version id if, under its key lock, a newer version is its latest; it
+// reports whether any did. Targets it missed keep the version (removing
+// a version leaves no tombstone; see engine_version.go).
+func (e *Engine) ExpireNoncurrent(ctx context.Context, bucket, key, id string) (bool, error) {
+	return e.expireVersion(ctx, versionArgs{Bucket: bucket, Key: key, Version: id})
+}
+
+// ExpireDeleteMarker implements store.VersionExpirer: every target
+// removes the delete marker id if, under its key lock, it is its latest
+// with no older version behind it; it reports whether any did.
+func (e *Engine) ExpireDeleteMarker(ctx context.Context, bucket, key, id string) (bool, error) {
+	return e.expireVersion(ctx, versionArgs{Bucket: bucket, Key: key, Version: id, Marker: true})
+}
+
+// expireVersion asks every target of a's key to expire a's version, at a
+// write quorum.
+func (e *Engine) expireVersion(ctx context.Context, a versionArgs) (bool, error) {
+	targets := e.targets(a.Bucket, a.Key)
+	errs := make([]error, len(targets))
+	removed := make([]bool, len(targets))
+	_ = each(ctx, targets, func(ctx context.Context, n NodeStatus) error {
+		i := indexOf(targets, n.Name)
+		if e.self(n) {
+			removed[i], errs[i] = expireVersionLocal(ctx, e.local, a)
+		} else {
+			errs[i] = e.c.call(ctx, n.Endpoint, "POST", internalPrefix+"expireversion", a, &removed[i])
+		}
+		return nil
+	})
+	_, err := settle(targets, make([]store.ObjectInfo, len(targets)), errs, nil)
+	return slices.Contains(removed, true), err
+}
+
+// expireVersionLocal expires a's version in this node's engine; a node
+// holding nothing of the bucket has nothing to expire.
+func expireVersionLocal(ctx context.Context, l Local, a versionArgs) (bool, error) {
+	var removed bool
+	var err error
+	if a.Marker {
+		removed, err = l.ExpireDeleteMarker(ctx, a.Bucket, a.Key, a.Version)
+	} else {
+		removed, err = l.ExpireNoncurrent(ctx, a.Bucket, a.Key, a.Version)
+	}
+	if errors.Is(err, store.ErrNoSuchBucket) {
+		return false, nil
+	}
+	return removed, err
+}

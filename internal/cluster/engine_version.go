@@ -39,9 +39,10 @@ import (
 // PutObjectAcl rewrites the version in place on every target
 // (setVersionACL).
 //
-// Not built yet: the lifecycle rules on noncurrent versions and delete
-// markers (no store.VersionExpirer: s3api refuses them). Repair copies a
-// key's latest version (object or marker) to a replica missing it, but
+// Lifecycle's rules on noncurrent versions and delete markers run on
+// every target (store.VersionExpirer, engine_expire.go).
+//
+// Not built yet: repair copies a key's latest version (object or marker) to a replica missing it, but
 // does not compare a key's noncurrent versions, and removing a version
 // leaves no tombstone of it.
 

@@ -36,6 +36,7 @@ func (c *Cluster) newHandler() http.Handler {
 	mux.HandleFunc("POST "+internalPrefix+"deleteversion", c.serveDeleteVersion)
 	mux.HandleFunc("POST "+internalPrefix+"listversions", c.serveListVersions)
 	mux.HandleFunc("POST "+internalPrefix+"versionacl", c.serveVersionACL)
+	mux.HandleFunc("POST "+internalPrefix+"expireversion", c.serveExpireVersion)
 	mux.HandleFunc("PUT "+internalPrefix+"part", c.servePart)
 	mux.HandleFunc("POST "+internalPrefix+"mpu/{op}", c.serveMPU)
 	mux.HandleFunc("GET "+internalPrefix+"blob/{digest}", c.serveBlob)
@@ -289,5 +290,14 @@ func (c *Cluster) serveVersionACL(w http.ResponseWriter, r *http.Request) {
 	var a versionArgs
 	if readJSON(w, r, &a) {
 		writeJSON(w, struct{}{}, c.local.SetObjectACL(r.Context(), a.Bucket, a.Key, a.Version, a.ACL))
+	}
+}
+
+// serveExpireVersion expires one version here (a lifecycle pass's).
+func (c *Cluster) serveExpireVersion(w http.ResponseWriter, r *http.Request) {
+	var a versionArgs
+	if readJSON(w, r, &a) {
+		removed, err := expireVersionLocal(r.Context(), c.local, a)
+		writeJSON(w, removed, err)
 	}
 }

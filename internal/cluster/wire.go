@@ -83,6 +83,9 @@ type versionArgs struct {
 	Key     string `json:"key"`
 	Version string `json:"version"`
 	ACL     string `json:"acl,omitempty"` // versionacl: the canned ACL to set
+	// Marker (expireversion) expires a delete marker
+	// (ExpireDeleteMarker), else a noncurrent version (ExpireNoncurrent).
+	Marker bool `json:"marker,omitempty"`
 }
 
 // listVersionsArgs ask for one node's page of a version listing.
