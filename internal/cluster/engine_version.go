@@ -42,9 +42,9 @@ import (
 // Lifecycle's rules on noncurrent versions and delete markers run on
 // every target (store.VersionExpirer, engine_expire.go).
 //
-// Not built yet: repair copies a key's latest version (object or marker) to a replica missing it, but
-// does not compare a key's noncurrent versions, and removing a version
-// leaves no tombstone of it.
+// Not built yet: repair copies a key's latest version (object or marker)
+// to a replica missing it, but does not compare a key's noncurrent
+// versions, and removing a version leaves no tombstone of it.
 
 var _ store.Versioned = (*Engine)(nil)
 
