@@ -457,8 +457,8 @@ func TestClusterVersioningSuspended(t *testing.T) {
 	// front of it, even of an object written before versioning.
 	eng := cl.Nodes[0].EngineForTest()
 	seen, err := eng.HeadObject(ctx, bucket, "pre")
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || seen.VersionID != store.NullVersionID {
+		t.Fatalf("HEAD of an object written before versioning: version %q, %v", seen.VersionID, err)
 	}
 	if ok, err := eng.(store.Expirer).ExpireObject(ctx, bucket, "pre", seen); !ok || err != nil {
 		t.Fatalf("expire: %v, %v", ok, err)

@@ -30,7 +30,8 @@ type holding struct {
 // writer that saw one first may have put the only copy there) and
 // returns the newest holding with every node that holds exactly it.
 func (e *Engine) locate(ctx context.Context, bucket, key string) (store.ObjectInfo, []NodeStatus, error) {
-	if err := e.bucketExists(ctx, bucket); err != nil {
+	brec, err := e.bucketRecord(ctx, bucket)
+	if err != nil {
 		return store.ObjectInfo{}, nil, err
 	}
 	set := e.readSet(bucket, key)
@@ -55,6 +56,9 @@ func (e *Engine) locate(ctx context.Context, bucket, key string) (store.ObjectIn
 	}
 	if i := indexOf(holders, e.c.Name()); i > 0 {
 		holders[0], holders[i] = holders[i], holders[0] // read here first
+	}
+	if best.VersionID == "" && brec.Versioning != store.VersioningUnset {
+		best.VersionID = store.NullVersionID // written before versioning
 	}
 	return best, holders, nil
 }
