@@ -16,15 +16,23 @@ import (
 // latency. Safe for concurrent use.
 type bucketCache struct {
 	mu    sync.RWMutex
-	m     map[string]store.BucketInfo
+	m     map[string]bucketRecord
 	ready bool
 }
 
-func (b *bucketCache) get(name string) (store.BucketInfo, bool) {
+// bucketRecord is a bucket's value in etcd (key buckets/<name>): the
+// BucketInfo and the versioning state (store.VersioningUnset until
+// PutBucketVersioning sets it).
+type bucketRecord struct {
+	store.BucketInfo
+	Versioning string `json:",omitempty"`
+}
+
+func (b *bucketCache) get(name string) (bucketRecord, bool) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	info, ok := b.m[name]
-	return info, ok && b.ready
+	rec, ok := b.m[name]
+	return rec, ok && b.ready
 }
 
 func (b *bucketCache) set(name string, v []byte) {
@@ -34,9 +42,9 @@ func (b *bucketCache) set(name string, v []byte) {
 		delete(b.m, name)
 		return
 	}
-	var info store.BucketInfo
-	if json.Unmarshal(v, &info) == nil {
-		b.m[name] = info
+	var rec bucketRecord
+	if json.Unmarshal(v, &rec) == nil {
+		b.m[name] = rec
 	}
 }
 
@@ -50,7 +58,7 @@ func (e *Engine) watchBuckets() {
 		ch := e.c.kv.Watch(wctx, "buckets/")
 		if pairs, err := e.c.kv.List(wctx, "buckets/"); err == nil {
 			e.buckets.mu.Lock()
-			e.buckets.m = map[string]store.BucketInfo{}
+			e.buckets.m = map[string]bucketRecord{}
 			e.buckets.ready = true
 			e.buckets.mu.Unlock()
 			for _, p := range pairs {

@@ -17,6 +17,11 @@ type Local interface {
 	store.Engine
 	store.Replicas
 	store.LocalFiles
+	store.Versioned
+	store.VersionExpirer
+	// CompleteMultipartUploadVersion is CompleteMultipartUploadAt storing
+	// the object as version versionID of the key (PutOptions.VersionID).
+	CompleteMultipartUploadVersion(ctx context.Context, bucket, key, uploadID string, parts []store.CompletePart, stamp store.Stamp, versionID string) (store.ObjectInfo, error)
 }
 
 // Engine is the store.Engine of a node in a cluster: buckets live in
@@ -32,17 +37,21 @@ type Engine struct {
 
 // NewEngine returns the cluster engine over this node's local engine and
 // registers the local engine for the internal API. Bucket records kept by
-// a node that ran alone are published once, so upgrading a single node to
-// a cluster keeps its buckets.
+// a node that ran alone are published once, with their versioning state,
+// so upgrading a single node to a cluster keeps its buckets.
 func NewEngine(ctx context.Context, c *Cluster, local Local) (*Engine, error) {
-	e := &Engine{c: c, local: local, buckets: &bucketCache{m: map[string]store.BucketInfo{}}}
+	e := &Engine{c: c, local: local, buckets: &bucketCache{m: map[string]bucketRecord{}}}
 	c.local, c.engine = local, e
 	bs, err := local.ListBuckets(ctx)
 	if err != nil {
 		return nil, err
 	}
 	for _, b := range bs {
-		v, _ := json.Marshal(b)
+		state, err := local.BucketVersioning(ctx, b.Name)
+		if err != nil {
+			return nil, fmt.Errorf("cluster: publish bucket %s: %w", b.Name, err)
+		}
+		v, _ := json.Marshal(bucketRecord{BucketInfo: b, Versioning: state})
 		if err := c.kv.CompareAndSwap(ctx, bucketKey(b.Name), nil, v); err != nil && !errors.Is(err, meta.ErrConflict) {
 			return nil, fmt.Errorf("cluster: publish bucket %s: %w", b.Name, err)
 		}
@@ -73,23 +82,38 @@ func (e *Engine) CreateBucket(ctx context.Context, b store.BucketInfo) error {
 // node is seen here within the watch's latency, the window S3 itself
 // documents for bucket changes.
 func (e *Engine) GetBucket(ctx context.Context, bucket string) (store.BucketInfo, error) {
-	if b, ok := e.buckets.get(bucket); ok {
-		return b, nil
+	rec, err := e.bucketRecord(ctx, bucket)
+	return rec.BucketInfo, err
+}
+
+// bucketRecord returns a bucket's record from the watched cache, else
+// etcd.
+func (e *Engine) bucketRecord(ctx context.Context, bucket string) (bucketRecord, error) {
+	if rec, ok := e.buckets.get(bucket); ok {
+		return rec, nil
 	}
-	return e.readBucket(ctx, bucket)
+	rec, _, err := e.readBucketRecord(ctx, bucket)
+	return rec, err
 }
 
 // readBucket reads a bucket's record from etcd.
 func (e *Engine) readBucket(ctx context.Context, bucket string) (store.BucketInfo, error) {
-	var b store.BucketInfo
+	rec, _, err := e.readBucketRecord(ctx, bucket)
+	return rec.BucketInfo, err
+}
+
+// readBucketRecord reads a bucket's record from etcd, with the value read
+// (for a compare-and-swap).
+func (e *Engine) readBucketRecord(ctx context.Context, bucket string) (bucketRecord, []byte, error) {
+	var rec bucketRecord
 	v, err := e.c.kv.Get(ctx, bucketKey(bucket))
 	if errors.Is(err, meta.ErrNotFound) {
-		return b, store.ErrNoSuchBucket
+		return rec, nil, store.ErrNoSuchBucket
 	}
 	if err != nil {
-		return b, err
+		return rec, nil, err
 	}
-	return b, json.Unmarshal(v, &b)
+	return rec, v, json.Unmarshal(v, &rec)
 }
 
 // ListBuckets implements store.Engine.
@@ -110,15 +134,25 @@ func (e *Engine) ListBuckets(ctx context.Context) ([]store.BucketInfo, error) {
 }
 
 // DeleteBucket implements store.Engine: refused while any live node lists
-// an object or an upload in it; then the record goes and every live node
+// an object, a version (with versioning) or an upload in it; then the record goes and every live node
 // drops its local copy of the bucket.
 func (e *Engine) DeleteBucket(ctx context.Context, bucket string) error {
-	if _, err := e.readBucket(ctx, bucket); err != nil {
+	rec, _, err := e.readBucketRecord(ctx, bucket)
+	if err != nil {
 		return err
 	}
 	page, err := e.ListObjects(ctx, bucket, store.ListOptions{MaxKeys: 1})
 	if err != nil {
 		return err
+	}
+	if rec.Versioning != store.VersioningUnset {
+		vs, err := e.ListObjectVersions(ctx, bucket, store.ListVersionsOptions{MaxKeys: 1})
+		if err != nil {
+			return err
+		}
+		if len(vs.Versions) > 0 || len(vs.CommonPrefixes) > 0 {
+			return store.ErrBucketNotEmpty
+		}
 	}
 	ups, err := e.listUploads(ctx, bucket, store.ListUploadsOptions{MaxUploads: 1}, true)
 	if err != nil {

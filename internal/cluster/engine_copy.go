@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"net/url"
 
 	"github.com/insitu-cloud/insitu/internal/store"
@@ -19,18 +20,33 @@ func (e *Engine) push(ctx context.Context, t NodeStatus, info store.ObjectInfo) 
 	if info.Deleted {
 		return e.deleteAt(ctx, t, info.Bucket, info.Key, info.Stamp)
 	}
-	head, err := json.Marshal(info)
+	if info.DeleteMarker {
+		return e.sendReplica(ctx, t, info, http.NoBody)
+	}
+	open := openLocal
+	if info.VersionID != "" {
+		open = openVersionLocal // by id: a newer version may be the latest here
+	}
+	rc, err := open(ctx, e.local, info, 0, info.Size)
 	if err != nil {
 		return err
 	}
-	rc, err := openLocal(ctx, e.local, info, 0, info.Size)
+	return e.sendReplica(ctx, t, info, rc)
+}
+
+// sendReplica sends node t an exact copy of version info with its body
+// rc (the framed head, then the bytes); a newer version held there is
+// not an error. It owns rc: the HTTP client closes it (and so releases
+// its buffer) once it has stopped reading it, which may be after an
+// early answer returned.
+func (e *Engine) sendReplica(ctx context.Context, t NodeStatus, info store.ObjectInfo, rc io.ReadCloser) error {
+	head, err := json.Marshal(info)
 	if err != nil {
+		rc.Close()
 		return err
 	}
 	var n [4]byte
 	binary.BigEndian.PutUint32(n[:], uint32(len(head)))
-	// The HTTP client closes rc (and so releases its buffer) once it has
-	// stopped reading it, which may be after an early answer returned.
 	body := readCloser{io.MultiReader(bytes.NewReader(n[:]), bytes.NewReader(head), rc), rc}
 	resp, err := e.c.stream(ctx, t, "PUT", "replica", url.Values{}, nil, body)
 	if err != nil {
@@ -89,6 +105,10 @@ func (c *Cluster) place(ctx context.Context, info store.ObjectInfo) error {
 	}
 	if ok < quorum(len(targets)) {
 		c.log.Warn("completed upload below its write quorum; repair will place it", "key", info.Key, "copies", ok)
+	}
+	if !selfTarget && ok == len(targets) && info.VersionID != "" {
+		_, err := c.local.DeleteObjectVersion(ctx, info.Bucket, info.Key, info.VersionID) // Drop keeps versions
+		return err
 	}
 	if !selfTarget && ok == len(targets) {
 		return c.local.Drop(ctx, info.Bucket, info.Key, info.Stamp)

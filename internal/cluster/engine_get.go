@@ -30,7 +30,8 @@ type holding struct {
 // writer that saw one first may have put the only copy there) and
 // returns the newest holding with every node that holds exactly it.
 func (e *Engine) locate(ctx context.Context, bucket, key string) (store.ObjectInfo, []NodeStatus, error) {
-	if err := e.bucketExists(ctx, bucket); err != nil {
+	brec, err := e.bucketRecord(ctx, bucket)
+	if err != nil {
 		return store.ObjectInfo{}, nil, err
 	}
 	set := e.readSet(bucket, key)
@@ -50,8 +51,14 @@ func (e *Engine) locate(ctx context.Context, bucket, key string) (store.ObjectIn
 	if len(holders) == 0 || best.Deleted {
 		return store.ObjectInfo{}, nil, store.ErrNoSuchKey
 	}
+	if best.DeleteMarker {
+		return store.ObjectInfo{}, nil, &store.DeleteMarkerError{VersionID: best.VersionID, Err: store.ErrNoSuchKey}
+	}
 	if i := indexOf(holders, e.c.Name()); i > 0 {
 		holders[0], holders[i] = holders[i], holders[0] // read here first
+	}
+	if best.VersionID == "" && brec.Versioning != store.VersioningUnset {
+		best.VersionID = store.NullVersionID // written before versioning
 	}
 	return best, holders, nil
 }
@@ -145,13 +152,21 @@ func (e *Engine) GetObject(ctx context.Context, bucket, key string, rng *store.R
 	if err != nil {
 		return info, nil, err
 	}
+	return e.openHolders(ctx, info, holders, rng, false)
+}
+
+// openHolders opens rng of version info at the first of holders that
+// serves it, failing over to the next ones; byID reads the version by
+// its id (info.VersionID) rather than as the key's latest.
+func (e *Engine) openHolders(ctx context.Context, info store.ObjectInfo, holders []NodeStatus, rng *store.Range, byID bool) (store.ObjectInfo, io.ReadCloser, error) {
 	off, n := int64(0), info.Size
 	if rng != nil {
+		var err error
 		if off, n, err = rng.Resolve(info.Size); err != nil {
 			return info, nil, err
 		}
 	}
-	fr := &failover{e: e, ctx: ctx, info: info, holders: holders, off: off, left: n}
+	fr := &failover{e: e, ctx: ctx, info: info, holders: holders, off: off, left: n, byID: byID}
 	if err := fr.open(); err != nil {
 		return info, nil, err
 	}
@@ -168,6 +183,7 @@ type failover struct {
 	left    int64
 	cur     io.ReadCloser
 	curNode NodeStatus
+	byID    bool // read info.VersionID by id (see openHolders)
 }
 
 // open opens the range still to read at the next holder that has it.
@@ -176,7 +192,7 @@ func (f *failover) open() error {
 	for len(f.holders) > 0 {
 		n := f.holders[0]
 		f.holders = f.holders[1:]
-		if f.cur, err = f.e.openAt(f.ctx, n, f.info, f.off, f.left); err == nil {
+		if f.cur, err = f.e.openVersion(f.ctx, n, f.info, f.off, f.left, f.byID); err == nil {
 			f.curNode = n
 			return nil
 		}
@@ -216,13 +232,26 @@ func (f *failover) Close() error {
 	return nil
 }
 
-// openAt opens off..off+n of version info at node n.
+// openAt opens off..off+n of version info (the key's latest) at node n.
 func (e *Engine) openAt(ctx context.Context, n NodeStatus, info store.ObjectInfo, off, length int64) (io.ReadCloser, error) {
+	return e.openVersion(ctx, n, info, off, length, false)
+}
+
+// openVersion opens off..off+n of version info at node n: by its id
+// (info.VersionID) when byID, else as the key's latest; either way only
+// the copy carrying info's stamp.
+func (e *Engine) openVersion(ctx context.Context, n NodeStatus, info store.ObjectInfo, off, length int64, byID bool) (io.ReadCloser, error) {
+	if e.self(n) && byID {
+		return openVersionLocal(ctx, e.local, info, off, length)
+	}
 	if e.self(n) {
 		return openLocal(ctx, e.local, info, off, length)
 	}
 	stamp, _ := json.Marshal(info.Stamp)
 	q := url.Values{"bucket": {info.Bucket}, "key": {info.Key}, "off": {strconv.FormatInt(off, 10)}, "n": {strconv.FormatInt(length, 10)}}
+	if byID {
+		q.Set("version", info.VersionID)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	resp, err := e.c.stream(ctx, n, "GET", "object", q, map[string]string{"X-Insitu-Stamp": string(stamp)}, nil)
 	if err != nil {
@@ -277,8 +306,16 @@ func openLocal(ctx context.Context, l Local, info store.ObjectInfo, off, n int64
 }
 
 // DeleteObject implements store.Engine: a tombstone, newer than every
-// write so far, at a write quorum of the key's targets.
+// write so far, at a write quorum of the key's targets; in a bucket with
+// versioning, a delete marker (see DeleteObjectVersion).
 func (e *Engine) DeleteObject(ctx context.Context, bucket, key string) error {
+	_, err := e.DeleteObjectVersion(ctx, bucket, key, "")
+	return err
+}
+
+// deleteTombstone writes a tombstone, newer than every write so far, at
+// a write quorum of bucket/key's targets.
+func (e *Engine) deleteTombstone(ctx context.Context, bucket, key string) error {
 	if err := e.bucketExists(ctx, bucket); err != nil {
 		return err
 	}

@@ -38,7 +38,7 @@ func (e *Engine) ListObjects(ctx context.Context, bucket string, opts store.List
 			opts.After = en.name
 			if en.prefix {
 				out.CommonPrefixes = append(out.CommonPrefixes, en.name)
-			} else if !en.info.Deleted {
+			} else if !en.info.Deleted && !en.info.DeleteMarker {
 				out.Objects = append(out.Objects, en.info)
 			}
 			if len(out.Objects)+len(out.CommonPrefixes) == max {

@@ -106,20 +106,33 @@ func (e *Engine) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID
 	})
 }
 
-// CompleteMultipartUpload implements store.Engine.
+// CompleteMultipartUpload implements store.Engine: the home node
+// assembles the object and places it; in a bucket with versioning it is
+// a new version, its id made here from the stamp (as PutObject's).
 func (e *Engine) CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []store.CompletePart) (info store.ObjectInfo, err error) {
+	state, err := e.versioning(ctx, bucket)
+	if err != nil {
+		return info, err
+	}
 	stamp := e.stamp()
-	a := mpuArgs{Bucket: bucket, Key: key, UploadID: uploadID, Parts: parts, Opts: putArgs{Stamp: stamp}}
+	a := mpuArgs{Bucket: bucket, Key: key, UploadID: uploadID, Parts: parts, Opts: putArgs{Stamp: stamp, VersionID: versionIDFor(state, stamp)}}
 	err = e.mpuCall(ctx, "complete", a, &info, func(id string) error {
-		info, err = e.completeHere(ctx, bucket, key, id, parts, stamp)
+		info, err = e.completeHere(ctx, bucket, key, id, parts, stamp, a.Opts.VersionID)
 		return err
 	})
 	return info, err
 }
 
-// completeHere completes an upload homed here and places the object.
-func (e *Engine) completeHere(ctx context.Context, bucket, key, id string, parts []store.CompletePart, stamp store.Stamp) (store.ObjectInfo, error) {
-	info, err := e.local.CompleteMultipartUploadAt(ctx, bucket, key, id, parts, stamp)
+// completeHere completes an upload homed here (as version versionID when
+// set) and places the object.
+func (e *Engine) completeHere(ctx context.Context, bucket, key, id string, parts []store.CompletePart, stamp store.Stamp, versionID string) (store.ObjectInfo, error) {
+	var info store.ObjectInfo
+	var err error
+	if versionID != "" {
+		info, err = e.local.CompleteMultipartUploadVersion(ctx, bucket, key, id, parts, stamp, versionID)
+	} else {
+		info, err = e.local.CompleteMultipartUploadAt(ctx, bucket, key, id, parts, stamp)
+	}
 	if err != nil {
 		return info, err
 	}

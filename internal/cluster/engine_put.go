@@ -27,7 +27,8 @@ func (e *Engine) stamp() store.Stamp { return store.Stamp{HLC: e.c.clock.Now(), 
 // are checked here, before any target sees the end of the body, so a bad
 // body installs nowhere. It succeeds when a write quorum has it durably.
 func (e *Engine) PutObject(ctx context.Context, bucket, key string, r io.Reader, size int64, opts store.PutOptions) (store.ObjectInfo, error) {
-	if err := e.bucketExists(ctx, bucket); err != nil {
+	state, err := e.versioning(ctx, bucket)
+	if err != nil {
 		return store.ObjectInfo{}, err
 	}
 	if opts.IfNoneMatchStar {
@@ -40,12 +41,17 @@ func (e *Engine) PutObject(ctx context.Context, bucket, key string, r io.Reader,
 		return store.ObjectInfo{}, err
 	}
 	args := putArgs{Meta: opts.Meta, Algorithm: opts.ChecksumAlgorithm, Stamp: e.stamp(), Digest: true}
-	return e.fanOut(ctx, e.targets(bucket, key), check, func(ctx context.Context, n NodeStatus, body io.Reader) (store.ObjectInfo, error) {
+	args.VersionID = versionIDFor(state, args.Stamp) // the same id on every replica
+	info, err := e.fanOut(ctx, e.targets(bucket, key), check, func(ctx context.Context, n NodeStatus, body io.Reader) (store.ObjectInfo, error) {
 		if e.self(n) {
 			return e.localPut(ctx, bucket, key, body, args, check.digest)
 		}
 		return e.peerPut(ctx, n, bucket, key, body, args, check.digest)
 	})
+	if err == nil && args.VersionID != "" {
+		info.VersionID = args.VersionID
+	}
+	return info, err
 }
 
 // localPut is a stamped write into this node's engine; digest (nil: none)
@@ -54,7 +60,7 @@ func (e *Engine) localPut(ctx context.Context, bucket, key string, body io.Reade
 	if err := ensureLocalBucket(ctx, e.local, bucket); err != nil {
 		return store.ObjectInfo{}, err
 	}
-	opts := store.PutOptions{Meta: a.Meta, ChecksumAlgorithm: a.Algorithm, Stamp: a.Stamp, KnownDigest: digest}
+	opts := store.PutOptions{Meta: a.Meta, ChecksumAlgorithm: a.Algorithm, Stamp: a.Stamp, KnownDigest: digest, VersionID: a.VersionID}
 	if a.Stamp.HLC != 0 {
 		opts.Modified = HLCTime(a.Stamp.HLC) // the coordinator's time, the same on every replica
 	}

@@ -32,6 +32,11 @@ func (c *Cluster) newHandler() http.Handler {
 	mux.HandleFunc("POST "+internalPrefix+"drop", c.serveDrop)
 	mux.HandleFunc("POST "+internalPrefix+"dropbucket", c.serveDropBucket)
 	mux.HandleFunc("POST "+internalPrefix+"list", c.serveList)
+	mux.HandleFunc("POST "+internalPrefix+"version", c.serveVersion)
+	mux.HandleFunc("POST "+internalPrefix+"deleteversion", c.serveDeleteVersion)
+	mux.HandleFunc("POST "+internalPrefix+"listversions", c.serveListVersions)
+	mux.HandleFunc("POST "+internalPrefix+"versionacl", c.serveVersionACL)
+	mux.HandleFunc("POST "+internalPrefix+"expireversion", c.serveExpireVersion)
 	mux.HandleFunc("PUT "+internalPrefix+"part", c.servePart)
 	mux.HandleFunc("POST "+internalPrefix+"mpu/{op}", c.serveMPU)
 	mux.HandleFunc("GET "+internalPrefix+"blob/{digest}", c.serveBlob)
@@ -135,8 +140,12 @@ func (c *Cluster) serveGet(w http.ResponseWriter, r *http.Request) {
 	}
 	off, _ := strconv.ParseInt(q.Get("off"), 10, 64)
 	n, _ := strconv.ParseInt(q.Get("n"), 10, 64)
-	info := store.ObjectInfo{Bucket: q.Get("bucket"), Key: q.Get("key"), Stamp: stamp}
-	rc, err := openLocal(r.Context(), c.local, info, off, n)
+	info := store.ObjectInfo{Bucket: q.Get("bucket"), Key: q.Get("key"), Stamp: stamp, VersionID: q.Get("version")}
+	open := openLocal
+	if info.VersionID != "" {
+		open = openVersionLocal // by id, not the latest
+	}
+	rc, err := open(r.Context(), c.local, info, off, n)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -220,7 +229,7 @@ func (c *Cluster) serveMPU(w http.ResponseWriter, r *http.Request) {
 	case "complete":
 		c.clock.Observe(a.Opts.Stamp.HLC)
 		e := c.engine
-		info, err := e.completeHere(ctx, a.Bucket, a.Key, a.UploadID, a.Parts, a.Opts.Stamp)
+		info, err := e.completeHere(ctx, a.Bucket, a.Key, a.UploadID, a.Parts, a.Opts.Stamp, a.Opts.VersionID)
 		writeJSON(w, info, err)
 	case "list":
 		res, err := c.local.ListMultipartUploads(ctx, a.Bucket, a.List)
@@ -246,4 +255,49 @@ func (c *Cluster) serveBlob(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/wasm")
 	_, _ = w.Write(b)
+}
+
+// serveVersion answers what this node holds of one version.
+func (c *Cluster) serveVersion(w http.ResponseWriter, r *http.Request) {
+	var a versionArgs
+	if readJSON(w, r, &a) {
+		h, err := versionLocal(r.Context(), c.local, a.Bucket, a.Key, a.Version)
+		writeJSON(w, h, err)
+	}
+}
+
+// serveDeleteVersion removes one version here (a coordinator's
+// DeleteObjectVersion).
+func (c *Cluster) serveDeleteVersion(w http.ResponseWriter, r *http.Request) {
+	var a versionArgs
+	if readJSON(w, r, &a) {
+		res, err := c.engine.removeVersionAt(r.Context(), NodeStatus{NodeRecord: NodeRecord{Name: c.Name()}}, a.Bucket, a.Key, a.Version)
+		writeJSON(w, res, err)
+	}
+}
+
+// serveListVersions lists a page of this node's versions.
+func (c *Cluster) serveListVersions(w http.ResponseWriter, r *http.Request) {
+	var a listVersionsArgs
+	if readJSON(w, r, &a) {
+		res, err := listVersionsLocal(r.Context(), c.local, a.Bucket, a.Opts)
+		writeJSON(w, res, err)
+	}
+}
+
+// serveVersionACL sets the ACL of one version here in place.
+func (c *Cluster) serveVersionACL(w http.ResponseWriter, r *http.Request) {
+	var a versionArgs
+	if readJSON(w, r, &a) {
+		writeJSON(w, struct{}{}, c.local.SetObjectACL(r.Context(), a.Bucket, a.Key, a.Version, a.ACL))
+	}
+}
+
+// serveExpireVersion expires one version here (a lifecycle pass's).
+func (c *Cluster) serveExpireVersion(w http.ResponseWriter, r *http.Request) {
+	var a versionArgs
+	if readJSON(w, r, &a) {
+		removed, err := expireVersionLocal(r.Context(), c.local, a)
+		writeJSON(w, removed, err)
+	}
 }

@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"net/http"
 	"sync"
 	"time"
 
@@ -189,6 +190,8 @@ func (r *repairer) pull(ctx context.Context, src NodeStatus, info store.ObjectIn
 	var err error
 	if info.Deleted {
 		err = r.c.local.DeleteReplica(ctx, info.Bucket, info.Key, info.Stamp)
+	} else if info.DeleteMarker {
+		err = r.c.local.PutReplica(ctx, info, http.NoBody)
 	} else {
 		var rc interface{ Close() error }
 		body, oerr := r.e.openAt(ctx, src, info, 0, info.Size)

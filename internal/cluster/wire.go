@@ -20,6 +20,7 @@ var sentinels = []error{
 	store.ErrNoSuchKey, store.ErrNoSuchUpload, store.ErrInvalidPart, store.ErrInvalidPartOrder,
 	store.ErrEntityTooSmall, store.ErrBadDigest, store.ErrIncompleteBody, store.ErrCorrupt,
 	store.ErrInvalidRange, store.ErrInvalidPartNumber, store.ErrPreconditionFailed, store.ErrSuperseded,
+	store.ErrNoSuchVersion, store.ErrInvalidVersionID,
 	ErrUnsigned, ErrNoSuchNode,
 }
 
@@ -71,6 +72,26 @@ type putArgs struct {
 	// Digest says the body's MD5 and CRC-32C follow it in the
 	// X-Insitu-Digest trailer (see digestTrailer).
 	Digest bool `json:"digest,omitempty"`
+	// VersionID, when set, stores the write as that version of the key
+	// (store.PutOptions.VersionID).
+	VersionID string `json:"vid,omitempty"`
+}
+
+// versionArgs name one version of a key in JSON calls.
+type versionArgs struct {
+	Bucket  string `json:"bucket"`
+	Key     string `json:"key"`
+	Version string `json:"version"`
+	ACL     string `json:"acl,omitempty"` // versionacl: the canned ACL to set
+	// Marker (expireversion) expires a delete marker
+	// (ExpireDeleteMarker), else a noncurrent version (ExpireNoncurrent).
+	Marker bool `json:"marker,omitempty"`
+}
+
+// listVersionsArgs ask for one node's page of a version listing.
+type listVersionsArgs struct {
+	Bucket string                    `json:"bucket"`
+	Opts   store.ListVersionsOptions `json:"opts"`
 }
 
 // keyArgs name one key (and a stamp) in JSON calls.

@@ -28,7 +28,7 @@ var (
 	errNoSuchLifecycle     = &APIError{http.StatusNotFound, "NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist"}
 	errLifecycleNotOnStore = apiErr(http.StatusNotImplemented, "NotImplemented", "Lifecycle rules are not available on this store")
 	errLifecycleVersions   = apiErr(http.StatusNotImplemented, "NotImplemented",
-		"NoncurrentVersionExpiration and ExpiredObjectDeleteMarker rules need versioning, and versioning is not available in a cluster yet")
+		"NoncurrentVersionExpiration and ExpiredObjectDeleteMarker rules are not available on this store")
 )
 
 // actsOnVersions reports whether a rule acts on noncurrent versions or

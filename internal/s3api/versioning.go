@@ -11,9 +11,10 @@ import (
 	"github.com/insitu-cloud/insitu/internal/store"
 )
 
-// Bucket versioning (see store.Versioned). Engines without it (the
-// cluster's) answer PutBucketVersioning NotImplemented, show the empty
-// configuration, and accept only the "null" version id, as before.
+// Bucket versioning (see store.Versioned). Engines without it answer
+// PutBucketVersioning NotImplemented, show the empty configuration, and
+// accept only the "null" version id. (Both engines, local and the
+// cluster's, have it.)
 
 // maxVersioningBody bounds a PutBucketVersioning body.
 const maxVersioningBody = 64 << 10
@@ -24,7 +25,7 @@ var (
 	errInvalidVersionID  = apiErr(http.StatusBadRequest, "InvalidArgument", "Invalid version id specified")
 	errEmptyVersionID    = apiErr(http.StatusBadRequest, "InvalidArgument", "Version id cannot be the empty string")
 	errVersioningCluster = apiErr(http.StatusNotImplemented, "NotImplemented",
-		"Bucket versioning is not yet available in a cluster; it works on a single node.")
+		"Bucket versioning is not available on this store.")
 	errMFADelete = apiErr(http.StatusNotImplemented, "NotImplemented", "MFA delete is not supported.")
 )
 

@@ -336,9 +336,9 @@ func TestVersioningRawErrors(t *testing.T) {
 	}
 }
 
-// TestVersioningCluster: versioning is not built for a cluster yet; the
-// configuration answers NotImplemented with a message that says so, and
-// reads as never set.
+// TestVersioningCluster: a cluster's versioning configuration, set
+// through one node, reads the same through every node, Enabled and then
+// Suspended. internal/app's TestClusterVersioning* cover the versions.
 func TestVersioningCluster(t *testing.T) {
 	ctx := context.Background()
 	cl := apptest.StartCluster(t, apptest.ClusterOptions{Zones: []string{"a", "b"}})
@@ -346,15 +346,23 @@ func TestVersioningCluster(t *testing.T) {
 	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("clvers")}); err != nil {
 		t.Fatal(err)
 	}
-	err := setVersioning(t, c, "clvers", types.BucketVersioningStatusEnabled)
-	wantCode(t, err, "NotImplemented")
-	wantStatus(t, err, http.StatusNotImplemented)
-	if !strings.Contains(err.Error(), "not yet available in a cluster") {
-		t.Fatalf("message: %v", err)
-	}
-	gv, err := c.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String("clvers")})
-	if err != nil || gv.Status != "" {
-		t.Fatalf("versioning in a cluster = %q, %v", gv.Status, err)
+	for i, st := range []types.BucketVersioningStatus{types.BucketVersioningStatusEnabled, types.BucketVersioningStatusSuspended} {
+		if err := setVersioning(t, cl.Nodes[i].S3("", ""), "clvers", st); err != nil {
+			t.Fatal(err)
+		}
+		for n := range cl.Nodes {
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				gv, err := cl.Nodes[n].S3("", "").GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String("clvers")})
+				if err == nil && gv.Status == st {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("versioning through node%d: %v, want %s", n, err, st)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
 	}
 }
 

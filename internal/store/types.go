@@ -146,6 +146,12 @@ type PutOptions struct {
 	// from KnownDigest fails the put). Nil (the default): the engine
 	// computes the MD5.
 	KnownDigest func() (BodyDigest, error)
+	// VersionID, when set (a cluster coordinator's id, see VersionIDOf,
+	// with Stamp), stores the object as that version of the key whatever
+	// the bucket's own versioning state: the version newest by id is the
+	// latest, and a version already held makes the put ErrSuperseded.
+	// "" (the default): the bucket's versioning rules apply.
+	VersionID string
 }
 
 // BodyDigest is what a cluster coordinator computed over a body it streams

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 )
 
@@ -106,4 +107,37 @@ type Versioned interface {
 	// ("" for the latest) in place, as PutObjectAcl does in S3: no new
 	// version, the same LastModified.
 	SetObjectACL(ctx context.Context, bucket, key, versionID, acl string) error
+}
+
+// ValidVersionID reports whether id is "null" or has the shape of the
+// version ids the engines issue: 24 lower-case hex digits.
+func ValidVersionID(id string) bool {
+	if id == NullVersionID {
+		return true
+	}
+	if len(id) != 24 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// VersionIDOf returns the version id of a cluster write stamped s: 16 hex
+// digits of the bitwise complement of the stamp's time in nanoseconds
+// (the HLC's milliseconds × 10⁶ plus its logical counter, so ids sort
+// with the ones a single node makes from its clock), then 8 hex digits
+// of the FNV-1a hash of the stamp's node. Every replica gets the same id
+// from the same stamp, and a key's ids sort newest stamp first.
+func VersionIDOf(s Stamp) string {
+	ns := (s.HLC>>16)*1_000_000 + s.HLC&0xffff
+	h := uint32(2166136261)
+	for i := 0; i < len(s.Node); i++ {
+		h = (h ^ uint32(s.Node[i])) * 16777619
+	}
+	return fmt.Sprintf("%016x%08x", ^ns, h)
 }

@@ -269,7 +269,7 @@ func (e *Engine) dropParts(b *pebble.Batch, id string) ([]string, error) {
 // PutObject, and published in the same batch that drops the upload. Other
 // calls on this upload wait until it is done.
 func (e *Engine) CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []store.CompletePart) (store.ObjectInfo, error) {
-	return e.completeUpload(ctx, bucket, key, uploadID, parts, store.Stamp{})
+	return e.completeUpload(ctx, bucket, key, uploadID, parts, store.Stamp{}, "")
 }
 
 // CompleteMultipartUploadAt is CompleteMultipartUpload whose object carries
@@ -277,11 +277,19 @@ func (e *Engine) CompleteMultipartUpload(ctx context.Context, bucket, key, uploa
 // held for the key, else store.ErrSuperseded, and the upload is consumed
 // either way. It implements store.Replicas.
 func (e *Engine) CompleteMultipartUploadAt(ctx context.Context, bucket, key, uploadID string, parts []store.CompletePart, stamp store.Stamp) (store.ObjectInfo, error) {
-	return e.completeUpload(ctx, bucket, key, uploadID, parts, stamp)
+	return e.completeUpload(ctx, bucket, key, uploadID, parts, stamp, "")
 }
 
-// completeUpload is CompleteMultipartUpload(At).
-func (e *Engine) completeUpload(ctx context.Context, bucket, key, uploadID string, parts []store.CompletePart, stamp store.Stamp) (store.ObjectInfo, error) {
+// CompleteMultipartUploadVersion is CompleteMultipartUploadAt whose
+// object is stored as version versionID of the key (a cluster's id, as
+// store.PutOptions.VersionID says): a version held already is
+// store.ErrSuperseded and the upload stays.
+func (e *Engine) CompleteMultipartUploadVersion(ctx context.Context, bucket, key, uploadID string, parts []store.CompletePart, stamp store.Stamp, versionID string) (store.ObjectInfo, error) {
+	return e.completeUpload(ctx, bucket, key, uploadID, parts, stamp, versionID)
+}
+
+// completeUpload is CompleteMultipartUpload(At,Version).
+func (e *Engine) completeUpload(ctx context.Context, bucket, key, uploadID string, parts []store.CompletePart, stamp store.Stamp, versionID string) (store.ObjectInfo, error) {
 	if err := e.enter(); err != nil {
 		return store.ObjectInfo{}, err
 	}
@@ -312,7 +320,7 @@ func (e *Engine) completeUpload(ctx context.Context, bucket, key, uploadID strin
 		return store.ObjectInfo{}, err
 	}
 	var partFiles []string
-	err = e.commitObject(ctx, bucket, key, obj, commitOpts{extraOnSuperseded: true, extra: func(b *pebble.Batch) error {
+	dropUpload := func(b *pebble.Batch) error {
 		if ok, err := e.has(uploadIDKey(uploadID)); err != nil {
 			return err
 		} else if !ok {
@@ -322,7 +330,13 @@ func (e *Engine) completeUpload(ctx context.Context, bucket, key, uploadID strin
 		files, derr := e.dropParts(b, uploadID)
 		partFiles = files
 		return derr
-	}})
+	}
+	if versionID != "" {
+		obj.VersionID, obj.Modified = versionID, time.Now().UTC()
+		err = e.commitGivenVersion(ctx, bucket, key, obj, dropUpload) // superseded: the upload stays
+	} else {
+		err = e.commitObject(ctx, bucket, key, obj, commitOpts{extraOnSuperseded: true, extra: dropUpload})
+	}
 	e.settle(ing, err == nil)
 	if errors.Is(err, store.ErrSuperseded) {
 		e.removeData(partFiles...)

@@ -242,7 +242,15 @@ func (e *Engine) PutObject(ctx context.Context, bucket, key string, r io.Reader,
 		Modified: opts.Modified.UTC(),
 	}
 	ing.setBody(rec)
-	err = e.commitObject(ctx, bucket, key, rec, commitOpts{ifNoneMatch: opts.IfNoneMatchStar, keepModified: !opts.Modified.IsZero()})
+	if opts.VersionID != "" {
+		rec.VersionID, rec.Sort = opts.VersionID, opts.VersionID
+		if rec.Modified.IsZero() {
+			rec.Modified = time.Now().UTC()
+		}
+		err = e.commitGivenVersion(ctx, bucket, key, rec, nil)
+	} else {
+		err = e.commitObject(ctx, bucket, key, rec, commitOpts{ifNoneMatch: opts.IfNoneMatchStar, keepModified: !opts.Modified.IsZero()})
+	}
 	e.settle(ing, err == nil)
 	if err != nil {
 		return store.ObjectInfo{}, err
@@ -318,6 +326,10 @@ func (e *Engine) commitObject(ctx context.Context, bucket, key string, rec *obje
 		}
 		if state != store.VersioningUnset && !o.replica {
 			gone, err = e.commitVersion(bucket, key, state, lock, rec, &old, exists, o.extra)
+			return err
+		}
+		if (o.replica || !rec.Stamp.IsZero()) && exists && old.VersionID != "" && rec.VersionID == "" {
+			gone, err = e.commitAsVersion(bucket, key, rec, &old)
 			return err
 		}
 		if !installs(rec, &old, exists, o.replica) {

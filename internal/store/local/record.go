@@ -45,7 +45,7 @@ type partRef struct {
 
 func (r *objectRecord) info(bucket, key string) store.ObjectInfo {
 	if r.Marker {
-		return store.ObjectInfo{Bucket: bucket, Key: key, LastModified: r.Modified, VersionID: r.VersionID, DeleteMarker: true}
+		return store.ObjectInfo{Bucket: bucket, Key: key, LastModified: r.Modified, Stamp: r.Stamp, VersionID: r.VersionID, DeleteMarker: true}
 	}
 	if r.Deleted {
 		return store.ObjectInfo{Bucket: bucket, Key: key, LastModified: r.Modified, Stamp: r.Stamp, Deleted: true}

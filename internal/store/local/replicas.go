@@ -48,6 +48,9 @@ func (e *Engine) PutReplica(ctx context.Context, info store.ObjectInfo, r io.Rea
 		return err
 	}
 	rec := replicaRecord(info)
+	if info.DeleteMarker {
+		return e.commitGivenVersion(ctx, info.Bucket, info.Key, rec, nil)
+	}
 	if err := e.precheck(info.Bucket, info.Key, rec); err != nil {
 		return err
 	}
@@ -67,19 +70,28 @@ func (e *Engine) PutReplica(ctx context.Context, info store.ObjectInfo, r io.Rea
 		return err
 	}
 	ing.setBody(rec)
-	err = e.commitObject(ctx, info.Bucket, info.Key, rec, commitOpts{keepModified: true, replica: true})
+	if rec.VersionID != "" {
+		err = e.commitGivenVersion(ctx, info.Bucket, info.Key, rec, nil)
+	} else {
+		err = e.commitObject(ctx, info.Bucket, info.Key, rec, commitOpts{keepModified: true, replica: true})
+	}
 	e.settle(ing, err == nil)
 	return err
 }
 
 // precheck returns store.ErrSuperseded when rec already loses to what is
 // held, so a stale replica is refused before its body is read. It is only
-// a shortcut: the commit compares again under the key lock.
+// a shortcut: the commit compares again under the key lock. Versions
+// (rec's or the key's) are not compared by stamp: an older one is kept
+// as a noncurrent version (version_given.go).
 func (e *Engine) precheck(bucket, key string, rec *objectRecord) error {
 	var old objectRecord
 	exists, err := e.getJSON(objectKey(bucket, key), &old)
 	if err != nil {
 		return err
+	}
+	if rec.VersionID != "" || (exists && old.VersionID != "") {
+		return nil
 	}
 	if !installs(rec, &old, exists, true) {
 		return store.ErrSuperseded
@@ -95,6 +107,12 @@ func replicaRecord(info store.ObjectInfo) *objectRecord {
 		Modified: info.LastModified,
 		Meta:     info.Meta,
 		Stamp:    info.Stamp,
+	}
+	if info.VersionID != "" {
+		rec.VersionID, rec.Sort = info.VersionID, info.VersionID
+	}
+	if info.DeleteMarker {
+		rec.Deleted, rec.Marker = true, true
 	}
 	if info.Checksum != (store.Checksum{}) {
 		c := info.Checksum
@@ -218,8 +236,8 @@ func (e *Engine) Drop(ctx context.Context, bucket, key string, stamp store.Stamp
 	kmu.Lock()
 	var rec objectRecord
 	ok, err := e.getJSON(objectKey(bucket, key), &rec)
-	if err != nil || !ok || rec.Stamp != stamp {
-		kmu.Unlock()
+	if err != nil || !ok || rec.Stamp != stamp || rec.VersionID != "" {
+		kmu.Unlock() // a version is not dropped: its key's other versions hang on it
 		return err
 	}
 	b := e.db.NewBatch()

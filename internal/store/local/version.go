@@ -132,21 +132,7 @@ func (e *Engine) BucketVersioning(ctx context.Context, bucket string) (string, e
 }
 
 // validVersionID reports whether id is "null" or an id this engine issues.
-func validVersionID(id string) bool {
-	if id == store.NullVersionID {
-		return true
-	}
-	if len(id) != 24 {
-		return false
-	}
-	for i := 0; i < len(id); i++ {
-		c := id[i]
-		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
-			return false
-		}
-	}
-	return true
-}
+func validVersionID(id string) bool { return store.ValidVersionID(id) }
 
 // versionOf is rec's version id; a record written before versioning is
 // the null version.
@@ -158,10 +144,15 @@ func versionOf(rec *objectRecord) string {
 }
 
 // sortOf is rec's position among its key's versions; a record written
-// before versioning gets one from its modification time.
+// before versioning gets one from its stamp when a cluster wrote it (the
+// id store.VersionIDOf gives the stamp, so it sorts with the cluster's
+// versions by stamp), else from its modification time.
 func sortOf(rec *objectRecord) string {
 	if rec.Sort != "" {
 		return rec.Sort
+	}
+	if !rec.Stamp.IsZero() {
+		return store.VersionIDOf(rec.Stamp)
 	}
 	return fmt.Sprintf("%016x00000000", ^uint64(rec.Modified.UnixNano()))
 }

@@ -102,8 +102,17 @@ func (l *versionLister) visit(sc *scanner, resumeKey, versionMarker string) erro
 	add := func(r *objectRecord, latest bool) bool {
 		id := versionOf(r)
 		if skipping {
-			skipping = id != versionMarker
-			return true
+			// Past the marker by sort (ids sort as their versions), so a
+			// marker naming a version this node does not hold (removed
+			// meanwhile, or held by another replica) resumes in place.
+			if versionMarker == store.NullVersionID {
+				skipping = id != versionMarker
+				return true
+			}
+			if sortOf(r) <= versionMarker {
+				return true
+			}
+			skipping = false
 		}
 		if l.full() {
 			return false
