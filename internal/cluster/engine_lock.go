@@ -86,7 +86,8 @@ func (e *Engine) SetObjectLegalHold(ctx context.Context, bucket, key, versionID 
 }
 
 // setVersionLock applies ch to version id of bucket/key ("" the latest,
-// resolved here to its id) in place on every target, at a write quorum.
+// resolved here to its id) in place on every reachable node that should
+// hold it (lockNodes), at a write quorum of them.
 // The coordinator checks ch against the version it reads (a retention
 // that may not be weakened is store.ErrObjectLocked, changed nowhere);
 // each target checks again against its own copy.
@@ -104,14 +105,32 @@ func (e *Engine) setVersionLock(ctx context.Context, bucket, key, id string, ch 
 	if err := ch.Apply(&m, time.Now()); err != nil {
 		return err
 	}
-	targets := e.targets(bucket, key)
-	errs := make([]error, len(targets))
-	_ = each(ctx, targets, func(ctx context.Context, n NodeStatus) error {
-		errs[indexOf(targets, n.Name)] = e.versionLockAt(ctx, n, bucket, key, info.VersionID, ch)
+	ns, nt := e.lockNodes(bucket, key)
+	errs := make([]error, len(ns))
+	_ = each(ctx, ns, func(ctx context.Context, n NodeStatus) error {
+		i := indexOf(ns, n.Name)
+		errs[i] = e.versionLockAt(ctx, n, bucket, key, info.VersionID, ch)
+		if i >= nt && (errors.Is(errs[i], store.ErrNoSuchVersion) || errors.Is(errs[i], store.ErrNoSuchBucket)) {
+			errs[i] = nil // not a target, and holds nothing to change
+		}
 		return nil
 	})
-	_, err = settle(targets, make([]store.ObjectInfo, len(targets)), errs, nil)
+	_, err = settle(ns, make([]store.ObjectInfo, len(ns)), errs, nil)
 	return err
+}
+
+// lockNodes returns the reachable nodes that should hold bucket/key: its
+// targets first (nt of them), then the rest of its read set (a holder
+// placement does not choose right now, such as a node briefly suspect).
+func (e *Engine) lockNodes(bucket, key string) (ns []NodeStatus, nt int) {
+	targets := e.targets(bucket, key)
+	ns = append(ns, targets...)
+	for _, n := range e.readSet(bucket, key) {
+		if indexOf(ns, n.Name) < 0 {
+			ns = append(ns, n)
+		}
+	}
+	return ns, len(targets)
 }
 
 // resolveVersion returns version id of bucket/key ("" the latest) with
@@ -146,25 +165,19 @@ func (e *Engine) DeleteVersionBypass(ctx context.Context, bucket, key, versionID
 // at now (store.ObjectMeta.LockedAt with bypass), store.ErrUnavailable
 // when fewer than a write quorum of its targets answered.
 func (e *Engine) lockCheck(ctx context.Context, bucket, key, id string, bypass bool) error {
-	targets := e.targets(bucket, key)
-	ns := append([]NodeStatus(nil), targets...)
-	for _, n := range e.readSet(bucket, key) {
-		if indexOf(ns, n.Name) < 0 {
-			ns = append(ns, n)
-		}
-	}
+	ns, nt := e.lockNodes(bucket, key)
 	hs := e.versionAll(ctx, ns, bucket, key, id)
 	now, answered := time.Now(), 0
 	for i, h := range hs {
 		if h.ok && !h.info.DeleteMarker && h.info.Meta.LockedAt(now, bypass) {
 			return store.ErrObjectLocked
 		}
-		if h.answered && i < len(targets) {
+		if h.answered && i < nt {
 			answered++
 		}
 	}
-	if answered < quorum(len(targets)) {
-		return fmt.Errorf("%w: %d of %d targets of %s/%s answered for version %s", store.ErrUnavailable, answered, len(targets), bucket, key, id)
+	if answered < quorum(nt) {
+		return fmt.Errorf("%w: %d of %d targets of %s/%s answered for version %s", store.ErrUnavailable, answered, nt, bucket, key, id)
 	}
 	return nil
 }
