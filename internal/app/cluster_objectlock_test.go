@@ -108,9 +108,17 @@ func (lt *lockTest) put(n int, key string) string {
 		lt.t.Fatal(err)
 	}
 	id := aws.ToString(out.VersionId)
+	lt.waitHeld(key, id)
+	return id
+}
+
+// waitHeld waits until every node holds version id of key.
+func (lt *lockTest) waitHeld(key, id string) {
+	lt.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for i := 0; i < len(lt.cl.Nodes); {
-		if _, err := lt.held(i, key, id); err == nil {
+		_, err := lt.held(i, key, id)
+		if err == nil {
 			i++
 			continue
 		}
@@ -119,7 +127,6 @@ func (lt *lockTest) put(n int, key string) string {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return id
 }
 
 // TestClusterObjectLock runs Object Lock through aws-sdk-go-v2 on every
@@ -184,10 +191,38 @@ func TestClusterObjectLock(t *testing.T) {
 	wantAPIError(t, lockDelete(lt.s[2], lt.bucket, "hold", hold, true), "AccessDenied")
 	lt.everyNode(all, "hold", hold, func(m store.ObjectMeta) bool { return m.LegalHold }, "kept under a legal hold")
 
+	lockDefaultWrites(lt, all, hold)
 	lockCompliance(lt, all)
 	lockOnOneReplica(lt, all)
 	lockExpire(lt, all)
 	lockNotEnabled(lt)
+}
+
+// lockDefaultWrites: a multipart upload completed through node1 and a
+// copy made through node2 get the default retention on every replica,
+// the same date everywhere; the copy does not inherit the source's legal
+// hold.
+func lockDefaultWrites(lt *lockTest, all []int, hold string) {
+	t := lt.t
+	t.Helper()
+	ctx := context.Background()
+	big, _ := multipartVersion(t, lt.s[1], lt.bucket, "big")
+	out, err := lt.s[2].CopyObject(ctx, &s3.CopyObjectInput{Bucket: aws.String(lt.bucket), Key: aws.String("copy"),
+		CopySource: aws.String(lt.bucket + "/hold?versionId=" + hold)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, id := range map[string]string{"big": big, "copy": aws.ToString(out.VersionId)} {
+		lt.waitHeld(key, id)
+		first, err := lt.held(0, key, id)
+		if err != nil || first.Meta.LockMode != store.LockGovernance || first.Meta.LockRetainUntil.Sub(time.Now().Add(24*time.Hour)).Abs() > time.Minute {
+			t.Fatalf("node0's copy of %s: %+v, %v", key, first.Meta, err)
+		}
+		lt.everyNode(all, key, id, func(m store.ObjectMeta) bool {
+			return m.LockMode == store.LockGovernance && m.LockRetainUntil.Equal(first.Meta.LockRetainUntil) && !m.LegalHold
+		}, "the same default retention, no legal hold")
+		wantAPIError(t, lockDelete(lt.s[0], lt.bucket, key, id, false), "AccessDenied")
+	}
 }
 
 // lockDelete deletes version vid of bucket/key through c.
