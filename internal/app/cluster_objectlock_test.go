@@ -381,3 +381,50 @@ func TestClusterObjectLockNodeDown(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterObjectLockLifecycle: a lifecycle pass in a cluster (three
+// nodes, two copies) skips a noncurrent version under COMPLIANCE
+// retention, counting it, and keeps it readable through every node,
+// while it expires an unlocked noncurrent version in the same bucket.
+func TestClusterObjectLockLifecycle(t *testing.T) {
+	cl, skew := lifecycleCluster(t, 24*time.Hour, nil)
+	ctx := context.Background()
+	lt := &lockTest{t: t, cl: cl, s: []*s3.Client{cl.Nodes[0].S3("", ""), cl.Nodes[1].S3("", ""), cl.Nodes[2].S3("", "")}, bucket: "lcylock"}
+	if _, err := lt.s[0].CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(lt.bucket), ObjectLockEnabledForBucket: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	waitVersioning(t, lt.s, lt.bucket, types.BucketVersioningStatusEnabled)
+	lt.waitViews()
+	lt.waitLockConfig(0)
+	putRules(t, lt.s[0], lt.bucket, types.LifecycleRule{Status: types.ExpirationStatusEnabled, Filter: &types.LifecycleRuleFilter{Prefix: aws.String("")},
+		NoncurrentVersionExpiration: &types.NoncurrentVersionExpiration{NoncurrentDays: aws.Int32(1)}})
+	put := func(n int, key string, mode types.ObjectLockMode) string {
+		t.Helper()
+		in := &s3.PutObjectInput{Bucket: aws.String(lt.bucket), Key: aws.String(key), Body: strings.NewReader("body of " + key)}
+		if mode != "" {
+			in.ObjectLockMode, in.ObjectLockRetainUntilDate = mode, aws.Time(time.Now().Add(30*24*time.Hour))
+		}
+		out, err := lt.s[n].PutObject(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aws.ToString(out.VersionId)
+	}
+	locked, free := put(1, "k", types.ObjectLockModeCompliance), put(0, "free", "")
+	put(2, "k", "")
+	put(2, "free", "")
+	skew.Store(int64(3 * 24 * time.Hour))
+	st, err := cl.Nodes[2].LifecyclePass(ctx)
+	if err != nil || st.Locked != 1 || st.Versions != 1 {
+		t.Fatalf("the pass three days on: %+v, %v; want 1 version expired, 1 kept locked", st, err)
+	}
+	for n := range lt.s {
+		if got := getVersion(t, lt.s[n], lt.bucket, "k", locked); string(got) != "body of k" {
+			t.Fatalf("the locked version through node%d: %q", n, got)
+		}
+		_, err := lt.s[n].HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(lt.bucket), Key: aws.String("free"), VersionId: aws.String(free)})
+		if err == nil {
+			t.Fatalf("the expired version through node%d is still there", n)
+		}
+	}
+}
