@@ -21,11 +21,13 @@ type bucketCache struct {
 }
 
 // bucketRecord is a bucket's value in etcd (key buckets/<name>): the
-// BucketInfo and the versioning state (store.VersioningUnset until
-// PutBucketVersioning sets it).
+// BucketInfo, the versioning state (store.VersioningUnset until
+// PutBucketVersioning sets it) and the Object Lock configuration (nil
+// until Object Lock is enabled; never removed after).
 type bucketRecord struct {
 	store.BucketInfo
-	Versioning string `json:",omitempty"`
+	Versioning string                  `json:",omitempty"`
+	ObjectLock *store.ObjectLockConfig `json:",omitempty"`
 }
 
 func (b *bucketCache) get(name string) (bucketRecord, bool) {

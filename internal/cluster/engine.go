@@ -19,6 +19,10 @@ type Local interface {
 	store.LocalFiles
 	store.Versioned
 	store.VersionExpirer
+	store.ObjectLocker
+	// SetVersionLock applies a lock change to one version in place, as a
+	// replica (no bucket check; see store.LockChange).
+	SetVersionLock(ctx context.Context, bucket, key, versionID string, ch store.LockChange) error
 	// CompleteMultipartUploadVersion is CompleteMultipartUploadAt storing
 	// the object as version versionID of the key (PutOptions.VersionID).
 	CompleteMultipartUploadVersion(ctx context.Context, bucket, key, uploadID string, parts []store.CompletePart, stamp store.Stamp, versionID string) (store.ObjectInfo, error)
@@ -37,8 +41,8 @@ type Engine struct {
 
 // NewEngine returns the cluster engine over this node's local engine and
 // registers the local engine for the internal API. Bucket records kept by
-// a node that ran alone are published once, with their versioning state,
-// so upgrading a single node to a cluster keeps its buckets.
+// a node that ran alone are published once, with their versioning state
+// and Object Lock configuration, so upgrading a single node to a cluster keeps its buckets.
 func NewEngine(ctx context.Context, c *Cluster, local Local) (*Engine, error) {
 	e := &Engine{c: c, local: local, buckets: &bucketCache{m: map[string]bucketRecord{}}}
 	c.local, c.engine = local, e
@@ -47,11 +51,11 @@ func NewEngine(ctx context.Context, c *Cluster, local Local) (*Engine, error) {
 		return nil, err
 	}
 	for _, b := range bs {
-		state, err := local.BucketVersioning(ctx, b.Name)
+		rec, err := localBucketRecord(ctx, local, b)
 		if err != nil {
 			return nil, fmt.Errorf("cluster: publish bucket %s: %w", b.Name, err)
 		}
-		v, _ := json.Marshal(bucketRecord{BucketInfo: b, Versioning: state})
+		v, _ := json.Marshal(rec)
 		if err := c.kv.CompareAndSwap(ctx, bucketKey(b.Name), nil, v); err != nil && !errors.Is(err, meta.ErrConflict) {
 			return nil, fmt.Errorf("cluster: publish bucket %s: %w", b.Name, err)
 		}
@@ -59,6 +63,23 @@ func NewEngine(ctx context.Context, c *Cluster, local Local) (*Engine, error) {
 	c.wg.Add(1)
 	go e.watchBuckets()
 	return e, nil
+}
+
+// localBucketRecord is the cluster record of bucket b kept by local.
+func localBucketRecord(ctx context.Context, local Local, b store.BucketInfo) (bucketRecord, error) {
+	state, err := local.BucketVersioning(ctx, b.Name)
+	if err != nil {
+		return bucketRecord{}, err
+	}
+	rec := bucketRecord{BucketInfo: b, Versioning: state}
+	cfg, err := local.ObjectLockConfig(ctx, b.Name)
+	switch {
+	case err == nil:
+		rec.ObjectLock = &cfg
+	case !errors.Is(err, store.ErrNoObjectLockConfig):
+		return bucketRecord{}, err
+	}
+	return rec, nil
 }
 
 func bucketKey(name string) string { return "buckets/" + name }

@@ -109,9 +109,14 @@ var _ store.VersionExpirer = (*Engine)(nil)
 
 // ExpireNoncurrent implements store.VersionExpirer: every target removes
 // version id if, under its key lock, a newer version is its latest; it
-// reports whether any did. Targets it missed keep the version (removing
-// a version leaves no tombstone; see engine_version.go).
+// reports whether any did. A version locked on any copy is
+// store.ErrObjectLocked and removed nowhere (lockCheck). Targets it missed
+// keep the version (removing a version leaves no tombstone; see
+// engine_version.go).
 func (e *Engine) ExpireNoncurrent(ctx context.Context, bucket, key, id string) (bool, error) {
+	if err := e.lockCheck(ctx, bucket, key, id, false); err != nil {
+		return false, err
+	}
 	return e.expireVersion(ctx, versionArgs{Bucket: bucket, Key: key, Version: id})
 }
 

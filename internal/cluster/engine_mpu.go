@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/insitu-cloud/insitu/internal/store"
 )
@@ -38,15 +39,20 @@ func (e *Engine) home(id string) (NodeStatus, string, error) {
 	return NodeStatus{}, "", store.ErrNoSuchUpload
 }
 
-// CreateMultipartUpload implements store.Engine.
+// CreateMultipartUpload implements store.Engine. In a bucket with a
+// default retention an upload naming none gets it here, counted from the
+// upload's creation (a single node counts from its completion), so the
+// object carries it to every replica.
 func (e *Engine) CreateMultipartUpload(ctx context.Context, bucket, key string, opts store.PutOptions) (store.UploadInfo, error) {
-	if err := e.bucketExists(ctx, bucket); err != nil {
+	brec, err := e.bucketRecord(ctx, bucket)
+	if err != nil {
 		return store.UploadInfo{}, err
 	}
 	if err := ensureLocalBucket(ctx, e.local, bucket); err != nil {
 		return store.UploadInfo{}, err
 	}
-	u, err := e.local.CreateMultipartUpload(ctx, bucket, key, store.PutOptions{Meta: opts.Meta, ChecksumAlgorithm: opts.ChecksumAlgorithm})
+	m := withDefaultRetention(opts.Meta, brec.ObjectLock, time.Now())
+	u, err := e.local.CreateMultipartUpload(ctx, bucket, key, store.PutOptions{Meta: m, ChecksumAlgorithm: opts.ChecksumAlgorithm})
 	u.UploadID = e.c.Name() + "." + u.UploadID
 	return u, err
 }

@@ -26,11 +26,14 @@ func (e *Engine) stamp() store.Stamp { return store.Stamp{HLC: e.c.clock.Now(), 
 // once (never buffered whole), each a stamped write; the client's digests
 // are checked here, before any target sees the end of the body, so a bad
 // body installs nowhere. It succeeds when a write quorum has it durably.
+// In a bucket with a default retention, a version naming none gets it
+// here, once, so every replica stores the same.
 func (e *Engine) PutObject(ctx context.Context, bucket, key string, r io.Reader, size int64, opts store.PutOptions) (store.ObjectInfo, error) {
-	state, err := e.versioning(ctx, bucket)
+	brec, err := e.bucketRecord(ctx, bucket)
 	if err != nil {
 		return store.ObjectInfo{}, err
 	}
+	state := brec.Versioning
 	if opts.IfNoneMatchStar {
 		if _, err := e.HeadObject(ctx, bucket, key); err == nil {
 			return store.ObjectInfo{}, store.ErrPreconditionFailed
@@ -40,7 +43,7 @@ func (e *Engine) PutObject(ctx context.Context, bucket, key string, r io.Reader,
 	if err != nil {
 		return store.ObjectInfo{}, err
 	}
-	args := putArgs{Meta: opts.Meta, Algorithm: opts.ChecksumAlgorithm, Stamp: e.stamp(), Digest: true}
+	args := putArgs{Meta: withDefaultRetention(opts.Meta, brec.ObjectLock, time.Now()), Algorithm: opts.ChecksumAlgorithm, Stamp: e.stamp(), Digest: true}
 	args.VersionID = versionIDFor(state, args.Stamp) // the same id on every replica
 	info, err := e.fanOut(ctx, e.targets(bucket, key), check, func(ctx context.Context, n NodeStatus, body io.Reader) (store.ObjectInfo, error) {
 		if e.self(n) {
@@ -353,7 +356,8 @@ func settle(targets []NodeStatus, infos []store.ObjectInfo, errs []error, cerr e
 // of the request's own (so it is the answer, not an outage).
 func isClientFault(err error) bool {
 	for _, s := range []error{store.ErrNoSuchBucket, store.ErrNoSuchUpload, store.ErrInvalidPart, store.ErrInvalidPartOrder,
-		store.ErrEntityTooSmall, store.ErrBadDigest, store.ErrIncompleteBody, store.ErrPreconditionFailed} {
+		store.ErrEntityTooSmall, store.ErrBadDigest, store.ErrIncompleteBody, store.ErrPreconditionFailed,
+		store.ErrObjectLocked} {
 		if errors.Is(err, s) {
 			return true
 		}

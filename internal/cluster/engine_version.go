@@ -64,12 +64,32 @@ func (e *Engine) SetBucketVersioning(ctx context.Context, bucket, state string) 
 	if state != store.VersioningEnabled && state != store.VersioningSuspended {
 		return store.ErrInvalidVersioningState
 	}
-	for range 8 {
-		rec, old, err := e.readBucketRecord(ctx, bucket)
-		if err != nil || rec.Versioning == state {
-			return err
+	return e.updateBucketRecord(ctx, bucket, func(rec *bucketRecord) (bool, error) {
+		switch {
+		case rec.Versioning == state:
+			return false, nil
+		case rec.ObjectLock != nil:
+			return false, store.ErrInvalidBucketState // a lock bucket stays Enabled
 		}
 		rec.Versioning = state
+		return true, nil
+	})
+}
+
+// updateBucketRecord changes bucket's record in etcd by compare-and-swap
+// (retried on a conflict, at most 8 times): edit gets the record read
+// and reports whether it changed it or why it refuses. This node's cache
+// takes the change at once; other nodes see it through the bucket watch.
+func (e *Engine) updateBucketRecord(ctx context.Context, bucket string, edit func(*bucketRecord) (bool, error)) error {
+	for range 8 {
+		rec, old, err := e.readBucketRecord(ctx, bucket)
+		if err != nil {
+			return err
+		}
+		changed, err := edit(&rec)
+		if err != nil || !changed {
+			return err
+		}
 		v, err := json.Marshal(rec)
 		if err != nil {
 			return err
@@ -82,7 +102,7 @@ func (e *Engine) SetBucketVersioning(ctx context.Context, bucket, state string) 
 			return err
 		}
 	}
-	return fmt.Errorf("cluster: set versioning of %s: %w", bucket, meta.ErrConflict)
+	return fmt.Errorf("cluster: update bucket %s: %w", bucket, meta.ErrConflict)
 }
 
 // BucketVersioning implements store.Versioned.
@@ -227,9 +247,16 @@ func openVersionLocal(ctx context.Context, l Local, info store.ObjectInfo, off, 
 
 // DeleteObjectVersion implements store.Versioned. Without a version id
 // it is DeleteObject (a delete marker once versioning is set); with one
-// it removes that version on every target, at a write quorum. In a
-// bucket that never had versioning the only version is "null".
+// it removes that version on every target, at a write quorum, unless it
+// is locked (store.ErrObjectLocked; see lockCheck). In a bucket that
+// never had versioning the only version is "null".
 func (e *Engine) DeleteObjectVersion(ctx context.Context, bucket, key, id string) (store.DeleteResult, error) {
+	return e.deleteVersion(ctx, bucket, key, id, false)
+}
+
+// deleteVersion is DeleteObjectVersion with GOVERNANCE retention lifted
+// when bypass is set.
+func (e *Engine) deleteVersion(ctx context.Context, bucket, key, id string, bypass bool) (store.DeleteResult, error) {
 	state, err := e.versioning(ctx, bucket)
 	switch {
 	case err != nil:
@@ -245,7 +272,7 @@ func (e *Engine) DeleteObjectVersion(ctx context.Context, bucket, key, id string
 	case state == store.VersioningUnset:
 		return store.DeleteResult{VersionID: id}, nil // names nothing
 	}
-	return e.removeVersion(ctx, bucket, key, id)
+	return e.removeVersion(ctx, bucket, key, id, bypass)
 }
 
 // versionIDFor is the version id of a write stamped s in a bucket in
@@ -290,15 +317,19 @@ func (e *Engine) putMarkerAt(ctx context.Context, n NodeStatus, info store.Objec
 	return e.sendReplica(ctx, n, info, http.NoBody)
 }
 
-// removeVersion removes version id of bucket/key on every target.
-func (e *Engine) removeVersion(ctx context.Context, bucket, key, id string) (store.DeleteResult, error) {
+// removeVersion removes version id of bucket/key on every target, once
+// lockCheck (with bypass) finds no copy locked.
+func (e *Engine) removeVersion(ctx context.Context, bucket, key, id string, bypass bool) (store.DeleteResult, error) {
+	if err := e.lockCheck(ctx, bucket, key, id, bypass); err != nil {
+		return store.DeleteResult{}, err
+	}
 	targets := e.targets(bucket, key)
 	errs := make([]error, len(targets))
 	marker := make([]bool, len(targets))
 	_ = each(ctx, targets, func(ctx context.Context, n NodeStatus) error {
 		i := indexOf(targets, n.Name)
 		var res store.DeleteResult
-		res, errs[i] = e.removeVersionAt(ctx, n, bucket, key, id)
+		res, errs[i] = e.removeVersionAt(ctx, n, versionArgs{Bucket: bucket, Key: key, Version: id, Bypass: bypass})
 		marker[i] = res.DeleteMarker
 		return nil
 	})
@@ -314,17 +345,19 @@ func (e *Engine) removeVersion(ctx context.Context, bucket, key, id string) (sto
 	return res, nil
 }
 
-// removeVersionAt removes version id of bucket/key at node n; a node
-// that holds nothing of the bucket has nothing to remove.
-func (e *Engine) removeVersionAt(ctx context.Context, n NodeStatus, bucket, key, id string) (store.DeleteResult, error) {
+// removeVersionAt removes version a.Version of a's key at node n
+// (GOVERNANCE retention lifted with a.Bypass; a locked version stays,
+// store.ErrObjectLocked); a node that holds nothing of the bucket has
+// nothing to remove.
+func (e *Engine) removeVersionAt(ctx context.Context, n NodeStatus, a versionArgs) (store.DeleteResult, error) {
 	if !e.self(n) {
 		var res store.DeleteResult
-		err := e.c.call(ctx, n.Endpoint, "POST", internalPrefix+"deleteversion", versionArgs{Bucket: bucket, Key: key, Version: id}, &res)
+		err := e.c.call(ctx, n.Endpoint, "POST", internalPrefix+"deleteversion", a, &res)
 		return res, err
 	}
-	res, err := e.local.DeleteObjectVersion(ctx, bucket, key, id)
+	res, err := e.local.DeleteVersionBypass(ctx, a.Bucket, a.Key, a.Version, a.Bypass)
 	if errors.Is(err, store.ErrNoSuchBucket) {
-		return store.DeleteResult{VersionID: id}, nil
+		return store.DeleteResult{VersionID: a.Version}, nil
 	}
 	return res, err
 }

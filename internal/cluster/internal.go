@@ -36,6 +36,7 @@ func (c *Cluster) newHandler() http.Handler {
 	mux.HandleFunc("POST "+internalPrefix+"deleteversion", c.serveDeleteVersion)
 	mux.HandleFunc("POST "+internalPrefix+"listversions", c.serveListVersions)
 	mux.HandleFunc("POST "+internalPrefix+"versionacl", c.serveVersionACL)
+	mux.HandleFunc("POST "+internalPrefix+"versionlock", c.serveVersionLock)
 	mux.HandleFunc("POST "+internalPrefix+"expireversion", c.serveExpireVersion)
 	mux.HandleFunc("PUT "+internalPrefix+"part", c.servePart)
 	mux.HandleFunc("POST "+internalPrefix+"mpu/{op}", c.serveMPU)
@@ -271,7 +272,7 @@ func (c *Cluster) serveVersion(w http.ResponseWriter, r *http.Request) {
 func (c *Cluster) serveDeleteVersion(w http.ResponseWriter, r *http.Request) {
 	var a versionArgs
 	if readJSON(w, r, &a) {
-		res, err := c.engine.removeVersionAt(r.Context(), NodeStatus{NodeRecord: NodeRecord{Name: c.Name()}}, a.Bucket, a.Key, a.Version)
+		res, err := c.engine.removeVersionAt(r.Context(), NodeStatus{NodeRecord: NodeRecord{Name: c.Name()}}, a)
 		writeJSON(w, res, err)
 	}
 }
@@ -291,6 +292,19 @@ func (c *Cluster) serveVersionACL(w http.ResponseWriter, r *http.Request) {
 	if readJSON(w, r, &a) {
 		writeJSON(w, struct{}{}, c.local.SetObjectACL(r.Context(), a.Bucket, a.Key, a.Version, a.ACL))
 	}
+}
+
+// serveVersionLock applies a lock change to one version here in place.
+func (c *Cluster) serveVersionLock(w http.ResponseWriter, r *http.Request) {
+	var a versionArgs
+	if !readJSON(w, r, &a) {
+		return
+	}
+	var ch store.LockChange // none sent: no change
+	if a.Lock != nil {
+		ch = *a.Lock
+	}
+	writeJSON(w, struct{}{}, c.local.SetVersionLock(r.Context(), a.Bucket, a.Key, a.Version, ch))
 }
 
 // serveExpireVersion expires one version here (a lifecycle pass's).

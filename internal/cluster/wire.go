@@ -21,6 +21,7 @@ var sentinels = []error{
 	store.ErrEntityTooSmall, store.ErrBadDigest, store.ErrIncompleteBody, store.ErrCorrupt,
 	store.ErrInvalidRange, store.ErrInvalidPartNumber, store.ErrPreconditionFailed, store.ErrSuperseded,
 	store.ErrNoSuchVersion, store.ErrInvalidVersionID,
+	store.ErrObjectLocked, store.ErrObjectLockNotEnabled, store.ErrNoObjectLockConfig, store.ErrInvalidBucketState,
 	ErrUnsigned, ErrNoSuchNode,
 }
 
@@ -86,6 +87,10 @@ type versionArgs struct {
 	// Marker (expireversion) expires a delete marker
 	// (ExpireDeleteMarker), else a noncurrent version (ExpireNoncurrent).
 	Marker bool `json:"marker,omitempty"`
+	// Bypass (deleteversion) lifts GOVERNANCE retention.
+	Bypass bool `json:"bypass,omitempty"`
+	// Lock (versionlock) is the lock change to apply.
+	Lock *store.LockChange `json:"lock,omitempty"`
 }
 
 // listVersionsArgs ask for one node's page of a version listing.

@@ -12,8 +12,8 @@ import (
 )
 
 // Object Lock (see store.ObjectLocker). The store enforces it: this file
-// only parses, authorizes and answers. Engines without it (the cluster's)
-// answer the lock calls NotImplemented and refuse lock headers on writes
+// only parses, authorizes and answers (store/local on one node,
+// cluster.Engine in a cluster). Engines without it answer the lock calls NotImplemented and refuse lock headers on writes
 // as a bucket without Object Lock does.
 
 // locker returns the engine's Object Lock, if it has any.

@@ -127,3 +127,30 @@ type ObjectLocker interface {
 	// under GOVERNANCE retention when bypassGovernance is set.
 	DeleteVersionBypass(ctx context.Context, bucket, key, versionID string, bypassGovernance bool) (DeleteResult, error)
 }
+
+// LockChange is one in-place change of a version's lock state as a
+// cluster replica applies it (the cluster's bucket record, not the
+// replica's own, holds the bucket's configuration, so no bucket check is
+// made): Retention (nil: unchanged) as SetObjectRetention sets it, under
+// ObjectMeta.RetentionChange with Bypass; LegalHold (nil: unchanged) as
+// SetObjectLegalHold sets it.
+type LockChange struct {
+	Retention *Retention `json:"r,omitempty"`
+	LegalHold *bool      `json:"h,omitempty"`
+	Bypass    bool       `json:"b,omitempty"`
+}
+
+// Apply makes c's change to m at now, or returns ErrObjectLocked (and
+// leaves m) when m's retention may not become c.Retention.
+func (c LockChange) Apply(m *ObjectMeta, now time.Time) error {
+	if r := c.Retention; r != nil {
+		if !m.RetentionChange(*r, now, c.Bypass) {
+			return ErrObjectLocked
+		}
+		m.LockMode, m.LockRetainUntil = r.Mode, r.RetainUntil.UTC()
+	}
+	if c.LegalHold != nil {
+		m.LegalHold, m.LegalHoldSet = *c.LegalHold, true
+	}
+	return nil
+}

@@ -100,3 +100,13 @@ func (e *Engine) DeleteVersionBypass(ctx context.Context, bucket, key, versionID
 	defer e.leave()
 	return e.deleteVersion(ctx, bucket, key, versionID, bypassGovernance)
 }
+
+// SetVersionLock applies ch to version versionID ("" the latest) of
+// bucket/key in place under the key lock, as a cluster replica: the
+// bucket's own record is not asked for Object Lock (the cluster's is).
+// Safe for concurrent use.
+func (e *Engine) SetVersionLock(ctx context.Context, bucket, key, versionID string, ch store.LockChange) error {
+	return e.updateVersion(ctx, bucket, key, versionID, func(rec *objectRecord) error {
+		return ch.Apply(&rec.Meta, time.Now())
+	})
+}

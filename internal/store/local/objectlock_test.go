@@ -129,3 +129,49 @@ func TestObjectLockDefaultAndUnlocked(t *testing.T) {
 		t.Errorf("lock on an unversioned bucket: %v", err)
 	}
 }
+
+// TestSetVersionLock: a cluster replica's lock change applies in a
+// bucket whose own record has no Object Lock (the cluster's has), is
+// enforced by every removal, and cannot weaken a retention in force
+// without the bypass (GOVERNANCE) or at all (COMPLIANCE).
+func TestSetVersionLock(t *testing.T) {
+	ctx := context.Background()
+	e := openTest(t, t.TempDir())
+	if err := e.CreateBucket(ctx, store.BucketInfo{Name: "b", Owner: "o"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.SetBucketVersioning(ctx, "b", store.VersioningEnabled); err != nil {
+		t.Fatal(err)
+	}
+	v := putLocked(t, ctx, e, "b", "k", store.ObjectMeta{})
+	on, off := true, false
+	if err := e.SetVersionLock(ctx, "b", "k", v.VersionID, store.LockChange{LegalHold: &on}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.DeleteVersionBypass(ctx, "b", "k", v.VersionID, true); !errors.Is(err, store.ErrObjectLocked) {
+		t.Fatalf("delete under a replica's legal hold: %v", err)
+	}
+	until := time.Now().Add(time.Hour).UTC()
+	gov := store.Retention{Mode: store.LockGovernance, RetainUntil: until}
+	if err := e.SetVersionLock(ctx, "b", "k", v.VersionID, store.LockChange{LegalHold: &off, Retention: &gov}); err != nil {
+		t.Fatal(err)
+	}
+	info, err := e.HeadObjectVersion(ctx, "b", "k", v.VersionID)
+	if err != nil || info.Meta.LegalHold || info.Meta.LockMode != store.LockGovernance || !info.Meta.LockRetainUntil.Equal(until) {
+		t.Fatalf("after the change: %+v, %v", info.Meta, err)
+	}
+	none := store.Retention{}
+	if err := e.SetVersionLock(ctx, "b", "k", v.VersionID, store.LockChange{Retention: &none}); !errors.Is(err, store.ErrObjectLocked) {
+		t.Fatalf("lift GOVERNANCE without the bypass: %v", err)
+	}
+	comp := store.Retention{Mode: store.LockCompliance, RetainUntil: until}
+	if err := e.SetVersionLock(ctx, "b", "k", v.VersionID, store.LockChange{Retention: &comp}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.SetVersionLock(ctx, "b", "k", v.VersionID, store.LockChange{Retention: &none, Bypass: true}); !errors.Is(err, store.ErrObjectLocked) {
+		t.Fatalf("lift COMPLIANCE with the bypass: %v", err)
+	}
+	if _, err := e.DeleteVersionBypass(ctx, "b", "k", v.VersionID, true); !errors.Is(err, store.ErrObjectLocked) {
+		t.Fatalf("delete under COMPLIANCE: %v", err)
+	}
+}
