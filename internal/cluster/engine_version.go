@@ -174,10 +174,7 @@ func (e *Engine) findVersion(ctx context.Context, bucket, key, id string) (store
 	case best.DeleteMarker:
 		return store.ObjectInfo{}, nil, &store.DeleteMarkerError{VersionID: id, Err: store.ErrVersionIsDeleteMarker}
 	}
-	if i := indexOf(holders, e.c.Name()); i > 0 {
-		holders[0], holders[i] = holders[i], holders[0]
-	}
-	return best, holders, nil
+	return best, holders, nil // the primary first, as locate
 }
 
 // versionAll asks each node of ns in parallel for version id of
