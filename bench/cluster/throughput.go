@@ -151,9 +151,16 @@ func sizeRows(ctx context.Context, cfg *config, targets []*target, size int64, m
 			return fmt.Errorf("%s: writing objects to GET: %w", t.name, err)
 		}
 	}
+	// Every system reads the same number of keys (the fewest any system
+	// wrote): a system whose PUT row wrote more keys would otherwise read
+	// more of them for the first time, from the disk.
+	common := len(written[targets[0].name].keys)
+	for _, t := range targets {
+		common = min(common, len(written[t.name].keys))
+	}
 	for _, c := range cfg.concs {
 		measure(fmt.Sprintf("GET %s c%d", label, c), c, func(t *target) s3load.OpFunc {
-			keys := written[t.name].keys
+			keys := written[t.name].keys[:common]
 			return func(ctx context.Context, w, seq int) (int64, int64, error) {
 				n, err := t.client(w, seq).Get(ctx, bucket, keys[(seq*c+w)%len(keys)], size)
 				return n, 0, err
