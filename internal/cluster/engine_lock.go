@@ -36,18 +36,9 @@ var _ store.ObjectLocker = (*Engine)(nil)
 // enableVersioning and the bucket never had versioning; otherwise a bucket
 // without versioning Enabled is store.ErrInvalidBucketState).
 func (e *Engine) SetObjectLockConfig(ctx context.Context, bucket string, cfg store.ObjectLockConfig, enableVersioning bool) error {
-	if !cfg.Enabled {
-		return store.ErrInvalidBucketState
-	}
 	return e.updateBucketRecord(ctx, bucket, func(rec *bucketRecord) (bool, error) {
-		if enableVersioning && rec.Versioning == store.VersioningUnset {
-			rec.Versioning = store.VersioningEnabled
-		}
-		if rec.Versioning != store.VersioningEnabled {
-			return false, store.ErrInvalidBucketState
-		}
-		rec.ObjectLock = &cfg
-		return true, nil
+		err := store.EnableObjectLock(&rec.Versioning, &rec.ObjectLock, cfg, enableVersioning)
+		return err == nil, err
 	})
 }
 

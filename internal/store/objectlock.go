@@ -100,6 +100,23 @@ func (m ObjectMeta) RetentionChange(r Retention, now time.Time, bypassGovernance
 	return m.LockMode == LockGovernance && bypassGovernance
 }
 
+// EnableObjectLock applies cfg to a bucket record's versioning state and
+// lock configuration, as ObjectLocker.SetObjectLockConfig says: versioning
+// becomes Enabled with it when enableVersioning and it was never set;
+// otherwise a bucket without versioning Enabled (or a cfg not Enabled) is
+// ErrInvalidBucketState and nothing changes.
+func EnableObjectLock(versioning *string, lock **ObjectLockConfig, cfg ObjectLockConfig, enableVersioning bool) error {
+	state := *versioning
+	if enableVersioning && state == VersioningUnset {
+		state = VersioningEnabled
+	}
+	if !cfg.Enabled || state != VersioningEnabled {
+		return ErrInvalidBucketState
+	}
+	*versioning, *lock = state, &cfg
+	return nil
+}
+
 // ObjectLocker is implemented by engines with S3 Object Lock (they are
 // also Versioned). Every removal of a version (DeleteObjectVersion by id,
 // lifecycle expiration, a Suspended write over a null version) refuses a

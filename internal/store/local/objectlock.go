@@ -19,18 +19,9 @@ var _ store.ObjectLocker = (*Engine)(nil)
 // SetObjectLockConfig enables Object Lock on bucket and sets its default
 // retention; see store.ObjectLocker.
 func (e *Engine) SetObjectLockConfig(ctx context.Context, bucket string, cfg store.ObjectLockConfig, enableVersioning bool) error {
-	if !cfg.Enabled {
-		return store.ErrInvalidBucketState
-	}
 	return e.updateBucket(ctx, bucket, func(rec *bucketRecord) (bool, error) {
-		if enableVersioning && rec.Versioning == store.VersioningUnset {
-			rec.Versioning = store.VersioningEnabled
-		}
-		if rec.Versioning != store.VersioningEnabled {
-			return false, store.ErrInvalidBucketState
-		}
-		rec.ObjectLock = &cfg
-		return true, nil
+		err := store.EnableObjectLock(&rec.Versioning, &rec.ObjectLock, cfg, enableVersioning)
+		return err == nil, err
 	})
 }
 
