@@ -61,23 +61,34 @@ const ListTimeout = 5 * time.Second
 // listAll gets one page from each node (this one locally). A remote node
 // that fails is left out, unless every remote node failed.
 func (e *Engine) listAll(ctx context.Context, nodes []NodeStatus, bucket string, opts store.ListOptions) ([]store.ListResult, error) {
-	pages := make([]store.ListResult, len(nodes))
+	local := func(ctx context.Context) (store.ListResult, error) {
+		p, err := e.local.ListObjects(ctx, bucket, opts)
+		if errors.Is(err, store.ErrNoSuchBucket) {
+			err = nil // holds nothing of it yet
+		}
+		return p, err
+	}
+	return pagesOfAll(ctx, e, nodes, "list", listArgs{Bucket: bucket, Opts: opts}, local)
+}
+
+// pagesOfAll gets one page from each node: this one's from local, the
+// others' from the internal call op with args (each within ListTimeout).
+// A remote node that fails is left out, unless every remote node failed.
+func pagesOfAll[P any](ctx context.Context, e *Engine, nodes []NodeStatus, op string, args any, local func(context.Context) (P, error)) ([]P, error) {
+	pages := make([]P, len(nodes))
 	var mu sync.Mutex
 	var failed []error
 	err := each(ctx, nodes, func(ctx context.Context, n NodeStatus) error {
 		i := indexOf(nodes, n.Name)
 		if e.self(n) {
-			p, err := e.local.ListObjects(ctx, bucket, opts)
-			if errors.Is(err, store.ErrNoSuchBucket) {
-				err = nil // holds nothing of it yet
-			}
+			p, err := local(ctx)
 			pages[i] = p
 			return err
 		}
 		ctx, cancel := context.WithTimeout(ctx, ListTimeout)
 		defer cancel()
-		if err := e.c.call(ctx, n.Endpoint, "POST", internalPrefix+"list", listArgs{Bucket: bucket, Opts: opts}, &pages[i]); err != nil {
-			e.c.log.Warn("listing: a node did not answer; listing without it", "node", n.Name, "err", err)
+		if err := e.c.call(ctx, n.Endpoint, "POST", internalPrefix+op, args, &pages[i]); err != nil {
+			e.c.log.Warn("listing: a node did not answer; listing without it", "op", op, "node", n.Name, "err", err)
 			mu.Lock()
 			failed = append(failed, err)
 			mu.Unlock()

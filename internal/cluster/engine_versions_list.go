@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"sync"
 
 	"github.com/insitu-cloud/insitu/internal/store"
 )
@@ -152,30 +151,10 @@ func mergeVersions(pages []store.ListVersionsResult) (entries []versionEntry, ho
 // locally). A remote node that fails is left out, unless every remote
 // node failed (as listAll).
 func (e *Engine) listVersionsAll(ctx context.Context, nodes []NodeStatus, bucket string, opts store.ListVersionsOptions) ([]store.ListVersionsResult, error) {
-	pages := make([]store.ListVersionsResult, len(nodes))
-	var mu sync.Mutex
-	var failed []error
-	err := each(ctx, nodes, func(ctx context.Context, n NodeStatus) error {
-		i := indexOf(nodes, n.Name)
-		if e.self(n) {
-			p, err := listVersionsLocal(ctx, e.local, bucket, opts)
-			pages[i] = p
-			return err
-		}
-		ctx, cancel := context.WithTimeout(ctx, ListTimeout)
-		defer cancel()
-		if err := e.c.call(ctx, n.Endpoint, "POST", internalPrefix+"listversions", listVersionsArgs{Bucket: bucket, Opts: opts}, &pages[i]); err != nil {
-			e.c.log.Warn("version listing: a node did not answer; listing without it", "node", n.Name, "err", err)
-			mu.Lock()
-			failed = append(failed, err)
-			mu.Unlock()
-		}
-		return nil
-	})
-	if err == nil && len(failed) > 0 && len(failed) == len(nodes)-1 && len(nodes) > 1 && indexOf(nodes, e.c.Name()) >= 0 {
-		err = failed[0] // nobody else answered: this node alone cannot vouch for the listing
+	local := func(ctx context.Context) (store.ListVersionsResult, error) {
+		return listVersionsLocal(ctx, e.local, bucket, opts)
 	}
-	return pages, err
+	return pagesOfAll(ctx, e, nodes, "listversions", listVersionsArgs{Bucket: bucket, Opts: opts}, local)
 }
 
 // listVersionsLocal is this node's page; a node holding nothing of the
