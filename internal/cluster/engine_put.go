@@ -119,8 +119,8 @@ func (c *Cluster) streamTrailer(ctx context.Context, n NodeStatus, method, op st
 	}
 	req, err := http.NewRequestWithContext(ctx, method, n.Endpoint+internalPrefix+op+"?"+q.Encode(), body)
 	if err != nil {
-		if c, ok := body.(io.Closer); ok {
-			c.Close()
+		if cl, ok := body.(io.Closer); ok {
+			cl.Close()
 		}
 		return nil, err
 	}
