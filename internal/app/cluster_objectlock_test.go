@@ -32,31 +32,8 @@ func startLockTest(t *testing.T) *lockTest {
 		t.Fatal(err)
 	}
 	waitVersioning(t, lt.s, lt.bucket, types.BucketVersioningStatusEnabled)
-	lt.waitViews()
+	lt.cl.WaitViews()
 	return lt
-}
-
-// waitViews waits until every node's own view shows the three nodes up
-// (a coordinator writes to the nodes its view shows).
-func (lt *lockTest) waitViews() {
-	lt.t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for i := 0; i < len(lt.cl.Nodes); {
-		up := 0
-		for _, n := range lt.cl.Status(i).Nodes {
-			if n.State == "up" {
-				up++
-			}
-		}
-		if up == len(lt.cl.Nodes) {
-			i++
-			continue
-		}
-		if time.Now().After(deadline) {
-			lt.t.Fatalf("node%d's view shows %d nodes up", i, up)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 }
 
 // waitLockConfig waits until every node reads the bucket's lock
@@ -394,7 +371,7 @@ func TestClusterObjectLockLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitVersioning(t, lt.s, lt.bucket, types.BucketVersioningStatusEnabled)
-	lt.waitViews()
+	lt.cl.WaitViews()
 	lt.waitLockConfig(0)
 	putRules(t, lt.s[0], lt.bucket, types.LifecycleRule{Status: types.ExpirationStatusEnabled, Filter: &types.LifecycleRuleFilter{Prefix: aws.String("")},
 		NoncurrentVersionExpiration: &types.NoncurrentVersionExpiration{NoncurrentDays: aws.Int32(1)}})

@@ -295,11 +295,20 @@ func (r *idleReader) Close() error {
 // openLocal opens a range of the local copy of info's version; another
 // version held here is ErrNoSuchKey.
 func openLocal(ctx context.Context, l Local, info store.ObjectInfo, off, n int64) (io.ReadCloser, error) {
+	return openStamped(info, off, n, func(rng *store.Range) (store.ObjectInfo, io.ReadCloser, error) {
+		return l.GetObject(ctx, info.Bucket, info.Key, rng)
+	})
+}
+
+// openStamped opens the range off..off+n (all of it when n is 0) of what
+// get returns when it carries info's stamp; another copy is
+// store.ErrNoSuchKey.
+func openStamped(info store.ObjectInfo, off, n int64, get func(*store.Range) (store.ObjectInfo, io.ReadCloser, error)) (io.ReadCloser, error) {
 	rng := &store.Range{Start: off, End: off + n - 1}
 	if n == 0 {
 		rng = nil
 	}
-	got, rc, err := l.GetObject(ctx, info.Bucket, info.Key, rng)
+	got, rc, err := get(rng)
 	if err != nil {
 		return nil, err
 	}

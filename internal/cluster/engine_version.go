@@ -227,19 +227,9 @@ func versionLocal(ctx context.Context, l Local, bucket, key, id string) (held, e
 // openVersionLocal opens a range of the local copy of version
 // info.VersionID; a copy with another stamp is store.ErrNoSuchKey.
 func openVersionLocal(ctx context.Context, l Local, info store.ObjectInfo, off, n int64) (io.ReadCloser, error) {
-	rng := &store.Range{Start: off, End: off + n - 1}
-	if n == 0 {
-		rng = nil
-	}
-	got, rc, err := l.GetObjectVersion(ctx, info.Bucket, info.Key, info.VersionID, rng)
-	if err != nil {
-		return nil, err
-	}
-	if got.Stamp != info.Stamp {
-		rc.Close()
-		return nil, store.ErrNoSuchKey
-	}
-	return rc, nil
+	return openStamped(info, off, n, func(rng *store.Range) (store.ObjectInfo, io.ReadCloser, error) {
+		return l.GetObjectVersion(ctx, info.Bucket, info.Key, info.VersionID, rng)
+	})
 }
 
 // DeleteObjectVersion implements store.Versioned. Without a version id

@@ -100,14 +100,36 @@ func (c *Cluster) Status(i int) *client.ClusterStatus {
 func (c *Cluster) WaitUp(want int) {
 	c.t.Helper()
 	c.Wait(time.Minute, fmt.Sprintf("%d nodes up", want), func(st *client.ClusterStatus) bool {
-		up := 0
-		for _, n := range st.Nodes {
-			if n.State == "up" {
-				up++
-			}
-		}
-		return up == want
+		return countUp(st) == want
 	})
+}
+
+// WaitViews waits (a minute at most) until every node's own view shows
+// every node up: a coordinator writes only to the nodes its view shows.
+func (c *Cluster) WaitViews() {
+	c.t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for i := 0; i < len(c.Nodes); {
+		up := countUp(c.Status(i))
+		if up == len(c.Nodes) {
+			i++
+			continue
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("node%d's view shows %d nodes up", i, up)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func countUp(st *client.ClusterStatus) int {
+	up := 0
+	for _, n := range st.Nodes {
+		if n.State == "up" {
+			up++
+		}
+	}
+	return up
 }
 
 // Wait polls the status through the first running node until ok holds.

@@ -376,7 +376,7 @@ func (r *Reader) load(blk int64) error {
 // file written with O_DIRECT left nothing cached. Measured on this
 // machine: a cold single-node GET of 16 MiB objects at c16 went from 403
 // to 803 MiB/s with an 8 MiB window (bench/cluster -targets one -sizes
-// 16MiB); a cold 3-replica GET from 491–508 MiB/s (8 MiB) to 841–943
+// 16MiB); a cold 3-replica GET from 491–508 MiB/s (8 MiB) to 555–943
 // (64 MiB) (-targets r3,minio, session 9 in BENCHMARKS.md).
 const (
 	readAheadWindow = 64 << 20
