@@ -31,8 +31,15 @@ func TestHostileGuests(t *testing.T) {
 		{"sleep forever in poll_oneoff", toolSpec(t, "sleep"), sandbox.StatusTimeout, "time limit"},
 		{"blocked in fd_read", func() sandbox.Spec {
 			s := toolSpec(t, "readstdin")
-			pr, _, _ := os.Pipe() // never written, never closed until cleanup
-			t.Cleanup(func() { pr.Close() })
+			// Neither end is written or closed until cleanup. The write
+			// end must stay referenced: an unreferenced *os.File is
+			// closed by its finalizer at the next GC, and the guest
+			// would then read EOF and exit instead of blocking.
+			pr, pw, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { pr.Close(); pw.Close() })
 			s.Stdin.Reader = pr
 			return s
 		}(), sandbox.StatusTimeout, "time limit"},
