@@ -230,6 +230,33 @@ func (f *failover) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// WriteTo copies the rest of the range to w in chunks of streamChunk
+// bytes (filled before each write), so a proxied GET costs the client's
+// connection a write per chunk rather than one per 32 KiB; failing over
+// stays Read's.
+func (f *failover) WriteTo(w io.Writer) (int64, error) {
+	bp := f.e.chunks.get()
+	defer f.e.chunks.put(bp)
+	buf := *bp
+	var total int64
+	for {
+		n, rerr := io.ReadFull(f, buf)
+		if n > 0 {
+			wn, werr := w.Write(buf[:n])
+			total += int64(wn)
+			if werr != nil {
+				return total, werr
+			}
+		}
+		switch {
+		case rerr == io.EOF || rerr == io.ErrUnexpectedEOF:
+			return total, nil
+		case rerr != nil:
+			return total, rerr
+		}
+	}
+}
+
 func (f *failover) Close() error {
 	if f.cur != nil {
 		return f.cur.Close()

@@ -153,7 +153,17 @@ func (c *Cluster) serveGet(w http.ResponseWriter, r *http.Request) {
 	}
 	defer rc.Close()
 	w.Header().Set("Content-Type", "application/octet-stream")
-	_, _ = io.Copy(w, rc) // a failure mid-body cuts the chunked stream; the reader sees it
+	if n > 0 {
+		// A known length spares the stream its chunk framing; a failure
+		// mid-body then closes the connection short of it, which the
+		// reader sees as an unexpected EOF.
+		w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
+	}
+	if _, err := io.Copy(w, rc); errors.Is(err, store.ErrCorrupt) {
+		// The reader fails over to another holder; this copy goes, so
+		// repair copies a good one back.
+		c.engine.dropCorrupt(context.WithoutCancel(r.Context()), NodeStatus{NodeRecord: NodeRecord{Name: c.Name()}}, info)
+	}
 }
 
 // serveReplica stores an exact copy of a version (repair, rebalance,
