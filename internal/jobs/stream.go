@@ -71,11 +71,23 @@ type upstreamReader struct {
 	line   []byte
 	buf    []byte // filtered bytes not yet returned
 
-	mu  sync.Mutex
-	err error // the first failure other than io.EOF
+	// readMu is held through each Read and by Close, so the run's stdin
+	// copier (a goroutine of the sandbox or of net/http's transport,
+	// which may still be inside Read when the run has answered) and the
+	// task closing the stream never touch cur at once.
+	readMu sync.Mutex
+	closed bool
+
+	mu  sync.Mutex // guards err; never held while waiting
+	err error      // the first failure other than io.EOF
 }
 
 func (u *upstreamReader) Read(p []byte) (int, error) {
+	u.readMu.Lock()
+	defer u.readMu.Unlock()
+	if u.closed {
+		return 0, errReaderClosed
+	}
 	n, err := u.read(p)
 	if err != nil && err != io.EOF {
 		u.mu.Lock()
@@ -86,6 +98,20 @@ func (u *upstreamReader) Read(p []byte) (int, error) {
 		u.close()
 	}
 	return n, err
+}
+
+// errReaderClosed is what Read returns after Close.
+var errReaderClosed = errors.New("jobs: upstream reader closed")
+
+// Close releases the output being read (a local file or a peer's
+// stream) when the run ended before reading all of it. It waits for a
+// Read in progress; cancel the reader's ctx first so that one ends.
+func (u *upstreamReader) Close() error {
+	u.readMu.Lock()
+	defer u.readMu.Unlock()
+	u.closed = true
+	u.close()
+	return nil
 }
 
 // failure returns what ended the stream early, if anything.

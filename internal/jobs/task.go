@@ -193,9 +193,12 @@ func (r *jobRun) attempt(ctx context.Context, t *Task, pl *phasePlan, node strin
 		req.Inputs = append(req.Inputs, runs.InputSpec{Object: in, Path: path.Base(in.Key)})
 	default:
 		actx, cancel := context.WithCancelCause(ctx)
-		defer cancel(nil)
 		stdin = &upstreamReader{ctx: actx, engine: r.s.cfg.Engine, po: r.outs[t.Phase-1],
 			idx: r.upstream(t.Phase, t.Index, len(r.tasks[t.Phase-1])), part: t.Index}
+		defer func() {
+			cancel(nil) // ends a Read still waiting on an upstream task or a peer
+			stdin.Close()
+		}()
 		if pl.Partition {
 			stdin.parts = pl.Reducers
 		}
