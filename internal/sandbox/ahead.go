@@ -53,9 +53,12 @@ func (w *worker) newInstance(id string) *instance {
 // is called (a start section, if any, does run). deterministic and seed
 // pick the clocks and randomness; the rest is bound per run.
 func (w *worker) make(inst *instance, mod wazero.CompiledModule, deterministic bool, seed int64) error {
-	cfg := moduleConfig(&w.stdin, &w.stdout, &w.stderr, inst.in, inst.out, inst.tmp, deterministic, seed)
+	cfg := w.cfg
+	if deterministic {
+		cfg = w.moduleConfig(true, seed) // its own clock state
+	}
 	ctx := experimental.WithMemoryAllocator(w.ctx, inst.alloc)
-	m, err := w.rt.InstantiateModule(ctx, mod, cfg.WithStartFunctions())
+	m, err := w.rt.InstantiateModule(ctx, mod, cfg)
 	if err != nil {
 		return err
 	}
