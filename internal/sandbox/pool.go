@@ -117,6 +117,12 @@ func (pl *pool) spawn(ctx context.Context, slot int) (*proc, error) {
 		return nil, fmt.Errorf("sandbox: worker conn: %w", err)
 	}
 	p.conn = c.(*net.UnixConn)
+	if p.raw, err = p.conn.SyscallConn(); err != nil {
+		p.kill(killClose)
+		p.conn.Close()
+		<-p.done
+		return nil, fmt.Errorf("sandbox: worker conn: %w", err)
+	}
 	if err := p.hello(ctx); err != nil {
 		p.kill(killClose)
 		p.conn.Close()
