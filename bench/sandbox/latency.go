@@ -128,8 +128,10 @@ func (e *benchEnv) latency(ctx context.Context) error {
 	}
 	defer e.closeRuntime(r)
 
-	// A small stored object for the stdin-from-object row.
-	st, err := local.Open(ctx, filepath.Join(e.tmp, "latency-store"), nil)
+	// A small stored object for the stdin-from-object row, kept in a data
+	// file (not inline in the index) so the row measures OpenFile and the
+	// sandbox reading the file in place.
+	st, err := local.OpenWith(ctx, filepath.Join(e.tmp, "latency-store"), local.Options{InlineMax: -1})
 	if err != nil {
 		return err
 	}
@@ -148,16 +150,17 @@ func (e *benchEnv) latency(ctx context.Context) error {
 	defer closeInproc()
 
 	nativeWarm := max(1, cfg.warmup/10)
-	rows := []struct {
-		name   string
-		warmup int
-		n      int
-		fn     runner
-	}{
-		{"insitu: Runtime.Run, stdin from memory", cfg.warmup, cfg.n, e.insituWC(r, input, want)},
-		{"insitu: OpenFile + Runtime.Run, stdin = stored object", cfg.warmup, cfg.n, e.insituWCObject(r, st, "bench", "small.txt", want)},
-		{"native: fork+exec of " + cfg.cc + " build, stdin from memory", nativeWarm, cfg.nativeN, e.nativeWC(input, want)},
-		{"reference: wazero in this process, no worker (no termination guarantee)", cfg.warmup, cfg.n, inproc},
+	all := []latencyRow{
+		{"memory", "insitu: Runtime.Run, stdin from memory", cfg.warmup, cfg.n, e.insituWC(r, input, want)},
+		{"object", "insitu: OpenFile + Runtime.Run, stdin = stored object", cfg.warmup, cfg.n, e.insituWCObject(r, st, "bench", "small.txt", want)},
+		{"native", "native: fork+exec of " + cfg.cc + " build, stdin from memory", nativeWarm, cfg.nativeN, e.nativeWC(input, want)},
+		{"inprocess", "reference: wazero in this process, no worker (no termination guarantee)", cfg.warmup, cfg.n, inproc},
+	}
+	var rows []latencyRow
+	for _, row := range all {
+		if cfg.rows == nil || cfg.rows[row.key] {
+			rows = append(rows, row)
+		}
 	}
 	var out bytes.Buffer
 	samples := make([][]time.Duration, len(rows))
@@ -191,14 +194,25 @@ func (e *benchEnv) latency(ctx context.Context) error {
 		l := res[i]
 		t.add(row.name, fmt.Sprint(l.n), us(l.p50), us(l.p90), us(l.p99), us(l.max), us(l.mean), fmt.Sprintf("%.0f", l.perSecond))
 	}
-	ins, obj, nat := res[0], res[1], res[2]
-	sp := float64(nat.p50) / float64(ins.p50)
-	t.note("fork+exec p50 / insitu p50 = %s (stdin from memory); %s (stdin = stored object)",
-		ratio(sp), ratio(float64(nat.p50)/float64(obj.p50)))
-	t.note("goal insitu p50 <= 50 µs: %s (%s); goal >= 10x faster than fork+exec: %s (%s)",
-		verdict(ins.p50 <= 50*time.Microsecond), us(ins.p50), verdict(sp >= 10), ratio(sp))
+	if len(rows) == len(all) {
+		ins, obj, nat := res[0], res[1], res[2]
+		sp := float64(nat.p50) / float64(ins.p50)
+		t.note("fork+exec p50 / insitu p50 = %s (stdin from memory); %s (stdin = stored object)",
+			ratio(sp), ratio(float64(nat.p50)/float64(obj.p50)))
+		t.note("goal insitu p50 <= 50 µs: %s (%s); goal >= 15x faster than fork+exec (issue 13): %s (%s)",
+			verdict(ins.p50 <= 50*time.Microsecond), us(ins.p50), verdict(sp >= 15), ratio(sp))
+	}
 	t.print(cfg.markdown)
 	return nil
+}
+
+// latencyRow is one row of the latency table; key names it for -rows.
+type latencyRow struct {
+	key    string
+	name   string
+	warmup int
+	n      int
+	fn     runner
 }
 
 func verdict(ok bool) string {

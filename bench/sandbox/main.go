@@ -99,11 +99,12 @@ type config struct {
 	markdown   bool
 	cpuProfile string
 	workerProf string
+	rows       map[string]bool // latency rows to run; nil means all
 }
 
 func parseFlags() (*config, error) {
 	c := &config{}
-	var benches, size, cflags, ccExtra string
+	var benches, size, cflags, ccExtra, rows string
 	flag.StringVar(&benches, "bench", "latency,throughput,density", "comma-separated benchmarks: latency, throughput, density")
 	flag.StringVar(&c.apps, "apps", "examples/apps", "directory holding wc/wc.{c,wasm} and sha256/sha256.{c,wasm}")
 	flag.IntVar(&c.workers, "workers", runtime.NumCPU(), "sandbox worker processes (Config.Workers)")
@@ -124,6 +125,7 @@ func parseFlags() (*config, error) {
 	flag.BoolVar(&c.markdown, "markdown", false, "print tables as Markdown")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of this (parent) process")
 	flag.StringVar(&c.workerProf, "worker-profile", "", "directory for CPU profiles of the sandbox worker processes")
+	flag.StringVar(&rows, "rows", "", "latency: comma-separated rows to run (memory, object, native, inprocess); empty runs all")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments %q", flag.Args())
@@ -137,6 +139,17 @@ func parseFlags() (*config, error) {
 		case "":
 		default:
 			return nil, fmt.Errorf("-bench: unknown benchmark %q", b)
+		}
+	}
+	if rows != "" {
+		c.rows = map[string]bool{}
+		for _, r := range strings.Split(rows, ",") {
+			switch r = strings.TrimSpace(r); r {
+			case "memory", "object", "native", "inprocess":
+				c.rows[r] = true
+			default:
+				return nil, fmt.Errorf("-rows: unknown row %q", r)
+			}
 		}
 	}
 	var err error

@@ -3,6 +3,7 @@ package sandbox_test
 import (
 	"bytes"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -113,4 +114,26 @@ func FuzzHasStartSection(f *testing.F) {
 			t.Fatal("a truncated module must count as having a start section")
 		}
 	})
+}
+
+// One caller running runs one after another keeps using the worker that
+// served its last run (idle workers are taken last in, first out): with
+// two workers, the module is compiled once and every run after the first
+// takes an instance made ahead. Taken in turns, the second run would
+// compile again on the other worker and start cold.
+func TestOneCallerKeepsItsWorker(t *testing.T) {
+	r, _ := newRuntime(t, 2)
+	var loads atomic.Int32
+	id, wasm := module(t, "trivial.wasm")
+	spec := sandbox.Spec{ModuleID: id, Wasm: func() ([]byte, error) { loads.Add(1); return wasm() }}
+	before := sandbox.AheadRuns(r)
+	for range 6 {
+		wantStatus(t, first(mustRun(t, r, spec)), sandbox.StatusExited, "")
+	}
+	if n := loads.Load(); n != 1 {
+		t.Fatalf("the module was sent to a worker %d times, want 1", n)
+	}
+	if got := sandbox.AheadRuns(r) - before; got != 5 {
+		t.Fatalf("%d of 6 runs used an instance made ahead, want 5", got)
+	}
 }

@@ -154,7 +154,7 @@ func (c *call) send() error {
 	if len(c.fds) > 0 {
 		oob = syscall.UnixRights(c.fds...)
 	}
-	if _, _, err := p.conn.WriteMsgUnix(msg, oob, nil); err != nil {
+	if err := p.sendMsg(msg, oob); err != nil {
 		return fmt.Errorf("sandbox: send run to worker %d: %w", p.pid, err)
 	}
 	return nil

@@ -35,7 +35,7 @@ func (c *call) await() {
 func (c *call) readLoop(timer deadline) {
 	p := c.p
 	for {
-		n, err := p.conn.Read(p.rbuf)
+		n, err := p.readMsg(p.rbuf)
 		if err != nil || n == 0 {
 			return
 		}

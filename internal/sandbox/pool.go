@@ -22,12 +22,12 @@ const helloTimeout = 30 * time.Second
 
 // pool keeps Workers warm worker processes plus one warm spare, so a
 // killed worker is replaced at once and its successor starts in the
-// background.
+// background. Idle workers are taken last in, first out (idleSet).
 type pool struct {
 	cfg    *Config
 	log    *slog.Logger
 	cg     *cgroup
-	idle   chan *proc
+	idle   *idleSet
 	spare  chan *proc
 	closed chan struct{}
 	ctx    context.Context    // ends at close: stops spawns in flight
@@ -47,7 +47,7 @@ func newPool(ctx context.Context, cfg *Config, log *slog.Logger, cg *cgroup) (*p
 	pl := &pool{
 		ctx: pctx, cancel: cancel,
 		cfg: cfg, log: log, cg: cg,
-		idle:   make(chan *proc, cfg.Workers),
+		idle:   newIdleSet(cfg.Workers),
 		spare:  make(chan *proc, 1),
 		closed: make(chan struct{}),
 		live:   map[*proc]struct{}{},
@@ -64,7 +64,7 @@ func newPool(ctx context.Context, cfg *Config, log *slog.Logger, cg *cgroup) (*p
 			if slot == cfg.Workers {
 				pl.spare <- p
 			} else {
-				pl.idle <- p
+				pl.idle.put(p)
 			}
 			errs <- nil
 		}()
@@ -117,6 +117,12 @@ func (pl *pool) spawn(ctx context.Context, slot int) (*proc, error) {
 		return nil, fmt.Errorf("sandbox: worker conn: %w", err)
 	}
 	p.conn = c.(*net.UnixConn)
+	if p.raw, err = p.conn.SyscallConn(); err != nil {
+		p.kill(killClose)
+		p.conn.Close()
+		<-p.done
+		return nil, fmt.Errorf("sandbox: worker conn: %w", err)
+	}
 	if err := p.hello(ctx); err != nil {
 		p.kill(killClose)
 		p.conn.Close()
@@ -145,16 +151,16 @@ func (pl *pool) register(p *proc) bool {
 	return true
 }
 
-// acquire waits for an idle worker.
+// acquire waits for an idle worker and takes the one released last.
 func (pl *pool) acquire(ctx context.Context) (*proc, error) {
 	select {
-	case p := <-pl.idle:
-		return p, nil
+	case <-pl.idle.tokens:
+		return pl.idle.pop(), nil
 	default:
 	}
 	select {
-	case p := <-pl.idle:
-		return p, nil
+	case <-pl.idle.tokens:
+		return pl.idle.pop(), nil
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	case <-pl.closed:
@@ -171,21 +177,21 @@ func (pl *pool) release(p *proc, healthy bool) {
 		case <-pl.closed:
 			pl.retire(p)
 		default:
-			pl.idle <- p
+			pl.idle.put(p)
 		}
 		return
 	}
 	pl.retire(p)
 	select {
 	case s := <-pl.spare:
-		pl.idle <- s
+		pl.idle.put(s)
 	default:
 		// No spare (several deaths in a row): the replacement goes
 		// straight to the idle set when it is up.
 		pl.background(func() {
 			<-p.done
 			if np := pl.respawn(p.slot); np != nil {
-				pl.idle <- np
+				pl.idle.put(np)
 			}
 		})
 		return
@@ -196,7 +202,7 @@ func (pl *pool) release(p *proc, healthy bool) {
 			select {
 			case pl.spare <- np:
 			default:
-				pl.idle <- np // cannot happen while counts hold; stay safe
+				pl.idle.put(np) // cannot happen while counts hold; stay safe
 			}
 		}
 	})
@@ -285,14 +291,69 @@ func (pl *pool) close() {
 		}
 	}
 	pl.wg.Wait()
+	for _, p := range pl.idle.drain() {
+		p.conn.Close()
+	}
 	for {
 		select {
-		case p := <-pl.idle:
-			p.conn.Close()
 		case p := <-pl.spare:
 			p.conn.Close()
 		default:
 			return
+		}
+	}
+}
+
+// idleSet holds the idle workers as a stack: acquire takes the worker
+// released last. A worker that just reported a run is still on a CPU (or
+// was a moment ago) making its next instance, so a caller running runs
+// one after another reuses a warm process instead of waking one that has
+// slept through a whole run (issue 13: p50 about a quarter lower for one
+// caller, see BENCHMARKS.md).
+//
+// tokens holds one token per worker on the stack: put pushes, then adds a
+// token; a taker first takes a token (which is what it waits on, in a
+// select with its ctx), then pops. So the stack is never empty when
+// popped. Safe for concurrent use.
+type idleSet struct {
+	tokens chan struct{}
+	mu     sync.Mutex
+	procs  []*proc
+}
+
+// newIdleSet holds up to n workers (the pool's Workers; put never blocks
+// while the pool keeps that count).
+func newIdleSet(n int) *idleSet {
+	return &idleSet{tokens: make(chan struct{}, n), procs: make([]*proc, 0, n)}
+}
+
+// put pushes p and makes it available to a taker.
+func (s *idleSet) put(p *proc) {
+	s.mu.Lock()
+	s.procs = append(s.procs, p)
+	s.mu.Unlock()
+	s.tokens <- struct{}{}
+}
+
+// pop takes the worker pushed last; the caller holds a token.
+func (s *idleSet) pop() *proc {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.procs[len(s.procs)-1]
+	s.procs[len(s.procs)-1] = nil
+	s.procs = s.procs[:len(s.procs)-1]
+	return p
+}
+
+// drain takes every idle worker (for close, once no run can acquire).
+func (s *idleSet) drain() []*proc {
+	var out []*proc
+	for {
+		select {
+		case <-s.tokens:
+			out = append(out, s.pop())
+		default:
+			return out
 		}
 	}
 }

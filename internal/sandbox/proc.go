@@ -30,8 +30,9 @@ type proc struct {
 	slot    int // compilation cache slot, reused by its replacement
 	cmd     *exec.Cmd
 	conn    *net.UnixConn
-	done    chan struct{} // closed once the process has been reaped
-	killed  atomic.Int32  // a kill* reason, first one wins
+	raw     syscall.RawConn // conn's fd, for sendMsg and readMsg (rawio.go)
+	done    chan struct{}   // closed once the process has been reaped
+	killed  atomic.Int32    // a kill* reason, first one wins
 	modules map[string]struct{}
 	lastCPU int64 // the worker's cumulative CPU ns after its last run
 	rbuf    []byte

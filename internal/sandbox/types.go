@@ -129,7 +129,10 @@ type Result struct {
 	// to the end. Time spent waiting for a worker is Queued.
 	Wall   time.Duration
 	Queued time.Duration // waiting for a free worker before the run started
-	CPU    time.Duration // user+system CPU of the run, where measurable
+	// CPU is the user+system CPU of the run's worker process since its
+	// previous run ended: the run, and making its instance and scrubbing
+	// the previous run's memory between runs; where measurable.
+	CPU time.Duration
 	// PeakMemory is the largest linear memory size the guest reached.
 	PeakMemory  int64
 	StdinBytes  int64

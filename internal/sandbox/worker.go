@@ -85,7 +85,10 @@ type worker struct {
 	oob       []byte
 	e         enc
 	req       request
-	spare     []byte // linear memory kept for the next run; scrub zeroes it
+	spare     []byte              // linear memory kept for the next run; scrub zeroes it
+	cpuMark   int64               // cumulative CPU ns at the last report (or the hello)
+	mounts    [3]mountSlot        // /in, /out, /tmp of the bound instance (mounts.go)
+	cfg       wazero.ModuleConfig // non-deterministic runs' config, built once
 	stdout    streamOut
 	stderr    streamOut
 }
@@ -109,6 +112,7 @@ func newWorker(ctx context.Context, fd int, cacheDir string) (*worker, error) {
 	if err := w.instantiateWASI(ctx); err != nil {
 		return nil, fmt.Errorf("instantiate WASI: %w", err)
 	}
+	w.cfg = w.moduleConfig(false, 0)
 	return w, nil
 }
 
@@ -129,8 +133,9 @@ func (w *worker) send(b []byte) error {
 }
 
 func (w *worker) serve() error {
+	w.cpuMark = cpuNanos()
 	w.e.b = append(w.e.b[:0], msgHello)
-	w.e.i(cpuNanos())
+	w.e.i(w.cpuMark)
 	if err := w.send(w.e.b); err != nil {
 		return err
 	}
@@ -278,11 +283,16 @@ func (w *worker) compiled(req *request) (wazero.CompiledModule, error) {
 }
 
 // run executes one request. fds are the passed files in request order.
+// The run's CPU is the worker's since the previous run's report (or its
+// hello): the run itself and the work done for it between runs, scrubbing
+// the last run's memory and making its instance ahead. That is also what
+// the parent charges a run whose worker it killed (proc.cpuOfDeath), and
+// it costs one getrusage per run instead of two.
 func (w *worker) run(req *request, fds []*os.File) (wireResult, []wireOutput) {
-	cpu0 := cpuNanos()
 	res, outs := w.execute(req, fds)
-	cpu1 := cpuNanos()
-	res.cpu, res.cumCPU = cpu1-cpu0, cpu1
+	cpu := cpuNanos()
+	res.cpu, res.cumCPU = cpu-w.cpuMark, cpu
+	w.cpuMark = cpu
 	return res, outs
 }
 
@@ -360,6 +370,7 @@ func (w *worker) start(req *request, mod wazero.CompiledModule, fds []*os.File, 
 		inst = w.newInstance(req.moduleID)
 	}
 	inst.bind(lim, req.outDir)
+	w.mount(inst)
 	stdin, err := openChannels(req, fds, inst.st, inst.in)
 	if err != nil {
 		inst.st.closeOut()
@@ -423,14 +434,15 @@ func openChannels(req *request, fds []*os.File, st *runState, in *vfs) (*countRe
 }
 
 // moduleConfig is the guest's whole world but its args and env (bound
-// per run, see instantiateWASI): the three streams, /in, /out and /tmp,
-// and its clocks and randomness.
-func moduleConfig(stdin io.Reader, stdout, stderr io.Writer, in, out, tmp *vfs, deterministic bool, seed int64) wazero.ModuleConfig {
-	fsc := wazero.NewFSConfig().(sysfs.FSConfig).WithSysFSMount(in, "/in")
-	fsc = fsc.(sysfs.FSConfig).WithSysFSMount(out, "/out")
-	fsc = fsc.(sysfs.FSConfig).WithSysFSMount(tmp, "/tmp")
-	cfg := wazero.NewModuleConfig().WithName("").
-		WithStdin(stdin).WithStdout(stdout).WithStderr(stderr).WithFSConfig(fsc)
+// per run, see instantiateWASI): the three streams and /in, /out and
+// /tmp, all through the worker's slots, and its clocks and randomness.
+// No start function is called by instantiation (instance.start does).
+func (w *worker) moduleConfig(deterministic bool, seed int64) wazero.ModuleConfig {
+	fsc := wazero.NewFSConfig().(sysfs.FSConfig).WithSysFSMount(&w.mounts[0], "/in")
+	fsc = fsc.(sysfs.FSConfig).WithSysFSMount(&w.mounts[1], "/out")
+	fsc = fsc.(sysfs.FSConfig).WithSysFSMount(&w.mounts[2], "/tmp")
+	cfg := wazero.NewModuleConfig().WithName("").WithStartFunctions().
+		WithStdin(&w.stdin).WithStdout(&w.stdout).WithStderr(&w.stderr).WithFSConfig(fsc)
 	if deterministic {
 		return deterministicClock(cfg, seed)
 	}
