@@ -384,8 +384,17 @@ func TestClusterLifecycleLeader(t *testing.T) {
 			takers = append(takers, i)
 		}
 	}
-	if total != buckets*per || len(takers) != 1 {
-		t.Fatalf("expired counted %v times over the nodes (the stopped leader %v, takers %v), want %d, once each", total, stopped, takers, buckets*per)
+	// A removal that reached one replica and then failed (cut by the
+	// stop, or timed out under load, which ends the pass) counts as done
+	// and may be counted again by the pass that finds it still listed
+	// through the replica it missed: one such removal at most per pass
+	// that ended early.
+	cut := 1 // the leader's stop
+	for _, b := range logs {
+		cut += strings.Count(b.String(), "lifecycle pass failed")
+	}
+	if total < buckets*per || total > float64(buckets*per+cut) || len(takers) != 1 {
+		t.Fatalf("expired counted %v times over the nodes (the stopped leader %v, takers %v), want %d, plus at most %d removals cut short", total, stopped, takers, buckets*per, cut)
 	}
 	l := logs[takers[0]].String()
 	i := strings.Index(l, "resuming a pass cut short")

@@ -188,7 +188,7 @@ func (n *Node) openStores(ctx context.Context) (err error) {
 		return err
 	}
 	if n.cluster != nil {
-		n.cluster.SetBlobs(n.apps.Module)
+		n.cluster.SetBlobs(n.apps.LocalModule)
 	}
 	return nil
 }

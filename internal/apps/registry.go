@@ -193,10 +193,25 @@ func (r *Registry) writeBlob(digest string, wasm []byte) error {
 // Module returns the bytes of a module by digest, checking them. A module
 // this node does not keep is fetched (WithBlobFetcher) and kept.
 func (r *Registry) Module(digest string) ([]byte, error) {
-	b, err := os.ReadFile(filepath.Join(r.dir, digest+".wasm"))
+	b, err := r.LocalModule(digest)
 	if errors.Is(err, os.ErrNotExist) && r.fetch != nil && hexRE.MatchString(digest) {
-		b, err = r.fetchBlob(digest)
+		if b, err = r.fetchBlob(digest); err != nil {
+			return nil, fmt.Errorf("apps: module %s: %w", digest, err)
+		}
 	}
+	return b, err
+}
+
+// LocalModule returns the module with digest from this node's disk only
+// (an error wrapping os.ErrNotExist when it is not here), checked
+// against its digest. It is what a node serves to other nodes: serving
+// them through Module would fetch from the others in turn, and two
+// nodes without the module would ask each other without end.
+func (r *Registry) LocalModule(digest string) ([]byte, error) {
+	if !hexRE.MatchString(digest) {
+		return nil, fmt.Errorf("apps: module %q: %w", digest, os.ErrNotExist)
+	}
+	b, err := os.ReadFile(filepath.Join(r.dir, digest+".wasm"))
 	if err != nil {
 		return nil, fmt.Errorf("apps: module %s: %w", digest, err)
 	}

@@ -377,17 +377,44 @@ func (c *Cluster) Close() {
 	})
 }
 
-// SetBlobs gives the internal API the node's app modules by digest, so
-// other nodes can fetch a module they do not have.
+// SetBlobs gives the internal API the app modules this node keeps on its
+// own disk, by digest, so other nodes can fetch a module they do not
+// have; fn must not fetch from other nodes itself (os.ErrNotExist when
+// it does not keep one: answered 404).
 func (c *Cluster) SetBlobs(fn func(digest string) ([]byte, error)) { c.blobs = fn }
 
-// FetchBlob gets an app module by digest from any other reachable node.
+// FetchBlob gets an app module by digest from any other reachable node:
+// those of the view, then, when none of them has it, those a fresh read
+// of the membership shows besides (the view is re-read every second, so
+// a node that just started may not show the node an app was pushed
+// through yet).
 func (c *Cluster) FetchBlob(ctx context.Context, digest string) ([]byte, error) {
-	var last error = ErrNoSuchNode
-	for _, n := range c.Nodes() {
-		if n.Name == c.Name() || n.State == StateDown {
+	tried := map[string]bool{c.Name(): true}
+	b, err := c.fetchBlobFrom(ctx, c.Nodes(), digest, tried)
+	if b != nil {
+		return b, nil
+	}
+	fresh, ferr := c.view.read(ctx)
+	if ferr != nil {
+		return nil, cmp.Or(err, ferr)
+	}
+	b, ferr = c.fetchBlobFrom(ctx, fresh, digest, tried)
+	if b != nil {
+		return b, nil
+	}
+	return nil, cmp.Or(ferr, err, ErrNoSuchNode)
+}
+
+// fetchBlobFrom asks the nodes of ns not in tried (up, or draining) for
+// the blob, adding each to tried, and returns the first answer, or the
+// last error (nil when there was no node to ask).
+func (c *Cluster) fetchBlobFrom(ctx context.Context, ns []NodeStatus, digest string, tried map[string]bool) ([]byte, error) {
+	var last error
+	for _, n := range ns {
+		if tried[n.Name] || n.State == StateDown {
 			continue
 		}
+		tried[n.Name] = true
 		req, err := http.NewRequestWithContext(ctx, "GET", n.Endpoint+internalPrefix+"blob/"+digest, nil)
 		if err != nil {
 			return nil, err

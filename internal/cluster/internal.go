@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 
@@ -260,6 +261,10 @@ func (c *Cluster) serveBlob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b, err := c.blobs(r.PathValue("digest"))
+	if errors.Is(err, os.ErrNotExist) {
+		http.NotFound(w, r) // the asker tries another node
+		return
+	}
 	if err != nil {
 		writeError(w, err)
 		return
