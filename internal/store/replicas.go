@@ -66,3 +66,14 @@ type Replicas interface {
 	// uploads and their data files); a missing bucket is not an error.
 	DropBucket(ctx context.Context, bucket string) error
 }
+
+// VersionHeld is what a replica holds of one version id of a key in a
+// cluster (see store/local's version tombstones): the version itself (an
+// object or a delete marker, VersionID set, "null" included) and the
+// tombstone its removal by id left (Deleted and VersionID set, Stamp the
+// removed version's, LastModified when it was removed there). Either may
+// be nil.
+type VersionHeld struct {
+	Version *ObjectInfo `json:"version,omitempty"`
+	Tomb    *ObjectInfo `json:"tomb,omitempty"`
+}

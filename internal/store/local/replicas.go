@@ -83,14 +83,22 @@ func (e *Engine) PutReplica(ctx context.Context, info store.ObjectInfo, r io.Rea
 // held, so a stale replica is refused before its body is read. It is only
 // a shortcut: the commit compares again under the key lock. Versions
 // (rec's or the key's) are not compared by stamp: an older one is kept
-// as a noncurrent version (version_given.go).
+// as a noncurrent version (version_given.go); a version whose removal
+// left a tombstone here is refused (version_tomb.go).
 func (e *Engine) precheck(bucket, key string, rec *objectRecord) error {
 	var old objectRecord
 	exists, err := e.getJSON(objectKey(bucket, key), &old)
 	if err != nil {
 		return err
 	}
-	if rec.VersionID != "" || (exists && old.VersionID != "") {
+	if rec.VersionID != "" {
+		t, err := e.getTomb(bucket, key, versionOf(rec))
+		if err == nil && t.removedBy(rec.Stamp) {
+			err = store.ErrSuperseded // removed here by id
+		}
+		return err
+	}
+	if exists && old.VersionID != "" {
 		return nil
 	}
 	if !installs(rec, &old, exists, true) {
@@ -287,6 +295,10 @@ func (e *Engine) DropBucket(ctx context.Context, bucket string) error {
 	}
 	batch := e.db.NewBatch()
 	files, err := e.dropUploads(batch, bucket)
+	if err == nil {
+		tb := tombBucketBase(bucket)
+		err = batch.DeleteRange([]byte(tb), []byte(successor(tb)), nil)
+	}
 	if err == nil {
 		err = batch.Delete(bucketKey(bucket), nil)
 	}

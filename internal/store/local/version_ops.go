@@ -129,31 +129,22 @@ func (e *Engine) deleteVersion(ctx context.Context, bucket, key, id string, bypa
 // returns the data file to unlink. It is the one place a version is
 // removed by id (DeleteObjectVersion, lifecycle expiration): a locked
 // version (store.ObjectMeta.LockedAt; bypass lifts GOVERNANCE) is
-// store.ErrObjectLocked and stays.
+// store.ErrObjectLocked and stays. With Options.VersionTombstones the
+// batch keeps a tombstone of the version (version_tomb.go).
 func (e *Engine) dropVersion(bucket, key, id string, bypass bool) (store.DeleteResult, string, error) {
 	if err := e.bucketExists(bucket); err != nil {
 		return store.DeleteResult{}, "", err
 	}
 	res := store.DeleteResult{VersionID: id}
-	var latest objectRecord
-	ok, err := e.getJSON(objectKey(bucket, key), &latest)
-	if err != nil || !ok {
-		return res, "", err
-	}
 	b := e.db.NewBatch()
-	var gone *objectRecord
-	if isVersion(&latest) && versionOf(&latest) == id {
-		gone = &latest
-		err = e.promote(b, bucket, key)
-	} else {
-		var wk []byte
-		wk, gone, err = e.findNoncurrent(bucket, key, id)
-		if gone != nil {
-			err = b.Delete(wk, nil)
+	gone, err := e.takeVersion(b, bucket, key, id, func(rec *objectRecord) error {
+		if rec.Meta.LockedAt(time.Now(), bypass) {
+			return store.ErrObjectLocked
 		}
-	}
-	if err == nil && gone != nil && gone.Meta.LockedAt(time.Now(), bypass) {
-		err = store.ErrObjectLocked
+		return nil
+	})
+	if err == nil && gone != nil && e.tombs {
+		err = e.addTomb(b, bucket, key, id, gone.Stamp)
 	}
 	if err != nil || gone == nil {
 		b.Close()
@@ -165,6 +156,32 @@ func (e *Engine) dropVersion(bucket, key, id string, bypass bool) (store.DeleteR
 		return store.DeleteResult{}, "", err
 	}
 	return res, file, nil
+}
+
+// takeVersion adds to b the removal of version id of bucket/key (the
+// newest noncurrent version promoted when it is the latest) once check
+// accepts its record, and returns that record; nil when the version is
+// not held (b unchanged). The caller holds the key lock.
+func (e *Engine) takeVersion(b *pebble.Batch, bucket, key, id string, check func(*objectRecord) error) (*objectRecord, error) {
+	var latest objectRecord
+	ok, err := e.getJSON(objectKey(bucket, key), &latest)
+	if err != nil || !ok {
+		return nil, err
+	}
+	if isVersion(&latest) && versionOf(&latest) == id {
+		if err := check(&latest); err != nil {
+			return nil, err
+		}
+		return &latest, e.promote(b, bucket, key)
+	}
+	wk, rec, err := e.findNoncurrent(bucket, key, id)
+	if err != nil || rec == nil {
+		return nil, err
+	}
+	if err := check(rec); err != nil {
+		return nil, err
+	}
+	return rec, b.Delete(wk, nil)
 }
 
 // promote adds to b the replacement of bucket/key's latest version by its
