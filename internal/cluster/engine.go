@@ -26,6 +26,14 @@ type Local interface {
 	// CompleteMultipartUploadVersion is CompleteMultipartUploadAt storing
 	// the object as version versionID of the key (PutOptions.VersionID).
 	CompleteMultipartUploadVersion(ctx context.Context, bucket, key, uploadID string, parts []store.CompletePart, stamp store.Stamp, versionID string) (store.ObjectInfo, error)
+	// Version tombstones (see store/local's version_tomb.go): what is held
+	// of one version id, installing a removal repair spreads (never over
+	// a locked version: store.ErrObjectLocked), forgetting a tombstone
+	// with exactly stamp, and walking noncurrent versions then tombstones.
+	LookupVersion(ctx context.Context, bucket, key, id string) (store.VersionHeld, error)
+	RemoveVersionReplica(ctx context.Context, tomb store.ObjectInfo) error
+	DropVersionTomb(ctx context.Context, bucket, key, id string, stamp store.Stamp) error
+	WalkVersions(ctx context.Context, fn func(store.ObjectInfo) error) error
 }
 
 // Engine is the store.Engine of a node in a cluster: buckets live in

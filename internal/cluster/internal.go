@@ -38,6 +38,8 @@ func (c *Cluster) newHandler() http.Handler {
 	mux.HandleFunc("POST "+internalPrefix+"versionacl", c.serveVersionACL)
 	mux.HandleFunc("POST "+internalPrefix+"versionlock", c.serveVersionLock)
 	mux.HandleFunc("POST "+internalPrefix+"expireversion", c.serveExpireVersion)
+	mux.HandleFunc("POST "+internalPrefix+"lookupversions", c.serveLookupVersions)
+	mux.HandleFunc("POST "+internalPrefix+"versiontomb", c.serveVersionTomb)
 	mux.HandleFunc("PUT "+internalPrefix+"part", c.servePart)
 	mux.HandleFunc("POST "+internalPrefix+"mpu/{op}", c.serveMPU)
 	mux.HandleFunc("GET "+internalPrefix+"blob/{digest}", c.serveBlob)
@@ -313,5 +315,22 @@ func (c *Cluster) serveExpireVersion(w http.ResponseWriter, r *http.Request) {
 	if readJSON(w, r, &a) {
 		removed, err := expireVersionLocal(r.Context(), c.local, a)
 		writeJSON(w, removed, err)
+	}
+}
+
+// serveLookupVersions answers what this node holds of some versions.
+func (c *Cluster) serveLookupVersions(w http.ResponseWriter, r *http.Request) {
+	var a versionLookupArgs
+	if readJSON(w, r, &a) {
+		hs, err := lookupVersionsLocal(r.Context(), c.local, a)
+		writeJSON(w, hs, err)
+	}
+}
+
+// serveVersionTomb installs a version tombstone here (repair's).
+func (c *Cluster) serveVersionTomb(w http.ResponseWriter, r *http.Request) {
+	var tomb store.ObjectInfo
+	if readJSON(w, r, &tomb) {
+		writeJSON(w, struct{}{}, c.local.RemoveVersionReplica(r.Context(), tomb))
 	}
 }

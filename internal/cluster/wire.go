@@ -112,6 +112,14 @@ type lookupArgs struct {
 	Keys   []string `json:"keys"`
 }
 
+// versionLookupArgs asks what a node holds of some versions (and their
+// tombstones) of one bucket: Keys[i] and IDs[i] name one version.
+type versionLookupArgs struct {
+	Bucket string   `json:"bucket"`
+	Keys   []string `json:"keys"`
+	IDs    []string `json:"ids"`
+}
+
 // held is one answer of a lookup: Found false when nothing is held.
 type held struct {
 	Found bool             `json:"found"`
