@@ -42,9 +42,10 @@ import (
 // Lifecycle's rules on noncurrent versions and delete markers run on
 // every target (store.VersionExpirer, engine_expire.go).
 //
-// Not built yet: repair copies a key's latest version (object or marker)
-// to a replica missing it, but does not compare a key's noncurrent
-// versions, and removing a version leaves no tombstone of it.
+// Repair settles every version of a key, noncurrent ones included, and
+// removing a version by id (here or by lifecycle) leaves a tombstone of
+// it on each target that removed it, which repair spreads to the targets
+// the removal missed (repair_versions.go).
 
 var _ store.Versioned = (*Engine)(nil)
 
@@ -235,7 +236,8 @@ func openVersionLocal(ctx context.Context, l Local, info store.ObjectInfo, off, 
 // DeleteObjectVersion implements store.Versioned. Without a version id
 // it is DeleteObject (a delete marker once versioning is set); with one
 // it removes that version on every target, at a write quorum, unless it
-// is locked (store.ErrObjectLocked; see lockCheck). In a bucket that
+// is locked (store.ErrObjectLocked; see lockCheck); each target keeps a
+// tombstone of it, which repair brings to the targets missed. In a bucket that
 // never had versioning the only version is "null".
 func (e *Engine) DeleteObjectVersion(ctx context.Context, bucket, key, id string) (store.DeleteResult, error) {
 	return e.deleteVersion(ctx, bucket, key, id, false)

@@ -171,7 +171,7 @@ func (r *repairer) settleVersion(ctx context.Context, ours store.ObjectInfo, tar
 // tombFor returns a tombstone some answer holds that removes ours.
 func tombFor(ours store.ObjectInfo, theirs map[string]store.VersionHeld) (store.ObjectInfo, bool) {
 	for _, h := range theirs {
-		if h.Tomb != nil && !ours.Stamp.After(h.Tomb.Stamp) {
+		if h.Tomb != nil && store.TombCovers(*h.Tomb, ours.Stamp) {
 			return *h.Tomb, true
 		}
 	}
@@ -210,7 +210,7 @@ func (r *repairer) settleTomb(ctx context.Context, ours store.ObjectInfo, target
 		switch {
 		case !asked:
 			st.failed++
-		case h.Tomb != nil && !ours.Stamp.After(h.Tomb.Stamp):
+		case h.Tomb != nil && store.TombCovers(*h.Tomb, ours.Stamp):
 			holders++
 		default:
 			if r.sendTomb(ctx, t, ours, st) {

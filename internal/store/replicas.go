@@ -77,3 +77,14 @@ type VersionHeld struct {
 	Version *ObjectInfo `json:"version,omitempty"`
 	Tomb    *ObjectInfo `json:"tomb,omitempty"`
 }
+
+// TombCovers reports whether the version tombstone tomb (see VersionHeld)
+// removes a copy of its version id stamped s. A version id other than
+// "null" comes from its version's stamp, so it names one version: the
+// tombstone covers every copy of it, whatever stamp it carries (a node
+// that never held the version keeps its tombstone with the zero stamp).
+// A Suspended bucket reuses "null": its tombstone covers a copy not newer
+// than tomb.Stamp.
+func TombCovers(tomb ObjectInfo, s Stamp) bool {
+	return tomb.VersionID != NullVersionID || !s.After(tomb.Stamp)
+}

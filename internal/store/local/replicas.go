@@ -93,7 +93,7 @@ func (e *Engine) precheck(bucket, key string, rec *objectRecord) error {
 	}
 	if rec.VersionID != "" {
 		t, err := e.getTomb(bucket, key, versionOf(rec))
-		if err == nil && t.removedBy(rec.Stamp) {
+		if err == nil && t.removedBy(versionOf(rec), rec.Stamp) {
 			err = store.ErrSuperseded // removed here by id
 		}
 		return err

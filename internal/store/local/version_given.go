@@ -78,7 +78,7 @@ func (e *Engine) givenVersionBatch(bucket, key string, rec, old *objectRecord, e
 	rec.Sort = sortOf(rec) // the null version sorts by its stamp too
 	if t, err := e.getTomb(bucket, key, versionOf(rec)); err != nil {
 		return nil, "", err
-	} else if t.removedBy(rec.Stamp) {
+	} else if t.removedBy(versionOf(rec), rec.Stamp) {
 		return nil, "", store.ErrSuperseded // removed here by id (version_tomb.go)
 	}
 	if rec.VersionID == store.NullVersionID {

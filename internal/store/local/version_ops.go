@@ -130,7 +130,8 @@ func (e *Engine) deleteVersion(ctx context.Context, bucket, key, id string, bypa
 // removed by id (DeleteObjectVersion, lifecycle expiration): a locked
 // version (store.ObjectMeta.LockedAt; bypass lifts GOVERNANCE) is
 // store.ErrObjectLocked and stays. With Options.VersionTombstones the
-// batch keeps a tombstone of the version (version_tomb.go).
+// batch keeps a tombstone of the version, also of an id other than null
+// not held here (version_tomb.go).
 func (e *Engine) dropVersion(bucket, key, id string, bypass bool) (store.DeleteResult, string, error) {
 	if err := e.bucketExists(bucket); err != nil {
 		return store.DeleteResult{}, "", err
@@ -143,15 +144,22 @@ func (e *Engine) dropVersion(bucket, key, id string, bypass bool) (store.DeleteR
 		}
 		return nil
 	})
-	if err == nil && gone != nil && e.tombs {
-		err = e.addTomb(b, bucket, key, id, gone.Stamp)
+	if err == nil && e.tombs && (gone != nil || id != store.NullVersionID) {
+		var stamp store.Stamp // a version not held: its copy may be in flight
+		if gone != nil {
+			stamp = gone.Stamp
+		}
+		err = e.addTomb(b, bucket, key, id, stamp)
 	}
-	if err != nil || gone == nil {
+	if err != nil || b.Empty() {
 		b.Close()
 		return res, "", err
 	}
-	res.DeleteMarker = gone.Marker
-	file := dropData(b, gone)
+	file := ""
+	if gone != nil {
+		res.DeleteMarker = gone.Marker
+		file = dropData(b, gone)
+	}
 	if err := e.commit(b); err != nil {
 		return store.DeleteResult{}, "", err
 	}

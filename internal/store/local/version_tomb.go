@@ -22,9 +22,12 @@ import (
 //	x/<bucket>\x00<key>\x00<version id>  ->  versionTomb
 //
 // carrying the removed version's stamp. A version id comes from its
-// stamp, so one id names one version, except "null", which a Suspended
-// bucket reuses: a tombstone therefore removes (and refuses) a copy of
-// its id only when that copy's stamp is not newer than the tombstone's.
+// stamp, so one id names one version, and its tombstone removes (and
+// refuses) every copy of it; a removal of an id this node does not hold
+// (its copy may still be in flight) keeps one too, with the zero stamp.
+// "null" is the exception, which a Suspended bucket reuses: its tombstone
+// is kept only when the version was held, and covers a copy only when
+// that copy's stamp is not newer (store.TombCovers).
 // Repair spreads tombstones (RemoveVersionReplica) and drops them
 // (DropVersionTomb) after a grace once every target holds them. A locked
 // version is never removed by a tombstone (store.ErrObjectLocked).
@@ -57,16 +60,18 @@ func (e *Engine) getTomb(bucket, key, id string) (*versionTomb, error) {
 	return &t, nil
 }
 
-// removedBy reports whether a copy stamped s of a version is one the
-// tombstone t removed (it is not newer).
-func (t *versionTomb) removedBy(s store.Stamp) bool { return t != nil && !s.After(t.Stamp) }
+// removedBy reports whether t (of version id; nil: none) removes a copy
+// of id stamped s; see store.TombCovers.
+func (t *versionTomb) removedBy(id string, s store.Stamp) bool {
+	return t != nil && store.TombCovers(store.ObjectInfo{VersionID: id, Stamp: t.Stamp}, s)
+}
 
 // addTomb adds to b the tombstone of version id of bucket/key, removed
-// when it carried stamp, unless one at least as new is held. The caller
+// when it carried stamp, unless one held covers it already. The caller
 // holds the key lock.
 func (e *Engine) addTomb(b *pebble.Batch, bucket, key, id string, stamp store.Stamp) error {
 	held, err := e.getTomb(bucket, key, id)
-	if err != nil || (held != nil && !stamp.After(held.Stamp)) {
+	if err != nil || held.removedBy(id, stamp) {
 		return err
 	}
 	return setJSON(b, tombKey(bucket, key, id), versionTomb{Stamp: stamp, Modified: time.Now().UTC()})
@@ -112,7 +117,7 @@ var errNewerCopy = errors.New("local: the version held is newer than the tombsto
 
 // RemoveVersionReplica installs tomb (Deleted, VersionID and the removed
 // version's Stamp set), as a cluster's repair spreads it: the version is
-// removed here when held and not newer than tomb.Stamp (the newest
+// removed here when held and covered (store.TombCovers; the newest
 // noncurrent version promoted when it was the latest), and the tombstone
 // is kept (a newer one held stays). A locked version (legal hold, or
 // retention in force; no bypass) is store.ErrObjectLocked and nothing
@@ -149,7 +154,7 @@ func (e *Engine) removeByTomb(tomb store.ObjectInfo) (string, error) {
 	b := e.db.NewBatch()
 	gone, err := e.takeVersion(b, tomb.Bucket, tomb.Key, tomb.VersionID, func(rec *objectRecord) error {
 		switch {
-		case rec.Stamp.After(tomb.Stamp):
+		case !store.TombCovers(tomb, rec.Stamp):
 			return errNewerCopy
 		case rec.Meta.LockedAt(time.Now(), false):
 			return store.ErrObjectLocked

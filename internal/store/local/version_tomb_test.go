@@ -96,6 +96,16 @@ func TestVersionTombstones(t *testing.T) {
 	if h, _ := e.LookupVersion(ctx, "b", "k", ids[1]); h.Tomb != nil {
 		t.Fatal("tombstone still held after DropVersionTomb")
 	}
+	// removing an id not held yet (its copy still in flight) keeps a
+	// tombstone that refuses the copy when it arrives
+	s4 := st(base+4<<16, "n3")
+	id4 := store.VersionIDOf(s4)
+	if _, err := e.DeleteObjectVersion(ctx, "b", "k", id4); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := givenPut(e, "b", "k", "four", s4); !errors.Is(err, store.ErrSuperseded) {
+		t.Fatalf("a copy arriving after its version's removal: %v, want ErrSuperseded", err)
+	}
 }
 
 // RemoveVersionReplica removes the version it names (the latest too,
