@@ -204,3 +204,79 @@ func lookupVersionOn(cl *apptest.Cluster, n int, bucket, key, id string) (store.
 	})
 	return l.LookupVersion(context.Background(), bucket, key, id)
 }
+
+// Four nodes with two copies: versions of many keys (one removed by id)
+// are written; a node stops and repair brings every version, noncurrent
+// ones included, back to two copies on the nodes left; the node comes
+// back and repair moves them again, so each version ends with exactly
+// two copies (a node no longer a target drops its copy once every target
+// holds it) and the removed version with none.
+func TestClusterVersionRepairMoves(t *testing.T) {
+	const bucket = "vmove"
+	cl := apptest.StartCluster(t, apptest.ClusterOptions{Zones: []string{"a", "b", "c", "d"}, Replicas: 2})
+	s := []*s3.Client{cl.Nodes[0].S3("", ""), cl.Nodes[1].S3("", "")}
+	ctx := context.Background()
+	if _, err := s[0].CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s[0].PutBucketVersioning(ctx, &s3.PutBucketVersioningInput{Bucket: aws.String(bucket),
+		VersioningConfiguration: &types.VersioningConfiguration{Status: types.BucketVersioningStatusEnabled}}); err != nil {
+		t.Fatal(err)
+	}
+	waitVersioning(t, s, bucket, types.BucketVersioningStatusEnabled)
+	cl.WaitViews()
+	type ver struct{ key, id string }
+	bodies := map[ver][]byte{}
+	for k := range 12 {
+		key := fmt.Sprintf("key%02d", k)
+		for i := range 3 {
+			b := fmt.Appendf(nil, "%s version %d", key, i)
+			bodies[ver{key, putVersion(t, s[i%2], bucket, key, b)}] = b
+		}
+	}
+	var removed ver
+	for v := range bodies {
+		removed = v
+		break
+	}
+	delete(bodies, removed)
+	if _, err := s[1].DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(removed.key), VersionId: aws.String(removed.id)}); err != nil {
+		t.Fatal(err)
+	}
+	copies := func(nodes []int, v ver) int {
+		n := 0
+		for _, i := range nodes {
+			h, err := lookupVersionOn(cl, i, bucket, v.key, v.id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h.Version != nil {
+				n++
+			}
+		}
+		return n
+	}
+	check := func(nodes []int, when string) {
+		t.Helper()
+		for v, b := range bodies {
+			if n := copies(nodes, v); n != 2 {
+				t.Fatalf("%s: %s version %s has %d copies, want 2", when, v.key, v.id, n)
+			}
+			if got := getVersion(t, s[0], bucket, v.key, v.id); !bytes.Equal(got, b) {
+				t.Fatalf("%s: %s version %s reads %q", when, v.key, v.id, got)
+			}
+		}
+		if n := copies(nodes, removed); n != 0 {
+			t.Fatalf("%s: the removed version has %d copies", when, n)
+		}
+	}
+
+	stopNode(cl, 3)
+	waitRepaired(t, cl, time.Now())
+	waitRepaired(t, cl, time.Now())
+	check([]int{0, 1, 2}, "node3 down")
+	restartNode(cl, 3)
+	waitRepaired(t, cl, time.Now())
+	waitRepaired(t, cl, time.Now())
+	check([]int{0, 1, 2, 3}, "node3 back")
+}

@@ -29,8 +29,10 @@ type Local interface {
 	// Version tombstones (see store/local's version_tomb.go): what is held
 	// of one version id, installing a removal repair spreads (never over
 	// a locked version: store.ErrObjectLocked), forgetting a tombstone
-	// with exactly stamp, and walking noncurrent versions then tombstones.
+	// with exactly stamp, walking noncurrent versions then tombstones,
+	// and forgetting a version's copy that moved (no tombstone).
 	LookupVersion(ctx context.Context, bucket, key, id string) (store.VersionHeld, error)
+	DropVersionCopy(ctx context.Context, bucket, key, id string, stamp store.Stamp) error
 	RemoveVersionReplica(ctx context.Context, tomb store.ObjectInfo) error
 	DropVersionTomb(ctx context.Context, bucket, key, id string, stamp store.Stamp) error
 	WalkVersions(ctx context.Context, fn func(store.ObjectInfo) error) error

@@ -22,15 +22,17 @@ import (
 //     is locked here;
 //   - else it is pushed, as an exact copy (same id, stamp, ETag,
 //     checksums), to each target holding neither it nor a newer copy of
-//     its id (a later null version);
+//     its id (a later null version), and dropped here when this node is
+//     not a target and every target holds it;
 //   - a tombstone is sent to each target not holding it (the target
 //     removes the version, unless locked, and keeps the tombstone), and
 //     dropped here once every target holds it: at once when this node is
 //     not a target, after RepairConfig.TombstoneGrace when it is.
 //
-// A version stays on a node that is no longer one of its key's targets
-// (Drop never removes versions). Memory per batch is bounded by Batch
-// entries and one answer per entry per target.
+// A version held by a node that is not one of its key's targets is
+// dropped there (DropVersionCopy, no tombstone) once every target holds
+// it, as a key's copy is; a locked copy stays. Memory per batch is
+// bounded by Batch entries and one answer per entry per target.
 
 // versionBatch settles a batch of local versions and version tombstones
 // (entries with VersionID set) against their keys' targets.
@@ -147,8 +149,10 @@ func (r *repairer) settleVersion(ctx context.Context, ours store.ObjectInfo, tar
 		r.applyTomb(ctx, tomb, st)
 		return
 	}
+	selfTarget, holders := false, 0
 	for _, t := range targets {
 		if r.e.self(t) {
+			selfTarget = true
 			continue
 		}
 		h, asked := theirs[t.Name]
@@ -156,14 +160,21 @@ func (r *repairer) settleVersion(ctx context.Context, ours store.ObjectInfo, tar
 		case !asked:
 			st.failed++ // did not answer: look again next pass
 		case h.Version != nil && !ours.Stamp.After(h.Version.Stamp):
-			// held (or a newer copy of its id: the null version's)
+			holders++ // held (or a newer copy of its id: the null version's)
 		default:
 			if err := r.e.push(ctx, t, ours); err != nil {
 				st.failed++
 				r.c.log.Debug("repair version push failed", "node", t.Name, "key", ours.Key, "version", ours.VersionID, "err", err)
 			} else {
+				holders++
 				st.copied++
 			}
+		}
+	}
+	if !selfTarget && len(targets) > 0 && holders == len(targets) {
+		// moved: every target holds it durably; no tombstone
+		if r.c.local.DropVersionCopy(ctx, ours.Bucket, ours.Key, ours.VersionID, ours.Stamp) == nil {
+			st.dropped++
 		}
 	}
 }

@@ -304,3 +304,56 @@ func (e *Engine) prefixPage(pfx string, from []byte, dec func(string, []byte) (s
 	}
 	return page, nil, it.Error()
 }
+
+// errOtherCopy says the copy held of a version is not the one a
+// DropVersionCopy names.
+var errOtherCopy = errors.New("local: another copy of the version is held")
+
+// DropVersionCopy forgets this node's copy of version id of bucket/key
+// when it carries exactly stamp, keeping no tombstone: the version moved
+// to other nodes (a cluster's repair, or a completed upload placed away
+// from its home), it was not removed. The newest noncurrent version is
+// promoted when it was the latest. A locked copy stays
+// (store.ErrObjectLocked); a missing or different copy is not an error.
+func (e *Engine) DropVersionCopy(ctx context.Context, bucket, key, id string, stamp store.Stamp) error {
+	if err := e.enter(); err != nil {
+		return err
+	}
+	defer e.leave()
+	bmu := e.bucketLock(bucket)
+	bmu.RLock()
+	defer bmu.RUnlock()
+	kmu := e.keyLock(bucket, key)
+	kmu.Lock()
+	file, err := e.dropCopy(bucket, key, id, stamp)
+	kmu.Unlock()
+	if err != nil {
+		return err
+	}
+	e.removeData(file)
+	return nil
+}
+
+// dropCopy is DropVersionCopy's commit under the key lock; it returns the
+// data file to unlink.
+func (e *Engine) dropCopy(bucket, key, id string, stamp store.Stamp) (string, error) {
+	b := e.db.NewBatch()
+	gone, err := e.takeVersion(b, bucket, key, id, func(rec *objectRecord) error {
+		switch {
+		case rec.Stamp != stamp:
+			return errOtherCopy
+		case rec.Meta.LockedAt(time.Now(), false):
+			return store.ErrObjectLocked
+		}
+		return nil
+	})
+	if errors.Is(err, errOtherCopy) {
+		err = nil
+	}
+	if err != nil || gone == nil {
+		b.Close()
+		return "", err
+	}
+	file := dropData(b, gone)
+	return file, e.commit(b)
+}

@@ -183,3 +183,44 @@ func TestNoVersionTombstonesAlone(t *testing.T) {
 		t.Fatalf("walk %q, want nothing", got)
 	}
 }
+
+// DropVersionCopy forgets a version's copy with exactly its stamp and
+// keeps no tombstone (the version moved): a copy of it may come back.
+func TestDropVersionCopy(t *testing.T) {
+	ctx := context.Background()
+	e := openTombs(t)
+	mustBucket(t, e, "b")
+	base := uint64(time.Now().UnixMilli()) << 16
+	s1, s2 := st(base+1, "n1"), st(base+2<<16, "n2")
+	id1, _ := givenPut(e, "b", "k", "one", s1)
+	id2, err := givenPut(e, "b", "k", "two", s2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.DropVersionCopy(ctx, "b", "k", id2, s1); err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := e.LookupVersion(ctx, "b", "k", id2); h.Version == nil {
+		t.Fatal("DropVersionCopy with another stamp dropped the copy")
+	}
+	if err := e.DropVersionCopy(ctx, "b", "k", id2, s2); err != nil {
+		t.Fatal(err)
+	}
+	h, err := e.LookupVersion(ctx, "b", "k", id2)
+	if err != nil || h.Version != nil || h.Tomb != nil {
+		t.Fatalf("after DropVersionCopy: %+v, %v; want neither copy nor tombstone", h, err)
+	}
+	if got, err := readBody(t, e, "b", "k"); got != "one" || err != nil {
+		t.Fatalf("latest after dropping it = %q, %v; want the promoted one", got, err)
+	}
+	if _, err := givenPut(e, "b", "k", "two", s2); err != nil {
+		t.Fatalf("a moved version copied back: %v", err)
+	}
+	hold := true
+	if err := e.SetVersionLock(ctx, "b", "k", id1, store.LockChange{LegalHold: &hold}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.DropVersionCopy(ctx, "b", "k", id1, s1); !errors.Is(err, store.ErrObjectLocked) {
+		t.Fatalf("dropping a copy on legal hold: %v, want ErrObjectLocked", err)
+	}
+}
