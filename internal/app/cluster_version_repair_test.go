@@ -280,3 +280,42 @@ func TestClusterVersionRepairMoves(t *testing.T) {
 	waitRepaired(t, cl, time.Now())
 	check([]int{0, 1, 2, 3}, "node3 back")
 }
+
+// ACL, legal hold and retention changes of versions made while a node is
+// stopped reach it through repair once it is back (each change is
+// stamped, and repair compares the stamps of copies of one version).
+func TestClusterVersionRepairSettings(t *testing.T) {
+	lt := startLockTest(t)
+	cl, s, bucket := lt.cl, lt.s, lt.bucket
+	ctx := context.Background()
+	v1 := putVersion(t, s[0], bucket, "doc", []byte("version one"))
+	v2 := putVersion(t, s[0], bucket, "doc", []byte("version two"))
+	waitRepaired(t, cl, time.Now())
+
+	stopNode(cl, 2)
+	if _, err := s[0].PutObjectAcl(ctx, &s3.PutObjectAclInput{Bucket: aws.String(bucket), Key: aws.String("doc"),
+		VersionId: aws.String(v1), ACL: types.ObjectCannedACLPublicRead}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s[1].PutObjectLegalHold(ctx, &s3.PutObjectLegalHoldInput{Bucket: aws.String(bucket), Key: aws.String("doc"),
+		VersionId: aws.String(v1), LegalHold: &types.ObjectLockLegalHold{Status: types.ObjectLockLegalHoldStatusOn}}); err != nil {
+		t.Fatal(err)
+	}
+	until := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	if _, err := s[0].PutObjectRetention(ctx, &s3.PutObjectRetentionInput{Bucket: aws.String(bucket), Key: aws.String("doc"),
+		VersionId: aws.String(v2), Retention: &types.ObjectLockRetention{Mode: types.ObjectLockRetentionModeGovernance, RetainUntilDate: &until}}); err != nil {
+		t.Fatal(err)
+	}
+	restartNode(cl, 2)
+	waitRepaired(t, cl, time.Now())
+	waitRepaired(t, cl, time.Now())
+	l := cl.Nodes[2].LocalForTest().(store.Versioned)
+	m1, err := l.HeadObjectVersion(ctx, bucket, "doc", v1)
+	if err != nil || m1.Meta.ACL != "public-read" || !m1.Meta.LegalHold {
+		t.Fatalf("node2's copy of version 1 after repair: ACL %q, legal hold %v, %v", m1.Meta.ACL, m1.Meta.LegalHold, err)
+	}
+	m2, err := l.HeadObjectVersion(ctx, bucket, "doc", v2)
+	if err != nil || m2.Meta.LockMode != store.LockGovernance || !m2.Meta.LockRetainUntil.Equal(until) {
+		t.Fatalf("node2's copy of version 2 after repair: retention %q until %v, %v", m2.Meta.LockMode, m2.Meta.LockRetainUntil, err)
+	}
+}

@@ -33,6 +33,11 @@ type Local interface {
 	// and forgetting a version's copy that moved (no tombstone).
 	LookupVersion(ctx context.Context, bucket, key, id string) (store.VersionHeld, error)
 	DropVersionCopy(ctx context.Context, bucket, key, id string, stamp store.Stamp) error
+	// SetVersionACLAt sets a version's ACL as a stamped change (ignored
+	// when not newer than the copy's ACLStamp); SyncVersionSettings gives
+	// the copy with exactly stamp the newer ACL and lock settings of m.
+	SetVersionACLAt(ctx context.Context, bucket, key, id, acl string, stamp store.Stamp) error
+	SyncVersionSettings(ctx context.Context, bucket, key, id string, stamp store.Stamp, m store.ObjectMeta) error
 	RemoveVersionReplica(ctx context.Context, tomb store.ObjectInfo) error
 	DropVersionTomb(ctx context.Context, bucket, key, id string, stamp store.Stamp) error
 	WalkVersions(ctx context.Context, fn func(store.ObjectInfo) error) error

@@ -24,6 +24,9 @@ import (
 //     checksums), to each target holding neither it nor a newer copy of
 //     its id (a later null version), and dropped here when this node is
 //     not a target and every target holds it;
+//   - a target holding the same copy with older ACL or lock settings
+//     (store.ObjectMeta's ACLStamp, LockStamp: a change it missed) gets
+//     the newer ones (SyncVersionSettings);
 //   - a tombstone is sent to each target not holding it (the target
 //     removes the version, unless locked, and keeps the tombstone), and
 //     dropped here once every target holds it: at once when this node is
@@ -161,6 +164,9 @@ func (r *repairer) settleVersion(ctx context.Context, ours store.ObjectInfo, tar
 			st.failed++ // did not answer: look again next pass
 		case h.Version != nil && !ours.Stamp.After(h.Version.Stamp):
 			holders++ // held (or a newer copy of its id: the null version's)
+			if h.Version.Stamp == ours.Stamp && ours.Meta.SettingsNewer(h.Version.Meta) {
+				r.sendSettings(ctx, t, ours, st)
+			}
 		default:
 			if err := r.e.push(ctx, t, ours); err != nil {
 				st.failed++
@@ -255,4 +261,17 @@ func (r *repairer) sendTomb(ctx context.Context, t NodeStatus, tomb store.Object
 		r.c.log.Debug("repair: send version tombstone", "node", t.Name, "key", tomb.Key, "version", tomb.VersionID, "err", err)
 	}
 	return false
+}
+
+// sendSettings gives target t's copy of version ours the ACL and lock
+// settings ours carries that are newer than its own (a change it missed).
+func (r *repairer) sendSettings(ctx context.Context, t NodeStatus, ours store.ObjectInfo, st *passStats) {
+	m := ours.Meta
+	a := versionArgs{Bucket: ours.Bucket, Key: ours.Key, Version: ours.VersionID, Stamp: ours.Stamp, Meta: &m}
+	if err := r.e.c.call(ctx, t.Endpoint, "POST", internalPrefix+"versionsettings", a, nil); err != nil {
+		st.failed++
+		r.c.log.Debug("repair: send version settings", "node", t.Name, "key", ours.Key, "version", ours.VersionID, "err", err)
+		return
+	}
+	st.copied++
 }

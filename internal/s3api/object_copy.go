@@ -104,6 +104,7 @@ func (h *Handler) copyObject(req *request) error {
 	}
 	opts := store.PutOptions{Meta: src.Meta, ChecksumAlgorithm: alg}
 	opts.Meta.ACL = objectACL(req.r.Header) // S3 copies no ACL
+	opts.Meta.ACLStamp, opts.Meta.LockStamp = store.Stamp{}, store.Stamp{} // nor the source's settings changes
 	if directive == "REPLACE" {
 		if opts.Meta, err = metaFromHeaders(req.r.Header); err != nil {
 			return err

@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"errors"
 	"io"
 	"time"
 
@@ -224,6 +225,45 @@ func (e *Engine) SetObjectACL(ctx context.Context, bucket, key, versionID, acl s
 		rec.Meta.ACL = acl
 		return nil
 	})
+}
+
+// SetVersionACLAt is SetObjectACL as a cluster replica applies a stamped
+// change: a change not newer than the copy's ACLStamp is ignored (a later
+// one reached it first); else the copy takes acl and the stamp.
+func (e *Engine) SetVersionACLAt(ctx context.Context, bucket, key, versionID, acl string, stamp store.Stamp) error {
+	return e.updateSettings(ctx, bucket, key, versionID, func(rec *objectRecord) error {
+		if !stamp.IsZero() && !stamp.After(rec.Meta.ACLStamp) {
+			return errStaleSetting
+		}
+		rec.Meta.ACL, rec.Meta.ACLStamp = acl, stamp
+		return nil
+	})
+}
+
+// SyncVersionSettings gives this node's copy of version versionID of
+// bucket/key, when it carries exactly stamp, the ACL and lock settings of
+// m that are newer than its own (store.ObjectMeta.TakeSettings): repair
+// bringing a change the copy missed. Nothing newer changes nothing.
+func (e *Engine) SyncVersionSettings(ctx context.Context, bucket, key, versionID string, stamp store.Stamp, m store.ObjectMeta) error {
+	return e.updateSettings(ctx, bucket, key, versionID, func(rec *objectRecord) error {
+		if rec.Stamp != stamp || !rec.Meta.TakeSettings(m) {
+			return errStaleSetting
+		}
+		return nil
+	})
+}
+
+// errStaleSetting says a settings change has nothing to change.
+var errStaleSetting = errors.New("local: the setting held is as new")
+
+// updateSettings is updateVersion for a settings change: one that
+// returns errStaleSetting changes nothing and is not an error.
+func (e *Engine) updateSettings(ctx context.Context, bucket, key, versionID string, set func(*objectRecord) error) error {
+	err := e.updateVersion(ctx, bucket, key, versionID, set)
+	if errors.Is(err, errStaleSetting) {
+		return nil
+	}
+	return err
 }
 
 // updateVersion rewrites bucket/key's version versionID ("" for the

@@ -224,3 +224,53 @@ func TestDropVersionCopy(t *testing.T) {
 		t.Fatalf("dropping a copy on legal hold: %v, want ErrObjectLocked", err)
 	}
 }
+
+// Stamped ACL and lock changes: one not newer than the copy's is ignored;
+// SyncVersionSettings takes each newer field group from another copy and
+// only for the copy with the same stamp.
+func TestVersionSettingsStamps(t *testing.T) {
+	ctx := context.Background()
+	e := openTombs(t)
+	mustBucket(t, e, "b")
+	base := uint64(time.Now().UnixMilli()) << 16
+	s1 := st(base+1, "n1")
+	id, err := givenPut(e, "b", "k", "one", s1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c5, c6, c7 := st(base+5<<16, "n1"), st(base+6<<16, "n2"), st(base+7<<16, "n3")
+	meta := func() store.ObjectMeta {
+		t.Helper()
+		h, err := e.LookupVersion(ctx, "b", "k", id)
+		if err != nil || h.Version == nil {
+			t.Fatalf("lookup: %+v, %v", h, err)
+		}
+		return h.Version.Meta
+	}
+	if err := e.SetVersionACLAt(ctx, "b", "k", id, "public-read", c6); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.SetVersionACLAt(ctx, "b", "k", id, "private", c5); err != nil {
+		t.Fatal(err)
+	}
+	if m := meta(); m.ACL != "public-read" || m.ACLStamp != c6 {
+		t.Fatalf("an older ACL change overwrote a newer one: %q %v", m.ACL, m.ACLStamp)
+	}
+	hold := true
+	if err := e.SetVersionLock(ctx, "b", "k", id, store.LockChange{LegalHold: &hold, Stamp: c5}); err != nil {
+		t.Fatal(err)
+	}
+	other := store.ObjectMeta{ACL: "authenticated-read", ACLStamp: c5, LegalHold: false, LegalHoldSet: true, LockStamp: c7}
+	if err := e.SyncVersionSettings(ctx, "b", "k", id, c5, other); err != nil {
+		t.Fatal(err)
+	}
+	if m := meta(); !m.LegalHold {
+		t.Fatal("settings of a copy with another stamp were taken")
+	}
+	if err := e.SyncVersionSettings(ctx, "b", "k", id, s1, other); err != nil {
+		t.Fatal(err)
+	}
+	if m := meta(); m.ACL != "public-read" || m.ACLStamp != c6 || m.LegalHold || m.LockStamp != c7 {
+		t.Fatalf("after sync: ACL %q %v, hold %v %v; want the newer ACL kept and the newer lock taken", m.ACL, m.ACLStamp, m.LegalHold, m.LockStamp)
+	}
+}
