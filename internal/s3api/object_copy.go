@@ -103,8 +103,9 @@ func (h *Handler) copyObject(req *request) error {
 		return apiErr(http.StatusBadRequest, "InvalidRequest", "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.")
 	}
 	opts := store.PutOptions{Meta: src.Meta, ChecksumAlgorithm: alg}
-	opts.Meta.ACL = objectACL(req.r.Header)                                // S3 copies no ACL
-	opts.Meta.ACLStamp, opts.Meta.LockStamp = store.Stamp{}, store.Stamp{} // nor the source's settings changes
+	opts.Meta.ACL = objectACL(req.r.Header) // S3 copies no ACL
+	// nor the stamps of the source's ACL and lock changes
+	opts.Meta.ACLStamp, opts.Meta.LockStamp = store.Stamp{}, store.Stamp{}
 	if directive == "REPLACE" {
 		if opts.Meta, err = metaFromHeaders(req.r.Header); err != nil {
 			return err
