@@ -49,7 +49,8 @@ func (n *Node) startCluster(ctx context.Context) error {
 
 // openClusterEngine opens the local engine and the cluster's over it.
 func (n *Node) openClusterEngine(ctx context.Context) (err error) {
-	l, err := local.Open(ctx, filepath.Join(n.cfg.DataDir, "store"), n.log.With("component", "store"))
+	l, err := local.OpenWith(ctx, filepath.Join(n.cfg.DataDir, "store"),
+		local.Options{Logger: n.log.With("component", "store"), VersionTombstones: true})
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,21 @@ type Local interface {
 	// CompleteMultipartUploadVersion is CompleteMultipartUploadAt storing
 	// the object as version versionID of the key (PutOptions.VersionID).
 	CompleteMultipartUploadVersion(ctx context.Context, bucket, key, uploadID string, parts []store.CompletePart, stamp store.Stamp, versionID string) (store.ObjectInfo, error)
+	// Version tombstones (see store/local's version_tomb.go): what is held
+	// of one version id, installing a removal repair spreads (never over
+	// a locked version: store.ErrObjectLocked), forgetting a tombstone
+	// with exactly stamp, walking noncurrent versions then tombstones,
+	// and forgetting a version's copy that moved (no tombstone).
+	LookupVersion(ctx context.Context, bucket, key, id string) (store.VersionHeld, error)
+	DropVersionCopy(ctx context.Context, bucket, key, id string, stamp store.Stamp) error
+	// SetVersionACLAt sets a version's ACL as a stamped change (ignored
+	// when not newer than the copy's ACLStamp); SyncVersionSettings gives
+	// the copy with exactly stamp the newer ACL and lock settings of m.
+	SetVersionACLAt(ctx context.Context, bucket, key, id, acl string, stamp store.Stamp) error
+	SyncVersionSettings(ctx context.Context, bucket, key, id string, stamp store.Stamp, m store.ObjectMeta) error
+	RemoveVersionReplica(ctx context.Context, tomb store.ObjectInfo) error
+	DropVersionTomb(ctx context.Context, bucket, key, id string, stamp store.Stamp) error
+	WalkVersions(ctx context.Context, fn func(store.ObjectInfo) error) error
 }
 
 // Engine is the store.Engine of a node in a cluster: buckets live in

@@ -107,8 +107,8 @@ func (c *Cluster) place(ctx context.Context, info store.ObjectInfo) error {
 		c.log.Warn("completed upload below its write quorum; repair will place it", "key", info.Key, "copies", ok)
 	}
 	if !selfTarget && ok == len(targets) && info.VersionID != "" {
-		_, err := c.local.DeleteObjectVersion(ctx, info.Bucket, info.Key, info.VersionID) // Drop keeps versions
-		return err
+		// Drop keeps versions; the version moved, so no tombstone of it
+		return c.local.DropVersionCopy(ctx, info.Bucket, info.Key, info.VersionID, info.Stamp)
 	}
 	if !selfTarget && ok == len(targets) {
 		return c.local.Drop(ctx, info.Bucket, info.Key, info.Stamp)

@@ -110,9 +110,9 @@ var _ store.VersionExpirer = (*Engine)(nil)
 // ExpireNoncurrent implements store.VersionExpirer: every target removes
 // version id if, under its key lock, a newer version is its latest; it
 // reports whether any did. A version locked on any copy is
-// store.ErrObjectLocked and removed nowhere (lockCheck). Targets it missed
-// keep the version (removing a version leaves no tombstone; see
-// engine_version.go).
+// store.ErrObjectLocked and removed nowhere (lockCheck). Each target
+// that removed it keeps a tombstone of it, which repair brings to the
+// targets it missed (repair_versions.go).
 func (e *Engine) ExpireNoncurrent(ctx context.Context, bucket, key, id string) (bool, error) {
 	if err := e.lockCheck(ctx, bucket, key, id, false); err != nil {
 		return false, err

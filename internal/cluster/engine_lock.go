@@ -96,6 +96,7 @@ func (e *Engine) setVersionLock(ctx context.Context, bucket, key, id string, ch 
 	if err := ch.Apply(&m, time.Now()); err != nil {
 		return err
 	}
+	ch.Stamp = e.stamp() // so repair brings it to a copy it misses
 	ns, nt := e.lockNodes(bucket, key)
 	errs := make([]error, len(ns))
 	_ = each(ctx, ns, func(ctx context.Context, n NodeStatus) error {

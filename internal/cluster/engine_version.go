@@ -37,14 +37,16 @@ import (
 // version (expireVersioned).
 //
 // PutObjectAcl rewrites the version in place on every target
-// (setVersionACL).
+// (setVersionACL), as a stamped change repair brings to a target it
+// missed; so do lock changes (setVersionLock).
 //
 // Lifecycle's rules on noncurrent versions and delete markers run on
 // every target (store.VersionExpirer, engine_expire.go).
 //
-// Not built yet: repair copies a key's latest version (object or marker)
-// to a replica missing it, but does not compare a key's noncurrent
-// versions, and removing a version leaves no tombstone of it.
+// Repair settles every version of a key, noncurrent ones included, and
+// removing a version by id (here or by lifecycle) leaves a tombstone of
+// it on each target that removed it, which repair spreads to the targets
+// the removal missed (repair_versions.go).
 
 var _ store.Versioned = (*Engine)(nil)
 
@@ -235,7 +237,8 @@ func openVersionLocal(ctx context.Context, l Local, info store.ObjectInfo, off, 
 // DeleteObjectVersion implements store.Versioned. Without a version id
 // it is DeleteObject (a delete marker once versioning is set); with one
 // it removes that version on every target, at a write quorum, unless it
-// is locked (store.ErrObjectLocked; see lockCheck). In a bucket that
+// is locked (store.ErrObjectLocked; see lockCheck); each target keeps a
+// tombstone of it, which repair brings to the targets missed. In a bucket that
 // never had versioning the only version is "null".
 func (e *Engine) DeleteObjectVersion(ctx context.Context, bucket, key, id string) (store.DeleteResult, error) {
 	return e.deleteVersion(ctx, bucket, key, id, false)
@@ -384,8 +387,8 @@ func (e *Engine) SetObjectACL(ctx context.Context, bucket, key, id, acl string) 
 // setVersionACL sets the canned ACL of version id of bucket/key (""
 // for the latest, resolved here to its id) in place on every target, at a
 // write quorum: no new version, the same LastModified, as on a single
-// node. The change carries no stamp, so a target it misses keeps the old
-// ACL (repair compares stamps) until it is set again.
+// node. The change carries a stamp of its own (ObjectMeta.ACLStamp), so
+// repair brings it to a target it missed.
 func (e *Engine) setVersionACL(ctx context.Context, bucket, key, id, acl string) error {
 	if id == "" {
 		cur, _, err := e.locate(ctx, bucket, key)
@@ -398,18 +401,20 @@ func (e *Engine) setVersionACL(ctx context.Context, bucket, key, id, acl string)
 	}
 	targets := e.targets(bucket, key)
 	errs := make([]error, len(targets))
+	stamp := e.stamp()
 	_ = each(ctx, targets, func(ctx context.Context, n NodeStatus) error {
-		errs[indexOf(targets, n.Name)] = e.versionACLAt(ctx, n, bucket, key, id, acl)
+		errs[indexOf(targets, n.Name)] = e.versionACLAt(ctx, n, versionArgs{Bucket: bucket, Key: key, Version: id, ACL: acl, Stamp: stamp})
 		return nil
 	})
 	_, err := settle(targets, make([]store.ObjectInfo, len(targets)), errs, nil)
 	return err
 }
 
-// versionACLAt sets the ACL of version id of bucket/key at node n.
-func (e *Engine) versionACLAt(ctx context.Context, n NodeStatus, bucket, key, id, acl string) error {
+// versionACLAt sets the ACL of version a.Version of a's key at node n,
+// as the change stamped a.Stamp.
+func (e *Engine) versionACLAt(ctx context.Context, n NodeStatus, a versionArgs) error {
 	if e.self(n) {
-		return e.local.SetObjectACL(ctx, bucket, key, id, acl)
+		return e.local.SetVersionACLAt(ctx, a.Bucket, a.Key, a.Version, a.ACL, a.Stamp)
 	}
-	return e.c.call(ctx, n.Endpoint, "POST", internalPrefix+"versionacl", versionArgs{Bucket: bucket, Key: key, Version: id, ACL: acl}, nil)
+	return e.c.call(ctx, n.Endpoint, "POST", internalPrefix+"versionacl", a, nil)
 }

@@ -39,6 +39,9 @@ func (c *Cluster) newHandler() http.Handler {
 	mux.HandleFunc("POST "+internalPrefix+"versionacl", c.serveVersionACL)
 	mux.HandleFunc("POST "+internalPrefix+"versionlock", c.serveVersionLock)
 	mux.HandleFunc("POST "+internalPrefix+"expireversion", c.serveExpireVersion)
+	mux.HandleFunc("POST "+internalPrefix+"lookupversions", c.serveLookupVersions)
+	mux.HandleFunc("POST "+internalPrefix+"versiontomb", c.serveVersionTomb)
+	mux.HandleFunc("POST "+internalPrefix+"versionsettings", c.serveVersionSettings)
 	mux.HandleFunc("PUT "+internalPrefix+"part", c.servePart)
 	mux.HandleFunc("POST "+internalPrefix+"mpu/{op}", c.serveMPU)
 	mux.HandleFunc("GET "+internalPrefix+"blob/{digest}", c.serveBlob)
@@ -305,7 +308,7 @@ func (c *Cluster) serveListVersions(w http.ResponseWriter, r *http.Request) {
 func (c *Cluster) serveVersionACL(w http.ResponseWriter, r *http.Request) {
 	var a versionArgs
 	if readJSON(w, r, &a) {
-		writeJSON(w, struct{}{}, c.local.SetObjectACL(r.Context(), a.Bucket, a.Key, a.Version, a.ACL))
+		writeJSON(w, struct{}{}, c.local.SetVersionACLAt(r.Context(), a.Bucket, a.Key, a.Version, a.ACL, a.Stamp))
 	}
 }
 
@@ -329,4 +332,35 @@ func (c *Cluster) serveExpireVersion(w http.ResponseWriter, r *http.Request) {
 		removed, err := expireVersionLocal(r.Context(), c.local, a)
 		writeJSON(w, removed, err)
 	}
+}
+
+// serveLookupVersions answers what this node holds of some versions.
+func (c *Cluster) serveLookupVersions(w http.ResponseWriter, r *http.Request) {
+	var a versionLookupArgs
+	if readJSON(w, r, &a) {
+		hs, err := lookupVersionsLocal(r.Context(), c.local, a)
+		writeJSON(w, hs, err)
+	}
+}
+
+// serveVersionTomb installs a version tombstone here (repair's).
+func (c *Cluster) serveVersionTomb(w http.ResponseWriter, r *http.Request) {
+	var tomb store.ObjectInfo
+	if readJSON(w, r, &tomb) {
+		writeJSON(w, struct{}{}, c.local.RemoveVersionReplica(r.Context(), tomb))
+	}
+}
+
+// serveVersionSettings gives this node's copy of a version the newer ACL
+// and lock settings repair brings.
+func (c *Cluster) serveVersionSettings(w http.ResponseWriter, r *http.Request) {
+	var a versionArgs
+	if !readJSON(w, r, &a) {
+		return
+	}
+	if a.Meta == nil {
+		writeError(w, errors.New("cluster: versionsettings without settings"))
+		return
+	}
+	writeJSON(w, struct{}{}, c.local.SyncVersionSettings(r.Context(), a.Bucket, a.Key, a.Version, a.Stamp, *a.Meta))
 }

@@ -148,32 +148,57 @@ func (p *passStats) add(o passStats) {
 	p.failed += o.failed
 }
 
-// pass walks every object and tombstone held here, in batches, and
+// pass walks every object and tombstone held here, then every noncurrent
+// version and version tombstone (repair_versions.go), in batches, and
 // returns what it did.
 func (r *repairer) pass(ctx context.Context) (total passStats, err error) {
 	var st passStats
 	var batch []store.ObjectInfo
-	flush := func() error {
-		err := r.batch(ctx, batch, &st)
+	flush := func(settle func(context.Context, []store.ObjectInfo, *passStats) error) error {
+		err := settle(ctx, batch, &st)
 		batch = batch[:0]
 		total.copied, total.dropped = total.copied+st.copied, total.dropped+st.dropped
 		r.publish(&st, false)
 		return err
 	}
-	err = r.e.local.Walk(ctx, "", "", func(info store.ObjectInfo) error {
-		if batch = append(batch, info); len(batch) >= r.cfg.Batch {
-			return flush()
+	add := func(settle func(context.Context, []store.ObjectInfo, *passStats) error) func(store.ObjectInfo) error {
+		return func(info store.ObjectInfo) error {
+			if batch = append(batch, info); len(batch) >= r.cfg.Batch {
+				return flush(settle)
+			}
+			return nil
 		}
-		return nil
-	})
+	}
+	err = r.e.local.Walk(ctx, "", "", add(r.keyBatch))
 	if err == nil {
-		err = flush()
+		err = flush(r.keyBatch)
+	}
+	if err == nil {
+		err = r.e.local.WalkVersions(ctx, add(r.versionBatch))
+	}
+	if err == nil {
+		err = flush(r.versionBatch)
 	}
 	if err == nil {
 		r.publish(&st, true)
 	}
 	total.unfixed, total.failed = st.unfixed, st.failed
 	return total, err
+}
+
+// keyBatch settles a batch of keys (batch), then their latest versions
+// as versions (a target whose latest is newer may still miss ours).
+func (r *repairer) keyBatch(ctx context.Context, keys []store.ObjectInfo, st *passStats) error {
+	var versions []store.ObjectInfo
+	for _, info := range keys {
+		if info.VersionID != "" && !info.Deleted {
+			versions = append(versions, info)
+		}
+	}
+	if err := r.batch(ctx, keys, st); err != nil {
+		return err
+	}
+	return r.versionBatch(ctx, versions, st)
 }
 
 // publish puts the pass's progress into the node's heartbeat. While a

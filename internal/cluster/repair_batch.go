@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/insitu-cloud/insitu/internal/store"
@@ -27,29 +26,12 @@ func (r *repairer) batch(ctx context.Context, batch []store.ObjectInfo, st *pass
 		}
 	}
 	theirs := r.lookups(ctx, batch, asks, byName)
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, repairParallel)
-	for i, info := range batch {
-		if ctx.Err() != nil {
-			break
+	return r.settleAll(ctx, len(batch), st, func(i int, one *passStats) {
+		if !batch[i].Deleted {
+			one.objects++
 		}
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			var one passStats
-			if !info.Deleted {
-				one.objects++
-			}
-			r.settleKey(ctx, info, targets[i], theirs[i], want, &one)
-			mu.Lock()
-			st.add(one)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	return ctx.Err()
+		r.settleKey(ctx, batch[i], targets[i], theirs[i], want, one)
+	})
 }
 
 // repairParallel is how many keys of a batch one node settles at once,

@@ -91,6 +91,12 @@ type versionArgs struct {
 	Bypass bool `json:"bypass,omitempty"`
 	// Lock (versionlock) is the lock change to apply.
 	Lock *store.LockChange `json:"lock,omitempty"`
+	// Stamp (versionacl) is the ACL change's stamp; (versionsettings)
+	// the stamp of the version whose settings Meta carries.
+	Stamp store.Stamp `json:"stamp,omitzero"`
+	// Meta (versionsettings) carries a copy's ACL and lock settings with
+	// their stamps.
+	Meta *store.ObjectMeta `json:"meta,omitempty"`
 }
 
 // listVersionsArgs ask for one node's page of a version listing.
@@ -110,6 +116,14 @@ type keyArgs struct {
 type lookupArgs struct {
 	Bucket string   `json:"bucket"`
 	Keys   []string `json:"keys"`
+}
+
+// versionLookupArgs asks what a node holds of some versions (and their
+// tombstones) of one bucket: Keys[i] and IDs[i] name one version.
+type versionLookupArgs struct {
+	Bucket string   `json:"bucket"`
+	Keys   []string `json:"keys"`
+	IDs    []string `json:"ids"`
 }
 
 // held is one answer of a lookup: Found false when nothing is held.

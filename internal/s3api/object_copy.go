@@ -104,6 +104,8 @@ func (h *Handler) copyObject(req *request) error {
 	}
 	opts := store.PutOptions{Meta: src.Meta, ChecksumAlgorithm: alg}
 	opts.Meta.ACL = objectACL(req.r.Header) // S3 copies no ACL
+	// nor the stamps of the source's ACL and lock changes
+	opts.Meta.ACLStamp, opts.Meta.LockStamp = store.Stamp{}, store.Stamp{}
 	if directive == "REPLACE" {
 		if opts.Meta, err = metaFromHeaders(req.r.Header); err != nil {
 			return err

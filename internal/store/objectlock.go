@@ -155,6 +155,10 @@ type LockChange struct {
 	Retention *Retention `json:"r,omitempty"`
 	LegalHold *bool      `json:"h,omitempty"`
 	Bypass    bool       `json:"b,omitempty"`
+	// Stamp is the change's stamp in a cluster (zero: unstamped); a
+	// replica takes it as ObjectMeta.LockStamp and ignores a change not
+	// newer than the one it holds.
+	Stamp Stamp `json:"s,omitzero"`
 }
 
 // Apply makes c's change to m at now, or returns ErrObjectLocked (and

@@ -66,3 +66,25 @@ type Replicas interface {
 	// uploads and their data files); a missing bucket is not an error.
 	DropBucket(ctx context.Context, bucket string) error
 }
+
+// VersionHeld is what a replica holds of one version id of a key in a
+// cluster (see store/local's version tombstones): the version itself (an
+// object or a delete marker, VersionID set, "null" included) and the
+// tombstone its removal by id left (Deleted and VersionID set, Stamp the
+// removed version's, LastModified when it was removed there). Either may
+// be nil.
+type VersionHeld struct {
+	Version *ObjectInfo `json:"version,omitempty"`
+	Tomb    *ObjectInfo `json:"tomb,omitempty"`
+}
+
+// TombCovers reports whether the version tombstone tomb (see VersionHeld)
+// removes a copy of its version id stamped s. A version id other than
+// "null" comes from its version's stamp, so it names one version: the
+// tombstone covers every copy of it, whatever stamp it carries (a node
+// that never held the version keeps its tombstone with the zero stamp).
+// A Suspended bucket reuses "null": its tombstone covers a copy not newer
+// than tomb.Stamp.
+func TombCovers(tomb ObjectInfo, s Stamp) bool {
+	return tomb.VersionID != NullVersionID || !s.After(tomb.Stamp)
+}

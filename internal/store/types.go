@@ -71,6 +71,32 @@ type ObjectMeta struct {
 	// LegalHoldSet records that a legal hold (ON or OFF) was ever set, so
 	// GetObjectLegalHold can tell OFF from never set, as S3 does.
 	LegalHoldSet bool `json:",omitempty"`
+	// ACLStamp and LockStamp are the stamps of the last in-place change
+	// of the version's ACL and of its lock settings in a cluster (zero:
+	// none, or made by a single node), so repair can bring a change to a
+	// replica that missed it; each field group goes with its own stamp.
+	ACLStamp  Stamp `json:",omitzero"`
+	LockStamp Stamp `json:",omitzero"`
+}
+
+// SettingsNewer reports whether m carries a newer ACL or lock change
+// than o (the same version's copy elsewhere).
+func (m ObjectMeta) SettingsNewer(o ObjectMeta) bool {
+	return m.ACLStamp.After(o.ACLStamp) || m.LockStamp.After(o.LockStamp)
+}
+
+// TakeSettings copies into m the ACL and lock settings of o that carry a
+// newer stamp than m's, and reports whether it changed m.
+func (m *ObjectMeta) TakeSettings(o ObjectMeta) bool {
+	changed := false
+	if o.ACLStamp.After(m.ACLStamp) {
+		m.ACL, m.ACLStamp, changed = o.ACL, o.ACLStamp, true
+	}
+	if o.LockStamp.After(m.LockStamp) {
+		m.LockMode, m.LockRetainUntil, m.LegalHold, m.LegalHoldSet = o.LockMode, o.LockRetainUntil, o.LegalHold, o.LegalHoldSet
+		m.LockStamp, changed = o.LockStamp, true
+	}
+	return changed
 }
 
 // Checksum is an additional S3 checksum of an object or part.

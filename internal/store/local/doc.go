@@ -16,6 +16,8 @@
 //	b/<bucket>                          BucketInfo (JSON)
 //	o/<bucket>\x00<key>                 object record, delete marker or tombstone (JSON)
 //	w/<bucket>\x00<key>\x00<sort>        noncurrent version (versioning; see version.go)
+//	x/<bucket>\x00<key>\x00<versionID>   tombstone of a version removed by id (a cluster's;
+//	                                    see version_tomb.go)
 //	u/<bucket>\x00<key>\x00<uploadID>   upload record (JSON)
 //	i/<uploadID>                        upload id -> bucket and key
 //	p/<uploadID>/<%05d part>            part record (JSON)

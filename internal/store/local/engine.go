@@ -43,6 +43,7 @@ type Engine struct {
 	// imagePool buffers for reading inline images.
 	inlineMax  int
 	cacheBytes int64 // Options.CacheBytes
+	tombs      bool  // Options.VersionTombstones
 	inlinePool sync.Pool
 	imagePool  sync.Pool
 
@@ -89,6 +90,12 @@ type Options struct {
 	// object records and inline bodies decoded in memory; 0 means
 	// DefaultCacheBytes.
 	CacheBytes int64
+	// VersionTombstones makes every removal of a version by id
+	// (DeleteObjectVersion, lifecycle expiration) keep a tombstone of it
+	// (version_tomb.go), so a cluster's repair can tell a removed version
+	// from one a replica missed. A cluster node sets it; a single node
+	// leaves it false (nothing would ever drop the tombstones).
+	VersionTombstones bool
 }
 
 // DefaultCacheBytes is the index block cache's default size: Pebble's own
@@ -127,7 +134,7 @@ func OpenWith(ctx context.Context, dir string, opts Options) (*Engine, error) {
 		inflight: make(map[string]struct{}),
 	}
 	e.bufPool.New = func() any { b := make([]byte, blockSize); return &b }
-	e.inlineMax, e.cacheBytes = opts.InlineMax, opts.CacheBytes
+	e.inlineMax, e.cacheBytes, e.tombs = opts.InlineMax, opts.CacheBytes, opts.VersionTombstones
 	if e.inlineMax == 0 {
 		e.inlineMax = DefaultInlineMax
 	}

@@ -15,6 +15,7 @@ const (
 	pfxFile     = "f/"
 	pfxVersion  = "w/"
 	pfxInline   = "n/"
+	pfxTomb     = "x/"
 )
 
 func bucketKey(bucket string) []byte { return []byte(pfxBucket + bucket) }

@@ -95,9 +95,20 @@ func (e *Engine) DeleteVersionBypass(ctx context.Context, bucket, key, versionID
 // SetVersionLock applies ch to version versionID ("" the latest) of
 // bucket/key in place under the key lock, as a cluster replica: the
 // bucket's own record is not asked for Object Lock (the cluster's is).
+// A stamped change (ch.Stamp) not newer than the copy's LockStamp is
+// ignored (a later one reached it first); else the copy takes its stamp.
 // Safe for concurrent use.
 func (e *Engine) SetVersionLock(ctx context.Context, bucket, key, versionID string, ch store.LockChange) error {
-	return e.updateVersion(ctx, bucket, key, versionID, func(rec *objectRecord) error {
-		return ch.Apply(&rec.Meta, time.Now())
+	return e.updateSettings(ctx, bucket, key, versionID, func(rec *objectRecord) error {
+		if !ch.Stamp.IsZero() && !ch.Stamp.After(rec.Meta.LockStamp) {
+			return errStaleSetting
+		}
+		if err := ch.Apply(&rec.Meta, time.Now()); err != nil {
+			return err
+		}
+		if !ch.Stamp.IsZero() {
+			rec.Meta.LockStamp = ch.Stamp
+		}
+		return nil
 	})
 }

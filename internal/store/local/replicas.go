@@ -83,14 +83,22 @@ func (e *Engine) PutReplica(ctx context.Context, info store.ObjectInfo, r io.Rea
 // held, so a stale replica is refused before its body is read. It is only
 // a shortcut: the commit compares again under the key lock. Versions
 // (rec's or the key's) are not compared by stamp: an older one is kept
-// as a noncurrent version (version_given.go).
+// as a noncurrent version (version_given.go); a version whose removal
+// left a tombstone here is refused (version_tomb.go).
 func (e *Engine) precheck(bucket, key string, rec *objectRecord) error {
 	var old objectRecord
 	exists, err := e.getJSON(objectKey(bucket, key), &old)
 	if err != nil {
 		return err
 	}
-	if rec.VersionID != "" || (exists && old.VersionID != "") {
+	if rec.VersionID != "" {
+		t, err := e.getTomb(bucket, key, versionOf(rec))
+		if err == nil && t.removedBy(versionOf(rec), rec.Stamp) {
+			err = store.ErrSuperseded // removed here by id
+		}
+		return err
+	}
+	if exists && old.VersionID != "" {
 		return nil
 	}
 	if !installs(rec, &old, exists, true) {
@@ -255,8 +263,9 @@ func (e *Engine) Drop(ctx context.Context, bucket, key string, stamp store.Stamp
 // dropChunk is how many objects DropBucket removes per index batch.
 const dropChunk = 1000
 
-// DropBucket removes bucket with its objects, tombstones, uploads and data
-// files; see store.Replicas. It holds the bucket's lock throughout, so
+// DropBucket removes bucket with its objects, tombstones, noncurrent
+// versions, version tombstones, uploads and data files; see
+// store.Replicas. It holds the bucket's lock throughout, so
 // writes to the bucket wait, and commits in chunks of dropChunk objects
 // before removing the uploads and the bucket last: a crash midway leaves
 // the bucket with fewer objects, and a second DropBucket finishes it.
@@ -273,20 +282,23 @@ func (e *Engine) DropBucket(ctx context.Context, bucket string) error {
 	} else if err != nil {
 		return err
 	}
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		more, err := e.dropObjects(bucket)
-		if err != nil {
-			return err
-		}
-		if !more {
-			break
+	for _, base := range []string{objectBase(bucket), versionBucketBase(bucket)} {
+		for more := true; more; {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			var err error
+			if more, err = e.dropObjects(base); err != nil {
+				return err
+			}
 		}
 	}
 	batch := e.db.NewBatch()
 	files, err := e.dropUploads(batch, bucket)
+	if err == nil {
+		tb := tombBucketBase(bucket)
+		err = batch.DeleteRange([]byte(tb), []byte(successor(tb)), nil)
+	}
 	if err == nil {
 		err = batch.Delete(bucketKey(bucket), nil)
 	}
@@ -301,11 +313,11 @@ func (e *Engine) DropBucket(ctx context.Context, bucket string) error {
 	return nil
 }
 
-// dropObjects removes up to dropChunk objects or tombstones of bucket in
-// one commit and unlinks their data files; more reports that it removed
-// some (call again).
-func (e *Engine) dropObjects(bucket string) (more bool, err error) {
-	base := objectBase(bucket)
+// dropObjects removes up to dropChunk records under base (a bucket's
+// objects and tombstones, or its noncurrent versions) in one commit and
+// unlinks their data files; more reports that it removed some (call
+// again).
+func (e *Engine) dropObjects(base string) (more bool, err error) {
 	it, err := e.db.NewIter(&pebble.IterOptions{
 		LowerBound: []byte(base),
 		UpperBound: []byte(successor(base)),

@@ -23,7 +23,7 @@ import (
 // batch with extra's operations (nil: none; a completed upload's). A
 // version already held is store.ErrSuperseded and nothing changes (extra
 // does not run), as is a version older than a replica tombstone held for
-// the key.
+// the key and a version whose removal by id left a tombstone here.
 func (e *Engine) commitGivenVersion(ctx context.Context, bucket, key string, rec *objectRecord, extra func(*pebble.Batch) error) error {
 	bmu := e.bucketLock(bucket)
 	bmu.RLock()
@@ -76,6 +76,11 @@ func (e *Engine) givenVersionBatch(bucket, key string, rec, old *objectRecord, e
 		rec.Sort = rec.VersionID
 	}
 	rec.Sort = sortOf(rec) // the null version sorts by its stamp too
+	if t, err := e.getTomb(bucket, key, versionOf(rec)); err != nil {
+		return nil, "", err
+	} else if t.removedBy(versionOf(rec), rec.Stamp) {
+		return nil, "", store.ErrSuperseded // removed here by id (version_tomb.go)
+	}
 	if rec.VersionID == store.NullVersionID {
 		return e.givenNullBatch(bucket, key, rec, old, exists)
 	}

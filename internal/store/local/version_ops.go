@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"errors"
 	"io"
 	"time"
 
@@ -129,42 +130,67 @@ func (e *Engine) deleteVersion(ctx context.Context, bucket, key, id string, bypa
 // returns the data file to unlink. It is the one place a version is
 // removed by id (DeleteObjectVersion, lifecycle expiration): a locked
 // version (store.ObjectMeta.LockedAt; bypass lifts GOVERNANCE) is
-// store.ErrObjectLocked and stays.
+// store.ErrObjectLocked and stays. With Options.VersionTombstones the
+// batch keeps a tombstone of the version, also of an id other than null
+// not held here (version_tomb.go).
 func (e *Engine) dropVersion(bucket, key, id string, bypass bool) (store.DeleteResult, string, error) {
 	if err := e.bucketExists(bucket); err != nil {
 		return store.DeleteResult{}, "", err
 	}
 	res := store.DeleteResult{VersionID: id}
-	var latest objectRecord
-	ok, err := e.getJSON(objectKey(bucket, key), &latest)
-	if err != nil || !ok {
-		return res, "", err
-	}
 	b := e.db.NewBatch()
-	var gone *objectRecord
-	if isVersion(&latest) && versionOf(&latest) == id {
-		gone = &latest
-		err = e.promote(b, bucket, key)
-	} else {
-		var wk []byte
-		wk, gone, err = e.findNoncurrent(bucket, key, id)
-		if gone != nil {
-			err = b.Delete(wk, nil)
+	gone, err := e.takeVersion(b, bucket, key, id, func(rec *objectRecord) error {
+		if rec.Meta.LockedAt(time.Now(), bypass) {
+			return store.ErrObjectLocked
 		}
+		return nil
+	})
+	if err == nil && e.tombs && (gone != nil || id != store.NullVersionID) {
+		var stamp store.Stamp // a version not held: its copy may be in flight
+		if gone != nil {
+			stamp = gone.Stamp
+		}
+		err = e.addTomb(b, bucket, key, id, stamp)
 	}
-	if err == nil && gone != nil && gone.Meta.LockedAt(time.Now(), bypass) {
-		err = store.ErrObjectLocked
-	}
-	if err != nil || gone == nil {
+	if err != nil || b.Empty() {
 		b.Close()
 		return res, "", err
 	}
-	res.DeleteMarker = gone.Marker
-	file := dropData(b, gone)
+	file := ""
+	if gone != nil {
+		res.DeleteMarker = gone.Marker
+		file = dropData(b, gone)
+	}
 	if err := e.commit(b); err != nil {
 		return store.DeleteResult{}, "", err
 	}
 	return res, file, nil
+}
+
+// takeVersion adds to b the removal of version id of bucket/key (the
+// newest noncurrent version promoted when it is the latest) once check
+// accepts its record, and returns that record; nil when the version is
+// not held (b unchanged). The caller holds the key lock.
+func (e *Engine) takeVersion(b *pebble.Batch, bucket, key, id string, check func(*objectRecord) error) (*objectRecord, error) {
+	var latest objectRecord
+	ok, err := e.getJSON(objectKey(bucket, key), &latest)
+	if err != nil || !ok {
+		return nil, err
+	}
+	if isVersion(&latest) && versionOf(&latest) == id {
+		if err := check(&latest); err != nil {
+			return nil, err
+		}
+		return &latest, e.promote(b, bucket, key)
+	}
+	wk, rec, err := e.findNoncurrent(bucket, key, id)
+	if err != nil || rec == nil {
+		return nil, err
+	}
+	if err := check(rec); err != nil {
+		return nil, err
+	}
+	return rec, b.Delete(wk, nil)
 }
 
 // promote adds to b the replacement of bucket/key's latest version by its
@@ -199,6 +225,45 @@ func (e *Engine) SetObjectACL(ctx context.Context, bucket, key, versionID, acl s
 		rec.Meta.ACL = acl
 		return nil
 	})
+}
+
+// SetVersionACLAt is SetObjectACL as a cluster replica applies a stamped
+// change: a change not newer than the copy's ACLStamp is ignored (a later
+// one reached it first); else the copy takes acl and the stamp.
+func (e *Engine) SetVersionACLAt(ctx context.Context, bucket, key, versionID, acl string, stamp store.Stamp) error {
+	return e.updateSettings(ctx, bucket, key, versionID, func(rec *objectRecord) error {
+		if !stamp.IsZero() && !stamp.After(rec.Meta.ACLStamp) {
+			return errStaleSetting
+		}
+		rec.Meta.ACL, rec.Meta.ACLStamp = acl, stamp
+		return nil
+	})
+}
+
+// SyncVersionSettings gives this node's copy of version versionID of
+// bucket/key, when it carries exactly stamp, the ACL and lock settings of
+// m that are newer than its own (store.ObjectMeta.TakeSettings): repair
+// bringing a change the copy missed. Nothing newer changes nothing.
+func (e *Engine) SyncVersionSettings(ctx context.Context, bucket, key, versionID string, stamp store.Stamp, m store.ObjectMeta) error {
+	return e.updateSettings(ctx, bucket, key, versionID, func(rec *objectRecord) error {
+		if rec.Stamp != stamp || !rec.Meta.TakeSettings(m) {
+			return errStaleSetting
+		}
+		return nil
+	})
+}
+
+// errStaleSetting says a settings change has nothing to change.
+var errStaleSetting = errors.New("local: the setting held is as new")
+
+// updateSettings is updateVersion for a settings change: one that
+// returns errStaleSetting changes nothing and is not an error.
+func (e *Engine) updateSettings(ctx context.Context, bucket, key, versionID string, set func(*objectRecord) error) error {
+	err := e.updateVersion(ctx, bucket, key, versionID, set)
+	if errors.Is(err, errStaleSetting) {
+		return nil
+	}
+	return err
 }
 
 // updateVersion rewrites bucket/key's version versionID ("" for the
