@@ -249,8 +249,11 @@ func (f *failover) WriteTo(w io.Writer) (int64, error) {
 			}
 		}
 		switch {
-		case rerr == io.EOF || rerr == io.ErrUnexpectedEOF:
+		case (rerr == io.EOF || rerr == io.ErrUnexpectedEOF) && f.left <= 0:
 			return total, nil
+		case rerr == io.EOF || rerr == io.ErrUnexpectedEOF:
+			// Every holder's stream ended short: not the object's end.
+			return total, fmt.Errorf("cluster: %s/%s ended %d bytes short: %w", f.info.Bucket, f.info.Key, f.left, io.ErrUnexpectedEOF)
 		case rerr != nil:
 			return total, rerr
 		}
