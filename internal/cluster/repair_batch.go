@@ -13,6 +13,20 @@ import (
 // the keys it should hold, then a decision per key.
 func (r *repairer) batch(ctx context.Context, batch []store.ObjectInfo, st *passStats) error {
 	batch = r.dropGoneBuckets(ctx, batch)
+	targets, asks, byName, want := r.batchTargets(batch)
+	theirs := r.lookups(ctx, batch, asks, byName)
+	return r.settleAll(ctx, len(batch), st, func(i int, one *passStats) {
+		if !batch[i].Deleted {
+			one.objects++
+		}
+		r.settleKey(ctx, batch[i], targets[i], theirs[i], want, one)
+	})
+}
+
+// batchTargets places each entry of batch among the live nodes and
+// returns its targets, the batch indexes each other target node should
+// be asked about, the nodes by name and the wanted number of copies.
+func (r *repairer) batchTargets(batch []store.ObjectInfo) ([][]NodeStatus, map[string][]int, map[string]NodeStatus, int) {
 	place, _, byName := r.e.members()
 	want := r.e.wanted(place)
 	asks := map[string][]int{} // node -> batch indexes
@@ -25,13 +39,7 @@ func (r *repairer) batch(ctx context.Context, batch []store.ObjectInfo, st *pass
 			}
 		}
 	}
-	theirs := r.lookups(ctx, batch, asks, byName)
-	return r.settleAll(ctx, len(batch), st, func(i int, one *passStats) {
-		if !batch[i].Deleted {
-			one.objects++
-		}
-		r.settleKey(ctx, batch[i], targets[i], theirs[i], want, one)
-	})
+	return targets, asks, byName, want
 }
 
 // repairParallel is how many keys of a batch one node settles at once,
@@ -41,9 +49,23 @@ const repairParallel = 8
 // lookups asks each target node, in one call per bucket, what it holds of
 // the keys it should hold; unanswered keys are missing from the map.
 func (r *repairer) lookups(ctx context.Context, batch []store.ObjectInfo, asks map[string][]int, byName map[string]NodeStatus) []map[string]held {
-	out := make([]map[string]held, len(batch))
+	return askByBucket(batch, asks, func(node, bucket string, is []int) ([]held, error) {
+		keys := make([]string, len(is))
+		for j, i := range is {
+			keys[j] = batch[i].Key
+		}
+		return r.e.lookup(ctx, byName[node], bucket, keys)
+	})
+}
+
+// askByBucket asks each node of asks, in one call per bucket, about the
+// batch entries it should hold, and returns each entry's answers by node;
+// a node whose call fails or answers the wrong count is missing from
+// them (neither counted as holding nor sent to).
+func askByBucket[T any](batch []store.ObjectInfo, asks map[string][]int, ask func(node, bucket string, is []int) ([]T, error)) []map[string]T {
+	out := make([]map[string]T, len(batch))
 	for i := range out {
-		out[i] = map[string]held{}
+		out[i] = map[string]T{}
 	}
 	for name, idx := range asks {
 		byBucket := map[string][]int{}
@@ -51,13 +73,9 @@ func (r *repairer) lookups(ctx context.Context, batch []store.ObjectInfo, asks m
 			byBucket[batch[i].Bucket] = append(byBucket[batch[i].Bucket], i)
 		}
 		for bucket, is := range byBucket {
-			keys := make([]string, len(is))
-			for j, i := range is {
-				keys[j] = batch[i].Key
-			}
-			hs, err := r.e.lookup(ctx, byName[name], bucket, keys)
+			hs, err := ask(name, bucket, is)
 			if err != nil || len(hs) != len(is) {
-				continue // unreachable: neither counted as holding nor pushed to
+				continue
 			}
 			for j, i := range is {
 				out[i][name] = hs[j]

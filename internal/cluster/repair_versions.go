@@ -43,18 +43,7 @@ func (r *repairer) versionBatch(ctx context.Context, batch []store.ObjectInfo, s
 	if batch = r.dropGoneBuckets(ctx, batch); len(batch) == 0 {
 		return ctx.Err()
 	}
-	place, _, byName := r.e.members()
-	want := r.e.wanted(place)
-	asks := map[string][]int{}
-	targets := make([][]NodeStatus, len(batch))
-	for i, info := range batch {
-		targets[i] = statuses(Place(place, info.Bucket, info.Key, want), byName)
-		for _, t := range targets[i] {
-			if !r.e.self(t) {
-				asks[t.Name] = append(asks[t.Name], i)
-			}
-		}
-	}
+	targets, asks, byName, _ := r.batchTargets(batch)
 	theirs := r.versionLookups(ctx, batch, asks, byName)
 	return r.settleAll(ctx, len(batch), st, func(i int, one *passStats) {
 		if batch[i].Deleted {
@@ -93,30 +82,13 @@ func (r *repairer) settleAll(ctx context.Context, n int, st *passStats, settle f
 // holds of the versions it should hold; unanswered entries are missing
 // from the map.
 func (r *repairer) versionLookups(ctx context.Context, batch []store.ObjectInfo, asks map[string][]int, byName map[string]NodeStatus) []map[string]store.VersionHeld {
-	out := make([]map[string]store.VersionHeld, len(batch))
-	for i := range out {
-		out[i] = map[string]store.VersionHeld{}
-	}
-	for name, idx := range asks {
-		byBucket := map[string][]int{}
-		for _, i := range idx {
-			byBucket[batch[i].Bucket] = append(byBucket[batch[i].Bucket], i)
+	return askByBucket(batch, asks, func(node, bucket string, is []int) ([]store.VersionHeld, error) {
+		a := versionLookupArgs{Bucket: bucket, Keys: make([]string, len(is)), IDs: make([]string, len(is))}
+		for j, i := range is {
+			a.Keys[j], a.IDs[j] = batch[i].Key, batch[i].VersionID
 		}
-		for bucket, is := range byBucket {
-			a := versionLookupArgs{Bucket: bucket, Keys: make([]string, len(is)), IDs: make([]string, len(is))}
-			for j, i := range is {
-				a.Keys[j], a.IDs[j] = batch[i].Key, batch[i].VersionID
-			}
-			hs, err := r.e.lookupVersions(ctx, byName[name], a)
-			if err != nil || len(hs) != len(is) {
-				continue // unreachable: neither counted as holding nor sent to
-			}
-			for j, i := range is {
-				out[i][name] = hs[j]
-			}
-		}
-	}
-	return out
+		return r.e.lookupVersions(ctx, byName[node], a)
+	})
 }
 
 // lookupVersions asks node n what it holds of a's versions.
