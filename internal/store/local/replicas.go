@@ -178,56 +178,20 @@ func (e *Engine) Walk(ctx context.Context, afterBucket, afterKey string, fn func
 	if afterBucket != "" || afterKey != "" {
 		from = append(objectKey(afterBucket, afterKey), 0)
 	}
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		page, next, err := e.walkPage(from)
-		if err != nil {
-			return err
-		}
-		for _, oi := range page {
-			if err := fn(oi); err != nil {
-				return err
-			}
-		}
-		if next == nil {
-			return nil
-		}
-		from = next
-	}
+	return e.walkPrefix(ctx, pfxObject, from, objectInfoOf, fn)
 }
 
-// walkPage reads up to walkBatch entries of o/ from index key from on; next
-// is where the following page starts, nil at the end.
-func (e *Engine) walkPage(from []byte) (page []store.ObjectInfo, next []byte, err error) {
-	if err := e.enter(); err != nil {
-		return nil, nil, err
+// objectInfoOf decodes an o/ entry: rest is its key after the prefix.
+func objectInfoOf(rest string, val []byte) (store.ObjectInfo, error) {
+	bucket, key, found := strings.Cut(rest, "\x00")
+	if !found {
+		return store.ObjectInfo{}, errors.New("malformed object key")
 	}
-	defer e.leave()
-	it, err := e.db.NewIter(&pebble.IterOptions{
-		LowerBound: from,
-		UpperBound: []byte(successor(pfxObject)),
-	})
-	if err != nil {
-		return nil, nil, err
+	var rec objectRecord
+	if err := json.Unmarshal(val, &rec); err != nil {
+		return store.ObjectInfo{}, err
 	}
-	defer it.Close()
-	for ok := it.First(); ok; ok = it.Next() {
-		if len(page) == walkBatch {
-			return page, append([]byte(nil), it.Key()...), nil
-		}
-		bucket, key, found := strings.Cut(string(it.Key()[len(pfxObject):]), "\x00")
-		if !found {
-			return nil, nil, fmt.Errorf("local: malformed object key %q", it.Key())
-		}
-		var rec objectRecord
-		if err := json.Unmarshal(it.Value(), &rec); err != nil {
-			return nil, nil, fmt.Errorf("local: object %q: %w", it.Key(), err)
-		}
-		page = append(page, rec.info(bucket, key))
-	}
-	return page, nil, it.Error()
+	return rec.info(bucket, key), nil
 }
 
 // Drop forgets bucket/key when what is held carries exactly stamp; see

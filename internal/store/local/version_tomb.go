@@ -213,10 +213,10 @@ func (e *Engine) DropVersionTomb(ctx context.Context, bucket, key, id string, st
 // lifetime lock, so fn may call the engine; an error from fn stops the
 // walk. A key's latest version is not included (Walk has it).
 func (e *Engine) WalkVersions(ctx context.Context, fn func(store.ObjectInfo) error) error {
-	if err := e.walkPrefix(ctx, pfxVersion, noncurrentInfo, fn); err != nil {
+	if err := e.walkPrefix(ctx, pfxVersion, []byte(pfxVersion), noncurrentInfo, fn); err != nil {
 		return err
 	}
-	return e.walkPrefix(ctx, pfxTomb, tombInfo, fn)
+	return e.walkPrefix(ctx, pfxTomb, []byte(pfxTomb), tombInfo, fn)
 }
 
 // noncurrentInfo decodes a w/ entry (rest is the key after its prefix).
@@ -258,10 +258,10 @@ func splitVersionKey(rest string) (bucket, key, last string, err error) {
 	return bucket, rest[:i], rest[i+1:], nil
 }
 
-// walkPrefix calls fn with every entry under pfx decoded by dec, a page
-// of walkBatch entries at a time (see WalkVersions).
-func (e *Engine) walkPrefix(ctx context.Context, pfx string, dec func(string, []byte) (store.ObjectInfo, error), fn func(store.ObjectInfo) error) error {
-	from := []byte(pfx)
+// walkPrefix calls fn with every entry under pfx from index key from on,
+// decoded by dec, a page of walkBatch entries at a time (Walk,
+// WalkVersions); no lock is held while fn runs.
+func (e *Engine) walkPrefix(ctx context.Context, pfx string, from []byte, dec func(string, []byte) (store.ObjectInfo, error), fn func(store.ObjectInfo) error) error {
 	for from != nil {
 		if err := ctx.Err(); err != nil {
 			return err
