@@ -47,10 +47,8 @@ func (a *Accounts) ByID(ctx context.Context, id string) (Account, error) {
 
 // sharedByID is ByID without the copy (see shared).
 func (a *Accounts) sharedByID(ctx context.Context, id string) (*Account, error) {
-	name := id // a migrated account's id is its name
-	if b, err := a.kv.Get(ctx, accountIDKey(id)); err == nil {
-		name = string(b)
-	} else if !errors.Is(err, meta.ErrNotFound) {
+	name, err := a.nameOfID(ctx, id)
+	if err != nil {
 		return nil, err
 	}
 	acct, err := a.shared(ctx, name)
@@ -61,6 +59,23 @@ func (a *Accounts) sharedByID(ctx context.Context, id string) (*Account, error) 
 		return nil, ErrNoSuchAccount // the name now belongs to another account
 	}
 	return acct, nil
+}
+
+// nameOfID returns the name the account id was handed out for. Only an
+// id of Add's form has an "accountids/" entry; any other id is a migrated
+// account's name (ids and names never overlap), so it costs no lookup.
+func (a *Accounts) nameOfID(ctx context.Context, id string) (string, error) {
+	if !IsID(id) {
+		return id, nil
+	}
+	b, err := a.kv.Get(ctx, accountIDKey(id))
+	if errors.Is(err, meta.ErrNotFound) {
+		return id, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
 }
 
 // IDOf returns the id of the account named name.

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/insitu-cloud/insitu/internal/meta"
 )
 
 // TestReusedNameGetsNewID: a removed account's name, reused, comes with a
@@ -112,5 +114,47 @@ func TestRemoveRefusesWhileOwning(t *testing.T) {
 	}
 	if err := a.Remove(ctx, "carol", func(context.Context, string) (Holdings, error) { return Holdings{}, nil }); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// getCounting counts the Gets of keys under a prefix.
+type getCounting struct {
+	meta.Store
+	prefix string
+	n      int
+}
+
+func (g *getCounting) Get(ctx context.Context, key string) ([]byte, error) {
+	if strings.HasPrefix(key, g.prefix) {
+		g.n++
+	}
+	return g.Store.Get(ctx, key)
+}
+
+// TestNameIDCostsNoLookup: an id that is a (migrated) name has no
+// "accountids/" entry, so resolving it reads none; a generated id does.
+func TestNameIDCostsNoLookup(t *testing.T) {
+	ctx := context.Background()
+	a := newAccounts(t)
+	if _, _, err := a.EnsureRoot(ctx, "", ""); err != nil {
+		t.Fatal(err)
+	}
+	alice, err := a.Add(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	counting := &getCounting{Store: a.kv, prefix: "accountids/"}
+	a.kv = counting
+	if acct, err := a.ByID(ctx, "root"); err != nil || acct.Name != "root" {
+		t.Fatalf("ByID(root): %+v %v", acct, err)
+	}
+	if counting.n != 0 {
+		t.Fatalf("root's id read %d accountids/ entries", counting.n)
+	}
+	if acct, err := a.ByID(ctx, alice.ID); err != nil || acct.Name != "alice" {
+		t.Fatalf("ByID(alice): %+v %v", acct, err)
+	}
+	if counting.n != 1 {
+		t.Fatalf("a generated id read %d accountids/ entries, want 1", counting.n)
 	}
 }

@@ -252,6 +252,34 @@ func (c *Cached) PutBatch(ctx context.Context, pairs []Pair) error {
 	return err
 }
 
+// PutBatchDeferred implements Deferred when the store c wraps does (see
+// AsDeferred); otherwise it is PutBatch.
+func (c *Cached) PutBatchDeferred(ctx context.Context, pairs []Pair) error {
+	d, ok := c.Store.(Deferred)
+	if !ok {
+		return c.PutBatch(ctx, pairs)
+	}
+	err := d.PutBatchDeferred(ctx, pairs)
+	for _, p := range pairs {
+		c.settle(p.Key, append([]byte{}, p.Value...), err == nil)
+	}
+	return err
+}
+
+// AsDeferred returns kv as a Deferred when its writes can really be
+// deferred: a Local store, or a Cached one over it (not etcd's, whose
+// every write is a synced transaction).
+func AsDeferred(kv Store) (Deferred, bool) {
+	if c, ok := kv.(*Cached); ok {
+		if _, ok := c.Store.(Deferred); !ok {
+			return nil, false
+		}
+		return c, true
+	}
+	d, ok := kv.(Deferred)
+	return d, ok
+}
+
 // Close stops the watches and closes the store.
 func (c *Cached) Close() error {
 	c.cancel()
@@ -260,6 +288,7 @@ func (c *Cached) Close() error {
 }
 
 var (
-	_ Store   = (*Cached)(nil)
-	_ Decoder = (*Cached)(nil)
+	_ Store    = (*Cached)(nil)
+	_ Decoder  = (*Cached)(nil)
+	_ Deferred = (*Local)(nil)
 )

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -12,9 +13,12 @@ import (
 )
 
 // Local is a Store on an embedded Pebble database. Writes are serialized by
-// one mutex (control-plane traffic is small) and synced before returning.
+// one mutex (control-plane traffic is small) and synced before returning,
+// except PutBatchDeferred's (see Deferred), which a journal beside Pebble's
+// files keeps until a synced write or the journal's own group sync.
 type Local struct {
-	db *pebble.DB
+	db      *pebble.DB
+	journal *journal
 
 	mu       sync.Mutex // serializes writes and guards watchers
 	watchers map[*watcher]struct{}
@@ -33,7 +37,93 @@ func OpenLocal(dir string) (*Local, error) {
 	if err != nil {
 		return nil, fmt.Errorf("meta: open %s: %w", dir, err)
 	}
-	return &Local{db: db, watchers: map[*watcher]struct{}{}}, nil
+	j, err := replayJournal(db, filepath.Join(dir, journalName))
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	go j.syncLoop()
+	return &Local{db: db, journal: j, watchers: map[*watcher]struct{}{}}, nil
+}
+
+// replayJournal opens the deferred-write journal and writes what a
+// previous process left in it into db (synced, in the order written),
+// then empties it.
+func replayJournal(db *pebble.DB, path string) (*journal, error) {
+	j, batches, err := openJournal(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(batches) > 0 {
+		b := db.NewBatch()
+		for _, pairs := range batches {
+			for _, p := range pairs {
+				_ = b.Set([]byte(p.Key), p.Value, nil) // fails only on a closed batch
+			}
+		}
+		err = b.Commit(pebble.Sync)
+		b.Close()
+	}
+	if err == nil {
+		err = j.reset()
+	}
+	if err != nil {
+		j.f.Close()
+		return nil, fmt.Errorf("meta: replay journal: %w", err)
+	}
+	return j, nil
+}
+
+// synced is called, with l.mu held, after a synced write: every deferred
+// write before it is durable in Pebble's log now, so the journal empties.
+// A failure to empty it is reported by the next deferred write.
+func (l *Local) synced() {
+	if err := l.journal.reset(); err != nil {
+		l.journal.fail(err)
+	}
+}
+
+// PutBatchDeferred implements Deferred: the pairs are in the journal (one
+// write(2)) and in Pebble, unsynced, when it returns, visible to Get, List
+// and watches at once.
+func (l *Local) PutBatchDeferred(ctx context.Context, pairs []Pair) error {
+	if len(pairs) > MaxBatch {
+		return ErrBatchTooLarge
+	}
+	entry := encodeEntry(pairs)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return pebble.ErrClosed
+	}
+	if err := l.journal.append(entry); err != nil {
+		return err
+	}
+	b := l.db.NewBatch()
+	defer b.Close()
+	for _, p := range pairs {
+		if err := b.Set([]byte(p.Key), p.Value, nil); err != nil {
+			return err
+		}
+	}
+	if err := b.Commit(pebble.NoSync); err != nil {
+		return err
+	}
+	for _, p := range pairs {
+		l.notify(ctx, Event{Key: p.Key, Value: bytes.Clone(p.Value)})
+	}
+	if l.journal.size > maxJournal {
+		return l.checkpoint()
+	}
+	return nil
+}
+
+// checkpoint syncs Pebble's log and empties the journal; l.mu is held.
+func (l *Local) checkpoint() error {
+	if err := l.db.LogData(nil, pebble.Sync); err != nil {
+		return err
+	}
+	return l.journal.reset()
 }
 
 // Get implements Store.
@@ -56,6 +146,7 @@ func (l *Local) Put(ctx context.Context, key string, value []byte) error {
 	if err := l.db.Set([]byte(key), value, pebble.Sync); err != nil {
 		return err
 	}
+	l.synced()
 	l.notify(ctx, Event{Key: key, Value: bytes.Clone(value)})
 	return nil
 }
@@ -67,6 +158,7 @@ func (l *Local) Delete(ctx context.Context, key string) error {
 	if err := l.db.Delete([]byte(key), pebble.Sync); err != nil {
 		return err
 	}
+	l.synced()
 	l.notify(ctx, Event{Key: key})
 	return nil
 }
@@ -139,6 +231,7 @@ func (l *Local) CompareAndSwap(ctx context.Context, key string, expect, value []
 	if err != nil {
 		return err
 	}
+	l.synced()
 	l.notify(ctx, Event{Key: key, Value: bytes.Clone(value)})
 	return nil
 }
@@ -160,6 +253,7 @@ func (l *Local) PutBatch(ctx context.Context, pairs []Pair) error {
 	if err := b.Commit(pebble.Sync); err != nil {
 		return err
 	}
+	l.synced()
 	for _, p := range pairs {
 		l.notify(ctx, Event{Key: p.Key, Value: bytes.Clone(p.Value)})
 	}
@@ -204,7 +298,7 @@ func (l *Local) Close() error {
 		return nil
 	}
 	l.closed = true
-	return l.db.Close()
+	return errors.Join(l.checkpoint(), l.journal.stop(), l.db.Close())
 }
 
 // pageBounds narrows prefix's range to the keys past page.After in the

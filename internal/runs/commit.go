@@ -31,12 +31,20 @@ const (
 // maxBatchRecords records and maxBatchBytes bytes (one larger record goes
 // alone).
 //
+// On a store whose writes can be deferred (meta.AsDeferred: a single
+// node's Pebble), a record skips the batches: it is written at once with
+// PutBatchDeferred, in the kernel (so it survives a crash of the process)
+// when put returns and durable on the disk within meta.DeferredSyncDelay
+// (one fdatasync shared by every record of that time), so no caller waits
+// for a sync. Elsewhere (etcd) every batch is a synced transaction.
+//
 // One goroutine commits; close stops it after it has written every record
 // accepted before close, and later records are written one by one. Safe
 // for concurrent use.
 type groupCommit struct {
-	kv  meta.Store
-	log *slog.Logger
+	kv       meta.Store
+	deferred meta.Deferred // nil: batches
+	log      *slog.Logger
 
 	mu     sync.Mutex
 	queue  []*batch // the last one is still open
@@ -57,6 +65,7 @@ type batch struct {
 // newGroupCommit starts the committer; close stops it.
 func newGroupCommit(kv meta.Store, log *slog.Logger) *groupCommit {
 	g := &groupCommit{kv: kv, log: log, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	g.deferred, _ = meta.AsDeferred(kv)
 	go g.run()
 	return g
 }
@@ -64,6 +73,9 @@ func newGroupCommit(kv meta.Store, log *slog.Logger) *groupCommit {
 // put writes key=value with the next commit and returns once that commit
 // did (its error: the whole batch failed).
 func (g *groupCommit) put(ctx context.Context, key string, value []byte) error {
+	if g.deferred != nil {
+		return g.deferred.PutBatchDeferred(ctx, []meta.Pair{{Key: key, Value: value}})
+	}
 	g.mu.Lock()
 	if g.closed {
 		g.mu.Unlock()
