@@ -90,7 +90,7 @@ func runRows(ctx context.Context, cfg *config, targets []*target) ([]rowResult, 
 			fmt.Fprintf(os.Stderr, "%-16s %-6s ...", name, t.name)
 			var done atomic.Int64
 			f := op(t)
-			before, readBefore, cpuBefore := deviceWritten(), deviceRead(), serverCPU(t)
+			before, readBefore, cpuBefore, repBefore := deviceWritten(), deviceRead(), serverCPU(t), repairStat(ctx, t)
 			res := s3load.Timed(ctx, conc, cfg.warmup, cfg.duration, func(ctx context.Context, w, seq int) (int64, int64, error) {
 				a, b, err := f(ctx, w, seq)
 				if err == nil {
@@ -103,8 +103,10 @@ func runRows(ctx context.Context, cfg *config, targets []*target) ([]rowResult, 
 			r.dev[t.name] = float64(deviceWritten()-before) / ops
 			r.devRead[t.name] = float64(deviceRead()-readBefore) / ops
 			r.cpu[t.name] = (serverCPU(t) - cpuBefore) / ops
-			fmt.Fprintf(os.Stderr, " %s ops/s, %s MiB/s, %d errors, %s MiB written to and %s MiB read from disk per op, %s ms server CPU per op\n",
-				s3load.Num(res.OpsPerSec()), s3load.Num(res.MiBPerSec()), res.Errs, s3load.Num(r.dev[t.name]/s3load.MiB), s3load.Num(r.devRead[t.name]/s3load.MiB), s3load.Num(r.cpu[t.name]*1000))
+			rep := repairStat(ctx, t).minus(repBefore)
+			fmt.Fprintf(os.Stderr, " %s ops/s, %s MiB/s, %d errors, %s MiB written to and %s MiB read from disk per op, %s ms server CPU per op; repair during the row: %.0f passes, %.0f copied, %.0f dropped\n",
+				s3load.Num(res.OpsPerSec()), s3load.Num(res.MiBPerSec()), res.Errs, s3load.Num(r.dev[t.name]/s3load.MiB), s3load.Num(r.devRead[t.name]/s3load.MiB), s3load.Num(r.cpu[t.name]*1000),
+				rep.passes, rep.copied, rep.dropped)
 			r.res[t.name] = res
 			if dead := t.exited(); dead != nil && deadErr == nil {
 				cfg.keepLogs = true // the log says why
