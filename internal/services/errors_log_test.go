@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -55,4 +56,31 @@ func hasErrorLog(t *testing.T, lines []byte, id, cause string) bool {
 		}
 	}
 	return false
+}
+
+// TestClientGoneIsNotAServerError: a run cancelled because its client
+// went away is logged at Info and recorded as 499, not as a 502 Error; the
+// same error with the client still there is one.
+func TestClientGoneIsNotAServerError(t *testing.T) {
+	for _, gone := range []bool{true, false} {
+		var logs bytes.Buffer
+		var code int
+		h := obs.NewMetrics().Middleware(slog.New(slog.NewJSONHandler(&logs, nil)), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			code = couldNotRun(r.Context(), w, "hello", &cgiResponse{w: w}, fmt.Errorf("runs: waiting for a sandbox: %w", context.Canceled))
+		}))
+		req := httptest.NewRequest(http.MethodGet, "/svc/hello/", nil)
+		if gone {
+			ctx, cancel := context.WithCancel(req.Context())
+			cancel()
+			req = req.WithContext(ctx)
+		}
+		h.ServeHTTP(httptest.NewRecorder(), req)
+		hasError := strings.Contains(logs.String(), `"level":"ERROR"`)
+		switch {
+		case gone && (code != statusClientClosed || hasError || !strings.Contains(logs.String(), "went away")):
+			t.Errorf("client gone: status %d, logs:\n%s", code, logs.String())
+		case !gone && (code != http.StatusBadGateway || !hasError):
+			t.Errorf("client there: status %d, logs:\n%s", code, logs.String())
+		}
+	}
 }

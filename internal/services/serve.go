@@ -228,11 +228,20 @@ func (h *Handler) admit(ctx context.Context, w http.ResponseWriter, r *http.Requ
 // when the node is busy or closing, 502 otherwise (logged).
 func couldNotRun(ctx context.Context, w http.ResponseWriter, name string, resp *cgiResponse, err error) int {
 	busy := errors.Is(err, runs.ErrBusy) || errors.Is(err, runs.ErrShuttingDown)
-	if !busy {
+	gone := ctx.Err() != nil && errors.Is(err, context.Canceled)
+	switch {
+	case gone:
+		obs.Logger(ctx).Info("services: the client went away before its answer", "service", name)
+	case !busy:
 		obs.Logger(ctx).Error("services: the app could not run", "service", name, "err", err)
 	}
 	if resp.started {
 		panic(http.ErrAbortHandler)
+	}
+	if gone {
+		// Nobody reads it; the status keeps the request log and the
+		// metrics from counting a server failure.
+		return plain(w, statusClientClosed, "client closed request")
 	}
 	if busy {
 		w.Header().Set("Retry-After", "1")
@@ -240,6 +249,10 @@ func couldNotRun(ctx context.Context, w http.ResponseWriter, name string, resp *
 	}
 	return plain(w, http.StatusBadGateway, "the service's app could not run: "+err.Error())
 }
+
+// statusClientClosed is the status recorded for a request whose client
+// went away first (nginx's 499).
+const statusClientClosed = 499
 
 // answer finishes the response of a run that ended: the guest's own when
 // it wrote a whole one, else the status its end calls for. Once headers
