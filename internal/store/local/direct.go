@@ -26,23 +26,65 @@ const (
 // and then fdatasyncs, on which durability rests as for any other file:
 // O_DIRECT alone does not flush the device's cache nor the file's size.
 //
+// A full chunk is written by a goroutine of its own while the caller
+// fills the other of two buffers, so the device works while the next
+// megabyte arrives and is hashed (a PUT at one connection otherwise waits
+// for each write in turn); at most one write is in flight, and every
+// other method waits for it first (wait), so d.f, d.direct and the
+// chunk are only ever used by one goroutine at a time. A write's error
+// is returned by the next call.
+//
 // A filesystem that refuses O_DIRECT at open gets a writebackFile instead
 // (osFS.Create); one that refuses a direct write gets the write again
-// through the page cache, and the file stays buffered. Memory: one
-// directChunk buffer per file being written, back to the pool at Close.
-// Not safe for concurrent use, like the file it wraps.
+// through the page cache, and the file stays buffered. Memory: two
+// directChunk buffers per file being written (the second from its first
+// full chunk), back to the pool at Close. Not safe for concurrent use,
+// like the file it wraps.
 type directFile struct {
 	f      *os.File
 	pool   *sync.Pool // *[]byte of directChunk bytes, aligned
-	bufp   *[]byte
-	n      int  // bytes pending in *bufp
-	direct bool // O_DIRECT is still set on f
+	bufp   *[]byte    // being filled
+	spare  *[]byte    // the chunk in flight or the next to fill; nil at first
+	n      int        // bytes pending in *bufp
+	direct bool       // O_DIRECT is still set on f
 	err    error
-	closed func() // called once, by Close
+	busy   bool       // a chunk write is in flight; done gets its result
+	done   chan error // capacity 1
+	closed func()     // called once, by Close
 }
 
 func newDirectFile(f *os.File, pool *sync.Pool, closed func()) *directFile {
-	return &directFile{f: f, pool: pool, bufp: pool.Get().(*[]byte), direct: true, closed: closed}
+	return &directFile{f: f, pool: pool, bufp: pool.Get().(*[]byte), direct: true,
+		done: make(chan error, 1), closed: closed}
+}
+
+// wait waits for the chunk write in flight, if any, and returns the
+// file's error.
+func (d *directFile) wait() error {
+	if d.busy {
+		d.busy = false
+		if err := <-d.done; err != nil && d.err == nil {
+			d.err = err
+		}
+	}
+	return d.err
+}
+
+// writeChunk starts writing the full buffer on a goroutine and swaps in
+// the other buffer to fill; the write before it must have ended.
+func (d *directFile) writeChunk() error {
+	if err := d.wait(); err != nil {
+		return err
+	}
+	if d.spare == nil {
+		d.spare = d.pool.Get().(*[]byte)
+	}
+	full := *d.bufp
+	d.bufp, d.spare = d.spare, d.bufp
+	d.n = 0
+	d.busy = true
+	go func() { d.done <- d.writeOut(full) }()
+	return nil
 }
 
 // newAlignedChunk returns a directChunk-byte slice whose start is aligned
@@ -59,16 +101,15 @@ func (d *directFile) Write(p []byte) (int, error) {
 		return 0, d.err
 	}
 	total := len(p)
-	buf := *d.bufp
 	for len(p) > 0 {
+		buf := *d.bufp
 		c := copy(buf[d.n:], p)
 		d.n += c
 		p = p[c:]
 		if d.n == len(buf) {
-			if d.err = d.writeOut(buf); d.err != nil {
-				return total - len(p), d.err
+			if err := d.writeChunk(); err != nil {
+				return total - len(p) - c, err
 			}
-			d.n = 0
 		}
 	}
 	return total, nil
@@ -84,12 +125,8 @@ func (d *directFile) Fill(n int) error {
 	if d.err != nil {
 		return d.err
 	}
-	buf := *d.bufp
-	if d.n += n; d.n == len(buf) {
-		if d.err = d.writeOut(buf); d.err != nil {
-			return d.err
-		}
-		d.n = 0
+	if d.n += n; d.n == len(*d.bufp) {
+		return d.writeChunk()
 	}
 	return nil
 }
@@ -128,8 +165,8 @@ func (d *directFile) buffered() error {
 // drain writes the pending bytes: their aligned head directly, the rest
 // through the page cache.
 func (d *directFile) drain() error {
-	if d.err != nil || d.n == 0 {
-		return d.err
+	if err := d.wait(); err != nil || d.n == 0 {
+		return err
 	}
 	buf := *d.bufp
 	head := d.n &^ (directAlign - 1)
@@ -165,7 +202,10 @@ func (d *directFile) Close() error {
 	}
 	err := d.drain()
 	d.pool.Put(d.bufp)
-	d.bufp = nil
+	if d.spare != nil {
+		d.pool.Put(d.spare)
+	}
+	d.bufp, d.spare = nil, nil
 	err = errors.Join(err, d.f.Close())
 	d.closed()
 	return err

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 )
 
@@ -146,5 +147,35 @@ func closeAndCompare(t *testing.T, wf WritableFile, name string, body []byte, sy
 	}
 	if !bytes.Equal(got, body) {
 		t.Fatalf("read back %d bytes that differ from the %d written", len(got), len(body))
+	}
+}
+
+// TestDirectFileReportsAChunkWriteError: a chunk written in the
+// background that fails (here a descriptor opened read-only) fails the
+// next call that waits for it, and Sync at the latest: an error is never
+// lost with its goroutine.
+func TestDirectFileReportsAChunkWriteError(t *testing.T) {
+	name := filepath.Join(t.TempDir(), "ro")
+	if err := os.WriteFile(name, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := &sync.Pool{New: func() any { return newAlignedChunk() }}
+	closed := 0
+	d := newDirectFile(f, pool, func() { closed++ })
+	if _, err := d.Write(make([]byte, directChunk)); err != nil {
+		t.Fatalf("the first chunk only starts its write: %v", err)
+	}
+	if err := d.Sync(); err == nil {
+		t.Fatal("Sync after a failed chunk write returned nil")
+	}
+	if _, err := d.Write([]byte{1}); err == nil {
+		t.Fatal("Write after a failed chunk write returned nil")
+	}
+	if err := d.Close(); err == nil || closed != 1 {
+		t.Fatalf("Close: %v, closed %d times", err, closed)
 	}
 }

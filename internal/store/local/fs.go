@@ -63,7 +63,7 @@ type osFS struct {
 }
 
 // maxDirectFiles bounds the data files written with O_DIRECT at once,
-// and so their buffers' memory (maxDirectFiles × directChunk: 64 MiB).
+// and so their buffers' memory (maxDirectFiles × 2 × directChunk: 128 MiB).
 const maxDirectFiles = 64
 
 func newOSFS() *osFS {
