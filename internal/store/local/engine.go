@@ -38,6 +38,10 @@ type Engine struct {
 	seed    maphash.Seed
 	bufPool sync.Pool // *[]byte of blockSize
 
+	// puts counts the bodies being hashed; pipePool holds pipeHash chunks.
+	puts     atomic.Int32
+	pipePool sync.Pool
+
 	// inlineMax is the largest body kept in the index (Options.InlineMax;
 	// 0: none); inlinePool holds *[]byte probe buffers of inlineMax+1,
 	// imagePool buffers for reading inline images.
@@ -134,6 +138,7 @@ func OpenWith(ctx context.Context, dir string, opts Options) (*Engine, error) {
 		inflight: make(map[string]struct{}),
 	}
 	e.bufPool.New = func() any { b := make([]byte, blockSize); return &b }
+	e.pipePool.New = func() any { b := make([]byte, pipeChunk); return &b }
 	e.inlineMax, e.cacheBytes, e.tombs = opts.InlineMax, opts.CacheBytes, opts.VersionTombstones
 	if e.inlineMax == 0 {
 		e.inlineMax = DefaultInlineMax

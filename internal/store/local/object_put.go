@@ -10,6 +10,7 @@ import (
 	"hash"
 	"io"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble"
@@ -76,7 +77,8 @@ func (e *Engine) ingestTo(ctx context.Context, dst blockfile.SyncWriter, r io.Re
 	defer e.putBuf(wbuf)
 
 	bw := blockfile.NewWriter(dst, wbuf)
-	bh := newBodyHash(opts)
+	bh := e.newBodyHash(opts)
+	defer bh.stop()
 	src := io.Reader(r)
 	if size >= 0 {
 		src = io.LimitReader(r, size+1)
@@ -118,13 +120,33 @@ func (e *Engine) ingestTo(ctx context.Context, dst blockfile.SyncWriter, r io.Re
 type bodyHash struct {
 	h     hash.Hash // nil with known
 	known func() (store.BodyDigest, error)
+	puts  *atomic.Int32 // Engine.puts, counted in by newBodyHash; nil with known
 }
 
-func newBodyHash(opts store.PutOptions) bodyHash {
+// newBodyHash returns the hash of a body about to be read; with no more
+// than pipeMaxPuts puts in flight its MD5 runs on a goroutine of its own
+// (pipeHash). stop releases it.
+func (e *Engine) newBodyHash(opts store.PutOptions) bodyHash {
 	if opts.KnownDigest != nil {
 		return bodyHash{known: opts.KnownDigest}
 	}
-	return bodyHash{h: md5.New()}
+	b := bodyHash{puts: &e.puts}
+	if e.puts.Add(1) <= pipeMaxPuts {
+		b.h = newPipeHash(md5.New(), &e.pipePool)
+	} else {
+		b.h = md5.New()
+	}
+	return b
+}
+
+// stop ends a pipelined hash's goroutine and counts the put out.
+func (b bodyHash) stop() {
+	if p, ok := b.h.(*pipeHash); ok {
+		p.stop()
+	}
+	if b.puts != nil {
+		b.puts.Add(-1)
+	}
 }
 
 // etag returns the body's MD5 once all of it has been written to bw.
