@@ -285,7 +285,7 @@ type Reader struct {
 	err      error
 	release  func([]byte)
 	closed   bool
-	ahead    int64 // offset up to which the kernel was asked to read ahead
+	advised  bool // the kernel was told the file is read sequentially
 }
 
 // NewReader reads [off, off+n) of bf. buf must hold at least one block;
@@ -367,40 +367,36 @@ func (r *Reader) load(blk int64) error {
 	return nil
 }
 
-// Read-ahead of a long range: the kernel is asked (fadvise WILLNEED) for
-// the next readAheadWindow bytes whenever the reader comes within
-// readAheadLow of what it asked for last, so an object of up to 64 MiB
-// is asked for whole at its first block and the device works on it at
-// full depth. Its own sequential read-ahead is not relied on: the
-// trailer and CRC table reads at the file's end break its pattern, and a
-// file written with O_DIRECT left nothing cached. Measured on this
-// machine: a cold single-node GET of 16 MiB objects at c16 went from 403
-// to 803 MiB/s with an 8 MiB window (bench/cluster -targets one -sizes
-// 16MiB); a cold 3-replica GET from 491–508 MiB/s (8 MiB) to 555–943
-// (64 MiB) (-targets r3,minio, session 9 in BENCHMARKS.md).
-const (
-	readAheadWindow = 64 << 20
-	readAheadLow    = 32 << 20
-)
+// Read-ahead of a long range: at its first block, the reader tells the
+// kernel the file is read sequentially (fadvise SEQUENTIAL, which also
+// doubles the file's read-ahead window) and then leaves the read-ahead
+// to it. Without the advice the kernel's read-ahead does not follow a
+// reader that read the trailer and CRC table at the file's end first (a
+// file written with O_DIRECT leaves nothing cached). Asking for the
+// range itself (fadvise WILLNEED, which this reader did until session
+// 11) was slower than the kernel's own read-ahead on this machine.
+// Measured on 16 MiB files written with O_DIRECT, read cold in 64 KiB
+// reads after the trailer and table reads (2 vCPUs shared; BENCHMARKS.md,
+// session 11): one reader 2.1-2.2 GB/s with SEQUENTIAL, 1.27-1.32 with
+// WILLNEED of the whole range, 0.55-0.97 with neither, 1.1-1.4 with
+// O_DIRECT reads of 1-4 MiB instead; on a device with a 128 KiB
+// read-ahead window 1.29 GB/s, 0.85 and 0.86.
 
-// readAhead asks the kernel to start reading the range after off when
-// the reader nears the end of what it asked for; only for files with a
-// descriptor and ranges longer than a block.
+// readAhead advises sequential read-ahead once, at the first block the
+// reader loads at off, for files with a descriptor and ranges longer
+// than a block.
 func (r *Reader) readAhead(off int64) {
-	if r.end-off <= r.bf.bs || off+readAheadLow < r.ahead {
+	if r.advised || r.end-off <= r.bf.bs {
 		return
 	}
+	r.advised = true
 	fd, ok := r.bf.f.(interface{ Fd() uintptr })
 	if !ok {
 		return
 	}
-	from := max(off, r.ahead)
-	to := min(off+readAheadWindow, r.end)
-	if to > from {
-		// Advisory: a failure only loses the read-ahead.
-		_ = unix.Fadvise(int(fd.Fd()), from, to-from, unix.FADV_WILLNEED)
-		r.ahead = to
-	}
+	// Advisory: a failure only loses the read-ahead. Offset and length
+	// are ignored: the advice holds for the open file.
+	_ = unix.Fadvise(int(fd.Fd()), 0, 0, unix.FADV_SEQUENTIAL)
 }
 
 // crc returns the stored CRC of block blk, loading a window of the table
