@@ -2,7 +2,9 @@
 // just written (cold: a data file written with O_DIRECT leaves nothing
 // in the page cache) and the same objects read again (warm), in one
 // process, without HTTP: the engine's GetObject, copied to io.Discard by
-// -c readers at once. Each round overwrites every key first, so each
+// -c readers at once (or, with -tcp, to a loopback TCP connection per
+// reader whose other end discards, as a GET's body goes to its client).
+// Each round overwrites every key first, so each
 // round's first read is cold again.
 //
 //	go run ./bench/coldget -dir /tmp -n 32 -size 16MiB -c 1,16 -rounds 3
@@ -18,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -34,6 +37,7 @@ type config struct {
 	size   int64
 	concs  []int
 	rounds int
+	tcp    bool
 }
 
 func main() {
@@ -55,6 +59,7 @@ func parseFlags() (config, error) {
 	flag.StringVar(&size, "size", "16MiB", "object size (B, KiB or MiB)")
 	flag.StringVar(&concs, "c", "1,16", "comma-separated reader counts")
 	flag.IntVar(&c.rounds, "rounds", 3, "rounds per reader count")
+	flag.BoolVar(&c.tcp, "tcp", false, "copy each object to a loopback TCP connection instead of io.Discard")
 	flag.Parse()
 	var err error
 	if c.size, err = parseSize(size); err != nil {
@@ -113,11 +118,11 @@ func run(ctx context.Context, cfg config) error {
 			if err := putAll(ctx, e, cfg.n, body); err != nil {
 				return err
 			}
-			cold, err := readAll(ctx, e, cfg.n, c, cfg.size)
+			cold, err := readAll(ctx, e, cfg, c)
 			if err != nil {
 				return err
 			}
-			warm, err := readAll(ctx, e, cfg.n, c, cfg.size)
+			warm, err := readAll(ctx, e, cfg, c)
 			if err != nil {
 				return err
 			}
@@ -139,12 +144,24 @@ func putAll(ctx context.Context, e *local.Engine, n int, body []byte) error {
 func key(i int) string { return fmt.Sprintf("k%04d", i) }
 
 // readAll reads every key once with c readers and returns MiB/s.
-func readAll(ctx context.Context, e *local.Engine, n, c int, size int64) (float64, error) {
-	keys := make(chan string, n)
-	for i := 0; i < n; i++ {
+func readAll(ctx context.Context, e *local.Engine, cfg config, c int) (float64, error) {
+	keys := make(chan string, cfg.n)
+	for i := 0; i < cfg.n; i++ {
 		keys <- key(i)
 	}
 	close(keys)
+	sinks := make([]io.Writer, c)
+	for w := range sinks {
+		sinks[w] = io.Discard
+		if cfg.tcp {
+			conn, closeSink, err := tcpSink()
+			if err != nil {
+				return 0, err
+			}
+			defer closeSink()
+			sinks[w] = conn
+		}
+	}
 	errs := make(chan error, c)
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -152,7 +169,7 @@ func readAll(ctx context.Context, e *local.Engine, n, c int, size int64) (float6
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs <- readKeys(ctx, e, keys, size)
+			errs <- readKeys(ctx, e, keys, sinks[w], cfg.size)
 		}()
 	}
 	wg.Wait()
@@ -163,16 +180,42 @@ func readAll(ctx context.Context, e *local.Engine, n, c int, size int64) (float6
 			return 0, err
 		}
 	}
-	return float64(int64(n)*size) / (1 << 20) / secs, nil
+	return float64(int64(cfg.n)*cfg.size) / (1 << 20) / secs, nil
 }
 
-func readKeys(ctx context.Context, e *local.Engine, keys <-chan string, size int64) error {
+// tcpSink returns one end of a loopback TCP connection whose other end
+// a goroutine reads and discards, and a func that closes both and waits
+// for that goroutine.
+func tcpSink() (net.Conn, func(), error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
+	}
+	defer ln.Close()
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		return nil, nil, err
+	}
+	peer, err := ln.Accept()
+	if err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		io.Copy(io.Discard, peer)
+	}()
+	return conn, func() { conn.Close(); <-done; peer.Close() }, nil
+}
+
+func readKeys(ctx context.Context, e *local.Engine, keys <-chan string, sink io.Writer, size int64) error {
 	for k := range keys {
 		_, rc, err := e.GetObject(ctx, "b", k, nil)
 		if err != nil {
 			return err
 		}
-		got, err := io.Copy(io.Discard, rc)
+		got, err := io.Copy(sink, rc)
 		rc.Close()
 		if err != nil {
 			return err
