@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -274,18 +275,22 @@ func Check(f ReadFile, name string, wantLen int64) (*File, error) {
 // Reader returns bytes [off, end) of a blockFile, reading and verifying
 // whole blocks. It is not safe for concurrent use.
 type Reader struct {
-	bf       *File
-	off, end int64
-	buf      []byte
-	bufBlock int64 // block held in buf, -1 for none
-	bufLen   int64
-	tab      []uint32
-	tabFirst int64
-	tabRaw   []byte
-	err      error
-	release  func([]byte)
-	closed   bool
-	advised  bool // the kernel was told the file is read sequentially
+	bf         *File
+	off, end   int64
+	buf        []byte
+	bufBlock   int64 // block held in buf, -1 for none
+	bufLen     int64
+	tab        []uint32
+	tabFirst   int64
+	tabRaw     []byte
+	err        error
+	release    func([]byte)
+	closed     bool
+	streams    *Streams // long reads in flight, or nil (CountIn)
+	started    bool     // the read-ahead of the range was chosen
+	counted    bool     // r is counted in streams until Close
+	sequential bool     // the kernel was told the file is read sequentially
+	ahead      int64    // offset up to which the kernel was asked to read (WILLNEED)
 }
 
 // NewReader reads [off, off+n) of bf. buf must hold at least one block;
@@ -367,36 +372,77 @@ func (r *Reader) load(blk int64) error {
 	return nil
 }
 
-// Read-ahead of a long range: at its first block, the reader tells the
-// kernel the file is read sequentially (fadvise SEQUENTIAL, which also
-// doubles the file's read-ahead window) and then leaves the read-ahead
-// to it. Without the advice the kernel's read-ahead does not follow a
-// reader that read the trailer and CRC table at the file's end first (a
-// file written with O_DIRECT leaves nothing cached). Asking for the
-// range itself (fadvise WILLNEED, which this reader did until session
-// 11) was slower than the kernel's own read-ahead on this machine.
-// Measured on 16 MiB files written with O_DIRECT, read cold in 64 KiB
-// reads after the trailer and table reads (2 vCPUs shared; BENCHMARKS.md,
-// session 11): one reader 2.1-2.2 GB/s with SEQUENTIAL, 1.27-1.32 with
-// WILLNEED of the whole range, 0.55-0.97 with neither, 1.1-1.4 with
-// O_DIRECT reads of 1-4 MiB instead; on a device with a 128 KiB
-// read-ahead window 1.29 GB/s, 0.85 and 0.86.
+// Read-ahead of a long range, chosen at its first block by how many
+// long reads are in flight (Streams; a Reader without one counts as
+// alone):
+//
+//   - Alone, the reader asks the kernel for the range itself (fadvise
+//     WILLNEED of the next readAheadWindow bytes whenever it comes
+//     within readAheadLow of what it asked for), so a 16 MiB object is
+//     in the device's queue whole at its first block. The kernel's own
+//     read-ahead grows its window by steps, each waiting on the device:
+//     right after a burst of writes (the S3 GET row after the PUT rows)
+//     one reader read cold 16 MiB objects at 431-555 MiB/s that way
+//     against 754-991 with WILLNEED.
+//   - With other long reads in flight, the device's queue is deep
+//     anyway, and the reader tells the kernel the file is read
+//     sequentially (fadvise SEQUENTIAL, which also doubles the file's
+//     read-ahead window) and leaves the read-ahead to it: 16 readers
+//     read cold at 1,726-2,342 MiB/s that way against 1,212-1,435 with
+//     WILLNEED (BENCHMARKS.md, session 11; 2 vCPUs shared).
+//
+// Without either, the kernel's read-ahead does not follow a reader that
+// read the trailer and CRC table at the file's end first (session 8),
+// and a file written with O_DIRECT leaves nothing cached.
+const (
+	readAheadWindow = 64 << 20
+	readAheadLow    = 32 << 20
+)
 
-// readAhead advises sequential read-ahead once, at the first block the
-// reader loads at off, for files with a descriptor and ranges longer
-// than a block.
+// Streams counts the long reads in flight over a set of files (store/local:
+// an engine's), so that each Reader can choose its read-ahead by it. The
+// zero value is ready; safe for concurrent use.
+type Streams struct{ n atomic.Int64 }
+
+// CountIn makes r count itself in s from the first block of a long
+// range until Close. Call it before the first Read.
+func (r *Reader) CountIn(s *Streams) { r.streams = s }
+
+// readAhead starts the read-ahead of the range after off when off is
+// the first block of a long range or (alone) nears the end of what was
+// asked for; only for files with a descriptor and ranges longer than a
+// block.
 func (r *Reader) readAhead(off int64) {
-	if r.advised || r.end-off <= r.bf.bs {
+	if r.end-off <= r.bf.bs || r.sequential {
 		return
 	}
-	r.advised = true
 	fd, ok := r.bf.f.(interface{ Fd() uintptr })
 	if !ok {
 		return
 	}
-	// Advisory: a failure only loses the read-ahead. Offset and length
-	// are ignored: the advice holds for the open file.
-	_ = unix.Fadvise(int(fd.Fd()), 0, 0, unix.FADV_SEQUENTIAL)
+	if !r.started {
+		r.started = true
+		if r.streams != nil {
+			r.counted = true
+			if r.streams.n.Add(1) > 1 {
+				r.sequential = true
+				// Advisory: a failure only loses the read-ahead. Offset
+				// and length are ignored: it holds for the open file.
+				_ = unix.Fadvise(int(fd.Fd()), 0, 0, unix.FADV_SEQUENTIAL)
+				return
+			}
+		}
+	}
+	if off+readAheadLow < r.ahead {
+		return
+	}
+	from := max(off, r.ahead)
+	to := min(off+readAheadWindow, r.end)
+	if to > from {
+		// Advisory: a failure only loses the read-ahead.
+		_ = unix.Fadvise(int(fd.Fd()), from, to-from, unix.FADV_WILLNEED)
+		r.ahead = to
+	}
 }
 
 // crc returns the stored CRC of block blk, loading a window of the table
@@ -437,6 +483,9 @@ func (r *Reader) Close() error {
 		return nil
 	}
 	r.closed = true
+	if r.counted {
+		r.streams.n.Add(-1)
+	}
 	if r.err == nil {
 		r.err = errors.New("blockfile: read on closed reader")
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/cockroachdb/pebble/vfs"
 
 	"github.com/insitu-cloud/insitu/internal/store"
+	"github.com/insitu-cloud/insitu/internal/store/blockfile"
 )
 
 // ErrClosed is returned by every call made after Close.
@@ -37,6 +38,9 @@ type Engine struct {
 	db      *pebble.DB
 	seed    maphash.Seed
 	bufPool sync.Pool // *[]byte of blockSize
+	// streams counts GETs reading a range longer than a block, by which
+	// each chooses its read-ahead (blockfile.Streams).
+	streams blockfile.Streams
 
 	// inlineMax is the largest body kept in the index (Options.InlineMax;
 	// 0: none); inlinePool holds *[]byte probe buffers of inlineMax+1,

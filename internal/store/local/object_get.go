@@ -105,7 +105,9 @@ func (e *Engine) openObject(ctx context.Context, bucket, key string, rng *store.
 		if err != nil {
 			return store.ObjectInfo{}, nil, err
 		}
-		return rec.info(bucket, key), newBlockReader(bf, off, n, e.getBuf(), e.putBuf), nil
+		br := newBlockReader(bf, off, n, e.getBuf(), e.putBuf)
+		br.CountIn(&e.streams)
+		return rec.info(bucket, key), br, nil
 	}
 }
 
