@@ -15,14 +15,7 @@ import (
 // goroutines (Pebble groups their syncs).
 func BenchmarkPutSmallParallel(b *testing.B) {
 	ctx := context.Background()
-	e, err := Open(ctx, b.TempDir(), testLogger(nil))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer e.Close()
-	if err := e.CreateBucket(ctx, store.BucketInfo{Name: "b"}); err != nil {
-		b.Fatal(err)
-	}
+	e := benchEngine(b)
 	data := bytes.Repeat([]byte("x"), 4096)
 	var n atomic.Int64
 	b.SetBytes(int64(len(data)))
@@ -42,14 +35,7 @@ func BenchmarkPutSmallParallel(b *testing.B) {
 // BenchmarkGet measures reading (and verifying) a 1 MiB object.
 func BenchmarkGet(b *testing.B) {
 	ctx := context.Background()
-	e, err := Open(ctx, b.TempDir(), testLogger(nil))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer e.Close()
-	if err := e.CreateBucket(ctx, store.BucketInfo{Name: "b"}); err != nil {
-		b.Fatal(err)
-	}
+	e := benchEngine(b)
 	data := bytes.Repeat([]byte("0123456789abcdef"), 1<<16)
 	if _, err := e.PutObject(ctx, "b", "k", bytes.NewReader(data), int64(len(data)), store.PutOptions{}); err != nil {
 		b.Fatal(err)
@@ -134,14 +120,7 @@ func benchSmallGet(b *testing.B, size, max int) {
 // had versioning (the lookup that decides whether to report version "null").
 func BenchmarkHead(b *testing.B) {
 	ctx := context.Background()
-	e, err := Open(ctx, b.TempDir(), testLogger(nil))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer e.Close()
-	if err := e.CreateBucket(ctx, store.BucketInfo{Name: "b"}); err != nil {
-		b.Fatal(err)
-	}
+	e := benchEngine(b)
 	if _, err := e.PutObject(ctx, "b", "k", bytes.NewReader([]byte("x")), 1, store.PutOptions{}); err != nil {
 		b.Fatal(err)
 	}
@@ -158,14 +137,7 @@ func BenchmarkHead(b *testing.B) {
 // socket.
 func BenchmarkPutLarge(b *testing.B) {
 	ctx := context.Background()
-	e, err := Open(ctx, b.TempDir(), testLogger(nil))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer e.Close()
-	if err := e.CreateBucket(ctx, store.BucketInfo{Name: "b"}); err != nil {
-		b.Fatal(err)
-	}
+	e := benchEngine(b)
 	data := bytes.Repeat([]byte("0123456789abcdef"), 1<<20)
 	b.SetBytes(int64(len(data)))
 	b.ResetTimer()
@@ -185,4 +157,19 @@ func (c *chunky) Read(p []byte) (int, error) {
 		p = p[:64<<10]
 	}
 	return c.r.Read(p)
+}
+
+// benchEngine opens an engine in a temporary directory, closed when b
+// ends, holding an empty bucket "b".
+func benchEngine(b *testing.B) *Engine {
+	ctx := context.Background()
+	e, err := Open(ctx, b.TempDir(), testLogger(nil))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { e.Close() })
+	if err := e.CreateBucket(ctx, store.BucketInfo{Name: "b"}); err != nil {
+		b.Fatal(err)
+	}
+	return e
 }
