@@ -77,16 +77,17 @@ func runRows(ctx context.Context, cfg *config, targets []*target) ([]rowResult, 
 				return rows, fmt.Errorf("%s: writing objects to GET: %w", t.name, err)
 			}
 		}
+		read := sameCount(targets, written)
 		for _, c := range cfg.concs {
 			measure(fmt.Sprintf("GET %s c%d", label, c), "GET", c, func(t *target) s3load.OpFunc {
-				keys := written[t.name].keys
+				keys := read[t.name]
 				return func(ctx context.Context, w, seq int) (int64, int64, error) {
 					n, err := t.load.Get(ctx, bucket, keys[(seq*c+w)%len(keys)], size)
 					return n, 0, err
 				}
 			})
 		}
-		if err := anonGetRows(ctx, cfg, targets, label, size, written, measure); err != nil {
+		if err := anonGetRows(ctx, cfg, targets, label, size, read, measure); err != nil {
 			return rows, err
 		}
 		if cfg.versions {
@@ -208,7 +209,7 @@ func maxInt(xs []int) int {
 // by a bucket policy that grants s3:GetObject to "*" on their prefix, so
 // every request pays the policy decision.
 func anonGetRows(ctx context.Context, cfg *config, targets []*target, label string, size int64,
-	written map[string]*keySet, measure func(name, kind string, conc int, op func(t *target) s3load.OpFunc)) error {
+	read map[string][]string, measure func(name, kind string, conc int, op func(t *target) s3load.OpFunc)) error {
 	doc := `{"Version":"2012-10-17","Statement":[{"Sid":"anon","Effect":"Allow","Principal":{"AWS":["*"]},` +
 		`"Action":["s3:GetObject"],"Resource":["arn:aws:s3:::` + bucket + `/` + label + `/*"]}]}`
 	for _, t := range targets {
@@ -218,7 +219,7 @@ func anonGetRows(ctx context.Context, cfg *config, targets []*target, label stri
 	}
 	for _, c := range cfg.concs {
 		measure(fmt.Sprintf("GET %s c%d anon", label, c), "GET", c, func(t *target) s3load.OpFunc {
-			keys := written[t.name].keys
+			keys := read[t.name]
 			return func(ctx context.Context, w, seq int) (int64, int64, error) {
 				n, err := t.load.AnonGet(ctx, bucket, keys[(seq*c+w)%len(keys)], size)
 				return n, 0, err
@@ -226,4 +227,22 @@ func anonGetRows(ctx context.Context, cfg *config, targets []*target, label stri
 		})
 	}
 	return nil
+}
+
+// sameCount returns, per server, the first keys it wrote, as many for each
+// as the server that wrote the fewest: a server whose PUT rows were faster
+// would otherwise read more objects for the first time (from the disk when
+// its writes bypass the page cache) in its GET rows.
+func sameCount(targets []*target, written map[string]*keySet) map[string][]string {
+	common := -1
+	for _, t := range targets {
+		if n := len(written[t.name].keys); common < 0 || n < common {
+			common = n
+		}
+	}
+	read := map[string][]string{}
+	for _, t := range targets {
+		read[t.name] = written[t.name].keys[:common]
+	}
+	return read
 }
