@@ -246,10 +246,15 @@ func (c *Cached) CompareAndSwap(ctx context.Context, key string, expect, value [
 // PutBatch implements Store.
 func (c *Cached) PutBatch(ctx context.Context, pairs []Pair) error {
 	err := c.Store.PutBatch(ctx, pairs)
+	c.settleAll(pairs, err)
+	return err
+}
+
+// settleAll settles every key of a batch write that returned err.
+func (c *Cached) settleAll(pairs []Pair, err error) {
 	for _, p := range pairs {
 		c.settle(p.Key, append([]byte{}, p.Value...), err == nil)
 	}
-	return err
 }
 
 // PutBatchDeferred implements Deferred when the store c wraps does (see
@@ -260,9 +265,7 @@ func (c *Cached) PutBatchDeferred(ctx context.Context, pairs []Pair) error {
 		return c.PutBatch(ctx, pairs)
 	}
 	err := d.PutBatchDeferred(ctx, pairs)
-	for _, p := range pairs {
-		c.settle(p.Key, append([]byte{}, p.Value...), err == nil)
-	}
+	c.settleAll(pairs, err)
 	return err
 }
 

@@ -99,18 +99,8 @@ func (l *Local) PutBatchDeferred(ctx context.Context, pairs []Pair) error {
 	if err := l.journal.append(entry); err != nil {
 		return err
 	}
-	b := l.db.NewBatch()
-	defer b.Close()
-	for _, p := range pairs {
-		if err := b.Set([]byte(p.Key), p.Value, nil); err != nil {
-			return err
-		}
-	}
-	if err := b.Commit(pebble.NoSync); err != nil {
+	if err := l.commitPairs(ctx, pairs, pebble.NoSync); err != nil {
 		return err
-	}
-	for _, p := range pairs {
-		l.notify(ctx, Event{Key: p.Key, Value: bytes.Clone(p.Value)})
 	}
 	if l.journal.size > maxJournal {
 		return l.checkpoint()
@@ -243,6 +233,16 @@ func (l *Local) PutBatch(ctx context.Context, pairs []Pair) error {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if err := l.commitPairs(ctx, pairs, pebble.Sync); err != nil {
+		return err
+	}
+	l.synced()
+	return nil
+}
+
+// commitPairs writes pairs as one Pebble batch committed with opts and
+// tells the watchers; l.mu is held.
+func (l *Local) commitPairs(ctx context.Context, pairs []Pair, opts *pebble.WriteOptions) error {
 	b := l.db.NewBatch()
 	defer b.Close()
 	for _, p := range pairs {
@@ -250,10 +250,9 @@ func (l *Local) PutBatch(ctx context.Context, pairs []Pair) error {
 			return err
 		}
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
+	if err := b.Commit(opts); err != nil {
 		return err
 	}
-	l.synced()
 	for _, p := range pairs {
 		l.notify(ctx, Event{Key: p.Key, Value: bytes.Clone(p.Value)})
 	}

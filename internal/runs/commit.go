@@ -38,8 +38,9 @@ const (
 // (one fdatasync shared by every record of that time), so no caller waits
 // for a sync. Elsewhere (etcd) every batch is a synced transaction.
 //
-// One goroutine commits; close stops it after it has written every record
-// accepted before close, and later records are written one by one. Safe
+// One goroutine commits (none on a deferring store); close stops it after
+// it has written every record accepted before close, and later records are
+// written one by one. Safe
 // for concurrent use.
 type groupCommit struct {
 	kv       meta.Store
@@ -65,7 +66,10 @@ type batch struct {
 // newGroupCommit starts the committer; close stops it.
 func newGroupCommit(kv meta.Store, log *slog.Logger) *groupCommit {
 	g := &groupCommit{kv: kv, log: log, wake: make(chan struct{}, 1), done: make(chan struct{})}
-	g.deferred, _ = meta.AsDeferred(kv)
+	if g.deferred, _ = meta.AsDeferred(kv); g.deferred != nil {
+		close(g.done) // no batches: no committer
+		return g
+	}
 	go g.run()
 	return g
 }

@@ -54,18 +54,8 @@ func TestCorruption(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			e := openTest(t, t.TempDir())
-			if err := e.CreateBucket(ctx, store.BucketInfo{Name: "b"}); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := e.PutObject(ctx, "b", "k", bytes.NewReader(data), size, store.PutOptions{}); err != nil {
-				t.Fatal(err)
-			}
-			rec, err := e.lookupObject("b", "k")
-			if err != nil {
-				t.Fatal(err)
-			}
-			flipByte(t, e.dataPath(rec.File), tc.offset)
+			e, path := putDataFile(t, data)
+			flipByte(t, path, tc.offset)
 			if tc.openErr {
 				_, _, err := e.GetObject(ctx, "b", "k", nil)
 				if !errors.Is(err, store.ErrCorrupt) {
@@ -112,26 +102,38 @@ func TestCorruption(t *testing.T) {
 // TestCorruptTruncated: a truncated file is corrupt, not short.
 func TestCorruptTruncated(t *testing.T) {
 	ctx := context.Background()
-	e := openTest(t, t.TempDir())
-	if err := e.CreateBucket(ctx, store.BucketInfo{Name: "b"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.PutObject(ctx, "b", "k", bytes.NewReader(make([]byte, 100_000)), -1, store.PutOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	rec, _ := e.lookupObject("b", "k")
-	if err := os.Truncate(e.dataPath(rec.File), 50_000); err != nil {
+	e, path := putDataFile(t, make([]byte, 100_000))
+	if err := os.Truncate(path, 50_000); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := e.GetObject(ctx, "b", "k", nil); !errors.Is(err, store.ErrCorrupt) {
 		t.Fatalf("GetObject of truncated file = %v, want ErrCorrupt", err)
 	}
-	if err := os.Remove(e.dataPath(rec.File)); err != nil {
+	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := e.GetObject(ctx, "b", "k", nil); !errors.Is(err, store.ErrCorrupt) {
 		t.Fatalf("GetObject of missing file = %v, want ErrCorrupt", err)
 	}
+}
+
+// putDataFile puts data as b/k in a fresh engine and returns the engine
+// and the object's data file.
+func putDataFile(t *testing.T, data []byte) (*Engine, string) {
+	t.Helper()
+	ctx := context.Background()
+	e := openTest(t, t.TempDir())
+	if err := e.CreateBucket(ctx, store.BucketInfo{Name: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.PutObject(ctx, "b", "k", bytes.NewReader(data), int64(len(data)), store.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := e.lookupObject("b", "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, e.dataPath(rec.File)
 }
 
 func flipByte(t *testing.T, path string, off int64) {

@@ -27,18 +27,7 @@ func TestColdRead(t *testing.T) {
 	for i := range data {
 		data[i] = byte(i*31 + i>>16)
 	}
-	e := openTest(t, t.TempDir())
-	if err := e.CreateBucket(ctx, store.BucketInfo{Name: "b"}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.PutObject(ctx, "b", "k", bytes.NewReader(data), size, store.PutOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	rec, err := e.lookupObject("b", "k")
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := e.dataPath(rec.File)
+	e, path := putDataFile(t, data)
 	reads := []*store.Range{
 		nil,
 		{Start: 4097, End: 3<<20 + 5},
