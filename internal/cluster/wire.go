@@ -76,6 +76,9 @@ type putArgs struct {
 	// VersionID, when set, stores the write as that version of the key
 	// (store.PutOptions.VersionID).
 	VersionID string `json:"vid,omitempty"`
+	// Cache is how the receiving node's copy uses its page cache
+	// (store.PutOptions.Cache; see PutObject).
+	Cache store.CacheMode `json:"cache,omitempty"`
 }
 
 // versionArgs name one version of a key in JSON calls.

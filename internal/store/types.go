@@ -178,7 +178,28 @@ type PutOptions struct {
 	// latest, and a version already held makes the put ErrSuperseded.
 	// "" (the default): the bucket's versioning rules apply.
 	VersionID string
+	// Cache says how the written copy uses the page cache (where the
+	// filesystem allows a choice). CacheWrite (the default): through it.
+	Cache CacheMode
 }
+
+// CacheMode says how a write uses the page cache; see PutOptions.Cache.
+type CacheMode uint8
+
+const (
+	// CacheWrite writes through the page cache, so the reads that follow
+	// a write find the bytes in memory; the copy into the cache costs CPU.
+	CacheWrite CacheMode = iota
+	// CacheReadBack writes around the page cache (no CPU copy), then, once
+	// the bytes are durable, asks the device to read the file back into
+	// the cache (fadvise WILLNEED: DMA, as much as the kernel's read-ahead
+	// takes in one call): a cluster's first holder of a key, which serves
+	// its reads, where the CPU the copy costs is short.
+	CacheReadBack
+	// CacheNone writes around the page cache: a copy not expected to be
+	// read soon (a cluster's other replicas, repair copies).
+	CacheNone
+)
 
 // BodyDigest is what a cluster coordinator computed over a body it streams
 // to replicas: the MD5 (the ETag) and a CRC-32C (Castagnoli) that each

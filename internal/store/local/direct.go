@@ -47,10 +47,13 @@ type directFile struct {
 	spare  *[]byte    // the chunk in flight or the next to fill; nil at first
 	n      int        // bytes pending in *bufp
 	direct bool       // O_DIRECT is still set on f
-	err    error
-	busy   bool       // a chunk write is in flight; done gets its result
-	done   chan error // capacity 1
-	closed func()     // called once, by Close
+	// readBack: once synced, the file is read back into the page cache
+	// (store.CacheReadBack).
+	readBack bool
+	err      error
+	busy     bool       // a chunk write is in flight; done gets its result
+	done     chan error // capacity 1
+	closed   func()     // called once, by Close
 }
 
 func newDirectFile(f *os.File, pool *sync.Pool, closed func()) *directFile {
@@ -186,12 +189,21 @@ func (d *directFile) drain() error {
 }
 
 // Sync makes every byte written so far durable: the pending bytes are
-// written, then fdatasync.
+// written, then fdatasync. With readBack it then asks the kernel to read
+// the file into the page cache (the device does it, by DMA; the call
+// starts the reads and does not wait for them).
 func (d *directFile) Sync() error {
 	if err := d.drain(); err != nil {
 		return err
 	}
-	return unix.Fdatasync(int(d.f.Fd()))
+	fd := int(d.f.Fd())
+	if err := unix.Fdatasync(fd); err != nil {
+		return err
+	}
+	if d.readBack {
+		_ = unix.Fadvise(fd, 0, 0, unix.FADV_WILLNEED) // advisory
+	}
+	return nil
 }
 
 // Close writes the pending bytes (without syncing them), returns the

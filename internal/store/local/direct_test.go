@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/insitu-cloud/insitu/internal/store"
 )
 
 // TestDirectFileKeepsEveryByte writes bodies of awkward sizes (empty,
@@ -26,7 +28,7 @@ func TestDirectFileKeepsEveryByte(t *testing.T) {
 		}
 		name := filepath.Join(dir, "data", string(rune('a'+i)))
 		os.MkdirAll(filepath.Dir(name), 0o755)
-		wf, err := o.Create(name)
+		wf, err := o.Create(name, store.CacheNone)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -61,7 +63,7 @@ func TestDirectFileKeepsEveryByte(t *testing.T) {
 func TestDirectFileFallsBackToBuffered(t *testing.T) {
 	o := newOSFS()
 	name := filepath.Join(t.TempDir(), "data")
-	wf, err := o.Create(name)
+	wf, err := o.Create(name, store.CacheNone)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +94,7 @@ func TestDirectFilesAreBounded(t *testing.T) {
 	dir := t.TempDir()
 	var open []WritableFile
 	for i := 0; i <= maxDirectFiles; i++ {
-		wf, err := o.Create(filepath.Join(dir, fmt.Sprint(i)))
+		wf, err := o.Create(filepath.Join(dir, fmt.Sprint(i)), store.CacheNone)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,7 +116,7 @@ func TestDirectFilesAreBounded(t *testing.T) {
 		t.Fatal("a second Close succeeded")
 	}
 	for i := 0; i < 2; i++ {
-		wf, err := o.Create(filepath.Join(dir, fmt.Sprint("again", i)))
+		wf, err := o.Create(filepath.Join(dir, fmt.Sprint("again", i)), store.CacheNone)
 		if err != nil {
 			t.Fatal(err)
 		}

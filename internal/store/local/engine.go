@@ -15,6 +15,7 @@ import (
 	"github.com/cockroachdb/pebble"
 	"github.com/cockroachdb/pebble/vfs"
 
+	"github.com/insitu-cloud/insitu/internal/checksum"
 	"github.com/insitu-cloud/insitu/internal/store"
 )
 
@@ -38,9 +39,12 @@ type Engine struct {
 	seed    maphash.Seed
 	bufPool sync.Pool // *[]byte of blockSize
 
-	// puts counts the bodies being hashed; pipePool holds pipeHash chunks.
+	// puts counts the bodies being hashed; pipePool holds pipeHash chunks;
+	// lanes hashes bodies side by side once more than pipeMaxPuts are
+	// (see newBodyHash). Its goroutine is closed by Close.
 	puts     atomic.Int32
 	pipePool sync.Pool
+	lanes    *checksum.MD5Lanes
 
 	// inlineMax is the largest body kept in the index (Options.InlineMax;
 	// 0: none); inlinePool holds *[]byte probe buffers of inlineMax+1,
@@ -158,6 +162,7 @@ func OpenWith(ctx context.Context, dir string, opts Options) (*Engine, error) {
 	if err := e.openIndex(ifs); err != nil {
 		return nil, err
 	}
+	e.lanes = checksum.NewMD5Lanes()
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	e.sweepCancel = cancel
 	e.sweepDone = make(chan struct{})
@@ -241,6 +246,7 @@ func (e *Engine) Close() error {
 		e.life.Lock()
 		e.closed = true
 		e.life.Unlock()
+		e.lanes.Close() // no put is in flight any more
 		e.closeErr = e.db.Close()
 	})
 	return e.closeErr

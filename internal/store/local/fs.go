@@ -12,6 +12,7 @@ import (
 	"github.com/cockroachdb/pebble/vfs"
 	"golang.org/x/sys/unix"
 
+	"github.com/insitu-cloud/insitu/internal/store"
 	"github.com/insitu-cloud/insitu/internal/store/blockfile"
 )
 
@@ -24,8 +25,10 @@ import (
 // concurrent use. Errors for missing or existing paths wrap fs.ErrNotExist
 // and fs.ErrExist.
 type FS interface {
-	// Create creates name for writing; it fails if name exists.
-	Create(name string) (WritableFile, error)
+	// Create creates name for writing; it fails if name exists. mode says
+	// how the file uses the page cache (store.PutOptions.Cache), where the
+	// filesystem allows a choice.
+	Create(name string, mode store.CacheMode) (WritableFile, error)
 	// Open opens name for reading.
 	Open(name string) (blockfile.ReadFile, error)
 	// Rename atomically replaces newname with oldname.
@@ -51,12 +54,15 @@ type WritableFile interface {
 	Close() error
 }
 
-// osFS is the production FS: the operating system's. Data files are
-// written with O_DIRECT where the filesystem allows it (directFile), at
+// osFS is the production FS: the operating system's. A data file goes
+// through the page cache (writebackFile), so what was just written is
+// read from memory, unless it is created with store.CacheNone or
+// CacheReadBack: then it is written with O_DIRECT where the filesystem
+// allows it (directFile; read back after its sync with CacheReadBack), at
 // most maxDirectFiles at once so that their buffers stay bounded however
-// many uploads stream; the others, and every file on a filesystem that
-// refuses O_DIRECT, go through the page cache (writebackFile). Safe for
-// concurrent use.
+// many uploads stream; more at once, and every file on a filesystem that
+// refuses O_DIRECT, go through the page cache too. Safe for concurrent
+// use.
 type osFS struct {
 	chunks *sync.Pool    // aligned buffers of directFile
 	direct chan struct{} // a token per directFile open
@@ -71,12 +77,18 @@ func newOSFS() *osFS {
 		direct: make(chan struct{}, maxDirectFiles)}
 }
 
-func (o *osFS) Create(name string) (WritableFile, error) {
+func (o *osFS) Create(name string, mode store.CacheMode) (WritableFile, error) {
+	if mode == store.CacheWrite {
+		return createBuffered(name)
+	}
 	select {
 	case o.direct <- struct{}{}:
 		wf, err := o.createDirect(name)
-		if _, ok := wf.(*directFile); !ok {
+		d, ok := wf.(*directFile)
+		if !ok {
 			<-o.direct
+		} else {
+			d.readBack = mode == store.CacheReadBack
 		}
 		return wf, err
 	default:

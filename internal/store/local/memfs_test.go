@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/insitu-cloud/insitu/internal/store"
 	"github.com/insitu-cloud/insitu/internal/store/blockfile"
 )
 
@@ -113,7 +114,7 @@ func (m *memFS) parent(op, name string) (*memNode, string, error) {
 	return d, path.Base(name), nil
 }
 
-func (m *memFS) Create(name string) (WritableFile, error) {
+func (m *memFS) Create(name string, _ store.CacheMode) (WritableFile, error) {
 	m.op("create", name)
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -329,7 +330,7 @@ func TestMemFSPowerLoss(t *testing.T) {
 	must(m.Mkdir("/d"))
 	must(m.SyncDir("/"))
 	write := func(name, data string, sync bool) {
-		f, err := m.Create(name)
+		f, err := m.Create(name, store.CacheWrite)
 		must(err)
 		_, err = f.Write([]byte(data))
 		must(err)

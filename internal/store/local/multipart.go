@@ -426,11 +426,13 @@ func (e *Engine) checkParts(id string, up *uploadRecord, parts []store.CompleteP
 }
 
 // assemble copies the part files, verifying their blocks, into one new
-// temporary data file.
+// temporary data file, written through the page cache (the object is
+// likely read soon; a cluster's replicas of it are too, see
+// store.PutOptions.Cache).
 func (e *Engine) assemble(ctx context.Context, bucket, key, id string, recs []*partRecord) (*ingested, error) {
 	ing := &ingested{id: uuid.NewString()}
 	ing.tmp = filepath.Join(e.tmpDir, ing.id)
-	f, err := e.fs.Create(ing.tmp)
+	f, err := e.fs.Create(ing.tmp, store.CacheWrite)
 	if err != nil {
 		return nil, fmt.Errorf("local: %w", err)
 	}

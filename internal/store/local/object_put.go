@@ -40,7 +40,7 @@ type ingested struct {
 func (e *Engine) ingest(ctx context.Context, r io.Reader, size int64, alg string, opts store.PutOptions) (*ingested, error) {
 	id := uuid.NewString()
 	tmp := filepath.Join(e.tmpDir, id)
-	f, err := e.fs.Create(tmp)
+	f, err := e.fs.Create(tmp, opts.Cache)
 	if err != nil {
 		return nil, fmt.Errorf("local: %w", err)
 	}
@@ -119,30 +119,47 @@ func (e *Engine) ingestTo(ctx context.Context, dst blockfile.SyncWriter, r io.Re
 // into (blockfile.Writer.DataCRC), so the bytes are hashed once.
 type bodyHash struct {
 	h     hash.Hash // nil with known
+	lane  func()    // releases h when it is on e.lanes
 	known func() (store.BodyDigest, error)
 	puts  *atomic.Int32 // Engine.puts, counted in by newBodyHash; nil with known
 }
 
-// newBodyHash returns the hash of a body about to be read; with no more
+// laneMinPuts is how many puts must be in flight for a new one to hash on
+// the SIMD lanes (minio/md5-simd, see checksum.MD5Lanes): enough to fill
+// an AVX2 pass. With fewer, a cycle of the lanes' server is mostly empty
+// and its bookkeeping per 32 KiB costs more than it saves (in the cluster
+// bench, where a node coordinated about 5 puts at once, the server's
+// loop took more CPU than the MD5 it replaced).
+const laneMinPuts = 8
+
+// newBodyHash returns the hash of a body about to be read: with no more
 // than pipeMaxPuts puts in flight its MD5 runs on a goroutine of its own
-// (pipeHash). stop releases it.
+// (pipeHash), from laneMinPuts on it shares the SIMD lanes of e.lanes with
+// the other puts', in between it is crypto/md5 inline. stop releases it.
 func (e *Engine) newBodyHash(opts store.PutOptions) bodyHash {
 	if opts.KnownDigest != nil {
 		return bodyHash{known: opts.KnownDigest}
 	}
 	b := bodyHash{puts: &e.puts}
-	if e.puts.Add(1) <= pipeMaxPuts {
+	switch n := e.puts.Add(1); {
+	case n <= pipeMaxPuts:
 		b.h = newPipeHash(md5.New(), &e.pipePool)
-	} else {
+	case n >= laneMinPuts:
+		b.h, b.lane = e.lanes.Hash()
+	default:
 		b.h = md5.New()
 	}
 	return b
 }
 
-// stop ends a pipelined hash's goroutine and counts the put out.
+// stop ends a pipelined hash's goroutine, leaves the lanes and counts the
+// put out.
 func (b bodyHash) stop() {
 	if p, ok := b.h.(*pipeHash); ok {
 		p.stop()
+	}
+	if b.lane != nil {
+		b.lane()
 	}
 	if b.puts != nil {
 		b.puts.Add(-1)

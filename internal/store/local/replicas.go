@@ -54,7 +54,9 @@ func (e *Engine) PutReplica(ctx context.Context, info store.ObjectInfo, r io.Rea
 	if err := e.precheck(info.Bucket, info.Key, rec); err != nil {
 		return err
 	}
-	var opts store.PutOptions
+	// A repair's copy is not read soon (and should not push what is out
+	// of the page cache).
+	opts := store.PutOptions{Cache: store.CacheNone}
 	if md, err := hex.DecodeString(info.ETag); err == nil && len(md) == 16 {
 		opts.MD5 = md
 	}
