@@ -40,8 +40,8 @@ type Engine struct {
 	bufPool sync.Pool // *[]byte of blockSize
 
 	// puts counts the bodies being hashed; pipePool holds pipeHash chunks;
-	// lanes hashes bodies side by side once more than pipeMaxPuts are
-	// (see newBodyHash). Its goroutine is closed by Close.
+	// lanes hashes bodies side by side from laneMinPuts in flight (see
+	// newBodyHash); Close stops its goroutine.
 	puts     atomic.Int32
 	pipePool sync.Pool
 	lanes    *checksum.MD5Lanes
