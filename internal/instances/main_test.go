@@ -51,7 +51,7 @@ func ec2Client(n *apptest.Node, accessKey, secret string) *ec2.Client {
 		Region:       n.Region,
 		Credentials:  credentials.NewStaticCredentialsProvider(accessKey, secret, ""),
 		HTTPClient:   n.HTTPClient(),
-		Retryer:      aws.NopRetryer{},
+		Retryer:      apptest.ConnRetryer(),
 	})
 }
 

@@ -13,12 +13,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/insitu-cloud/insitu/internal/app/apptest"
 )
 
 // ec2As is an EC2 client for one account.
 func (e *env) ec2As(ak, sk string) *ec2.Client {
 	return ec2.New(ec2.Options{BaseEndpoint: aws.String(e.node.Endpoint() + "/services/compute"), Region: e.node.Region,
-		Credentials: credentials.NewStaticCredentialsProvider(ak, sk, ""), HTTPClient: e.node.HTTPClient(), Retryer: aws.NopRetryer{}})
+		Credentials: credentials.NewStaticCredentialsProvider(ak, sk, ""), HTTPClient: e.node.HTTPClient(), Retryer: apptest.ConnRetryer()})
 }
 
 // fakeImage registers an image whose files are placeholders (a boot

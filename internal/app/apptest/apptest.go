@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/minio/minio-go/v7"
@@ -124,6 +126,21 @@ func (n *Node) HTTPClient() *http.Client {
 		tr.TLSClientConfig = &tls.Config{RootCAs: n.CertPool}
 	}
 	return &http.Client{Transport: tr, Timeout: 5 * time.Minute}
+}
+
+// ConnRetryer is the retryer of tests' EC2 clients: it retries a call
+// only when its connection failed (3 attempts at most, no retry quota),
+// so every answer the server gave reaches the test as it was. The SDK's
+// own default retryer retries these too: a connection can be closed
+// under a call whose response has begun ("use of closed network
+// connection" while its body is read, aws-sdk-go-v2#2737), which a test
+// saw about once in 30 runs under the race detector.
+func ConnRetryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = 3
+		o.Retryables = []retry.IsErrorRetryable{retry.RetryableConnectionError{}}
+		o.RateLimiter = ratelimit.None
+	})
 }
 
 // S3 returns an aws-sdk-go-v2 client (path style) with the given keys;
