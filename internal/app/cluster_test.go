@@ -133,27 +133,46 @@ func waitRepaired(t *testing.T, cl *apptest.Cluster, since time.Time) {
 }
 
 // checkSpread asks node i where each object is and checks it has copies
-// copies on distinct nodes in distinct zones (when there are enough).
+// copies on distinct nodes in distinct zones (when there are enough). A
+// node the others suspected for a moment (a loaded test machine) may
+// leave an extra copy that repair drops a pass later, so the spread is
+// awaited for up to 30 seconds, not read once.
 func checkSpread(t *testing.T, cl *apptest.Cluster, i int, bucket string, want map[string][]byte, copies int) {
 	t.Helper()
 	zones := map[string]string{}
 	for _, n := range cl.Status(i).Nodes {
 		zones[n.Name] = n.Zone
 	}
-	api := cl.API(i)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := spreadErr(cl.API(i), zones, bucket, want, copies)
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// spreadErr describes the first object of want not held by copies nodes
+// in as many zones, or nil.
+func spreadErr(api *client.Client, zones map[string]string, bucket string, want map[string][]byte, copies int) error {
 	for k := range want {
 		names, err := api.Replicas(context.Background(), bucket, k)
 		if err != nil {
-			t.Fatalf("replicas of %s: %v", k, err)
+			return fmt.Errorf("replicas of %s: %w", k, err)
 		}
 		zs := map[string]bool{}
 		for _, n := range names {
 			zs[zones[n]] = true
 		}
 		if len(names) != copies || len(zs) != copies {
-			t.Fatalf("%s is held by %v (zones %v), want %d copies in distinct zones", k, names, zs, copies)
+			return fmt.Errorf("%s is held by %v (zones %v), want %d copies in distinct zones", k, names, zs, copies)
 		}
 	}
+	return nil
 }
 
 // checkList lists the bucket in small pages and compares with want.

@@ -11,9 +11,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/insitu-cloud/insitu/internal/freeport"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/embed"
 	"go.uber.org/zap"
@@ -63,13 +65,14 @@ func saveState(dataDir string, st state) error {
 }
 
 // freeURL returns http://host:PORT for a port that was free a moment ago.
+// The port comes from below the kernel's ephemeral range (freeport), so
+// no outgoing connection can take it before etcd binds it.
 func freeURL(host string) (string, error) {
-	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	port, err := freeport.Pick(host)
 	if err != nil {
 		return "", err
 	}
-	defer ln.Close()
-	return "http://" + ln.Addr().String(), nil
+	return "http://" + net.JoinHostPort(host, strconv.Itoa(port)), nil
 }
 
 // etcdMember is a running embedded etcd member.
@@ -102,7 +105,7 @@ func startMember(ctx context.Context, dir string, st state, initial string, exis
 	}
 	cfg.AutoCompactionMode = "periodic"
 	cfg.AutoCompactionRetention = "1h"
-	e, err := embed.StartEtcd(cfg)
+	e, err := startEtcd(ctx, cfg, existing)
 	if err != nil {
 		return nil, fmt.Errorf("cluster: start etcd member: %w", err)
 	}
@@ -120,6 +123,37 @@ func startMember(ctx context.Context, dir string, st state, initial string, exis
 	}
 	log.Info("etcd member ready", "name", st.Name, "peer", st.PeerURL, "client", st.ClientURL)
 	return &etcdMember{e: e}, nil
+}
+
+// joinTries bounds startEtcd's attempts to join a running cluster, a
+// quarter second apart.
+const joinTries = 40
+
+// startEtcd starts the member of cfg. A member joining a running cluster
+// (existing) checks the initial cluster it was given against the
+// members a peer reports; a peer that has not yet applied this member's
+// addition answers one member short ("member count is unequal"), so that
+// check is retried for up to ten seconds. It fails before any WAL is
+// written, so the retry starts from the same empty directory.
+func startEtcd(ctx context.Context, cfg *embed.Config, existing bool) (*embed.Etcd, error) {
+	for try := 1; ; try++ {
+		e, err := embed.StartEtcd(cfg)
+		if err == nil || !existing || try == joinTries || !peerViewLags(err) {
+			return e, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// peerViewLags reports whether err is etcd's join check failing on a
+// peer's view of the members, or on reaching one.
+func peerViewLags(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "error validating peerURLs") || strings.Contains(s, "cannot fetch cluster info from peer urls")
 }
 
 func (m *etcdMember) Close() {
