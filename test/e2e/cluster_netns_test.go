@@ -44,14 +44,21 @@ func newPartition(t *testing.T) *netPartition {
 	if out, err := p.run("netns", "add", p.NS); err != nil {
 		t.Skipf("network partition test: cannot make a network namespace here: %v %s", err, out)
 	}
+	subnet := fmt.Sprintf("10.211.%d.0/30", sub)
 	t.Cleanup(func() {
 		_, _ = p.run("link", "del", p.HostIf)
 		_, _ = p.run("netns", "del", p.NS)
+		_, _ = p.run("route", "del", "blackhole", subnet, "metric", "4000")
 	})
 	for _, args := range [][]string{
 		{"link", "add", p.HostIf, "type", "veth", "peer", "name", nsIf},
 		{"link", "set", nsIf, "netns", p.NS},
 		{"addr", "add", p.HostIP + "/30", "dev", p.HostIf},
+		// With the link down its route goes, and packets for the
+		// namespace would follow the default route: to whatever answers
+		// there (this machine's gateway answers HTTP on most ports).
+		// This route, used only then, drops them, as a partition does.
+		{"route", "add", "blackhole", subnet, "metric", "4000"},
 		{"link", "set", p.HostIf, "up"},
 		{"netns", "exec", p.NS, ip, "addr", "add", p.NSIP + "/30", "dev", nsIf},
 		{"netns", "exec", p.NS, ip, "link", "set", nsIf, "up"},

@@ -7,9 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/insitu-cloud/insitu/internal/store"
+	"github.com/insitu-cloud/insitu/internal/testtool"
 )
 
 // TestPutCacheModes: a data file written by a plain put (CacheWrite) is in
@@ -43,13 +42,11 @@ func TestPutCacheModes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		st, _ := f.Stat()
-		pages := int((st.Size() + int64(os.Getpagesize()) - 1) / int64(os.Getpagesize()))
-		n := residentPages(t, f)
+		n, pages := testtool.ResidentPages(t, f)
 		if c.mode == store.CacheReadBack {
 			for end := time.Now().Add(5 * time.Second); n < pages/4 && time.Now().Before(end); {
 				time.Sleep(20 * time.Millisecond)
-				n = residentPages(t, f)
+				n, _ = testtool.ResidentPages(t, f)
 			}
 		}
 		f.Close()
@@ -57,7 +54,7 @@ func TestPutCacheModes(t *testing.T) {
 		switch {
 		case c.mode == store.CacheWrite && n < pages*9/10:
 			t.Fatalf("a plain put left %d of %d pages cached, want (nearly) all", n, pages)
-		case c.mode != store.CacheWrite && isTmpfs(t, dir):
+		case c.mode != store.CacheWrite && testtool.IsTmpfs(t, dir):
 			t.Logf("%s is tmpfs: its files are always in memory", dir)
 		case c.mode == store.CacheNone && n > pages/10:
 			t.Fatalf("a CacheNone put left %d of %d pages cached, want (nearly) none", n, pages)
@@ -65,12 +62,4 @@ func TestPutCacheModes(t *testing.T) {
 			t.Fatalf("a CacheReadBack put has %d of %d pages cached after 5 s, want them read back", n, pages)
 		}
 	}
-}
-
-func isTmpfs(t *testing.T, dir string) bool {
-	var st unix.Statfs_t
-	if err := unix.Statfs(dir, &st); err != nil {
-		t.Fatal(err)
-	}
-	return st.Type == unix.TMPFS_MAGIC
 }

@@ -7,11 +7,11 @@ import (
 	"io"
 	"os"
 	"testing"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/insitu-cloud/insitu/internal/store"
+	"github.com/insitu-cloud/insitu/internal/testtool"
 )
 
 // TestColdRead reads objects whose data file is not in the page cache
@@ -114,31 +114,7 @@ func evict(t *testing.T, path string) {
 	if err := unix.Fadvise(fd, 0, 0, unix.FADV_DONTNEED); err != nil {
 		t.Fatal(err)
 	}
-	if n := residentPages(t, f); n > 0 {
+	if n, _ := testtool.ResidentPages(t, f); n > 0 {
 		t.Skipf("%d pages of %s stay in the page cache after FADV_DONTNEED", n, path)
 	}
-}
-
-// residentPages counts the pages of f in the page cache (mincore).
-func residentPages(t *testing.T, f *os.File) int {
-	t.Helper()
-	st, err := f.Stat()
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := unix.Mmap(int(f.Fd()), 0, int(st.Size()), unix.PROT_READ, unix.MAP_SHARED)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Munmap(m)
-	vec := make([]byte, (len(m)+os.Getpagesize()-1)/os.Getpagesize())
-	_, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&m[0])), uintptr(len(m)), uintptr(unsafe.Pointer(&vec[0])))
-	if errno != 0 {
-		t.Fatal(errno)
-	}
-	n := 0
-	for _, v := range vec {
-		n += int(v & 1)
-	}
-	return n
 }
