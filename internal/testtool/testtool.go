@@ -2,7 +2,9 @@
 // outside Go: QEMU, an apt package's command, the tiny guest image. Where
 // it is missing such a test skips, saying what to install, except under
 // INSITU_REQUIRE_TOOLS=1 (as .ci/run sets it), where it fails: CI must
-// run every test, not skip it.
+// run every test, not skip it. It also holds checks of the machine's own
+// state that several packages' tests make (pagecache.go: which pages of a
+// file are in the page cache).
 package testtool
 
 import (
