@@ -143,9 +143,10 @@ func checkSpread(t *testing.T, cl *apptest.Cluster, i int, bucket string, want m
 	for _, n := range cl.Status(i).Nodes {
 		zones[n.Name] = n.Zone
 	}
+	api := cl.API(i)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		err := spreadErr(cl.API(i), zones, bucket, want, copies)
+		err := spreadErr(api, zones, bucket, want, copies)
 		if err == nil {
 			return
 		}

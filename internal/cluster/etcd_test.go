@@ -9,9 +9,9 @@ import (
 	"time"
 )
 
-// startTestMember starts a one-member etcd cluster, closed at the test's
-// end.
-func startTestMember(t *testing.T, name string) (*etcdMember, state) {
+// testState is the state of a node named name with free etcd URLs on
+// 127.0.0.1.
+func testState(t *testing.T, name string) state {
 	t.Helper()
 	st := state{Name: name}
 	var err error
@@ -21,27 +21,27 @@ func startTestMember(t *testing.T, name string) (*etcdMember, state) {
 	if st.ClientURL, err = freeURL("127.0.0.1"); err != nil {
 		t.Fatal(err)
 	}
+	return st
+}
+
+// startTestMember starts a one-member etcd cluster, closed at the test's
+// end, and returns its node's state.
+func startTestMember(t *testing.T, name string) state {
+	t.Helper()
+	st := testState(t, name)
 	m, err := startMember(context.Background(), filepath.Join(t.TempDir(), "etcd"), st, "", false, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(m.Close)
-	return m, st
+	return st
 }
 
 // A member joining while the running member has not yet applied its
 // addition (the peer reports one member fewer than the joiner was told)
 // keeps trying, and starts once the addition is applied.
 func TestJoinWaitsForThePeerToApplyTheAddition(t *testing.T) {
-	_, a := startTestMember(t, "a")
-	b := state{Name: "b"}
-	var err error
-	if b.PeerURL, err = freeURL("127.0.0.1"); err != nil {
-		t.Fatal(err)
-	}
-	if b.ClientURL, err = freeURL("127.0.0.1"); err != nil {
-		t.Fatal(err)
-	}
+	a, b := startTestMember(t, "a"), testState(t, "b")
 	initial := "a=" + a.PeerURL + ",b=" + b.PeerURL
 	type result struct {
 		m   *etcdMember

@@ -31,9 +31,9 @@ func TestPickBelowEphemeralRange(t *testing.T) {
 	}
 }
 
-// A port held by a listener is never picked.
+// probe refuses a port held by a listener: the check that keeps Pick
+// from choosing one.
 func TestPickSkipsBoundPort(t *testing.T) {
-	// probe refusing a bound port is the check Pick relies on
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
