@@ -64,8 +64,11 @@ func startInsitu(ctx context.Context, cfg *config, root, tmp string) (*insituSer
 		return nil, fmt.Errorf("create service: %w", err)
 	}
 	pid := node.Pid()
+	// The server with its reaped children (a worker killed when its
+	// client went away, at the end of each load) and its live workers:
+	// a worker that dies in the window still counts once.
 	s.target = target{name: "insitu", url: endpoint + "/svc/hello/",
-		pids: func() []int { return append([]int{pid}, childrenOf(pid)...) },
+		pids: func() []int { return append([]int{-pid}, childrenOf(pid)...) },
 		note: "insitu server, service hello (hello.wasm), public, fresh sandbox per request"}
 	insitu = s
 	return s, nil
