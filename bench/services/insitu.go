@@ -68,8 +68,9 @@ func startInsitu(ctx context.Context, cfg *config, root, tmp string) (*insituSer
 	// client went away, at the end of each load) and its live workers:
 	// a worker that dies in the window still counts once.
 	s.target = target{name: "insitu", url: endpoint + "/svc/hello/",
-		pids: func() []int { return append([]int{-pid}, childrenOf(pid)...) },
-		note: "insitu server, service hello (hello.wasm), public, fresh sandbox per request"}
+		pids:       func() []int { return append([]int{-pid}, childrenOf(pid)...) },
+		workerPids: func() []int { return append([]int{-pid}, childrenOf(pid)...) },
+		note:       "insitu server, service hello (hello.wasm), public, fresh sandbox per request"}
 	insitu = s
 	return s, nil
 }
@@ -139,7 +140,13 @@ func statFields(st []byte) []string {
 
 // cpuOf sums user+system CPU of pids; a negative pid also counts that
 // process's reaped children (cutime+cstime).
-func cpuOf(pids []int) time.Duration {
+func cpuOf(pids []int) time.Duration { return cpuFields(pids, false) }
+
+// childCPUOf is cpuOf without the own time of negative pids: their
+// reaped children's CPU only (and that of the positive pids).
+func childCPUOf(pids []int) time.Duration { return cpuFields(pids, true) }
+
+func cpuFields(pids []int, childrenOnly bool) time.Duration {
 	const hz = 100 // USER_HZ on Linux
 	var ticks int64
 	for _, p := range pids {
@@ -159,6 +166,9 @@ func cpuOf(pids []int) time.Duration {
 		for i, idx := range []int{11, 12, 13, 14} {
 			if i >= 2 && !withChildren {
 				break
+			}
+			if i < 2 && withChildren && childrenOnly {
+				continue
 			}
 			n, _ := strconv.ParseInt(f[idx], 10, 64)
 			ticks += n

@@ -88,13 +88,18 @@ func main() {
 type target struct {
 	name, url string
 	pids      func() []int // processes whose CPU counts as the server's
-	note      string
+	// workerPids, when set, are the processes (a negative pid: only its
+	// reaped children) whose CPU is reported apart as the workers' share.
+	workerPids func() []int
+	note       string
 }
 
 type result struct {
 	target
 	load loadResult
 	cpu  time.Duration // server CPU in the measured window
+	// workers is the part of cpu spent in worker processes (0: not split).
+	workers time.Duration
 }
 
 func run(cfg *config) error {
@@ -153,12 +158,12 @@ func run(cfg *config) error {
 					return fmt.Errorf("%s warm-up: %w", t.name, err)
 				}
 			}
-			before := cpuOf(t.pids())
+			before, wBefore := cpuOf(t.pids()), workerCPU(t)
 			lr, err := generate(ctx, cfg, t.url, cfg.duration)
 			if err != nil {
 				return fmt.Errorf("%s: %w", t.name, err)
 			}
-			results = append(results, result{target: t, load: lr, cpu: cpuOf(t.pids()) - before})
+			results = append(results, result{target: t, load: lr, cpu: cpuOf(t.pids()) - before, workers: workerCPU(t) - wBefore})
 			if err := check(t.url); err != nil {
 				return fmt.Errorf("%s after the load: %w", t.name, err)
 			}
@@ -175,6 +180,14 @@ func run(cfg *config) error {
 		}
 	}
 	return nil
+}
+
+// workerCPU is the CPU of t's worker processes so far (0 when t has none).
+func workerCPU(t target) time.Duration {
+	if t.workerPids == nil {
+		return 0
+	}
+	return childCPUOf(t.workerPids())
 }
 
 // check fetches url once and insists on exactly the hello response.

@@ -39,18 +39,21 @@ func printMachine(cfg *config) {
 // report prints the table and the ratios against the goals.
 func report(cfg *config, results []result) {
 	fmt.Printf("\n%d connection(s):\n\n", cfg.conns)
-	fmt.Println("| row | requests/s | p50 | p99 | errors | server CPU per request | what |")
-	fmt.Println("|---|---:|---:|---:|---:|---:|---|")
+	fmt.Println("| row | requests/s | p50 | p99 | errors | server CPU per request | of which workers | what |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---|")
 	byName := map[string]result{}
 	for _, r := range results {
 		byName[r.name] = r
-		cpu := "-"
+		cpu, workers := "-", "-"
 		// In-process rows share this process with the Go load client.
 		if r.load.requests > 0 && (cfg.load == "wrk" || r.name == "insitu") {
-			cpu = fmt.Sprintf("%.0f µs", float64(r.cpu)/float64(time.Microsecond)/float64(r.load.requests))
+			cpu = perRequest(r.cpu, r.load.requests)
+			if r.workerPids != nil {
+				workers = perRequest(r.workers, r.load.requests)
+			}
 		}
-		fmt.Printf("| %s | %.0f | %s | %s | %d | %s | %s |\n", r.name, r.load.rps, fmtDur(r.load.p50), fmtDur(r.load.p99),
-			r.load.errors, cpu, r.note)
+		fmt.Printf("| %s | %.0f | %s | %s | %d | %s | %s | %s |\n", r.name, r.load.rps, fmtDur(r.load.p50), fmtDur(r.load.p99),
+			r.load.errors, cpu, workers, r.note)
 	}
 	fmt.Println()
 	in, ok := byName["insitu"]
@@ -59,13 +62,22 @@ func report(cfg *config, results []result) {
 	}
 	if c, ok := byName["cgi"]; ok && c.load.rps > 0 {
 		x := in.load.rps / c.load.rps
-		fmt.Printf("insitu / cgi:     %6.2fx throughput (goal >= 20x: %s)\n", x, verdict(x >= 20))
+		fmt.Printf("insitu / cgi:     %6.2fx throughput (goal >= 10x: %s; stretch 20x)\n", x, verdict(x >= 10))
 	}
 	if c, ok := byName["ceiling"]; ok && c.load.rps > 0 {
 		x := in.load.rps / c.load.rps
 		fmt.Printf("insitu / ceiling: %6.2fx throughput (goal >= 0.5x: %s)\n", x, verdict(x >= 0.5))
 	}
 	fmt.Printf("insitu p50:       %s (goal < 1 ms: %s)\n", fmtDur(in.load.p50), verdict(in.load.p50 < time.Millisecond))
+	if in.load.requests > 0 {
+		per := in.cpu / time.Duration(in.load.requests)
+		fmt.Printf("insitu CPU:       %s per request (goal <= 100 µs: %s)\n", perRequest(in.cpu, in.load.requests), verdict(per <= 100*time.Microsecond))
+	}
+}
+
+// perRequest formats d spread over n requests in microseconds.
+func perRequest(d time.Duration, n int64) string {
+	return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond)/float64(n))
 }
 
 func verdict(ok bool) string {
