@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/tetratelabs/wazero/experimental"
+	"golang.org/x/sys/unix"
 )
 
 const (
@@ -39,14 +40,23 @@ func (e *quotaError) Error() string {
 // linearMemory backs one instance's linear memory with a Go slice and
 // refuses to grow past the run's limit, so memory.grow fails (returns -1)
 // instead of the worker running out of memory. It records the peak size.
+//
+// A memory of at most spareMax bytes lives on the Go heap and may come
+// back as the worker's spare. A larger one is mapped from the kernel
+// (anonymous, zero on first touch), grown with mremap and unmapped when
+// the instance closes: a big guest's memory leaves the worker with it,
+// instead of waiting as garbage for the Go collector, so the worker's
+// heap holds only small things and its GC pacing (worker.go) does not
+// multiply a guest's size.
 type linearMemory struct {
 	limit   uint64
 	max     uint64 // the module's own maximum, bytes
 	buf     []byte
+	mapping []byte // the whole kernel mapping buf lies in, or nil (heap)
 	peak    uint64
 	initial uint64 // size at instantiation
-	refused bool
-	spare   *[]byte // a grow past limit was refused
+	refused bool   // a grow past limit (or past the kernel's memory) was refused
+	spare   *[]byte
 }
 
 // memAllocator hands out the run's linear memories (a module has at most
@@ -69,7 +79,9 @@ func (a *memAllocator) Allocate(capacity, max uint64) experimental.LinearMemory 
 		m.buf = (*a.spare)[:0]
 		*a.spare = nil
 	case capacity > 0 && capacity <= a.limit:
-		m.buf = make([]byte, 0, capacity)
+		// Refused by the kernel: buf stays empty and the first
+		// Reallocate tries again (and fails the instantiation).
+		_ = m.reserve(capacity)
 	}
 	a.mems = append(a.mems, m)
 	return m
@@ -100,12 +112,40 @@ func (m *linearMemory) Reallocate(size uint64) []byte {
 		return m.buf
 	}
 	// Grow geometrically (bounded by the limit) so a guest growing page by
-	// page does not copy its memory on every grow.
-	c := max(size, min(2*uint64(cap(m.buf)), m.limit))
-	nb := make([]byte, size, c)
-	copy(nb, m.buf)
-	m.buf = nb
+	// page does not copy or remap its memory on every grow.
+	if !m.reserve(max(size, min(2*uint64(cap(m.buf)), m.limit))) {
+		m.refused = true
+		return nil
+	}
+	m.buf = m.buf[:size]
 	return m.buf
+}
+
+// reserve gives buf a capacity of c bytes, keeping its contents: on the
+// heap up to spareMax, else in a kernel mapping (moved by mremap, which
+// copies no bytes). It reports false when the kernel refuses the memory.
+func (m *linearMemory) reserve(c uint64) bool {
+	if c <= spareMax && m.mapping == nil {
+		nb := make([]byte, len(m.buf), c)
+		copy(nb, m.buf)
+		m.buf = nb
+		return true
+	}
+	var mapping []byte
+	var err error
+	if m.mapping != nil {
+		mapping, err = unix.Mremap(m.mapping, int(c), unix.MREMAP_MAYMOVE)
+	} else {
+		mapping, err = unix.Mmap(-1, 0, int(c), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+		if err == nil {
+			copy(mapping, m.buf)
+		}
+	}
+	if err != nil {
+		return false
+	}
+	m.mapping, m.buf = mapping, mapping[:len(m.buf)]
+	return true
 }
 
 // Free gives the buffer back as the worker's spare when small enough,
@@ -114,7 +154,11 @@ func (m *linearMemory) Reallocate(size uint64) []byte {
 // reads the next request, and Allocate takes only a zeroed (empty) spare:
 // no byte of one run is visible to the next.
 func (m *linearMemory) Free() {
-	if m.spare != nil && *m.spare == nil && cap(m.buf) <= spareMax {
+	switch {
+	case m.mapping != nil:
+		_ = unix.Munmap(m.mapping) // fails only for a bad address
+		m.mapping = nil
+	case m.spare != nil && *m.spare == nil && cap(m.buf) <= spareMax:
 		*m.spare = m.buf[:m.peak]
 	}
 	m.buf = nil

@@ -22,10 +22,11 @@ import (
 
 // Environment of a worker process, set by the parent when it spawns one.
 const (
-	workerEnv      = "INSITU_SANDBOX_WORKER"       // "1" in a worker
-	workerCacheEnv = "INSITU_SANDBOX_WORKER_CACHE" // compilation cache dir, may be empty
-	workerFD       = 3                             // the socketpair end (ExtraFiles[0])
-	maxModules     = 64                            // compiled modules a worker keeps
+	workerEnv       = "INSITU_SANDBOX_WORKER"       // "1" in a worker
+	workerCacheEnv  = "INSITU_SANDBOX_WORKER_CACHE" // compilation cache dir, may be empty
+	workerFD        = 3                             // the socketpair end (ExtraFiles[0])
+	maxModules      = 64                            // compiled modules a worker keeps
+	workerGCPercent = 400                           // a worker's GOGC (newWorker)
 )
 
 // workerEnviron is the whole environment of a worker process: the two
@@ -94,10 +95,13 @@ type worker struct {
 }
 
 func newWorker(ctx context.Context, fd int, cacheDir string) (*worker, error) {
-	// Guests run in this process's memory: keep Go's default pacing
-	// whatever GOGC says (400 was measured for issue 13: no clear gain
-	// for 2.4x the worker's memory, see BENCHMARKS.md).
-	debug.SetGCPercent(100)
+	// The Go heap here holds the worker's own small things and guest
+	// memories of at most spareMax (larger ones are mapped, limits.go), so
+	// it may grow to five times what is live before a collection: at a
+	// few tens of KiB of garbage per run, GC was a quarter of a service
+	// request's worker CPU at GOGC 100 (issue 13, BENCHMARKS.md). A
+	// GOMEMLIMIT in the environment still caps the slack.
+	debug.SetGCPercent(workerGCPercent)
 	cfg := wazero.NewRuntimeConfig() // no WithCloseOnContextDone: full speed
 	if cacheDir != "" {
 		if c, err := wazero.NewCompilationCacheWithDir(cacheDir); err == nil {
