@@ -125,6 +125,11 @@ func TestRefusedBeforeQueue(t *testing.T) {
 	if _, err := f.svc.Run(ctx, runs.Request{Account: "alice", App: "tool", Args: []string{"a\x00b"}}); !errors.Is(err, runs.ErrBadRequest) {
 		t.Fatalf("an argument with a NUL byte: %v", err)
 	}
+	for _, env := range []map[string]string{{"A=B": "c"}, {"": "c"}, {"A\x00": "c"}, {"A": "c\x00d"}} {
+		if _, err := f.svc.Run(ctx, runs.Request{Account: "alice", App: "tool", Args: []string{"args"}, Env: env}); !errors.Is(err, runs.ErrBadRequest) {
+			t.Fatalf("environment %q: %v", env, err)
+		}
+	}
 	if _, err := f.svc.Detach(ctx, runs.Request{Account: "alice", App: "nope"}); !errors.Is(err, apps.ErrNoSuchApp) {
 		t.Fatalf("detached run of an unknown app: %v", err)
 	}

@@ -486,24 +486,31 @@ func (s *Service) limitsFor(ctx context.Context, app apps.App, req Request) (san
 }
 
 // envOf is the guest's environment, sorted: the manifest's, overlaid with
-// the request's.
+// the request's. It builds the list straight from both maps (it runs on
+// every service request).
 func envOf(app apps.App, req Request) ([]string, error) {
-	envm := map[string]string{}
+	env := make([]string, 0, len(app.Manifest.Env)+len(req.Env))
 	for k, v := range app.Manifest.Env {
-		envm[k] = v
+		if _, over := req.Env[k]; !over {
+			env = append(env, k+"="+v)
+			if badEnv(k, v) {
+				return nil, fmt.Errorf("%w: bad environment variable %q", ErrBadRequest, k)
+			}
+		}
 	}
 	for k, v := range req.Env {
-		envm[k] = v
-	}
-	env := make([]string, 0, len(envm))
-	for k, v := range envm {
-		if k == "" || strings.ContainsAny(k, "=\x00") || strings.Contains(v, "\x00") {
+		env = append(env, k+"="+v)
+		if badEnv(k, v) {
 			return nil, fmt.Errorf("%w: bad environment variable %q", ErrBadRequest, k)
 		}
-		env = append(env, k+"="+v)
 	}
 	sort.Strings(env)
 	return env, nil
+}
+
+// badEnv reports whether k=v cannot be an environment entry.
+func badEnv(k, v string) bool {
+	return k == "" || strings.ContainsAny(k, "=\x00") || strings.IndexByte(v, 0) >= 0
 }
 
 // buildSpec resolves limits, args, env and opens the input objects.
