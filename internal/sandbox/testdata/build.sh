@@ -8,6 +8,6 @@ CC=${CC:-clang-14}
 for c in tool trivial; do
 	$CC --target=wasm32-wasi -O2 -Wl,--strip-all -o $c.wasm $c.c
 done
-for w in recursion grow trap unknown_import; do
+for w in recursion grow trap unknown_import bigmem; do
 	wat2wasm -o $w.wasm $w.wat
 done
