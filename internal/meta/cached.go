@@ -199,6 +199,15 @@ func (c *Cached) Decoded(ctx context.Context, key string, decode func([]byte) (a
 	return dec, nil
 }
 
+// written is value as settle takes a put's: never nil, which means a
+// delete. settle only compares it, so it is not copied.
+func written(value []byte) []byte {
+	if value == nil {
+		return []byte{}
+	}
+	return value
+}
+
 // settle updates key's entry after this node wrote it (value; nil for a
 // delete; ok false when the write failed): the entry stays when it
 // already holds what was written (the write's watch event came first),
@@ -224,7 +233,7 @@ func (c *Cached) settle(key string, value []byte, ok bool) {
 // Put implements Store.
 func (c *Cached) Put(ctx context.Context, key string, value []byte) error {
 	err := c.Store.Put(ctx, key, value)
-	c.settle(key, append([]byte{}, value...), err == nil) // never nil: not a delete
+	c.settle(key, written(value), err == nil)
 	return err
 }
 
@@ -253,7 +262,7 @@ func (c *Cached) PutBatch(ctx context.Context, pairs []Pair) error {
 // settleAll settles every key of a batch write that returned err.
 func (c *Cached) settleAll(pairs []Pair, err error) {
 	for _, p := range pairs {
-		c.settle(p.Key, append([]byte{}, p.Value...), err == nil)
+		c.settle(p.Key, written(p.Value), err == nil)
 	}
 }
 

@@ -137,7 +137,7 @@ func (l *Local) Put(ctx context.Context, key string, value []byte) error {
 		return err
 	}
 	l.synced()
-	l.notify(ctx, Event{Key: key, Value: bytes.Clone(value)})
+	l.notify(ctx, key, value)
 	return nil
 }
 
@@ -149,7 +149,7 @@ func (l *Local) Delete(ctx context.Context, key string) error {
 		return err
 	}
 	l.synced()
-	l.notify(ctx, Event{Key: key})
+	l.notify(ctx, key, nil)
 	return nil
 }
 
@@ -222,7 +222,7 @@ func (l *Local) CompareAndSwap(ctx context.Context, key string, expect, value []
 		return err
 	}
 	l.synced()
-	l.notify(ctx, Event{Key: key, Value: bytes.Clone(value)})
+	l.notify(ctx, key, value)
 	return nil
 }
 
@@ -254,7 +254,7 @@ func (l *Local) commitPairs(ctx context.Context, pairs []Pair, opts *pebble.Writ
 		return err
 	}
 	for _, p := range pairs {
-		l.notify(ctx, Event{Key: p.Key, Value: bytes.Clone(p.Value)})
+		l.notify(ctx, p.Key, p.Value)
 	}
 	return nil
 }
@@ -276,13 +276,17 @@ func (l *Local) Watch(ctx context.Context, prefix string) <-chan Event {
 }
 
 // notify must be called with l.mu held.
-func (l *Local) notify(ctx context.Context, ev Event) {
+func (l *Local) notify(ctx context.Context, key string, value []byte) {
+	var ev *Event // made for the first watcher of key: most writes (run records) have none
 	for w := range l.watchers {
-		if !strings.HasPrefix(ev.Key, w.prefix) {
+		if !strings.HasPrefix(key, w.prefix) {
 			continue
 		}
+		if ev == nil {
+			ev = &Event{Key: key, Value: bytes.Clone(value)}
+		}
 		select {
-		case w.ch <- ev:
+		case w.ch <- *ev:
 		case <-w.done:
 		case <-ctx.Done():
 		}

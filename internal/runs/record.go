@@ -54,7 +54,7 @@ func (r *Record) fill(res *sandbox.Result) {
 func recordKey(account, id string) string { return "runs/" + account + "/" + id }
 
 func (s *Service) saveRecord(ctx context.Context, rec *Record) error {
-	b, err := json.Marshal(rec)
+	b, err := marshalRecord(rec)
 	if err != nil {
 		return err
 	}
