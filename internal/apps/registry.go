@@ -33,10 +33,31 @@ var (
 // MaxModuleSize bounds a module's size (64 MiB).
 const MaxModuleSize = 64 << 20
 
-var (
-	nameRE    = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
-	versionRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$`)
-)
+// validName reports whether s is an app or owner name:
+// ^[a-z0-9][a-z0-9._-]{0,63}$ (checked by hand: it runs on every run and
+// service request; FuzzNameRules holds it to the expression).
+func validName(s string) bool { return validChars(s, false, "._-") }
+
+// validVersion reports whether s is a version: ^[A-Za-z0-9][A-Za-z0-9._+-]{0,63}$.
+func validVersion(s string) bool { return validChars(s, true, "._+-") }
+
+// validChars reports whether s is 1 to 64 bytes of a-z and 0-9 (and A-Z
+// when upper), with the bytes of punct allowed after the first.
+func validChars(s string, upper bool, punct string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+		case upper && 'A' <= c && c <= 'Z':
+		case i > 0 && strings.IndexByte(punct, c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // App is one version of an app.
 type App struct {
@@ -122,7 +143,7 @@ func (r *Registry) Push(ctx context.Context, owner, name, version string, wasm [
 	if version == "" {
 		version = "sha-" + digest[:12]
 	}
-	if !nameRE.MatchString(name) || !versionRE.MatchString(version) {
+	if !validName(name) || !validVersion(version) {
 		return App{}, ErrInvalidName
 	}
 	if old, err := r.get(ctx, owner, name, version); err == nil {
@@ -319,7 +340,7 @@ func (r *Registry) Resolve(ctx context.Context, account, ref string) (App, error
 
 func (r *Registry) resolve(ctx context.Context, account, ref string) (App, error) {
 	owner, name, version := ParseRef(ref)
-	if !nameRE.MatchString(name) || (version != "" && !versionRE.MatchString(version)) {
+	if !validName(name) || (version != "" && !validVersion(version)) {
 		return App{}, ErrInvalidName
 	}
 	owner, err := r.ownerOf(ctx, account, owner)
@@ -354,7 +375,7 @@ func (r *Registry) ownerOf(ctx context.Context, account, owner string) (string, 
 		return account, nil
 	case auth.IsID(owner):
 		return owner, nil
-	case !nameRE.MatchString(owner):
+	case !validName(owner):
 		return "", ErrInvalidName
 	case r.ownerID == nil:
 		return owner, nil
@@ -403,7 +424,7 @@ func (r *Registry) List(ctx context.Context, account string, public bool) ([]App
 // "". The module bytes stay while other versions or apps use them; blobs
 // no record names are left for a later collection (they are small).
 func (r *Registry) Remove(ctx context.Context, owner, name, version string) error {
-	if !nameRE.MatchString(name) {
+	if !validName(name) {
 		return ErrInvalidName
 	}
 	pairs, err := r.kv.List(ctx, "apps/"+owner+"/"+name+"/")
