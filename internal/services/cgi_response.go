@@ -158,13 +158,13 @@ func cgiStatus(hdr textproto.MIMEHeader) (int, error) {
 // headers that speak for the node rather than the service (Server, Date,
 // x-amz-*: request ids and S3 semantics).
 func dropHeader(k string) bool {
-	k = strings.ToLower(k)
-	switch k {
-	case "connection", "transfer-encoding", "keep-alive", "upgrade", "proxy-connection",
-		"te", "trailer", "content-length", "server", "date":
-		return true
+	for _, d := range [...]string{"Connection", "Transfer-Encoding", "Keep-Alive", "Upgrade", "Proxy-Connection",
+		"Te", "Trailer", "Content-Length", "Server", "Date"} {
+		if strings.EqualFold(k, d) {
+			return true
+		}
 	}
-	return strings.HasPrefix(k, "x-amz-")
+	return len(k) >= len("x-amz-") && strings.EqualFold(k[:len("x-amz-")], "x-amz-")
 }
 
 // cookieInScope reports whether a Set-Cookie value the guest wrote stays
