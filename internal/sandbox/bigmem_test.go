@@ -53,6 +53,24 @@ func workersAnon(t *testing.T) int64 {
 	return sum
 }
 
+// TestMappedMemoryStopsAtItsLimit grows a guest's memory page by page
+// past the heap threshold into a kernel mapping and on to its limit: the
+// grow past the limit fails inside the guest (it traps, and the run ends
+// on its memory limit), the peak is the limit, and the worker's next run
+// is fine.
+func TestMappedMemoryStopsAtItsLimit(t *testing.T) {
+	r, _ := newRuntime(t, 1)
+	id, wasm := module(t, "grow.wasm")
+	const limit = 48 << 20
+	spec := sandbox.Spec{ModuleID: id, Wasm: wasm, Limits: sandbox.Limits{Memory: limit, Timeout: 30 * time.Second}}
+	res, _, _ := mustRun(t, r, spec)
+	wantStatus(t, res, sandbox.StatusMemory, "memory limit")
+	if res.PeakMemory != limit {
+		t.Errorf("peak memory %d, want the limit %d", res.PeakMemory, limit)
+	}
+	healthy(t, r)
+}
+
 // rssAnon is pid's resident anonymous memory in bytes.
 func rssAnon(t *testing.T, pid int) int64 {
 	t.Helper()
