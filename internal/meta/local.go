@@ -277,16 +277,19 @@ func (l *Local) Watch(ctx context.Context, prefix string) <-chan Event {
 
 // notify must be called with l.mu held.
 func (l *Local) notify(ctx context.Context, key string, value []byte) {
-	var ev *Event // made for the first watcher of key: most writes (run records) have none
+	// The event (and its copy of value) is made for the first watcher of
+	// key: most writes (run records) have none.
+	var ev Event
+	made := false
 	for w := range l.watchers {
 		if !strings.HasPrefix(key, w.prefix) {
 			continue
 		}
-		if ev == nil {
-			ev = &Event{Key: key, Value: bytes.Clone(value)}
+		if !made {
+			ev, made = Event{Key: key, Value: bytes.Clone(value)}, true
 		}
 		select {
-		case w.ch <- *ev:
+		case w.ch <- ev:
 		case <-w.done:
 		case <-ctx.Done():
 		}
