@@ -68,9 +68,9 @@ func startInsitu(ctx context.Context, cfg *config, root, tmp string) (*insituSer
 	// client went away, at the end of each load) and its live workers:
 	// a worker that dies in the window still counts once.
 	s.target = target{name: "insitu", url: endpoint + "/svc/hello/",
-		pids:       func() []int { return append([]int{-pid}, childrenOf(pid)...) },
-		workerPids: func() []int { return append([]int{-pid}, childrenOf(pid)...) },
-		note:       "insitu server, service hello (hello.wasm), public, fresh sandbox per request"}
+		pids:    func() []int { return append([]int{-pid}, childrenOf(pid)...) },
+		workers: true,
+		note:    "insitu server, service hello (hello.wasm), public, fresh sandbox per request"}
 	insitu = s
 	return s, nil
 }

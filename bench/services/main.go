@@ -88,18 +88,18 @@ func main() {
 type target struct {
 	name, url string
 	pids      func() []int // processes whose CPU counts as the server's
-	// workerPids, when set, are the processes (a negative pid: only its
-	// reaped children) whose CPU is reported apart as the workers' share.
-	workerPids func() []int
-	note       string
+	// workers: the children in pids (live, and reaped by a negative
+	// pid) are workers, whose CPU is also reported apart.
+	workers bool
+	note    string
 }
 
 type result struct {
 	target
 	load loadResult
 	cpu  time.Duration // server CPU in the measured window
-	// workers is the part of cpu spent in worker processes (0: not split).
-	workers time.Duration
+	// workerCPU is the part of cpu spent in worker processes (0: not split).
+	workerCPU time.Duration
 }
 
 func run(cfg *config) error {
@@ -163,7 +163,7 @@ func run(cfg *config) error {
 			if err != nil {
 				return fmt.Errorf("%s: %w", t.name, err)
 			}
-			results = append(results, result{target: t, load: lr, cpu: cpuOf(t.pids()) - before, workers: workerCPU(t) - wBefore})
+			results = append(results, result{target: t, load: lr, cpu: cpuOf(t.pids()) - before, workerCPU: workerCPU(t) - wBefore})
 			if err := check(t.url); err != nil {
 				return fmt.Errorf("%s after the load: %w", t.name, err)
 			}
@@ -184,10 +184,10 @@ func run(cfg *config) error {
 
 // workerCPU is the CPU of t's worker processes so far (0 when t has none).
 func workerCPU(t target) time.Duration {
-	if t.workerPids == nil {
+	if !t.workers {
 		return 0
 	}
-	return childCPUOf(t.workerPids())
+	return childCPUOf(t.pids())
 }
 
 // check fetches url once and insists on exactly the hello response.

@@ -48,8 +48,8 @@ func report(cfg *config, results []result) {
 		// In-process rows share this process with the Go load client.
 		if r.load.requests > 0 && (cfg.load == "wrk" || r.name == "insitu") {
 			cpu = perRequest(r.cpu, r.load.requests)
-			if r.workerPids != nil {
-				workers = perRequest(r.workers, r.load.requests)
+			if r.target.workers {
+				workers = perRequest(r.workerCPU, r.load.requests)
 			}
 		}
 		fmt.Printf("| %s | %.0f | %s | %s | %d | %s | %s | %s |\n", r.name, r.load.rps, fmtDur(r.load.p50), fmtDur(r.load.p99),
