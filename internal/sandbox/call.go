@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -39,6 +40,9 @@ type call struct {
 	stderr   capWriter
 	protoErr error
 	killed   int32 // why the worker was killed, read after the kill window closed
+	// grace is the timer that kills the run once its caller has been gone
+	// for Config.CancelGrace (set by the ctx callback, cancelled).
+	grace atomic.Pointer[deadline]
 }
 
 // run executes the call. healthy reports whether the worker can serve

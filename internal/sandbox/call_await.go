@@ -19,15 +19,31 @@ func (c *call) await() {
 	p := c.p
 	gen := p.arm()
 	timer := c.r.afterFunc(c.lim.Timeout-c.sinceStart(), func() { p.killRun(gen, killTimeout) })
-	stopCtx := c.r.ctxAfterFunc(c.ctx, func() { p.killRun(gen, killCancel) })
+	stopCtx := c.r.ctxAfterFunc(c.ctx, func() { c.cancelled(gen) })
 	c.stdout = capWriter{w: c.spec.Stdout, limit: c.lim.StdoutBytes}
 	c.stderr = capWriter{w: c.spec.Stderr, limit: c.lim.StderrBytes}
 	c.outs = p.outs[:0]
 	c.readLoop(timer)
 	timer.Stop()
 	stopCtx()
+	if g := c.grace.Load(); g != nil {
+		(*g).Stop()
+	}
 	p.disarm()
 	c.killed = p.killed.Load()
+}
+
+// cancelled is the ctx callback: the caller is gone. The run may still
+// finish within Config.CancelGrace and keep its worker; then it is
+// killed. The grace timer is stopped when the run ends; one started
+// after that (the callback ran late) finds the kill window closed.
+func (c *call) cancelled(gen uint64) {
+	if c.r.cfg.CancelGrace < 0 {
+		c.p.killRun(gen, killCancel)
+		return
+	}
+	t := c.r.afterFunc(c.r.cfg.CancelGrace, func() { c.p.killRun(gen, killCancel) })
+	c.grace.Store(&t)
 }
 
 // readLoop handles messages until the result (c.got) or a read error.

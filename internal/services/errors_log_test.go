@@ -13,6 +13,8 @@ import (
 
 	"github.com/insitu-cloud/insitu/internal/meta"
 	"github.com/insitu-cloud/insitu/internal/obs"
+	"github.com/insitu-cloud/insitu/internal/runs"
+	"github.com/insitu-cloud/insitu/internal/sandbox"
 )
 
 // TestInternalErrorLogsCause: a 500 (here a service definition that no
@@ -81,6 +83,32 @@ func TestClientGoneIsNotAServerError(t *testing.T) {
 			t.Errorf("client gone: status %d, logs:\n%s", code, logs.String())
 		case !gone && (code != http.StatusBadGateway || !hasError):
 			t.Errorf("client there: status %d, logs:\n%s", code, logs.String())
+		}
+	}
+}
+
+// TestAnswerAfterTheClientLeft: a run that ended on its own after its
+// client went away (within the sandbox's cancel grace) counts as the
+// client's 499, whatever the guest answered; with the client there, the
+// guest's status stands.
+func TestAnswerAfterTheClientLeft(t *testing.T) {
+	for _, gone := range []bool{true, false} {
+		ctx, cancel := context.WithCancel(context.Background())
+		if gone {
+			cancel()
+		}
+		rec := httptest.NewRecorder()
+		resp := &cgiResponse{w: rec}
+		if _, err := resp.Write([]byte("Content-Type: text/plain\r\n\r\nhello\n")); err != nil {
+			t.Fatal(err)
+		}
+		code := answer(ctx, rec, &runs.Record{Status: sandbox.StatusExited}, &limitedBody{r: http.NoBody}, resp)
+		cancel()
+		switch {
+		case gone && code != statusClientClosed:
+			t.Errorf("client gone: status %d, want %d", code, statusClientClosed)
+		case !gone && code != http.StatusOK:
+			t.Errorf("client there: status %d, want 200", code)
 		}
 	}
 }

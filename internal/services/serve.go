@@ -258,7 +258,14 @@ const statusClientClosed = 499
 // it wrote a whole one, else the status its end calls for. Once headers
 // are out, a failure cuts the connection rather than pass a truncated
 // body off as whole.
+//
+// A run whose client went away while it ran may still have ended on its
+// own (the sandbox lets it finish within its cancel grace): nobody reads
+// its answer, and the request counts as the client's 499.
 func answer(ctx context.Context, w http.ResponseWriter, rec *runs.Record, in *limitedBody, resp *cgiResponse) int {
+	if ctx.Err() != nil {
+		return statusClientClosed
+	}
 	exceeded, bodyErr := in.outcome()
 	if resp.started {
 		if !rec.OK() || exceeded || bodyErr != nil {
@@ -273,8 +280,6 @@ func answer(ctx context.Context, w http.ResponseWriter, rec *runs.Record, in *li
 		return plain(w, http.StatusBadRequest, "reading the request body failed")
 	case rec.Status == sandbox.StatusTimeout:
 		return plain(w, http.StatusGatewayTimeout, "the service did not answer in time")
-	case rec.Status == sandbox.StatusKilled && ctx.Err() != nil:
-		return 499 // the client went away
 	case !rec.OK():
 		return plain(w, http.StatusBadGateway, "the service failed: "+string(rec.Status)+" "+rec.Error)
 	default:
