@@ -44,7 +44,7 @@ type Config struct {
 }
 
 // DefaultCancelGrace is Config.CancelGrace's default: about the CPU a new
-// worker process costs to start here (29 ms measured, issue 13).
+// worker process costs to start here (29-31 ms of CPU measured, issue 13).
 const DefaultCancelGrace = 50 * time.Millisecond
 
 // Runtime runs WebAssembly (WASI preview1) guests in a pool of sandbox
