@@ -50,6 +50,7 @@ type config struct {
 	insitu           string // a prebuilt insitu binary ("" = build one)
 	keep             bool
 	cc               string
+	hangups          int // requests whose client hangs up at once, per row (0: none)
 }
 
 func main() {
@@ -63,6 +64,7 @@ func main() {
 	flag.StringVar(&cfg.insitu, "insitu", "", "insitu binary to use (default: build ./cmd/insitu)")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory")
 	flag.StringVar(&cfg.cc, "cc", "cc", "C compiler for the native CGI program")
+	flag.IntVar(&cfg.hangups, "hangups", 0, "after the tables, this many insitu requests whose client hangs up right after sending")
 	flag.Parse()
 	for _, c := range strings.Split(*conns, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(c))
@@ -173,6 +175,19 @@ func run(cfg *config) error {
 	for i, results := range tables {
 		cfg.conns = cfg.connsList[i]
 		report(cfg, results)
+	}
+	if cfg.hangups > 0 {
+		fmt.Printf("\nClients that hang up right after sending their request:\n\n")
+		fmt.Println("| row | hang-ups | server CPU per hang-up | same worker processes after |")
+		fmt.Println("|---|---:|---:|---|")
+		for _, t := range targets {
+			if !t.workers {
+				continue // in this process, its CPU would include the client's
+			}
+			if err := hangups(t, cfg.hangups); err != nil {
+				return fmt.Errorf("%s hang-ups: %w", t.name, err)
+			}
+		}
 	}
 	for _, t := range targets {
 		if strings.HasPrefix(t.name, "insitu") {
