@@ -43,8 +43,10 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// DefaultCancelGrace is Config.CancelGrace's default: about the CPU a new
-// worker process costs to start here (29-31 ms of CPU measured, issue 13).
+// DefaultCancelGrace is Config.CancelGrace's default: a little more than
+// the CPU a new worker process costs to start here (29-31 ms measured,
+// BENCHMARKS.md), so letting a run finish costs at most about what
+// killing it would.
 const DefaultCancelGrace = 50 * time.Millisecond
 
 // Runtime runs WebAssembly (WASI preview1) guests in a pool of sandbox
