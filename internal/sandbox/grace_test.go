@@ -30,6 +30,7 @@ func TestCancelledRunMayFinish(t *testing.T) {
 	before := listChildren()
 
 	stdin, feed := io.Pipe()
+	t.Cleanup(func() { stdin.Close() }) // a writer left by a failure returns
 	spec := toolSpec(t, "cat")
 	spec.Stdin.Reader = stdin
 	var out bytes.Buffer
@@ -45,8 +46,17 @@ func TestCancelledRunMayFinish(t *testing.T) {
 		done <- ran{res, err}
 	}()
 	// The stdin pump takes this only once the run has its worker.
-	if _, err := feed.Write([]byte("still here\n")); err != nil {
-		t.Fatal(err)
+	wrote := make(chan error, 1)
+	go func() { _, err := feed.Write([]byte("still here\n")); wrote <- err }()
+	select {
+	case err := <-wrote:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case got := <-done:
+		t.Fatalf("the run ended before it read its stdin: %+v %v", got.res, got.err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the run did not read its stdin in 30 s")
 	}
 	cancel()
 	time.Sleep(100 * time.Millisecond) // the cancel has long been seen
