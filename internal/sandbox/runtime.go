@@ -44,7 +44,7 @@ type Config struct {
 }
 
 // DefaultCancelGrace is Config.CancelGrace's default: a little more than
-// the CPU a new worker process costs to start here (29-31 ms measured,
+// the CPU a new worker process costs to start here (31 ms measured,
 // BENCHMARKS.md), so letting a run finish costs at most about what
 // killing it would.
 const DefaultCancelGrace = 50 * time.Millisecond
