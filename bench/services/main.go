@@ -16,6 +16,9 @@
 //     process.
 //   - ceiling: an in-process Go handler writing the same bytes, no
 //     isolation at all.
+//   - inproc (only when asked for with -rows): hello.wasm instantiated
+//     per request with wazero's plain API inside this process (no worker
+//     to kill a spinning guest, no record, no instance made ahead).
 //
 // Load comes from wrk (apt install wrk; -t1 -cN --latency) when it is
 // installed, else from a Go client (N keep-alive connections, one
@@ -137,6 +140,8 @@ func run(cfg *config) error {
 			t, err = startCGI(cfg, root, tmp)
 		case "ceiling":
 			t, err = startCeiling()
+		case "inproc":
+			t, err = startInproc(ctx, root)
 		default:
 			return fmt.Errorf("unknown row %q", row)
 		}
