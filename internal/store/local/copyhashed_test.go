@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"errors"
 	"hash"
 	"io"
 	"math/rand/v2"
@@ -59,6 +60,40 @@ func TestCopyHashedFeedsWholePieces(t *testing.T) {
 			t.Fatalf("size %d: stored %d bytes (%v), not the body", size, len(got), err)
 		}
 	}
+}
+
+// TestCopyHashedKeepsAVerdict: an error that comes with a body's last
+// bytes (as a digest check's does) is returned even when those bytes
+// complete a piece.
+func TestCopyHashedKeepsAVerdict(t *testing.T) {
+	verdict := errors.New("bad digest")
+	body := bytes.Repeat([]byte("x"), 2*hashPiece) // the verdict completes the second piece
+	var sink memSink
+	bw := blockfile.NewWriter(&sink, make([]byte, blockSize))
+	src := &lastWithError{trickle: trickle{r: bytes.NewReader(body), max: 7 << 10}, err: verdict}
+	if _, err := copyHashed(context.Background(), bw, md5.New(), nil, src); !errors.Is(err, verdict) {
+		t.Fatalf("copyHashed returned %v, want the verdict", err)
+	}
+}
+
+// lastWithError returns err with the last bytes of its body, and (0,
+// io.EOF) after them.
+type lastWithError struct {
+	trickle
+	err  error
+	done bool
+}
+
+func (l *lastWithError) Read(p []byte) (int, error) {
+	if l.done {
+		return 0, io.EOF
+	}
+	n, err := l.trickle.Read(p)
+	if err == nil && l.trickle.r.(*bytes.Reader).Len() == 0 {
+		l.done = true
+		return n, l.err
+	}
+	return n, err
 }
 
 // trickle returns at most max bytes per Read.

@@ -200,10 +200,7 @@ func copyHashed(ctx context.Context, bw *blockWriter, md, ck hash.Hash, src io.R
 			return n, err
 		}
 		space := bw.Space()
-		c, rerr := io.ReadAtLeast(src, space, min(hashPiece, len(space)))
-		if rerr == io.ErrUnexpectedEOF {
-			rerr = io.EOF // the body ended within the piece
-		}
+		c, rerr := readPiece(src, space, min(hashPiece, len(space)))
 		if c > 0 {
 			p := space[:c]
 			if md != nil {
@@ -224,6 +221,23 @@ func copyHashed(ctx context.Context, bw *blockWriter, md, ck hash.Hash, src io.R
 			return n, fmt.Errorf("local: read body: %w", rerr)
 		}
 	}
+}
+
+// readPiece reads src into p until it holds least bytes or a read fails
+// (io.EOF included), and returns that error with the bytes read before
+// it. Unlike io.ReadAtLeast it never drops an error that comes with the
+// last bytes: a body's verdict (a bad digest, a short or long body) often
+// arrives with them.
+func readPiece(src io.Reader, p []byte, least int) (int, error) {
+	n := 0
+	for n < least {
+		c, err := src.Read(p[n:])
+		n += c
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
 }
 
 // install renames an ingested file into objects/ and fsyncs its directory.
