@@ -19,6 +19,10 @@
 //   - inproc (only when asked for with -rows): hello.wasm instantiated
 //     per request with wazero's plain API inside this process (no worker
 //     to kill a spinning guest, no record, no instance made ahead).
+//   - onehop (only when asked for with -rows): one process per CPU,
+//     sharing the listener, each answering its own clients from a fresh
+//     hello.wasm instance made ahead in reused memory: an upper bound for
+//     a design where the worker serves the client itself (onehop.go).
 //
 // Load comes from wrk (apt install wrk; -t1 -cN --latency) when it is
 // installed, else from a Go client (N keep-alive connections, one
@@ -57,6 +61,9 @@ type config struct {
 }
 
 func main() {
+	if onehopChild() {
+		return
+	}
 	cfg := &config{}
 	flag.DurationVar(&cfg.duration, "duration", 10*time.Second, "measured time per row")
 	flag.DurationVar(&cfg.warmup, "warmup", 2*time.Second, "warm-up per row, not counted")
@@ -142,6 +149,8 @@ func run(cfg *config) error {
 			t, err = startCeiling()
 		case "inproc":
 			t, err = startInproc(ctx, root)
+		case "onehop":
+			t, err = startOnehop(ctx, root, runtime.NumCPU())
 		default:
 			return fmt.Errorf("unknown row %q", row)
 		}

@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/textproto"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"github.com/tetratelabs/wazero/sys"
+)
+
+// onehopEnv marks a child of this program that serves the onehop row.
+const onehopEnv = "BENCH_SERVICES_ONEHOP_WASM"
+
+// startOnehop measures what a one-hop design could reach at best: procs
+// processes (GOMAXPROCS=1, GOGC=400, like insitu's workers) accept on one
+// shared listening socket and each answers its own clients, one guest at
+// a time, from a fresh instance of hello.wasm per request. Each process
+// keeps the savings insitu's worker has (the next instance made right
+// after a response, the guest's memory reused) and nothing else: no
+// parent to kill a spinning guest, no record, no admission, no CGI
+// variables bound per request. It is an upper bound for serving the
+// client from the worker, not a design.
+func startOnehop(ctx context.Context, root string, procs int) (target, error) {
+	ln, err := listenLoopback()
+	if err != nil {
+		return target{}, err
+	}
+	defer ln.Close() // the children hold their own copies
+	f, err := ln.(*net.TCPListener).File()
+	if err != nil {
+		return target{}, err
+	}
+	defer f.Close()
+	wasm := filepath.Join(root, "examples", "services", "hello", "hello.wasm")
+	var pids []int
+	for range procs {
+		cmd := exec.CommandContext(ctx, os.Args[0])
+		cmd.Env = append(os.Environ(), onehopEnv+"="+wasm, "GOMAXPROCS=1", "GOGC=400")
+		cmd.ExtraFiles = []*os.File{f}
+		cmd.Stderr = os.Stderr
+		if err := cmd.Start(); err != nil {
+			return target{}, err
+		}
+		pids = append(pids, cmd.Process.Pid)
+		go cmd.Wait()
+	}
+	return target{name: "one hop, at best", url: "http://" + ln.Addr().String() + "/svc/hello/",
+		pids: func() []int { return pids },
+		note: strconv.Itoa(procs) + " processes sharing the listener, each serving its clients from a fresh hello.wasm instance made ahead: no parent, no kill, no record"}, nil
+}
+
+// serveOnehop is a onehop child: it serves until killed.
+func serveOnehop(wasmPath string) error {
+	ctx := context.Background()
+	wasm, err := os.ReadFile(wasmPath)
+	if err != nil {
+		return err
+	}
+	ln, err := net.FileListener(os.NewFile(3, "listener"))
+	if err != nil {
+		return err
+	}
+	rt := wazero.NewRuntime(ctx)
+	wasi_snapshot_preview1.MustInstantiate(ctx, rt)
+	mod, err := rt.CompileModule(ctx, wasm)
+	if err != nil {
+		return err
+	}
+	s := &onehopServer{rt: rt, mod: mod}
+	return http.Serve(ln, s)
+}
+
+// onehopServer runs one guest at a time, like a worker.
+type onehopServer struct {
+	rt    wazero.Runtime
+	mod   wazero.CompiledModule
+	mu    sync.Mutex
+	ahead *onehopInstance
+	spare []byte
+}
+
+type onehopInstance struct {
+	m     api.Module
+	entry api.Function
+	out   bytes.Buffer
+}
+
+// make instantiates the module with the spare memory; s.mu is held.
+func (s *onehopServer) make(ctx context.Context) (*onehopInstance, error) {
+	inst := &onehopInstance{}
+	cfg := wazero.NewModuleConfig().WithStdout(&inst.out).WithName("").WithStartFunctions().
+		WithEnv("REQUEST_METHOD", "GET").WithEnv("PATH_INFO", "/")
+	m, err := s.rt.InstantiateModule(experimental.WithMemoryAllocator(ctx, spareAllocator{s}), s.mod, cfg)
+	if err != nil {
+		return nil, err
+	}
+	inst.m, inst.entry = m, m.ExportedFunction("_start")
+	return inst, nil
+}
+
+func (s *onehopServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ctx := context.Background()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inst := s.ahead
+	s.ahead = nil
+	if inst == nil {
+		var err error
+		if inst, err = s.make(ctx); err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+	}
+	_, err := inst.entry.Call(ctx)
+	inst.m.Close(ctx)
+	var exit *sys.ExitError
+	if err != nil && (!errors.As(err, &exit) || exit.ExitCode() != 0) {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	tp := textproto.NewReader(bufio.NewReader(&inst.out))
+	hdr, err := tp.ReadMIMEHeader()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	for k, v := range hdr {
+		w.Header()[k] = v
+	}
+	tp.R.WriteTo(w)
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush() // the answer leaves before the next instance is made
+	}
+	s.ahead, _ = s.make(ctx)
+}
+
+// spareAllocator hands the server's spare buffer to the next memory.
+type spareAllocator struct{ s *onehopServer }
+
+func (a spareAllocator) Allocate(capacity, _ uint64) experimental.LinearMemory {
+	m := &spareMemory{s: a.s}
+	if uint64(cap(a.s.spare)) >= capacity {
+		m.buf, a.s.spare = a.s.spare[:0], nil
+	} else {
+		m.buf = make([]byte, 0, capacity)
+	}
+	return m
+}
+
+type spareMemory struct {
+	s   *onehopServer
+	buf []byte
+}
+
+func (m *spareMemory) Reallocate(size uint64) []byte {
+	if size > uint64(cap(m.buf)) {
+		nb := make([]byte, size, max(size, 2*uint64(cap(m.buf))))
+		copy(nb, m.buf)
+		m.buf = nb
+	}
+	m.buf = m.buf[:size]
+	return m.buf
+}
+
+// Free zeroes the memory and keeps it as the spare.
+func (m *spareMemory) Free() {
+	clear(m.buf)
+	m.s.spare = m.buf[:0]
+}
+
+// onehopChild runs the child when this process is one.
+func onehopChild() bool {
+	p := os.Getenv(onehopEnv)
+	if p == "" {
+		return false
+	}
+	if err := serveOnehop(p); err != nil {
+		fmt.Fprintln(os.Stderr, "onehop:", err)
+		os.Exit(1)
+	}
+	return true
+}
