@@ -137,6 +137,9 @@ func (w *worker) send(b []byte) error {
 }
 
 func (w *worker) serve() error {
+	if err := initRecv(w.fd); err != nil {
+		return err
+	}
 	w.cpuMark = cpuNanos()
 	w.e.b = append(w.e.b[:0], msgHello)
 	w.e.i(w.cpuMark)
@@ -144,10 +147,7 @@ func (w *worker) serve() error {
 		return err
 	}
 	for {
-		n, oobn, _, _, err := unix.Recvmsg(w.fd, w.rbuf, w.oob, unix.MSG_CMSG_CLOEXEC)
-		if err == unix.EINTR {
-			continue
-		}
+		n, oobn, err := w.recv()
 		if err != nil {
 			return err
 		}
