@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -51,6 +52,7 @@ func startOnehop(ctx context.Context, root string, procs int) (target, error) {
 		cmd := exec.CommandContext(ctx, os.Args[0])
 		cmd.Env = append(os.Environ(), onehopEnv+"="+wasm, "GOMAXPROCS=1", "GOGC=400")
 		cmd.ExtraFiles = []*os.File{f}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // gone with the bench
 		cmd.Stderr = os.Stderr
 		if err := cmd.Start(); err != nil {
 			return target{}, err

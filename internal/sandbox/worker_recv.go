@@ -24,16 +24,17 @@ func initRecv(fd int) error {
 // recv reads the parent's next message into w.rbuf and its ancillary
 // data into w.oob; n == 0 means the parent closed its end.
 //
-// A worker under load gets its next request within microseconds of its
-// report. It waits for it in a raw recvmsg, which keeps the worker's P:
-// a wait through the scheduler's syscall entry and exit woke the
-// runtime's sysmon thread on every run, 17% of a busy worker's CPU on a
-// paravirtual machine, where every wake-up is dear (issue 13). The raw
-// wait ends by fastWait (SO_RCVTIMEO, initRecv); then the worker blocks in
-// poll through the syscall entry, so an idle worker costs nothing. A
-// signal (the runtime preempting the goroutine, a stop-the-world)
-// interrupts the raw wait with EINTR, and the worker yields before it
-// waits again, so a collection never waits for the next request.
+// A busy worker gets its next request soon after its report. It waits
+// for it in a raw recvmsg, which keeps the worker's P: a wait through the
+// scheduler's syscall entry and exit woke the runtime's sysmon thread on
+// every run, 17% of a busy worker's CPU on a paravirtual machine, where
+// every wake-up is dear (issue 13). The raw wait ends by fastWait
+// (SO_RCVTIMEO, initRecv); then the worker blocks in poll through the
+// syscall entry, so an idle worker costs nothing. A signal (the runtime
+// preempting the goroutine for a stop-the-world) interrupts the raw wait
+// with EINTR, and the worker yields before it waits again; without
+// signals (GODEBUG=asyncpreemptoff=1) a stop-the-world waits at most
+// fastWait, never for the next request.
 func (w *worker) recv() (n, oobn int, err error) {
 	for {
 		n, oobn, err = rawRecvmsg(w.fd, w.rbuf, w.oob)
