@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"net/textproto"
 	"os"
@@ -47,20 +48,26 @@ func startInproc(ctx context.Context, root string) (target, error) {
 			return
 		}
 		m.Close(r.Context())
-		tp := textproto.NewReader(bufio.NewReader(&out))
-		hdr, err := tp.ReadMIMEHeader()
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		for k, v := range hdr {
-			w.Header()[k] = v
-		}
-		tp.R.WriteTo(w)
+		writeCGI(w, &out)
 	})
 	go http.Serve(ln, mux)
 	self := os.Getpid()
 	return target{name: "wasm in-process", url: "http://" + ln.Addr().String() + "/svc/hello/",
 		pids: func() []int { return []int{self} },
 		note: "hello.wasm, wazero InstantiateModule per request in this process: no worker, no kill, no record"}, nil
+}
+
+// writeCGI answers with the CGI response a guest wrote to out: its header
+// block, then the rest as the body (502 when the header does not parse).
+func writeCGI(w http.ResponseWriter, out io.Reader) {
+	tp := textproto.NewReader(bufio.NewReader(out))
+	hdr, err := tp.ReadMIMEHeader()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	for k, v := range hdr {
+		w.Header()[k] = v
+	}
+	tp.R.WriteTo(w)
 }

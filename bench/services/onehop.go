@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"net/textproto"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -134,16 +132,7 @@ func (s *onehopServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
 	}
-	tp := textproto.NewReader(bufio.NewReader(&inst.out))
-	hdr, err := tp.ReadMIMEHeader()
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	for k, v := range hdr {
-		w.Header()[k] = v
-	}
-	tp.R.WriteTo(w)
+	writeCGI(w, &inst.out)
 	if f, ok := w.(http.Flusher); ok {
 		f.Flush() // the answer leaves before the next instance is made
 	}
