@@ -23,6 +23,8 @@
 //     sharing the listener, each answering its own clients from a fresh
 //     hello.wasm instance made ahead in reused memory: an upper bound for
 //     a design where the worker serves the client itself (onehop.go).
+//   - onehop+rec (only when asked for): onehop plus a deadline page and a
+//     journaled run record per request.
 //
 // Load comes from wrk (apt install wrk; -t1 -cN --latency) when it is
 // installed, else from a Go client (N keep-alive connections, one
@@ -150,7 +152,9 @@ func run(cfg *config) error {
 		case "inproc":
 			t, err = startInproc(ctx, root)
 		case "onehop":
-			t, err = startOnehop(ctx, root, runtime.NumCPU())
+			t, err = startOnehop(ctx, root, tmp, runtime.NumCPU(), false)
+		case "onehop+rec":
+			t, err = startOnehop(ctx, root, tmp, runtime.NumCPU(), true)
 		default:
 			return fmt.Errorf("unknown row %q", row)
 		}

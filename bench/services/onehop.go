@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -21,8 +22,12 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 )
 
-// onehopEnv marks a child of this program that serves the onehop row.
-const onehopEnv = "BENCH_SERVICES_ONEHOP_WASM"
+// onehopEnv marks a child of this program that serves the onehop row;
+// onehopJournalEnv names its journal file in the onehop+rec row.
+const (
+	onehopEnv        = "BENCH_SERVICES_ONEHOP_WASM"
+	onehopJournalEnv = "BENCH_SERVICES_ONEHOP_JOURNAL"
+)
 
 // startOnehop measures what a one-hop design could reach at best: procs
 // processes (GOMAXPROCS=1, GOGC=400, like insitu's workers) accept on one
@@ -33,7 +38,15 @@ const onehopEnv = "BENCH_SERVICES_ONEHOP_WASM"
 // parent to kill a spinning guest, no record, no admission, no CGI
 // variables bound per request. It is an upper bound for serving the
 // client from the worker, not a design.
-func startOnehop(ctx context.Context, root string, procs int) (target, error) {
+//
+// With journals set (the onehop+rec row), each process also pays for the
+// guarantees such a design could keep without a hop: before each run it
+// publishes the run's start and deadline in a page it shares (a memfd,
+// where a parent's watchdog would read them), and before each answer it
+// reads its CPU time (getrusage, as a worker does for Result.CPU) and
+// appends a run record to its own journal file with one write(2), so the
+// record would survive a crash of the process. Nothing reads them here.
+func startOnehop(ctx context.Context, root, tmp string, procs int, journals bool) (target, error) {
 	ln, err := listenLoopback()
 	if err != nil {
 		return target{}, err
@@ -46,9 +59,16 @@ func startOnehop(ctx context.Context, root string, procs int) (target, error) {
 	defer f.Close()
 	wasm := filepath.Join(root, "examples", "services", "hello", "hello.wasm")
 	var pids []int
-	for range procs {
+	name, what := "one hop, at best", "no parent, no kill, no record"
+	if journals {
+		name, what = "one hop + record", "a deadline page and a journaled record per request, no parent"
+	}
+	for i := range procs {
 		cmd := exec.CommandContext(ctx, os.Args[0])
 		cmd.Env = append(os.Environ(), onehopEnv+"="+wasm, "GOMAXPROCS=1", "GOGC=400")
+		if journals {
+			cmd.Env = append(cmd.Env, onehopJournalEnv+"="+filepath.Join(tmp, "onehop-journal-"+strconv.Itoa(i)))
+		}
 		cmd.ExtraFiles = []*os.File{f}
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // gone with the bench
 		cmd.Stderr = os.Stderr
@@ -58,9 +78,9 @@ func startOnehop(ctx context.Context, root string, procs int) (target, error) {
 		pids = append(pids, cmd.Process.Pid)
 		go cmd.Wait()
 	}
-	return target{name: "one hop, at best", url: "http://" + ln.Addr().String() + "/svc/hello/",
+	return target{name: name, url: "http://" + ln.Addr().String() + "/svc/hello/",
 		pids: func() []int { return pids },
-		note: strconv.Itoa(procs) + " processes sharing the listener, each serving its clients from a fresh hello.wasm instance made ahead: no parent, no kill, no record"}, nil
+		note: strconv.Itoa(procs) + " processes sharing the listener, each serving its clients from a fresh hello.wasm instance made ahead: " + what}, nil
 }
 
 // serveOnehop is a onehop child: it serves until killed.
@@ -81,6 +101,11 @@ func serveOnehop(wasmPath string) error {
 		return err
 	}
 	s := &onehopServer{rt: rt, mod: mod}
+	if path := os.Getenv(onehopJournalEnv); path != "" {
+		if s.rec, err = newOnehopRecorder(path); err != nil {
+			return err
+		}
+	}
 	return http.Serve(ln, s)
 }
 
@@ -91,6 +116,7 @@ type onehopServer struct {
 	mu    sync.Mutex
 	ahead *onehopInstance
 	spare []byte
+	rec   *onehopRecorder // nil: no deadline page, no journal
 }
 
 type onehopInstance struct {
@@ -125,8 +151,14 @@ func (s *onehopServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	start := time.Now()
+	s.rec.begin(start)
 	_, err := inst.entry.Call(ctx)
 	inst.m.Close(ctx)
+	if werr := s.rec.end(start, err); werr != nil {
+		http.Error(w, werr.Error(), http.StatusInternalServerError)
+		return
+	}
 	var exit *sys.ExitError
 	if err != nil && (!errors.As(err, &exit) || exit.ExitCode() != 0) {
 		http.Error(w, err.Error(), http.StatusBadGateway)
