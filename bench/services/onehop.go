@@ -155,12 +155,15 @@ func (s *onehopServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.rec.begin(start)
 	_, err := inst.entry.Call(ctx)
 	inst.m.Close(ctx)
+	var exit *sys.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == 0 {
+		err = nil // proc_exit(0) ends a C program's _start
+	}
 	if werr := s.rec.end(start, err); werr != nil {
 		http.Error(w, werr.Error(), http.StatusInternalServerError)
 		return
 	}
-	var exit *sys.ExitError
-	if err != nil && (!errors.As(err, &exit) || exit.ExitCode() != 0) {
+	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
 	}
