@@ -25,6 +25,10 @@
 //     a design where the worker serves the client itself (onehop.go).
 //   - onehop+rec (only when asked for): onehop plus a deadline page and a
 //     journaled run record per request.
+//   - direct (only when asked for): a process per connection (as many as
+//     the largest -conns value), each with a journaled record and a
+//     SIGKILL timer armed per request: DESIGN.md's direct connections at
+//     best.
 //
 // Load comes from wrk (apt install wrk; -t1 -cN --latency) when it is
 // installed, else from a Go client (N keep-alive connections, one
@@ -45,6 +49,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -152,9 +157,11 @@ func run(cfg *config) error {
 		case "inproc":
 			t, err = startInproc(ctx, root)
 		case "onehop":
-			t, err = startOnehop(ctx, root, tmp, runtime.NumCPU(), false)
+			t, err = startOnehop(ctx, root, tmp, runtime.NumCPU(), onehopBare)
 		case "onehop+rec":
-			t, err = startOnehop(ctx, root, tmp, runtime.NumCPU(), true)
+			t, err = startOnehop(ctx, root, tmp, runtime.NumCPU(), onehopRecord)
+		case "direct":
+			t, err = startOnehop(ctx, root, tmp, slices.Max(cfg.connsList), onehopPerConn)
 		default:
 			return fmt.Errorf("unknown row %q", row)
 		}

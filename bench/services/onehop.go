@@ -23,10 +23,21 @@ import (
 )
 
 // onehopEnv marks a child of this program that serves the onehop row;
-// onehopJournalEnv names its journal file in the onehop+rec row.
+// onehopJournalEnv names its journal file in the onehop+rec row;
+// onehopConnEnv makes it serve one connection at a time (the direct row).
 const (
 	onehopEnv        = "BENCH_SERVICES_ONEHOP_WASM"
 	onehopJournalEnv = "BENCH_SERVICES_ONEHOP_JOURNAL"
+	onehopConnEnv    = "BENCH_SERVICES_ONEHOP_ONECONN"
+)
+
+// onehopMode says what a row's children do beyond serving.
+type onehopMode int
+
+const (
+	onehopBare    onehopMode = iota // onehop: nothing else
+	onehopRecord                    // onehop+rec: deadline page and journal
+	onehopPerConn                   // direct: one connection per process, journal, kernel deadline
 )
 
 // startOnehop measures what a one-hop design could reach at best: procs
@@ -46,7 +57,12 @@ const (
 // reads its CPU time (getrusage, as a worker does for Result.CPU) and
 // appends a run record to its own journal file with one write(2), so the
 // record would survive a crash of the process. Nothing reads them here.
-func startOnehop(ctx context.Context, root, tmp string, procs int, journals bool) (target, error) {
+//
+// In the direct row (onehopPerConn), there is a process per connection,
+// as in DESIGN.md's direct connections: each serves one connection at a
+// time, journals its records and arms a SIGKILL timer at each run's
+// deadline (disarmed after the run) instead of publishing it.
+func startOnehop(ctx context.Context, root, tmp string, procs int, mode onehopMode) (target, error) {
 	ln, err := listenLoopback()
 	if err != nil {
 		return target{}, err
@@ -60,14 +76,22 @@ func startOnehop(ctx context.Context, root, tmp string, procs int, journals bool
 	wasm := filepath.Join(root, "examples", "services", "hello", "hello.wasm")
 	var pids []int
 	name, what := "one hop, at best", "no parent, no kill, no record"
-	if journals {
+	note := strconv.Itoa(procs) + " processes sharing the listener, each serving its clients from a fresh hello.wasm instance made ahead: "
+	switch mode {
+	case onehopRecord:
 		name, what = "one hop + record", "a deadline page and a journaled record per request, no parent"
+	case onehopPerConn:
+		name, what = "direct, at best", "a SIGKILL timer and a journaled record per request, no parent"
+		note = strconv.Itoa(procs) + " processes sharing the listener, each serving one connection at a time from a fresh hello.wasm instance made ahead: "
 	}
 	for i := range procs {
 		cmd := exec.CommandContext(ctx, os.Args[0])
 		cmd.Env = append(os.Environ(), onehopEnv+"="+wasm, "GOMAXPROCS=1", "GOGC=400")
-		if journals {
+		if mode != onehopBare {
 			cmd.Env = append(cmd.Env, onehopJournalEnv+"="+filepath.Join(tmp, "onehop-journal-"+strconv.Itoa(i)))
+		}
+		if mode == onehopPerConn {
+			cmd.Env = append(cmd.Env, onehopConnEnv+"=1")
 		}
 		cmd.ExtraFiles = []*os.File{f}
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // gone with the bench
@@ -80,7 +104,7 @@ func startOnehop(ctx context.Context, root, tmp string, procs int, journals bool
 	}
 	return target{name: name, url: "http://" + ln.Addr().String() + "/svc/hello/",
 		pids: func() []int { return pids },
-		note: strconv.Itoa(procs) + " processes sharing the listener, each serving its clients from a fresh hello.wasm instance made ahead: " + what}, nil
+		note: note + what}, nil
 }
 
 // serveOnehop is a onehop child: it serves until killed.
@@ -101,12 +125,37 @@ func serveOnehop(wasmPath string) error {
 		return err
 	}
 	s := &onehopServer{rt: rt, mod: mod}
+	oneConn := os.Getenv(onehopConnEnv) == "1"
 	if path := os.Getenv(onehopJournalEnv); path != "" {
-		if s.rec, err = newOnehopRecorder(path); err != nil {
+		if s.rec, err = newOnehopRecorder(path, oneConn); err != nil {
 			return err
 		}
 	}
-	return http.Serve(ln, s)
+	if !oneConn {
+		return http.Serve(ln, s)
+	}
+	one := &oneConnListener{Listener: ln, turn: make(chan struct{}, 1)}
+	srv := &http.Server{Handler: s, ConnState: func(_ net.Conn, st http.ConnState) {
+		if st == http.StateClosed || st == http.StateHijacked {
+			<-one.turn
+		}
+	}}
+	return srv.Serve(one)
+}
+
+// oneConnListener accepts a connection only once the previous one closed.
+type oneConnListener struct {
+	net.Listener
+	turn chan struct{} // holds a token while a connection is open
+}
+
+func (l *oneConnListener) Accept() (net.Conn, error) {
+	l.turn <- struct{}{}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.turn
+	}
+	return c, err
 }
 
 // onehopServer runs one guest at a time, like a worker.

@@ -11,8 +11,10 @@ import (
 )
 
 // onehopRecorder is what the onehop+rec row pays per request: a deadline
-// page and a journal. Its methods are no-ops on a nil recorder.
+// page and a journal; in the direct row, a SIGKILL timer instead of the
+// page. Its methods are no-ops on a nil recorder.
 type onehopRecorder struct {
+	timer   int32         // a POSIX timer signalling SIGKILL (direct row), or -1
 	page    []byte        // a shared memfd page: start and deadline, ns
 	start   *atomic.Int64 // &page[0]
 	due     *atomic.Int64 // &page[8]
@@ -21,7 +23,14 @@ type onehopRecorder struct {
 	buf     []byte
 }
 
-func newOnehopRecorder(path string) (*onehopRecorder, error) {
+func newOnehopRecorder(path string, killTimer bool) (*onehopRecorder, error) {
+	timer := int32(-1)
+	if killTimer {
+		var err error
+		if timer, err = newKillTimer(); err != nil {
+			return nil, err
+		}
+	}
 	fd, err := unix.MemfdCreate("onehop-deadline", unix.MFD_CLOEXEC)
 	if err != nil {
 		return nil, err
@@ -38,7 +47,7 @@ func newOnehopRecorder(path string) (*onehopRecorder, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &onehopRecorder{page: page, start: (*atomic.Int64)(unsafe.Pointer(&page[0])),
+	return &onehopRecorder{timer: timer, page: page, start: (*atomic.Int64)(unsafe.Pointer(&page[0])),
 		due: (*atomic.Int64)(unsafe.Pointer(&page[8])), journal: f}, nil
 }
 
@@ -46,6 +55,10 @@ func newOnehopRecorder(path string) (*onehopRecorder, error) {
 // service timeout).
 func (r *onehopRecorder) begin(now time.Time) {
 	if r == nil {
+		return
+	}
+	if r.timer >= 0 {
+		armKillTimer(r.timer, 10*time.Second)
 		return
 	}
 	r.due.Store(now.Add(10 * time.Second).UnixNano())
@@ -58,7 +71,11 @@ func (r *onehopRecorder) end(start time.Time, runErr error) error {
 	if r == nil {
 		return nil
 	}
-	r.start.Store(0)
+	if r.timer >= 0 {
+		armKillTimer(r.timer, 0)
+	} else {
+		r.start.Store(0)
+	}
 	var ru unix.Rusage
 	unix.Getrusage(unix.RUSAGE_SELF, &ru)
 	r.seq++
@@ -80,4 +97,28 @@ func (r *onehopRecorder) end(start time.Time, runErr error) error {
 	r.buf = b
 	_, err := r.journal.Write(b)
 	return err
+}
+
+// newKillTimer creates a POSIX timer on CLOCK_MONOTONIC whose expiry
+// sends this process SIGKILL (the direct design's deadline).
+func newKillTimer() (int32, error) {
+	ev := struct {
+		value  uintptr
+		signo  int32
+		notify int32 // SIGEV_SIGNAL
+		_      [48]byte
+	}{signo: int32(unix.SIGKILL)}
+	var id int32
+	_, _, e := unix.RawSyscall(unix.SYS_TIMER_CREATE, unix.CLOCK_MONOTONIC, uintptr(unsafe.Pointer(&ev)), uintptr(unsafe.Pointer(&id)))
+	if e != 0 {
+		return -1, e
+	}
+	return id, nil
+}
+
+// armKillTimer sets the timer to expire after d; 0 disarms it.
+func armKillTimer(id int32, d time.Duration) {
+	var its unix.ItimerSpec
+	its.Value = unix.NsecToTimespec(int64(d))
+	unix.RawSyscall6(unix.SYS_TIMER_SETTIME, uintptr(id), 0, uintptr(unsafe.Pointer(&its)), 0, 0, 0)
 }

@@ -45,19 +45,25 @@ func (p *proc) readMsg(b []byte) (int, error) {
 	return n, rerr
 }
 
-func rawSendmsg(fd int, msg, oob []byte) error {
-	var h unix.Msghdr
-	var iov unix.Iovec
-	if len(msg) > 0 {
-		iov.Base = &msg[0]
-		iov.SetLen(len(msg))
-		h.Iov = &iov
+// msghdr points h at one buffer and the ancillary data; empty ones are
+// left out.
+func msghdr(h *unix.Msghdr, iov *unix.Iovec, b, oob []byte) {
+	if len(b) > 0 {
+		iov.Base = &b[0]
+		iov.SetLen(len(b))
+		h.Iov = iov
 		h.SetIovlen(1)
 	}
 	if len(oob) > 0 {
 		h.Control = &oob[0]
 		h.SetControllen(len(oob))
 	}
+}
+
+func rawSendmsg(fd int, msg, oob []byte) error {
+	var h unix.Msghdr
+	var iov unix.Iovec
+	msghdr(&h, &iov, msg, oob)
 	for {
 		_, _, e := syscall.RawSyscall(unix.SYS_SENDMSG, uintptr(fd), uintptr(unsafe.Pointer(&h)), unix.MSG_NOSIGNAL)
 		if e == unix.EINTR {

@@ -67,12 +67,7 @@ func waitReadable(fd int) error {
 func rawRecvmsg(fd int, b, oob []byte) (n, oobn int, err error) {
 	var h unix.Msghdr
 	var iov unix.Iovec
-	iov.Base = &b[0]
-	iov.SetLen(len(b))
-	h.Iov = &iov
-	h.SetIovlen(1)
-	h.Control = &oob[0]
-	h.SetControllen(len(oob))
+	msghdr(&h, &iov, b, oob)
 	r, _, e := syscall.RawSyscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&h)), unix.MSG_CMSG_CLOEXEC)
 	if e != 0 {
 		return 0, 0, e
