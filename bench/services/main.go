@@ -2,7 +2,11 @@
 // CGI and against an in-process handler, with a real HTTP load generator on
 // loopback, in one run:
 //
-//	go run ./bench/services [-duration 10s] [-warmup 2s] [-conns 1,16] [-load auto|wrk|go]
+//	go run ./bench/services [-duration 10s] [-warmup 2s] [-conns 1,16] [-load auto|wrk|go] [-rounds 1]
+//
+// With -rounds N, every row is measured N times, the rows taking turns,
+// and a table of medians follows: on a noisy machine the rows then see
+// the same moments, and the ratios between them hold better.
 //
 // The three rows serve the same response ("Content-Type: text/plain",
 // "hello\n") for GET /svc/hello/:
@@ -65,6 +69,7 @@ type config struct {
 	keep             bool
 	cc               string
 	hangups          int // requests whose client hangs up at once, per row (0: none)
+	rounds           int // measured runs of every row, interleaved (1: one run each)
 }
 
 func main() {
@@ -81,6 +86,7 @@ func main() {
 	flag.StringVar(&cfg.insitu, "insitu", "", "insitu binary to use (default: build ./cmd/insitu)")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory")
 	flag.StringVar(&cfg.cc, "cc", "cc", "C compiler for the native CGI program")
+	flag.IntVar(&cfg.rounds, "rounds", 1, "measure every row this many times, the rows interleaved (row A, row B, row A, ...); with more than one, a table of medians follows the rounds")
 	flag.IntVar(&cfg.hangups, "hangups", 0, "after the tables, this many insitu requests whose client hangs up right after sending")
 	flag.Parse()
 	for _, c := range strings.Split(*conns, ",") {
@@ -174,32 +180,21 @@ func run(cfg *config) error {
 		targets = append(targets, t)
 	}
 
-	var tables [][]result
 	for _, conns := range cfg.connsList {
 		cfg.conns = conns
-		var results []result
-		for _, t := range targets {
-			fmt.Fprintf(os.Stderr, "%s: warm-up %v, then %v with %d connections (%s) ...\n", t.name, cfg.warmup, cfg.duration, cfg.conns, cfg.load)
-			if cfg.warmup > 0 {
-				if _, err := generate(ctx, cfg, t.url, cfg.warmup); err != nil {
-					return fmt.Errorf("%s warm-up: %w", t.name, err)
-				}
-			}
-			before, wBefore := cpuOf(t.pids()), workerCPU(t)
-			lr, err := generate(ctx, cfg, t.url, cfg.duration)
-			if err != nil {
-				return fmt.Errorf("%s: %w", t.name, err)
-			}
-			results = append(results, result{target: t, load: lr, cpu: cpuOf(t.pids()) - before, workerCPU: workerCPU(t) - wBefore})
-			if err := check(t.url); err != nil {
-				return fmt.Errorf("%s after the load: %w", t.name, err)
-			}
+		rounds, err := measure(ctx, cfg, targets)
+		if err != nil {
+			return err
 		}
-		tables = append(tables, results)
-	}
-	for i, results := range tables {
-		cfg.conns = cfg.connsList[i]
-		report(cfg, results)
+		for i, results := range rounds {
+			if len(rounds) > 1 {
+				fmt.Printf("\nround %d of %d", i+1, len(rounds))
+			}
+			report(cfg, results)
+		}
+		if len(rounds) > 1 {
+			reportMedians(cfg, rounds)
+		}
 	}
 	if cfg.hangups > 0 {
 		fmt.Printf("\nClients that hang up right after sending their request:\n\n")
@@ -220,6 +215,39 @@ func run(cfg *config) error {
 		}
 	}
 	return nil
+}
+
+// measure warms every target up once, then measures each of them
+// cfg.rounds times, interleaved, so that a change in the machine's load
+// falls on every row alike. It returns the results by round.
+func measure(ctx context.Context, cfg *config, targets []target) ([][]result, error) {
+	for _, t := range targets {
+		if cfg.warmup <= 0 {
+			break
+		}
+		fmt.Fprintf(os.Stderr, "%s: warm-up %v with %d connections (%s) ...\n", t.name, cfg.warmup, cfg.conns, cfg.load)
+		if _, err := generate(ctx, cfg, t.url, cfg.warmup); err != nil {
+			return nil, fmt.Errorf("%s warm-up: %w", t.name, err)
+		}
+	}
+	var rounds [][]result
+	for range max(cfg.rounds, 1) {
+		var results []result
+		for _, t := range targets {
+			fmt.Fprintf(os.Stderr, "%s: %v with %d connections ...\n", t.name, cfg.duration, cfg.conns)
+			before, wBefore := cpuOf(t.pids()), workerCPU(t)
+			lr, err := generate(ctx, cfg, t.url, cfg.duration)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", t.name, err)
+			}
+			results = append(results, result{target: t, load: lr, cpu: cpuOf(t.pids()) - before, workerCPU: workerCPU(t) - wBefore})
+			if err := check(t.url); err != nil {
+				return nil, fmt.Errorf("%s after the load: %w", t.name, err)
+			}
+		}
+		rounds = append(rounds, results)
+	}
+	return rounds, nil
 }
 
 // workerCPU is the CPU of t's worker processes so far (0 when t has none).

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 )
@@ -32,8 +33,8 @@ func printMachine(cfg *config) {
 		first, _, _ := strings.Cut(string(v), "\n")
 		gen = fmt.Sprintf("%s, -t%d", strings.TrimSpace(strings.SplitN(first, "Copyright", 2)[0]), cfg.threads)
 	}
-	fmt.Printf("load: %s, %v connections, %v warm-up + %v measured per row, GET /svc/hello/ on 127.0.0.1\n",
-		gen, cfg.connsList, cfg.warmup, cfg.duration)
+	fmt.Printf("load: %s, %v connections, %v warm-up + %v measured per row and round, %d round(s), GET /svc/hello/ on 127.0.0.1\n",
+		gen, cfg.connsList, cfg.warmup, cfg.duration, max(cfg.rounds, 1))
 }
 
 // report prints the table and the ratios against the goals.
@@ -73,6 +74,69 @@ func report(cfg *config, results []result) {
 		per := in.cpu / time.Duration(in.load.requests)
 		fmt.Printf("insitu CPU:       %s per request (goal <= 100 µs: %s)\n", perRequest(in.cpu, in.load.requests), verdict(per <= 100*time.Microsecond))
 	}
+}
+
+// reportMedians prints, for each row, the median over the rounds of its
+// requests/s, p50, p99 and CPU per request (each median taken on its
+// own), the goals judged on those medians, and insitu's ratio to CGI in
+// every round.
+func reportMedians(cfg *config, rounds [][]result) {
+	var med []result
+	for i := range rounds[0] {
+		var rps []float64
+		var p50, p99, per, perW []time.Duration
+		m := result{target: rounds[0][i].target}
+		for _, results := range rounds {
+			r := results[i]
+			rps = append(rps, r.load.rps)
+			p50, p99 = append(p50, r.load.p50), append(p99, r.load.p99)
+			if r.load.requests > 0 {
+				per = append(per, r.cpu/time.Duration(r.load.requests))
+				perW = append(perW, r.workerCPU/time.Duration(r.load.requests))
+			}
+			m.load.requests += r.load.requests
+			m.load.errors += r.load.errors
+		}
+		m.load.rps, m.load.p50, m.load.p99 = median(rps), median(p50), median(p99)
+		// report divides by the requests: give it the median per request.
+		m.cpu = median(per) * time.Duration(m.load.requests)
+		m.workerCPU = median(perW) * time.Duration(m.load.requests)
+		med = append(med, m)
+	}
+	fmt.Printf("\nmedians of %d rounds (each column on its own; errors summed)", len(rounds))
+	report(cfg, med)
+	var ratios []string
+	for _, results := range rounds {
+		var in, cgi float64
+		for _, r := range results {
+			switch r.name {
+			case "insitu":
+				in = r.load.rps
+			case "cgi":
+				cgi = r.load.rps
+			}
+		}
+		if in > 0 && cgi > 0 {
+			ratios = append(ratios, fmt.Sprintf("%.2fx", in/cgi))
+		}
+	}
+	if len(ratios) > 0 {
+		fmt.Printf("insitu / cgi by round: %s\n", strings.Join(ratios, ", "))
+	}
+}
+
+// median returns the middle value of xs (the mean of the two middle
+// values when there is an even number); xs is sorted in place.
+func median[T float64 | time.Duration](xs []T) T {
+	if len(xs) == 0 {
+		return 0
+	}
+	slices.Sort(xs)
+	n := len(xs)
+	if n%2 == 1 {
+		return xs[n/2]
+	}
+	return (xs[n/2-1] + xs[n/2]) / 2
 }
 
 // perRequest formats d spread over n requests in microseconds.
