@@ -31,12 +31,19 @@ var insitu *insituServer
 
 // startInsitu builds (or takes) the insitu binary, starts a server on a
 // fresh data directory, pushes hello.wasm and creates the public service.
-func startInsitu(ctx context.Context, cfg *config, root, tmp string) (*insituServer, error) {
+func startInsitu(ctx context.Context, cfg *config, root, tmp string, direct bool) (*insituServer, error) {
 	bin, err := benchnode.Build(ctx, root, tmp, cfg.insitu)
 	if err != nil {
 		return nil, err
 	}
-	node, err := benchnode.Start(bin, tmp, accessKey, secretKey)
+	dir, extra := tmp, []string(nil)
+	if direct {
+		dir, extra = filepath.Join(tmp, "direct"), []string{"--services-direct", "4"}
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	node, err := benchnode.Start(bin, dir, accessKey, secretKey, extra...)
 	if err != nil {
 		return nil, err
 	}
@@ -71,6 +78,11 @@ func startInsitu(ctx context.Context, cfg *config, root, tmp string) (*insituSer
 		pids:    func() []int { return append([]int{-pid}, childrenOf(pid)...) },
 		workers: true,
 		note:    "insitu server, service hello (hello.wasm), public, fresh sandbox per request"}
+	if direct {
+		s.target.name, s.target.url, s.target.host = "insitu-direct", endpoint+"/", "hello.svc.localhost"
+		s.target.note = "insitu --services-direct 4, service hello by its host: keep-alive connections answered by a direct worker, fresh sandbox per request"
+		return s, nil
+	}
 	insitu = s
 	return s, nil
 }

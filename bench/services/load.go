@@ -22,11 +22,11 @@ type loadResult struct {
 	errors   int64 // socket errors, non-2xx responses, wrong bodies (go)
 }
 
-func generate(ctx context.Context, cfg *config, url string, d time.Duration) (loadResult, error) {
+func generate(ctx context.Context, cfg *config, t target, d time.Duration) (loadResult, error) {
 	if cfg.load == "wrk" {
-		return runWrk(ctx, cfg, url, d)
+		return runWrk(ctx, cfg, t, d)
 	}
-	return runGo(ctx, cfg, url, d)
+	return runGo(ctx, cfg, t, d)
 }
 
 var (
@@ -38,10 +38,14 @@ var (
 )
 
 // runWrk runs wrk -tT -cN -dD --latency and parses its report.
-func runWrk(ctx context.Context, cfg *config, url string, d time.Duration) (loadResult, error) {
+func runWrk(ctx context.Context, cfg *config, t target, d time.Duration) (loadResult, error) {
 	secs := max(1, int(d.Round(time.Second)/time.Second))
-	cmd := exec.CommandContext(ctx, "wrk", "-t"+strconv.Itoa(cfg.threads), "-c"+strconv.Itoa(cfg.conns),
-		"-d"+strconv.Itoa(secs)+"s", "--timeout", "10s", "--latency", url)
+	args := []string{"-t" + strconv.Itoa(cfg.threads), "-c" + strconv.Itoa(cfg.conns),
+		"-d" + strconv.Itoa(secs) + "s", "--timeout", "10s", "--latency"}
+	if t.host != "" {
+		args = append(args, "-H", "Host: "+t.host)
+	}
+	cmd := exec.CommandContext(ctx, "wrk", append(args, t.url)...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return loadResult{}, fmt.Errorf("wrk: %v\n%s", err, out)
@@ -82,7 +86,7 @@ func runWrk(ctx context.Context, cfg *config, url string, d time.Duration) (load
 
 // runGo is the fallback load client: cfg.conns goroutines, each with its
 // own keep-alive connection, requesting url back to back for d.
-func runGo(ctx context.Context, cfg *config, url string, d time.Duration) (loadResult, error) {
+func runGo(ctx context.Context, cfg *config, t target, d time.Duration) (loadResult, error) {
 	var (
 		mu   sync.Mutex
 		lats []time.Duration
@@ -105,7 +109,11 @@ func runGo(ctx context.Context, cfg *config, url string, d time.Duration) (loadR
 				if t0.After(end) {
 					break
 				}
-				resp, err := hc.Get(url)
+				req, _ := http.NewRequest(http.MethodGet, t.url, nil)
+				if t.host != "" {
+					req.Host = t.host
+				}
+				resp, err := hc.Do(req)
 				if err != nil {
 					bad++
 					continue

@@ -23,6 +23,10 @@
 //   - inproc (only when asked for with -rows): hello.wasm instantiated
 //     per request with wazero's plain API inside this process (no worker
 //     to kill a spinning guest, no record, no instance made ahead).
+//   - insitu-direct (only when asked for): a second insitu server with
+//     --services-direct, requests sent to the service's own host
+//     (hello.svc.localhost), so keep-alive connections go to a direct
+//     worker (DESIGN.md, "Services: direct connections").
 //   - onehop (only when asked for with -rows): one process per CPU,
 //     sharing the listener, each answering its own clients from a fresh
 //     hello.wasm instance made ahead in reused memory: an upper bound for
@@ -112,6 +116,7 @@ func main() {
 // target is one way of serving hello.
 type target struct {
 	name, url string
+	host      string       // the Host header to send, when not url's
 	pids      func() []int // processes whose CPU counts as the server's
 	// workers: the children in pids (live, and reaped by a negative
 	// pid) are workers, whose CPU is also reported apart.
@@ -150,7 +155,14 @@ func run(cfg *config) error {
 		var t target
 		switch strings.TrimSpace(row) {
 		case "insitu":
-			srv, err := startInsitu(ctx, cfg, root, tmp)
+			srv, err := startInsitu(ctx, cfg, root, tmp, false)
+			if err != nil {
+				return err
+			}
+			defer srv.stop()
+			t = srv.target
+		case "insitu-direct":
+			srv, err := startInsitu(ctx, cfg, root, tmp, true)
 			if err != nil {
 				return err
 			}
@@ -174,7 +186,7 @@ func run(cfg *config) error {
 		if err != nil {
 			return err
 		}
-		if err := check(t.url); err != nil {
+		if err := check(t); err != nil {
 			return fmt.Errorf("%s: %w", t.name, err)
 		}
 		targets = append(targets, t)
@@ -226,7 +238,7 @@ func measure(ctx context.Context, cfg *config, targets []target) ([][]result, er
 			break
 		}
 		fmt.Fprintf(os.Stderr, "%s: warm-up %v with %d connections (%s) ...\n", t.name, cfg.warmup, cfg.conns, cfg.load)
-		if _, err := generate(ctx, cfg, t.url, cfg.warmup); err != nil {
+		if _, err := generate(ctx, cfg, t, cfg.warmup); err != nil {
 			return nil, fmt.Errorf("%s warm-up: %w", t.name, err)
 		}
 	}
@@ -236,12 +248,12 @@ func measure(ctx context.Context, cfg *config, targets []target) ([][]result, er
 		for _, t := range targets {
 			fmt.Fprintf(os.Stderr, "%s: %v with %d connections ...\n", t.name, cfg.duration, cfg.conns)
 			before, wBefore := cpuOf(t.pids()), workerCPU(t)
-			lr, err := generate(ctx, cfg, t.url, cfg.duration)
+			lr, err := generate(ctx, cfg, t, cfg.duration)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", t.name, err)
 			}
 			results = append(results, result{target: t, load: lr, cpu: cpuOf(t.pids()) - before, workerCPU: workerCPU(t) - wBefore})
-			if err := check(t.url); err != nil {
+			if err := check(t); err != nil {
 				return nil, fmt.Errorf("%s after the load: %w", t.name, err)
 			}
 		}
@@ -258,16 +270,20 @@ func workerCPU(t target) time.Duration {
 	return childCPUOf(t.pids())
 }
 
-// check fetches url once and insists on exactly the hello response.
-func check(url string) error {
-	resp, err := http.Get(url)
+// check fetches t once and insists on exactly the hello response.
+func check(t target) error {
+	req, _ := http.NewRequest(http.MethodGet, t.url, nil)
+	if t.host != "" {
+		req.Host = t.host
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != 200 || string(b) != "hello\n" || resp.Header.Get("Content-Type") != "text/plain" {
-		return fmt.Errorf("GET %s: %d %q %v, want 200 \"hello\\n\" text/plain", url, resp.StatusCode, b, resp.Header)
+		return fmt.Errorf("GET %s: %d %q %v, want 200 \"hello\\n\" text/plain", t.url, resp.StatusCode, b, resp.Header)
 	}
 	return nil
 }

@@ -47,7 +47,7 @@ func report(cfg *config, results []result) {
 		byName[r.name] = r
 		cpu, workers := "-", "-"
 		// In-process rows share this process with the Go load client.
-		if r.load.requests > 0 && (cfg.load == "wrk" || r.name == "insitu") {
+		if r.load.requests > 0 && (cfg.load == "wrk" || strings.HasPrefix(r.name, "insitu")) {
 			cpu = perRequest(r.cpu, r.load.requests)
 			if r.target.workers {
 				workers = perRequest(r.workerCPU, r.load.requests)
@@ -57,22 +57,28 @@ func report(cfg *config, results []result) {
 			r.load.errors, cpu, workers, r.note)
 	}
 	fmt.Println()
-	in, ok := byName["insitu"]
-	if !ok {
-		return
+	for _, name := range []string{"insitu", "insitu-direct"} {
+		if in, ok := byName[name]; ok {
+			reportGoals(name, in, byName)
+		}
 	}
+}
+
+// reportGoals prints one insitu row's ratios against the goals.
+func reportGoals(name string, in result, byName map[string]result) {
+	pad := func(s string) string { return fmt.Sprintf("%-18s", s) }
 	if c, ok := byName["cgi"]; ok && c.load.rps > 0 {
 		x := in.load.rps / c.load.rps
-		fmt.Printf("insitu / cgi:     %6.2fx throughput (goal >= 10x: %s; stretch 20x)\n", x, verdict(x >= 10))
+		fmt.Printf("%s%6.2fx throughput (goal >= 10x: %s; stretch 20x)\n", pad(name+" / cgi:"), x, verdict(x >= 10))
 	}
 	if c, ok := byName["ceiling"]; ok && c.load.rps > 0 {
 		x := in.load.rps / c.load.rps
-		fmt.Printf("insitu / ceiling: %6.2fx throughput (goal >= 0.5x: %s)\n", x, verdict(x >= 0.5))
+		fmt.Printf("%s%6.2fx throughput (goal >= 0.5x: %s)\n", pad(name+" / ceiling:"), x, verdict(x >= 0.5))
 	}
-	fmt.Printf("insitu p50:       %s (goal < 1 ms: %s)\n", fmtDur(in.load.p50), verdict(in.load.p50 < time.Millisecond))
+	fmt.Printf("%s%s (goal < 1 ms: %s)\n", pad(name+" p50:"), fmtDur(in.load.p50), verdict(in.load.p50 < time.Millisecond))
 	if in.load.requests > 0 {
 		per := in.cpu / time.Duration(in.load.requests)
-		fmt.Printf("insitu CPU:       %s per request (goal <= 100 µs: %s)\n", perRequest(in.cpu, in.load.requests), verdict(per <= 100*time.Microsecond))
+		fmt.Printf("%s%s per request (goal <= 100 µs: %s)\n", pad(name+" CPU:"), perRequest(in.cpu, in.load.requests), verdict(per <= 100*time.Microsecond))
 	}
 }
 
@@ -110,6 +116,10 @@ func reportMedians(cfg *config, rounds [][]result) {
 		var in, cgi float64
 		for _, r := range results {
 			switch r.name {
+			case "insitu-direct":
+				if in == 0 {
+					in = r.load.rps
+				}
 			case "insitu":
 				in = r.load.rps
 			case "cgi":

@@ -10,13 +10,14 @@ import (
 
 	"github.com/insitu-cloud/insitu/internal/cli"
 	"github.com/insitu-cloud/insitu/internal/sandbox"
+	"github.com/insitu-cloud/insitu/internal/services"
 )
 
 func main() {
 	// A node re-executes this binary to host sandbox runs in killable
 	// worker processes; those skip the command line entirely.
 	if sandbox.IsWorkerProcess() {
-		os.Exit(sandbox.WorkerMain())
+		os.Exit(sandbox.WorkerMainWith(services.DirectHandler))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Main(ctx, os.Args[1:], cli.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr})

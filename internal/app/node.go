@@ -239,6 +239,13 @@ func (n *Node) startCompute(ctx context.Context) (err error) {
 		return err
 	}
 	n.services = services.NewManager(n.kv, n.apps, n.runs, n.engine)
+	if cfg.ServicesDirect > 0 && n.cluster == nil {
+		if err := n.services.EnableDirect(ctx, services.DirectConfig{Runtime: n.sandbox, Max: cfg.ServicesDirect,
+			Dir: filepath.Join(cfg.DataDir, "control", "direct"), Domain: cfg.Domain,
+			Logger: cfg.Logger.With("component", "services")}); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -442,6 +449,9 @@ func (n *Node) Close() error {
 			n.ln.Close()
 		}
 		n.closeInstances() // the machines keep running
+		if n.services != nil {
+			n.services.Close() // direct workers stop; their records are stored
+		}
 		if n.runs != nil {
 			// Detached runs finish (or are cancelled at the drain
 			// timeout) and write their records while the stores are open.

@@ -77,13 +77,13 @@ func openJournal(path string) (*journal, [][]Pair, error) {
 	}
 	j := &journal{f: f, size: int64(len(data)), sync: unix.Fdatasync, wake: make(chan struct{}, 1),
 		quit: make(chan struct{}), done: make(chan struct{})}
-	return j, decodeJournal(data), nil
+	entries, _ := decodeJournal(data)
+	return j, entries, nil
 }
 
 // decodeJournal returns the whole entries of data, stopping at the first
-// torn or corrupt one.
-func decodeJournal(data []byte) [][]Pair {
-	var out [][]Pair
+// torn or corrupt one, and the bytes they take.
+func decodeJournal(data []byte) (out [][]Pair, used int) {
 	for len(data) >= 8 {
 		n := binary.LittleEndian.Uint32(data)
 		sum := binary.LittleEndian.Uint32(data[4:])
@@ -100,8 +100,9 @@ func decodeJournal(data []byte) [][]Pair {
 		}
 		out = append(out, pairs)
 		data = data[8+n:]
+		used += 8 + int(n)
 	}
-	return out
+	return out, used
 }
 
 // encodeEntry frames pairs as one journal entry.

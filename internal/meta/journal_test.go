@@ -164,9 +164,14 @@ func FuzzDecodeJournal(f *testing.F) {
 	f.Add(encodeEntry([]Pair{{Key: "k", Value: []byte("v")}}))
 	f.Add([]byte{1, 0, 0, 0, 0, 0, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, pairs := range decodeJournal(data) {
-			again := decodeJournal(encodeEntry(pairs))
-			if len(again) != 1 || len(again[0]) != len(pairs) {
+		entries, used := decodeJournal(data)
+		if used > len(data) {
+			t.Fatalf("used %d of %d bytes", used, len(data))
+		}
+		for _, pairs := range entries {
+			e := encodeEntry(pairs)
+			again, n := decodeJournal(e)
+			if len(again) != 1 || len(again[0]) != len(pairs) || n != len(e) {
 				t.Fatalf("entry did not round-trip: %v", pairs)
 			}
 		}

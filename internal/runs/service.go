@@ -489,16 +489,23 @@ func (s *Service) limitsFor(ctx context.Context, app apps.App, req Request) (san
 // the request's. It builds the list straight from both maps (it runs on
 // every service request).
 func envOf(app apps.App, req Request) ([]string, error) {
-	env := make([]string, 0, len(app.Manifest.Env)+len(req.Env))
-	for k, v := range app.Manifest.Env {
-		if _, over := req.Env[k]; !over {
+	return MergeEnv(app.Manifest.Env, req.Env)
+}
+
+// MergeEnv is a guest's environment: base (an app manifest's) overlaid
+// with over (a request's); a name or value a guest cannot be given is
+// ErrBadRequest.
+func MergeEnv(base, over map[string]string) ([]string, error) {
+	env := make([]string, 0, len(base)+len(over))
+	for k, v := range base {
+		if _, over := over[k]; !over {
 			env = append(env, k+"="+v)
 			if badEnv(k, v) {
 				return nil, fmt.Errorf("%w: bad environment variable %q", ErrBadRequest, k)
 			}
 		}
 	}
-	for k, v := range req.Env {
+	for k, v := range over {
 		env = append(env, k+"="+v)
 		if badEnv(k, v) {
 			return nil, fmt.Errorf("%w: bad environment variable %q", ErrBadRequest, k)

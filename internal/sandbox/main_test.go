@@ -15,7 +15,7 @@ import (
 // TestMain lets the test binary serve as its own sandbox worker.
 func TestMain(m *testing.M) {
 	if sandbox.IsWorkerProcess() {
-		os.Exit(sandbox.WorkerMain())
+		os.Exit(sandbox.WorkerMainWith(echoDirect))
 	}
 	os.Exit(m.Run())
 }

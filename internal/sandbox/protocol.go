@@ -3,6 +3,7 @@ package sandbox
 import (
 	"encoding/binary"
 	"errors"
+	"io"
 )
 
 // The parent and a worker talk over a SOCK_SEQPACKET socketpair, so every
@@ -20,6 +21,11 @@ const (
 	msgOutputs = 'P' // worker → parent: a batch of /out files
 	msgResult  = 'R' // worker → parent: the run's result and the streams' last bytes; ends the run
 	msgStarted = 'S' // worker → parent: compiled a new module; the guest starts now
+	msgDirect  = 'D' // parent → worker: serve direct connections from now on (direct.go)
+	msgConn    = 'C' // parent → direct worker: a client connection, its fd passed
+	msgClosed  = 'c' // direct worker → parent: a connection was closed
+	msgDrain   = 'd' // parent → direct worker: finish the requests in progress, then exit
+	msgDrained = 'e' // direct worker → parent: it takes no new request
 
 	// maxMsg bounds every message: SEQPACKET messages must fit the socket
 	// buffer (wmem_default, typically 208 KiB).
@@ -34,6 +40,7 @@ const (
 	srcInline = 1 // bytes in the request
 	srcPipe   = 2 // a plain fd read to EOF (stdin) or to Size (inputs)
 	srcBlock  = 3 // a blockfile fd holding Size data bytes
+	srcLocal  = 4 // a reader in the worker (a direct run's request body); never on the wire
 )
 
 // request is one run as the worker sees it.
@@ -51,6 +58,9 @@ type request struct {
 	stdinSize     int64
 	inputs        []wireInput
 	outDir        string // host directory for /out files (created on demand)
+	// A direct run's stdin and stdout, in the worker (never on the wire).
+	stdinLocal  io.Reader
+	stdoutLocal io.Writer
 }
 
 type wireInput struct {

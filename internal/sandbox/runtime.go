@@ -73,6 +73,9 @@ type Runtime struct {
 	// aheadRuns counts runs that used an instance their worker made
 	// ahead of time.
 	aheadRuns atomic.Uint64
+	// directSlots marks the compilation cache slots direct workers hold.
+	directMu    sync.Mutex
+	directSlots [maxDirectWorkers]bool
 
 	// afterFunc starts a run's deadline timer and ctxAfterFunc its ctx
 	// callback: time.AfterFunc and context.AfterFunc, or a test's fakes

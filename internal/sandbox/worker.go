@@ -58,9 +58,16 @@ func IsWorkerProcess() bool { return os.Getenv(workerEnv) == "1" }
 // speed, without wazero's context-done checks: the parent stops a run by
 // killing the whole process. It is meant for the hidden
 // `insitu sandbox-worker` command and test binaries (see IsWorkerProcess).
-func WorkerMain() int {
+func WorkerMain() int { return WorkerMainWith(nil) }
+
+// WorkerMainWith is WorkerMain for a binary that also serves direct
+// connections (Runtime.StartDirect): direct builds their handler.
+func WorkerMainWith(direct DirectHandler) int {
 	signal.Ignore(os.Interrupt) // the parent decides when a worker ends
 	w, err := newWorker(context.Background(), workerFD, os.Getenv(workerCacheEnv))
+	if err == nil {
+		w.directHandler = direct
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "insitu sandbox-worker: %v\n", err)
 		return 2
@@ -92,6 +99,9 @@ type worker struct {
 	cfg       wazero.ModuleConfig // non-deterministic runs' config, built once
 	stdout    streamOut
 	stderr    streamOut
+	// directHandler serves direct connections (direct_worker.go); nil in
+	// a binary without them.
+	directHandler DirectHandler
 }
 
 func newWorker(ctx context.Context, fd int, cacheDir string) (*worker, error) {
@@ -163,6 +173,8 @@ func (w *worker) serve() error {
 		switch msg[0] {
 		case msgRun:
 			body = msg[1:]
+		case msgDirect:
+			return w.serveDirect(fds)
 		case msgRunFD:
 			if len(fds) == 0 {
 				return errors.New("run request without its fd")
@@ -365,7 +377,7 @@ func (w *worker) start(req *request, mod wazero.CompiledModule, fds []*os.File, 
 	if err := w.bindArgsEnv(req.args, req.env); err != nil {
 		return nil, err
 	}
-	w.stdout.reset(w, msgStdout, lim.StdoutBytes, req.discardOut, "stdout")
+	w.stdout.reset(w, msgStdout, lim.StdoutBytes, req.discardOut, "stdout").local = req.stdoutLocal
 	w.stderr.reset(w, msgStderr, lim.StderrBytes, req.discardErr, "stderr")
 	inst := w.takeAhead(req)
 	fresh := inst == nil
@@ -406,6 +418,8 @@ func openChannels(req *request, fds []*os.File, st *runState, in *vfs) (*countRe
 	switch req.stdinKind {
 	case srcInline:
 		stdin = &readerOnly{b: req.stdinData}
+	case srcLocal:
+		stdin = req.stdinLocal
 	case srcPipe:
 		stdin = nextFD()
 	case srcBlock:
@@ -555,9 +569,11 @@ func (r *readerOnly) Read(p []byte) (int, error) {
 // streamOut carries the guest's stdout or stderr to the parent in
 // messages of up to streamChunk bytes, and ends the run with a quotaError
 // at the byte limit. Bytes wait at most about 10 ms in the buffer while
-// the guest keeps writing; the rest goes at exit.
+// the guest keeps writing; the rest goes at exit. A direct run's stdout
+// goes to local instead, unbuffered.
 type streamOut struct {
 	w       *worker
+	local   io.Writer
 	typ     byte
 	what    string
 	limit   int64
@@ -579,7 +595,14 @@ func (s *streamOut) Write(p []byte) (int, error) {
 		over = true
 	}
 	s.n += int64(len(p))
-	if !s.discard {
+	switch {
+	case s.discard:
+	case s.local != nil:
+		if _, err := s.local.Write(p); err != nil {
+			s.err = err
+			return 0, err
+		}
+	default:
 		for len(p) > 0 {
 			if len(s.buf) == 0 {
 				s.buf = append(s.buf[:0], s.typ)

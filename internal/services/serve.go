@@ -57,6 +57,10 @@ func (m *Manager) Handler(v *sigv4.Verifier, domain string, reg prometheus.Regis
 	if reg != nil {
 		reg.MustRegister(h.requests, h.latency, h.runTime)
 	}
+	if m.direct != nil {
+		obs := h.observe
+		m.direct.observe.Store(&obs)
+	}
 	return h
 }
 
@@ -94,15 +98,25 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	obs.SetOp(ctx, "svc", "Request")
 	code, run := h.serve(ctx, w, r, name, script, pathInfo)
+	if code == 0 {
+		return // handed to a direct worker, which answers it
+	}
 	if _, known := h.m.statsFor(name, false); known || code != http.StatusNotFound {
-		st, _ := h.m.statsFor(name, true)
-		st.observe(time.Now(), code, time.Since(start), run)
-		label := h.metricLabel(ctx, name)
-		h.requests.WithLabelValues(label, strconv.Itoa(code)).Inc()
-		h.latency.WithLabelValues(label).Observe(time.Since(start).Seconds())
-		if run > 0 {
-			h.runTime.WithLabelValues(label).Observe(run.Seconds())
-		}
+		h.observe(ctx, name, code, time.Since(start), run)
+	}
+}
+
+// observe counts one request of service name in its stats and metrics:
+// its status, its latency in the server and its instance's run time.
+// Direct workers' requests come here from their journals.
+func (h *Handler) observe(ctx context.Context, name string, code int, latency, run time.Duration) {
+	st, _ := h.m.statsFor(name, true)
+	st.observe(time.Now(), code, latency, run)
+	label := h.metricLabel(ctx, name)
+	h.requests.WithLabelValues(label, strconv.Itoa(code)).Inc()
+	h.latency.WithLabelValues(label).Observe(latency.Seconds())
+	if run > 0 {
+		h.runTime.WithLabelValues(label).Observe(run.Seconds())
 	}
 }
 
@@ -145,6 +159,9 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	}
 	if err != nil {
 		return internal(ctx, w, "service lookup failed", err), 0
+	}
+	if set := h.m.direct; set != nil && directOK(r, s, script) && set.handoff(ctx, w, r, s) {
+		return 0, 0
 	}
 	body, tenant, code := h.admit(ctx, w, r, s)
 	if code != 0 {
@@ -401,7 +418,7 @@ func (m *Manager) Stats(ctx context.Context, account, name string) (Stats, error
 	}
 	st, _ := m.statsFor(name, true)
 	m.mu.Lock()
-	inFlight := m.inUse[name]
+	inFlight := m.inUse[name] - m.directHeld[name] // a direct worker holds one unit while it lives
 	m.mu.Unlock()
 	return st.summary(time.Now(), name, inFlight), nil
 }

@@ -93,11 +93,14 @@ type Manager struct {
 	inUse map[string]int     // requests in flight by service name
 	defs  map[string]Service // decoded definitions; writers below drop theirs
 	gen   map[string]uint64  // writes by name, so a slow load never caches a stale copy
+
+	direct     *directSet     // nil unless EnableDirect
+	directHeld map[string]int // concurrency units held by direct workers, by service (under mu)
 }
 
 // NewManager returns a Manager.
 func NewManager(kv meta.Store, registry *apps.Registry, rs *runs.Service, engine store.Engine) *Manager {
-	return &Manager{kv: kv, apps: registry, runs: rs, engine: engine, stats: map[string]*stats{}, inUse: map[string]int{}, defs: map[string]Service{}, gen: map[string]uint64{}}
+	return &Manager{kv: kv, apps: registry, runs: rs, engine: engine, stats: map[string]*stats{}, inUse: map[string]int{}, defs: map[string]Service{}, gen: map[string]uint64{}, directHeld: map[string]int{}}
 }
 
 func key(name string) string { return "services/" + name }
@@ -141,12 +144,16 @@ func (m *Manager) Forget(k string) {
 	m.mu.Unlock()
 }
 
-// forget drops name's cached definition after a write.
+// forget drops name's cached definition after a write, and stops its
+// direct worker: the next request starts one on the new definition.
 func (m *Manager) forget(name string) {
 	m.mu.Lock()
 	delete(m.defs, name)
 	m.gen[name]++
 	m.mu.Unlock()
+	if m.direct != nil {
+		m.direct.retire(name)
+	}
 }
 
 func (m *Manager) load(ctx context.Context, name string) (Service, error) {

@@ -45,8 +45,10 @@ type env struct {
 	hc   *http.Client
 }
 
-func setup(t *testing.T) *env {
-	node := apptest.Start(t, apptest.Options{})
+func setup(t *testing.T) *env { return setupWith(t, apptest.Options{}) }
+
+func setupWith(t *testing.T, opts apptest.Options) *env {
+	node := apptest.Start(t, opts)
 	c, err := client.New(client.Config{Endpoint: node.Endpoint(), AccessKey: node.AccessKey, SecretKey: node.SecretKey, HTTPClient: node.HTTPClient()})
 	if err != nil {
 		t.Fatal(err)

@@ -32,6 +32,7 @@ import (
 	"github.com/insitu-cloud/insitu/internal/app"
 	"github.com/insitu-cloud/insitu/internal/instances"
 	"github.com/insitu-cloud/insitu/internal/sandbox"
+	"github.com/insitu-cloud/insitu/internal/services"
 )
 
 // Options select how a test node runs.
@@ -235,7 +236,7 @@ func (n *Node) MinioCreds() *miniocreds.Credentials {
 // with "imds-relay SOCKET" for each guest connection).
 func Main(m *testing.M) {
 	if sandbox.IsWorkerProcess() {
-		os.Exit(sandbox.WorkerMain())
+		os.Exit(sandbox.WorkerMainWith(services.DirectHandler))
 	}
 	if len(os.Args) == 3 && os.Args[1] == "imds-relay" { // a guest's metadata connection (instances.Config.RelayCommand)
 		if err := instances.Relay(context.Background(), os.Args[2], os.Stdin, os.Stdout); err != nil {

@@ -1,0 +1,370 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// DirectHandler builds the HTTP handler of a direct worker from the
+// binding its parent gave (opaque here), the files that came with it,
+// and the runner that runs the bound module once per call. It runs in
+// the worker process.
+type DirectHandler func(binding []byte, files []*os.File, run DirectRunner) (http.Handler, error)
+
+// DirectRunner runs a direct worker's module once, in the worker: a
+// fresh instance (made ahead when possible) with env, stdin and stdout,
+// stopped by the kernel at the bound Limits.Timeout. Calls are
+// serialized by the worker; Run may be called only from a handler.
+type DirectRunner interface {
+	Run(ctx context.Context, env []string, stdin io.Reader, stdout io.Writer) DirectResult
+}
+
+// DirectResult is how a direct run ended (a run that overran its
+// deadline never returns: the process dies).
+type DirectResult struct {
+	Status      Status
+	ExitCode    int
+	Reason      string
+	Start       time.Time
+	Wall, CPU   time.Duration
+	PeakMemory  int64
+	StdinBytes  int64
+	StdoutBytes int64
+}
+
+// OK reports whether the run exited 0.
+func (r DirectResult) OK() bool { return r.Status == StatusExited && r.ExitCode == 0 }
+
+// directPage is the page a direct worker shares with its parent: which
+// connection it is serving (0: none), whether a byte of that response
+// may have gone out, and when its run started (Unix ns, 0: not yet). The
+// parent reads it after the worker died.
+type directPage struct {
+	b     []byte
+	conn  *atomic.Uint64
+	begun *atomic.Uint64
+	start *atomic.Int64
+}
+
+func mapDirectPage(f *os.File) (*directPage, error) {
+	b, err := unix.Mmap(int(f.Fd()), 0, directPageSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return nil, err
+	}
+	return &directPage{b: b, conn: (*atomic.Uint64)(unsafe.Pointer(&b[0])),
+		begun: (*atomic.Uint64)(unsafe.Pointer(&b[8])), start: (*atomic.Int64)(unsafe.Pointer(&b[16]))}, nil
+}
+
+const directPageSize = 4096
+
+// directWorker is the state of a worker in direct mode. mu serializes
+// requests: one guest at a time, and its page entries.
+type directWorker struct {
+	w     *worker
+	tmpl  request
+	page  *directPage
+	timer int32
+	mu    sync.Mutex
+
+	connMu sync.Mutex
+	idle   map[net.Conn]bool // the connections waiting for their next request
+}
+
+// serveDirect turns the worker into a direct worker (it never takes
+// runs again): fds are a memfd holding the bound run and the binding,
+// the page, and then the handler's files. It serves the connections the
+// parent hands over until the parent closes its end.
+func (w *worker) serveDirect(fds []*os.File) error {
+	if w.directHandler == nil || len(fds) < 2 {
+		return errors.New("direct mode is not served here")
+	}
+	body, err := io.ReadAll(io.NewSectionReader(fds[0], 0, 1<<40))
+	fds[0].Close()
+	if err != nil {
+		return err
+	}
+	fds = fds[1:]
+	d := dec{b: body}
+	tmplMsg, timeout, binding := d.bs(), time.Duration(d.i()), d.bs()
+	if d.err != nil {
+		return d.err
+	}
+	dw := &directWorker{w: w, idle: map[net.Conn]bool{}}
+	if err := dw.tmpl.decode(tmplMsg); err != nil {
+		return err
+	}
+	if timeout <= 0 {
+		return errors.New("a direct worker needs a deadline")
+	}
+	dw.tmpl.lim.Timeout = timeout
+	if _, err := w.compiled(&dw.tmpl); err != nil {
+		return err
+	}
+	dw.tmpl.wasm = nil
+	if dw.page, err = mapDirectPage(fds[0]); err != nil {
+		return err
+	}
+	fds[0].Close()
+	if dw.timer, err = newKillTimer(); err != nil {
+		return err
+	}
+	h, err := w.directHandler(binding, fds[1:], dw)
+	if err != nil {
+		return err
+	}
+	w.prepareAhead(dw.tmpl.moduleID)
+	ln := &connFeed{ch: make(chan net.Conn), done: make(chan struct{})}
+	srv := &http.Server{Handler: dw.wrap(h), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 30 * time.Second,
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, directConnKey{}, c.(*directConn).id)
+		},
+		ConnState: func(c net.Conn, st http.ConnState) {
+			dw.connMu.Lock()
+			if st == http.StateIdle {
+				dw.idle[c] = true
+			} else {
+				delete(dw.idle, c)
+			}
+			dw.connMu.Unlock()
+			if st == http.StateClosed || st == http.StateHijacked {
+				dw.closed(c.(*directConn).id)
+			}
+		}}
+	drained := make(chan struct{})
+	go dw.feed(ln, func() {
+		dw.drain(srv)
+		srv.Shutdown(context.Background()) // each request still ends by its deadline
+		close(drained)
+	})
+	err = srv.Serve(ln)
+	if errors.Is(err, http.ErrServerClosed) {
+		<-drained
+		return nil
+	}
+	if errors.Is(err, errFeedClosed) {
+		return nil
+	}
+	return err
+}
+
+type directConnKey struct{}
+
+// feed reads the parent's messages: each msgConn brings a connection;
+// msgDrain calls drain (the server stops taking requests and ends when
+// those in progress have). When the parent closes its end, the listener
+// closes and the worker exits.
+func (dw *directWorker) feed(ln *connFeed, drain func()) {
+	w := dw.w
+	defer ln.Close()
+	for {
+		// A blocking wait through the syscall entry: a new connection is
+		// rare, and the raw wait (worker_recv.go) would hold a P.
+		if err := waitReadable(w.fd); err != nil {
+			return
+		}
+		n, oobn, _, _, err := unix.Recvmsg(w.fd, w.rbuf, w.oob, unix.MSG_CMSG_CLOEXEC|unix.MSG_DONTWAIT)
+		if err == unix.EAGAIN || err == unix.EINTR {
+			continue
+		}
+		if err != nil || n == 0 {
+			return
+		}
+		fds, err := parseRights(w.oob[:oobn])
+		msg := w.rbuf[:n]
+		if err == nil && msg[0] == msgDrain && len(fds) == 0 {
+			drain()
+			return
+		}
+		if err != nil || msg[0] != msgConn || len(fds) != 1 {
+			for _, f := range fds {
+				f.Close()
+			}
+			return
+		}
+		d := dec{b: msg[1:]}
+		id, prefix := d.u(), bytes.Clone(d.bs())
+		c, err := net.FileConn(fds[0])
+		fds[0].Close()
+		if err != nil || d.err != nil {
+			return
+		}
+		ln.ch <- &directConn{Conn: c, id: id, r: io.MultiReader(bytes.NewReader(prefix), c)}
+	}
+}
+
+// drain stops the server from taking new requests and tells the parent
+// so: no keep-alive after the responses in progress, idle connections
+// closed now (a client retries a request it sent on one as it closed).
+// A request read before this ends on the worker's definition; none read
+// after the parent's Drain returned does.
+func (dw *directWorker) drain(srv *http.Server) {
+	srv.SetKeepAlivesEnabled(false)
+	dw.connMu.Lock()
+	for c := range dw.idle {
+		c.Close()
+	}
+	dw.connMu.Unlock()
+	dw.w.send([]byte{msgDrained})
+}
+
+// closed tells the parent that connection id is gone, so it closes its
+// copy of the socket.
+func (dw *directWorker) closed(id uint64) {
+	var e enc
+	e.b = append(e.b, msgClosed)
+	e.u(id)
+	dw.w.send(e.b)
+}
+
+// wrap runs one request at a time and keeps the page: the connection
+// served, and whether its response began.
+func (dw *directWorker) wrap(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		id, _ := r.Context().Value(directConnKey{}).(uint64)
+		dw.mu.Lock()
+		ahead := false
+		defer func() {
+			if !ahead { // the handler aborted: no instance ahead, memory scrubbed
+				dw.w.scrub()
+				dw.mu.Unlock()
+			}
+		}()
+		dw.page.begun.Store(0)
+		dw.page.start.Store(0)
+		dw.page.conn.Store(id)
+		h.ServeHTTP(&begunWriter{ResponseWriter: rw, page: dw.page}, r)
+		dw.page.conn.Store(0)
+		// The next instance is made while the answer goes out.
+		ahead = true
+		go func() {
+			defer dw.mu.Unlock()
+			dw.w.scrub()
+			dw.w.prepareAhead(dw.tmpl.moduleID)
+		}()
+	})
+}
+
+// Run implements DirectRunner; the caller holds dw.mu (wrap).
+func (dw *directWorker) Run(ctx context.Context, env []string, stdin io.Reader, stdout io.Writer) DirectResult {
+	req := dw.tmpl
+	req.env, req.stdinKind, req.stdinLocal, req.stdoutLocal = env, srcLocal, stdin, stdout
+	req.discardErr = true
+	start := time.Now()
+	dw.page.start.Store(start.UnixNano())
+	armKillTimer(dw.timer, req.lim.Timeout)
+	res, _ := dw.w.run(&req, nil)
+	armKillTimer(dw.timer, 0)
+	out := DirectResult{Status: res.status, ExitCode: -1, Reason: res.reason, Start: start,
+		Wall: time.Since(start), CPU: time.Duration(res.cpu), PeakMemory: res.peak,
+		StdinBytes: res.stdin, StdoutBytes: res.stdout}
+	if res.status == StatusExited {
+		out.ExitCode = int(res.exitCode)
+	}
+	return out
+}
+
+// begunWriter marks the page before a byte of the response can leave.
+type begunWriter struct {
+	http.ResponseWriter
+	page *directPage
+}
+
+func (b *begunWriter) WriteHeader(code int) {
+	b.page.begun.Store(1)
+	b.ResponseWriter.WriteHeader(code)
+}
+
+func (b *begunWriter) Write(p []byte) (int, error) {
+	b.page.begun.Store(1)
+	return b.ResponseWriter.Write(p)
+}
+
+func (b *begunWriter) Unwrap() http.ResponseWriter { return b.ResponseWriter }
+
+// directConn is a handed-over client connection: the bytes the parent
+// had read first, then the socket. Close shuts the socket down before it
+// closes it: the parent's copy would keep it open.
+type directConn struct {
+	net.Conn
+	id uint64
+	r  io.Reader
+}
+
+func (c *directConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+func (c *directConn) Close() error {
+	if sc, ok := c.Conn.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			rc.Control(func(fd uintptr) { unix.Shutdown(int(fd), unix.SHUT_RDWR) })
+		}
+	}
+	return c.Conn.Close()
+}
+
+var errFeedClosed = errors.New("sandbox: the parent closed the direct worker")
+
+// connFeed is a listener whose connections come from the parent. Close
+// (by Shutdown, or when the parent hangs up) ends Accept.
+type connFeed struct {
+	ch   chan net.Conn
+	done chan struct{}
+	once sync.Once
+}
+
+func (l *connFeed) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.ch:
+		return c, nil
+	case <-l.done:
+		return nil, errFeedClosed
+	}
+}
+
+func (l *connFeed) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return nil
+}
+func (l *connFeed) Addr() net.Addr { return directAddr{} }
+
+type directAddr struct{}
+
+func (directAddr) Network() string { return "direct" }
+func (directAddr) String() string  { return "direct" }
+
+// newKillTimer creates a POSIX timer on CLOCK_MONOTONIC whose expiry
+// sends this process SIGKILL: a direct run's deadline, which holds even
+// while the guest spins through a stop-the-world.
+func newKillTimer() (int32, error) {
+	ev := struct {
+		value  uintptr
+		signo  int32
+		notify int32 // SIGEV_SIGNAL
+		_      [48]byte
+	}{signo: int32(unix.SIGKILL)}
+	var id int32
+	_, _, e := unix.RawSyscall(unix.SYS_TIMER_CREATE, unix.CLOCK_MONOTONIC, uintptr(unsafe.Pointer(&ev)), uintptr(unsafe.Pointer(&id)))
+	if e != 0 {
+		return -1, fmt.Errorf("timer_create: %w", e)
+	}
+	return id, nil
+}
+
+// armKillTimer sets the timer to expire after d; 0 disarms it.
+func armKillTimer(id int32, d time.Duration) {
+	var its unix.ItimerSpec
+	its.Value = unix.NsecToTimespec(int64(d))
+	unix.RawSyscall6(unix.SYS_TIMER_SETTIME, uintptr(id), 0, uintptr(unsafe.Pointer(&its)), 0, 0, 0)
+}

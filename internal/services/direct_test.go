@@ -1,0 +1,114 @@
+package services_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/insitu-cloud/insitu/internal/app"
+	"github.com/insitu-cloud/insitu/internal/app/apptest"
+	"github.com/insitu-cloud/insitu/internal/client"
+)
+
+// setupDirect is setup with direct connections on.
+func setupDirect(t *testing.T) *env {
+	return setupWith(t, apptest.Options{Configure: func(c *app.Config) { c.ServicesDirect = 2 }})
+}
+
+// vget sends GET /?q to service name by its host, on the client's
+// keep-alive connection.
+func (e *env) vget(name, q string) (*http.Response, string) {
+	req, _ := http.NewRequest(http.MethodGet, e.node.Endpoint()+"/?"+q, nil)
+	req.Host = name + ".svc.localhost"
+	return e.do(req)
+}
+
+// A connection to a public service's host goes to a direct worker: the
+// isolation, failure and timeout answers are today's, every request has
+// its record, and the connection serves that service only.
+func TestDirectConnections(t *testing.T) {
+	e := setupDirect(t)
+	e.create("tool", client.ServiceSpec{App: "tool", Public: public(), Timeout: "30s"})
+	// A global set by one request is unseen by the next: always 1.
+	for i := 0; i < 5; i++ {
+		if resp, body := e.vget("tool", "counter"); resp.StatusCode != 200 || body != "1\n" {
+			t.Fatalf("request %d: %d %q", i, resp.StatusCode, body)
+		}
+	}
+	// The same connection, now held by the worker, answers for no one else.
+	resp, body := e.get("/svc/tool/?counter")
+	if resp.StatusCode != http.StatusMisdirectedRequest || !resp.Close {
+		t.Fatalf("another host on a direct connection: %d %q (close %v), want 421 and the connection closed", resp.StatusCode, body, resp.Close)
+	}
+	if resp, body := e.get("/svc/tool/?counter"); resp.StatusCode != 200 || body != "1\n" {
+		t.Fatalf("path routing on a new connection: %d %q", resp.StatusCode, body)
+	}
+	for mode, code := range map[string]int{"trap": 502, "nohdr": 502, "status": 201} {
+		if resp, body := e.vget("tool", mode); resp.StatusCode != code {
+			t.Errorf("%s: %d %q, want %d", mode, resp.StatusCode, body, code)
+		}
+	}
+	// The update takes effect at once: the worker is stopped, its
+	// connection closes, and the next request starts one on the new
+	// definition, which the kernel stops at the deadline.
+	if _, err := e.api.UpdateService(context.Background(), "tool", client.ServiceSpec{Timeout: "1s"}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if resp, body := e.vget("tool", "sleep"); resp.StatusCode != 504 {
+		t.Errorf("sleep: %d %q, want 504", resp.StatusCode, body)
+	}
+	if el := time.Since(start); el > 10*time.Second {
+		t.Errorf("the 504 came after %v", el)
+	}
+	if resp, body := e.vget("tool", "counter"); resp.StatusCode != 200 || body != "1\n" {
+		t.Fatalf("after the kill: %d %q", resp.StatusCode, body)
+	}
+	// Every request has its record (5 counters, 3 failure modes, the
+	// sleeper, the last counter, and the path-routed request the usual
+	// way), the sleeper's a timeout written by the server after the
+	// kernel killed its worker; stored within moments.
+	const want = 11
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		recs, err := e.api.ListRuns(context.Background(), 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, timeouts := 0, 0
+		for _, r := range recs {
+			if r.Kind == "service" {
+				n++
+				if r.Status == "timeout" {
+					timeouts++
+				}
+			}
+		}
+		if n == want && timeouts == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			for _, r := range recs {
+				t.Logf("%s %s %s %d %s", r.Kind, r.App, r.Status, r.ExitCode, r.Error)
+			}
+			t.Fatalf("%d service records (%d timeouts), want %d (1)", n, timeouts, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// svc stats count the direct requests too (the journaled stats are
+	// ingested with the records): 9 answered by workers, the 421, the
+	// 504 the server wrote for the killed one, and the path-routed one;
+	// an idle direct worker is not a request in flight.
+	for {
+		st, err := e.api.ServiceStats(context.Background(), "tool")
+		if err == nil && st.Requests == 12 && st.InFlight == 0 && st.ByStatus["200"] == 7 && st.ByStatus["504"] == 1 &&
+			st.ByStatus["502"] == 2 && st.ByStatus["421"] == 1 && st.ByStatus["201"] == 1 {
+			break
+		}
+		if err != nil || time.Now().After(deadline) {
+			t.Fatalf("stats: %+v %v", st, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
