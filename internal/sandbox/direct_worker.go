@@ -238,6 +238,7 @@ func (dw *directWorker) wrap(h http.Handler) http.Handler {
 		ahead := false
 		defer func() {
 			if !ahead { // the handler aborted: no instance ahead, memory scrubbed
+				dw.page.conn.Store(0)
 				dw.w.scrub()
 				dw.mu.Unlock()
 			}
@@ -265,8 +266,8 @@ func (dw *directWorker) Run(ctx context.Context, env []string, stdin io.Reader, 
 	start := time.Now()
 	dw.page.start.Store(start.UnixNano())
 	armKillTimer(dw.timer, req.lim.Timeout)
+	defer armKillTimer(dw.timer, 0)
 	res, _ := dw.w.run(&req, nil)
-	armKillTimer(dw.timer, 0)
 	out := DirectResult{Status: res.status, ExitCode: -1, Reason: res.reason, Start: start,
 		Wall: time.Since(start), CPU: time.Duration(res.cpu), PeakMemory: res.peak,
 		StdinBytes: res.stdin, StdoutBytes: res.stdout}

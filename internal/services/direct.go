@@ -11,9 +11,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -78,10 +80,33 @@ type directSet struct {
 // directWorker is one service's direct worker and its journal.
 type directWorker struct {
 	d       *sandbox.Direct
-	svc     Service // the definition it serves
+	svc     Service // the definition it serves; Name and Owner only for a journal left by a crash
 	journal string
 	mu      sync.Mutex // guards off, and orders ingests
 	off     int64
+}
+
+// maxDirectJournal is the journal size past which a direct worker is
+// drained and replaced, so no journal grows without end.
+const maxDirectJournal = 64 << 20
+
+// ownerRE is what an account id must look like to name a journal file.
+var ownerRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// journalName is a direct worker's journal file name: its owner and
+// service (the parent's, trusted at a restart) and a sequence number.
+func journalName(owner, service string, seq int) string {
+	return owner + "~" + service + "~" + strconv.Itoa(seq) + ".journal"
+}
+
+// parseJournalName is journalName's inverse; ok is false for a name it
+// did not make.
+func parseJournalName(name string) (owner, service string, ok bool) {
+	parts := strings.Split(strings.TrimSuffix(name, ".journal"), "~")
+	if len(parts) != 3 || !ownerRE.MatchString(parts[0]) || !nameRE.MatchString(parts[1]) {
+		return "", "", false
+	}
+	return parts[0], parts[1], true
 }
 
 // EnableDirect turns direct connections on; call it once, before
@@ -96,9 +121,11 @@ func (m *Manager) EnableDirect(ctx context.Context, cfg DirectConfig) error {
 	set := &directSet{m: m, cfg: cfg, workers: map[string][]*directWorker{}, all: map[*directWorker]bool{}, starting: map[string]bool{}, quit: make(chan struct{})}
 	left, _ := filepath.Glob(filepath.Join(cfg.Dir, "*.journal"))
 	for _, p := range left {
-		dw := &directWorker{journal: p}
-		if err := set.ingest(ctx, dw); err != nil {
-			return err
+		if owner, name, ok := parseJournalName(filepath.Base(p)); ok {
+			dw := &directWorker{journal: p, svc: Service{Name: name, Owner: owner}}
+			if err := set.ingest(ctx, dw); err != nil {
+				return err
+			}
 		}
 		os.Remove(p)
 	}
@@ -239,14 +266,14 @@ func (set *directSet) worker(ctx context.Context, s Service) *directWorker {
 		set.mu.Unlock()
 		return least
 	}
-	if !set.m.acquireDirect(s.Name, s.MaxConcurrency) {
+	if !ownerRE.MatchString(s.Owner) || !set.m.acquireDirect(s.Name, s.MaxConcurrency) {
 		set.mu.Unlock()
 		return least
 	}
 	set.live++
 	set.starting[s.Name] = true
 	set.seq++
-	journal := filepath.Join(set.cfg.Dir, s.Name+"-"+strconv.Itoa(set.seq)+".journal")
+	journal := filepath.Join(set.cfg.Dir, journalName(s.Owner, s.Name, set.seq))
 	set.mu.Unlock()
 
 	dw, err := set.start(ctx, s, journal)
@@ -442,8 +469,9 @@ func directStat(name string, code int, latency, run time.Duration) meta.Pair {
 	return meta.Pair{Key: directStatKey, Value: fmt.Appendf(nil, "%s %d %d %d", name, code, latency, run)}
 }
 
-// observeStat counts a journaled stat pair (malformed ones are skipped).
-func (set *directSet) observeStat(v []byte) {
+// observeStat counts a journaled stat pair of service want; malformed
+// ones, and another service's, are skipped.
+func (set *directSet) observeStat(want string, v []byte) {
 	obs := set.observe.Load()
 	var name string
 	var code int
@@ -451,7 +479,8 @@ func (set *directSet) observeStat(v []byte) {
 	if obs == nil {
 		return
 	}
-	if _, err := fmt.Sscanf(string(v), "%s %d %d %d", &name, &code, &latency, &run); err != nil {
+	if _, err := fmt.Sscanf(string(v), "%s %d %d %d", &name, &code, &latency, &run); err != nil ||
+		name != want || code < 100 || code > 999 {
 		return
 	}
 	(*obs)(context.Background(), name, code, latency, run)
@@ -475,11 +504,14 @@ func (set *directSet) ingest(ctx context.Context, dw *directWorker) error {
 	var pairs []meta.Pair
 	for _, e := range entries {
 		for _, p := range e {
-			if p.Key == directStatKey {
-				set.observeStat(p.Value)
-				continue
+			switch {
+			case p.Key == directStatKey:
+				set.observeStat(dw.svc.Name, p.Value)
+			case directRecordKey(p.Key, dw.svc.Owner) && len(p.Value) <= maxDirectRecord:
+				pairs = append(pairs, p)
+			default:
+				set.cfg.Logger.Warn("services: a direct worker journaled a pair it may not write; dropped", "journal", dw.journal, "key", p.Key)
 			}
-			pairs = append(pairs, p)
 		}
 	}
 	for len(pairs) > 0 {
@@ -490,7 +522,21 @@ func (set *directSet) ingest(ctx context.Context, dw *directWorker) error {
 		pairs = pairs[n:]
 	}
 	dw.off += int64(used)
+	if dw.off > maxDirectJournal && dw.d != nil {
+		dw.d.Drain() // a new worker takes the next connections
+	}
 	return nil
+}
+
+// maxDirectRecord bounds a journaled record's size.
+const maxDirectRecord = 64 << 10
+
+// directRecordKey reports whether key is a run record of owner
+// ("runs/OWNER/ID"): the only meta key a direct worker may write. A
+// worker runs guests, so what it journals is checked like input.
+func directRecordKey(key, owner string) bool {
+	id, ok := strings.CutPrefix(key, "runs/"+owner+"/")
+	return ok && id != "" && len(id) <= 64 && !strings.ContainsAny(id, "/\x00")
 }
 
 // acquireDirect takes one unit of name's concurrency for a direct worker
