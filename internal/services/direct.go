@@ -274,6 +274,8 @@ func (set *directSet) worker(ctx context.Context, s Service) *directWorker {
 	set.starting[s.Name] = true
 	set.seq++
 	journal := filepath.Join(set.cfg.Dir, journalName(s.Owner, s.Name, set.seq))
+	set.wg.Add(1) // Close waits for the start (it sets closed under mu first)
+	defer set.wg.Done()
 	set.mu.Unlock()
 
 	dw, err := set.start(ctx, s, journal)
