@@ -242,6 +242,20 @@ func (d *Direct) Drain() {
 	}
 }
 
+// Retire stops the worker gently: each connection closes after its next
+// response (Connection: close, so its client reconnects cleanly), an
+// idle one at the worker's idle timeout, and the worker ends with its
+// last connection. Hand refuses from now on. It does not wait.
+func (d *Direct) Retire() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.dead || d.draining {
+		return
+	}
+	d.draining = true
+	d.p.sendMsg([]byte{msgRetire}, nil)
+}
+
 // drainAck bounds Drain's wait for the worker's answer.
 const drainAck = time.Second
 

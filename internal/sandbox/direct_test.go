@@ -173,3 +173,36 @@ func TestDirectDrain(t *testing.T) {
 		t.Fatal("the drained worker did not end")
 	}
 }
+
+// Retire lets each connection take one more response, marked
+// Connection: close, then the worker ends with its last connection.
+func TestDirectRetire(t *testing.T) {
+	r, _ := newRuntime(t, 1)
+	id, wasm := module(t, "tool.wasm")
+	d, err := r.StartDirect(context.Background(), sandbox.DirectSpec{ModuleID: id, Wasm: wasm,
+		Args: []string{"tool", "cat"}, Limits: sandbox.Limits{Timeout: 5 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := handOne(t, d)
+	br := bufio.NewReader(c)
+	first := post(t, c, br, "a")
+	io.ReadAll(first.Body)
+	if first.StatusCode != 200 || first.Close {
+		t.Fatalf("before Retire: %d close=%v", first.StatusCode, first.Close)
+	}
+	d.Retire()
+	if d.Serving() {
+		t.Error("Serving after Retire")
+	}
+	resp := post(t, c, br, "b")
+	got, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || string(got) != "b" || !resp.Close {
+		t.Fatalf("after Retire: %d %q close=%v, want 200 \"b\" and Connection: close", resp.StatusCode, got, resp.Close)
+	}
+	select {
+	case <-d.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("the retired worker did not end with its last connection")
+	}
+}

@@ -79,8 +79,11 @@ type directWorker struct {
 	timer int32
 	mu    sync.Mutex
 
-	connMu sync.Mutex
-	idle   map[net.Conn]bool // the connections waiting for their next request
+	connMu   sync.Mutex
+	idle     map[net.Conn]bool // the connections waiting for their next request
+	open     int               // connections not yet closed
+	retiring bool              // msgRetire came: close connections after their responses
+	retired  chan struct{}     // closed when retiring and no connection is left
 }
 
 // serveDirect turns the worker into a direct worker (it never takes
@@ -102,7 +105,7 @@ func (w *worker) serveDirect(fds []*os.File) error {
 	if d.err != nil {
 		return d.err
 	}
-	dw := &directWorker{w: w, idle: map[net.Conn]bool{}}
+	dw := &directWorker{w: w, idle: map[net.Conn]bool{}, retired: make(chan struct{})}
 	if err := dw.tmpl.decode(tmplMsg); err != nil {
 		return err
 	}
@@ -131,21 +134,15 @@ func (w *worker) serveDirect(fds []*os.File) error {
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 			return context.WithValue(ctx, directConnKey{}, c.(*directConn).id)
 		},
-		ConnState: func(c net.Conn, st http.ConnState) {
-			dw.connMu.Lock()
-			if st == http.StateIdle {
-				dw.idle[c] = true
-			} else {
-				delete(dw.idle, c)
-			}
-			dw.connMu.Unlock()
-			if st == http.StateClosed || st == http.StateHijacked {
-				dw.closed(c.(*directConn).id)
-			}
-		}}
+		ConnState: dw.connState}
 	drained := make(chan struct{})
-	go dw.feed(ln, func() {
-		dw.drain(srv)
+	go dw.feed(ln, func(retire bool) {
+		if retire {
+			dw.retire()
+			<-dw.retired
+		} else {
+			dw.drain(srv)
+		}
 		srv.Shutdown(context.Background()) // each request still ends by its deadline
 		close(drained)
 	})
@@ -162,11 +159,46 @@ func (w *worker) serveDirect(fds []*os.File) error {
 
 type directConnKey struct{}
 
+// connState keeps the idle set and the open count, and tells the parent
+// of each closed connection.
+func (dw *directWorker) connState(c net.Conn, st http.ConnState) {
+	dw.connMu.Lock()
+	if st == http.StateIdle {
+		dw.idle[c] = true
+	} else {
+		delete(dw.idle, c)
+	}
+	switch st {
+	case http.StateNew:
+		dw.open++
+	case http.StateClosed, http.StateHijacked:
+		dw.open--
+		if dw.retiring && dw.open == 0 {
+			close(dw.retired)
+		}
+	}
+	dw.connMu.Unlock()
+	if st == http.StateClosed || st == http.StateHijacked {
+		dw.closed(c.(*directConn).id)
+	}
+}
+
+// retire marks the worker retiring: wrap closes each connection after
+// its next response; retired closes with the last one.
+func (dw *directWorker) retire() {
+	dw.connMu.Lock()
+	defer dw.connMu.Unlock()
+	dw.retiring = true
+	if dw.open == 0 {
+		close(dw.retired)
+	}
+}
+
 // feed reads the parent's messages: each msgConn brings a connection;
-// msgDrain calls drain (the server stops taking requests and ends when
-// those in progress have). When the parent closes its end, the listener
-// closes and the worker exits.
-func (dw *directWorker) feed(ln *connFeed, drain func()) {
+// msgDrain and msgRetire call end (the server stops taking requests and
+// ends when those in progress have). When the parent closes its end, the
+// listener closes and the worker exits.
+func (dw *directWorker) feed(ln *connFeed, end func(retire bool)) {
 	w := dw.w
 	defer ln.Close()
 	for {
@@ -184,8 +216,8 @@ func (dw *directWorker) feed(ln *connFeed, drain func()) {
 		}
 		fds, err := parseRights(w.oob[:oobn])
 		msg := w.rbuf[:n]
-		if err == nil && msg[0] == msgDrain && len(fds) == 0 {
-			drain()
+		if err == nil && (msg[0] == msgDrain || msg[0] == msgRetire) && len(fds) == 0 {
+			end(msg[0] == msgRetire)
 			return
 		}
 		if err != nil || msg[0] != msgConn || len(fds) != 1 {
@@ -246,6 +278,11 @@ func (dw *directWorker) wrap(h http.Handler) http.Handler {
 		dw.page.begun.Store(0)
 		dw.page.start.Store(0)
 		dw.page.conn.Store(id)
+		dw.connMu.Lock()
+		if dw.retiring {
+			rw.Header().Set("Connection", "close")
+		}
+		dw.connMu.Unlock()
 		h.ServeHTTP(&begunWriter{ResponseWriter: rw, page: dw.page}, r)
 		dw.page.conn.Store(0)
 		// The next instance is made while the answer goes out.

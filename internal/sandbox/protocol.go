@@ -26,6 +26,7 @@ const (
 	msgClosed  = 'c' // direct worker → parent: a connection was closed
 	msgDrain   = 'd' // parent → direct worker: finish the requests in progress, then exit
 	msgDrained = 'e' // direct worker → parent: it takes no new request
+	msgRetire  = 'r' // parent → direct worker: close each connection after its next response, then exit
 
 	// maxMsg bounds every message: SEQPACKET messages must fit the socket
 	// buffer (wmem_default, typically 208 KiB).

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -87,8 +88,9 @@ type directWorker struct {
 }
 
 // maxDirectJournal is the journal size past which a direct worker is
-// drained and replaced, so no journal grows without end.
-const maxDirectJournal = 64 << 20
+// retired (its clients reconnect to a new one), so no journal grows
+// without end.
+const maxDirectJournal = 256 << 20
 
 // ownerRE is what an account id must look like to name a journal file.
 var ownerRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
@@ -494,6 +496,9 @@ func (set *directSet) ingest(ctx context.Context, dw *directWorker) error {
 	dw.mu.Lock()
 	defer dw.mu.Unlock()
 	f, err := os.Open(dw.journal)
+	if errors.Is(err, fs.ErrNotExist) && dw.d != nil {
+		return nil // its end stored the rest and removed it
+	}
 	if err != nil {
 		return err
 	}
@@ -525,7 +530,7 @@ func (set *directSet) ingest(ctx context.Context, dw *directWorker) error {
 	}
 	dw.off += int64(used)
 	if dw.off > maxDirectJournal && dw.d != nil {
-		dw.d.Drain() // a new worker takes the next connections
+		dw.d.Retire() // a new worker takes the next connections
 	}
 	return nil
 }
