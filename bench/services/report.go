@@ -111,27 +111,25 @@ func reportMedians(cfg *config, rounds [][]result) {
 	}
 	fmt.Printf("\nmedians of %d rounds (each column on its own; errors summed)", len(rounds))
 	report(cfg, med)
-	var ratios []string
-	for _, results := range rounds {
-		var in, cgi float64
-		for _, r := range results {
-			switch r.name {
-			case "insitu-direct":
-				if in == 0 {
+	for _, row := range []string{"insitu", "insitu-direct"} {
+		var ratios []string
+		for _, results := range rounds {
+			var in, cgi float64
+			for _, r := range results {
+				switch r.name {
+				case row:
 					in = r.load.rps
+				case "cgi":
+					cgi = r.load.rps
 				}
-			case "insitu":
-				in = r.load.rps
-			case "cgi":
-				cgi = r.load.rps
+			}
+			if in > 0 && cgi > 0 {
+				ratios = append(ratios, fmt.Sprintf("%.2fx", in/cgi))
 			}
 		}
-		if in > 0 && cgi > 0 {
-			ratios = append(ratios, fmt.Sprintf("%.2fx", in/cgi))
+		if len(ratios) > 0 {
+			fmt.Printf("%s / cgi by round: %s\n", row, strings.Join(ratios, ", "))
 		}
-	}
-	if len(ratios) > 0 {
-		fmt.Printf("insitu / cgi by round: %s\n", strings.Join(ratios, ", "))
 	}
 }
 

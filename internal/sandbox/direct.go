@@ -219,41 +219,46 @@ func (d *Direct) Close() { d.p.kill(killClose) }
 
 // Drain stops the worker once the requests in progress have ended (each
 // by its deadline at the latest); idle connections close at once. It
-// returns when the worker takes no new request (or after drainAck, or at
-// its death); see Done for its end.
+// returns when the worker takes no new request, or at its death; a
+// worker that does not answer within drainAck (a guest spinning on its
+// only P) is killed, so no request read after Drain returns runs on it.
+// See Done for its end.
 func (d *Direct) Drain() {
-	d.mu.Lock()
-	if d.dead || d.draining {
-		d.mu.Unlock()
-		return
-	}
-	d.draining = true
-	d.drained = make(chan struct{})
-	ch := d.drained
-	err := d.p.sendMsg([]byte{msgDrain}, nil)
-	d.mu.Unlock()
-	if err != nil {
-		return
-	}
-	select {
-	case <-ch:
-	case <-d.done:
-	case <-time.After(drainAck):
+	if !d.stop(msgDrain) {
+		d.p.kill(killClose)
 	}
 }
 
 // Retire stops the worker gently: each connection closes after its next
 // response (Connection: close, so its client reconnects cleanly), an
 // idle one at the worker's idle timeout, and the worker ends with its
-// last connection. Hand refuses from now on. It does not wait.
-func (d *Direct) Retire() {
+// last connection. Hand refuses from now on. It returns when the worker
+// has heard it (or after drainAck, or at its death).
+func (d *Direct) Retire() { d.stop(msgRetire) }
+
+// stop sends msg (msgDrain or msgRetire) once and waits for the
+// worker's msgDrained; it reports whether that came (or the worker died).
+func (d *Direct) stop(msg byte) bool {
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	if d.dead || d.draining {
-		return
+		d.mu.Unlock()
+		return true
 	}
 	d.draining = true
-	d.p.sendMsg([]byte{msgRetire}, nil)
+	d.drained = make(chan struct{})
+	ch := d.drained
+	err := d.p.sendMsg([]byte{msg}, nil)
+	d.mu.Unlock()
+	if err != nil {
+		return true
+	}
+	select {
+	case <-ch:
+	case <-d.done:
+	case <-time.After(drainAck):
+		return false
+	}
+	return true
 }
 
 // drainAck bounds Drain's wait for the worker's answer.

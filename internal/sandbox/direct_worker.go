@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -128,6 +129,11 @@ func (w *worker) serveDirect(fds []*os.File) error {
 	if err != nil {
 		return err
 	}
+	// One request runs at a time, so one P: its goroutines hand work to
+	// each other without waking a second thread (at 1 connection, CPU
+	// per request 116-122 → 85-89 µs; BENCHMARKS.md, session 18). A
+	// spinning guest holds the P until the kernel's timer.
+	runtime.GOMAXPROCS(1)
 	w.prepareAhead(dw.tmpl.moduleID)
 	ln := &connFeed{ch: make(chan net.Conn), done: make(chan struct{})}
 	srv := &http.Server{Handler: dw.wrap(h), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 30 * time.Second,
@@ -183,15 +189,17 @@ func (dw *directWorker) connState(c net.Conn, st http.ConnState) {
 	}
 }
 
-// retire marks the worker retiring: wrap closes each connection after
-// its next response; retired closes with the last one.
+// retire marks the worker retiring, then tells the parent: wrap closes
+// each connection after its next response; retired closes with the last
+// one.
 func (dw *directWorker) retire() {
 	dw.connMu.Lock()
-	defer dw.connMu.Unlock()
 	dw.retiring = true
 	if dw.open == 0 {
 		close(dw.retired)
 	}
+	dw.connMu.Unlock()
+	dw.w.send([]byte{msgDrained})
 }
 
 // feed reads the parent's messages: each msgConn brings a connection;

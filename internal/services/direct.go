@@ -39,6 +39,10 @@ const (
 	// directIngestEvery is how often the records direct workers journaled
 	// are stored in meta.
 	directIngestEvery = 20 * time.Millisecond
+	// maxDirectHead bounds a handed-over request's header: with the
+	// bytes read ahead (at most net/http's 4 KiB buffer) it must fit one
+	// message to the worker.
+	maxDirectHead = 32 << 10
 	// directDrainWait bounds how long Close waits for direct requests in
 	// progress before it cuts them.
 	directDrainWait = 5 * time.Second
@@ -195,24 +199,27 @@ func (set *directSet) handoff(ctx context.Context, w http.ResponseWriter, r *htt
 	if !slices.Contains(set.workers[s.Name], dw) || dw.d.Conns() >= maxDirectConns {
 		return false
 	}
+	head := requestHead(r)
+	if len(head) > maxDirectHead {
+		return false
+	}
 	c, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		return false
 	}
 	defer c.Close()
-	prefix := requestHead(r)
+	prefix := head
 	if n := brw.Reader.Buffered(); n > 0 {
 		b, _ := brw.Reader.Peek(n)
 		prefix = append(prefix, b...)
 	}
 	f, err := dupConn(c)
-	if err != nil {
-		set.cfg.Logger.Error("services: direct handoff", "err", err)
-		return true // hijacked: the connection closes
+	if err == nil {
+		err = dw.d.Hand(f, prefix)
 	}
-	if err := dw.d.Hand(f, prefix); err != nil {
-		// The worker died since the check: the request is not lost
-		// silently, the client is told to retry.
+	if err != nil {
+		// Hijacked, so the request cannot go the usual way any more:
+		// the client is told to retry rather than see a cut connection.
 		set.cfg.Logger.Warn("services: direct handoff", "service", s.Name, "err", err)
 		brw.WriteString("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
 		brw.Flush()
