@@ -31,6 +31,21 @@ func echoDirect(binding []byte, _ []*os.File, run sandbox.DirectRunner) (http.Ha
 	}), nil
 }
 
+// catDirect starts a direct worker of tool.wasm's cat (it answers each
+// request body back) and hands it one client connection.
+func catDirect(t *testing.T) (*sandbox.Direct, net.Conn, *bufio.Reader) {
+	t.Helper()
+	r, _ := newRuntime(t, 1)
+	id, wasm := module(t, "tool.wasm")
+	d, err := r.StartDirect(context.Background(), sandbox.DirectSpec{ModuleID: id, Wasm: wasm,
+		Args: []string{"tool", "cat"}, Limits: sandbox.Limits{Timeout: 5 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := handOne(t, d)
+	return d, c, bufio.NewReader(c)
+}
+
 // handOne accepts a client connection for a direct worker: the parent's
 // copy of the socket goes to Hand, as a service handler's would.
 func handOne(t *testing.T, d *sandbox.Direct) net.Conn {
@@ -74,15 +89,7 @@ func post(t *testing.T, c net.Conn, br *bufio.Reader, body string) *http.Respons
 // A direct worker answers every request of a keep-alive connection from
 // a fresh instance, and Close of the Runtime takes it down.
 func TestDirectServesConnection(t *testing.T) {
-	r, _ := newRuntime(t, 1)
-	id, wasm := module(t, "tool.wasm")
-	d, err := r.StartDirect(context.Background(), sandbox.DirectSpec{ModuleID: id, Wasm: wasm,
-		Args: []string{"tool", "cat"}, Limits: sandbox.Limits{Timeout: 5 * time.Second}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := handOne(t, d)
-	br := bufio.NewReader(c)
+	d, c, br := catDirect(t)
 	for i := range 3 {
 		body := strings.Repeat("x", i*1000+1)
 		resp := post(t, c, br, body)
@@ -146,15 +153,7 @@ func TestDirectDeadlineKills(t *testing.T) {
 // Drain answers at once when the worker is idle: its idle connections
 // close, and the worker ends.
 func TestDirectDrain(t *testing.T) {
-	r, _ := newRuntime(t, 1)
-	id, wasm := module(t, "tool.wasm")
-	d, err := r.StartDirect(context.Background(), sandbox.DirectSpec{ModuleID: id, Wasm: wasm,
-		Args: []string{"tool", "cat"}, Limits: sandbox.Limits{Timeout: 5 * time.Second}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := handOne(t, d)
-	br := bufio.NewReader(c)
+	d, c, br := catDirect(t)
 	if resp := post(t, c, br, "x"); resp.StatusCode != 200 {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
@@ -177,15 +176,7 @@ func TestDirectDrain(t *testing.T) {
 // Retire lets each connection take one more response, marked
 // Connection: close, then the worker ends with its last connection.
 func TestDirectRetire(t *testing.T) {
-	r, _ := newRuntime(t, 1)
-	id, wasm := module(t, "tool.wasm")
-	d, err := r.StartDirect(context.Background(), sandbox.DirectSpec{ModuleID: id, Wasm: wasm,
-		Args: []string{"tool", "cat"}, Limits: sandbox.Limits{Timeout: 5 * time.Second}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := handOne(t, d)
-	br := bufio.NewReader(c)
+	d, c, br := catDirect(t)
 	first := post(t, c, br, "a")
 	io.ReadAll(first.Body)
 	if first.StatusCode != 200 || first.Close {
