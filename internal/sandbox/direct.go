@@ -68,7 +68,7 @@ const maxDirectWorkers = 64
 const directSlotBase = 1000
 
 // StartDirect starts a direct worker for spec and returns once it has
-// its module (or failed to).
+// compiled its module and built its handler, ready for Hand.
 func (r *Runtime) StartDirect(ctx context.Context, spec DirectSpec) (*Direct, error) {
 	wasm, err := spec.Wasm()
 	if err != nil {
@@ -113,7 +113,11 @@ func (r *Runtime) startDirect(ctx context.Context, spec DirectSpec, wasm []byte,
 	for _, f := range spec.Files {
 		fds = append(fds, int(f.Fd()))
 	}
-	if err := p.sendMsg([]byte{msgDirect}, syscall.UnixRights(fds...)); err != nil {
+	err = p.sendMsg([]byte{msgDirect}, syscall.UnixRights(fds...))
+	if err == nil {
+		err = awaitReady(ctx, p)
+	}
+	if err != nil {
 		p.kill(killClose)
 		r.pool.retire(p)
 		unix.Munmap(page.b)
@@ -121,6 +125,28 @@ func (r *Runtime) startDirect(ctx context.Context, spec DirectSpec, wasm []byte,
 	}
 	return &Direct{r: r, p: p, slot: slot, page: page, onDeath: spec.OnDeath,
 		done: make(chan struct{}), conns: map[uint64]*os.File{}}, nil
+}
+
+// awaitReady waits for a new direct worker's msgStarted: its module
+// compiled and its handler built (helloTimeout at most, or ctx).
+func awaitReady(ctx context.Context, p *proc) error {
+	deadline := time.Now().Add(helloTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	p.conn.SetReadDeadline(deadline)
+	defer p.conn.SetReadDeadline(time.Time{})
+	buf := make([]byte, 16)
+	n, err := p.readMsg(buf)
+	switch {
+	case err != nil:
+		return err
+	case n == 0:
+		return errors.New("the worker ended before it was ready (see its log)")
+	case buf[0] != msgStarted:
+		return fmt.Errorf("unexpected message %q", buf[0])
+	}
+	return nil
 }
 
 // directBody is the direct request in a memfd: the bound run and the

@@ -197,3 +197,15 @@ func TestDirectRetire(t *testing.T) {
 		t.Fatal("the retired worker did not end with its last connection")
 	}
 }
+
+// A module that cannot be compiled fails StartDirect, and leaves no
+// process behind (newRuntime's cleanup checks).
+func TestDirectBadModule(t *testing.T) {
+	r, _ := newRuntime(t, 1)
+	_, err := r.StartDirect(context.Background(), sandbox.DirectSpec{ModuleID: "bad",
+		Wasm: func() ([]byte, error) { return []byte("\x00asm\x01\x00\x00\x00garbage"), nil },
+		Args: []string{"bad"}, Limits: sandbox.Limits{Timeout: time.Second}})
+	if err == nil {
+		t.Fatal("StartDirect of a broken module succeeded")
+	}
+}

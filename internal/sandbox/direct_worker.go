@@ -135,6 +135,9 @@ func (w *worker) serveDirect(fds []*os.File) error {
 	// spinning guest holds the P until the kernel's timer.
 	runtime.GOMAXPROCS(1)
 	w.prepareAhead(dw.tmpl.moduleID)
+	if err := w.send([]byte{msgStarted}); err != nil {
+		return err
+	}
 	ln := &connFeed{ch: make(chan net.Conn), done: make(chan struct{})}
 	srv := &http.Server{Handler: dw.wrap(h), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 30 * time.Second,
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {

@@ -20,7 +20,7 @@ const (
 	msgStderr  = 'E' // worker → parent: stderr bytes
 	msgOutputs = 'P' // worker → parent: a batch of /out files
 	msgResult  = 'R' // worker → parent: the run's result and the streams' last bytes; ends the run
-	msgStarted = 'S' // worker → parent: compiled a new module; the guest starts now
+	msgStarted = 'S' // worker → parent: compiled a new module; the guest starts now (a direct worker: ready)
 	msgDirect  = 'D' // parent → worker: serve direct connections from now on (direct.go)
 	msgConn    = 'C' // parent → direct worker: a client connection, its fd passed
 	msgClosed  = 'c' // direct worker → parent: a connection was closed
