@@ -27,8 +27,8 @@ type DirectHandler func(binding []byte, files []*os.File, run DirectRunner) (htt
 
 // DirectRunner runs a direct worker's module once, in the worker: a
 // fresh instance (made ahead when possible) with env, stdin and stdout,
-// stopped by the kernel at the bound Limits.Timeout. Calls are
-// serialized by the worker; Run may be called only from a handler.
+// stopped by the kernel at the bound Limits.Timeout. Runs take turns;
+// call Run from a handler, with its request's context.
 type DirectRunner interface {
 	Run(ctx context.Context, env []string, stdin io.Reader, stdout io.Writer) DirectResult
 }
@@ -272,72 +272,83 @@ func (dw *directWorker) closed(id uint64) {
 	dw.w.send(e.b)
 }
 
-// wrap runs one request at a time and keeps the page: the connection
-// served, and whether its response began.
+// wrap marks a retiring worker's responses Connection: close and lets
+// the response mark the page once its bytes may leave. Requests of
+// several connections are in their handlers at once (reading bodies,
+// writing answers); only their runs take turns (Run).
 func (dw *directWorker) wrap(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		id, _ := r.Context().Value(directConnKey{}).(uint64)
-		dw.mu.Lock()
-		ahead := false
-		defer func() {
-			if !ahead { // the handler aborted: no instance ahead, memory scrubbed
-				dw.page.conn.Store(0)
-				dw.w.scrub()
-				dw.mu.Unlock()
-			}
-		}()
-		dw.page.begun.Store(0)
-		dw.page.start.Store(0)
-		dw.page.conn.Store(id)
 		dw.connMu.Lock()
 		if dw.retiring {
 			rw.Header().Set("Connection", "close")
 		}
 		dw.connMu.Unlock()
-		h.ServeHTTP(&begunWriter{ResponseWriter: rw, page: dw.page}, r)
-		dw.page.conn.Store(0)
-		// The next instance is made while the answer goes out.
-		ahead = true
-		go func() {
-			defer dw.mu.Unlock()
-			dw.w.scrub()
-			dw.w.prepareAhead(dw.tmpl.moduleID)
-		}()
+		h.ServeHTTP(&begunWriter{ResponseWriter: rw, page: dw.page, id: id}, r)
 	})
 }
 
-// Run implements DirectRunner; the caller holds dw.mu (wrap).
+// Run implements DirectRunner: one run at a time (dw.mu), with the page
+// naming ctx's connection while it runs, and the kernel's timer armed.
+// The next instance is made after it, while its answer goes out.
 func (dw *directWorker) Run(ctx context.Context, env []string, stdin io.Reader, stdout io.Writer) DirectResult {
+	id, _ := ctx.Value(directConnKey{}).(uint64)
 	req := dw.tmpl
 	req.env, req.stdinKind, req.stdinLocal, req.stdoutLocal = env, srcLocal, stdin, stdout
 	req.discardErr = true
+	dw.mu.Lock()
+	ahead := false
+	defer func() {
+		dw.page.conn.Store(0)
+		if !ahead { // a panic: memory scrubbed, no instance ahead
+			dw.w.scrub()
+			dw.mu.Unlock()
+		}
+	}()
+	dw.page.begun.Store(0)
 	start := time.Now()
 	dw.page.start.Store(start.UnixNano())
+	dw.page.conn.Store(id)
 	armKillTimer(dw.timer, req.lim.Timeout)
-	defer armKillTimer(dw.timer, 0)
 	res, _ := dw.w.run(&req, nil)
+	armKillTimer(dw.timer, 0)
 	out := DirectResult{Status: res.status, ExitCode: -1, Reason: res.reason, Start: start,
 		Wall: time.Since(start), CPU: time.Duration(res.cpu), PeakMemory: res.peak,
 		StdinBytes: res.stdin, StdoutBytes: res.stdout}
 	if res.status == StatusExited {
 		out.ExitCode = int(res.exitCode)
 	}
+	ahead = true
+	go func() {
+		defer dw.mu.Unlock()
+		dw.w.scrub()
+		dw.w.prepareAhead(dw.tmpl.moduleID)
+	}()
 	return out
 }
 
-// begunWriter marks the page before a byte of the response can leave.
+// begunWriter marks the page before a byte of the response can leave,
+// while its request's run is the one on the page (a kill can only come
+// during a run).
 type begunWriter struct {
 	http.ResponseWriter
 	page *directPage
+	id   uint64
+}
+
+func (b *begunWriter) mark() {
+	if b.page.conn.Load() == b.id {
+		b.page.begun.Store(1)
+	}
 }
 
 func (b *begunWriter) WriteHeader(code int) {
-	b.page.begun.Store(1)
+	b.mark()
 	b.ResponseWriter.WriteHeader(code)
 }
 
 func (b *begunWriter) Write(p []byte) (int, error) {
-	b.page.begun.Store(1)
+	b.mark()
 	return b.ResponseWriter.Write(p)
 }
 

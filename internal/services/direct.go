@@ -2,6 +2,7 @@ package services
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -342,6 +343,7 @@ func (set *directSet) current(s Service) *directWorker {
 // directBinding is what a direct worker's handler knows of its service.
 type directBinding struct {
 	Service     string            `json:"service"`
+	Timeout     time.Duration     `json:"timeout"` // for the body read ahead of a run
 	Domain      string            `json:"domain"`
 	Env         map[string]string `json:"env,omitempty"`
 	ManifestEnv map[string]string `json:"manifest_env,omitempty"`
@@ -354,7 +356,7 @@ func (set *directSet) start(ctx context.Context, s Service, journal string) (*di
 	if err != nil {
 		return nil, err
 	}
-	binding, err := json.Marshal(directBinding{Service: s.Name, Domain: set.cfg.Domain, Env: s.Env,
+	binding, err := json.Marshal(directBinding{Service: s.Name, Timeout: cmp.Or(s.Timeout, DefaultTimeout), Domain: set.cfg.Domain, Env: s.Env,
 		ManifestEnv: plan.ManifestEnv, Record: plan.Record})
 	if err != nil {
 		return nil, err

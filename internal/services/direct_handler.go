@@ -61,8 +61,20 @@ func (h *directHandler) serve(w http.ResponseWriter, r *http.Request) (int, time
 	if err != nil {
 		return plain(w, http.StatusBadRequest, err.Error()), 0
 	}
+	// A small body is read before the run, within the service's timeout,
+	// so a trickling client never holds the run (nor has the worker
+	// killed under its neighbours); a larger one streams, as on the
+	// server's path.
+	body, err := preread(w, r, r.Body, h.b.Timeout)
+	if errors.Is(err, errBodyTimeout) {
+		w.Header().Set("Connection", "close")
+		return plain(w, http.StatusRequestTimeout, "the request body did not arrive in time"), 0
+	}
+	if err != nil {
+		return plain(w, http.StatusBadRequest, "reading the request body failed"), 0
+	}
 	resp := &cgiResponse{w: w, script: script}
-	in := &limitedBody{r: r.Body, left: MaxRequestBody}
+	in := &limitedBody{r: body, left: MaxRequestBody}
 	res := h.run.Run(ctx, env, in, resp)
 	rec, pair, err := runs.DirectRecord(h.b.Record, res)
 	if err == nil {

@@ -1,8 +1,12 @@
 package services_test
 
 import (
+	"bufio"
 	"context"
+	"io"
+	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,5 +114,45 @@ func TestDirectConnections(t *testing.T) {
 			t.Fatalf("stats: %+v %v", st, err)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// A client that trickles a small body on a direct connection gets 408
+// when the service's timeout passes, as on the server's path, and never
+// holds the run: another connection is answered meanwhile.
+func TestDirectSlowBody(t *testing.T) {
+	e := setupDirect(t)
+	e.create("tool", client.ServiceSpec{App: "tool", Public: public(), Timeout: "1s"})
+	addr := strings.TrimPrefix(e.node.Endpoint(), "http://")
+	slow, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	br := bufio.NewReader(slow)
+	get := "GET /?counter HTTP/1.1\r\nHost: tool.svc.localhost\r\n\r\n"
+	if _, err := io.WriteString(slow, get); err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := http.ReadResponse(br, nil); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("first request: %v %v", resp, err)
+	} else {
+		io.ReadAll(resp.Body)
+	}
+	// Now held by a direct worker: a POST whose body stops short.
+	io.WriteString(slow, "POST /?counter HTTP/1.1\r\nHost: tool.svc.localhost\r\nContent-Length: 10\r\n\r\nabc")
+	start := time.Now()
+	for i := 0; i < 3; i++ {
+		if resp, body := e.vget("tool", "counter"); resp.StatusCode != 200 || body != "1\n" {
+			t.Fatalf("another connection while the body trickles: %d %q", resp.StatusCode, body)
+		}
+	}
+	if el := time.Since(start); el > 900*time.Millisecond {
+		t.Errorf("the other connection waited %v", el)
+	}
+	slow.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusRequestTimeout {
+		t.Fatalf("trickled body: %v %v, want 408", resp, err)
 	}
 }
