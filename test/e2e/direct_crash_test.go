@@ -24,7 +24,8 @@ func TestDirectRecordsSurviveKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test skipped in -short mode")
 	}
-	srv := startServer(t, serverOpts{Args: []string{"--services-direct", "2"}})
+	// No cap on kept records: the sweeper would trim them past 10,000.
+	srv := startServer(t, serverOpts{Args: []string{"--services-direct", "2", "--max-records", "0"}})
 	ctx := context.Background()
 	c := rootClient(t, srv)
 	wasm, err := os.ReadFile("../../examples/services/hello/hello.wasm")
