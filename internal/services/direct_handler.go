@@ -73,6 +73,8 @@ func (h *directHandler) serve(w http.ResponseWriter, r *http.Request) (int, time
 	if err != nil {
 		return plain(w, http.StatusBadRequest, "reading the request body failed"), 0
 	}
+	// Bodies stream both ways, as on the server's path.
+	_ = http.NewResponseController(w).EnableFullDuplex()
 	resp := &cgiResponse{w: w, script: script}
 	in := &limitedBody{r: body, left: MaxRequestBody}
 	res := h.run.Run(ctx, env, in, resp)

@@ -2,7 +2,9 @@ package services_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto/rand"
 	"io"
 	"net"
 	"net/http"
@@ -154,5 +156,38 @@ func TestDirectSlowBody(t *testing.T) {
 	resp, err := http.ReadResponse(br, nil)
 	if err != nil || resp.StatusCode != http.StatusRequestTimeout {
 		t.Fatalf("trickled body: %v %v, want 408", resp, err)
+	}
+}
+
+// A large body streams through a direct worker both ways, as through the
+// server: the echo service answers a 24 MiB upload with it, whole.
+func TestDirectStreamingLargeBody(t *testing.T) {
+	e := setupDirect(t)
+	e.create("echo", client.ServiceSpec{App: "echo", Public: public(), Timeout: "60s"})
+	// The connection goes direct on its first request (no body).
+	if resp, _ := e.vget("echo", "x"); resp.StatusCode != 200 {
+		t.Fatalf("first request: %d", resp.StatusCode)
+	}
+	body := make([]byte, 24<<20)
+	rand.Read(body)
+	req, _ := http.NewRequest(http.MethodPut, e.node.Endpoint()+"/upload", bytes.NewReader(body))
+	req.Host = "echo.svc.localhost"
+	resp, err := e.hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("upload: %d %v", resp.StatusCode, err)
+	}
+	i := bytes.Index(got, []byte("\n\n"))
+	if i < 0 || !bytes.Equal(got[i+2:], body) {
+		t.Fatalf("24 MiB body did not come back intact (%d bytes)", len(got))
+	}
+	// The upload was served by the worker: the same connection now
+	// answers another host with 421.
+	if resp, _ := e.get("/svc/echo/"); resp.StatusCode != http.StatusMisdirectedRequest {
+		t.Fatalf("the upload's connection is not a direct one: another host got %d", resp.StatusCode)
 	}
 }
