@@ -38,10 +38,11 @@ type Config struct {
 	// account waits: it gets the next free worker).
 	RunsPerAccount int
 	// ServicesDirect is how many direct service workers may run at once
-	// (one per public service at most): keep-alive connections to a
-	// public service's own host are handed to a worker that answers them
-	// without the server (DESIGN.md, "Services: direct connections").
-	// 0 (the default) turns them off; a cluster node never uses them.
+	// (at most one per CPU for a service): keep-alive connections to a
+	// public service's own host are handed to a worker of that service,
+	// which answers them without the server (DESIGN.md, "Services: direct
+	// connections"). 0 (the default) turns them off; a cluster node never
+	// uses them.
 	ServicesDirect int
 	// QueuedPerAccount caps one account's runs waiting for a worker;
 	// past it runs are refused with 503 SlowDown. Default 64.
