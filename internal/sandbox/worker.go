@@ -65,13 +65,11 @@ func WorkerMain() int { return WorkerMainWith(nil) }
 func WorkerMainWith(direct DirectHandler) int {
 	signal.Ignore(os.Interrupt) // the parent decides when a worker ends
 	w, err := newWorker(context.Background(), workerFD, os.Getenv(workerCacheEnv))
-	if err == nil {
-		w.directHandler = direct
-	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "insitu sandbox-worker: %v\n", err)
 		return 2
 	}
+	w.directHandler = direct
 	if err := w.serve(); err != nil {
 		fmt.Fprintf(os.Stderr, "insitu sandbox-worker: %v\n", err)
 		return 1

@@ -176,15 +176,7 @@ func TestDirectStreamingLargeBody(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("upload: %d %v", resp.StatusCode, err)
-	}
-	i := bytes.Index(got, []byte("\n\n"))
-	if i < 0 || !bytes.Equal(got[i+2:], body) {
-		t.Fatalf("24 MiB body did not come back intact (%d bytes)", len(got))
-	}
+	checkEchoed(t, resp, body)
 	// The upload was served by the worker: the same connection now
 	// answers another host with 421.
 	if resp, _ := e.get("/svc/echo/"); resp.StatusCode != http.StatusMisdirectedRequest {
