@@ -38,12 +38,15 @@ type Config struct {
 	// account waits: it gets the next free worker).
 	RunsPerAccount int
 	// ServicesDirect is how many direct service workers may run at once
-	// (at most one per CPU for a service): keep-alive connections to a
-	// public service's own host are handed to a worker of that service,
-	// which answers them without the server (DESIGN.md, "Services: direct
-	// connections"). 0 (the default) turns them off; a cluster node never
-	// uses them.
+	// (at most one per CPU for a service, half of them for one account):
+	// plain-HTTP keep-alive connections to a public service are handed to
+	// a worker of that service, which answers them without the server
+	// (DESIGN.md, "Services: direct connections"). 0 means two per CPU;
+	// a negative value turns them off. A cluster node never uses them.
 	ServicesDirect int
+	// ServicesDirectIdle is how long a direct worker may hold no
+	// connection before it stops. Default 30 s.
+	ServicesDirectIdle time.Duration
 	// QueuedPerAccount caps one account's runs waiting for a worker;
 	// past it runs are refused with 503 SlowDown. Default 64.
 	QueuedPerAccount int

@@ -57,6 +57,7 @@ type Node struct {
 	lifecycle *lifecycle.Runner // see node_lifecycle.go
 	metrics   *obs.Metrics
 	ln        net.Listener
+	readmit   *connQueue // connections back from direct workers; nil when off (node_direct.go)
 	srv       *http.Server
 	scheme    string
 	rootKey   auth.Key
@@ -239,14 +240,7 @@ func (n *Node) startCompute(ctx context.Context) (err error) {
 		return err
 	}
 	n.services = services.NewManager(n.kv, n.apps, n.runs, n.engine)
-	if cfg.ServicesDirect > 0 && n.cluster == nil {
-		if err := n.services.EnableDirect(ctx, services.DirectConfig{Runtime: n.sandbox, Max: cfg.ServicesDirect,
-			Dir: filepath.Join(cfg.DataDir, "control", "direct"), Domain: cfg.Domain,
-			Logger: cfg.Logger.With("component", "services")}); err != nil {
-			return err
-		}
-	}
-	return nil
+	return n.enableDirect(ctx)
 }
 
 // newServer builds the HTTP server of every face.
@@ -331,6 +325,7 @@ func (n *Node) router(s3 *s3api.Handler, native http.Handler, svc *services.Hand
 	metrics := promhttp.HandlerFor(n.metrics.Registry, promhttp.HandlerOpts{})
 	ops.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
 		obs.SetOp(r.Context(), "ops", "metrics")
+		n.services.SyncDirect(r.Context()) // the direct requests answered so far count
 		metrics.ServeHTTP(w, r)
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -383,8 +378,11 @@ func (n *Node) Run(ctx context.Context) error {
 	// The banners come before the listener answers, so whoever sees the
 	// node ready has already been shown the generated keys.
 	n.printBanners()
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- n.srv.Serve(n.ln) }()
+	if n.readmit != nil {
+		go func() { errc <- n.srv.Serve(n.readmit) }()
+	}
 	close(n.ready)
 	n.log.Info("insitu serving", "endpoint", n.Endpoint(), "data", n.cfg.DataDir, "region", n.cfg.Region)
 	select {

@@ -113,7 +113,7 @@ first start, kept in the data directory and printed once.`,
 	f.IntVar(&cfg.MaxRecordsPerAccount, "max-records", cfg.MaxRecordsPerAccount, "keep at most this many run records (and finished jobs) per account; 0: no cap [INSITU_MAX_RECORDS]")
 	f.DurationVar(&cfg.LifecycleInterval, "lifecycle-interval", cfg.LifecycleInterval, "time between passes applying buckets' lifecycle rules [INSITU_LIFECYCLE_INTERVAL]")
 	f.IntVar(&cfg.RunsPerAccount, "runs-per-account", 0, "sandbox workers one account may hold at once (default: all; workers are shared fairly) [INSITU_RUNS_PER_ACCOUNT]")
-	f.IntVar(&cfg.ServicesDirect, "services-direct", 0, "direct service workers at once: keep-alive connections to a public service's host NAME.svc.DOMAIN are answered by a worker of that service without the server; 0: off (experimental) [INSITU_SERVICES_DIRECT]")
+	f.IntVar(&cfg.ServicesDirect, "services-direct", 0, "direct service workers at once: plain-HTTP keep-alive connections to a public service are answered by a worker of that service without the server; 0: two per CPU, -1: off [INSITU_SERVICES_DIRECT]")
 	f.IntVar(&cfg.QueuedPerAccount, "queued-per-account", 0, "runs one account may have waiting for a worker before 503 SlowDown (default 64) [INSITU_QUEUED_PER_ACCOUNT]")
 	f.StringVar(&cfg.Cluster.Zone, "zone", "", "this node's zone (failure domain); turns cluster mode on [INSITU_ZONE]")
 	f.StringVar(&cfg.Cluster.Join, "join", "", "join the cluster of the node at this `URL` (cluster secret from INSITU_CLUSTER_SECRET) [INSITU_JOIN]")

@@ -3,8 +3,10 @@ package meta
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -37,6 +39,62 @@ type Cached struct {
 	// complete are the prefixes whose absent keys are answered from
 	// memory too (see TrustAbsence); set before c is shared.
 	complete map[string]bool
+	// hooks are called after this node's writes (OnWrite); replaced
+	// whole, never changed in place.
+	hooks atomic.Pointer[[]writeHook]
+}
+
+type writeHook struct {
+	prefix string
+	fn     func(ctx context.Context)
+}
+
+// OnWrite makes every successful write through c (Put, Delete,
+// CompareAndSwap, a batch) of a key under prefix call fn, on the
+// writer's goroutine, before the write returns: what depends on the key
+// is current by the time its writer hears back. A batch calls fn once.
+// Writes by other nodes do not call it. fn must not write under prefix.
+// Safe for concurrent use; a write in progress may miss a hook being
+// added.
+func (c *Cached) OnWrite(prefix string, fn func(ctx context.Context)) {
+	for {
+		old := c.hooks.Load()
+		var hooks []writeHook
+		if old != nil {
+			hooks = slices.Clone(*old)
+		}
+		hooks = append(hooks, writeHook{prefix, fn})
+		if c.hooks.CompareAndSwap(old, &hooks) {
+			return
+		}
+	}
+}
+
+// wrote calls the hooks of key, which a successful write touched.
+func (c *Cached) wrote(ctx context.Context, key string) {
+	if hooks := c.hooks.Load(); hooks != nil {
+		for _, h := range *hooks {
+			if strings.HasPrefix(key, h.prefix) {
+				h.fn(ctx)
+			}
+		}
+	}
+}
+
+// wroteBatch calls the hooks of a successful batch's keys, each once.
+func (c *Cached) wroteBatch(ctx context.Context, pairs []Pair) {
+	hooks := c.hooks.Load()
+	if hooks == nil {
+		return
+	}
+	for _, h := range *hooks {
+		for _, p := range pairs {
+			if strings.HasPrefix(p.Key, h.prefix) {
+				h.fn(ctx)
+				break
+			}
+		}
+	}
 }
 
 // TrustAbsence makes Get and Decoded answer ErrNotFound from memory for a
@@ -234,6 +292,9 @@ func (c *Cached) settle(key string, value []byte, ok bool) {
 func (c *Cached) Put(ctx context.Context, key string, value []byte) error {
 	err := c.Store.Put(ctx, key, value)
 	c.settle(key, written(value), err == nil)
+	if err == nil {
+		c.wrote(ctx, key)
+	}
 	return err
 }
 
@@ -241,6 +302,9 @@ func (c *Cached) Put(ctx context.Context, key string, value []byte) error {
 func (c *Cached) Delete(ctx context.Context, key string) error {
 	err := c.Store.Delete(ctx, key)
 	c.settle(key, nil, err == nil)
+	if err == nil {
+		c.wrote(ctx, key)
+	}
 	return err
 }
 
@@ -249,20 +313,27 @@ func (c *Cached) Delete(ctx context.Context, key string) error {
 func (c *Cached) CompareAndSwap(ctx context.Context, key string, expect, value []byte) error {
 	err := c.Store.CompareAndSwap(ctx, key, expect, value)
 	c.settle(key, value, err == nil)
+	if err == nil {
+		c.wrote(ctx, key)
+	}
 	return err
 }
 
 // PutBatch implements Store.
 func (c *Cached) PutBatch(ctx context.Context, pairs []Pair) error {
 	err := c.Store.PutBatch(ctx, pairs)
-	c.settleAll(pairs, err)
+	c.settleAll(ctx, pairs, err)
 	return err
 }
 
-// settleAll settles every key of a batch write that returned err.
-func (c *Cached) settleAll(pairs []Pair, err error) {
+// settleAll settles every key of a batch write that returned err, then
+// calls the hooks of a successful one.
+func (c *Cached) settleAll(ctx context.Context, pairs []Pair, err error) {
 	for _, p := range pairs {
 		c.settle(p.Key, written(p.Value), err == nil)
+	}
+	if err == nil {
+		c.wroteBatch(ctx, pairs)
 	}
 }
 
@@ -274,7 +345,7 @@ func (c *Cached) PutBatchDeferred(ctx context.Context, pairs []Pair) error {
 		return c.PutBatch(ctx, pairs)
 	}
 	err := d.PutBatchDeferred(ctx, pairs)
-	c.settleAll(pairs, err)
+	c.settleAll(ctx, pairs, err)
 	return err
 }
 

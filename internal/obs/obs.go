@@ -32,6 +32,10 @@ type Info struct {
 	// Stream marks a long-lived answer (server-sent events): its duration
 	// is no latency, so Recent leaves it out.
 	Stream bool
+	// Handed marks a request whose connection went to a direct worker
+	// with it: the worker answers it and reports it (Metrics.Record),
+	// so the middleware neither logs nor counts it.
+	Handed bool
 }
 
 // FromContext returns the request's Info, or a fresh one with a discard
@@ -133,36 +137,59 @@ func (m *Metrics) Middleware(logger *slog.Logger, next http.Handler) http.Handle
 			}
 		}()
 		next.ServeHTTP(cw, r)
-		m.observe(in, r, cw, body, start, "")
+		if !in.Handed {
+			m.observe(in, r, cw, body, start, "")
+		}
 	})
 }
 
 // observe records metrics and the request log line.
 func (m *Metrics) observe(in *Info, r *http.Request, cw *countingWriter, body *countingReader, start time.Time, note string) {
-	d := time.Since(start)
 	var nin int64
 	if body != nil {
 		nin = body.n.Load()
 	}
-	m.requests.WithLabelValues(in.API, in.Op, strconv.Itoa(cw.code)).Inc()
-	m.latency.WithLabelValues(in.API, in.Op).Observe(d.Seconds())
-	m.bytesIn.WithLabelValues(in.API).Add(float64(nin))
-	m.bytesOut.WithLabelValues(in.API).Add(float64(cw.n))
-	if !in.Stream {
-		m.Recent.Observe(start, d, cw.code, Failure{AccountID: in.AccountID, API: in.API, Op: in.Op, Method: r.Method, Path: r.URL.Path, RequestID: in.ID})
+	m.Record(r.Context(), in.Logger, Line{API: in.API, Op: in.Op, Account: in.Account, AccountID: in.AccountID,
+		ID: in.ID, Method: r.Method, Path: r.URL.Path, Status: cw.code, In: nin, Out: cw.n,
+		Start: start, Dur: time.Since(start), Stream: in.Stream, Note: note})
+}
+
+// Line is one request as the metrics and the request log see it.
+type Line struct {
+	API, Op, Account, AccountID string
+	ID, Method, Path            string
+	Status                      int
+	In, Out                     int64 // body bytes
+	Start                       time.Time
+	Dur                         time.Duration
+	Stream                      bool   // see Info.Stream
+	Note                        string // "aborted": cut after its header
+}
+
+// Record counts a request in the metrics and Recent and writes its log
+// line on logger (which carries its request_id). The middleware calls it
+// for each request it serves; a direct worker's requests reach it from
+// the worker's journal. Safe for concurrent use.
+func (m *Metrics) Record(ctx context.Context, logger *slog.Logger, l Line) {
+	m.requests.WithLabelValues(l.API, l.Op, strconv.Itoa(l.Status)).Inc()
+	m.latency.WithLabelValues(l.API, l.Op).Observe(l.Dur.Seconds())
+	m.bytesIn.WithLabelValues(l.API).Add(float64(l.In))
+	m.bytesOut.WithLabelValues(l.API).Add(float64(l.Out))
+	if !l.Stream {
+		m.Recent.Observe(l.Start, l.Dur, l.Status, Failure{AccountID: l.AccountID, API: l.API, Op: l.Op, Method: l.Method, Path: l.Path, RequestID: l.ID})
 	}
 	lvl := slog.LevelInfo
 	switch {
-	case cw.code >= 500:
+	case l.Status >= 500:
 		lvl = slog.LevelError
-	case note != "":
+	case l.Note != "":
 		lvl = slog.LevelWarn // cut after its header: the client saw a failure
 	}
-	in.Logger.LogAttrs(r.Context(), lvl, "request",
-		slog.String("method", r.Method), slog.String("path", r.URL.Path),
-		slog.String("api", in.API), slog.String("op", in.Op), slog.String("account", in.Account),
-		slog.Int("status", cw.code), slog.Int64("in", nin), slog.Int64("out", cw.n),
-		slog.Duration("dur", d), slog.String("note", note))
+	logger.LogAttrs(ctx, lvl, "request",
+		slog.String("method", l.Method), slog.String("path", l.Path),
+		slog.String("api", l.API), slog.String("op", l.Op), slog.String("account", l.Account),
+		slog.Int("status", l.Status), slog.Int64("in", l.In), slog.Int64("out", l.Out),
+		slog.Duration("dur", l.Dur), slog.String("note", l.Note))
 }
 
 func newID() string {

@@ -52,3 +52,15 @@ func DirectRecord(base Record, res sandbox.DirectResult) (Record, meta.Pair, err
 	b, err := marshalRecord(&rec)
 	return rec, meta.Pair{Key: recordKey(rec.Account, rec.ID), Value: b}, err
 }
+
+// SetSync makes Get and List call fn first: it stores the records that
+// direct workers journaled, so a run whose answer went out is listed.
+// Safe to call once, before serving.
+func (s *Service) SetSync(fn func(context.Context)) { s.sync.Store(&fn) }
+
+// synced calls the SetSync function, if any.
+func (s *Service) synced(ctx context.Context) {
+	if fn := s.sync.Load(); fn != nil {
+		(*fn)(ctx)
+	}
+}

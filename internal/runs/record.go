@@ -63,6 +63,7 @@ func (s *Service) saveRecord(ctx context.Context, rec *Record) error {
 
 // Get returns account's run id.
 func (s *Service) Get(ctx context.Context, account, id string) (*Record, error) {
+	s.synced(ctx)
 	b, err := s.kv.Get(ctx, recordKey(account, id))
 	if errors.Is(err, meta.ErrNotFound) {
 		return nil, ErrNoSuchRun
@@ -90,6 +91,7 @@ func recordsPrefix(account string) string { return "runs/" + account + "/" }
 // id after ("" starts at the newest). next is the token for the following
 // page, "" at the end. It reads the page from the index, not every record.
 func (s *Service) List(ctx context.Context, account string, limit int, after string) (list []Record, next string, err error) {
+	s.synced(ctx)
 	limit = clampLimit(limit)
 	page := meta.Page{Limit: limit + 1, Reverse: true}
 	if after != "" {

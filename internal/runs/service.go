@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -98,6 +99,9 @@ type Service struct {
 	// commits writes run records; Close drains it.
 	commits *groupCommit
 	total   *prometheus.CounterVec
+	// sync, when set (SetSync), stores records written elsewhere (direct
+	// workers' journals) before Get and List read.
+	sync atomic.Pointer[func(context.Context)]
 
 	// Detached runs: owned here, drained by Close.
 	bg       sync.WaitGroup

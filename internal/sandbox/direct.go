@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -28,10 +29,12 @@ type Direct struct {
 	slot    int
 	page    *directPage
 	onDeath func(DirectDeath)
+	onBack  func(conn *os.File, read []byte)
 	done    chan struct{}
 
 	mu       sync.Mutex
 	conns    map[uint64]*os.File // the parent's copies, by id
+	idleAt   time.Time           // when conns last became empty
 	next     uint64
 	dead     bool
 	draining bool          // Drain was called: Hand refuses
@@ -51,6 +54,11 @@ type DirectSpec struct {
 	// (its deadline passed, or it crashed); the connection is closed
 	// after it returns.
 	OnDeath func(DirectDeath)
+	// OnHandback takes a connection the worker gave back (a request it
+	// does not serve): the parent's copy of the socket and the bytes
+	// the worker read from it, that request first. It runs on the
+	// goroutine that reads the worker's messages; nil closes it.
+	OnHandback func(conn *os.File, read []byte)
 }
 
 // DirectDeath is what a direct worker was doing when it died.
@@ -123,8 +131,8 @@ func (r *Runtime) startDirect(ctx context.Context, spec DirectSpec, wasm []byte,
 		unix.Munmap(page.b)
 		return nil, fmt.Errorf("sandbox: start direct worker: %w", err)
 	}
-	return &Direct{r: r, p: p, slot: slot, page: page, onDeath: spec.OnDeath,
-		done: make(chan struct{}), conns: map[uint64]*os.File{}}, nil
+	return &Direct{r: r, p: p, slot: slot, page: page, onDeath: spec.OnDeath, onBack: spec.OnHandback,
+		done: make(chan struct{}), conns: map[uint64]*os.File{}, idleAt: time.Now()}, nil
 }
 
 // awaitReady waits for a new direct worker's msgStarted: its module
@@ -236,6 +244,24 @@ func (d *Direct) Conns() int {
 	return len(d.conns)
 }
 
+// Running reports whether the worker is running a request now.
+func (d *Direct) Running() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return !d.dead && d.page.conn.Load() != 0 // dead: the page may be unmapped
+}
+
+// Idle is how long the worker has held no connection; 0 while it holds
+// one.
+func (d *Direct) Idle() time.Duration {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if len(d.conns) > 0 {
+		return 0
+	}
+	return time.Since(d.idleAt)
+}
+
 // Done is closed once the worker is gone and its connections closed.
 func (d *Direct) Done() <-chan struct{} { return d.done }
 
@@ -295,32 +321,13 @@ const drainAck = time.Second
 func (d *Direct) watch() {
 	defer d.r.tasks.done()
 	defer close(d.done)
-	buf := make([]byte, 64)
+	buf := make([]byte, maxMsg)
 	for {
 		n, err := d.p.readMsg(buf)
 		if err != nil || n == 0 {
 			break
 		}
-		if buf[0] == msgDrained {
-			d.mu.Lock()
-			if d.drained != nil {
-				close(d.drained)
-				d.drained = nil
-			}
-			d.mu.Unlock()
-			continue
-		}
-		if buf[0] != msgClosed {
-			continue
-		}
-		dc := dec{b: buf[1:n]}
-		id := dc.u()
-		d.mu.Lock()
-		if f := d.conns[id]; f != nil {
-			f.Close()
-			delete(d.conns, id)
-		}
-		d.mu.Unlock()
+		d.handle(buf[:n])
 	}
 	d.p.kill(killClose)
 	<-d.p.done
@@ -342,6 +349,50 @@ func (d *Direct) watch() {
 	}
 	unix.Munmap(d.page.b)
 	d.r.freeDirectSlot(d.slot)
+}
+
+// handle acts on one message of the worker.
+func (d *Direct) handle(msg []byte) {
+	switch msg[0] {
+	case msgDrained:
+		d.mu.Lock()
+		if d.drained != nil {
+			close(d.drained)
+			d.drained = nil
+		}
+		d.mu.Unlock()
+	case msgClosed:
+		dc := dec{b: msg[1:]}
+		if f := d.take(dc.u()); f != nil {
+			f.Close()
+		}
+	case msgBack:
+		dc := dec{b: msg[1:]}
+		id, read := dc.u(), dc.bs()
+		f := d.take(id)
+		switch {
+		case f == nil:
+		case dc.err != nil || d.onBack == nil:
+			f.Close()
+		default:
+			d.onBack(f, bytes.Clone(read))
+		}
+	}
+}
+
+// take removes connection id from the worker's and returns the
+// parent's copy (nil if unknown).
+func (d *Direct) take(id uint64) *os.File {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	f := d.conns[id]
+	if f != nil {
+		delete(d.conns, id)
+		if len(d.conns) == 0 {
+			d.idleAt = time.Now()
+		}
+	}
+	return f
 }
 
 func (r *Runtime) takeDirectSlot() (int, bool) {

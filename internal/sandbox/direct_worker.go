@@ -31,6 +31,11 @@ type DirectHandler func(binding []byte, files []*os.File, run DirectRunner) (htt
 // call Run from a handler, with its request's context.
 type DirectRunner interface {
 	Run(ctx context.Context, env []string, stdin io.Reader, stdout io.Writer) DirectResult
+	// Handback gives w's connection back to the parent, which serves it
+	// from then on: head is the request as its client sent it (the
+	// handler has read none of its body); the bytes read after it go
+	// along. The handler must not touch w afterwards.
+	Handback(w http.ResponseWriter, head []byte) error
 }
 
 // DirectResult is how a direct run ended (a run that overran its
@@ -187,8 +192,8 @@ func (dw *directWorker) connState(c net.Conn, st http.ConnState) {
 		}
 	}
 	dw.connMu.Unlock()
-	if st == http.StateClosed || st == http.StateHijacked {
-		dw.closed(c.(*directConn).id)
+	if st == http.StateClosed {
+		dw.closed(c.(*directConn).id) // a hijacked one: Handback tells
 	}
 }
 
@@ -244,7 +249,7 @@ func (dw *directWorker) feed(ln *connFeed, end func(retire bool)) {
 		if err != nil || d.err != nil {
 			return
 		}
-		ln.ch <- &directConn{Conn: c, id: id, r: io.MultiReader(bytes.NewReader(prefix), c)}
+		ln.ch <- &directConn{Conn: c, id: id, pre: bytes.NewReader(prefix)}
 	}
 }
 
@@ -327,6 +332,44 @@ func (dw *directWorker) Run(ctx context.Context, env []string, stdin io.Reader, 
 	return out
 }
 
+// Handback implements DirectRunner: the connection is hijacked, and its
+// id, head and every byte read past it (net/http's buffer, then what is
+// left of the parent's prefix) go to the parent in one message. The
+// worker's copy of the socket closes without a shutdown: the parent's
+// serves on. A handback that cannot be sent closes the connection.
+func (dw *directWorker) Handback(w http.ResponseWriter, head []byte) error {
+	c, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		return err
+	}
+	dc, ok := c.(*directConn)
+	if !ok {
+		c.Close()
+		return errors.New("sandbox: not a direct connection")
+	}
+	var e enc
+	e.b = append(e.b, msgBack)
+	e.u(dc.id)
+	rest := make([]byte, 0, len(head)+brw.Reader.Buffered()+dc.pre.Len())
+	rest = append(rest, head...)
+	buffered, _ := brw.Reader.Peek(brw.Reader.Buffered())
+	rest = append(rest, buffered...)
+	unread, _ := io.ReadAll(dc.pre)
+	rest = append(rest, unread...)
+	e.bs(rest)
+	if len(e.b) > maxMsg {
+		err = errors.New("sandbox: too many bytes read to hand the connection back")
+	} else {
+		err = dw.w.send(e.b)
+	}
+	if err != nil {
+		dc.Close()
+		dw.closed(dc.id)
+		return err
+	}
+	return dc.Conn.Close()
+}
+
 // begunWriter marks the page before a byte of the response can leave,
 // while its request's run is the one on the page (a kill can only come
 // during a run).
@@ -359,11 +402,16 @@ func (b *begunWriter) Unwrap() http.ResponseWriter { return b.ResponseWriter }
 // closes it: the parent's copy would keep it open.
 type directConn struct {
 	net.Conn
-	id uint64
-	r  io.Reader
+	id  uint64
+	pre *bytes.Reader // what the parent read first; then the socket
 }
 
-func (c *directConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+func (c *directConn) Read(p []byte) (int, error) {
+	if c.pre.Len() > 0 {
+		return c.pre.Read(p)
+	}
+	return c.Conn.Read(p)
+}
 
 func (c *directConn) Close() error {
 	if sc, ok := c.Conn.(syscall.Conn); ok {

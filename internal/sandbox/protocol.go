@@ -27,6 +27,7 @@ const (
 	msgDrain   = 'd' // parent → direct worker: finish the requests in progress, then exit
 	msgDrained = 'e' // direct worker → parent: it takes no new request
 	msgRetire  = 'r' // parent → direct worker: close each connection after its next response, then exit
+	msgBack    = 'b' // direct worker → parent: a connection handed back, with the bytes read from it
 
 	// maxMsg bounds every message: SEQPACKET messages must fit the socket
 	// buffer (wmem_default, typically 208 KiB).

@@ -8,15 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -26,6 +24,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/insitu-cloud/insitu/internal/meta"
+	"github.com/insitu-cloud/insitu/internal/obs"
 	"github.com/insitu-cloud/insitu/internal/runs"
 	"github.com/insitu-cloud/insitu/internal/sandbox"
 )
@@ -55,10 +54,23 @@ type DirectConfig struct {
 	Dir     string // the workers' record journals
 	Max     int    // direct workers at once
 	// PerService bounds one service's direct workers (default: the
-	// CPUs); each runs one request at a time.
-	PerService int
-	Domain     string // services are NAME.svc.Domain
-	Logger     *slog.Logger
+	// CPUs); each runs one request at a time. PerAccount bounds one
+	// account's (default: half of Max, at least 1), so one tenant never
+	// holds them all.
+	PerService, PerAccount int
+	// Idle is how long a worker may hold no connection before it is
+	// retired (default 30 s).
+	Idle   time.Duration
+	Domain string // services are NAME.svc.Domain
+	Logger *slog.Logger
+	// Readmit takes a connection a direct worker handed back (a request
+	// for something else than its service), its first bytes unread
+	// again, to be served by the server; nil closes such connections.
+	Readmit func(net.Conn)
+	// Metrics and RequestLog receive each direct request, as the
+	// server's middleware reports its own (nil: not counted, not logged).
+	Metrics    *obs.Metrics
+	RequestLog *slog.Logger
 }
 
 // directSet is a node's direct workers. It is safe for concurrent use;
@@ -77,7 +89,8 @@ type directSet struct {
 	all      map[*directWorker]bool     // every worker not yet ended, draining ones too
 	workers  map[string][]*directWorker // by service name: the current ones
 	starting map[string]bool
-	live     int // started and not yet ended, draining ones too (Max bounds it)
+	live     int            // started and not yet ended, draining ones too (Max bounds it)
+	owned    map[string]int // live, by owner (PerAccount bounds it)
 	seq      int
 	closed   bool
 	quit     chan struct{}
@@ -87,33 +100,12 @@ type directSet struct {
 type directWorker struct {
 	d       *sandbox.Direct
 	svc     Service // the definition it serves; Name and Owner only for a journal left by a crash
+	bound   string  // boundKey of its plan
 	journal string
+	// released gives its unit of concurrency back once (release).
+	released sync.Once
 	mu      sync.Mutex // guards off, and orders ingests
 	off     int64
-}
-
-// maxDirectJournal is the journal size past which a direct worker is
-// retired (its clients reconnect to a new one), so no journal grows
-// without end.
-const maxDirectJournal = 256 << 20
-
-// ownerRE is what an account id must look like to name a journal file.
-var ownerRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-
-// journalName is a direct worker's journal file name: its owner and
-// service (the parent's, trusted at a restart) and a sequence number.
-func journalName(owner, service string, seq int) string {
-	return owner + "~" + service + "~" + strconv.Itoa(seq) + ".journal"
-}
-
-// parseJournalName is journalName's inverse; ok is false for a name it
-// did not make.
-func parseJournalName(name string) (owner, service string, ok bool) {
-	parts := strings.Split(strings.TrimSuffix(name, ".journal"), "~")
-	if len(parts) != 3 || !ownerRE.MatchString(parts[0]) || !nameRE.MatchString(parts[1]) {
-		return "", "", false
-	}
-	return parts[0], parts[1], true
 }
 
 // EnableDirect turns direct connections on; call it once, before
@@ -125,7 +117,12 @@ func (m *Manager) EnableDirect(ctx context.Context, cfg DirectConfig) error {
 	if cfg.PerService <= 0 {
 		cfg.PerService = runtime.NumCPU()
 	}
-	set := &directSet{m: m, cfg: cfg, workers: map[string][]*directWorker{}, all: map[*directWorker]bool{}, starting: map[string]bool{}, quit: make(chan struct{})}
+	if cfg.PerAccount <= 0 {
+		cfg.PerAccount = max(1, cfg.Max/2)
+	}
+	cfg.Idle = cmp.Or(cfg.Idle, 30*time.Second)
+	set := &directSet{m: m, cfg: cfg, workers: map[string][]*directWorker{}, all: map[*directWorker]bool{},
+		starting: map[string]bool{}, owned: map[string]int{}, quit: make(chan struct{})}
 	left, _ := filepath.Glob(filepath.Join(cfg.Dir, "*.journal"))
 	for _, p := range left {
 		if owner, name, ok := parseJournalName(filepath.Base(p)); ok {
@@ -137,6 +134,7 @@ func (m *Manager) EnableDirect(ctx context.Context, cfg DirectConfig) error {
 		os.Remove(p)
 	}
 	m.direct = set
+	m.runs.SetSync(set.sync)
 	set.wg.Add(1)
 	go set.ingestLoop()
 	return nil
@@ -177,11 +175,46 @@ func (m *Manager) Close() {
 	set.wg.Wait()
 }
 
+// SyncDirect stores and counts what the direct workers journaled so
+// far, so a reader (a metrics scrape) sees every direct request
+// answered; nothing when direct connections are off.
+func (m *Manager) SyncDirect(ctx context.Context) {
+	if m.direct != nil {
+		m.direct.sync(ctx)
+	}
+}
+
+// DirectWorkers is how many direct workers run (starting and draining
+// ones included); 0 when direct connections are off.
+func (m *Manager) DirectWorkers() int {
+	set := m.direct
+	if set == nil {
+		return 0
+	}
+	set.mu.Lock()
+	defer set.mu.Unlock()
+	return set.live
+}
+
+// running is how many of name's direct workers run a request now.
+func (set *directSet) running(name string) int {
+	set.mu.Lock()
+	defer set.mu.Unlock()
+	n := 0
+	for dw := range set.all {
+		if dw.svc.Name == name && dw.d.Running() {
+			n++
+		}
+	}
+	return n
+}
+
 // directOK reports whether r's connection may go direct: a public
-// service without mounts or outputs, reached by host over plain
-// HTTP/1.1 keep-alive, with no body pending.
-func directOK(r *http.Request, s Service, script string) bool {
-	return s.Public && len(s.Mounts) == 0 && s.Out == nil && script == "" && r.TLS == nil &&
+// service without mounts or outputs, over plain HTTP/1.1 keep-alive,
+// with no body pending. A request on it for anything else comes back
+// to the server.
+func directOK(r *http.Request, s Service) bool {
+	return s.Public && len(s.Mounts) == 0 && s.Out == nil && r.TLS == nil &&
 		r.ProtoMajor == 1 && r.ProtoMinor == 1 && !r.Close && r.ContentLength == 0 &&
 		len(r.TransferEncoding) == 0 && r.Header.Get("Expect") == "" && r.Header.Get("Upgrade") == ""
 }
@@ -214,11 +247,16 @@ func (set *directSet) handoff(ctx context.Context, w http.ResponseWriter, r *htt
 		b, _ := brw.Reader.Peek(n)
 		prefix = append(prefix, b...)
 	}
+	if back, ok := c.(*readmitted); ok {
+		prefix = append(prefix, back.unread()...)
+	}
 	f, err := dupConn(c)
 	if err == nil {
 		err = dw.d.Hand(f, prefix)
 	}
-	if err != nil {
+	if err == nil {
+		obs.FromContext(ctx).Handed = true // the worker answers it and reports it
+	} else {
 		// Hijacked, so the request cannot go the usual way any more:
 		// the client is told to retry rather than see a cut connection.
 		set.cfg.Logger.Warn("services: direct handoff", "service", s.Name, "err", err)
@@ -229,10 +267,13 @@ func (set *directSet) handoff(ctx context.Context, w http.ResponseWriter, r *htt
 }
 
 // requestHead is r's request line and header again, as its client sent
-// them (net/http keeps Host apart).
+// them (net/http keeps Host and Transfer-Encoding apart).
 func requestHead(r *http.Request) []byte {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s %s HTTP/1.1\r\nHost: %s\r\n", r.Method, r.RequestURI, r.Host)
+	fmt.Fprintf(&b, "%s %s HTTP/%d.%d\r\nHost: %s\r\n", r.Method, r.RequestURI, r.ProtoMajor, r.ProtoMinor, r.Host)
+	if len(r.TransferEncoding) > 0 {
+		fmt.Fprintf(&b, "Transfer-Encoding: %s\r\n", strings.Join(r.TransferEncoding, ", "))
+	}
 	r.Header.Write(&b)
 	b.WriteString("\r\n")
 	return b.Bytes()
@@ -261,9 +302,10 @@ func dupConn(c any) (*os.File, error) {
 
 // worker returns the direct worker of s with the fewest connections,
 // or starts one when that one already has some and s has fewer than
-// PerService (and the node fewer than Max); nil when none can serve.
-// Workers started for an older definition of s are drained (forget does
-// it at once on writes made here).
+// PerService (and the node fewer than Max, s's owner fewer than
+// PerAccount); nil when none can serve. Workers started for an older
+// definition of s are drained (forget does it at once on writes made
+// here).
 func (set *directSet) worker(ctx context.Context, s Service) *directWorker {
 	set.mu.Lock()
 	if set.closed {
@@ -272,15 +314,23 @@ func (set *directSet) worker(ctx context.Context, s Service) *directWorker {
 	}
 	least := set.current(s)
 	grow := least == nil || (least.d.Conns() > 0 && len(set.workers[s.Name]) < set.cfg.PerService)
-	if !grow || set.starting[s.Name] || set.live >= set.cfg.Max {
+	if !grow || set.starting[s.Name] || !set.roomFor(s.Owner) {
 		set.mu.Unlock()
 		return least
 	}
-	if !ownerRE.MatchString(s.Owner) || !set.m.acquireDirect(s.Name, s.MaxConcurrency) {
+	if !ownerRE.MatchString(s.Owner) {
 		set.mu.Unlock()
+		return least
+	}
+	if !set.m.acquireDirect(s.Name, s.MaxConcurrency) {
+		set.mu.Unlock()
+		if least != nil && least.d.Running() {
+			return nil // at the service's cap: the server's path answers 503
+		}
 		return least
 	}
 	set.live++
+	set.owned[s.Owner]++
 	set.starting[s.Name] = true
 	set.seq++
 	journal := filepath.Join(set.cfg.Dir, journalName(s.Owner, s.Name, set.seq))
@@ -296,10 +346,10 @@ func (set *directSet) worker(ctx context.Context, s Service) *directWorker {
 		if dw != nil {
 			dw.d.Close()
 			set.wg.Add(1)
-			go set.end(s.Name, dw)
+			go set.end(dw)
 			return nil
 		}
-		set.live--
+		set.forget(s.Owner)
 		set.m.releaseDirect(s.Name)
 		os.Remove(journal)
 		if err != nil {
@@ -310,8 +360,73 @@ func (set *directSet) worker(ctx context.Context, s Service) *directWorker {
 	set.workers[s.Name] = append(set.workers[s.Name], dw)
 	set.all[dw] = true
 	set.wg.Add(1)
-	go set.end(s.Name, dw)
+	go set.end(dw)
 	return dw
+}
+
+// roomFor reports whether owner may start a direct worker now: under
+// Max and PerAccount. Where it may not, a worker holding no connection
+// (owner's own, or any at Max) is retired, so the next request finds
+// room. set.mu is held.
+func (set *directSet) roomFor(owner string) bool {
+	switch {
+	case set.owned[owner] >= set.cfg.PerAccount:
+		set.evictIdle(func(dw *directWorker) bool { return dw.svc.Owner == owner })
+		return false
+	case set.live >= set.cfg.Max:
+		set.evictIdle(func(*directWorker) bool { return true })
+		return false
+	}
+	return true
+}
+
+// evictIdle retires one current worker that holds no connection and
+// matches ok, the longest idle. set.mu is held.
+func (set *directSet) evictIdle(ok func(*directWorker) bool) {
+	var pick *directWorker
+	var longest time.Duration
+	for _, list := range set.workers {
+		for _, dw := range list {
+			if idle := dw.d.Idle(); idle > 0 && ok(dw) && idle > longest {
+				pick, longest = dw, idle
+			}
+		}
+	}
+	if pick != nil {
+		set.retireWorker(pick)
+	}
+}
+
+// retireWorker stops dw taking connections (it is no longer current)
+// and drains it on a goroutine of the set; its end counts it down.
+// set.mu is held.
+func (set *directSet) retireWorker(dw *directWorker) {
+	set.uncurrent(dw)
+	set.wg.Add(1)
+	go func() {
+		defer set.wg.Done()
+		dw.d.Drain()
+	}()
+}
+
+// uncurrent drops dw from its service's current workers: no connection
+// is handed to it any more. set.mu is held.
+func (set *directSet) uncurrent(dw *directWorker) {
+	name := dw.svc.Name
+	if list := slices.DeleteFunc(set.workers[name], func(x *directWorker) bool { return x == dw }); len(list) > 0 {
+		set.workers[name] = list
+	} else {
+		delete(set.workers, name)
+	}
+}
+
+// forget gives back a worker's place under Max and PerAccount. set.mu
+// is held.
+func (set *directSet) forget(owner string) {
+	set.live--
+	if set.owned[owner]--; set.owned[owner] <= 0 {
+		delete(set.owned, owner)
+	}
 }
 
 // current drops s's workers that died or serve an older definition
@@ -350,9 +465,21 @@ type directBinding struct {
 	Record      runs.Record       `json:"record"`
 }
 
-func (set *directSet) start(ctx context.Context, s Service, journal string) (*directWorker, error) {
-	plan, err := set.m.runs.PlanDirect(ctx, runs.Request{Account: s.Owner, Tenant: runs.AnonymousTenant(s.Owner),
+// plan resolves what a worker of s binds now (its app's version and
+// module, the owner's caps).
+func (set *directSet) plan(ctx context.Context, s Service) (runs.DirectPlan, error) {
+	return set.m.runs.PlanDirect(ctx, runs.Request{Account: s.Owner, Tenant: runs.AnonymousTenant(s.Owner),
 		Kind: "service", App: s.App, Limits: sandbox.Limits{Timeout: s.Timeout, Memory: s.Memory}})
+}
+
+// boundKey identifies what a plan binds: two plans with the same key run
+// the same module the same way.
+func boundKey(p runs.DirectPlan) string {
+	return fmt.Sprintf("%s|%s|%s|%+v|%q|%v", p.Record.App, p.Record.Digest, p.Spec.ModuleID, p.Spec.Limits, p.Spec.Args, p.ManifestEnv)
+}
+
+func (set *directSet) start(ctx context.Context, s Service, journal string) (*directWorker, error) {
+	plan, err := set.plan(ctx, s)
 	if err != nil {
 		return nil, err
 	}
@@ -368,12 +495,59 @@ func (set *directSet) start(ctx context.Context, s Service, journal string) (*di
 	defer jf.Close()
 	spec := plan.Spec
 	spec.Binding, spec.Files = binding, []*os.File{jf}
-	spec.OnDeath = func(death sandbox.DirectDeath) { set.died(s.Name, plan.Record, spec.Limits.Timeout, death) }
+	dw := &directWorker{svc: s, journal: journal, bound: boundKey(plan)}
+	spec.OnDeath = func(death sandbox.DirectDeath) {
+		set.release(dw) // before the client hears: its retry may start a worker
+		set.died(s.Name, plan.Record, spec.Limits.Timeout, death)
+	}
+	spec.OnHandback = set.readmit
 	d, err := set.cfg.Runtime.StartDirect(ctx, spec)
 	if err != nil {
 		return nil, err
 	}
-	return &directWorker{d: d, svc: s, journal: journal}, nil
+	dw.d = d
+	return dw, nil
+}
+
+// release gives back dw's unit of its service's concurrency, once: when
+// it dies in a request, or at its end.
+func (set *directSet) release(dw *directWorker) {
+	dw.released.Do(func() { set.m.releaseDirect(dw.svc.Name) })
+}
+
+// RevalidateDirect drains the direct workers whose binding no longer
+// holds (their app's version pushed or removed, the owner's caps
+// changed, the owner removed) and returns once they take no new
+// request: the next one starts a worker on what is current. The node
+// calls it after every write of an app or an account.
+func (m *Manager) RevalidateDirect(ctx context.Context) {
+	set := m.direct
+	if set == nil {
+		return
+	}
+	set.mu.Lock()
+	var current []*directWorker
+	for _, list := range set.workers {
+		current = append(current, list...)
+	}
+	set.mu.Unlock()
+	var stale []*directWorker
+	for _, dw := range current {
+		if p, err := set.plan(ctx, dw.svc); err != nil || boundKey(p) != dw.bound {
+			stale = append(stale, dw)
+		}
+	}
+	if len(stale) == 0 {
+		return
+	}
+	set.mu.Lock()
+	for _, dw := range stale {
+		set.uncurrent(dw)
+	}
+	set.mu.Unlock()
+	for _, dw := range stale {
+		dw.d.Drain()
+	}
 }
 
 // died answers and records the request a direct worker died in: the
@@ -407,9 +581,53 @@ func (set *directSet) died(name string, base runs.Record, timeout time.Duration,
 	}
 }
 
+// readmit gives a connection a worker handed back to the server, the
+// bytes the worker read from it first.
+func (set *directSet) readmit(f *os.File, read []byte) {
+	c, err := net.FileConn(f)
+	f.Close()
+	if err != nil || set.cfg.Readmit == nil {
+		if c != nil {
+			c.Close()
+		}
+		return
+	}
+	set.cfg.Readmit(&readmitted{Conn: c, pre: bytes.NewReader(read)})
+}
+
+// readmitted is a connection back from a direct worker: the bytes it
+// read first, then the socket.
+type readmitted struct {
+	net.Conn
+	pre *bytes.Reader
+}
+
+func (c *readmitted) Read(p []byte) (int, error) {
+	if c.pre.Len() > 0 {
+		return c.pre.Read(p)
+	}
+	return c.Conn.Read(p)
+}
+
+// SyscallConn is the socket's, so the connection may go direct again.
+func (c *readmitted) SyscallConn() (syscall.RawConn, error) {
+	sc, ok := c.Conn.(syscall.Conn)
+	if !ok {
+		return nil, errors.New("not a socket")
+	}
+	return sc.SyscallConn()
+}
+
+// unread is what the server has not read yet of the bytes the worker
+// gave back.
+func (c *readmitted) unread() []byte {
+	b, _ := io.ReadAll(c.pre)
+	return b
+}
+
 // end waits for a direct worker's end, stores the rest of its journal
-// and gives its service's concurrency back.
-func (set *directSet) end(name string, dw *directWorker) {
+// and gives back what it held.
+func (set *directSet) end(dw *directWorker) {
 	defer set.wg.Done()
 	<-dw.d.Done()
 	if err := set.ingest(context.Background(), dw); err != nil {
@@ -418,15 +636,11 @@ func (set *directSet) end(name string, dw *directWorker) {
 		os.Remove(dw.journal)
 	}
 	set.mu.Lock()
+	defer set.mu.Unlock()
 	delete(set.all, dw)
-	if list := slices.DeleteFunc(set.workers[name], func(x *directWorker) bool { return x == dw }); len(list) > 0 {
-		set.workers[name] = list
-	} else {
-		delete(set.workers, name)
-	}
-	set.live--
-	set.mu.Unlock()
-	set.m.releaseDirect(name)
+	set.uncurrent(dw)
+	set.forget(dw.svc.Owner)
+	set.release(dw)
 }
 
 // retire stops name's direct worker (its definition changed) once its
@@ -458,101 +672,45 @@ func (set *directSet) ingestLoop() {
 			return
 		case <-t.C:
 		}
-		set.mu.Lock()
-		ws := make([]*directWorker, 0, len(set.all))
-		for dw := range set.all {
-			ws = append(ws, dw)
+		set.retireIdle()
+		set.sync(context.Background())
+	}
+}
+
+// sync stores what every direct worker has journaled so far: the loop
+// does it every directIngestEvery, and a reader of run records first
+// (runs.Service.SetSync), so a record is listed once its answer went out.
+func (set *directSet) sync(ctx context.Context) {
+	set.mu.Lock()
+	ws := make([]*directWorker, 0, len(set.all))
+	for dw := range set.all {
+		ws = append(ws, dw)
+	}
+	set.mu.Unlock()
+	for _, dw := range ws {
+		if err := set.ingest(ctx, dw); err != nil {
+			set.cfg.Logger.Error("services: storing direct records", "journal", dw.journal, "err", err)
 		}
-		set.mu.Unlock()
-		for _, dw := range ws {
-			if err := set.ingest(context.Background(), dw); err != nil {
-				set.cfg.Logger.Error("services: storing direct records", "journal", dw.journal, "err", err)
+	}
+}
+
+// retireIdle retires the workers that have held no connection for
+// cfg.Idle: each holds a process, a unit of its service's concurrency
+// and a place under Max.
+func (set *directSet) retireIdle() {
+	set.mu.Lock()
+	defer set.mu.Unlock()
+	var idle []*directWorker
+	for _, list := range set.workers {
+		for _, dw := range list {
+			if dw.d.Idle() >= set.cfg.Idle {
+				idle = append(idle, dw)
 			}
 		}
 	}
-}
-
-// directStatKey marks a journal pair that is not stored: a direct
-// request's service, status, latency and instance time, for the
-// service's stats and metrics. No meta key starts with "#".
-const directStatKey = "#svcstat"
-
-// directStat encodes a direct request's stat pair.
-func directStat(name string, code int, latency, run time.Duration) meta.Pair {
-	return meta.Pair{Key: directStatKey, Value: fmt.Appendf(nil, "%s %d %d %d", name, code, latency, run)}
-}
-
-// observeStat counts a journaled stat pair of service want; malformed
-// ones, and another service's, are skipped.
-func (set *directSet) observeStat(want string, v []byte) {
-	obs := set.observe.Load()
-	var name string
-	var code int
-	var latency, run time.Duration
-	if obs == nil {
-		return
+	for _, dw := range idle {
+		set.retireWorker(dw)
 	}
-	if _, err := fmt.Sscanf(string(v), "%s %d %d %d", &name, &code, &latency, &run); err != nil ||
-		name != want || code < 100 || code > 999 {
-		return
-	}
-	(*obs)(context.Background(), name, code, latency, run)
-}
-
-// ingest stores the whole entries dw's journal holds past what was
-// stored before.
-func (set *directSet) ingest(ctx context.Context, dw *directWorker) error {
-	dw.mu.Lock()
-	defer dw.mu.Unlock()
-	f, err := os.Open(dw.journal)
-	if errors.Is(err, fs.ErrNotExist) && dw.d != nil {
-		return nil // its end stored the rest and removed it
-	}
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.NewSectionReader(f, dw.off, 1<<40))
-	if err != nil || len(data) == 0 {
-		return err
-	}
-	entries, used := meta.ReadJournal(data)
-	var pairs []meta.Pair
-	for _, e := range entries {
-		for _, p := range e {
-			switch {
-			case p.Key == directStatKey:
-				set.observeStat(dw.svc.Name, p.Value)
-			case directRecordKey(p.Key, dw.svc.Owner) && len(p.Value) <= maxDirectRecord:
-				pairs = append(pairs, p)
-			default:
-				set.cfg.Logger.Warn("services: a direct worker journaled a pair it may not write; dropped", "journal", dw.journal, "key", p.Key)
-			}
-		}
-	}
-	for len(pairs) > 0 {
-		n := min(len(pairs), meta.MaxBatch)
-		if err := set.m.kv.PutBatch(ctx, pairs[:n]); err != nil {
-			return err
-		}
-		pairs = pairs[n:]
-	}
-	dw.off += int64(used)
-	if dw.off > maxDirectJournal && dw.d != nil {
-		dw.d.Retire() // a new worker takes the next connections
-	}
-	return nil
-}
-
-// maxDirectRecord bounds a journaled record's size.
-const maxDirectRecord = 64 << 10
-
-// directRecordKey reports whether key is a run record of owner
-// ("runs/OWNER/ID"): the only meta key a direct worker may write. A
-// worker runs guests, so what it journals is checked like input.
-func directRecordKey(key, owner string) bool {
-	id, ok := strings.CutPrefix(key, "runs/"+owner+"/")
-	return ok && id != "" && len(id) <= 64 && !strings.ContainsAny(id, "/\x00")
 }
 
 // acquireDirect takes one unit of name's concurrency for a direct worker

@@ -60,6 +60,11 @@ func (m *Manager) Handler(v *sigv4.Verifier, domain string, reg prometheus.Regis
 	if m.direct != nil {
 		obs := h.observe
 		m.direct.observe.Store(&obs)
+		if reg != nil {
+			reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "insitu_service_direct_workers", Help: "Direct service workers running (draining ones included).",
+			}, func() float64 { return float64(m.DirectWorkers()) }))
+		}
 	}
 	return h
 }
@@ -160,7 +165,7 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	if err != nil {
 		return internal(ctx, w, "service lookup failed", err), 0
 	}
-	if set := h.m.direct; set != nil && directOK(r, s, script) && set.handoff(ctx, w, r, s) {
+	if set := h.m.direct; set != nil && directOK(r, s) && set.handoff(ctx, w, r, s) {
 		return 0, 0
 	}
 	body, tenant, code := h.admit(ctx, w, r, s)
@@ -416,9 +421,13 @@ func (m *Manager) Stats(ctx context.Context, account, name string) (Stats, error
 	if err != nil || !auth.Owns(account, s.Owner) {
 		return Stats{}, ErrNoSuchService
 	}
+	m.SyncDirect(ctx) // the direct requests answered so far count
 	st, _ := m.statsFor(name, true)
 	m.mu.Lock()
 	inFlight := m.inUse[name] - m.directHeld[name] // a direct worker holds one unit while it lives
 	m.mu.Unlock()
+	if m.direct != nil {
+		inFlight += m.direct.running(name) // ...and uses it while it runs a request
+	}
 	return st.summary(time.Now(), name, inFlight), nil
 }

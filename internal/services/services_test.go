@@ -43,6 +43,7 @@ type env struct {
 	node *apptest.Node
 	api  *client.Client
 	hc   *http.Client
+	logs *requestLog // setupDirect's request log; nil otherwise
 }
 
 func setup(t *testing.T) *env { return setupWith(t, apptest.Options{}) }
