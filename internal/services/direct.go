@@ -104,8 +104,8 @@ type directWorker struct {
 	journal string
 	// released gives its unit of concurrency back once (release).
 	released sync.Once
-	mu      sync.Mutex // guards off, and orders ingests
-	off     int64
+	mu       sync.Mutex // guards off, and orders ingests
+	off      int64
 }
 
 // EnableDirect turns direct connections on; call it once, before

@@ -167,7 +167,7 @@ func (e *env) directWorkers() string {
 // first holds a connection. Once that connection is gone, its worker
 // stops after the idle time, and the second service goes direct.
 func TestDirectIdleAndShares(t *testing.T) {
-	e := setupDirect(t, func(c *app.Config) { c.ServicesDirect, c.ServicesDirectIdle = 2, 700 * time.Millisecond })
+	e := setupDirect(t, func(c *app.Config) { c.ServicesDirect, c.ServicesDirectIdle = 2, 700*time.Millisecond })
 	e.create("one", client.ServiceSpec{App: "hello", Public: public()})
 	e.create("two", client.ServiceSpec{App: "hello", Public: public()})
 	first := &http.Client{Transport: &http.Transport{}}
