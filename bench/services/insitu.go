@@ -38,7 +38,7 @@ func startInsitu(ctx context.Context, cfg *config, root, tmp string, direct bool
 	}
 	dir, extra := tmp, []string(nil)
 	if direct {
-		dir, extra = filepath.Join(tmp, "direct"), []string{"--services-direct", "4"}
+		dir = filepath.Join(tmp, "direct") // direct connections are on by default
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, err
 		}
@@ -77,10 +77,10 @@ func startInsitu(ctx context.Context, cfg *config, root, tmp string, direct bool
 	s.target = target{name: "insitu", url: endpoint + "/svc/hello/",
 		pids:    func() []int { return append([]int{-pid}, childrenOf(pid)...) },
 		workers: true,
-		note:    "insitu server, service hello (hello.wasm), public, fresh sandbox per request"}
+		note:    "insitu server, service hello (hello.wasm) by its path (never direct: the node's connections), public, fresh sandbox per request"}
 	if direct {
 		s.target.name, s.target.url, s.target.host = "insitu-direct", endpoint+"/", "hello.svc.localhost"
-		s.target.note = "insitu --services-direct 4, service hello by its host: keep-alive connections answered by a direct worker, fresh sandbox per request"
+		s.target.note = "insitu (defaults: direct connections, two workers per CPU), service hello by its host: keep-alive connections answered by a direct worker, fresh sandbox per request"
 		return s, nil
 	}
 	insitu = s

@@ -23,10 +23,11 @@
 //   - inproc (only when asked for with -rows): hello.wasm instantiated
 //     per request with wazero's plain API inside this process (no worker
 //     to kill a spinning guest, no record, no instance made ahead).
-//   - insitu-direct (only when asked for): a second insitu server with
-//     --services-direct, requests sent to the service's own host
-//     (hello.svc.localhost), so keep-alive connections go to a direct
-//     worker (DESIGN.md, "Services: direct connections").
+//   - insitu-direct: a second insitu server on its defaults, requests
+//     sent to the service's own host (hello.svc.localhost), so keep-alive
+//     connections go to a direct worker (DESIGN.md, "Services: direct
+//     connections"). The insitu row reaches the service by its path,
+//     which stays on the server's path.
 //   - onehop (only when asked for with -rows): one process per CPU,
 //     sharing the listener, each answering its own clients from a fresh
 //     hello.wasm instance made ahead in reused memory: an upper bound for
@@ -86,7 +87,7 @@ func main() {
 	conns := flag.String("conns", "1,16", "keep-alive connections: one table per value, comma-separated")
 	flag.IntVar(&cfg.threads, "threads", 1, "wrk threads")
 	flag.StringVar(&cfg.load, "load", "auto", "load generator: wrk, go, or auto (wrk when installed)")
-	flag.StringVar(&cfg.rows, "rows", "insitu,cgi,ceiling", "rows to run, in order")
+	flag.StringVar(&cfg.rows, "rows", "insitu-direct,insitu,cgi,ceiling", "rows to run, in order")
 	flag.StringVar(&cfg.insitu, "insitu", "", "insitu binary to use (default: build ./cmd/insitu)")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the temporary directory")
 	flag.StringVar(&cfg.cc, "cc", "cc", "C compiler for the native CGI program")

@@ -210,11 +210,13 @@ func (set *directSet) running(name string) int {
 }
 
 // directOK reports whether r's connection may go direct: a public
-// service without mounts or outputs, over plain HTTP/1.1 keep-alive,
-// with no body pending. A request on it for anything else comes back
-// to the server.
-func directOK(r *http.Request, s Service) bool {
-	return s.Public && len(s.Mounts) == 0 && s.Out == nil && r.TLS == nil &&
+// service without mounts or outputs, reached by its own host (a
+// path-routed connection is the node's, shared with S3, whose signed
+// requests must not pass through a process that runs guests) over plain
+// HTTP/1.1 keep-alive, with no body pending. A request on it for
+// anything else comes back to the server.
+func directOK(r *http.Request, s Service, script string) bool {
+	return s.Public && len(s.Mounts) == 0 && s.Out == nil && script == "" && r.TLS == nil &&
 		r.ProtoMajor == 1 && r.ProtoMinor == 1 && !r.Close && r.ContentLength == 0 &&
 		len(r.TransferEncoding) == 0 && r.Header.Get("Expect") == "" && r.Header.Get("Upgrade") == ""
 }

@@ -126,13 +126,22 @@ func TestDirectHandback(t *testing.T) {
 	if !again || resp.StatusCode != 200 || !bytes.Equal(echoed(got), want) || e.logs.direct(t, resp) {
 		t.Fatalf("chunked body handed back: reused %v, %d, %d bytes, want %d echoed by the server", again, resp.StatusCode, len(got), len(want))
 	}
-	// Path routing goes direct too, and the node's own paths come back.
-	resp, got, _ = e.reused(withPath(e, "/svc/echo/x"))
-	if resp.StatusCode != 200 || !e.logs.direct(t, resp) {
-		t.Fatalf("path-routed: %d %q, want direct", resp.StatusCode, got)
+	// Back on echo's worker: the service by its path is served there too,
+	// and the node's own paths come back to the server.
+	if resp, _, again := e.reused(vreq("echo", http.MethodGet, nil)); !again || resp.StatusCode != 200 || !e.logs.direct(t, resp) {
+		t.Fatalf("echo by its host again: reused %v, %d, want direct", again, resp.StatusCode)
+	}
+	resp, got, again = e.reused(withPath(e, "/svc/echo/x"))
+	if !again || resp.StatusCode != 200 || !e.logs.direct(t, resp) {
+		t.Fatalf("path-routed on echo's connection: reused %v, %d %q, want direct", again, resp.StatusCode, got)
 	}
 	if resp, got, again := e.reused(withPath(e, "/healthz")); !again || resp.StatusCode != 200 || string(got) != "ok\n" {
 		t.Fatalf("/healthz after a direct request: reused %v, %d %q", again, resp.StatusCode, got)
+	}
+	// A path-routed connection (the node's own, shared with S3) stays
+	// on the server.
+	if resp, _, _ := e.reused(withPath(e, "/svc/echo/y")); resp.StatusCode != 200 || e.logs.direct(t, resp) {
+		t.Fatalf("path-routed on the server's connection: %d, want the server's answer", resp.StatusCode)
 	}
 }
 

@@ -165,7 +165,7 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	if err != nil {
 		return internal(ctx, w, "service lookup failed", err), 0
 	}
-	if set := h.m.direct; set != nil && directOK(r, s) && set.handoff(ctx, w, r, s) {
+	if set := h.m.direct; set != nil && directOK(r, s, script) && set.handoff(ctx, w, r, s) {
 		return 0, 0
 	}
 	body, tenant, code := h.admit(ctx, w, r, s)
