@@ -43,10 +43,12 @@ func (n *Node) enableDirect(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// A worker binds its app's version and its owner's caps: a write of
-	// either drains the workers it changes before the write returns.
-	cached.OnWrite("apps/", n.services.RevalidateDirect)
-	cached.OnWrite("accounts/", n.services.RevalidateDirect)
+	// A worker binds its app's version (apps-latest/ names it for a bare
+	// name) and its owner's caps: a write of either drains the workers it
+	// changes before the write returns.
+	for _, prefix := range []string{"apps/", "apps-latest/", "accounts/"} {
+		cached.OnWrite(prefix, n.services.RevalidateDirect)
+	}
 	return nil
 }
 

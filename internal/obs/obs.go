@@ -164,6 +164,10 @@ type Line struct {
 	Dur                         time.Duration
 	Stream                      bool   // see Info.Stream
 	Note                        string // "aborted": cut after its header
+	// Direct marks a request a direct service worker answered: its
+	// line carries request_id and direct=true itself (the logger given
+	// is not the request's).
+	Direct bool
 }
 
 // Record counts a request in the metrics and Recent and writes its log
@@ -185,11 +189,15 @@ func (m *Metrics) Record(ctx context.Context, logger *slog.Logger, l Line) {
 	case l.Note != "":
 		lvl = slog.LevelWarn // cut after its header: the client saw a failure
 	}
-	logger.LogAttrs(ctx, lvl, "request",
+	var direct []slog.Attr
+	if l.Direct {
+		direct = []slog.Attr{slog.String("request_id", l.ID), slog.Bool("direct", true)}
+	}
+	logger.LogAttrs(ctx, lvl, "request", append(direct,
 		slog.String("method", l.Method), slog.String("path", l.Path),
 		slog.String("api", l.API), slog.String("op", l.Op), slog.String("account", l.Account),
 		slog.Int("status", l.Status), slog.Int64("in", l.In), slog.Int64("out", l.Out),
-		slog.Duration("dur", l.Dur), slog.String("note", l.Note))
+		slog.Duration("dur", l.Dur), slog.String("note", l.Note))...)
 }
 
 func newID() string {

@@ -315,6 +315,10 @@ func (set *directSet) worker(ctx context.Context, s Service) *directWorker {
 		return nil
 	}
 	least := set.current(s)
+	if least != nil && least.d.Running() && set.m.atCap(s.Name, s.MaxConcurrency) {
+		set.mu.Unlock()
+		return nil // at the service's cap a busy worker takes no one: the server's path answers 503
+	}
 	grow := least == nil || (least.d.Conns() > 0 && len(set.workers[s.Name]) < set.cfg.PerService)
 	if !grow || set.starting[s.Name] || !set.roomFor(s.Owner) {
 		set.mu.Unlock()
@@ -326,9 +330,6 @@ func (set *directSet) worker(ctx context.Context, s Service) *directWorker {
 	}
 	if !set.m.acquireDirect(s.Name, s.MaxConcurrency) {
 		set.mu.Unlock()
-		if least != nil && least.d.Running() {
-			return nil // at the service's cap: the server's path answers 503
-		}
 		return least
 	}
 	set.live++
@@ -713,6 +714,13 @@ func (set *directSet) retireIdle() {
 	for _, dw := range idle {
 		set.retireWorker(dw)
 	}
+}
+
+// atCap reports whether every unit of name's concurrency is taken.
+func (m *Manager) atCap(name string, limit int) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.inUse[name] >= limit
 }
 
 // acquireDirect takes one unit of name's concurrency for a direct worker

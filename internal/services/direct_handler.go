@@ -56,8 +56,8 @@ func (h *directHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := newRequestID()
-	w.Header().Set("x-amz-request-id", id)
-	w.Header().Set("x-amz-id-2", id)
+	hdr := w.Header()
+	hdr["X-Amz-Request-Id"], hdr["X-Amz-Id-2"] = []string{id}, []string{id} // canonical keys: no allocation to find them
 	cw := &countingWriter{ResponseWriter: w, code: http.StatusOK}
 	var res sandbox.DirectResult
 	// The stat goes after the answer, in a second write: only the

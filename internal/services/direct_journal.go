@@ -3,7 +3,6 @@ package services
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"io/fs"
@@ -47,28 +46,59 @@ func parseJournalName(name string) (owner, service string, ok bool) {
 }
 
 // directStatKey marks a journal pair that is not stored: one direct
-// request as the worker saw it (directLine, JSON), for the service's
-// stats and metrics and the request log. No meta key starts with "#".
+// request as the worker saw it (directLine), for the service's stats and
+// metrics and the request log. No meta key starts with "#".
 const directStatKey = "#svcstat"
 
 // directLine is a direct request as its worker reports it.
 type directLine struct {
-	Service string        `json:"s"`
-	Code    int           `json:"c"`
-	Latency time.Duration `json:"l"`
-	Run     time.Duration `json:"r"` // the instance's time
-	ID      string        `json:"id"`
-	Method  string        `json:"m"`
-	Path    string        `json:"p"`
-	In      int64         `json:"i"`
-	Out     int64         `json:"o"`
-	Aborted bool          `json:"a,omitempty"` // cut after its header
+	Service string
+	Code    int
+	Latency time.Duration
+	Run     time.Duration // the instance's time
+	ID      string
+	Method  string
+	In, Out int64
+	Aborted bool // cut after its header
+	Path    string
 }
 
-// directStat encodes a direct request's stat pair.
+// directStat encodes a direct request's stat pair: its fields in order,
+// separated by spaces, the path last (it may hold spaces).
 func directStat(l directLine) meta.Pair {
-	v, _ := json.Marshal(l)
-	return meta.Pair{Key: directStatKey, Value: v}
+	b := make([]byte, 0, 96+len(l.Service)+len(l.Path))
+	b = append(append(b, l.Service...), ' ')
+	for _, n := range []int64{int64(l.Code), int64(l.Latency), int64(l.Run)} {
+		b = append(strconv.AppendInt(b, n, 10), ' ')
+	}
+	b = append(append(b, l.ID...), ' ')
+	b = append(append(b, l.Method...), ' ')
+	b = append(strconv.AppendInt(b, l.In, 10), ' ')
+	b = append(strconv.AppendInt(b, l.Out, 10), ' ')
+	b = append(strconv.AppendBool(b, l.Aborted), ' ')
+	return meta.Pair{Key: directStatKey, Value: append(b, l.Path...)}
+}
+
+// parseDirectLine is directStat's inverse; ok is false for a value it
+// could not have made.
+func parseDirectLine(v []byte) (l directLine, ok bool) {
+	f := strings.SplitN(string(v), " ", 10)
+	if len(f) != 10 {
+		return l, false
+	}
+	var n [6]int64
+	for i, s := range []string{f[1], f[2], f[3], f[6], f[7]} {
+		var err error
+		if n[i], err = strconv.ParseInt(s, 10, 64); err != nil || n[i] < 0 {
+			return l, false
+		}
+	}
+	aborted, err := strconv.ParseBool(f[8])
+	if err != nil || n[0] < 100 || n[0] > 999 {
+		return l, false
+	}
+	return directLine{Service: f[0], Code: int(n[0]), Latency: time.Duration(n[1]), Run: time.Duration(n[2]),
+		ID: f[4], Method: f[5], In: n[3], Out: n[4], Aborted: aborted, Path: f[9]}, true
 }
 
 // requestIDRE is what a direct request's id must look like.
@@ -81,9 +111,8 @@ const maxLoggedPath = 1024
 // The worker runs guests, so the line is input: a malformed one, or
 // another service's, is skipped; a long path is cut.
 func (set *directSet) observeStat(want string, v []byte) {
-	var l directLine
-	if err := json.Unmarshal(v, &l); err != nil || l.Service != want || l.Code < 100 || l.Code > 999 ||
-		!requestIDRE.MatchString(l.ID) || l.Latency < 0 || l.Run < 0 || l.In < 0 || l.Out < 0 || len(l.Method) > 16 {
+	l, ok := parseDirectLine(v)
+	if !ok || l.Service != want || !requestIDRE.MatchString(l.ID) || len(l.Method) > 16 {
 		return
 	}
 	if obs := set.observe.Load(); obs != nil {
@@ -94,11 +123,11 @@ func (set *directSet) observeStat(want string, v []byte) {
 			l.Path = l.Path[:maxLoggedPath]
 		}
 		line := obs.Line{API: "svc", Op: "Request", ID: l.ID, Method: l.Method, Path: l.Path, Status: l.Code,
-			In: l.In, Out: l.Out, Start: time.Now().Add(-l.Latency), Dur: l.Latency}
+			In: l.In, Out: l.Out, Start: time.Now().Add(-l.Latency), Dur: l.Latency, Direct: true}
 		if l.Aborted {
 			line.Note = "aborted"
 		}
-		m.Record(context.Background(), cmp.Or(set.cfg.RequestLog, set.cfg.Logger).With("request_id", l.ID, "direct", true), line)
+		m.Record(context.Background(), cmp.Or(set.cfg.RequestLog, set.cfg.Logger), line)
 	}
 }
 
