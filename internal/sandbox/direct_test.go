@@ -22,7 +22,7 @@ import (
 func echoDirect(binding []byte, _ []*os.File, run sandbox.DirectRunner) (http.Handler, error) {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var out bytes.Buffer
-		res := run.Run(r.Context(), []string{"BINDING=" + string(binding)}, r.Body, &out)
+		res := run.Run(r.Context(), []string{"BINDING=" + string(binding)}, r.Body, &out, nil)
 		if !res.OK() {
 			http.Error(w, string(res.Status)+" "+res.Reason, http.StatusBadGateway)
 			return

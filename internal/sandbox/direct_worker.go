@@ -28,9 +28,11 @@ type DirectHandler func(binding []byte, files []*os.File, run DirectRunner) (htt
 // DirectRunner runs a direct worker's module once, in the worker: a
 // fresh instance (made ahead when possible) with env, stdin and stdout,
 // stopped by the kernel at the bound Limits.Timeout. Runs take turns;
-// call Run from a handler, with its request's context.
+// call Run from a handler, with its request's context. started, when
+// not nil, is called once the run has its turn, just before the guest
+// starts, with the kernel's deadline: the time counts from there.
 type DirectRunner interface {
-	Run(ctx context.Context, env []string, stdin io.Reader, stdout io.Writer) DirectResult
+	Run(ctx context.Context, env []string, stdin io.Reader, stdout io.Writer, started func(deadline time.Time)) DirectResult
 	// Handback gives w's connection back to the parent, which serves it
 	// from then on: head is the request as its client sent it (the
 	// handler has read none of its body); the bytes read after it go
@@ -296,7 +298,7 @@ func (dw *directWorker) wrap(h http.Handler) http.Handler {
 // Run implements DirectRunner: one run at a time (dw.mu), with the page
 // naming ctx's connection while it runs, and the kernel's timer armed.
 // The next instance is made after it, while its answer goes out.
-func (dw *directWorker) Run(ctx context.Context, env []string, stdin io.Reader, stdout io.Writer) DirectResult {
+func (dw *directWorker) Run(ctx context.Context, env []string, stdin io.Reader, stdout io.Writer, started func(time.Time)) DirectResult {
 	id, _ := ctx.Value(directConnKey{}).(uint64)
 	req := dw.tmpl
 	req.env, req.stdinKind, req.stdinLocal, req.stdoutLocal = env, srcLocal, stdin, stdout
@@ -312,6 +314,9 @@ func (dw *directWorker) Run(ctx context.Context, env []string, stdin io.Reader, 
 	}()
 	dw.page.begun.Store(0)
 	start := time.Now()
+	if started != nil {
+		started(start.Add(req.lim.Timeout))
+	}
 	dw.page.start.Store(start.UnixNano())
 	dw.page.conn.Store(id)
 	armKillTimer(dw.timer, req.lim.Timeout)

@@ -1,6 +1,7 @@
 package services
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -36,8 +37,8 @@ func DirectHandler(binding []byte, files []*os.File, run sandbox.DirectRunner) (
 
 // directHandler serves one service's requests in a direct worker. Its
 // handlers run on several goroutines at once (one per connection); the
-// journal takes whole entries (one write each), ids is the handlers'
-// only other shared state.
+// journal, their only shared state besides the runner, takes whole
+// entries (one write each).
 type directHandler struct {
 	b       directBinding
 	journal *os.File
@@ -124,19 +125,29 @@ func (h *directHandler) serve(w http.ResponseWriter, r *http.Request, res *sandb
 	if err != nil {
 		return plain(w, http.StatusBadRequest, "reading the request body failed")
 	}
-	// Bodies stream both ways, as on the server's path; the socket gives
-	// up before the kernel's deadline would, so a client that trickles a
-	// large body, or does not read its answer, fails its own request
-	// only (the run sees its stdin or stdout fail and ends).
+	// Bodies stream both ways, as on the server's path. From the run's
+	// start the socket gives up before the kernel's deadline would, so a
+	// client that trickles a large body, or does not read its answer,
+	// fails its own request only (the run sees its stdin or stdout fail
+	// and ends). A body read ahead needs no socket read, and the read
+	// deadline would stop net/http's watch for a client that left.
 	rc := http.NewResponseController(w)
 	_ = rc.EnableFullDuplex()
-	stop := time.Now().Add(h.b.Timeout - ioMargin(h.b.Timeout))
-	_ = rc.SetReadDeadline(stop)
-	_ = rc.SetWriteDeadline(stop)
+	_, whole := body.(*bytes.Reader) // preread's, all of it
+	streamed := r.ContentLength != 0 && !whole
+	started := func(deadline time.Time) {
+		stop := deadline.Add(-ioMargin(h.b.Timeout))
+		if streamed {
+			_ = rc.SetReadDeadline(stop)
+		}
+		_ = rc.SetWriteDeadline(stop)
+	}
 	resp := &cgiResponse{w: w, script: script}
 	in := &limitedBody{r: body, left: MaxRequestBody}
-	*res = h.run.Run(ctx, env, in, resp)
-	_ = rc.SetReadDeadline(time.Time{})
+	*res = h.run.Run(ctx, env, in, resp, started)
+	if streamed {
+		_ = rc.SetReadDeadline(time.Time{})
+	}
 	_ = rc.SetWriteDeadline(time.Now().Add(h.b.Timeout)) // the rest of the answer
 	rec, pair, err := runs.DirectRecord(h.b.Record, *res)
 	if err == nil {
