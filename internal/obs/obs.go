@@ -171,7 +171,8 @@ type Line struct {
 }
 
 // Record counts a request in the metrics and Recent and writes its log
-// line on logger (which carries its request_id). The middleware calls it
+// line on logger (which carries its request_id, unless l.Direct says the
+// line must). The middleware calls it
 // for each request it serves; a direct worker's requests reach it from
 // the worker's journal. Safe for concurrent use.
 func (m *Metrics) Record(ctx context.Context, logger *slog.Logger, l Line) {
