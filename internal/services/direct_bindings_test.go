@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/insitu-cloud/insitu/internal/client"
 )
@@ -67,19 +66,7 @@ func TestDirectConcurrencyCap(t *testing.T) {
 			resp.Body.Close()
 		}
 	}()
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		st, err := e.api.ServiceStats(context.Background(), "slow")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.InFlight == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the sleeping request was never in flight")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	e.waitInFlight("slow", 1)
 	resp, _ := e.vget("slow", "counter") // a second connection: the first is busy
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("over the cap: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))

@@ -253,6 +253,25 @@ func TestIsolationAndFailures(t *testing.T) {
 	}
 }
 
+// waitInFlight waits (10 s at most) until svc stats show n of name's
+// requests in flight.
+func (e *env) waitInFlight(name string, n int) {
+	e.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		st, err := e.api.ServiceStats(context.Background(), name)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if st.InFlight == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("%s: %d requests in flight, want %d", name, st.InFlight, n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func TestConcurrencyCap(t *testing.T) {
 	e := setup(t)
 	e.create("slow", client.ServiceSpec{App: "tool", Public: public(), Timeout: "1500ms", MaxConcurrency: 1})
@@ -260,19 +279,7 @@ func TestConcurrencyCap(t *testing.T) {
 	wg.Add(1)
 	go func() { defer wg.Done(); e.get("/svc/slow/?sleep") }() // holds the only slot until its timeout
 	// Wait until the sleeper holds the slot, then a second request is turned away.
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		st, err := e.api.ServiceStats(context.Background(), "slow")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st.InFlight == 1 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the sleeping request never started")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	e.waitInFlight("slow", 1)
 	resp, _ := e.get("/svc/slow/?counter")
 	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("over the cap: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
