@@ -89,8 +89,7 @@ type directSet struct {
 	all      map[*directWorker]bool     // every worker not yet ended, draining ones too
 	workers  map[string][]*directWorker // by service name: the current ones
 	starting map[string]bool
-	live     int            // started and not yet ended, draining ones too (Max bounds it)
-	owned    map[string]int // live, by owner (PerAccount bounds it)
+	owned    map[string]int // workers started and not yet ended, draining ones too, by owner (live sums them)
 	seq      int
 	closed   bool
 	quit     chan struct{}
@@ -193,7 +192,7 @@ func (m *Manager) DirectWorkers() int {
 	}
 	set.mu.Lock()
 	defer set.mu.Unlock()
-	return set.live
+	return set.live()
 }
 
 // running is how many of name's direct workers run a request now.
@@ -332,7 +331,6 @@ func (set *directSet) worker(ctx context.Context, s Service) *directWorker {
 		set.mu.Unlock()
 		return least
 	}
-	set.live++
 	set.owned[s.Owner]++
 	set.starting[s.Name] = true
 	set.seq++
@@ -376,7 +374,7 @@ func (set *directSet) roomFor(owner string) bool {
 	case set.owned[owner] >= set.cfg.PerAccount:
 		set.evictIdle(func(dw *directWorker) bool { return dw.svc.Owner == owner })
 		return false
-	case set.live >= set.cfg.Max:
+	case set.live() >= set.cfg.Max:
 		set.evictIdle(func(*directWorker) bool { return true })
 		return false
 	}
@@ -423,10 +421,19 @@ func (set *directSet) uncurrent(dw *directWorker) {
 	}
 }
 
+// live is how many workers are started and not yet ended, draining ones
+// too (Max bounds it). set.mu is held.
+func (set *directSet) live() int {
+	n := 0
+	for _, k := range set.owned {
+		n += k
+	}
+	return n
+}
+
 // forget gives back a worker's place under Max and PerAccount. set.mu
 // is held.
 func (set *directSet) forget(owner string) {
-	set.live--
 	if set.owned[owner]--; set.owned[owner] <= 0 {
 		delete(set.owned, owner)
 	}

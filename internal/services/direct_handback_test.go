@@ -3,7 +3,6 @@ package services_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/json"
 	"io"
@@ -251,5 +250,4 @@ func TestDirectTrickledLargeBody(t *testing.T) {
 	if n := e.directWorkers(); n != "1" {
 		t.Fatalf("%s direct workers, want the one", n)
 	}
-	_ = context.Background
 }

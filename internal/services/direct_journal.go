@@ -86,7 +86,7 @@ func parseDirectLine(v []byte) (l directLine, ok bool) {
 	if len(f) != 10 {
 		return l, false
 	}
-	var n [6]int64
+	var n [5]int64
 	for i, s := range []string{f[1], f[2], f[3], f[6], f[7]} {
 		var err error
 		if n[i], err = strconv.ParseInt(s, 10, 64); err != nil || n[i] < 0 {
